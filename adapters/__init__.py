@@ -1,0 +1,1 @@
+"""Front ends: the only code that knows a platform (the terminal, Slack, Teams)."""

@@ -1,0 +1,229 @@
+"""The terminal chat (`policybot chat`): act as anyone in the school and try every workflow.
+
+Cards addressed to other people wait for them; switch with `/as NAME` to see them.
+Buttons and choices are numbered: type the number to click or choose. It reads from a
+pipe as well as a terminal and ends cleanly at the end of input, so sessions can be
+scripted: printf '/as eclarke\\n/new-account\\n...' | policybot chat
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TextIO
+
+from bot.answers import clean_text
+from bot.core import Core
+from bot.delivery import Message, person_targets
+from bot.engine import reference
+from bot.errors import PolicybotError
+from bot.messages import Button, Card, Choice, Inbound
+from bot.people import Directory
+from bot.timefmt import when
+
+log = logging.getLogger("policybot.console")
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+
+
+def safe(text: str) -> str:
+    """Text fit for a terminal: no escape sequences, control or direction-override characters."""
+    return clean_text(_ANSI.sub("", text))
+
+
+def render_card(card: Card, numbered: list[Choice | Button] | None = None) -> str:
+    """A card as plain text; choices and buttons are numbered in `numbered` order."""
+    lines = [f"=== {safe(card.title)} ==="]
+    if card.tone == "urgent":
+        lines[0] = "!!! " + lines[0]
+    if card.body:
+        lines.append(safe(card.body))
+    for label, value in card.fields:
+        value_lines = safe(value).splitlines() or [""]
+        lines.append(f"  {safe(label)}: {value_lines[0]}")
+        lines.extend(f"      {v}" for v in value_lines[1:])
+    if numbered:
+        opts = []
+        for n, item in enumerate(numbered, 1):
+            opts.append(f"  [{n}] {safe(item.label)}")
+        lines.extend(opts)
+        lines.append("  (type a number to choose)")
+    return "\n".join(lines)
+
+
+def menu_of(card: Card) -> list[Choice | Button]:
+    items: list[Choice | Button] = []
+    if card.question and card.question.choices:
+        items.extend(card.question.choices)
+    items.extend(card.buttons)
+    return items
+
+
+@dataclass
+class Inbox:
+    cards: list[tuple[str | None, Card]] = field(default_factory=list)
+    unread: list[tuple[str | None, Card]] = field(default_factory=list)
+
+
+class ConsoleChannel:
+    """Delivers to the people of the terminal chat: shown now if it's you, kept for later if not."""
+
+    name = "console"
+
+    def __init__(self, directory: Directory, write: Callable[[str], None]) -> None:
+        self.directory = directory
+        self.write = write
+        self.active = ""
+        self.inboxes: dict[str, Inbox] = {}
+        self.menus: dict[str, list[Choice | Button]] = {}
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        return person_targets(msg.to, directory)
+
+    async def send(self, target: str, msg: Message) -> None:
+        box = self.inboxes.setdefault(target, Inbox())
+        if msg.replace and msg.key:
+            for i, (key, _old) in enumerate(box.cards):
+                if key == msg.key:
+                    box.cards[i] = (key, msg.card)
+            box.unread = [(k, msg.card if k == msg.key else c) for k, c in box.unread]
+            if target == self.active:
+                self.write(f"(updated) {render_card(msg.card)}")
+            return
+        box.cards.append((msg.key, msg.card))
+        if target == self.active:
+            self.show(target, msg.card)
+        else:
+            box.unread.append((msg.key, msg.card))
+            self.write(f"  -> a message for {self.directory.name(target)}: \"{safe(msg.card.title)}\" (type /as {target} to read it)")
+
+    def show(self, target: str, card: Card) -> None:
+        items = menu_of(card)
+        if items:
+            self.menus[target] = items
+        self.write(render_card(card, items))
+
+    def switch(self, person_id: str) -> None:
+        self.active = person_id
+        box = self.inboxes.setdefault(person_id, Inbox())
+        unread, box.unread = box.unread, []
+        if unread:
+            self.write(f"You have {len(unread)} new message(s):")
+        for _key, card in unread:
+            self.show(person_id, card)
+
+
+class ConsoleChat:
+    """Reads lines, acts as the chosen person, prints what the bot sends."""
+
+    def __init__(self, core: Core, out: TextIO = sys.stdout) -> None:
+        self.core = core
+        self.out = out
+        self.channel = ConsoleChannel(core.directory, self.write)
+        core.delivery.add(self.channel)
+        self.echo = False
+
+    def write(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    async def start(self, as_person: str = "") -> None:
+        people = self.core.directory.people
+        first = as_person or next((p.id for p in people if not p.roles and p.employed), people[0].id)
+        self.write(f"policybot terminal chat for {self.core.settings.school.name}.")
+        self.write("Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave.")
+        await self.switch(first)
+        await self.settle()
+
+    async def switch(self, name: str) -> None:
+        found = self.core.directory.match(name)
+        if len(found) != 1:
+            self.write("I couldn't tell who you meant." if found else f"Nobody called {name!r}. Type /who to see everyone.")
+            return
+        p = found[0]
+        roles = ", ".join({"slt": "SLT", "admin": "administrator"}[r] for r in sorted(p.roles)) or ("staff" if p.employed else "volunteer")
+        self.write(f"You are now {p.describe()} [{roles}].")
+        self.channel.switch(p.id)
+
+    async def settle(self) -> None:
+        """Run the scheduler and deliver everything due, so the screen is up to date."""
+        await self.core.tick()
+        await self.core.delivery.flush()
+
+    async def line(self, raw: str) -> bool:
+        """Handle one typed line; False when the chat should end."""
+        text = raw.strip()
+        if not text:
+            return True
+        me = self.channel.active
+        if self.echo:
+            self.write(f"\n{self.core.directory.name(me)}> {safe(text)}")
+        word = text.lower()
+        try:
+            if word in ("/quit", "/exit"):
+                return False
+            if word.startswith("/as "):
+                await self.switch(text[4:].strip())
+                return True
+            if word == "/who":
+                for p in self.core.directory.people:
+                    roles = " ".join(sorted(p.roles)) or ("staff" if p.employed else "volunteer")
+                    self.write(f"  {p.id:12} {p.describe()} [{roles}]")
+                return True
+            if word == "/time":
+                self.write(f"It is {when(self.core.now(), self.core.settings.school.tz)} (school time).")
+                return True
+            if word.startswith("/advance"):
+                await self.advance(text[len("/advance") :].strip())
+                return True
+            event = self.to_event(me, text)
+            await self.core.handle(event)
+            if word in ("/help", "help"):
+                self.write("In this terminal you can also type: /as NAME, /who, /time, /advance 2h (or 1d), /quit.")
+            await self.settle()
+        except PolicybotError as exc:
+            self.write(f"Sorry: {exc}")
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error, reference %s", ref)
+            self.write(f"Sorry, something went wrong on my side (reference {ref}). Your last message may not have been saved; please try again, and tell your administrator if it keeps happening.")
+        return True
+
+    async def advance(self, amount: str) -> None:
+        m = re.fullmatch(r"(\d+)\s*([mhd])", amount or "1d")
+        if not m:
+            self.write("Tell me how far to move the clock, like /advance 2h or /advance 1d.")
+            return
+        n, unit = int(m.group(1)), m.group(2)
+        self.core.clock.advance({"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit])
+        self.write(f"The clock moves on: it is now {when(self.core.now(), self.core.settings.school.tz)}.")
+        await self.settle()
+
+    def to_event(self, me: str, text: str) -> Inbound:
+        menu = self.channel.menus.get(me, [])
+        if text.isdigit() and menu and 1 <= int(text) <= len(menu):
+            item = menu[int(text) - 1]
+            if isinstance(item, Button):
+                return Inbound("console", me, "action", action=item.action, data=dict(item.data))
+            return Inbound("console", me, "text", text=item.value)
+        if text.startswith("/"):
+            name, _, rest = text[1:].partition(" ")
+            return Inbound("console", me, "command", command=name, text=rest)
+        return Inbound("console", me, "text", text=text)
+
+    async def run(self, stream: TextIO = sys.stdin) -> None:
+        self.echo = not stream.isatty()
+        await self.start()
+        while True:
+            if stream.isatty():
+                print(f"{self.core.directory.name(self.channel.active)}> ", end="", file=self.out, flush=True)
+            raw = await asyncio.to_thread(stream.readline)
+            if raw == "":
+                self.write("Goodbye.")
+                return
+            if not await self.line(raw):
+                self.write("Goodbye.")
+                return

@@ -1,0 +1,1 @@
+"""policybot core: the platform-neutral engine, store, scheduler and configuration."""

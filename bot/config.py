@@ -1,0 +1,340 @@
+"""Settings: read the TOML configuration once, at start-up, into frozen dataclasses.
+
+Every missing or wrong value stops start-up with one line naming the file, the key and
+what is expected. Secrets may come from environment variables instead of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.errors import ConfigError
+
+ROLES = ("slt", "admin")
+NATIONS = ("ENG", "NIR", "SCT", "WLS")
+SAMPLE = "built-in sample school"
+_MISSING: Any = object()
+
+
+@dataclass(frozen=True)
+class Person:
+    """Someone the bot knows: staff by default, plus any roles from the config."""
+
+    id: str
+    name: str
+    roles: frozenset[str] = frozenset()
+    title: str = ""
+    email: str = ""
+    slack_id: str = ""
+    teams_id: str = ""  # the person's Microsoft Entra (AAD) object id
+    employed: bool = True  # False for volunteers and parents who help run an account
+
+    @property
+    def is_slt(self) -> bool:
+        return "slt" in self.roles
+
+    @property
+    def is_admin(self) -> bool:
+        return "admin" in self.roles
+
+    def describe(self) -> str:
+        """The name with job title, as shown to people."""
+        return f"{self.name} ({self.title})" if self.title else self.name
+
+
+@dataclass(frozen=True)
+class School:
+    name: str
+    timezone: str = "Europe/London"
+    nation: str = "ENG"
+    policy_version: str = "1"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Conversations:
+    remind_after_hours: float = 24.0
+    expire_after_days: float = 7.0
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str = "127.0.0.1"
+    port: int = 3000
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    bot_token: str
+    signing_secret: str
+    app_token: str = ""
+    api_url: str = "https://slack.com/api/"
+    slt_channel: str = ""
+    admin_channel: str = ""
+
+    @property
+    def socket_mode(self) -> bool:
+        return bool(self.app_token)
+
+
+@dataclass(frozen=True)
+class TeamsSettings:
+    app_id: str = ""
+    app_password: str = ""
+    tenant_id: str = ""
+    app_type: str = "SingleTenant"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything read from the configuration file."""
+
+    source: str
+    school: School
+    people: tuple[Person, ...]
+    storage_path: Path
+    conversations: Conversations = Conversations()
+    server: Server = Server()
+    slack: SlackSettings | None = None
+    teams: TeamsSettings | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def secrets(self) -> list[str]:
+        """Every configured secret, so tests and logs can check none leaks."""
+        out = []
+        if self.slack:
+            out += [self.slack.bot_token, self.slack.signing_secret, self.slack.app_token]
+        if self.teams:
+            out += [self.teams.app_password]
+        return [s for s in out if s]
+
+
+class _Section:
+    """Reads one TOML table, naming the file and key in every error."""
+
+    def __init__(self, file: str, prefix: str, table: Any) -> None:
+        self.file, self.prefix = file, prefix
+        if not isinstance(table, dict):
+            raise ConfigError(file, prefix or "(top level)", "expected a table")
+        self.table: dict[str, Any] = table
+        self.seen: set[str] = set()
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def _get(self, name: str, default: Any) -> Any:
+        self.seen.add(name)
+        if name in self.table:
+            return self.table[name]
+        if default is _MISSING:
+            raise ConfigError(self.file, self.key(name), "missing; this value is required")
+        return default
+
+    def str(self, name: str, default: Any = _MISSING, *, env: str = "", blank: bool = False) -> str:
+        if env and os.environ.get(env):
+            self.seen.add(name)
+            return os.environ[env]
+        value = self._get(name, default)
+        if not isinstance(value, str):
+            raise ConfigError(self.file, self.key(name), "expected text in quotes")
+        if not blank and default is _MISSING and not value.strip():
+            hint = f" (or set the environment variable {env})" if env else ""
+            raise ConfigError(self.file, self.key(name), f"expected a value, found it empty{hint}")
+        return value
+
+    def int(self, name: str, default: Any = _MISSING, *, low: int = 0, high: int = 2**31) -> int:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ConfigError(self.file, self.key(name), f"expected a whole number from {low} to {high}")
+        return value
+
+    def number(self, name: str, default: Any = _MISSING, *, low: float = 0.0) -> float:
+        value = self._get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= low:
+            raise ConfigError(self.file, self.key(name), f"expected a number above {low:g}")
+        return float(value)
+
+    def bool(self, name: str, default: Any = _MISSING) -> bool:
+        value = self._get(name, default)
+        if not isinstance(value, bool):
+            raise ConfigError(self.file, self.key(name), "expected true or false")
+        return value
+
+    def strings(self, name: str, default: Any = _MISSING) -> list[str]:
+        value = self._get(name, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(self.file, self.key(name), 'expected a list of text, like ["slt"]')
+        return list(value)
+
+    def done(self) -> None:
+        """Refuse keys nobody reads: a typo should not be silently ignored."""
+        for name in self.table:
+            if name not in self.seen:
+                raise ConfigError(self.file, self.key(name), "unknown key; check its spelling against config.example.toml")
+
+
+def _people(file: str, raw: Any) -> tuple[Person, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(file, "people", "expected at least one [[people]] entry")
+    people: list[Person] = []
+    ids: set[str] = set()
+    for n, entry in enumerate(raw, start=1):
+        sec = _Section(file, f"people[{n}]", entry)
+        pid = sec.str("id").strip().lower()
+        if not pid.replace(".", "").replace("-", "").replace("_", "").isalnum():
+            raise ConfigError(file, sec.key("id"), "expected letters, digits, '.', '-' or '_' only")
+        if pid in ids:
+            raise ConfigError(file, sec.key("id"), f"the id {pid!r} is used twice; each person needs their own")
+        ids.add(pid)
+        roles = sec.strings("roles", [])
+        for r in roles:
+            if r not in ROLES:
+                raise ConfigError(file, sec.key("roles"), f"unknown role {r!r}; expected any of {', '.join(ROLES)}")
+        people.append(
+            Person(
+                id=pid,
+                name=sec.str("name"),
+                roles=frozenset(roles),
+                title=sec.str("title", ""),
+                email=sec.str("email", ""),
+                slack_id=sec.str("slack_id", ""),
+                teams_id=sec.str("teams_id", ""),
+                employed=sec.bool("employed", True),
+            )
+        )
+        sec.done()
+    if not any(p.is_slt for p in people):
+        raise ConfigError(file, "people", 'expected at least one person with roles = ["slt"] to decide applications')
+    if not any(p.is_admin for p in people):
+        raise ConfigError(file, "people", 'expected at least one person with roles = ["admin"] to create accounts')
+    return tuple(people)
+
+
+def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) -> Settings:
+    """Turn parsed TOML into settings, or raise `ConfigError` naming the key."""
+    top = _Section(file, "", dict(raw))
+    school_sec = _Section(file, "school", top._get("school", _MISSING))
+    tz = school_sec.str("timezone", "Europe/London")
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(file, "school.timezone", f'{tz!r} is not a time zone; expected a name like "Europe/London"') from None
+    nation = school_sec.str("nation", "ENG")
+    if nation not in NATIONS:
+        raise ConfigError(file, "school.nation", f"expected one of {', '.join(NATIONS)}")
+    school = School(
+        name=school_sec.str("name"),
+        timezone=tz,
+        nation=nation,
+        policy_version=school_sec.str("policy_version", "1"),
+    )
+    school_sec.done()
+
+    storage = _Section(file, "storage", top._get("storage", {}))
+    path = Path(storage.str("path", "data"))
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    storage.done()
+
+    conv = _Section(file, "conversations", top._get("conversations", {}))
+    conversations = Conversations(
+        remind_after_hours=conv.number("remind_after_hours", 24.0),
+        expire_after_days=conv.number("expire_after_days", 7.0),
+    )
+    conv.done()
+
+    srv = _Section(file, "server", top._get("server", {}))
+    server = Server(host=srv.str("host", "127.0.0.1"), port=srv.int("port", 3000, low=0, high=65535))
+    srv.done()
+
+    slack = None
+    if "slack" in raw:
+        sl = _Section(file, "slack", top._get("slack", {}))
+        slack = SlackSettings(
+            bot_token=sl.str("bot_token", "", env="SLACK_BOT_TOKEN", blank=True),
+            signing_secret=sl.str("signing_secret", "", env="SLACK_SIGNING_SECRET", blank=True),
+            app_token=sl.str("app_token", "", env="SLACK_APP_TOKEN", blank=True),
+            api_url=sl.str("api_url", "https://slack.com/api/"),
+            slt_channel=sl.str("slt_channel", ""),
+            admin_channel=sl.str("admin_channel", ""),
+        )
+        if not slack.bot_token:
+            raise ConfigError(file, "slack.bot_token", "expected the bot token (xoxb-…), or set SLACK_BOT_TOKEN")
+        if not slack.bot_token.startswith("xoxb-"):
+            raise ConfigError(file, "slack.bot_token", "expected a bot token starting xoxb- (Slack app settings > OAuth & Permissions)")
+        if not slack.signing_secret and not slack.app_token:
+            raise ConfigError(file, "slack.signing_secret", "expected the signing secret, or set SLACK_SIGNING_SECRET (or give app_token for Socket Mode)")
+        if slack.app_token and not slack.app_token.startswith("xapp-"):
+            raise ConfigError(file, "slack.app_token", "expected an app-level token starting xapp- (Slack app settings > Basic Information)")
+        sl.done()
+
+    teams = None
+    if "teams" in raw:
+        tm = _Section(file, "teams", top._get("teams", {}))
+        teams = TeamsSettings(
+            app_id=tm.str("app_id", "", env="MicrosoftAppId", blank=True),
+            app_password=tm.str("app_password", "", env="MicrosoftAppPassword", blank=True),
+            tenant_id=tm.str("tenant_id", "", env="MicrosoftAppTenantId", blank=True),
+            app_type=tm.str("app_type", "SingleTenant", env="MicrosoftAppType"),
+        )
+        if teams.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
+            raise ConfigError(file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
+        if teams.app_id and not teams.app_password and teams.app_type != "UserAssignedMSI":
+            raise ConfigError(file, "teams.app_password", "expected the client secret of the Azure bot registration, or set MicrosoftAppPassword")
+        if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id:
+            raise ConfigError(file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
+        tm.done()
+
+    people = _people(file, top._get("people", _MISSING))
+    # Sections owned by later workflows (monitoring, records...) are validated by them.
+    extra = {k: v for k, v in raw.items() if k not in top.seen}
+    for name, value in extra.items():
+        if name not in EXTRA_SECTIONS:
+            raise ConfigError(file, name, "unknown section; check its spelling against config.example.toml")
+        EXTRA_SECTIONS[name](_Section(file, name, value))
+    return Settings(
+        source=file,
+        school=school,
+        people=people,
+        storage_path=path,
+        conversations=conversations,
+        server=server,
+        slack=slack,
+        teams=teams,
+        extra=extra,
+    )
+
+
+# Validators for sections that workflows own: name -> function that reads every key
+# (raising ConfigError on a bad one) and calls `done()`.
+EXTRA_SECTIONS: dict[str, Any] = {}
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
+    """Load settings from `path`, `$POLICYBOT_CONFIG`, or the built-in sample school."""
+    chosen = path or os.environ.get("POLICYBOT_CONFIG") or None
+    if chosen is None:
+        text = resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8")
+        return parse_config(tomllib.loads(text), SAMPLE, Path.cwd())
+    file = Path(chosen)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(str(file), "(file)", "not found; check the path given to --config or POLICYBOT_CONFIG") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(file), "(file)", f"cannot be read ({exc.__class__.__name__}); expected a UTF-8 text file") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(file), "(syntax)", f"not valid TOML: {exc}") from None
+    return parse_config(raw, str(file), Path.cwd())

@@ -1,0 +1,78 @@
+"""The core: configuration, store, engine, delivery and scheduler wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+
+from bot.clock import Clock
+from bot.config import Settings
+from bot.delivery import Delivery
+from bot.engine import Engine
+from bot.messages import Inbound, Outbound
+from bot.people import Directory
+from bot.registry import Registry, default_registry
+from bot.store import Store
+
+log = logging.getLogger("policybot")
+
+
+class Core:
+    """One running policybot: every front end talks to this."""
+
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.clock = clock or Clock()
+        self.registry = registry or default_registry()
+        self.engine = Engine(settings, store, self.registry)
+        self.directory: Directory = self.engine.directory
+        self.delivery = Delivery(store, self.directory, self.clock.now)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
+        """Open the store named in the settings (or a memory one) and build the core."""
+        store = Store(None if memory else settings.storage_path)
+        return cls(settings, store, clock)
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    async def handle(self, event: Inbound) -> list[Outbound]:
+        """Run one turn and wake delivery. Raises the engine's known errors."""
+        sent = await self.engine.handle(event, self.clock.now())
+        if sent:
+            self.delivery.kick()
+        return sent
+
+    async def tick(self) -> list[Outbound]:
+        """Run the scheduler once (reminders, deadlines, expiries)."""
+        sent = await self.engine.tick(self.clock.now())
+        if sent:
+            self.delivery.kick()
+        return sent
+
+    async def _tick_forever(self, interval: float) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("scheduler tick failed; trying again next time")
+            await asyncio.sleep(interval)
+
+    def start_background(self, tick_interval: float = 30.0) -> None:
+        """Start the delivery loop and the scheduler (for `policybot serve`)."""
+        self._tasks.append(asyncio.create_task(self.delivery.run()))
+        self._tasks.append(asyncio.create_task(self._tick_forever(tick_interval)))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.store.close()

@@ -1,0 +1,161 @@
+"""Delivery: send what the outbox holds through each front end, retrying until it is sent.
+
+The engine puts every message in the persisted outbox in the same commit as the change
+that caused it. Here each message is planned once into targets (a Slack DM, an SLT
+channel, a Teams chat...), each target is sent, and the message leaves the outbox only
+when every target has it. A temporary failure (rate limit, server error, timeout) is
+retried with backoff, across restarts; a message is never sent twice to a target that
+acknowledged it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from bot.errors import PermanentFailure, StoreUnavailable, TemporaryFailure
+from bot.messages import Card, Recipient
+from bot.people import Directory
+from bot.store import Store
+
+log = logging.getLogger("policybot.delivery")
+MAX_BACKOFF = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class Message:
+    """One outbox message as a front end sees it."""
+
+    id: str
+    to: Recipient
+    card: Card
+    key: str | None
+    replace: bool
+    private: bool
+
+
+class Channel(Protocol):
+    """A front end that can deliver messages (Slack, Teams, the terminal)."""
+
+    name: str
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        """Where this message should go on this front end ([] if nobody is reachable here)."""
+
+    async def send(self, target: str, msg: Message) -> None:
+        """Send to one target; raise TemporaryFailure to retry later, PermanentFailure to give up."""
+
+
+def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
+    """The person ids a recipient stands for: one person, or everyone with the role."""
+    if recipient.kind == "person":
+        return [recipient.id]
+    return [p.id for p in directory.members(recipient.id)]
+
+
+class Delivery:
+    """Works through the outbox; `flush()` sends everything due now."""
+
+    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime]) -> None:
+        self.store = store
+        self.directory = directory
+        self.now = now
+        self.channels: dict[str, Channel] = {}
+        self._wake = asyncio.Event()
+        self._flushing = asyncio.Lock()
+
+    def add(self, channel: Channel) -> None:
+        self.channels[channel.name] = channel
+
+    def kick(self) -> None:
+        """Ask the background loop to look at the outbox now."""
+        self._wake.set()
+
+    async def run(self, interval: float = 5.0) -> None:
+        """Deliver until cancelled, waking on `kick()` or every `interval` seconds."""
+        while True:
+            try:
+                await self.flush()
+            except StoreUnavailable as exc:
+                log.error("outbox could not be updated: %s", exc)
+            except Exception:
+                log.exception("delivery loop error")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=interval)
+            except TimeoutError:
+                pass
+
+    async def flush(self) -> int:
+        """Send every message that is due; return how many targets were sent."""
+        async with self._flushing:
+            sent = 0
+            now = self.now()
+            rows = sorted(self.store.all("outbox"), key=lambda r: r["n"])
+            for row in rows:
+                if datetime.fromisoformat(row["next_at"]) > now:
+                    continue
+                sent += await self._deliver(row, now)
+            return sent
+
+    def pending(self) -> list[dict[str, Any]]:
+        """Messages still waiting in the outbox."""
+        return self.store.all("outbox")
+
+    async def _deliver(self, row: dict[str, Any], now: datetime) -> int:
+        msg = Message(
+            id=row["id"],
+            to=Recipient.parse(row["to"]),
+            card=Card.from_dict(row["card"]),
+            key=row.get("key"),
+            replace=row.get("replace", False),
+            private=row.get("private", False),
+        )
+        targets: list[str] | None = row.get("targets")
+        if not targets:
+            targets = [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, self.directory)]
+            if not targets:
+                # Nobody reachable yet (for example a Teams user who has not installed the
+                # app). Keep it and look again later rather than lose it.
+                await self._update(row["id"], {"next_at": (now + timedelta(minutes=5)).isoformat(), "unreachable": True})
+                return 0
+        done = 0
+        remaining = list(targets)
+        for target in targets:
+            channel_name, _, address = target.partition("|")
+            channel = self.channels.get(channel_name)
+            if channel is None:
+                continue  # that front end is not running in this process; keep it for later
+            try:
+                await channel.send(address, msg)
+            except TemporaryFailure as exc:
+                attempts = row.get("attempts", 0) + 1
+                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2**attempts))
+                log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
+                await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
+                return done
+            except PermanentFailure as exc:
+                log.error("message %s to %s could not be delivered: %s", msg.id, target, exc)
+                await self._record_failure(msg, target, str(exc))
+            remaining.remove(target)
+            done += 1
+            await self._update(row["id"], {"targets": remaining})
+        if not remaining:
+            async with self.store.transaction() as tx:
+                tx.delete("outbox", row["id"])
+        return done
+
+    async def _update(self, key: str, changes: dict[str, Any]) -> None:
+        async with self.store.transaction() as tx:
+            row = tx.get("outbox", key)
+            if row is not None:
+                tx.put("outbox", key, {**row, **changes})
+
+    async def _record_failure(self, msg: Message, target: str, why: str) -> None:
+        async with self.store.transaction() as tx:
+            tx.put("undelivered", f"{msg.id}|{target}", {"message": msg.id, "to": str(msg.to), "target": target, "why": why, "title": msg.card.title, "at": self.now().isoformat()})
+            tx.audit("policybot", "delivery_failed", f"outbox/{msg.id}", detail=f"{target}: {why}")

@@ -1,0 +1,510 @@
+"""The engine: one turn of one person, from a neutral `Inbound` to persisted outbound cards.
+
+A turn runs inside one store transaction: the person's conversation is loaded, the
+workflow step runs, and the new state, the records it files, the audit entries and the
+messages it sends are committed together. A failed turn changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot import answers
+from bot.config import Person, Settings
+from bot.errors import AlreadyDecided, Expired, NotAllowed, PolicybotError, StoreUnavailable
+from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, person
+from bot.people import Directory, fold
+from bot.registry import Registry
+from bot.store import Conflict, Store, Transaction
+from bot.workflow import Command, Context, Invalid, Outcome, Step, Workflow
+
+log = logging.getLogger("policybot.engine")
+
+CONVERSATIONS = "conversations"
+SYSTEM = Person(id="policybot", name="policybot")
+HELP_WORDS = {"help", "?", "/help"}
+CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
+BACK_WORDS = {"back", "/back", "go back"}
+SUBMIT_WORDS = {"submit", "send", "send it", "done"}
+SUMMARY = "_summary"
+
+
+class NotRecognised(PolicybotError):
+    """The platform user is not one of the school's people in the configuration."""
+
+
+def conversation_key(person_id: str, workflow: str) -> str:
+    return f"{person_id}:{workflow}"
+
+
+class Engine:
+    """Runs turns and scheduled checks against the store."""
+
+    def __init__(self, settings: Settings, store: Store, registry: Registry) -> None:
+        self.settings = settings
+        self.store = store
+        self.registry = registry
+        self.directory = Directory(settings.people)
+        self.tz = settings.school.tz
+
+    # ---- the turn ------------------------------------------------------------
+
+    async def handle(self, event: Inbound, now: datetime) -> list[Outbound]:
+        """Carry out one thing a person did; return the cards it sent (already queued).
+
+        Raises `NotRecognised` for someone not in the configuration, and
+        `StoreUnavailable` when the answer could not be saved (nothing changed).
+        """
+        who = self.directory.by_platform(event.platform, event.user)
+        if who is None:
+            raise NotRecognised(
+                "Sorry, I don't know you yet. Please ask the school's policybot administrator "
+                "to add you to the list of staff, then try again."
+            )
+        async with self.store.transaction() as tx:
+            if event.event_id:
+                if tx.get("events", event.event_id):
+                    return []  # a platform retry of something already handled
+                tx.put("events", event.event_id, {"at": now.isoformat()})
+            ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
+            out = Outcome(actor=who.id)
+            try:
+                self._dispatch(event, ctx, out)
+            except (NotAllowed, AlreadyDecided, Expired) as refusal:
+                out = Outcome(actor=who.id)
+                kind = "refused" if isinstance(refusal, NotAllowed) else "too_late"
+                out.audit(kind, str(event.data.get("record", event.action or event.command or "")), detail=_what(event))
+                out.tell(Card("Sorry", str(refusal), tone="warning"))
+            except Conflict:
+                out = Outcome(actor=who.id)
+                out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"))
+            return self._apply(out, ctx)
+
+    def _dispatch(self, event: Inbound, ctx: Context, out: Outcome) -> None:
+        if event.kind == "command":
+            self._command(event.command, event.text, ctx, out)
+        elif event.kind == "action":
+            self._action(event, ctx, out)
+        elif event.kind == "file":
+            self._file(ctx, out)
+        else:
+            self._text(event.text, ctx, out)
+
+    def _text(self, text: str, ctx: Context, out: Outcome) -> None:
+        text = answers.clean_text(text)
+        word = fold(text)
+        if text.startswith("/"):
+            name, _, rest = text[1:].partition(" ")
+            self._command(name, rest, ctx, out)
+            return
+        convo = self._active(ctx)
+        if convo is None:
+            found = self.registry.by_command(text)
+            if found is not None:
+                self._command(text, "", ctx, out)
+            elif word in HELP_WORDS or word == "hi" or word == "hello":
+                self._help(ctx, out)
+            else:
+                out.tell(Card("I'm not sure what you need", "Type /help to see what I can do for you."))
+            return
+        self._answer_text(convo, text, ctx, out)
+
+    def _command(self, name: str, rest: str, ctx: Context, out: Outcome) -> None:
+        name = fold(name).lstrip("/")
+        if name in ("help", "policybot", "policybot help", "start"):
+            self._help(ctx, out)
+            return
+        if name in ("cancel",):
+            convo = self._active(ctx)
+            if convo:
+                self._cancel(convo, ctx, out)
+            else:
+                out.tell(Card("Nothing to cancel", "You have nothing in progress."))
+            return
+        found = self.registry.by_command(name)
+        if found is None:
+            out.tell(Card("I don't know that command", f"I don't know /{name}. Type /help to see what I can do."))
+            return
+        if found.role:
+            ctx.require(found.role, f"use /{found.command if isinstance(found, Workflow) else found.name}")
+        if isinstance(found, Command):
+            found.run(rest, ctx, out)
+        else:
+            self._start(found, ctx, out, {})
+
+    def _help(self, ctx: Context, out: Outcome) -> None:
+        lines = []
+        buttons = []
+        for command, summary, role in self.registry.menu():
+            if role and role not in ctx.actor.roles:
+                continue
+            lines.append(f"/{command} - {summary}")
+            wf = self.registry.by_command(command)
+            if isinstance(wf, Workflow):
+                buttons.append(Button("conversation.start", wf.title, {"workflow": wf.name}))
+        lines.append("While answering questions you can type back, cancel or help at any time.")
+        out.tell(Card(f"Hello {ctx.actor.name.split()[0]}, here is what I can do", "\n".join(lines), buttons=tuple(buttons)))
+
+    # ---- conversations --------------------------------------------------------
+
+    def _active(self, ctx: Context) -> dict[str, Any] | None:
+        mine = ctx.find(CONVERSATIONS, person=ctx.actor.id)
+        mine.sort(key=lambda c: c["updated_at"])
+        return mine[-1] if mine else None
+
+    def _start(self, wf: Workflow, ctx: Context, out: Outcome, context: dict[str, Any]) -> None:
+        key = conversation_key(ctx.actor.id, wf.name)
+        existing = ctx.get(CONVERSATIONS, key)
+        if existing and wf.command and not context:
+            out.tell(Card(wf.title, "You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again)."))
+            self._ask(existing, wf, ctx, out)
+            return
+        convo = {
+            "person": ctx.actor.id,
+            "workflow": wf.name,
+            "step": "",
+            "answers": {},
+            "context": context,
+            "history": [],
+            "started_at": ctx.now.isoformat(),
+            "updated_at": ctx.now.isoformat(),
+            "reminded": False,
+            "platform": ctx.platform,
+        }
+        if wf.intro:
+            out.tell(Card(wf.title, wf.intro))
+        if wf.on_start:
+            wf.on_start(convo["answers"], ctx, out)
+        self._advance(convo, wf, ctx, out)
+
+    def _save(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
+        convo["updated_at"] = ctx.now.isoformat()
+        convo["reminded"] = False
+        out.put(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]), convo)
+
+    def _applicable(self, wf: Workflow, answers_: dict[str, Any]) -> list[Step]:
+        return [s for s in wf.steps if s.when is None or s.when(answers_)]
+
+    def _advance(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
+        """Move to the first unanswered question, or the summary, or file it."""
+        pending = [s for s in self._applicable(wf, convo["answers"]) if s.key not in convo["answers"]]
+        if pending:
+            convo["step"] = pending[0].key
+            self._save(convo, ctx, out)
+            self._ask(convo, wf, ctx, out)
+        elif wf.confirm:
+            convo["step"] = SUMMARY
+            self._save(convo, ctx, out)
+            self._ask(convo, wf, ctx, out)
+        else:
+            self._finish(convo, wf, ctx, out)
+
+    def _ask(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str = "") -> None:
+        if convo["step"] == SUMMARY:
+            out.tell(self._summary_card(convo, wf, note))
+            return
+        step = wf.step(convo["step"])
+        if step is None:
+            return
+        steps = self._applicable(wf, convo["answers"])
+        number = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 1)
+        choices = step.choices
+        if step.kind == "yesno":
+            choices = (Choice("yes", "Yes"), Choice("no", "No"))
+        question = Question(step.key, step.kind, step.prompt, choices, step.optional, workflow=wf.name)
+        body = f"{note}\n\n{step.prompt}".strip() if note else step.prompt
+        if step.optional:
+            body += "\n(Type skip if you have nothing to add.)"
+        out.tell(
+            Card(
+                f"{wf.title} - question {number} of {len(steps)}",
+                body,
+                question=question,
+            )
+        )
+
+    def _summary_card(self, convo: dict[str, Any], wf: Workflow, note: str = "") -> Card:
+        fields = []
+        buttons = [Button("conversation.submit", wf.submit_label, {"workflow": wf.name}, style="primary")]
+        for step in self._applicable(wf, convo["answers"]):
+            fields.append((step.title, answers.show(step, convo["answers"].get(step.key), self.directory, self.tz)))
+            buttons.append(Button("conversation.edit", f"Change: {step.title}", {"workflow": wf.name, "key": step.key}))
+        buttons.append(Button("conversation.cancel", "Cancel", {"workflow": wf.name}, style="danger"))
+        body = "Please check your answers. Choose Submit to send it, or change any answer first."
+        return Card(f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons))
+
+    def _answer_text(self, convo: dict[str, Any], text: str, ctx: Context, out: Outcome) -> None:
+        wf = self.registry.workflows.get(convo["workflow"])
+        if wf is None or (convo["step"] != SUMMARY and wf.step(convo["step"]) is None):
+            self._restart(convo, wf, ctx, out)
+            return
+        word = fold(text)
+        if word in CANCEL_WORDS:
+            self._cancel(convo, ctx, out)
+        elif word in BACK_WORDS:
+            self._back(convo, wf, ctx, out)
+        elif word in HELP_WORDS:
+            step = wf.step(convo["step"])
+            tip = (step.help if step and step.help else "") + "\n\n" if step else ""
+            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or cancel to stop (nothing will be sent).".strip())
+        elif convo["step"] == SUMMARY:
+            self._summary_reply(convo, wf, word, ctx, out)
+        else:
+            self._accept(convo, wf, text, ctx, out)
+
+    def _summary_reply(self, convo: dict[str, Any], wf: Workflow, word: str, ctx: Context, out: Outcome) -> None:
+        if word in SUBMIT_WORDS or word == fold(wf.submit_label):
+            self._finish(convo, wf, ctx, out)
+            return
+        steps = self._applicable(wf, convo["answers"])
+        target = word.removeprefix("edit ").removeprefix("change ").strip()
+        if target != word or target.isdigit():
+            for n, step in enumerate(steps, 1):
+                if target in (str(n), fold(step.title), step.key):
+                    self._edit(convo, wf, step.key, ctx, out)
+                    return
+        self._ask(convo, wf, ctx, out, note="Type submit to send it, change and a number (like change 2) to change an answer, or cancel.")
+
+    def _accept(self, convo: dict[str, Any], wf: Workflow, raw: Any, ctx: Context, out: Outcome) -> None:
+        step = wf.step(convo["step"])
+        assert step is not None
+        try:
+            if step.optional and isinstance(raw, str) and fold(raw) in ("skip", "none", "no", "-", "n/a"):
+                value: Any = ""
+            else:
+                value = answers.parse(step, raw, self.directory, self.tz, ctx.now)
+                if step.check:
+                    value = step.check(value, convo["answers"], ctx)
+        except Invalid as problem:
+            # The refused answer is not stored anywhere: it might be a password.
+            self._ask(convo, wf, ctx, out, note=str(problem))
+            return
+        convo["answers"][step.key] = value
+        convo["history"].append(step.key)
+        # Answers to questions that no longer apply after a change are dropped.
+        live = {s.key for s in self._applicable(wf, convo["answers"])}
+        convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live}
+        if wf.on_answer:
+            wf.on_answer(step.key, convo["answers"], ctx, out)
+        self._advance(convo, wf, ctx, out)
+
+    def _back(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
+        history = [k for k in convo["history"] if k in convo["answers"]]
+        if convo["step"] == SUMMARY and history:
+            previous = history[-1]
+        elif history:
+            previous = history[-1]
+        else:
+            self._ask(convo, wf, ctx, out, note="This is the first question, so there is nothing to go back to. Type cancel if you want to stop.")
+            return
+        convo["history"] = history[:-1]
+        convo["answers"].pop(previous, None)
+        convo["step"] = previous
+        self._save(convo, ctx, out)
+        self._ask(convo, wf, ctx, out)
+
+    def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
+        step = wf.step(key)
+        if step is None:
+            self._ask(convo, wf, ctx, out)
+            return
+        old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
+        convo["answers"].pop(key, None)
+        convo["step"] = key
+        self._save(convo, ctx, out)
+        self._ask(convo, wf, ctx, out, note=f"Your answer was: {old}")
+
+    def _cancel(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
+        wf = self.registry.workflows.get(convo["workflow"])
+        title = wf.title if wf else "That"
+        out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
+        out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
+
+    def _restart(self, convo: dict[str, Any], wf: Workflow | None, ctx: Context, out: Outcome) -> None:
+        out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
+        if wf is None:
+            out.tell(Card("Sorry", "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do."))
+            return
+        out.tell(Card("Sorry", "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble."))
+        self._start(wf, ctx, out, convo.get("context", {}))
+
+    def _finish(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
+        live = {s.key for s in self._applicable(wf, convo["answers"])}
+        final = {k: v for k, v in convo["answers"].items() if k in live}
+        final["_context"] = convo.get("context", {})
+        out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
+        wf.on_complete(final, ctx, out)
+
+    # ---- actions and files ------------------------------------------------------
+
+    def _action(self, event: Inbound, ctx: Context, out: Outcome) -> None:
+        data = dict(event.data)
+        if event.action == "conversation.start":
+            wf = self.registry.workflows.get(str(data.get("workflow", "")))
+            if wf is None or not wf.command:
+                raise Expired("That button is from an older message. Type /help to see what I can do.")
+            if wf.role:
+                ctx.require(wf.role, f"use /{wf.command}")
+            self._start(wf, ctx, out, {})
+            return
+        if event.action in ("answer", "conversation.submit", "conversation.edit", "conversation.cancel"):
+            self._conversation_action(event.action, data, ctx, out)
+            return
+        handler = self.registry.actions.get(event.action)
+        if handler is None:
+            raise Expired("That button is from an older version of a message and no longer works. Type /help to see what I can do.")
+        handler(data, ctx, out)
+
+    def _conversation_action(self, action: str, data: dict[str, Any], ctx: Context, out: Outcome) -> None:
+        name = str(data.get("workflow", ""))
+        convo = ctx.get(CONVERSATIONS, conversation_key(ctx.actor.id, name)) if name else self._active(ctx)
+        wf = self.registry.workflows.get(convo["workflow"]) if convo else None
+        if convo is None or wf is None:
+            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."))
+            return
+        if action == "conversation.cancel":
+            self._cancel(convo, ctx, out)
+        elif action == "conversation.submit":
+            if convo["step"] != SUMMARY:
+                self._ask(convo, wf, ctx, out, note="There are still questions to answer before you can submit.")
+            else:
+                self._finish(convo, wf, ctx, out)
+        elif action == "conversation.edit":
+            self._edit(convo, wf, str(data.get("key", "")), ctx, out)
+        else:
+            if data.get("key") != convo["step"]:
+                self._ask(convo, wf, ctx, out, note="That question was already answered, so I ignored that click. Here is where you are now:")
+                return
+            value = data.get("value")
+            if wf.step(convo["step"]).kind in ("person", "people") and ctx.platform not in ("console", "test"):  # type: ignore[union-attr]
+                value = self._platform_people(value, ctx.platform)
+            self._accept(convo, wf, value, ctx, out)
+
+    def _platform_people(self, value: Any, platform: str) -> Any:
+        """Map a picker's platform user ids to the school's person ids."""
+        ids = value if isinstance(value, list) else [value]
+        mapped = []
+        for uid in ids:
+            p = self.directory.by_platform(platform, str(uid)) or self.directory.get(str(uid))
+            if p is None:
+                raise Invalid("One of the people you picked is not on the school's staff list in policybot. Please pick someone else, or ask an administrator to add them.")
+            mapped.append(p.id)
+        return mapped if isinstance(value, list) else mapped[0]
+
+    def _file(self, ctx: Context, out: Outcome) -> None:
+        convo = self._active(ctx)
+        wf = self.registry.workflows.get(convo["workflow"]) if convo else None
+        if convo is not None and wf is not None and wf.on_file:
+            wf.on_file(convo["answers"], ctx, out)
+            self._save(convo, ctx, out)
+            return
+        out.tell(
+            Card(
+                "I can't take files",
+                "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.",
+                tone="warning",
+            )
+        )
+
+    # ---- carrying out an outcome ------------------------------------------------
+
+    def _apply(self, out: Outcome, ctx: Context) -> list[Outbound]:
+        tx = ctx.tx
+        for w in out.writes:
+            before = (tx.get(w.table, w.key) or {}).get("status") if w.action else None
+            if w.doc is None:
+                tx.delete(w.table, w.key)
+            else:
+                tx.put(w.table, w.key, w.doc, expect_version=w.expect_version)
+            if w.action:
+                tx.audit(out.actor, w.action, f"{w.table}/{w.key}", before=w.before or before, after=w.after or (w.doc or {}).get("status"), at=ctx.now, detail=w.detail)
+        for a in out.audits:
+            tx.audit(out.actor, a.action, a.key, before=a.before, after=a.after, at=ctx.now, detail=a.detail)
+        if out.start:
+            name, context = out.start
+            wf = self.registry.workflows[name]
+            inner = Outcome(actor=out.actor)
+            self._start(wf, ctx, inner, context)
+            out.start = None
+            out.messages.extend(inner.messages)
+            for w in inner.writes:
+                tx.put(w.table, w.key, w.doc) if w.doc is not None else tx.delete(w.table, w.key)
+        queue(tx, out.messages, ctx.now)
+        return list(out.messages)
+
+    # ---- scheduled work ---------------------------------------------------------
+
+    async def tick(self, now: datetime) -> list[Outbound]:
+        """Send whatever is due now, each reminder once only (keys in `reminders`)."""
+        sent: list[Outbound] = []
+        async with self.store.transaction() as tx:
+            ctx = Context(SYSTEM, now, self.settings, self.directory, tx, "scheduler")
+            due = list(self._conversation_reminders(ctx))
+            for schedule in self.registry.schedules:
+                due.extend(schedule(ctx))
+            for key, out in due:
+                if tx.get("reminders", key):
+                    continue
+                tx.put("reminders", key, {"at": now.isoformat()})
+                sent.extend(self._apply(out, ctx))
+            for ev in tx.all("events"):
+                if datetime.fromisoformat(ev["at"]) < now - timedelta(days=2):
+                    tx.delete("events", ev["id"])
+        return sent
+
+    def _conversation_reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:
+        conf = self.settings.conversations
+        due = []
+        for convo in ctx.all(CONVERSATIONS):
+            updated = datetime.fromisoformat(convo["updated_at"])
+            wf = self.registry.workflows.get(convo["workflow"])
+            title = wf.title if wf else "Something you started"
+            key = conversation_key(convo["person"], convo["workflow"])
+            out = Outcome(actor=SYSTEM.id)
+            if ctx.now - updated >= timedelta(days=conf.expire_after_days):
+                out.delete(CONVERSATIONS, key, action="draft_expired")
+                again = f" Type /{wf.command} to start again." if wf and wf.command else ""
+                out.send(person(convo["person"]), Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. Nothing was sent.{again}"))
+                due.append((f"expired:{key}:{convo['started_at']}", out))
+            elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
+                out.put(CONVERSATIONS, key, {**convo, "reminded": True})
+                out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
+                due.append((f"nudge:{key}:{convo['updated_at']}", out))
+        return due
+
+
+def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
+    """Put messages in the persisted outbox, in the same commit as the change that sent them."""
+    for msg in messages:
+        n = tx.next_id("outbox")
+        tx.put(
+            "outbox",
+            f"m{n:09d}",
+            {
+                "n": n,
+                "to": str(msg.to),
+                "card": msg.card.to_dict(),
+                "key": msg.key,
+                "replace": msg.replace,
+                "private": msg.private,
+                "created_at": now.isoformat(),
+                "next_at": now.isoformat(),
+                "attempts": 0,
+                "targets": None,
+            },
+        )
+
+
+def _what(event: Inbound) -> str:
+    return event.action or (f"/{event.command}" if event.command else event.kind)
+
+
+def reference() -> str:
+    """A short id for an unexpected error, shown to the person and written to the log."""
+    return uuid.uuid4().hex[:8].upper()
+
+
+__all__ = ["Engine", "NotRecognised", "StoreUnavailable", "queue", "reference"]

@@ -1,0 +1,47 @@
+"""Known refusals and failures, each with a message fit to show a member of staff."""
+
+from __future__ import annotations
+
+
+class PolicybotError(Exception):
+    """Base class: `str(error)` is a plain message a teacher can act on."""
+
+
+class NotAllowed(PolicybotError):
+    """The acting person does not hold the role this needs."""
+
+
+class AlreadyDecided(PolicybotError):
+    """Someone else decided first."""
+
+
+class Expired(PolicybotError):
+    """The thing clicked or answered is no longer current."""
+
+
+class ConfigError(PolicybotError):
+    """The configuration file is missing a value or has a wrong one."""
+
+    def __init__(self, file: str, key: str, expected: str) -> None:
+        self.file, self.key, self.expected = file, key, expected
+        super().__init__(f"{file}: {key}: {expected}")
+
+
+class StoreLocked(PolicybotError):
+    """Another policybot process already uses the data directory."""
+
+
+class StoreUnavailable(PolicybotError):
+    """The data directory refused a write; nothing was changed."""
+
+
+class TemporaryFailure(PolicybotError):
+    """A send failed in a way worth retrying (rate limit, server error, timeout)."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentFailure(PolicybotError):
+    """A send failed and retrying will not help (unknown user, app not installed)."""

@@ -1,0 +1,63 @@
+"""The school's people: look-up by id, by platform id, by role and by name."""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+
+from bot.config import Person
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and extra spaces, so names compare as people read them."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(plain.casefold().replace(",", " ").split())
+
+
+class Directory:
+    """Who is who. Roles come from the configuration only, never from a request."""
+
+    def __init__(self, people: Iterable[Person]) -> None:
+        self.people = tuple(people)
+        self._by_id = {p.id: p for p in self.people}
+
+    def get(self, person_id: str) -> Person | None:
+        return self._by_id.get(person_id)
+
+    def name(self, person_id: str) -> str:
+        p = self._by_id.get(person_id)
+        return p.name if p else person_id
+
+    def by_platform(self, platform: str, user: str) -> Person | None:
+        """The person behind a platform's user id (the terminal uses person ids)."""
+        for p in self.people:
+            if platform == "slack" and p.slack_id and p.slack_id == user:
+                return p
+            if platform == "teams" and p.teams_id and p.teams_id.lower() == user.lower():
+                return p
+        if platform in ("console", "test"):
+            return self._by_id.get(user.lower())
+        return None
+
+    def members(self, role: str) -> list[Person]:
+        """Everyone holding a role; "staff" is everyone employed by the school."""
+        if role == "staff":
+            return [p for p in self.people if p.employed]
+        if role == "admins":
+            role = "admin"
+        return [p for p in self.people if role in p.roles]
+
+    def match(self, text: str) -> list[Person]:
+        """People whose id or name matches, ignoring case, accents and word order."""
+        want = fold(text).lstrip("@")
+        if not want:
+            return []
+        exact = [p for p in self.people if want in (p.id, fold(p.name))]
+        if exact:
+            return exact
+        words = set(want.split())
+        by_words = [p for p in self.people if words == set(fold(p.name).split())]
+        if by_words:
+            return by_words
+        return [p for p in self.people if all(any(part.startswith(w) for part in fold(p.name).split()) for w in words)]

@@ -1,0 +1,166 @@
+"""How a policy workflow is written: steps as data, handlers as plain functions.
+
+A handler never awaits, never does I/O and never reads the clock itself: it reads
+records through `Context`, and says what should happen through `Outcome` (messages to
+send, records to write with their audit entries). The engine carries the outcome out
+in one transaction, so each policy rule reads and tests as plain Python.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from bot.config import Person, Settings
+from bot.errors import NotAllowed
+from bot.messages import Card, Choice, Outbound, QuestionKind, Recipient, person
+from bot.people import Directory
+from bot.store import Transaction
+
+
+class Invalid(Exception):
+    """An answer that cannot be accepted; the message says what was wrong and what to do."""
+
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One question of a conversation."""
+
+    key: str
+    prompt: str
+    kind: QuestionKind = "text"
+    label: str = ""  # how the answer is named in the summary
+    choices: tuple[Choice, ...] = ()
+    help: str = ""
+    # Clean or refuse an answer already parsed for its kind: return the value to keep,
+    # or raise Invalid. It may look at the earlier answers and the records.
+    check: Callable[[Any, Answers, Context], Any] | None = None
+    # Ask this step only when this returns True for the answers so far.
+    when: Callable[[Answers], bool] | None = None
+    optional: bool = False
+    max_length: int = 2000
+
+    @property
+    def title(self) -> str:
+        return self.label or self.key.replace("_", " ").capitalize()
+
+
+@dataclass
+class Context:
+    """What a handler may know: the acting person, the time, the school and the records."""
+
+    actor: Person
+    now: datetime
+    settings: Settings
+    directory: Directory
+    tx: Transaction
+    platform: str = "console"
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None:
+        return self.tx.get(table, key)
+
+    def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
+        return self.tx.find(table, **match)
+
+    def all(self, table: str) -> list[dict[str, Any]]:
+        return self.tx.all(table)
+
+    def next_id(self, counter: str) -> int:
+        return self.tx.next_id(counter)
+
+    def require(self, role: str, doing: str) -> None:
+        """Refuse unless the actor holds `role` ("slt" or "admin")."""
+        if role not in self.actor.roles:
+            who = {"slt": "the Senior Leadership Team", "admin": "an administrator"}.get(role, role)
+            raise NotAllowed(f"Only {who} can {doing}. If you think you should be able to, please ask a member of SLT.")
+
+
+@dataclass(frozen=True)
+class Write:
+    table: str
+    key: str
+    doc: dict[str, Any] | None
+    action: str = ""
+    before: str | None = None
+    after: str | None = None
+    detail: str = ""
+    expect_version: int | None = None
+
+
+@dataclass
+class Outcome:
+    """What a step asks the engine to do, all or nothing."""
+
+    actor: str
+    messages: list[Outbound] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
+    audits: list[Write] = field(default_factory=list)
+    start: tuple[str, dict[str, Any]] | None = None  # (workflow, context) to begin for the actor
+
+    def tell(self, card: Card, **kw: Any) -> None:
+        """Reply to the person who acted."""
+        self.messages.append(Outbound(person(self.actor), card, **kw))
+
+    def send(self, to: Recipient, card: Card, *, key: str | None = None, replace: bool = False, private: bool = False) -> None:
+        self.messages.append(Outbound(to, card, key=key, replace=replace, private=private))
+
+    def put(self, table: str, key: str, doc: dict[str, Any], *, action: str = "", before: str | None = None, after: str | None = None, detail: str = "", expect_version: int | None = None) -> None:
+        """Write a record; with `action`, the audit trail records it too."""
+        self.writes.append(Write(table, key, doc, action, before, after, detail, expect_version))
+
+    def delete(self, table: str, key: str, *, action: str = "", detail: str = "") -> None:
+        self.writes.append(Write(table, key, None, action, detail=detail))
+
+    def audit(self, action: str, record: str, *, before: str | None = None, after: str | None = None, detail: str = "") -> None:
+        """Record something that changed nothing but must be on the record (a refusal, a view)."""
+        self.audits.append(Write("", record, None, action, before, after, detail))
+
+    def begin(self, workflow: str, context: dict[str, Any] | None = None) -> None:
+        """Start another conversation for the actor, such as asking a reason."""
+        self.start = (workflow, context or {})
+
+
+Handler = Callable[[Answers, Context, Outcome], None]
+ActionHandler = Callable[[Mapping[str, Any], Context, Outcome], None]
+
+
+@dataclass(frozen=True)
+class Workflow:
+    """A conversation: questions, then a summary to check, then `on_complete` files it."""
+
+    name: str  # "new_account"
+    title: str  # shown at the top of every question
+    steps: tuple[Step, ...]
+    on_complete: Handler
+    command: str = ""  # "new-account": the slash command that starts it ("" = started by an action)
+    summary: str = ""  # one line for /help
+    intro: str = ""
+    aliases: tuple[str, ...] = ()  # typed phrases that start it, e.g. "new account"
+    role: str = ""  # "" for everyone, else "slt" or "admin"
+    confirm: bool = True  # show the summary before filing
+    submit_label: str = "Submit"
+    # Run when the conversation starts (before the first question is sent).
+    on_start: Callable[[Answers, Context, Outcome], None] | None = None
+    # Run after each accepted answer, e.g. to alert SLT at once.
+    on_answer: Callable[[str, Answers, Context, Outcome], None] | None = None
+    # A file sent during the conversation: the handler decides what to record.
+    on_file: Callable[[Answers, Context, Outcome], None] | None = None
+
+    def step(self, key: str) -> Step | None:
+        return next((s for s in self.steps if s.key == key), None)
+
+
+@dataclass(frozen=True)
+class Command:
+    """A command that answers at once, without a conversation (such as /accounts)."""
+
+    name: str  # "accounts"
+    summary: str
+    run: Callable[[str, Context, Outcome], None]
+    role: str = ""
+    aliases: tuple[str, ...] = ()

@@ -1,0 +1,10 @@
+"""The school's social media policy, one module per procedure.
+
+Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
+`ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
+derived from the records). Adding a module here is all it takes to switch it on.
+"""
+
+from workflows import new_account
+
+MODULES = (new_account,)

@@ -1,0 +1,379 @@
+"""Process for creating new accounts (the policy's section of that name).
+
+"Anyone wishing to create such an account must present a business case to The School
+Leadership Team which covers: the aim of the account; the intended audience; how the
+account will be promoted; who will run the account (at least two staff members should
+be named); will the account be open or private/closed. Following consideration by the
+SLT an application will be approved or rejected. In all cases, the SLT must be
+satisfied that anyone running a social media account on behalf of The School has read
+and understood this policy." The administrator then "creates the account following SLT
+approval" and "stores account details, including passwords, securely" -- so the bot
+records where the login is kept, never the password.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bot.errors import AlreadyDecided, Expired
+from bot.messages import Button, Card, Choice, person, role
+from bot.timefmt import when
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows.people_status import runner_line
+
+PLATFORMS = (
+    Choice("facebook", "Facebook"),
+    Choice("instagram", "Instagram"),
+    Choice("x", "X (Twitter)"),
+    Choice("youtube", "YouTube"),
+    Choice("linkedin", "LinkedIn"),
+    Choice("tiktok", "TikTok"),
+    Choice("other", "Another platform"),
+)
+VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
+
+
+def not_blank(value: str, _answers: Answers, _ctx: Context) -> str:
+    if len(value.strip()) < 2:
+        raise Invalid("Please write a little more, so SLT can understand your plan.")
+    return value.strip()
+
+
+def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:
+    """At least two different people, at least two of them employed by the school."""
+    staff = [pid for pid in value if (p := ctx.directory.get(pid)) is not None and p.employed]
+    if len(value) < 2:
+        raise Invalid("The policy asks for at least two named people to run every school account. Please name two or more (you can be one of them), separated by commas.")
+    if len(staff) < 2:
+        raise Invalid("At least two of the people running the account must be school staff; volunteers and parents can help, but in addition. Please add another member of staff.")
+    return value
+
+
+def everyone_read(value: bool, _answers: Answers, _ctx: Context) -> bool:
+    if not value:
+        raise Invalid(
+            "Everyone running a school account must have read and understood the social media policy first. "
+            "Please ask them to read it (type /policy), then answer yes here. Your answers so far are saved."
+        )
+    return value
+
+
+_PASSWORD_WORD = re.compile(r"\b(password|passwd|pwd|passcode|pass|pw|pin)\b\s*(is|:|=|-)?\s*\S+", re.IGNORECASE)
+
+
+def looks_like_password(text: str) -> bool:
+    """True for text that seems to contain a password rather than say where one is kept."""
+    if _PASSWORD_WORD.search(text) and re.search(r"\b(password|passwd|pwd|passcode|pw|pin)\b\s*(is|:|=|-)", text, re.IGNORECASE):
+        return True
+    for token in text.split():
+        token = token.strip(".,;()\"'")
+        if len(token) < 8 or "@" in token or "://" in token:
+            continue
+        classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token), any(not c.isalnum() for c in token)))
+        if classes >= 3:
+            return True
+    return False
+
+
+def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
+    if looks_like_password(value):
+        raise Invalid(
+            "That looks like it might be a password, so I have not kept it. Please never send passwords in chat. "
+            "Tell me only where the login details are kept, for example: 'the school password manager, Social Media folder'. "
+            "If it was a real password, please change it."
+        )
+    return value.strip()
+
+
+STEPS = (
+    Step("platform", "Which platform is the account for?", "choice", "Platform", PLATFORMS),
+    Step("platform_other", "Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
+    Step("account_name", "What would you like the account to be called?", label="Account name", check=not_blank, max_length=100),
+    Step("aim", "What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"),
+    Step("audience", "Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
+    Step("promotion", "How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(
+        "runners",
+        "Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
+        "people",
+        "Run by",
+        check=two_staff,
+        help="Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. Volunteers or parents can be added too, as long as two staff are named.",
+    ),
+    Step("visibility", "Will the account be open, or private/closed?", "choice", "Open or private", VISIBILITY),
+    Step("all_read_policy", "Has everyone you named read and understood the school's social media policy?", "yesno", "Everyone named has read the policy", check=everyone_read),
+)
+
+
+def _platform(app: Mapping[str, Any]) -> str:
+    if app.get("platform") == "other":
+        return str(app.get("platform_other", "Another platform"))
+    return next((c.label for c in PLATFORMS if c.value == app.get("platform")), str(app.get("platform")))
+
+
+def _visibility(app: Mapping[str, Any]) -> str:
+    return next((c.label for c in VISIBILITY if c.value == app.get("visibility")), str(app.get("visibility")))
+
+
+def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
+    """What SLT see: the business case and each runner's policy and training status."""
+    fields = (
+        ("Applicant", ctx.directory.name(app["applicant"])),
+        ("Platform", _platform(app)),
+        ("Account name", app["account_name"]),
+        ("Aim", app["aim"]),
+        ("Audience", app["audience"]),
+        ("How it will be promoted", app["promotion"]),
+        ("Run by", "\n".join(runner_line(ctx, pid) for pid in app["runners"])),
+        ("Open or private", _visibility(app)),
+    )
+    if outcome:
+        return Card(f"Application {app['id']}: {app['account_name']}", outcome, fields=fields, tone="success" if "Approved" in outcome else "info")
+    data = {"application": app["id"]}
+    return Card(
+        f"New account application {app['id']}: {app['account_name']}",
+        "Please consider this business case. Approve it, or reject it with a reason for the applicant.",
+        fields=fields,
+        buttons=(
+            Button("new_account.approve", "Approve", data, "primary"),
+            Button("new_account.reject", "Reject", data, "danger"),
+        ),
+    )
+
+
+def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """File the application and send SLT the approval card."""
+    number = ctx.next_id("applications")
+    app_id = f"A-{number}"
+    app = {
+        "number": number,
+        "applicant": ctx.actor.id,
+        **{k: v for k, v in answers.items() if not k.startswith("_")},
+        "status": "submitted",
+        "submitted_at": ctx.now.isoformat(),
+        "decided_by": None,
+        "decided_at": None,
+        "reason": "",
+    }
+    app["id"] = app_id
+    out.put("applications", app_id, app, action="application_submitted", before=None, after="submitted")
+    out.send(role("slt"), approval_card(app, ctx), key=f"approval:{app_id}")
+    out.tell(
+        Card(
+            f"Application {app_id} sent",
+            f"Thank you. Your application for '{app['account_name']}' has gone to the Senior Leadership Team. "
+            "I'll message you here when they decide. Type /my-applications to check on it.",
+            tone="success",
+        )
+    )
+
+
+def _pending(ctx: Context, app_id: str) -> dict[str, Any]:
+    app = ctx.get("applications", app_id)
+    if app is None:
+        raise Expired("I can't find that application any more. It may have been removed under the retention rules.")
+    if app["status"] != "submitted":
+        raise AlreadyDecided(
+            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} "
+            f"on {when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
+        )
+    return app
+
+
+def _decided_text(app: Mapping[str, Any], ctx: Context) -> str:
+    word = "Approved" if app["status"] == "approved" else "Rejected"
+    text = f"{word} by {ctx.directory.name(app['decided_by'])} on {when(app['decided_at'], ctx.settings.school.tz)}."
+    if app.get("reason"):
+        text += f"\nReason: {app['reason']}"
+    return text
+
+
+def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """SLT approve: the card shows it everywhere, the applicant hears, admins are asked to create it."""
+    ctx.require("slt", "approve or reject applications")
+    app = _pending(ctx, str(data.get("application", "")))
+    app.update(status="approved", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat())
+    out.put("applications", app["id"], app, action="application_approved", before="submitted", after="approved", expect_version=app["version"])
+    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
+    out.send(
+        person(app["applicant"]),
+        Card(
+            f"Application {app['id']} approved",
+            f"Good news: SLT approved your application for '{app['account_name']}'. An administrator will now create the account and let you know.",
+            tone="success",
+        ),
+    )
+    out.send(
+        role("admins"),
+        Card(
+            f"Please create an account: {app['account_name']}",
+            f"SLT approved application {app['id']}. Please create the {_platform(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
+            fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", _visibility(app))),
+            buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
+        ),
+        key=f"create:{app['id']}",
+    )
+
+
+def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """SLT reject: first ask the reason, which the applicant will see."""
+    ctx.require("slt", "approve or reject applications")
+    app = _pending(ctx, str(data.get("application", "")))
+    out.begin("new_account_reject", {"application": app["id"]})
+
+
+def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
+    ctx.require("slt", "approve or reject applications")
+    app = _pending(ctx, answers["_context"]["application"])
+    app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
+    out.put("applications", app["id"], app, action="application_rejected", before="submitted", after="rejected", expect_version=app["version"])
+    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
+    out.send(
+        person(app["applicant"]),
+        Card(
+            f"Application {app['id']} not approved",
+            f"SLT did not approve your application for '{app['account_name']}'.\nTheir reason: {app['reason']}\n"
+            "If you'd like to talk it through, please speak to a member of SLT. You can apply again with /new-account.",
+        ),
+    )
+    out.tell(Card("Rejection recorded", f"Application {app['id']} is rejected and the applicant has been told your reason.", tone="success"))
+
+
+def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """An administrator records the account they created."""
+    ctx.require("admin", "record new accounts")
+    app = ctx.get("applications", str(data.get("application", "")))
+    if app is None:
+        raise Expired("I can't find that application any more.")
+    if app["status"] == "created":
+        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
+    if app["status"] != "approved":
+        raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
+    out.begin("new_account_setup", {"application": app["id"]})
+
+
+def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "record new accounts")
+    app = ctx.get("applications", answers["_context"]["application"])
+    if app is None or app["status"] != "approved":
+        raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
+    number = ctx.next_id("accounts")
+    acc_id = f"ACC-{number}"
+    account = {
+        "platform": app["platform"],
+        "platform_label": _platform(app),
+        "name": app["account_name"],
+        "handle": answers["handle"],
+        "aim": app["aim"],
+        "audience": app["audience"],
+        "visibility": app["visibility"],
+        "runners": list(app["runners"]),
+        "credentials_location": answers["credentials_location"],
+        "application": app["id"],
+        "created_by": ctx.actor.id,
+        "created_at": ctx.now.isoformat(),
+        "status": "active",
+    }
+    out.put("accounts", acc_id, account, action="account_created", before=None, after="active")
+    app.update(status="created", account=acc_id)
+    out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
+    done = Card(
+        f"Account created: {account['name']}",
+        f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
+        tone="success",
+    )
+    out.send(role("admins"), done, key=f"create:{app['id']}", replace=True)
+    for runner in sorted(set(account["runners"]) | {app["applicant"]}):
+        out.send(
+            person(runner),
+            Card(
+                f"Your new school account is ready: {account['name']}",
+                f"{account['platform_label']} {account['handle']} is now in the school's account register. "
+                f"It is run by {', '.join(ctx.directory.name(r) for r in account['runners'])}. "
+                f"Ask {ctx.actor.name} for the login. Remember: every comment, query or complaint needs a reply within 24 hours.",
+                tone="success",
+            ),
+        )
+
+
+def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
+    """The school's account register. Where the login is kept is shown to SLT and admins only."""
+    accounts = sorted(ctx.all("accounts"), key=lambda a: a.get("created_at", ""))
+    if not accounts:
+        out.tell(Card("School account register", "There are no school accounts in the register yet. Apply for one with /new-account."))
+        return
+    trusted = ctx.actor.is_slt or ctx.actor.is_admin
+    fields = []
+    for acc in accounts:
+        lines = [f"{acc['platform_label']} {acc['handle']} - {acc['status']}", "Run by: " + "; ".join(runner_line(ctx, r) for r in acc["runners"])]
+        if trusted:
+            lines.append(f"Login kept: {acc['credentials_location']}")
+        fields.append((f"{acc['id']}: {acc['name']}", "\n".join(lines)))
+    out.tell(Card("School account register", f"{len(accounts)} account(s).", fields=tuple(fields)))
+
+
+def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
+    mine = sorted(ctx.find("applications", applicant=ctx.actor.id), key=lambda a: a["number"])
+    if not mine:
+        out.tell(Card("Your applications", "You haven't applied for an account yet. Type /new-account to start."))
+        return
+    status = {"submitted": "waiting for SLT", "approved": "approved, waiting for an administrator to create it", "rejected": "not approved", "created": "account created"}
+    fields = []
+    for app in mine:
+        text = f"{status.get(app['status'], app['status'])} (sent {when(app['submitted_at'], ctx.settings.school.tz)})"
+        if app["status"] == "rejected" and app.get("reason"):
+            text += f"\nReason: {app['reason']}"
+        fields.append((f"{app['id']}: {app['account_name']}", text))
+    out.tell(Card("Your applications", "", fields=tuple(fields)))
+
+
+WORKFLOWS = (
+    Workflow(
+        name="new_account",
+        command="new-account",
+        title="New school social media account",
+        summary="apply for a new school social media account (SLT decide)",
+        aliases=("new account", "apply for an account"),
+        intro="I'll ask the questions the policy's business case needs, then send it to the Senior Leadership Team. You can type back, cancel or help at any time.",
+        steps=STEPS,
+        on_complete=submit,
+        submit_label="Submit to SLT",
+    ),
+    Workflow(
+        name="new_account_reject",
+        title="Reject an application",
+        steps=(Step("reason", "Why is the application not approved? The applicant will see this.", label="Reason", check=not_blank),),
+        on_complete=record_rejection,
+        confirm=False,
+        role="slt",
+    ),
+    Workflow(
+        name="new_account_setup",
+        title="Record a new school account",
+        steps=(
+            Step("handle", "What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
+            Step(
+                "credentials_location",
+                "Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
+                label="Where the login is kept",
+                check=no_password,
+            ),
+        ),
+        on_complete=record_account,
+        role="admin",
+        submit_label="Add to the register",
+    ),
+)
+
+COMMANDS = (
+    Command("accounts", "see the school's account register", list_accounts),
+    Command("my-applications", "see your account applications and their status", my_applications),
+)
+
+ACTIONS = {
+    "new_account.approve": approve,
+    "new_account.reject": reject,
+    "new_account.create": create,
+}

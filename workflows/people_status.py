@@ -1,0 +1,23 @@
+"""What the records say about a person running an account: policy read, training."""
+
+from __future__ import annotations
+
+from bot.timefmt import day
+from bot.workflow import Context
+
+
+def runner_line(ctx: Context, person_id: str) -> str:
+    """'Emma Clarke - read the policy (v2025-1) on Mon 3 Nov 2026; training: not recorded'."""
+    p = ctx.directory.get(person_id)
+    name = p.name if p else person_id
+    if p is not None and not p.employed:
+        name += " (not employed by the school: volunteer or parent)"
+    record = ctx.get("people", person_id) or {}
+    ack = record.get("policy_ack") or {}
+    if ack.get("version") == ctx.settings.school.policy_version:
+        read = f"read the policy on {day(ack['at'][:10])}"
+    else:
+        read = "has not confirmed reading the current policy"
+    training = record.get("training") or []
+    trained = f"trained on {day(training[-1]['date'])}" if training else "training not recorded"
+    return f"{name} - {read}; {trained}"
