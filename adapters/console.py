@@ -99,7 +99,7 @@ class ConsoleChannel:
             self.show(target, msg.card)
         else:
             box.unread.append((msg.key, msg.card))
-            self.write(f"  -> a message for {self.directory.name(target)}: \"{safe(msg.card.title)}\" (type /as {target} to read it)")
+            self.write(f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)')
 
     def show(self, target: str, card: Card) -> None:
         items = menu_of(card)

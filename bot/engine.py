@@ -60,10 +60,7 @@ class Engine:
         """
         who = self.directory.by_platform(event.platform, event.user)
         if who is None:
-            raise NotRecognised(
-                "Sorry, I don't know you yet. Please ask the school's policybot administrator "
-                "to add you to the list of staff, then try again."
-            )
+            raise NotRecognised("Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again.")
         async with self.store.transaction() as tx:
             if event.event_id:
                 if tx.get("events", event.event_id):
@@ -467,7 +464,10 @@ class Engine:
             if ctx.now - updated >= timedelta(days=conf.expire_after_days):
                 out.delete(CONVERSATIONS, key, action="draft_expired")
                 again = f" Type /{wf.command} to start again." if wf and wf.command else ""
-                out.send(person(convo["person"]), Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. Nothing was sent.{again}"))
+                out.send(
+                    person(convo["person"]),
+                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. Nothing was sent.{again}"),
+                )
                 due.append((f"expired:{key}:{convo['started_at']}", out))
             elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
                 out.put(CONVERSATIONS, key, {**convo, "reminded": True})

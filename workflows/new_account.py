@@ -163,8 +163,7 @@ def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             f"Application {app_id} sent",
-            f"Thank you. Your application for '{app['account_name']}' has gone to the Senior Leadership Team. "
-            "I'll message you here when they decide. Type /my-applications to check on it.",
+            f"Thank you. Your application for '{app['account_name']}' has gone to the Senior Leadership Team. I'll message you here when they decide. Type /my-applications to check on it.",
             tone="success",
         )
     )
@@ -176,8 +175,7 @@ def _pending(ctx: Context, app_id: str) -> dict[str, Any]:
         raise Expired("I can't find that application any more. It may have been removed under the retention rules.")
     if app["status"] != "submitted":
         raise AlreadyDecided(
-            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} "
-            f"on {when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
+            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} on {when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
         )
     return app
 

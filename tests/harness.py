@@ -1,0 +1,99 @@
+"""Drive the real engine with no platform: a memory or file store, a fixed clock, a recording channel."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.clock import Clock
+from bot.config import Settings, load_config
+from bot.core import Core
+from bot.delivery import Message, person_targets
+from bot.messages import Button, Card, Inbound, Outbound
+from bot.people import Directory
+from bot.store import Store
+
+# Wednesday 25 November 2026, 10:00 in London (GMT).
+START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class RecordingChannel:
+    """A delivery channel that records what each person received."""
+
+    name: str = "test"
+    sent: list[tuple[str, Message]] = field(default_factory=list)
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        return person_targets(msg.to, directory)
+
+    async def send(self, target: str, msg: Message) -> None:
+        self.sent.append((target, msg))
+
+    def cards(self, to: str) -> list[Card]:
+        return [m.card for t, m in self.sent if t == to]
+
+    def last(self, to: str) -> Card:
+        cards = self.cards(to)
+        assert cards, f"nothing was sent to {to}"
+        return cards[-1]
+
+    def messages(self, to: str) -> list[Message]:
+        return [m for t, m in self.sent if t == to]
+
+
+class TestBot:
+    """The real core, spoken to as a person would through a front end."""
+
+    __test__ = False
+
+    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START) -> None:
+        self.settings = settings or load_config(None)
+        self.clock = Clock(start)
+        self.core = Core(self.settings, Store(path), self.clock)
+        self.outbox = RecordingChannel()
+        self.core.delivery.add(self.outbox)
+
+    @property
+    def store(self) -> Store:
+        return self.core.store
+
+    async def send(self, event: Inbound) -> list[Outbound]:
+        sent = await self.core.handle(event)
+        await self.core.delivery.flush()
+        return sent
+
+    async def say(self, who: str, text: str) -> list[Outbound]:
+        """`who` types `text` (a slash command if it starts with '/')."""
+        return await self.send(Inbound("test", who, "text", text=text))
+
+    async def answer_all(self, who: str, *answers: str) -> None:
+        for a in answers:
+            await self.say(who, a)
+
+    async def click(self, who: str, button: Button) -> list[Outbound]:
+        return await self.send(Inbound("test", who, "action", action=button.action, data=dict(button.data)))
+
+    async def tick(self) -> list[Outbound]:
+        sent = await self.core.tick()
+        await self.core.delivery.flush()
+        return sent
+
+    def last(self, to: str) -> Card:
+        return self.outbox.last(to)
+
+    async def close(self) -> None:
+        await self.core.close()
+
+
+def button(card: Card, label: str) -> Button:
+    """The button on `card` whose label starts with `label`."""
+    for b in card.buttons:
+        if b.label.lower().startswith(label.lower()):
+            return b
+    raise AssertionError(f"no button {label!r} on card {card.title!r}: {[b.label for b in card.buttons]}")
+
+
+# A complete, valid business case typed by Emma Clarke (Year 6 teacher).
+APPLICATION = ("/new-account", "Facebook", "Year 6 Trips", "To share trip news with families", "Parents and carers of Year 6", "In the newsletter", "Emma Clarke, Tom Reid", "private", "yes")
