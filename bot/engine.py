@@ -290,9 +290,7 @@ class Engine:
 
     def _back(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
         history = [k for k in convo["history"] if k in convo["answers"]]
-        if convo["step"] == SUMMARY and history:
-            previous = history[-1]
-        elif history:
+        if history:
             previous = history[-1]
         else:
             self._ask(convo, wf, ctx, out, note="This is the first question, so there is nothing to go back to. Type cancel if you want to stop.")

@@ -73,7 +73,7 @@ async def test_non_slt_decision_is_refused_and_audited(bot: TestBot) -> None:
 
 
 async def test_two_slt_decisions_at_once_record_exactly_one(bot: TestBot) -> None:
-    app_id = await apply(bot)
+    await apply(bot)
     approve = button(bot.last("swhitfield"), "Approve")
     await asyncio.gather(bot.click("swhitfield", approve), bot.click("dokafor", approve))
     decided = [e for e in bot.store.audit() if e["action"] == "application_approved"]
