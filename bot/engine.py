@@ -152,9 +152,9 @@ class Engine:
         mine.sort(key=lambda c: c["updated_at"])
         return mine[-1] if mine else None
 
-    def _start(self, wf: Workflow, ctx: Context, out: Outcome, context: dict[str, Any]) -> None:
+    def _start(self, wf: Workflow, ctx: Context, out: Outcome, context: dict[str, Any], fresh: bool = False) -> None:
         key = conversation_key(ctx.actor.id, wf.name)
-        existing = ctx.get(CONVERSATIONS, key)
+        existing = None if fresh else ctx.get(CONVERSATIONS, key)
         if existing and wf.command and not context:
             out.tell(Card(wf.title, "You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again)."))
             self._ask(existing, wf, ctx, out)
@@ -324,7 +324,7 @@ class Engine:
             out.tell(Card("Sorry", "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do."))
             return
         out.tell(Card("Sorry", "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble."))
-        self._start(wf, ctx, out, convo.get("context", {}))
+        self._start(wf, ctx, out, convo.get("context", {}), fresh=True)
 
     def _finish(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
         live = {s.key for s in self._applicable(wf, convo["answers"])}

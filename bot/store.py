@@ -70,7 +70,8 @@ def _fsync_dir(path: Path) -> None:
 class Store:
     """Keyed JSON records in named tables; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: Path | None = None) -> None:
+    def __init__(self, path: Path | str | None = None) -> None:
+        path = Path(path) if path is not None else None
         self.path = path
         self.lock = asyncio.Lock()
         self._lock_fd: int | None = None
