@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import StoreLocked, StoreUnavailable
-from bot.store import AUDIT, LIVE, Conflict, Store
+from bot.store import AUDIT, JOURNAL, Conflict, Store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -101,7 +101,7 @@ async def test_audit_lost_in_a_crash_is_recovered_and_torn_line_dropped(tmp_path
     async with s.transaction() as tx:
         tx.put("t", "b", {"v": 2})
         tx.audit("x", "second", "t/b")
-    await s.close()
+    os.close(s._lock_fd)  # the process dies here, without a clean close
     audit = tmp_path / AUDIT
     lines = audit.read_text().splitlines()
     # Simulate a crash after live.json was renamed but while the audit line was half written.
@@ -112,25 +112,43 @@ async def test_audit_lost_in_a_crash_is_recovered_and_torn_line_dropped(tmp_path
     await again.close()
 
 
-async def test_read_only_folder_refuses_and_keeps_state(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        # root ignores permissions; make the data file's path unwritable instead
-        s = Store(tmp_path / "d")
-        async with s.transaction() as tx:
-            tx.put("t", "k", {"v": 1})
-        (tmp_path / "d" / (LIVE + ".tmp")).mkdir()  # a directory where the new copy must go
-    else:
-        s = Store(tmp_path / "d")
-        async with s.transaction() as tx:
-            tx.put("t", "k", {"v": 1})
-        (tmp_path / "d").chmod(0o500)
+async def test_disk_refusing_writes_changes_nothing(tmp_path: Path) -> None:
+    s = Store(tmp_path / "d")
+    async with s.transaction() as tx:
+        tx.put("t", "k", {"v": 1})
+    s.checkpoint()
+    # The journal's place is taken by a folder, so the next commit cannot be written.
+    (tmp_path / "d" / JOURNAL).unlink()
+    (tmp_path / "d" / JOURNAL).mkdir()
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
             tx.put("t", "k", {"v": 2})
             tx.put("t", "new", {"v": 3})
-    assert s.get("t", "k")["v"] == 1 and s.get("t", "new") is None
-    assert json.loads((tmp_path / "d" / LIVE).read_text())  # still whole
+            tx.audit("eclarke", "changed", "t/k")
+    assert s.get("t", "k")["v"] == 1 and s.get("t", "new") is None and s.audit() == []
+    (tmp_path / "d" / JOURNAL).rmdir()
+    async with s.transaction() as tx:  # the disk is back: carries on
+        tx.put("t", "k", {"v": 4})
     await s.close()
+    again = Store(tmp_path / "d")
+    assert again.get("t", "k")["v"] == 4 and again.get("t", "new") is None
+    await again.close()
+
+
+async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    for i in range(5):
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i})
+    s.checkpoint()
+    async with s.transaction() as tx:
+        tx.put("t", "k1", {"v": 10})
+        tx.delete("t", "k2")
+    # no close: as if the process were killed
+    s._lock_fd and os.close(s._lock_fd)
+    again = Store(tmp_path)
+    assert sorted((d["id"], d["v"]) for d in again.all("t")) == [("k0", 0), ("k1", 10), ("k3", 3), ("k4", 4)]
+    await again.close()
 
 
 WRITER = textwrap.dedent(
