@@ -45,7 +45,7 @@ JOURNAL = "journal.jsonl"
 AUDIT = "audit.jsonl"
 LOCK = "policybot.lock"
 META = "_meta"
-CHECKPOINT_EVERY = 500  # commits
+CHECKPOINT_EVERY = 2000  # commits
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or journal size
 
 
@@ -238,9 +238,11 @@ class Store:
         if tx.audits:
             self._append_audit([{"seq": seq, "n": n, **e} for n, e in enumerate(tx.audits)])
         self._since_checkpoint += 1
-        if self.path is not None and (self._since_checkpoint >= CHECKPOINT_EVERY or self._journal.tell() > CHECKPOINT_BYTES):
-            with contextlib.suppress(StoreUnavailable):
-                self.checkpoint()  # the journal holds everything; a failed checkpoint loses nothing
+
+    def checkpoint_due(self) -> bool:
+        if self.path is None or self._journal is None:
+            return False
+        return self._since_checkpoint >= CHECKPOINT_EVERY or self._journal.tell() > CHECKPOINT_BYTES
 
     def _put_raw(self, data: dict[str, Any], table: str, key: str, doc: dict[str, Any] | None) -> None:
         docs = data.setdefault(table, {})
@@ -351,6 +353,11 @@ class Transaction:
         try:
             if exc_type is None:
                 self.store._commit(self)
+                if self.store.checkpoint_due():
+                    # Off the event loop, still holding the lock so nothing changes meanwhile.
+                    # The journal holds everything, so a failed checkpoint loses nothing.
+                    with contextlib.suppress(StoreUnavailable):
+                        await asyncio.to_thread(self.store.checkpoint)
         finally:
             self.store.lock.release()
 
