@@ -28,7 +28,9 @@ async def measure(n: int) -> tuple[float, float, float, float]:
     for start in range(0, n, batch):
         async with store.transaction() as tx:
             for i in range(start, min(n, start + batch)):
-                tx.put("items", f"I-{i}", {"account": f"ACC-{i % 200}", "kind": "comment", "summary": "A parent asked about the trip" * 2, "status": "replied", "received_at": "2026-01-01T10:00:00+00:00"})
+                tx.put(
+                    "items", f"I-{i}", {"account": f"ACC-{i % 200}", "kind": "comment", "summary": "A parent asked about the trip" * 2, "status": "replied", "received_at": "2026-01-01T10:00:00+00:00"}
+                )
                 tx.audit("eclarke", "item_logged", f"items/I-{i}", after="open")
     store.checkpoint()
     writes = []

@@ -73,7 +73,7 @@ class Engine:
             except (NotAllowed, AlreadyDecided, Expired) as refusal:
                 out = Outcome(actor=who.id)
                 kind = "refused" if isinstance(refusal, NotAllowed) else "too_late"
-                out.audit(kind, str(event.data.get("record", event.action or event.command or "")), detail=_what(event))
+                out.audit(kind, _record(event), detail=_what(event))
                 out.tell(Card("Sorry", str(refusal), tone="warning"))
             except Conflict:
                 out = Outcome(actor=who.id)
@@ -494,6 +494,14 @@ def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
                 "targets": None,
             },
         )
+
+
+def _record(event: Inbound) -> str:
+    """The record an action was about, from the ids a button carries ("applications/A-3")."""
+    for key, table in (("application", "applications"), ("incident", "incidents"), ("account", "accounts"), ("item", "items")):
+        if event.data.get(key):
+            return f"{table}/{event.data[key]}"
+    return _what(event)
 
 
 def _what(event: Inbound) -> str:
