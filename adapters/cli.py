@@ -76,6 +76,10 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
+    if settings.teams is not None:
+        from adapters.teams import check_host
+
+        check_host(settings, host)
     core = Core.open(settings)
     runner = None
     try:
