@@ -72,7 +72,8 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             raise
         except (PermissionError, jwt.PyJWTError):
             raise web.HTTPUnauthorized() from None
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, TypeError) as exc:
+            log.warning("refused a malformed Teams request: %s", exc.__class__.__name__, exc_info=log.isEnabledFor(logging.DEBUG))
             raise web.HTTPBadRequest() from None
         return response or web.Response(status=201)
 

@@ -66,6 +66,16 @@ def parse_activity(activity: Activity) -> Inbound | None:
     return Inbound("teams", user, "text", text=text, event_id=event_id)
 
 
+class InvokeMessage(AdaptiveCardInvokeResponse):
+    """An `adaptiveCard/action` answer whose value is a message (the SDK's model types it as a dict).
+
+    It stays an msrest model: the aiohttp CloudAdapter serialises the body itself, and a
+    plain dict there fails ('dict' object has no attribute 'is_xml_model').
+    """
+
+    _attribute_map = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+
+
 class TeamsBot(Bot):
     """The bot behind POST /api/messages."""
 
@@ -120,8 +130,7 @@ class TeamsBot(Bot):
         """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""
         if context.activity.type != ActivityTypes.invoke:
             return
-        # The body must stay a model: a dict here fails in the SDK's serializer (botbuilder 4.17).
-        body = AdaptiveCardInvokeResponse(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
+        body = InvokeMessage(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
 
     def _unreachable_card(self, user: str) -> Card:

@@ -55,10 +55,7 @@ def _question(q: Question, directory: Directory) -> tuple[list[dict[str, Any]], 
     send = {"type": "Action.Execute", "title": "Send", "verb": q.action, "data": data, "style": "positive"}
     required = {} if q.optional else {"isRequired": True, "errorMessage": "Please answer this question, or type cancel to stop."}
     if q.kind == "yesno":
-        return [], [
-            {"type": "Action.Execute", "title": c.label, "verb": q.action, "data": {**data, ANSWER_ID: c.value}}
-            for c in q.choices or ()
-        ]
+        return [], [{"type": "Action.Execute", "title": c.label, "verb": q.action, "data": {**data, ANSWER_ID: c.value}} for c in q.choices or ()]
     if q.kind in ("choice", "multi"):
         choice_set: dict[str, Any] = {
             "type": "Input.ChoiceSet",

@@ -157,6 +157,9 @@ class TeamsChannel:
         sent: list[str] = []
 
         async def deliver(tc: TurnContext) -> None:
+            # A new message, not a reply: the SDK's continuation activity has a made-up id
+            # that would otherwise become replyToId (a reply thread in a channel).
+            tc.activity.id = None
             response = await tc.send_activity(card_activity(card, self.directory))
             if response is not None and response.id:
                 sent.append(response.id)
