@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any, ClassVar
 
 from botbuilder.core import Bot, CardFactory, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
@@ -73,7 +74,7 @@ class InvokeMessage(AdaptiveCardInvokeResponse):
     plain dict there fails ('dict' object has no attribute 'is_xml_model').
     """
 
-    _attribute_map = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+    _attribute_map: ClassVar[dict[str, Any]] = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
 
 
 class TeamsBot(Bot):

@@ -9,7 +9,6 @@ is read the same way. https://learn.microsoft.com/adaptive-cards/authoring-cards
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -108,7 +107,7 @@ def _group(buttons: tuple[Button, ...], used_ids: set[str]) -> tuple[list[dict[s
             continue
         key = varying[0]
         used_ids.add(key)
-        prefix = os.path.commonprefix([b.label for b in group])
+        prefix = _common_prefix([b.label for b in group])
         cut = prefix.rfind(":") + 1 if ":" in prefix else 0
         name = prefix[:cut].rstrip(":").strip() or "Choose"
         inputs.append(
@@ -125,6 +124,14 @@ def _group(buttons: tuple[Button, ...], used_ids: set[str]) -> tuple[list[dict[s
         common = {k: str(v) for k, v in group[0].data.items() if k != key}
         actions.append({"type": "Action.Execute", "title": name, "verb": action, "data": {"action": action, **common}})
     return inputs, actions
+
+
+def _common_prefix(labels: list[str]) -> str:
+    first = labels[0]
+    n = 0
+    while n < len(first) and all(len(label) > n and label[n] == first[n] for label in labels):
+        n += 1
+    return first[:n]
 
 
 def render_card(card: Card, directory: Directory) -> dict[str, Any]:
