@@ -219,3 +219,26 @@ async def test_token_is_required_when_an_app_id_is_set(tmp_path: Path) -> None:
         await client.close()
         await fake_server.close()
         await core.close()
+
+
+async def test_clients_are_reused_across_turns(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.say("eclarke", "help")
+    await teams.say("eclarke", "/accounts")
+    auth = teams.client.app["teams"]["adapter"].bot_framework_authentication
+    assert len(auth.connectors) == 1  # one connector client for the one service URL, not one per turn
+    client = next(iter(auth.connectors.values()))
+    assert client.config.retry_policy.retries == 0  # the outbox retries, not msrest
+
+
+async def test_unexpected_error_shows_a_reference_not_a_traceback(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
+    await teams.install("eclarke")
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    teams.core.registry.actions["new_account.approve"] = broken
+    await teams.submit("eclarke", {"action": "new_account.approve", "application": "A-1"})
+    reply = teams.last(personal("eclarke"))
+    ref = next(r.message.split("reference ")[1].rstrip(")") for r in caplog.records if "Teams turn failed" in r.message)
+    assert f"quote reference {ref}" in reply.text() and "Traceback" not in reply.text() and "boom" not in reply.text()

@@ -57,6 +57,9 @@ class _CachingConnectorFactory(ConnectorFactory):
         self._owner, self._inner, self._app_id = owner, inner, app_id
 
     async def create(self, service_url: str, audience: str | None = None) -> ConnectorClient:
+        # No audience means the channel's usual one (as the SDK's factory does), so inbound
+        # turns and proactive sends share a client.
+        audience = audience or self._owner.get_originating_audience()
         key = (service_url, self._app_id or "", audience or "")
         client = self._owner.connectors.get(key)
         if client is None:
