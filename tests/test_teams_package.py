@@ -14,6 +14,7 @@ from adapters.cli import main
 from adapters.teams import check_host
 from bot.config import load_config
 from bot.errors import PolicybotError
+from tests.adaptive_schema import check_card
 from tests.teams_client import write_config
 
 APP_ID = "0f0f0f0f-1111-4222-8333-444444444444"  # made up
@@ -72,3 +73,20 @@ def test_serve_without_app_id_only_on_loopback(tmp_path: Path, monkeypatch: pyte
         with pytest.raises(PolicybotError, match=r"only listen on 127\.0\.0\.1"):
             check_host(anonymous, host)
     check_host(load_config(write_config(tmp_path, APP_ID, "made-up-test-secret")), "0.0.0.0")
+
+
+def test_every_question_kind_renders_a_valid_card() -> None:
+    from adapters.teams.cards import parse_submit, render_card
+    from bot.messages import Button, Card, Choice, Question
+    from bot.people import Directory
+
+    directory = Directory(load_config(None).people)
+    choices = (Choice("a", "Apples"), Choice("b", "Bananas"))
+    for kind in ("text", "choice", "multi", "person", "people", "date", "datetime", "yesno"):
+        q = Question("key1", kind, "Pick?", choices if kind in ("choice", "multi") else (Choice("yes", "Yes"), Choice("no", "No")) if kind == "yesno" else (), optional=kind == "text", workflow="wf")
+        card = render_card(Card("Title", "Body\nsecond line", fields=(("Run by", "Emma\nTom"),), buttons=(Button("wf.go", "Go", {"id": "1"}),), question=q, tone="urgent"), directory)
+        assert not check_card(card), kind
+        assert card["version"] == "1.5" and card["actions"]
+    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": "2026-11-25", "value_time": "14:05"})[1]["value"] == "2026-11-25 14:05"
+    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "values": "eclarke,treid"})[1]["value"] == ["eclarke", "treid"]
+    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": ""})[1]["value"] == "skip"
