@@ -93,6 +93,7 @@ class TeamsSettings:
     app_password: str = ""
     tenant_id: str = ""
     app_type: str = "SingleTenant"
+    slt_team: str = ""  # name or id of the SLT's team: approval cards go to its channel once the app is added there
 
 
 @dataclass(frozen=True)
@@ -286,6 +287,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
             app_password=tm.str("app_password", "", env="MicrosoftAppPassword", blank=True),
             tenant_id=tm.str("tenant_id", "", env="MicrosoftAppTenantId", blank=True),
             app_type=tm.str("app_type", "SingleTenant", env="MicrosoftAppType"),
+            slt_team=tm.str("slt_team", ""),
         )
         if teams.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
             raise ConfigError(file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
