@@ -15,11 +15,11 @@ from bot.messages import Card, Choice
 from bot.workflow import Answers, Context, Outcome, Step, Workflow
 from workflows import incidents
 
-DONE = (Choice("done", "Yes, done"), Choice("help", "I can't, I need help"))
+DONE = (Choice("done", "Yes, done"), Choice("need_help", "I can't, I need help"))
 CLOUD = (
     Choice("done", "Checked, and removed from the cloud too"),
     Choice("none", "Checked: the device doesn't back up or sync pictures"),
-    Choice("help", "I'm not sure how, I need help"),
+    Choice("need_help", "I'm not sure how, I need help"),
 )
 DEVICE = (Choice("school", "A school device"), Choice("personal", "My personal device"))
 
@@ -59,7 +59,7 @@ STEPS = (
 
 
 def urgency(answers: Answers) -> str:
-    if answers.get("shared") or "help" in (answers.get("deleted"), answers.get("recently_deleted"), answers.get("cloud")):
+    if answers.get("shared") or "need_help" in (answers.get("deleted"), answers.get("recently_deleted"), answers.get("cloud")):
         return "urgent"
     return "high"
 
@@ -83,7 +83,7 @@ def on_start(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 
 def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
-    if answers.get(key) == "help":
+    if answers.get(key) == "need_help":
         out.tell(Card("SLT will help", "That's fine: I'll let SLT know you need help with this step. Please carry on with the rest of the checklist.", tone="warning"))
     if key == "shared" and answers.get("shared"):
         out.tell(

@@ -422,7 +422,7 @@ def record_close(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
     told = f"\nA message from SLT: {inc['reporter_message']}" if inc["reporter_message"] else ""
     out.send(person(inc["reporter"]), Card(f"Your report {inc['id']} is closed", f"The Senior Leadership Team have closed your report. Thank you for raising it.{told}"))
-    out.tell(Card(f"{inc['id']} closed", "The reporter has been told it is closed" + (" with your message." if told else " (without your notes)."), tone="success"))
+    out.tell(Card(f"{inc['id']} closed", "The reporter has been told it is closed" + (" with your message." if told else " (without your notes)."), buttons=(_show(inc),), tone="success"))
 
 
 def record_reopen(answers: Answers, ctx: Context, out: Outcome) -> None:
