@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import logging
+import tomllib
 from datetime import timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from adapters.console import ConsoleChat
 from bot.clock import Clock
-from bot.config import load_config
+from bot.config import load_config, parse_config
 from bot.core import Core
+from bot.errors import ConfigError
 from bot.messages import Card, Inbound
 from bot.store import Store
 from tests.harness import START, TestBot, button
@@ -402,3 +405,22 @@ async def test_report_abuse_in_the_terminal_chat() -> None:
     assert "Details viewed by David Okafor" in text
     assert "Only the Senior Leadership Team can use /incidents" in text
     assert text.rstrip().endswith("Goodbye.")
+
+
+def test_incident_reminder_settings_are_read_and_checked() -> None:
+    base = tomllib.loads(resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8"))
+    settings = parse_config({**base, "incidents": {"urgent_reminder_minutes": 15, "reminder_hours": 8}}, "school.toml")
+    assert settings.incidents.urgent_reminder_minutes == 15 and settings.incidents.reminder_hours == 8 and settings.incidents.high_reminder_hours == 2
+    with pytest.raises(ConfigError, match=r"school.toml: incidents.urgent_reminder_minutes: expected 60 or less"):
+        parse_config({**base, "incidents": {"urgent_reminder_minutes": 120}}, "school.toml")
+    with pytest.raises(ConfigError, match=r"incidents.remind_hours: unknown key"):
+        parse_config({**base, "incidents": {"remind_hours": 3}}, "school.toml")
+    with pytest.raises(ConfigError, match=r"incidents.reminder_hours: expected a number"):
+        parse_config({**base, "incidents": {"reminder_hours": "four"}}, "school.toml")
+
+
+def test_the_example_config_section_parses() -> None:
+    base = tomllib.loads(resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8"))
+    example = tomllib.loads((Path(__file__).parent.parent / "config.example.toml").read_text(encoding="utf-8"))
+    settings = parse_config({**base, "incidents": example["incidents"]}, "config.example.toml")
+    assert settings.incidents.urgent_reminder_minutes == 30
