@@ -424,3 +424,18 @@ def test_the_example_config_section_parses() -> None:
     example = tomllib.loads((Path(__file__).parent.parent / "config.example.toml").read_text(encoding="utf-8"))
     settings = parse_config({**base, "incidents": example["incidents"]}, "config.example.toml")
     assert settings.incidents.urgent_reminder_minutes == 30
+
+
+async def test_a_second_owner_must_take_over_explicitly(bot: TestBot) -> None:
+    inc_id = await report_abuse(bot)
+    own = button(bot.last("swhitfield"), "Take ownership")
+    await bot.click("swhitfield", own)
+    await bot.click("dokafor", own)  # a late click on the same alert
+    assert "Sarah Whitfield took ownership" in bot.last("dokafor").body
+    assert bot.store.get("incidents", inc_id)["owner"] == "swhitfield"
+    await bot.click("dokafor", button(bot.outbox.messages("dokafor")[0].card, "Show details"))
+    await bot.click("dokafor", button(bot.last("dokafor"), "Take over from Sarah Whitfield"))
+    inc = bot.store.get("incidents", inc_id)
+    assert inc["owner"] == "dokafor" and inc["timeline"][-1]["what"] == "Ownership taken over from Sarah Whitfield by David Okafor"
+    assert f"{inc_id} has a new owner" in [c.title for c in cards_to(bot, "swhitfield")]
+    assert "David Okafor" in bot.last("eclarke").body

@@ -260,8 +260,10 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     data = _data(inc)
     buttons: list[Button] = []
     if inc["status"] == "open":
-        if inc.get("owner") != ctx.actor.id:
+        if not inc.get("owner"):
             buttons.append(Button("incidents.own", "Take ownership", data, "primary"))
+        elif inc["owner"] != ctx.actor.id:
+            buttons.append(Button("incidents.own", f"Take over from {ctx.directory.name(inc['owner'])}", {**data, "takeover": "yes"}))
         buttons.append(Button("incidents.assess", "Initial assessment" if not a else "Update the assessment", data))
         buttons.append(Button("incidents.note", "Add a note", data))
         buttons.append(Button("incidents.close", "Close with an outcome", data, "danger"))
@@ -303,6 +305,11 @@ def take_ownership(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     if inc.get("owner") == ctx.actor.id:
         out.tell(Card(f"{inc['id']} is already yours", "You already own this incident, so nothing was changed."))
         return
+    if inc.get("owner") and data.get("takeover") != "yes":
+        raise AlreadyDecided(
+            f"{ctx.directory.name(inc['owner'])} took ownership of {inc['id']} on {when(inc['owned_at'], ctx.settings.school.tz)}, so nothing was changed. "
+            "If you need to take it over, choose Show details, then Take over."
+        )
     _own(inc, ctx, out)
     _save(out, inc, "incident_owned", before=inc["status"])
     out.tell(Card(f"You own {inc['id']}", "Thank you. SLT will stop being reminded about it. Use Show details to assess it, add notes and close it.", buttons=(_show(inc),), tone="success"))
