@@ -97,6 +97,15 @@ class TeamsSettings:
 
 
 @dataclass(frozen=True)
+class IncidentSettings:
+    """How often SLT are reminded about an incident nobody has taken ownership of."""
+
+    urgent_reminder_minutes: float = 30.0
+    high_reminder_hours: float = 2.0
+    reminder_hours: float = 4.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything read from the configuration file."""
 
@@ -109,6 +118,7 @@ class Settings:
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    incidents: IncidentSettings = IncidentSettings()
 
     def secrets(self) -> list[str]:
         """Every configured secret, so tests and logs can check none leaks."""
@@ -297,6 +307,16 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
             raise ConfigError(file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
         tm.done()
 
+    inc = _Section(file, "incidents", top._get("incidents", {}))
+    incidents = IncidentSettings(
+        urgent_reminder_minutes=inc.number("urgent_reminder_minutes", 30.0),
+        high_reminder_hours=inc.number("high_reminder_hours", 2.0),
+        reminder_hours=inc.number("reminder_hours", 4.0),
+    )
+    if incidents.urgent_reminder_minutes > 60:
+        raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
+    inc.done()
+
     people = _people(file, top._get("people", _MISSING))
     # Sections owned by later workflows (monitoring, records...) are validated by them.
     extra = {k: v for k, v in raw.items() if k not in top.seen}
@@ -314,6 +334,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         slack=slack,
         teams=teams,
         extra=extra,
+        incidents=incidents,
     )
 
 
