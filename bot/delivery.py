@@ -143,10 +143,12 @@ class Delivery:
                 await self._record_failure(msg, target, str(exc))
             remaining.remove(target)
             done += 1
-            await self._update(row["id"], {"targets": remaining})
-        if not remaining:
-            async with self.store.transaction() as tx:
-                tx.delete("outbox", row["id"])
+            if remaining:
+                await self._update(row["id"], {"targets": remaining})
+        # Every target has it: one write removes the message (a crash before this
+        # write resends to the last target only, never to the others).
+        async with self.store.transaction() as tx:
+            tx.delete("outbox", row["id"])
         return done
 
     async def _update(self, key: str, changes: dict[str, Any]) -> None:

@@ -451,9 +451,9 @@ class Engine:
                     continue
                 tx.put("reminders", key, {"at": now.isoformat()})
                 sent.extend(self._apply(out, ctx))
-            for ev in tx.all("events"):
-                if datetime.fromisoformat(ev["at"]) < now - timedelta(days=2):
-                    tx.delete("events", ev["id"])
+            old = now - timedelta(days=2)
+            for ev in tx.where("events", lambda e: datetime.fromisoformat(e["at"]) < old):
+                tx.delete("events", ev["id"])
         return sent
 
     def _conversation_reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:

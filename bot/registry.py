@@ -21,6 +21,8 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
+    _names_built: int = field(default=-1, repr=False)
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
@@ -39,13 +41,16 @@ class Registry:
     def by_command(self, name: str) -> Workflow | Command | None:
         """The workflow or command for a slash command or a typed phrase."""
         want = fold(name).lstrip("/").replace("_", "-")
-        for wf in self.workflows.values():
-            if wf.command and (want == wf.command or want in (fold(a) for a in wf.aliases)):
-                return wf
-        for cmd in self.commands.values():
-            if want == cmd.name or want in (fold(a) for a in cmd.aliases):
-                return cmd
-        return None
+        names = len(self.workflows) + len(self.commands)
+        if self._names_built != names:
+            self._names = {}
+            for cmd in reversed(self.commands.values()):
+                self._names.update({fold(a): cmd for a in cmd.aliases} | {cmd.name: cmd})
+            for wf in reversed(self.workflows.values()):
+                if wf.command:
+                    self._names.update({fold(a): wf for a in wf.aliases} | {wf.command: wf})
+            self._names_built = names
+        return self._names.get(want)
 
     def menu(self) -> list[tuple[str, str, str]]:
         """(command, one line, role) for every command a person can type."""

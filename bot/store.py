@@ -30,7 +30,7 @@ import copy
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -205,12 +205,17 @@ class Store:
         """Copies of every record in a table, oldest first."""
         if table not in self._index:
             return []
-        return [_public(d) for d in self.db.table(table, cache_size=0).all()]
+        return [_public(d) for d in self.data.get(table, {}).values()]
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
         """Records whose fields equal every value given."""
         docs = self.data.get(table, {}) if table != META else {}
         return [_public(d) for d in docs.values() if all(d.get(k) == v for k, v in match.items())]
+
+    def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Copies of the records `keep` accepts; only those are copied, so a scan of a long table stays cheap."""
+        docs = self.data.get(table, {}) if table != META else {}
+        return [_public(d) for d in docs.values() if keep(d)]
 
     def count(self, table: str) -> int:
         return len(self._index.get(table, {}))
@@ -326,8 +331,19 @@ class Store:
             self._audit_unwritten.extend(entries)
 
 
+def clone(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars), several times faster than copy.deepcopy."""
+    if isinstance(value, dict):
+        return {k: clone(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clone(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return copy.deepcopy(value)
+
+
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(doc)
+    out = clone(doc)
     out.pop("_key", None)
     return out
 
@@ -364,7 +380,7 @@ class Transaction:
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         if (table, key) in self.writes:
             doc = self.writes[(table, key)]
-            return copy.deepcopy(doc) if doc is not None else None
+            return clone(doc) if doc is not None else None
         return self.store.get(table, key)
 
     def _merged(self, found: list[dict[str, Any]], table: str, match: dict[str, Any]) -> list[dict[str, Any]]:
@@ -375,7 +391,7 @@ class Transaction:
             if doc is None or not all(doc.get(k) == v for k, v in match.items()):
                 rows.pop(key, None)
             else:
-                rows[key] = copy.deepcopy(doc)
+                rows[key] = clone(doc)
         return list(rows.values())
 
     def all(self, table: str) -> list[dict[str, Any]]:
@@ -383,6 +399,17 @@ class Transaction:
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
         return self._merged(self.store.find(table, **match), table, match)
+
+    def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """The records `keep` accepts, including this transaction's own writes."""
+        rows = {d["id"]: d for d in self.store.where(table, keep)}
+        for (t, key), doc in self.writes.items():
+            if t == table:
+                if doc is None or not keep(doc):
+                    rows.pop(key, None)
+                else:
+                    rows[key] = clone(doc)
+        return list(rows.values())
 
     def put(self, table: str, key: str, doc: dict[str, Any], *, expect_version: int | None = None) -> dict[str, Any]:
         """Write a record; it gains `id` and a `version` one above the stored one."""

@@ -207,7 +207,6 @@ class TeamsBot(Bot):
         now = self.now().isoformat()
         target = f"teams|person|{person_id}"
         async with self.core.store.transaction() as tx:
-            for row in tx.all("outbox"):
-                if row["next_at"] > now and (row.get("targets") is None or target in row.get("targets") or []):
-                    tx.put("outbox", row["id"], {**row, "next_at": now})
+            for row in tx.where("outbox", lambda r: r["next_at"] > now and (r.get("targets") is None or target in (r.get("targets") or []))):
+                tx.put("outbox", row["id"], {**row, "next_at": now})
         self.core.delivery.kick()

@@ -1,0 +1,364 @@
+"""End-to-end benchmark: `policybot serve` against local fakes of Slack and the Bot Framework.
+
+Run by hand from the repository root (takes two or three minutes, then stops by itself):
+
+    python bench/run.py            # the full table
+    python bench/run.py --quick    # fewer requests, for a smoke run
+
+It starts a fake Slack Web API and a fake Bot Framework connector in this process, writes
+a configuration for a school of 200 staff in a temporary folder, starts `policybot serve`
+on 127.0.0.1, and drives it with a fixed number of requests at a fixed concurrency:
+signed Slack slash commands and button clicks, and Teams message activities. The same
+load then goes to a bare slack-bolt app and a bare CloudAdapter echo bot (bench/bare.py),
+so the ratios are from one run on one machine. The store and scheduler figures come from
+bench/store.py and bench/tick.py. Nothing here contacts a host other than 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.bf_connector import FakeConnector  # noqa: E402
+
+STAFF = 200
+TENANT = "9d1e2f3a-0000-4000-8000-00000000beef"  # made up
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def teams_id(i: int) -> str:
+    return f"{i:08x}-0000-4000-8000-{i:012x}"
+
+
+def slack_id(i: int) -> str:
+    return f"U{i:08d}"
+
+
+def write_config(folder: Path, api_url: str, slack: bool) -> Path:
+    lines = [
+        "[school]",
+        'name = "Benchmark Primary School"',
+        "[storage]",
+        f"path = {json.dumps(str(folder / 'data'))}",
+        "[teams]",
+        'app_id = ""',
+    ]
+    if slack:
+        lines += ["[slack]", f"api_url = {json.dumps(api_url)}", 'slt_channel = "C0SLT"']
+    for i in range(STAFF):
+        roles = '["slt"]' if i < 3 else '["admin"]' if i < 5 else "[]"
+        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'teams_id = "{teams_id(i)}"', f'slack_id = "{slack_id(i)}"']
+    path = folder / "bench.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@dataclass
+class Result:
+    name: str
+    count: int
+    errors: int
+    seconds: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds
+
+    def pct(self, p: int) -> float:
+        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000 if len(self.latencies) > 1 else float("nan")
+
+
+Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
+
+
+async def closed_loop(name: str, session: aiohttp.ClientSession, request: Request, total: int, concurrency: int) -> Result:
+    """`total` requests, `concurrency` at a time, as fast as the server answers."""
+    latencies: list[float] = []
+    errors = 0
+    counter = iter(range(total))
+
+    async def worker() -> None:
+        nonlocal errors
+        for i in counter:
+            t = time.perf_counter()
+            status = await request(session, i)
+            latencies.append(time.perf_counter() - t)
+            errors += status >= 300
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Result(name, total, errors, time.perf_counter() - start, latencies)
+
+
+async def paced(name: str, session: aiohttp.ClientSession, request: Request, rate: float, total: int) -> Result:
+    """`total` requests started at a steady `rate` per second, however long each takes."""
+    latencies: list[float] = []
+    errors = 0
+
+    async def one(i: int) -> None:
+        nonlocal errors
+        t = time.perf_counter()
+        status = await request(session, i)
+        latencies.append(time.perf_counter() - t)
+        errors += status >= 300
+
+    start = time.perf_counter()
+    tasks = []
+    for i in range(total):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i)))
+    await asyncio.gather(*tasks)
+    return Result(name, total, errors, time.perf_counter() - start, latencies)
+
+
+class Server:
+    """A subprocess serving HTTP on 127.0.0.1, stopped on exit."""
+
+    def __init__(self, args: list[str], port: int, env: dict[str, str], log: Path) -> None:
+        self.port = port
+        self.log = log.open("wb")
+        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+
+    async def ready(self, session: aiohttp.ClientSession, path: str) -> None:
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server stopped at start-up; see {self.log.name}")
+            try:
+                async with session.request("GET" if path == "/healthz" else "POST", f"http://127.0.0.1:{self.port}{path}") as resp:
+                    await resp.read()
+                    return
+            except aiohttp.ClientConnectionError:
+                await asyncio.sleep(0.1)
+        raise SystemExit(f"the server did not start; see {self.log.name}")
+
+    def rss_mb(self) -> float:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.log.close()
+
+
+def teams_request(base: str, service_url: str, text: str) -> Request:
+    """A Teams message activity from one of the staff, as the Teams service posts it."""
+
+    async def send(session: aiohttp.ClientSession, i: int) -> int:
+        person = 5 + i % (STAFF - 5)
+        activity = {
+            "type": "message",
+            "id": f"bench-{i}-{time.monotonic_ns()}",
+            "timestamp": "2026-11-25T10:00:00.000Z",
+            "serviceUrl": service_url,
+            "channelId": "msteams",
+            "from": {"id": f"29:p{person}", "name": f"Person {person}", "aadObjectId": teams_id(person)},
+            "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": f"a:personal-{teams_id(person)}"},
+            "recipient": {"id": "28:policybot-bench", "name": "policybot"},
+            "channelData": {"tenant": {"id": TENANT}},
+            "text": text,
+        }
+        async with session.post(f"{base}/api/messages", json=activity) as resp:
+            await resp.read()
+            return resp.status
+
+    return send
+
+
+def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
+    """A signed /new-account slash command, and a signed button click, from one of the staff."""
+    from tests.fakes.slack_api import block_actions, command_form, sign
+
+    async def command(session: aiohttp.ClientSession, i: int) -> int:
+        person = 5 + i % (STAFF - 5)
+        body = _form(command_form(slack_id(person), "/new-account"))
+        headers = {**sign(secret, body), "Content-Type": "application/x-www-form-urlencoded"}
+        async with session.post(f"{base}/slack/events", data=body.encode(), headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    async def click(session: aiohttp.ClientSession, i: int) -> int:
+        person = 5 + i % (STAFF - 5)
+        message = {
+            "ts": "1700000000.000100",
+            "blocks": [
+                {
+                    "type": "actions",
+                    "block_id": "b",
+                    "elements": [{"type": "button", "action_id": "conversation.start", "value": json.dumps({"workflow": "new_account"}), "text": {"type": "plain_text", "text": "New account"}}],
+                }
+            ],
+        }
+        block = message["blocks"][0]
+        payload = block_actions(slack_id(person), "D0BENCH", message, block, block["elements"][0])
+        body = _form({"payload": json.dumps(payload)})
+        headers = {**sign(secret, body), "Content-Type": "application/x-www-form-urlencoded"}
+        async with session.post(f"{base}/slack/events", data=body.encode(), headers=headers) as resp:
+            await resp.read()
+            return resp.status
+
+    return command, click
+
+
+def _form(fields: dict[str, str]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(fields)
+
+
+async def start_fake(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, f"http://127.0.0.1:{port}"
+
+
+def row(r: Result, base: Result | None = None, rss: float | None = None) -> str:
+    ratio = f"{r.rate / base.rate:.0%}" if base else ""
+    mem = f"{rss:.0f}" if rss is not None else ""
+    return f"| {r.name} | {r.count} | {r.errors} | {r.rate:,.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} | {ratio} | {mem} |"
+
+
+async def run(quick: bool) -> None:
+    total, concurrency, pace, paced_total = (400, 16, 200, 400) if quick else (3000, 32, 200, 2000)
+    folder = Path(tempfile.mkdtemp(prefix="policybot-bench-"))
+    connector = FakeConnector()
+    connector.installed = {teams_id(i) for i in range(STAFF)}
+    bf_runner, bf_url = await start_fake(connector.app())
+    try:
+        from tests.fakes.slack_api import FakeSlack  # type: ignore[attr-defined]
+
+        fake_slack: Any = FakeSlack()
+        slack_runner, slack_url = await start_fake(fake_slack.app())
+        api_url = slack_url + "/api/"
+    except ImportError:
+        fake_slack = slack_runner = None
+        api_url = ""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "POLICYBOT_CONFIG"):
+        env.pop(name, None)
+    secret = secrets.token_hex(16)  # made up for this run only
+    env.update(SLACK_SIGNING_SECRET=secret, SLACK_BOT_TOKEN="xoxb-bench-" + secrets.token_hex(8), NO_PROXY="127.0.0.1")
+    config = write_config(folder, api_url, fake_slack is not None)
+    rows: list[str] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
+        # policybot serve
+        port = free_port()
+        bot = Server(["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)], port, env, folder / "serve.log")
+        base = f"http://127.0.0.1:{port}"
+        try:
+            await bot.ready(session, "/healthz")
+            ours: dict[str, Result] = {}
+            teams = teams_request(base, bf_url + "/", "help")
+            await closed_loop("warm-up", session, teams, 100, 8)
+            ours["teams"] = await closed_loop("Teams activities (policybot)", session, teams, total, concurrency)
+            ours["teams_paced"] = await paced(f"Teams at {pace}/s (policybot)", session, teams, pace, paced_total)
+            if fake_slack is not None:
+                command, click = slack_requests(base, secret)
+                await closed_loop("warm-up", session, command, 100, 8)
+                ours["slack_cmd"] = await closed_loop("Slack slash commands (policybot)", session, command, total, concurrency)
+                ours["slack_click"] = await closed_loop("Slack button clicks (policybot)", session, click, total, concurrency)
+                ours["slack_paced"] = await paced(f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total)
+            rss = bot.rss_mb()
+            drained = await drain(session, base)
+        finally:
+            bot.stop()
+        # the bare baselines, same load
+        bare: dict[str, Result] = {}
+        port = free_port()
+        echo = Server(["bench/bare.py", "teams", str(port)], port, env, folder / "bare-teams.log")
+        try:
+            await echo.ready(session, "/api/messages")
+            plain = teams_request(f"http://127.0.0.1:{port}", bf_url + "/", "help")
+            await closed_loop("warm-up", session, plain, 100, 8)
+            bare["teams"] = await closed_loop("Teams activities (bare CloudAdapter echo)", session, plain, total, concurrency)
+            bare_teams_rss = echo.rss_mb()
+        finally:
+            echo.stop()
+        if fake_slack is not None:
+            port = free_port()
+            bolt = Server(["bench/bare.py", "slack", str(port), api_url], port, env, folder / "bare-slack.log")
+            try:
+                await bolt.ready(session, "/slack/events")
+                command, click = slack_requests(f"http://127.0.0.1:{port}", secret)
+                await closed_loop("warm-up", session, command, 100, 8)
+                bare["slack_cmd"] = await closed_loop("Slack slash commands (bare slack-bolt)", session, command, total, concurrency)
+                bare["slack_click"] = await closed_loop("Slack button clicks (bare slack-bolt)", session, click, total, concurrency)
+                bare_slack_rss = bolt.rss_mb()
+            finally:
+                bolt.stop()
+    await bf_runner.cleanup()
+    if slack_runner is not None:
+        await slack_runner.cleanup()
+
+    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}")
+    print(f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school.\n")
+    print("| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare | RSS after (MB) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    rows.append(row(ours["teams"], bare["teams"], rss))
+    rows.append(row(ours["teams_paced"]))
+    rows.append(row(bare["teams"], rss=bare_teams_rss))
+    if "slack_cmd" in ours:
+        rows.append(row(ours["slack_cmd"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_click"], bare["slack_click"]))
+        rows.append(row(ours["slack_paced"]))
+        rows.append(row(bare["slack_cmd"], rss=bare_slack_rss))
+        rows.append(row(bare["slack_click"]))
+    print("\n".join(rows))
+    print(f"\nAfter the load, policybot's outbox drained in {drained:.1f} s; the fake connector received {len([c for c in connector.calls if c.method == 'POST'])} Teams messages.")
+
+
+async def drain(session: aiohttp.ClientSession, base: str, limit: float = 120.0) -> float:
+    """Seconds until every reply the bot owes has been delivered (bounded)."""
+    start = time.perf_counter()
+    while time.perf_counter() - start < limit:
+        async with session.get(f"{base}/healthz") as resp:
+            if (await resp.json())["outbox"] == 0:
+                break
+        await asyncio.sleep(0.2)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer requests: a smoke run")
+    asyncio.run(run(parser.parse_args().quick))
+
+
+if __name__ == "__main__":
+    main()
