@@ -21,6 +21,9 @@ class Directory:
     def __init__(self, people: Iterable[Person]) -> None:
         self.people = tuple(people)
         self._by_id = {p.id: p for p in self.people}
+        # First entry wins, as a scan would; config validation refuses duplicates anyway.
+        self._by_slack = {p.slack_id: p for p in reversed(self.people) if p.slack_id}
+        self._by_teams = {p.teams_id.lower(): p for p in reversed(self.people) if p.teams_id}
 
     def get(self, person_id: str) -> Person | None:
         return self._by_id.get(person_id)
@@ -31,11 +34,10 @@ class Directory:
 
     def by_platform(self, platform: str, user: str) -> Person | None:
         """The person behind a platform's user id (the terminal uses person ids)."""
-        for p in self.people:
-            if platform == "slack" and p.slack_id and p.slack_id == user:
-                return p
-            if platform == "teams" and p.teams_id and p.teams_id.lower() == user.lower():
-                return p
+        if platform == "slack":
+            return self._by_slack.get(user)
+        if platform == "teams":
+            return self._by_teams.get(user.lower())
         if platform in ("console", "test"):
             return self._by_id.get(user.lower())
         return None
