@@ -1,0 +1,114 @@
+"""Faults against the real server process: SIGKILL in the middle of a burst, then a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from bot.store import Store
+from tests.fakes.bf_connector import FakeConnector
+from tests.serve_process import ServeProcess
+
+STAFF = 24
+TENANT = "9d1e2f3a-0000-4000-8000-00000000fa17"  # made up
+ASKS_NAME = "What would you like the account to be called?"
+
+
+def teams_id(i: int) -> str:
+    return f"{i:08x}-0000-4000-8000-{i:012x}"
+
+
+def write_config(folder: Path) -> Path:
+    lines = ["[school]", 'name = "Fault Test Primary"', "[storage]", f'path = "{folder / "data"}"', "[teams]", 'app_id = ""']
+    for i in range(STAFF):
+        roles = '["slt", "admin"]' if i == 0 else "[]"
+        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'teams_id = "{teams_id(i)}"']
+    path = folder / "school.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def activity(i: int, text: str, n: int, service_url: str) -> dict[str, Any]:
+    return {
+        "type": "message",
+        "id": f"fault-{n}",
+        "timestamp": "2026-11-25T10:00:00.000Z",
+        "serviceUrl": service_url,
+        "channelId": "msteams",
+        "from": {"id": f"29:p{i}", "name": f"Person {i}", "aadObjectId": teams_id(i)},
+        "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": f"a:personal-{teams_id(i)}"},
+        "recipient": {"id": "28:policybot-test", "name": "policybot"},
+        "channelData": {"tenant": {"id": TENANT}},
+        "text": text,
+    }
+
+
+async def post(session: aiohttp.ClientSession, url: str, act: dict[str, Any]) -> int:
+    """The status, or 0 when the server was gone (Teams would send the activity again)."""
+    try:
+        async with session.post(f"{url}/api/messages", json=act, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            await resp.read()
+            return resp.status
+    except (aiohttp.ClientError, TimeoutError):
+        return 0
+
+
+async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path: Path) -> None:
+    fake = FakeConnector()
+    fake.installed = {teams_id(i) for i in range(STAFF)}
+    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await connector.start_server()
+    service = str(connector.make_url("/"))
+    serve = ServeProcess(write_config(tmp_path), tmp_path / "serve.log")
+    ids = itertools.count(1)
+    await serve.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            # Everyone starts an application; each is acknowledged before the next wave.
+            starts = [activity(i, "new account", next(ids), service) for i in range(1, STAFF)]
+            first = await asyncio.gather(*(post(session, serve.url, a) for a in starts))
+            assert all(200 <= s < 300 for s in first), (first, serve.log()[-3000:])
+            assert await serve.drained()
+            # Everyone answers the first question at once, and the server dies mid-burst.
+            answers = [activity(i, "facebook", next(ids), service) for i in range(1, STAFF)]
+            sent: list[tuple[dict[str, Any], asyncio.Task[int]]] = []
+            for n, act in enumerate(answers):
+                sent.append((act, asyncio.create_task(post(session, serve.url, act))))
+                if n == STAFF // 2:
+                    await asyncio.sleep(0.05)
+                    serve.kill()
+            statuses = {act["id"]: await task for act, task in sent}
+            acknowledged = [a for a in answers if 200 <= statuses[a["id"]] < 300]
+            assert 0 < len(acknowledged) < len(answers), statuses  # the kill really landed mid-burst
+
+            await serve.start()
+            # Teams re-sends what was not acknowledged; it may also re-send what was.
+            retried = [a for a in answers if not 200 <= statuses[a["id"]] < 300] + acknowledged[:5]
+            assert all(200 <= s < 300 for s in await asyncio.gather(*(post(session, serve.url, a) for a in retried)))
+            assert await serve.drained()
+    finally:
+        serve.stop()
+        await connector.close()
+
+    store = Store(tmp_path / "data")
+    try:
+        for i in range(1, STAFF):
+            convo = store.get("conversations", f"p{i}:new_account")
+            assert convo is not None, f"person {i}'s application was lost"
+            # Answered exactly once: a doubled answer would have answered the next question too.
+            assert convo["answers"] == {"platform": "facebook"}, convo["answers"]
+            assert convo["step"] == "account_name"
+    finally:
+        await store.close()
+    asked = [c.conversation for c in fake.calls if c.method == "POST" and ASKS_NAME in c.text()]
+    # Everyone was asked the next question. Delivery sends one message at a time, so at most
+    # the single message in flight at the instant of the kill can have gone twice.
+    assert set(asked) == {f"a:personal-{teams_id(i)}" for i in range(1, STAFF)}
+    assert len(asked) - len(set(asked)) <= 1
+    assert "Traceback" not in serve.log()
