@@ -49,6 +49,23 @@ def check_host(settings: Settings, host: str) -> None:
         )
 
 
+def well_formed(body: object) -> bool:
+    """Whether a body has what every Bot Framework activity has: a type, a sender, a conversation and where to reply."""
+    if not isinstance(body, dict):
+        return False
+    sender, conversation, service = body.get("from"), body.get("conversation"), body.get("serviceUrl")
+    return (
+        isinstance(body.get("type"), str)
+        and isinstance(sender, dict)
+        and isinstance(sender.get("id"), str)
+        and isinstance(conversation, dict)
+        and isinstance(conversation.get("id"), str)
+        and bool(conversation["id"])
+        and isinstance(service, str)
+        and service.startswith(("https://", "http://"))
+    )
+
+
 async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT) -> None:
     """Add POST /api/messages and the Teams delivery channel."""
     teams = core.settings.teams
@@ -66,6 +83,15 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
     app["teams"] = {"adapter": adapter, "bot": bot, "channel": channel}
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        if teams.app_id and not request.headers.get("Authorization"):
+            raise web.HTTPUnauthorized()
+        try:
+            body = await request.json()  # aiohttp keeps the body, so the adapter reads it again
+        except ValueError:
+            raise web.HTTPBadRequest(text="The request body is not JSON.") from None
+        if not well_formed(body):
+            log.warning("refused a Teams request that is not a Bot Framework activity")
+            raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
         try:
             response = await adapter.process(request, bot)
         except web.HTTPException:

@@ -88,6 +88,10 @@ class TeamsBot(Bot):
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
         event = None
+        if activity.conversation is None or not activity.conversation.id or activity.from_property is None or not activity.service_url:
+            # Teams always sends these; without them there is nobody to answer and nothing to do.
+            log.warning("ignored a Teams activity with no conversation, sender or service URL")
+            return
         try:
             await self.remember(activity)
             if activity.type == ActivityTypes.conversation_update and self._bot_added_personally(activity):
@@ -95,6 +99,8 @@ class TeamsBot(Bot):
             else:
                 event = parse_activity(activity)
             if event is None:
+                # An invoke Teams expects an answer to, but not one of ours: answer rather than fail it.
+                await self._ack(context, "Sorry, I didn't understand that. Type help to see what I can do.")
                 return
             if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
                 await self._reply(context, self._unreachable_card(event.user))

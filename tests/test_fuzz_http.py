@@ -1,0 +1,171 @@
+"""Generated and hostile requests into the real server over HTTP: never a 500, never a change without a valid token.
+
+The server runs in a background thread with its own event loop, so hypothesis can drive it
+with ordinary blocking requests. Replies only ever go to the local fake connector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.server import build_app
+from bot.clock import Clock
+from bot.config import load_config
+from bot.core import Core
+from bot.store import Store
+from tests.fakes.bf_connector import FakeConnector
+from tests.harness import START
+from tests.teams_client import TEAMS_IDS, TENANT, write_config
+
+HOSTILE = ["<!channel>", "@here", "<https://evil.example|school.org>", "\u202egnp.exe", "\x00\x1b[2J", "x" * 10_000, "", "new account", "/report-abuse", "help", "cancel"]
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+TEXT = st.one_of(st.text(max_size=200), st.sampled_from(HOSTILE))
+
+
+class ServerThread:
+    """policybot's aiohttp app on 127.0.0.1, in its own thread and loop."""
+
+    def __init__(self, folder: Path, app_id: str = "", app_password: str = "") -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.folder, self.app_id, self.app_password = folder, app_id, app_password
+        self.fake = FakeConnector()
+        self.fake.installed = set(TEAMS_IDS.values())
+        self._call(self._start())
+
+    def _call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(30)
+
+    async def _start(self) -> None:
+        self.connector = TestServer(self.fake.app(), host="127.0.0.1", port=0)
+        await self.connector.start_server()
+        self.service_url = str(self.connector.make_url("/"))
+        self.core = Core(load_config(write_config(self.folder, self.app_id, self.app_password)), Store(self.folder / "data"), Clock(START))
+        self.runner = web.AppRunner(await build_app(self.core))
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    def post(self, path: str, body: bytes, content_type: str = "application/json") -> int:
+        request = urllib.request.Request(self.url + path, data=body, headers={"Content-Type": content_type}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=20) as resp:
+                return resp.status
+        except urllib.error.HTTPError as err:
+            return err.code
+
+    def flush(self) -> None:
+        self._call(self.core.delivery.flush())
+
+    def journal(self) -> int:
+        """How many changes the store has made (its journal sequence)."""
+        return self.core.store.seq
+
+    def close(self) -> None:
+        async def stop() -> None:
+            await self.runner.cleanup()
+            await self.connector.close()
+            await self.core.close()
+
+        self._call(stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def anonymous(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    server = ServerThread(tmp_path_factory.mktemp("anon"))
+    yield server
+    server.close()
+
+
+@pytest.fixture(scope="module")
+def guarded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerThread]:
+    server = ServerThread(tmp_path_factory.mktemp("guarded"), app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    yield server
+    server.close()
+
+
+def activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
+    person = st.sampled_from([*TEAMS_IDS.values(), "unknown-person"]) | st.text(max_size=40)
+    return st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate", "messageReaction", "event"]) | JSON,
+            "serviceUrl": st.sampled_from([service_url, service_url, service_url, "", "not a url", None]),
+            "from": st.fixed_dictionaries({"id": st.text(min_size=1, max_size=20), "aadObjectId": person}),
+            "conversation": st.fixed_dictionaries(
+                {"conversationType": st.sampled_from(["personal", "channel", "groupChat"]) | JSON, "id": st.text(min_size=1, max_size=30), "tenantId": st.just(TENANT)}
+            ),
+        },
+        optional={
+            "id": st.text(max_size=20) | JSON,
+            "text": TEXT | JSON,
+            "value": JSON | st.fixed_dictionaries({"action": st.sampled_from(["answer", "conversation.start", "new_account.approve"]), "value": JSON}),
+            "name": st.sampled_from(["adaptiveCard/action", "composeExtension/query"]) | st.text(max_size=20),
+            "channelData": JSON,
+            "attachments": st.lists(st.fixed_dictionaries({"contentType": st.text(max_size=20), "contentUrl": st.sampled_from(["https://evil.example/x.png", ""])}), max_size=2) | JSON,
+            "membersAdded": st.lists(st.fixed_dictionaries({"id": st.text(max_size=20)}), max_size=2),
+            "recipient": st.fixed_dictionaries({"id": st.text(max_size=20)}),
+            "channelId": st.sampled_from(["msteams", "emulator", ""]),
+        },
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_any_teams_activity_is_answered_without_a_server_error(anonymous: ServerThread, data: st.DataObject, caplog: pytest.LogCaptureFixture) -> None:
+    activity = data.draw(activities(anonymous.service_url))
+    caplog.set_level(logging.WARNING)
+    status = anonymous.post("/api/messages", json.dumps(activity).encode())
+    assert status < 500, activity
+    anonymous.flush()
+    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and "reference" not in r.getMessage()], activity
+    assert anonymous.post("/api/messages", b"{}") < 500  # still serving
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    body=st.binary(max_size=2000)
+    | st.text(max_size=2000).map(str.encode)
+    | st.dictionaries(st.sampled_from(["type", "from", "conversation", "serviceUrl", "text", "value", "id", "channelData"]), JSON).map(lambda d: json.dumps(d).encode())
+)
+def test_any_raw_body_is_refused_cleanly(anonymous: ServerThread, body: bytes) -> None:
+    assert anonymous.post("/api/messages", body) < 500
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_without_a_valid_token_nothing_changes(guarded: ServerThread, data: st.DataObject) -> None:
+    before = guarded.journal()
+    activity = data.draw(activities(guarded.service_url))
+    assert guarded.post("/api/messages", json.dumps(activity).encode()) == 401
+    guarded.flush()
+    assert guarded.journal() == before
+    assert guarded.fake.calls == []
+
+
+def test_bodies_over_one_megabyte_are_refused_before_parsing(anonymous: ServerThread) -> None:
+    before = anonymous.journal()
+    huge = json.dumps({"type": "message", "text": "x" * (1024 * 1024 + 10)}).encode()
+    assert anonymous.post("/api/messages", huge) == 413
+    assert anonymous.journal() == before
