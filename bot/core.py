@@ -10,13 +10,26 @@ from datetime import datetime
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.engine import Engine
+from bot.engine import Engine, reference
+from bot.errors import NotSaved, StoreUnavailable
 from bot.messages import Inbound, Outbound
 from bot.people import Directory
 from bot.registry import Registry, default_registry
 from bot.store import Store
 
 log = logging.getLogger("policybot")
+
+
+def not_saved(exc: StoreUnavailable, what: str) -> NotSaved:
+    """The kind message for a person whose message could not be saved; the details go to the log."""
+    if isinstance(exc, NotSaved):
+        return exc
+    ref = reference()
+    log.error("could not save %s (reference %s): %s", what, ref, exc)
+    return NotSaved(
+        "I couldn't save that, so nothing has changed and nobody has been told. Please try again in a few minutes. "
+        f"If it keeps happening, tell the school's policybot administrator and quote reference {ref}."
+    )
 
 
 class Core:
@@ -43,7 +56,10 @@ class Core:
 
     async def handle(self, event: Inbound) -> list[Outbound]:
         """Run one turn and wake delivery. Raises the engine's known errors."""
-        sent = await self.engine.handle(event, self.clock.now())
+        try:
+            sent = await self.engine.handle(event, self.clock.now())
+        except StoreUnavailable as exc:
+            raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
         if sent:
             self.delivery.kick()
         return sent

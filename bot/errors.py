@@ -35,6 +35,10 @@ class StoreUnavailable(PolicybotError):
     """The data directory refused a write; nothing was changed."""
 
 
+class NotSaved(StoreUnavailable):
+    """What a person is told when their message could not be saved (the details go to the log)."""
+
+
 class TemporaryFailure(PolicybotError):
     """A send failed in a way worth retrying (rate limit, server error, timeout)."""
 

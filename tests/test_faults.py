@@ -111,3 +111,47 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path: Pat
     assert set(asked) == {f"a:personal-{teams_id(i)}" for i in range(1, STAFF)}
     assert len(asked) - len(set(asked)) <= 1
     assert "Traceback" not in serve.log()
+
+
+async def test_disk_refusing_writes_tells_the_person_and_keeps_serving(tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient
+
+    from adapters.server import build_app
+    from bot.clock import Clock
+    from bot.config import load_config
+    from bot.core import Core
+    from bot.store import JOURNAL
+    from tests.harness import START
+    from tests.teams_client import TeamsClient, personal
+    from tests.teams_client import write_config as teams_config
+
+    fake = FakeConnector()
+    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await connector.start_server()
+    core = Core(load_config(teams_config(tmp_path)), Store(tmp_path / "data"), Clock(START))
+    client = TestClient(TestServer(await build_app(core), host="127.0.0.1", port=0))
+    await client.start_server()
+    teams = TeamsClient(client, core, fake, str(connector.make_url("/")))
+    try:
+        await teams.install("eclarke")
+        core.store.checkpoint()  # closes the journal; its place is then taken by a folder
+        journal = tmp_path / "data" / JOURNAL
+        journal.unlink()
+        journal.mkdir()
+        assert await teams.say("eclarke", "new account") < 500
+        told = teams.fake.last(personal("eclarke")).text()
+        assert "couldn't save that, so nothing has changed" in told and "reference" in told
+        assert str(tmp_path) not in told  # no paths or error codes for a teacher
+        assert core.store.get("conversations", "eclarke:new_account") is None
+        journal.rmdir()  # the disk is back: the same message now works
+        assert await teams.say("eclarke", "new account") < 500
+        assert "Which platform is the account for?" in teams.fake.last(personal("eclarke")).text()
+    finally:
+        await client.close()
+        await connector.close()
+        await core.close()
+    again = Store(tmp_path / "data")
+    try:
+        assert again.get("conversations", "eclarke:new_account") is not None
+    finally:
+        await again.close()

@@ -26,9 +26,9 @@ from adapters.teams.channel import (
     save_reference,
     unreachable_people,
 )
-from bot.core import Core
+from bot.core import Core, not_saved
 from bot.engine import NotRecognised, reference
-from bot.errors import PolicybotError
+from bot.errors import PolicybotError, StoreUnavailable
 from bot.messages import Card, Inbound
 from bot.people import fold
 
@@ -110,6 +110,8 @@ class TeamsBot(Bot):
         except NotRecognised as exc:
             user = event.user if event else ""
             await self._reply(context, Card("Sorry, I don't know you yet", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
+        except StoreUnavailable as exc:
+            await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}")), tone="warning"))
         except PolicybotError as exc:
             await self._reply(context, Card("Sorry", str(exc), tone="warning"))
         except Exception:
