@@ -29,6 +29,7 @@ import contextlib
 import copy
 import fcntl
 import json
+import logging
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -42,6 +43,9 @@ from bot.errors import StoreLocked, StoreUnavailable
 
 LIVE = "live.json"
 JOURNAL = "journal.jsonl"
+# The journal up to a checkpoint in progress; deleted once live.json holds it.
+PREVIOUS = "journal.prev.jsonl"
+log = logging.getLogger("policybot.store")
 AUDIT = "audit.jsonl"
 LOCK = "policybot.lock"
 META = "_meta"
@@ -109,6 +113,7 @@ class Store:
         self._journal: Any = None
         self._audit_unwritten: list[dict[str, Any]] = []
         self._since_checkpoint = 0
+        self._checkpoint_task: asyncio.Task[None] | None = None
         self.seq = 0
         data: dict[str, Any] = {}
         if self.path is not None:
@@ -146,7 +151,7 @@ class Store:
                 raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore the data folder from your backup.") from None
         self.seq = data.get(META, {}).get("1", {}).get("seq", 0)
         self._rebuild_index(data)
-        journal = _read_lines(path / JOURNAL)
+        journal = _read_lines(path / PREVIOUS) + _read_lines(path / JOURNAL)
         self._audit = _read_lines(path / AUDIT)
         have = {(e.get("seq"), e.get("n")) for e in self._audit}
         missing = []
@@ -175,6 +180,8 @@ class Store:
 
     async def close(self) -> None:
         """Checkpoint, then release the data folder for another process."""
+        if self._checkpoint_task is not None:
+            await self._checkpoint_task
         if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
             with contextlib.suppress(StoreUnavailable):
                 self.checkpoint()
@@ -263,7 +270,9 @@ class Store:
             self._next_doc[table] = n + 1
             doc_id = str(n)
             index[key] = doc_id
-        docs[doc_id] = {**doc, "_key": key}
+        # A copy, so nothing the caller still holds can change a stored record; records
+        # are replaced, never changed in place, which lets a checkpoint write a snapshot.
+        docs[doc_id] = {**clone(doc), "_key": key}
 
     def _journal_append(self, line: dict[str, Any]) -> None:
         assert self.path is not None
@@ -286,8 +295,18 @@ class Store:
 
     def checkpoint(self) -> None:
         """Write the whole state to ``live.json`` (atomically) and empty the journal."""
+        snapshot = self._snapshot()
+        if snapshot is not None:
+            self._write_live(snapshot)
+
+    def _snapshot(self) -> dict[str, Any] | None:
+        """The state to checkpoint, taken under the lock; later commits go to a fresh journal.
+
+        Copying each table's dict is cheap (records are shared, never changed in place),
+        so the slow part, writing live.json, can run without holding up anyone.
+        """
         if self.path is None:
-            return
+            return None
         if self._audit_unwritten:
             # Those entries live only in the journal: keep it until they are written.
             pending, self._audit_unwritten = self._audit_unwritten, []
@@ -295,26 +314,54 @@ class Store:
             self._append_audit(pending)
             if self._audit_unwritten:
                 raise StoreUnavailable(f"could not write the audit trail in {self.path}")
-        self.data[META] = {"1": {"seq": self.seq, "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}}
+        snapshot = {table: dict(docs) for table, docs in self.data.items() if table != META}
+        snapshot[META] = {"1": {"seq": self.seq, "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}}
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        journal, previous = self.path / JOURNAL, self.path / PREVIOUS
+        try:
+            if previous.exists():
+                # An earlier checkpoint did not finish: keep its journal and add this one to it.
+                if journal.exists():
+                    with previous.open("ab") as fh:
+                        fh.write(journal.read_bytes())
+                        fh.flush()
+                        os.fsync(fh.fileno())
+                    journal.unlink()
+            elif journal.exists():
+                os.replace(journal, previous)
+            _fsync_dir(self.path)
+        except OSError as exc:
+            raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
+        self._since_checkpoint = 0
+        return snapshot
+
+    def _write_live(self, snapshot: dict[str, Any]) -> None:
+        """Write a snapshot to live.json atomically, then drop the journal it covers."""
+        assert self.path is not None
         live = self.path / LIVE
         tmp = self.path / (LIVE + ".tmp")
         try:
             with tmp.open("w", encoding="utf-8") as fh:
-                json.dump(self.data, fh, separators=(",", ":"))
+                json.dump(snapshot, fh, separators=(",", ":"))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, live)
             _fsync_dir(self.path)
-            if self._journal is not None:
-                self._journal.close()
-                self._journal = None
-            with (self.path / JOURNAL).open("w") as fh:
-                os.fsync(fh.fileno())
+            (self.path / PREVIOUS).unlink(missing_ok=True)
+            _fsync_dir(self.path)
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
-        self._since_checkpoint = 0
+
+    async def _checkpoint_in_background(self, snapshot: dict[str, Any]) -> None:
+        try:
+            await asyncio.to_thread(self._write_live, snapshot)
+        except StoreUnavailable as exc:
+            # Nothing is lost: the journal holds every change until a checkpoint succeeds.
+            log.warning("checkpoint not written yet (%s); the journal keeps every change meanwhile", exc)
 
     def _append_audit(self, entries: list[dict[str, Any]]) -> None:
         self._audit.extend(entries)
@@ -366,16 +413,20 @@ class Transaction:
         return self
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        store = self.store
         try:
             if exc_type is None:
-                self.store._commit(self)
-                if self.store.checkpoint_due():
-                    # Off the event loop, still holding the lock so nothing changes meanwhile.
-                    # The journal holds everything, so a failed checkpoint loses nothing.
+                store._commit(self)
+                running = store._checkpoint_task is not None and not store._checkpoint_task.done()
+                if store.checkpoint_due() and not running:
+                    # The snapshot is taken under the lock; it is written to disk in a
+                    # thread while everyone carries on.
                     with contextlib.suppress(StoreUnavailable):
-                        await asyncio.to_thread(self.store.checkpoint)
+                        snapshot = store._snapshot()
+                        if snapshot is not None:
+                            store._checkpoint_task = asyncio.create_task(store._checkpoint_in_background(snapshot))
         finally:
-            self.store.lock.release()
+            store.lock.release()
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         if (table, key) in self.writes:

@@ -136,7 +136,7 @@ async def test_disk_refusing_writes_tells_the_person_and_keeps_serving(tmp_path:
         await teams.install("eclarke")
         core.store.checkpoint()  # closes the journal; its place is then taken by a folder
         journal = tmp_path / "data" / JOURNAL
-        journal.unlink()
+        journal.unlink(missing_ok=True)
         journal.mkdir()
         assert await teams.say("eclarke", "new account") < 500
         told = teams.fake.last(personal("eclarke")).text()

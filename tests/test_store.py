@@ -118,7 +118,7 @@ async def test_disk_refusing_writes_changes_nothing(tmp_path: Path) -> None:
         tx.put("t", "k", {"v": 1})
     s.checkpoint()
     # The journal's place is taken by a folder, so the next commit cannot be written.
-    (tmp_path / "d" / JOURNAL).unlink()
+    (tmp_path / "d" / JOURNAL).unlink(missing_ok=True)
     (tmp_path / "d" / JOURNAL).mkdir()
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
@@ -132,6 +132,31 @@ async def test_disk_refusing_writes_changes_nothing(tmp_path: Path) -> None:
     await s.close()
     again = Store(tmp_path / "d")
     assert again.get("t", "k")["v"] == 4 and again.get("t", "new") is None
+    await again.close()
+
+
+async def test_writes_during_a_background_checkpoint_and_a_failed_one_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
+    s = Store(tmp_path)
+    (tmp_path / "live.json.tmp").mkdir()  # the first checkpoints cannot be written
+    for i in range(10):
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i})
+    await s._checkpoint_task
+    assert (tmp_path / "journal.prev.jsonl").exists() and not (tmp_path / "live.json").exists()
+    (tmp_path / "live.json.tmp").rmdir()  # the disk is fine again
+    for i in range(10, 20):
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i})
+    await s._checkpoint_task
+    assert (tmp_path / "live.json").exists() and not (tmp_path / "journal.prev.jsonl").exists()
+    async with s.transaction() as tx:
+        tx.put("t", "k0", {"v": 100})
+    s._lock_fd and os.close(s._lock_fd)  # no close: as if killed
+    again = Store(tmp_path)
+    assert sorted(d["v"] for d in again.all("t")) == [*range(1, 20), 100]
     await again.close()
 
 
@@ -154,7 +179,10 @@ async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
 WRITER = textwrap.dedent(
     """
     import asyncio, sys
+    import bot.store
     from bot.store import Store
+
+    bot.store.CHECKPOINT_EVERY = int(sys.argv[2])  # small: checkpoints in flight when the kill lands
 
     async def main():
         s = Store(sys.argv[1])
@@ -165,15 +193,16 @@ WRITER = textwrap.dedent(
                 tx.audit("writer", "wrote", f"items/i{i}")
             print(i, flush=True)  # acknowledged only after the commit returned
             i += 1
+            await asyncio.sleep(0)  # as a server does between requests: background checkpoints run
 
     asyncio.run(main())
     """
 )
 
 
-@pytest.mark.parametrize("kill_after", [5, 40, 120])
-def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, kill_after: int) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+@pytest.mark.parametrize(("kill_after", "checkpoint_every"), [(5, 2000), (40, 2000), (120, 2000), (300, 7), (700, 3)])
+def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, kill_after: int, checkpoint_every: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(checkpoint_every)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
     acked = -1
     try:
         assert proc.stdout is not None
@@ -190,3 +219,5 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, k
     assert set(range(acked + 1)) <= held  # every acknowledged write is there
     assert held == set(range(len(held)))  # and nothing half-applied
     assert [e["record"] for e in s.audit()] == [f"items/i{n}" for n in sorted(held)]
+    if checkpoint_every < kill_after:
+        assert (tmp_path / "live.json").exists()  # checkpoints really happened during the burst
