@@ -33,7 +33,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "school": core.settings.school.name,
             "front_ends": request.app["front_ends"],
-            "outbox": len(core.delivery.pending()),
+            "outbox": core.delivery.waiting(),
         }
     )
 

@@ -95,16 +95,20 @@ class Delivery:
         async with self._flushing:
             sent = 0
             now = self.now()
-            rows = sorted(self.store.all("outbox"), key=lambda r: r["n"])
-            for row in rows:
-                if datetime.fromisoformat(row["next_at"]) > now:
-                    continue
-                sent += await self._deliver(row, now)
+            # Only the keys of what is due: a long outbox is not copied on every pass.
+            for key in self.store.keys("outbox", lambda r: datetime.fromisoformat(r["next_at"]) <= now, order="n"):
+                row = self.store.get("outbox", key)
+                if row is not None:
+                    sent += await self._deliver(row, now)
             return sent
 
     def pending(self) -> list[dict[str, Any]]:
         """Messages still waiting in the outbox."""
         return self.store.all("outbox")
+
+    def waiting(self) -> int:
+        """How many messages are still waiting in the outbox."""
+        return self.store.count("outbox")
 
     async def _deliver(self, row: dict[str, Any], now: datetime) -> int:
         msg = Message(

@@ -224,6 +224,14 @@ class Store:
         docs = self.data.get(table, {}) if table != META else {}
         return [_public(d) for d in docs.values() if keep(d)]
 
+    def keys(self, table: str, keep: Callable[[dict[str, Any]], bool] = lambda _: True, order: str = "") -> list[str]:
+        """The keys of the records `keep` accepts (sorted by the field `order`, if given), copying nothing."""
+        docs = self.data.get(table, {}) if table != META else {}
+        found = [d for d in docs.values() if keep(d)]
+        if order:
+            found.sort(key=lambda d: d[order])
+        return [d["_key"] for d in found]
+
     def count(self, table: str) -> int:
         return len(self._index.get(table, {}))
 
