@@ -286,14 +286,21 @@ async def run(quick: bool) -> None:
             ours: dict[str, Result] = {}
             teams = teams_request(base, bf_url + "/", "help")
             await closed_loop("warm-up", session, teams, 100, 8)
-            ours["teams"] = await closed_loop("Teams activities (policybot)", session, teams, total, concurrency)
+            await drain(session, base)
+            # A steady rate first (replies delivered as they are owed), then as fast as it goes.
             ours["teams_paced"] = await paced(f"Teams at {pace}/s (policybot)", session, teams, pace, paced_total)
+            await drain(session, base)
+            ours["teams"] = await closed_loop("Teams activities (policybot)", session, teams, total, concurrency)
+            await drain(session, base)
             if fake_slack is not None:
                 command, click = slack_requests(base, secret)
                 await closed_loop("warm-up", session, command, 100, 8)
-                ours["slack_cmd"] = await closed_loop("Slack slash commands (policybot)", session, command, total, concurrency)
-                ours["slack_click"] = await closed_loop("Slack button clicks (policybot)", session, click, total, concurrency)
+                await drain(session, base)
                 ours["slack_paced"] = await paced(f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total)
+                await drain(session, base)
+                ours["slack_cmd"] = await closed_loop("Slack slash commands (policybot)", session, command, total, concurrency)
+                await drain(session, base)
+                ours["slack_click"] = await closed_loop("Slack button clicks (policybot)", session, click, total, concurrency)
             rss = bot.rss_mb()
             drained = await drain(session, base)
         finally:
