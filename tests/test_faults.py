@@ -155,3 +155,44 @@ async def test_disk_refusing_writes_tells_the_person_and_keeps_serving(tmp_path:
         assert again.get("conversations", "eclarke:new_account") is not None
     finally:
         await again.close()
+
+
+async def test_connector_down_then_back_delivers_once(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from aiohttp.test_utils import TestClient
+
+    from adapters.server import build_app
+    from bot.clock import Clock
+    from bot.config import load_config
+    from bot.core import Core
+    from tests.harness import START
+    from tests.teams_client import TeamsClient, personal
+    from tests.teams_client import write_config as teams_config
+
+    fake = FakeConnector()
+    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await connector.start_server()
+    port = connector.port
+    core = Core(load_config(teams_config(tmp_path)), Store(tmp_path / "data"), Clock(START))
+    client = TestClient(TestServer(await build_app(core), host="127.0.0.1", port=0))
+    await client.start_server()
+    teams = TeamsClient(client, core, fake, str(connector.make_url("/")))
+    try:
+        await teams.install("eclarke")
+        before = len(fake.to(personal("eclarke")))
+        await connector.close()  # the Bot Framework is unreachable: connections are refused
+        assert await teams.say("eclarke", "help") < 500  # the person is still answered by HTTP status
+        assert core.delivery.waiting() == 1
+        connector = TestServer(fake.app(), host="127.0.0.1", port=port)
+        await connector.start_server()  # back
+        for _ in range(3):
+            core.clock.advance(timedelta(minutes=11))
+            await core.delivery.flush()
+        assert len(fake.to(personal("eclarke"))) == before + 1  # delivered, once
+        assert "here is what I can do" in fake.last(personal("eclarke")).text()
+        assert core.delivery.waiting() == 0
+    finally:
+        await client.close()
+        await connector.close()
+        await core.close()
