@@ -169,3 +169,18 @@ def test_bodies_over_one_megabyte_are_refused_before_parsing(anonymous: ServerTh
     huge = json.dumps({"type": "message", "text": "x" * (1024 * 1024 + 10)}).encode()
     assert anonymous.post("/api/messages", huge) == 413
     assert anonymous.journal() == before
+
+
+def test_hostile_text_is_shown_safely_on_an_adaptive_card() -> None:
+    from adapters.teams.cards import render_card
+    from bot.config import load_config as sample
+    from bot.messages import Card
+    from bot.people import Directory
+
+    hostile = "See [school.org](https://evil.example/login) <at>everyone</at> \u202egnp.exe\x00\x1b[2J " + "x" * 10_000
+    card = render_card(Card("Report from \u202eEmma", hostile, fields=(("Link", "[school.org]( https://evil.example)"),)), Directory(sample(None).people))
+    text = json.dumps(card, ensure_ascii=False)
+    assert "](https://evil" not in text and "]( https://evil" not in text  # no disguised link
+    assert "\u202e" not in text and "\x00" not in text and "\x1b" not in text
+    assert "school.org" in text and "https://evil.example/login" in text  # the address is still there to see
+    assert "x" * 10_000 in text  # long text is kept whole, wrapped by Teams

@@ -9,9 +9,11 @@ is read the same way. https://learn.microsoft.com/adaptive-cards/authoring-cards
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
+from bot.answers import clean_text
 from bot.messages import Button, Card, Question
 from bot.people import Directory
 
@@ -24,8 +26,17 @@ TIME_ID = "value_time"
 COLOURS = {"urgent": "attention", "warning": "warning", "success": "good", "info": "default"}
 
 
+_LINK = re.compile(r"\]\s*\(")
+
+
+def shown(text: str) -> str:
+    """Text as Teams should show it: no control or direction-override characters, and no
+    markdown link that could dress one address up as another ([school.org](https://elsewhere))."""
+    return _LINK.sub("]\u200b (", clean_text(text)) if text else text
+
+
 def _text(text: str, **extra: Any) -> dict[str, Any]:
-    return {"type": "TextBlock", "text": text, "wrap": True, **extra}
+    return {"type": "TextBlock", "text": shown(text), "wrap": True, **extra}
 
 
 def _action(button: Button) -> dict[str, Any]:
@@ -40,7 +51,7 @@ def _action(button: Button) -> dict[str, Any]:
 
 def _fields(fields: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
     if all("\n" not in value and len(value) <= 80 for _label, value in fields):
-        return [{"type": "FactSet", "facts": [{"title": label, "value": value or "-"} for label, value in fields]}]
+        return [{"type": "FactSet", "facts": [{"title": shown(label), "value": shown(value) or "-"} for label, value in fields]}]
     out: list[dict[str, Any]] = []
     for label, value in fields:
         out.append(_text(label, weight="Bolder", spacing="Medium"))
