@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from aiohttp import web
+from aiohttp.http_exceptions import BadHttpMessage
 from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -139,7 +140,10 @@ def test_any_teams_activity_is_answered_without_a_server_error(anonymous: Server
     status = anonymous.post("/api/messages", json.dumps(activity).encode())
     assert status < 500, activity
     anonymous.flush()
-    assert not [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and "reference" not in r.getMessage()], activity
+    # A server error is logged with its traceback. (aiohttp's own "bad HTTP message" is a 400: here, the fake
+    # connector refusing a header made from a generated conversation id, as the real one would.)
+    crashes = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and not isinstance(r.exc_info[1], BadHttpMessage)]
+    assert not crashes, activity
     assert anonymous.post("/api/messages", b"{}") < 500  # still serving
 
 
