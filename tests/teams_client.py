@@ -6,11 +6,16 @@ import itertools
 from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.server import build_app
+from bot.clock import Clock
+from bot.config import load_config
 from bot.core import Core
+from bot.store import Store
 from tests.adaptive_schema import check_card
 from tests.fakes.bf_connector import Call, FakeConnector
+from tests.harness import START
 
 TENANT = "9d1e2f3a-0000-4000-8000-00000000feed"  # made up
 BOT = {"id": "28:policybot-test", "name": "policybot"}
@@ -191,3 +196,16 @@ def action(call: Call, title: str) -> dict[str, Any]:
 def inputs(call: Call) -> dict[str, dict[str, Any]]:
     """The card's inputs by id."""
     return {e["id"]: e for e in (call.card or {}).get("body", []) if e.get("type", "").startswith("Input.")}
+
+
+async def start_teams(tmp_path: Path, app_id: str = "", app_password: str = "") -> tuple[TeamsClient, TestServer, TestClient, Core]:
+    """A Teams world over real HTTP: the fake connector, the core, and policybot's app."""
+    fake = FakeConnector()
+    fake_server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await fake_server.start_server()
+    settings = load_config(write_config(tmp_path, app_id, app_password))
+    core = Core(settings, Store(tmp_path / "data"), Clock(START))
+    app = await build_app(core)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+    await client.start_server()
+    return TeamsClient(client, core, fake, str(fake_server.make_url("/")).rstrip("/") + "/"), fake_server, client, core

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from bot.store import Store
+from bot.store import JOURNAL, Store
 from tests.fakes.bf_connector import FakeConnector
 from tests.serve_process import ServeProcess
+from tests.teams_client import personal, start_teams
 
 STAFF = 24
 TENANT = "9d1e2f3a-0000-4000-8000-00000000fa17"  # made up
@@ -114,24 +116,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path: Pat
 
 
 async def test_disk_refusing_writes_tells_the_person_and_keeps_serving(tmp_path: Path) -> None:
-    from aiohttp.test_utils import TestClient
-
-    from adapters.server import build_app
-    from bot.clock import Clock
-    from bot.config import load_config
-    from bot.core import Core
-    from bot.store import JOURNAL
-    from tests.harness import START
-    from tests.teams_client import TeamsClient, personal
-    from tests.teams_client import write_config as teams_config
-
-    fake = FakeConnector()
-    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await connector.start_server()
-    core = Core(load_config(teams_config(tmp_path)), Store(tmp_path / "data"), Clock(START))
-    client = TestClient(TestServer(await build_app(core), host="127.0.0.1", port=0))
-    await client.start_server()
-    teams = TeamsClient(client, core, fake, str(connector.make_url("/")))
+    teams, connector, client, core = await start_teams(tmp_path)
     try:
         await teams.install("eclarke")
         core.store.checkpoint()  # closes the journal; its place is then taken by a folder
@@ -158,26 +143,9 @@ async def test_disk_refusing_writes_tells_the_person_and_keeps_serving(tmp_path:
 
 
 async def test_connector_down_then_back_delivers_once(tmp_path: Path) -> None:
-    from datetime import timedelta
-
-    from aiohttp.test_utils import TestClient
-
-    from adapters.server import build_app
-    from bot.clock import Clock
-    from bot.config import load_config
-    from bot.core import Core
-    from tests.harness import START
-    from tests.teams_client import TeamsClient, personal
-    from tests.teams_client import write_config as teams_config
-
-    fake = FakeConnector()
-    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await connector.start_server()
+    teams, connector, client, core = await start_teams(tmp_path)
+    fake = teams.fake
     port = connector.port
-    core = Core(load_config(teams_config(tmp_path)), Store(tmp_path / "data"), Clock(START))
-    client = TestClient(TestServer(await build_app(core), host="127.0.0.1", port=0))
-    await client.start_server()
-    teams = TeamsClient(client, core, fake, str(connector.make_url("/")))
     try:
         await teams.install("eclarke")
         before = len(fake.to(personal("eclarke")))

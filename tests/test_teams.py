@@ -6,16 +6,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from adapters.server import build_app
-from bot.clock import Clock
-from bot.config import load_config
-from bot.core import Core
-from bot.store import Store
-from tests.fakes.bf_connector import FakeConnector
-from tests.harness import START
-from tests.teams_client import SLT_TEAM, TeamsClient, action, inputs, personal, write_config
+from tests.teams_client import SLT_TEAM, TeamsClient, action, inputs, personal, start_teams
 
 
 @pytest.fixture(autouse=True)
@@ -26,21 +18,9 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-async def _start(tmp_path: Path, app_id: str = "", app_password: str = "") -> tuple[TeamsClient, TestServer, TestClient, Core]:
-    fake = FakeConnector()
-    fake_server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await fake_server.start_server()
-    settings = load_config(write_config(tmp_path, app_id, app_password))
-    core = Core(settings, Store(tmp_path / "data"), Clock(START))
-    app = await build_app(core)
-    client = TestClient(TestServer(app, host="127.0.0.1", port=0))
-    await client.start_server()
-    return TeamsClient(client, core, fake, str(fake_server.make_url("/")).rstrip("/") + "/"), fake_server, client, core
-
-
 @pytest.fixture
 async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
-    tc, fake_server, client, core = await _start(tmp_path)
+    tc, fake_server, client, core = await start_teams(tmp_path)
     # The SDK's anonymous path: with an empty app id, CloudAdapter accepts a request with no token.
     assert core.settings.teams is not None and core.settings.teams.app_id == ""
     assert "teams" in client.app["front_ends"]
@@ -207,7 +187,7 @@ async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient
 
 
 async def test_token_is_required_when_an_app_id_is_set(tmp_path: Path) -> None:
-    tc, fake_server, client, core = await _start(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    tc, fake_server, client, core = await start_teams(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
     try:
         act = tc.activity("eclarke", "message", text="/new-account")
         for headers in ({}, {"Authorization": "Bearer not-a-real-token"}):
