@@ -23,6 +23,11 @@ def mounts(core: Core) -> list[tuple[str, Mount]]:
         from adapters.slack import mount as mount_slack
 
         found.append(("slack", mount_slack))
+
+    if core.settings.teams is not None:
+        from adapters.teams import mount as mount_teams
+
+        found.append(("teams", mount_teams))
     return found
 
 
