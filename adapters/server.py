@@ -19,6 +19,11 @@ Mount = Callable[[web.Application, Core], Awaitable[None]]
 def mounts(core: Core) -> list[tuple[str, Mount]]:
     """The front ends the configuration switches on."""
     found: list[tuple[str, Mount]] = []
+    if core.settings.slack is not None:
+        from adapters.slack import mount as mount_slack
+
+        found.append(("slack", mount_slack))
+
     if core.settings.teams is not None:
         from adapters.teams import mount as mount_teams
 

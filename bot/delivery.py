@@ -36,6 +36,7 @@ class Message:
     key: str | None
     replace: bool
     private: bool
+    ephemeral: bool = False
 
 
 class Channel(Protocol):
@@ -118,6 +119,7 @@ class Delivery:
             key=row.get("key"),
             replace=row.get("replace", False),
             private=row.get("private", False),
+            ephemeral=row.get("ephemeral", False),
         )
         targets: list[str] | None = row.get("targets")
         if not targets:

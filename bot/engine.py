@@ -75,10 +75,10 @@ class Engine:
                 out = Outcome(actor=who.id)
                 kind = "refused" if isinstance(refusal, NotAllowed) else "too_late"
                 out.audit(kind, _record(event), detail=_what(event))
-                out.tell(Card("Sorry", str(refusal), tone="warning"))
+                out.tell(Card("Sorry", str(refusal), tone="warning"), ephemeral=True)
             except Conflict:
                 out = Outcome(actor=who.id)
-                out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"))
+                out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
             return self._apply(out, ctx)
 
     def _dispatch(self, event: Inbound, ctx: Context, out: Outcome) -> None:
@@ -494,6 +494,7 @@ def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
                 "key": msg.key,
                 "replace": msg.replace,
                 "private": msg.private,
+                "ephemeral": msg.ephemeral,
                 "created_at": now.isoformat(),
                 "next_at": now.isoformat(),
                 "attempts": 0,

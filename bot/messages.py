@@ -154,7 +154,9 @@ class Outbound:
     `Outbound` with `replace=True` and the same key replaces every copy already sent,
     so a decided approval shows its outcome everywhere with no live buttons left.
     `private` marks content that must only reach the person directly (never a
-    shared channel), such as incident details.
+    shared channel), such as incident details. `ephemeral` marks a reply meant only
+    for the person who acted, where they acted (a refusal): a front end that can show
+    it privately in place (a Slack ephemeral message) does so, others send it as usual.
     """
 
     to: Recipient
@@ -162,6 +164,7 @@ class Outbound:
     key: str | None = None
     replace: bool = False
     private: bool = False
+    ephemeral: bool = False
 
 
 InboundKind = Literal["command", "text", "action", "file"]

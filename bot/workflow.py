@@ -109,8 +109,8 @@ class Outcome:
         """Reply to the person who acted."""
         self.messages.append(Outbound(person(self.actor), card, **kw))
 
-    def send(self, to: Recipient, card: Card, *, key: str | None = None, replace: bool = False, private: bool = False) -> None:
-        self.messages.append(Outbound(to, card, key=key, replace=replace, private=private))
+    def send(self, to: Recipient, card: Card, *, key: str | None = None, replace: bool = False, private: bool = False, ephemeral: bool = False) -> None:
+        self.messages.append(Outbound(to, card, key=key, replace=replace, private=private, ephemeral=ephemeral))
 
     def put(self, table: str, key: str, doc: dict[str, Any], *, action: str = "", before: str | None = None, after: str | None = None, detail: str = "", expect_version: int | None = None) -> None:
         """Write a record; with `action`, the audit trail records it too."""

@@ -1,0 +1,1 @@
+"""Local fakes of the platforms policybot talks to, for tests over real HTTP."""

@@ -1,0 +1,231 @@
+"""The Slack front end: slack-bolt's AsyncApp over HTTP (POST /slack/events) or Socket Mode.
+
+Every request is acknowledged at once (before the engine runs) and the work carries on
+in the background: the engine's turn, then delivery of what it sent. Conversations
+continue in the person's direct message with the bot. Known refusals are shown to the
+person privately (an ephemeral message); anything unexpected is logged with a short
+reference that the person is shown instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text
+from adapters.slack.channel import FULL, SlackChannel
+from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
+from bot.core import Core
+from bot.engine import reference
+from bot.errors import PolicybotError
+from bot.messages import Card, Inbound
+
+log = logging.getLogger("policybot.slack")
+EVENTS_PATH = "/slack/events"
+TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
+
+
+class SlackFrontEnd:
+    """One Slack workspace: inbound listeners, the delivery channel, and the Socket Mode link."""
+
+    def __init__(self, core: Core, *, timeout: float = TIMEOUT) -> None:
+        settings = core.settings.slack
+        assert settings is not None
+        self.core = core
+        self.settings = settings
+        base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)))
+        self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
+        self.channel = SlackChannel(self.client, settings, core.store, core.directory)
+        self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
+        self.bolt = AsyncApp(
+            client=self.client,
+            signing_secret=settings.signing_secret,
+            process_before_response=False,
+            raise_error_for_unhandled_request=False,
+            logger=logging.getLogger("policybot.slack.bolt"),
+        )
+        self.socket: AsyncSocketModeHandler | None = None
+        self._socket_task: asyncio.Task[None] | None = None
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self.bolt.command(re.compile(r"^/"))(self._on_command)
+        self.bolt.event("message")(self._on_message)
+        self.bolt.action(re.compile(r"^pb\."))(self._on_action)
+        self.bolt.error(self._on_error)
+
+    # ---- in-flight work ------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _working(self) -> AsyncIterator[None]:
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def idle(self) -> None:
+        """Wait until every acknowledged request has been handled and delivered."""
+        await self._idle.wait()
+
+    # ---- listeners -----------------------------------------------------------
+
+    async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        async with self._working():
+            in_dm = str(body.get("channel_id", "")).startswith("D")
+            await ack("" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
+            await self._turn(parse_command(body), body)
+
+    async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        async with self._working():
+            await ack()
+            event = parse_message(body, self.core.directory)
+            if event is not None:
+                await self._turn(event, body)
+
+    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
+        async with self._working():
+            await ack()
+            action_id = str(action.get("action_id", ""))
+            user = str((body.get("user") or {}).get("id", ""))
+            if action_id.startswith(PICK):
+                return  # a multi-select changing; the "Done" button sends the choice
+            if action_id == MORE:
+                await self._show_more(body, action)
+                return
+            try:
+                event = parse_action(body, action)
+            except Unreadable as exc:
+                text = (
+                    "Please choose first, then press Done. You can also type your answer."
+                    if "nothing chosen" in str(exc)
+                    else "That button is from an older message and no longer works. Type /policybot help to see what I can do."
+                )
+                await self._private(where(body), user, text)
+                return
+            await self._turn(event, body)
+
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+        ref = reference()
+        log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
+
+    async def _turn(self, event: Inbound, body: dict[str, Any]) -> None:
+        """Run one turn, show a refusal privately, then deliver what it sent."""
+        channel = where(body)
+        if channel:
+            self.channel.surfaces[event.user] = channel
+        try:
+            await self.core.handle(event)
+        except PolicybotError as exc:
+            await self._private(channel, event.user, str(exc))
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error handling a Slack %s, reference %s", event.kind, ref)
+            await self._private(
+                channel,
+                event.user,
+                f"Sorry, something went wrong on my side (reference {ref}). Your last step may not have been saved: please try again, and tell your administrator if it keeps happening.",
+            )
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Deliver what is due now, so a reply follows its request at once."""
+        try:
+            await self.core.delivery.flush()
+        except Exception:
+            log.exception("delivery after a Slack request failed; the outbox will retry")
+
+    async def _private(self, channel: str, user: str, text: str) -> None:
+        """Tell one person something only they see: ephemeral where they are, else by DM."""
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
+        try:
+            if channel:
+                await self.client.chat_postEphemeral(channel=channel, user=user, text=escape(text), blocks=blocks)
+            else:
+                dm = await self.channel.dm_channel(user)
+                await self.client.chat_postMessage(channel=dm, text=escape(text), blocks=blocks)
+        except Exception as exc:
+            log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
+
+    async def _show_more(self, body: dict[str, Any], action: dict[str, Any]) -> None:
+        """The whole of a shortened card, to the person who asked, where they asked."""
+        user = str((body.get("user") or {}).get("id", ""))
+        try:
+            msg_id = str(json.loads(str(action.get("value", "")))["message"])
+        except (ValueError, KeyError, TypeError):
+            msg_id = ""
+        kept = self.core.store.get(FULL, msg_id) if msg_id else None
+        if kept is None or self.core.directory.by_platform("slack", user) is None:
+            await self._private(where(body), user, "Sorry, the full text of that message is no longer available.")
+            return
+        text = escape(full_text(Card.from_dict(kept["card"])))
+        for piece in chunks(text):
+            await self._private(where(body), user, piece)
+
+    # ---- HTTP ------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """POST /slack/events: verify Slack's signature, then hand the request to bolt."""
+        body = await request.text()
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        # Bolt verifies too; checking here first means a malformed timestamp is a 401, not a 500.
+        if self.verifier is None or not timestamp.isdigit() or not self.verifier.is_valid(body, timestamp, signature):
+            log.warning("refused a request to %s without a valid Slack signature from %s", EVENTS_PATH, request.remote)
+            return web.Response(status=401, text="invalid or missing Slack signature")
+        bolt_response = await self.bolt.async_dispatch(AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers)))
+        return await to_aiohttp_response(bolt_response)
+
+    # ---- Socket Mode -------------------------------------------------------------
+
+    async def start_socket(self, _app: web.Application | None = None) -> None:
+        """Connect to Slack over a WebSocket, in the background so /healthz answers meanwhile."""
+        self.socket = AsyncSocketModeHandler(self.bolt, self.settings.app_token, web_client=self.client)
+        self._socket_task = asyncio.create_task(self.socket.connect_async())
+
+    async def stop_socket(self, _app: web.Application | None = None) -> None:
+        if self._socket_task is not None:
+            self._socket_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._socket_task
+        if self.socket is not None:
+            with contextlib.suppress(Exception):
+                await self.socket.close_async()
+
+    async def close(self, _app: web.Application | None = None) -> None:
+        """Finish the requests already acknowledged, then let go of Slack."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle(), timeout=10)
+        await self.stop_socket()
+
+
+async def mount(app: web.Application, core: Core) -> None:
+    """Add the Slack front end to the shared server: its route, delivery channel and socket."""
+    front = SlackFrontEnd(core)
+    core.delivery.add(front.channel)
+    app["slack"] = front
+    if front.settings.signing_secret:
+        app.router.add_post(EVENTS_PATH, front.handle_http)
+    if front.settings.socket_mode:
+        app.on_startup.append(front.start_socket)
+    app.on_cleanup.append(front.close)
+
+
+__all__ = ["EVENTS_PATH", "SlackFrontEnd", "mount"]

@@ -1,0 +1,234 @@
+"""Render neutral cards as Slack Block Kit, built with slack_sdk's block models.
+
+User text is escaped so it cannot ping a crowd or forge a link: Slack only treats
+`<!channel>`, `<@U123>` and `<https://x|label>` as special inside angle brackets, so
+escaping `&`, `<` and `>` (https://docs.slack.dev/messaging/formatting-message-text#escaping)
+turns them into plain text; a bare `@here` is broken with a zero-width space as well.
+Long text is cut at a line or word break inside Slack's limits, with a note saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DatePickerElement,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextObject,
+    SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
+    UserMultiSelectElement,
+    UserSelectElement,
+)
+
+from bot.messages import Button, Card, Question
+
+# Slack's documented limits (https://docs.slack.dev/reference/block-kit/blocks).
+HEADER_MAX = 150
+SECTION_MAX = 3000
+FIELD_MAX = 2000
+BUTTON_TEXT_MAX = 75
+OPTION_TEXT_MAX = 75
+OPTION_VALUE_MAX = 150
+VALUE_MAX = 2000
+BLOCKS_MAX = 50
+FALLBACK_MAX = 3000
+ACTIONS_MAX = 25
+BUTTON_CHOICES_MAX = 5  # more choices than this become a select menu
+
+# action_id prefixes our listeners match.
+BUTTON = "pb.button"
+ANSWER = "pb.answer"
+PICK = "pb.pick"  # a multi-select changing: nothing happens until "Done"
+MORE = "pb.more"
+CUT_NOTE = "… (shortened to fit in Slack)"
+ICONS = {"urgent": ":rotating_light: ", "warning": ":warning: ", "success": ":white_check_mark: ", "info": ""}
+
+_CROWD = re.compile(r"@(?=(channel|here|everyone)\b)", re.IGNORECASE)
+
+
+def escape(text: str) -> str:
+    """Text for a mrkdwn field: no mentions, links or crowd pings can be made from it."""
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _CROWD.sub("@\u200b", text)
+
+
+def plain(text: str) -> str:
+    """Text for a plain_text field, which Slack never parses for links; crowd pings broken anyway."""
+    return _CROWD.sub("@\u200b", text)
+
+
+def cut(text: str, limit: int, note: str = CUT_NOTE) -> tuple[str, bool]:
+    """`text` within `limit` characters, cut at a line or word break; and whether it was cut."""
+    if len(text) <= limit:
+        return text, False
+    room = max(0, limit - len(note))
+    head = text[:room]
+    brk = max(head.rfind("\n"), head.rfind(" "))
+    if brk > room // 2:
+        head = head[:brk]
+    head = re.sub(r"&[a-z]*$", "", head)  # never leave half an escape like "&am"
+    return head.rstrip() + note, True
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A card ready for chat.postMessage: blocks, the notification text, whether it was shortened."""
+
+    blocks: list[dict[str, Any]]
+    text: str
+    shortened: bool
+
+
+def button_value(button: Button) -> str:
+    """The neutral action and its ids, as a button's value."""
+    return json.dumps({"a": button.action, "d": dict(button.data)}, separators=(",", ":"))
+
+
+def read_button_value(value: str) -> tuple[str, dict[str, Any]]:
+    """Undo `button_value`; raises ValueError for anything else."""
+    data = json.loads(value)
+    if not isinstance(data, dict) or not isinstance(data.get("a"), str) or not isinstance(data.get("d", {}), dict):
+        raise ValueError("not a policybot button")
+    return data["a"], data.get("d", {})
+
+
+def question_block_id(question: Question) -> str:
+    return json.dumps({"w": question.workflow, "k": question.key}, separators=(",", ":"))
+
+
+def read_question_block_id(block_id: str) -> tuple[str, str]:
+    data = json.loads(block_id)
+    return str(data["w"]), str(data["k"])
+
+
+def _options(question: Question) -> list[Option]:
+    return [Option(value=c.value[:OPTION_VALUE_MAX], text=PlainTextObject(text=cut(plain(c.label), OPTION_TEXT_MAX, "…")[0])) for c in question.choices[:100]]
+
+
+def question_blocks(question: Question) -> list[Block]:
+    """The widget that answers a question; free text needs none (the person replies)."""
+    bid = question_block_id(question)
+    elements: list[Any] = []
+    if question.kind in ("choice", "yesno") and question.choices and len(question.choices) <= BUTTON_CHOICES_MAX:
+        for i, c in enumerate(question.choices):
+            elements.append(ButtonElement(text=PlainTextObject(text=cut(plain(c.label), BUTTON_TEXT_MAX, "…")[0]), action_id=f"{ANSWER}.button.{i}", value=c.value[:VALUE_MAX]))
+    elif question.kind == "choice" and question.choices:
+        elements.append(StaticSelectElement(placeholder=PlainTextObject(text="Choose one"), action_id=f"{ANSWER}.select", options=_options(question)))
+    elif question.kind == "multi" and question.choices:
+        elements.append(StaticMultiSelectElement(placeholder=PlainTextObject(text="Choose one or more"), action_id=f"{PICK}.multi", options=_options(question)))
+        elements.append(ButtonElement(text=PlainTextObject(text="Done"), action_id=f"{ANSWER}.done", value="done", style="primary"))
+    elif question.kind == "person":
+        elements.append(UserSelectElement(placeholder=PlainTextObject(text="Choose a person"), action_id=f"{ANSWER}.user"))
+    elif question.kind == "people":
+        elements.append(UserMultiSelectElement(placeholder=PlainTextObject(text="Choose people"), action_id=f"{PICK}.users"))
+        elements.append(ButtonElement(text=PlainTextObject(text="Done"), action_id=f"{ANSWER}.done", value="done", style="primary"))
+    elif question.kind == "date":
+        elements.append(DatePickerElement(placeholder=PlainTextObject(text="Choose a date"), action_id=f"{ANSWER}.date"))
+    blocks: list[Block] = []
+    if elements:
+        blocks.append(ActionsBlock(block_id=bid, elements=elements))
+    hint = "Or type your answer here." if elements else "Type your answer here."
+    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{hint} You can also type back, cancel or help.")]))
+    return blocks
+
+
+def _field_blocks(fields: tuple[tuple[str, str], ...]) -> tuple[list[Block], bool]:
+    """Short fields side by side (up to 10 a section), long ones each in their own section."""
+    blocks: list[Block] = []
+    shortened = False
+    row: list[MarkdownTextObject] = []
+    for label, value in fields:
+        text = f"*{escape(label)}*\n{escape(value)}"
+        if len(value) <= 60 and "\n" not in value:
+            row.append(MarkdownTextObject(text=cut(text, FIELD_MAX)[0]))
+            if len(row) == 10:
+                blocks.append(SectionBlock(fields=row))
+                row = []
+            continue
+        if row:
+            blocks.append(SectionBlock(fields=row))
+            row = []
+        text, was_cut = cut(text, SECTION_MAX)
+        shortened |= was_cut
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    if row:
+        blocks.append(SectionBlock(fields=row))
+    return blocks, shortened
+
+
+def render_card(card: Card, more: Mapping[str, str] | None = None) -> Rendered:
+    """A card as Block Kit. With `more` (ids), a shortened card gets a "Show the full text" button."""
+    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(ICONS[card.tone] + plain(card.title), HEADER_MAX, "…")[0]))]
+    shortened = False
+    if card.body:
+        text, shortened = cut(escape(card.body), SECTION_MAX)
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+    field_blocks, fields_cut = _field_blocks(card.fields)
+    shortened |= fields_cut
+    tail: list[Block] = []
+    if card.question is not None:
+        tail.extend(question_blocks(card.question))
+    if card.buttons:
+        elements = [
+            ButtonElement(
+                text=PlainTextObject(text=cut(plain(b.label), BUTTON_TEXT_MAX, "…")[0]),
+                action_id=f"{BUTTON}.{i}",
+                value=button_value(b),
+                style=b.style,
+            )
+            for i, b in enumerate(card.buttons[:ACTIONS_MAX])
+        ]
+        tail.append(ActionsBlock(elements=elements))
+    room = BLOCKS_MAX - len(blocks) - len(tail) - 2
+    if len(field_blocks) > room:
+        field_blocks = field_blocks[:room]
+        shortened = True
+    blocks.extend(field_blocks)
+    if shortened:
+        blocks.append(DividerBlock())
+        if more:
+            tail.insert(0, ActionsBlock(elements=[ButtonElement(text=PlainTextObject(text="Show the full text"), action_id=MORE, value=json.dumps(dict(more)))]))
+        else:
+            tail.insert(0, ContextBlock(elements=[MarkdownTextObject(text="This message was too long for Slack, so part of it is not shown.")]))
+    blocks.extend(tail)
+    fallback = cut(escape(f"{card.title}: {card.body}" if card.body else card.title), FALLBACK_MAX)[0]
+    return Rendered([b.to_dict() for b in blocks], fallback, shortened)
+
+
+def full_text(card: Card) -> str:
+    """Everything a card says, as plain text for "Show the full text"."""
+    lines = [card.title, "", card.body] if card.body else [card.title]
+    for label, value in card.fields:
+        lines += ["", f"{label}:", value]
+    return "\n".join(lines).strip()
+
+
+def chunks(text: str, size: int = SECTION_MAX - 100) -> list[str]:
+    """Split escaped text into pieces Slack accepts, at line or word breaks."""
+    out = []
+    rest = text
+    while rest:
+        if len(rest) <= size:
+            out.append(rest)
+            break
+        piece = rest[:size]
+        brk = max(piece.rfind("\n"), piece.rfind(" "))
+        if brk < size // 2:
+            brk = size
+        piece = re.sub(r"&[a-z]*$", "", rest[:brk]) or rest[:size]
+        out.append(piece)
+        rest = rest[len(piece) :].lstrip()
+    return out

@@ -1,0 +1,152 @@
+"""Slack delivery: post outbox cards as Block Kit to DMs and channels, and update them later.
+
+Targets are planned once per message by the delivery loop (bot/delivery.py):
+- ``dm:<person id>`` -- the person's direct message with the bot; the DM channel id
+  from conversations.open is kept in the ``slack_dms`` table;
+- ``channel:<channel id>`` -- the SLT or admin channel from ``[slack]``, for role
+  messages that are not ``private`` (those always go person by person);
+- ``update:<channel id>:<ts>`` -- an earlier copy of a keyed card, for ``replace``;
+  each copy posted is remembered in ``slack_cards``.
+Slack's errors become TemporaryFailure (429 with its Retry-After, 5xx, timeouts,
+connection errors) or PermanentFailure (anything else, such as channel_not_found).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack.blocks import render_card
+from bot.config import SlackSettings
+from bot.delivery import Message, person_targets
+from bot.errors import PermanentFailure, TemporaryFailure
+from bot.people import Directory
+from bot.store import Store
+
+log = logging.getLogger("policybot.slack")
+
+DMS = "slack_dms"  # slack user id -> {"channel": DM channel id}
+CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
+FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
+TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+
+
+def classify(exc: BaseException, doing: str) -> TemporaryFailure | PermanentFailure:
+    """Turn a Slack Web API error into the delivery loop's retry-or-give-up."""
+    if isinstance(exc, SlackApiError):
+        status = exc.response.status_code
+        error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        if status == 429:
+            retry = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+            try:
+                after = float(retry) if retry is not None else None
+            except ValueError:
+                after = None
+            return TemporaryFailure(f"Slack rate limit while {doing}", retry_after=after)
+        if status >= 500 or error in TEMPORARY_ERRORS:
+            return TemporaryFailure(f"Slack unavailable while {doing} (HTTP {status} {error})".strip())
+        hint = {
+            "not_in_channel": "invite the bot to the channel (/invite @policybot)",
+            "channel_not_found": "check the channel id in [slack] and invite the bot to it",
+            "user_not_found": "check this person's slack_id in the configuration",
+            "invalid_auth": "check [slack] bot_token",
+            "not_authed": "check [slack] bot_token",
+            "account_inactive": "the bot token was revoked; reinstall the app",
+        }.get(error, "")
+        return PermanentFailure(f"Slack refused {doing}: {error or status}" + (f"; {hint}" if hint else ""))
+    if isinstance(exc, asyncio.TimeoutError | aiohttp.ClientError | SlackClientError | OSError):
+        return TemporaryFailure(f"could not reach Slack while {doing} ({exc.__class__.__name__})")
+    return PermanentFailure(f"unexpected error while {doing}: {exc.__class__.__name__}")
+
+
+class SlackChannel:
+    """The delivery loop's way into Slack."""
+
+    name = "slack"
+
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: Store, directory: Directory) -> None:
+        self.client = client
+        self.settings = settings
+        self.store = store
+        self.directory = directory
+        # Where each Slack user last acted (a channel id), so a refusal can be shown to
+        # them there privately. Only a routing hint: after a restart it falls back to the DM.
+        self.surfaces: dict[str, str] = {}
+
+    # ---- planning ------------------------------------------------------------
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        """Every earlier copy for a replacement; else the role's channel, or each person's DM."""
+        if msg.replace and msg.key:
+            copies = [c for c in self.store.all(CARDS) if c.get("key") == msg.key]
+            if copies:
+                return [f"update:{c['channel']}:{c['ts']}" for c in copies]
+        if msg.to.kind == "role" and not msg.private:
+            channel = {"slt": self.settings.slt_channel, "admins": self.settings.admin_channel, "admin": self.settings.admin_channel}.get(msg.to.id, "")
+            if channel:
+                return [f"channel:{channel}"]
+        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.slack_id]
+
+    # ---- sending -------------------------------------------------------------
+
+    async def send(self, target: str, msg: Message) -> None:
+        kind, _, address = target.partition(":")
+        if kind == "update":
+            channel, _, ts = address.rpartition(":")
+            await self._call("updating a card", self.client.chat_update, channel=channel, ts=ts, **(await self._content(msg, post=False)))
+            return
+        if kind == "dm":
+            person = self.directory.get(address)
+            if person is None or not person.slack_id:
+                raise PermanentFailure(f"{address} has no slack_id in the configuration")
+            surface = self.surfaces.get(person.slack_id, "")
+            if msg.ephemeral and surface and not surface.startswith("D"):
+                try:
+                    await self._call("showing a private reply", self.client.chat_postEphemeral, channel=surface, user=person.slack_id, **(await self._content(msg, post=False)))
+                    return
+                except PermanentFailure as exc:
+                    log.warning("private reply in %s not possible (%s); sending it by direct message instead", surface, exc)
+            channel = await self.dm_channel(person.slack_id)
+        else:
+            channel = address
+        response = await self._call("posting a message", self.client.chat_postMessage, channel=channel, **(await self._content(msg)))
+        if msg.key:
+            posted_channel = str(response.get("channel") or channel)
+            ts = str(response.get("ts"))
+            async with self.store.transaction() as tx:
+                tx.put(CARDS, f"{msg.key}|{posted_channel}|{ts}", {"key": msg.key, "channel": posted_channel, "ts": ts})
+
+    async def dm_channel(self, slack_user: str) -> str:
+        """The DM channel with a Slack user, opened once and remembered."""
+        known = self.store.get(DMS, slack_user)
+        if known:
+            return str(known["channel"])
+        response = await self._call("opening a direct message", self.client.conversations_open, users=slack_user)
+        channel = str(response["channel"]["id"])
+        async with self.store.transaction() as tx:
+            tx.put(DMS, slack_user, {"channel": channel})
+        return channel
+
+    async def _content(self, msg: Message, *, post: bool = True) -> dict[str, Any]:
+        """Blocks and notification text; a shortened card is kept for "Show the full text"."""
+        rendered = render_card(msg.card, {"message": msg.id})
+        if rendered.shortened:
+            async with self.store.transaction() as tx:
+                tx.put(FULL, msg.id, {"card": msg.card.to_dict(), "to": str(msg.to)})
+        content: dict[str, Any] = {"blocks": rendered.blocks, "text": rendered.text}
+        if post:
+            content.update(unfurl_links=False, unfurl_media=False)
+        return content
+
+    async def _call(self, doing: str, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+        try:
+            return await method(**kwargs)
+        except Exception as exc:
+            failure = classify(exc, doing)
+            raise failure from None

@@ -1,0 +1,302 @@
+"""A local fake of Slack: the Web API methods policybot calls, a Socket Mode WebSocket, and a signer.
+
+`FakeSlack` records every Web API call (method, arguments, token, the HTTP status it
+answered), keeps each posted message so a test can read it as Slack would show it
+(updates included), can answer 429 or 500 for a while then recover, and hands out its
+own WebSocket URL from apps.connections.open for Socket Mode. Responses follow the
+shapes in Slack's method documentation (https://docs.slack.dev/reference/methods).
+
+`SlackSender` sends requests into policybot's server signed exactly as Slack signs
+them (v0 HMAC-SHA256 of "v0:{timestamp}:{body}", https://docs.slack.dev/authentication/verifying-requests-from-slack)
+and shaped like Slack's documented payloads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import aiohttp
+from aiohttp import web
+
+TEAM = "T0PENN"
+BOT_USER = "U0BOT"
+BOT_ID = "B0BOT"
+APP_ID = "A0POLICY"
+
+
+@dataclass
+class Call:
+    method: str
+    args: dict[str, Any]
+    token: str
+    status: int
+
+
+@dataclass
+class Failure:
+    status: int
+    times: int
+    retry_after: int | None = None
+    html: bool = False
+    delay: float = 0.0
+
+
+@dataclass
+class FakeSlack:
+    """The Slack Web API and Socket Mode endpoint, on 127.0.0.1."""
+
+    base_url: str = ""
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    failures: dict[str, list[Failure]] = field(default_factory=dict)
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    connected: asyncio.Event = field(default_factory=asyncio.Event)
+    _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _acked: asyncio.Condition = field(default_factory=asyncio.Condition)
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_get("/socket", self._socket)
+        return app
+
+    # ---- test controls ------------------------------------------------------
+
+    def fail(self, method: str, status: int, *, times: int = 1, retry_after: int | None = None, html: bool = False, delay: float = 0.0) -> None:
+        """Answer `method` with `status` for the next `times` calls, then recover."""
+        self.failures.setdefault(method, []).append(Failure(status, times, retry_after, html, delay))
+
+    def ok(self, method: str) -> list[Call]:
+        """Calls of `method` that succeeded."""
+        return [c for c in self.calls if c.method == method and c.status == 200]
+
+    def posted(self, channel: str) -> list[dict[str, Any]]:
+        """Messages in a channel as Slack shows them now (updates applied), oldest first."""
+        return [m for (ch, _ts), m in sorted(self.messages.items(), key=lambda kv: kv[0][1]) if ch == channel]
+
+    def last(self, channel: str) -> dict[str, Any]:
+        found = self.posted(channel)
+        assert found, f"nothing was posted in {channel}; calls: {[(c.method, c.args.get('channel')) for c in self.calls]}"
+        return found[-1]
+
+    # ---- the Web API -----------------------------------------------------------
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            args = await request.json()
+        else:
+            args = dict(await request.post())
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(args.pop("token", ""))
+        for name in ("blocks", "attachments"):
+            if isinstance(args.get(name), str):
+                args[name] = json.loads(args[name])
+        pending = self.failures.get(method, [])
+        if pending:
+            failure = pending[0]
+            failure.times -= 1
+            if failure.times <= 0:
+                pending.pop(0)
+            self.calls.append(Call(method, args, token, failure.status))
+            if failure.delay:
+                await asyncio.sleep(failure.delay)
+            headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
+            if failure.html:
+                return web.Response(status=failure.status, text="<html><body>Bad Gateway</body></html>", content_type="text/html", headers=headers)
+            error = "ratelimited" if failure.status == 429 else "internal_error"
+            return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
+        self.calls.append(Call(method, args, token, 200))
+        handler = getattr(self, "_" + method.replace(".", "_"), None)
+        if method == "apps.connections.open":
+            if not token.startswith("xapp-"):
+                return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        elif not token.startswith("xoxb-"):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        return web.json_response(handler(args))
+
+    def _next_ts(self) -> str:
+        return f"1764064800.{next(self._ts):06d}"
+
+    def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": "https://pennington.slack.com/", "team": "Pennington", "user": "policybot", "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("users", ""))
+        return {"ok": True, "no_op": False, "already_open": False, "channel": {"id": "D" + user[1:]}}
+
+    def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args["channel"]), self._next_ts()
+        message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, "text": args.get("text", ""), "blocks": args.get("blocks", [])}
+        self.messages[(channel, ts)] = message
+        return {"ok": True, "channel": channel, "ts": ts, "message": message}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = str(args["channel"]), str(args["ts"])
+        if (channel, ts) not in self.messages:
+            return {"ok": False, "error": "message_not_found"}
+        message = self.messages[(channel, ts)]
+        message.update(text=args.get("text", ""), blocks=args.get("blocks", []), edited=True)
+        return {"ok": True, "channel": channel, "ts": ts, "text": message["text"], "message": message}
+
+    def _chat_postEphemeral(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "message_ts": self._next_ts()}
+
+    def _views_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "V0MODAL", **(args.get("view") or {})}}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "view": {"id": "V0HOME", **(args.get("view") or {})}}
+
+    def _apps_connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
+
+    # ---- Socket Mode --------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}, "connection_info": {"app_id": APP_ID}})
+        self.connected.set()
+        async for msg in ws:
+            if msg.type == aiohttp.WSMsgType.TEXT:
+                data = json.loads(msg.data)
+                async with self._acked:
+                    self.socket_acks[str(data.get("envelope_id"))] = data
+                    self._acked.notify_all()
+        return ws
+
+    async def push(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False) -> dict[str, Any]:
+        """Send an envelope down the socket as Slack does; return the app's acknowledgement."""
+        await asyncio.wait_for(self.connected.wait(), timeout=5)
+        envelope_id = f"env-{next(self._ts)}"
+        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": accepts_response_payload, "retry_attempt": 0, "retry_reason": ""})
+        async with self._acked:
+            await asyncio.wait_for(self._acked.wait_for(lambda: envelope_id in self.socket_acks), timeout=5)
+        return self.socket_acks[envelope_id]
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """The headers Slack sends with a request body signed with `secret`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+# ---- payloads shaped as Slack documents them ---------------------------------------
+
+
+def command_form(user: str, command: str, text: str = "", channel: str = "C0STAFF") -> dict[str, str]:
+    """A slash command (https://docs.slack.dev/interactivity/implementing-slash-commands)."""
+    n = next(_ids)
+    return {
+        "token": "fake-verification-token",
+        "team_id": TEAM,
+        "team_domain": "pennington",
+        "channel_id": channel,
+        "channel_name": "staffroom" if channel.startswith("C") else "directmessage",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": f"https://hooks.slack.com/commands/{TEAM}/{n}/fake",
+        "trigger_id": f"{n}.{n}.faketrigger",
+    }
+
+
+def dm_event(user: str, text: str, *, event_id: str = "", files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A message.im event callback (https://docs.slack.dev/reference/events/message.im)."""
+    n = next(_ids)
+    event: dict[str, Any] = {"type": "message", "channel": "D" + user[1:], "user": user, "text": text, "ts": f"1764064900.{n:06d}", "event_ts": f"1764064900.{n:06d}", "channel_type": "im"}
+    if files is not None:
+        event.update(subtype="file_share", files=files, upload=False)
+    return {
+        "token": "fake-verification-token",
+        "team_id": TEAM,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{n:08d}",
+        "event_time": 1764064900 + n,
+        "authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-fake-{n}",
+    }
+
+
+def find_element(message: dict[str, Any], text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(block, element) of the interactive element whose label starts with `text` (or of that type)."""
+    for block in message.get("blocks", []):
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            label = (element.get("text") or {}).get("text", "")
+            if label.lower().startswith(text.lower()) or element.get("type") == text:
+                return block, element
+    raise AssertionError(f"no element {text!r} in {json.dumps(message.get('blocks'))[:2000]}")
+
+
+def block_actions(user: str, channel: str, message: dict[str, Any], block: dict[str, Any], action: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A block_actions payload (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload)."""
+    n = next(_ids)
+    return {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
+        "api_app_id": APP_ID,
+        "token": "fake-verification-token",
+        "container": {"type": "message", "message_ts": message["ts"], "channel_id": channel, "is_ephemeral": False},
+        "trigger_id": f"{n}.{n}.faketrigger",
+        "team": {"id": TEAM, "domain": "pennington"},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "channel": {"id": channel, "name": "slt" if channel.startswith(("C", "G")) else "directmessage"},
+        "message": message,
+        "state": {"values": state or {}},
+        "response_url": f"https://hooks.slack.com/actions/{TEAM}/{n}/fake",
+        "actions": [{**action, "block_id": block.get("block_id", ""), "action_ts": f"1764065000.{n:06d}"}],
+    }
+
+
+_ids = itertools.count(1)
+
+
+class SlackSender:
+    """Sends signed requests into policybot's /slack/events, as Slack would."""
+
+    def __init__(self, url: str, secret: str) -> None:
+        self.url = url
+        self.secret = secret
+        self.session = aiohttp.ClientSession()
+
+    async def post(self, body: str, content_type: str, headers: dict[str, str] | None = None) -> aiohttp.ClientResponse:
+        hdrs = {"Content-Type": content_type, **(sign(self.secret, body) if headers is None else headers)}
+        async with self.session.post(self.url, data=body.encode(), headers=hdrs) as resp:
+            await resp.read()
+            return resp
+
+    async def command(self, user: str, command: str, text: str = "", channel: str = "C0STAFF") -> aiohttp.ClientResponse:
+        return await self.post(urlencode(command_form(user, command, text, channel)), "application/x-www-form-urlencoded")
+
+    async def event(self, payload: dict[str, Any], retry: int | None = None) -> aiohttp.ClientResponse:
+        body = json.dumps(payload)
+        headers = sign(self.secret, body)
+        if retry is not None:
+            headers.update({"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"})
+        return await self.post(body, "application/json", headers)
+
+    async def interact(self, payload: dict[str, Any]) -> aiohttp.ClientResponse:
+        return await self.post(urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded")
+
+    async def close(self) -> None:
+        await self.session.close()
