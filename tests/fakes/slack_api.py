@@ -92,10 +92,12 @@ class FakeSlack:
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
+        # slack_sdk sends some methods' arguments in the query string (params), others in the body.
+        args: dict[str, Any] = dict(request.query)
         if request.content_type == "application/json":
-            args = await request.json()
+            args.update(await request.json())
         else:
-            args = dict(await request.post())
+            args.update(await request.post())
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip() or str(args.pop("token", ""))
         for name in ("blocks", "attachments"):
             if isinstance(args.get(name), str):

@@ -1,0 +1,206 @@
+"""Slack end to end over real HTTP: signed requests into policybot's server, a local fake Slack Web API."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from tests.fakes.slack_api import FakeSlack, sign
+from tests.slack_world import DO, EC, JB, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
+
+
+@pytest.fixture(autouse=True)
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "POLICYBOT_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+class Clients:
+    """Starts aiohttp apps on 127.0.0.1 and closes them at the end of a test."""
+
+    def __init__(self) -> None:
+        self.open: list[Any] = []
+
+    async def __call__(self, app: Any) -> TestClient:
+        client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+        await client.start_server()
+        self.open.append(client)
+        return client
+
+    async def close(self) -> None:
+        for c in reversed(self.open):
+            await c.close()
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+@pytest.fixture
+async def slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Workspace]:
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients)
+    yield ws
+    if ws.sender is not None:
+        await ws.sender.close()
+    await clients.close()
+    await ws.core.close()
+
+
+def dm(user: str) -> str:
+    return "D" + user[1:]
+
+
+async def apply(ws: Workspace, user: str = EC) -> None:
+    """A complete application for a Facebook account, submitted to SLT."""
+    await ws.command(user, "/new-account")
+    await ws.choose(user, dm(user), "facebook")
+    await ws.say(user, "Year 6 Trip")
+    await ws.say(user, "To share trip updates with parents")
+    await ws.say(user, "Parents and carers of Year 6")
+    await ws.say(user, "In the newsletter")
+    await ws.pick_people(user, dm(user), [EC, TR])
+    await ws.act(user, dm(user), "Private")
+    while "Please check your answers" not in text_of(ws.fake.last(dm(user))):
+        await ws.act(user, dm(user), "Yes")
+    await ws.act(user, dm(user), "Submit")
+
+
+async def test_requests_without_a_valid_signature_get_401_and_change_nothing(slack: Workspace) -> None:
+    assert slack.sender is not None
+    seq = slack.core.store.seq
+    body = "command=%2Fnew-account&user_id=U0EC&text=&trigger_id=1.1.x"
+    stale = sign(SECRET, body, int(time.time()) - 6 * 60)
+    wrong = sign("not-the-secret", body)
+    for headers in ({}, wrong, stale, {"X-Slack-Request-Timestamp": "soon", "X-Slack-Signature": "v0=00"}):
+        resp = await slack.sender.post(body, "application/x-www-form-urlencoded", headers)
+        assert resp.status == 401
+    await slack.settle()
+    assert slack.core.store.seq == seq and slack.fake.calls == []
+
+
+async def test_new_account_in_slack_from_command_to_decision(slack: Workspace) -> None:
+    await apply(slack)
+    assert "sent" in text_of(slack.fake.last(dm(EC))).lower()
+    card = copy.deepcopy(slack.fake.last(SLT_CHANNEL))  # as SLT's screens show it before anyone decides
+    shown = text_of(card)
+    assert "Year 6 Trip" in shown and has_buttons(card)
+
+    # Not SLT: refused privately, and the refusal is on the record.
+    await slack.act(TR, SLT_CHANNEL, "Approve", message=card)
+    refusal = [c for c in slack.fake.ok("chat.postEphemeral") if c.args.get("user") == TR]
+    assert refusal and "SLT" in str(refusal[-1].args)
+    assert slack.core.store.audit(action="refused", actor="treid")
+    assert slack.core.store.all("applications")[0]["status"] == "submitted"
+
+    await slack.act(SW, SLT_CHANNEL, "Approve", message=card)
+    decided = slack.fake.last(SLT_CHANNEL)
+    assert not has_buttons(decided) and "Sarah Whitfield" in text_of(decided)
+    assert [c for c in slack.fake.ok("chat.update") if c.args["channel"] == SLT_CHANNEL]
+    assert "approved" in text_of(slack.fake.last(dm(EC))).lower()
+    # A second, late decision changes nothing.
+    await slack.act(DO, SLT_CHANNEL, "Approve", message=card)
+    assert slack.core.store.all("applications")[0]["decided_by"] == "swhitfield"
+
+
+async def test_slack_errors_are_retried_from_the_outbox_and_sent_once(slack: Workspace, tmp_path: Path, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    fake.fail("chat.postMessage", 429, times=1, retry_after=1)
+    fake.fail("chat.postMessage", 500, times=2)
+    resp = await slack.command(EC, "/new-account")
+    assert resp.status == 200
+    assert not fake.posted(dm(EC))  # Slack is down: nothing shown yet, but it is kept
+    assert slack.core.delivery.waiting() >= 1
+    for _ in range(4):
+        slack.clock.advance(timedelta(minutes=1))
+        await slack.core.delivery.flush()
+    asked = [m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]
+    assert len(asked) == 1 and slack.core.delivery.waiting() == 0
+
+
+async def test_a_message_owed_survives_a_restart_and_is_sent_once(tmp_path: Path, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients)
+    fake.fail("chat.postMessage", 503, times=1)
+    await ws.command(EC, "/new-account")
+    assert ws.core.delivery.waiting() >= 1
+    assert ws.sender is not None
+    await ws.sender.close()
+    await clients.close()
+    await ws.core.close()  # the server stops with the message still owed
+
+    again = await open_workspace(tmp_path, fake, clients)
+    again.clock.advance(timedelta(minutes=5))
+    await again.core.delivery.flush()
+    assert len([m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+    await again.core.delivery.flush()
+    assert len([m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+    assert again.sender is not None
+    await again.sender.close()
+    await clients.close()
+    await again.core.close()
+
+
+async def test_retried_and_duplicate_events_apply_once(slack: Workspace) -> None:
+    from tests.fakes.slack_api import dm_event
+
+    assert slack.sender is not None
+    await slack.command(EC, "/new-account")
+    await slack.choose(EC, dm(EC), "facebook")
+    event = dm_event(EC, "Year 6 Trip")
+    for retry in (None, 1, 2):
+        resp = await slack.sender.event(event, retry=retry)
+        assert resp.status == 200
+        await slack.settle()
+    convo = slack.core.store.get("conversations", "eclarke:new_account")
+    assert convo is not None and convo["answers"].get("account_name") == "Year 6 Trip"
+    assert "aim" not in convo["answers"]  # the repeats did not answer the next question
+
+
+async def test_typed_answers_in_the_dm_work(slack: Workspace) -> None:
+    await slack.command(EC, "/new-account")
+    await slack.say(EC, "facebook")
+    assert "What would you like the account to be called?" in text_of(slack.fake.last(dm(EC)))
+    await slack.say(EC, "back")
+    assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+
+
+async def test_a_report_reaches_slt_with_only_what_they_need_and_files_are_never_fetched(slack: Workspace) -> None:
+    from tests.fakes.slack_api import dm_event
+
+    assert slack.sender is not None
+    await slack.command(JB, "/report-abuse")
+    await slack.say(JB, "no")  # nobody in immediate danger
+    for answer in ("1", "A local community Facebook group", "threatening", "pupil", "unknown", "nothing"):
+        await slack.say(JB, answer)
+    # A picture is sent: it is never downloaded, and the person is asked to delete it.
+    await slack.sender.event(dm_event(JB, "here it is", files=[{"id": "F0PIC", "name": "x.png", "url_private": "https://files.slack.com/x.png"}]))
+    await slack.settle()
+    assert not [c for c in slack.fake.calls if c.method.startswith("files.")]
+    assert "delete" in "\n".join(text_of(m) for m in slack.fake.posted(dm(JB))[-2:]).lower()
+    secret_detail = "A parent posted the child's full name and school photo"
+    for answer in (secret_detail, "skip", "submit"):
+        await slack.say(JB, answer)
+    channel = "\n".join(text_of(m) for m in slack.fake.posted(SLT_CHANNEL))
+    assert "INC-1" in channel
+    assert secret_detail not in channel and "x.png" not in channel and "Jo Bennett" not in channel
+    # The details are shown to a member of SLT privately, not in the channel.
+    await slack.act(SW, SLT_CHANNEL, "Show details")
+    private = "\n".join(text_of(m) for m in slack.fake.posted(dm(SW))) + str([c.args for c in slack.fake.ok("chat.postEphemeral")])
+    assert secret_detail in private
+    assert secret_detail not in "\n".join(text_of(m) for m in slack.fake.posted(SLT_CHANNEL))
