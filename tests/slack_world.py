@@ -152,7 +152,7 @@ def text_of(message: dict[str, Any]) -> str:
     """Everything a message shows, as one string."""
     parts = [message.get("text", "")]
     for block in message.get("blocks", []):
-        for obj in [block.get("text")] + list(block.get("fields") or []) + list(block.get("elements") or []):
+        for obj in [block.get("text"), *list(block.get("fields") or []), *list(block.get("elements") or [])]:
             if isinstance(obj, dict) and isinstance(obj.get("text"), str):
                 parts.append(obj["text"])
             elif isinstance(obj, dict) and isinstance(obj.get("text"), dict):
