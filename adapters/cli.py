@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    man = sub.add_parser("slack-manifest", parents=[common], help="print the Slack app manifest (paste it when creating the Slack app)")
+    man.add_argument("--url", default="", help="the public https address of policybot serve (not needed with Socket Mode)")
     pkg = sub.add_parser("teams-package", parents=[common], help="write the Microsoft Teams app package (a zip to upload in Teams admin)")
     pkg.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
     pkg.add_argument("--website", default="https://www.example.com/", help="the school's website (https), shown in the app's details")
@@ -44,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command == "slack-manifest":
+            return _slack_manifest(settings, args.url)
         if command == "teams-package":
             return _teams_package(settings, args)
         if command == "serve":
@@ -59,6 +63,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
     print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    return 0
+
+
+def _slack_manifest(settings: Settings, url: str) -> int:
+    import json
+
+    from adapters.slack.manifest import manifest
+    from bot.registry import default_registry
+
+    if settings.slack is None:
+        raise PolicybotError(f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml.")
+    if not settings.slack.socket_mode and not url.startswith("https://"):
+        raise PolicybotError(
+            "Without Socket Mode, Slack needs the public https address of policybot serve: add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
+        )
+    print(json.dumps(manifest(settings, default_registry(), url), indent=2))
     return 0
 
 

@@ -112,6 +112,11 @@ class Engine:
 
     def _command(self, name: str, rest: str, ctx: Context, out: Outcome) -> None:
         name = fold(name).lstrip("/")
+        if name == "policybot" and rest.strip() and fold(rest) not in HELP_WORDS:
+            # "/policybot new-account": one slash command that reaches everything.
+            name, _, rest = rest.strip().partition(" ")
+            self._command(name, rest, ctx, out)
+            return
         if name in ("help", "policybot", "policybot help", "start"):
             self._help(ctx, out)
             return

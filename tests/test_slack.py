@@ -204,3 +204,62 @@ async def test_a_report_reaches_slt_with_only_what_they_need_and_files_are_never
     private = "\n".join(text_of(m) for m in slack.fake.posted(dm(SW))) + str([c.args for c in slack.fake.ok("chat.postEphemeral")])
     assert secret_detail in private
     assert secret_detail not in "\n".join(text_of(m) for m in slack.fake.posted(SLT_CHANNEL))
+
+
+async def test_socket_mode_needs_no_public_url_and_behaves_the_same(tmp_path: Path, fake: FakeSlack) -> None:
+    from tests.fakes.slack_api import block_actions, command_form, find_element
+
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, socket=True)
+    try:
+        assert ws.sender is None  # no signing secret, no /slack/events: Slack is reached over the WebSocket
+        ack = await fake.push("slash_commands", command_form(EC, "/new-account"))
+        assert ack["envelope_id"]  # acknowledged at once
+        await ws.settle()
+        await ws.core.delivery.flush()
+        question = fake.last(dm(EC))
+        assert "Which platform" in text_of(question)
+        block, select = find_element(question, "static_select")
+        option = next(o for o in select["options"] if o["value"] == "facebook")
+        action = {k: select[k] for k in ("action_id", "type")} | {"selected_option": option}
+        await fake.push("interactive", block_actions(EC, dm(EC), question, block, action))
+        await ws.settle()
+        await ws.core.delivery.flush()
+        assert "What would you like the account to be called?" in text_of(fake.last(dm(EC)))
+        assert [c for c in fake.ok("apps.connections.open") if c.token.startswith("xapp-")]
+    finally:
+        await clients.close()
+        await ws.core.close()
+
+
+def test_slack_manifest_lists_every_command_and_the_events_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from adapters.cli import main
+    from bot.registry import default_registry
+    from tests.slack_world import write_config
+
+    config = write_config(tmp_path, "http://127.0.0.1:9/api/")
+    assert main(["slack-manifest", "--config", str(config)]) == 2  # no public address and no Socket Mode
+    assert "--url" in capsys.readouterr().err
+    assert main(["slack-manifest", "--config", str(config), "--url", "https://policybot.pennington.example"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    commands = {c["command"]: c for c in data["features"]["slash_commands"]}
+    assert {f"/{name}" for name, _s, _r in default_registry().menu()} | {"/policybot"} == set(commands)
+    assert {c["url"] for c in commands.values()} == {"https://policybot.pennington.example/slack/events"}
+    assert data["settings"]["interactivity"]["request_url"] == "https://policybot.pennington.example/slack/events"
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert {"commands", "chat:write", "im:write", "im:history"} <= set(data["oauth_config"]["scopes"]["bot"])
+
+    socket = write_config(tmp_path, "http://127.0.0.1:9/api/", socket=True)
+    assert main(["slack-manifest", "--config", str(socket)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["settings"]["socket_mode_enabled"] is True and "request_url" not in data["settings"]["interactivity"]
+    assert all("url" not in c for c in data["features"]["slash_commands"])
+
+
+async def test_policybot_command_reaches_every_command(slack: Workspace) -> None:
+    await slack.command(EC, "/policybot", "new-account", channel=dm(EC))
+    assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+    await slack.command(TR, "/policybot", "", channel=dm(TR))
+    assert "here is what I can do" in text_of(slack.fake.last(dm(TR)))
