@@ -263,3 +263,33 @@ async def test_policybot_command_reaches_every_command(slack: Workspace) -> None
     assert "Which platform" in text_of(slack.fake.last(dm(EC)))
     await slack.command(TR, "/policybot", "", channel=dm(TR))
     assert "here is what I can do" in text_of(slack.fake.last(dm(TR)))
+
+
+async def test_reject_asks_the_reason_in_a_modal(slack: Workspace) -> None:
+    import json as _json
+
+    assert slack.sender is not None
+    await apply(slack)
+    await slack.act(DO, SLT_CHANNEL, "Reject")
+    opened = slack.fake.ok("views.open")
+    assert opened, "Reject should open a modal for the reason"
+    view = opened[-1].args["view"]
+    view = _json.loads(view) if isinstance(view, str) else view
+    assert view["callback_id"] == "pb.modal" and "Why is the application not approved?" in _json.dumps(view["blocks"])
+    reason = "Please use the existing school page for trip updates."
+    submission = {
+        "type": "view_submission",
+        "team": {"id": "T0PENN", "domain": "pennington"},
+        "user": {"id": DO, "username": "dokafor", "team_id": "T0PENN"},
+        "api_app_id": "A0POLICY",
+        "token": "fake-verification-token",
+        "trigger_id": "9.9.faketrigger",
+        "view": {**view, "id": "V0MODAL", "hash": "1.abc", "state": {"values": {"pb.modal.answer": {"text": {"type": "plain_text_input", "value": reason}}}}},
+    }
+    resp = await slack.sender.interact(submission)
+    assert resp.status == 200
+    await slack.settle()
+    app = slack.core.store.all("applications")[0]
+    assert app["status"] == "rejected" and app["reason"] == reason and app["decided_by"] == "dokafor"
+    assert reason in text_of(slack.fake.last(dm(EC)))
+    assert not has_buttons(slack.fake.last(SLT_CHANNEL))

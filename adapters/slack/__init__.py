@@ -25,16 +25,17 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text
+from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
 from bot.core import Core
 from bot.engine import reference
 from bot.errors import PolicybotError
-from bot.messages import Card, Inbound
+from bot.messages import Card, Inbound, Outbound
 
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"
+MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
 
 
@@ -66,6 +67,7 @@ class SlackFrontEnd:
         self.bolt.command(re.compile(r"^/"))(self._on_command)
         self.bolt.event("message")(self._on_message)
         self.bolt.action(re.compile(r"^pb\."))(self._on_action)
+        self.bolt.view(MODAL)(self._on_modal)
         self.bolt.error(self._on_error)
 
     # ---- in-flight work ------------------------------------------------------
@@ -122,6 +124,62 @@ class SlackFrontEnd:
                 return
             await self._turn(event, body)
 
+    async def _on_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]) -> None:
+        """A typed answer given in a modal (such as the reason for a rejection)."""
+        async with self._working():
+            user = str((body.get("user") or {}).get("id", ""))
+            try:
+                meta = json.loads(str(view.get("private_metadata", "")))
+                values = (view.get("state") or {}).get("values") or {}
+                text = str(values[MODAL_BLOCK][MODAL_INPUT]["value"] or "").strip()
+                workflow, key = str(meta["workflow"]), str(meta["key"])
+            except (ValueError, KeyError, TypeError):
+                await ack()
+                return
+            if not text:
+                await ack(response_action="errors", errors={MODAL_BLOCK: "Please write something here, or press Cancel."})
+                return
+            await ack()
+            event = Inbound("slack", user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
+            await self._turn(event, body)
+
+    async def _ask_in_modal(self, body: dict[str, Any], sent: list[Outbound]) -> None:
+        """A click that leads straight to a written question (a reason, a note) opens it in a modal.
+
+        The question is in the person's DM as well, so typing the answer there works too.
+        """
+        trigger = body.get("trigger_id")
+        person = self.core.directory.by_platform("slack", str((body.get("user") or {}).get("id", "")))
+        if not trigger or person is None:
+            return
+        for out in sent:
+            q = out.card.question
+            if q is None or q.kind != "text" or out.to.kind != "person" or out.to.id != person.id:
+                continue
+            view = {
+                "type": "modal",
+                "callback_id": MODAL,
+                "private_metadata": json.dumps({"workflow": q.workflow, "key": q.key}),
+                "title": {"type": "plain_text", "text": plain(out.card.title)[:24] or "policybot"},
+                "submit": {"type": "plain_text", "text": "Send"},
+                "close": {"type": "plain_text", "text": "Cancel"},
+                "blocks": [
+                    {"type": "section", "text": {"type": "mrkdwn", "text": escape(q.prompt)[:3000]}},
+                    {
+                        "type": "input",
+                        "block_id": MODAL_BLOCK,
+                        "optional": q.optional,
+                        "label": {"type": "plain_text", "text": "Your answer"},
+                        "element": {"type": "plain_text_input", "action_id": MODAL_INPUT, "multiline": True, "max_length": 3000},
+                    },
+                ],
+            }
+            try:
+                await self.client.views_open(trigger_id=str(trigger), view=view)
+            except Exception as exc:
+                log.info("could not open a modal (%s); the question is in the direct message", exc.__class__.__name__)
+            return
+
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
@@ -132,7 +190,9 @@ class SlackFrontEnd:
         if channel:
             self.channel.surfaces[event.user] = channel
         try:
-            await self.core.handle(event)
+            sent = await self.core.handle(event)
+            if event.kind == "action" and event.action != "answer":
+                await self._ask_in_modal(body, sent)
         except PolicybotError as exc:
             await self._private(channel, event.user, str(exc))
         except Exception:
