@@ -111,6 +111,16 @@ class TeamsSettings:
     app_password: str = ""
     tenant_id: str = ""
     app_type: str = "SingleTenant"
+    slt_team: str = ""  # name or id of the SLT's team: approval cards go to its channel once the app is added there
+
+
+@dataclass(frozen=True)
+class IncidentSettings:
+    """How often SLT are reminded about an incident nobody has taken ownership of."""
+
+    urgent_reminder_minutes: float = 30.0
+    high_reminder_hours: float = 2.0
+    reminder_hours: float = 4.0
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,7 @@ class Settings:
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    incidents: IncidentSettings = IncidentSettings()
 
     def secrets(self) -> list[str]:
         """Every configured secret, so tests and logs can check none leaks."""
@@ -325,6 +336,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
             app_password=tm.str("app_password", "", env="MicrosoftAppPassword", blank=True),
             tenant_id=tm.str("tenant_id", "", env="MicrosoftAppTenantId", blank=True),
             app_type=tm.str("app_type", "SingleTenant", env="MicrosoftAppType"),
+            slt_team=tm.str("slt_team", ""),
         )
         if teams.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
             raise ConfigError(file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
@@ -333,6 +345,16 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id:
             raise ConfigError(file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
         tm.done()
+
+    inc = _Section(file, "incidents", top._get("incidents", {}))
+    incidents = IncidentSettings(
+        urgent_reminder_minutes=inc.number("urgent_reminder_minutes", 30.0),
+        high_reminder_hours=inc.number("high_reminder_hours", 2.0),
+        reminder_hours=inc.number("reminder_hours", 4.0),
+    )
+    if incidents.urgent_reminder_minutes > 60:
+        raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
+    inc.done()
 
     people = _people(file, top._get("people", _MISSING))
     # Sections owned by later workflows (monitoring, records...) are validated by them.
@@ -352,6 +374,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         slack=slack,
         teams=teams,
         extra=extra,
+        incidents=incidents,
     )
 
 
