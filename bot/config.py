@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,23 @@ class Conversations:
     expire_after_days: float = 7.0
 
 
+COMPLAINTS_PROCEDURE = (
+    "Reply briefly and politely to acknowledge it, without discussing details in public. "
+    "Invite the person to contact the school office so the matter can be discussed in person. "
+    "If they wish to take it further, refer them to the school's complaints procedure (on the school website)."
+)
+
+
+@dataclass(frozen=True)
+class Monitoring:
+    """The [monitoring] section: the daily duty reminder and reply deadlines."""
+
+    duty_reminder_time: dt_time = dt_time(8, 0)  # local school time, every day
+    reminder_lead_hours: float = 3.0  # remind the on-duty monitor this long before a reply is due
+    end_of_day: dt_time = dt_time(17, 0)  # replies to weekend and bank-holiday items are due by this time
+    complaints_procedure: str = COMPLAINTS_PROCEDURE
+
+
 @dataclass(frozen=True)
 class Server:
     host: str = "127.0.0.1"
@@ -115,6 +133,7 @@ class Settings:
     storage_path: Path
     conversations: Conversations = Conversations()
     server: Server = Server()
+    monitoring: Monitoring = Monitoring()
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -186,6 +205,17 @@ class _Section:
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise ConfigError(self.file, self.key(name), 'expected a list of text, like ["slt"]')
         return list(value)
+
+    def clock(self, name: str, default: Any = _MISSING) -> dt_time:
+        """A local time of day written "08:00" (24-hour clock)."""
+        value = self._get(name, default)
+        if isinstance(value, dt_time):
+            return value
+        try:
+            hours, minutes = str(value).split(":")
+            return dt_time(int(hours), int(minutes))
+        except (ValueError, TypeError):
+            raise ConfigError(self.file, self.key(name), 'expected a time of day in quotes, like "08:00"') from None
 
     def done(self) -> None:
         """Refuse keys nobody reads: a typo should not be silently ignored."""
@@ -268,6 +298,15 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
     server = Server(host=srv.str("host", "127.0.0.1"), port=srv.int("port", 3000, low=0, high=65535))
     srv.done()
 
+    mon = _Section(file, "monitoring", top._get("monitoring", {}))
+    monitoring = Monitoring(
+        duty_reminder_time=mon.clock("duty_reminder_time", dt_time(8, 0)),
+        reminder_lead_hours=mon.number("reminder_lead_hours", 3.0),
+        end_of_day=mon.clock("end_of_day", dt_time(17, 0)),
+        complaints_procedure=mon.str("complaints_procedure", COMPLAINTS_PROCEDURE),
+    )
+    mon.done()
+
     slack = None
     if "slack" in raw:
         sl = _Section(file, "slack", top._get("slack", {}))
@@ -331,6 +370,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         storage_path=path,
         conversations=conversations,
         server=server,
+        monitoring=monitoring,
         slack=slack,
         teams=teams,
         extra=extra,
