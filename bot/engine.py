@@ -177,6 +177,10 @@ class Engine:
             "reminded": False,
             "platform": ctx.platform,
         }
+        # Answers another workflow already knows (a logged comment's account and summary when
+        # it is reported as abuse) are filled in; the person still sees them in the summary.
+        known = {s.key for s in wf.steps}
+        convo["answers"].update({k: v for k, v in (context.get("answers") or {}).items() if k in known})
         if wf.intro:
             out.tell(Card(wf.title, wf.intro))
         if wf.on_start:

@@ -5,6 +5,6 @@ Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 derived from the records). Adding a module here is all it takes to switch it on.
 """
 
-from workflows import compromising_image, incidents, media_enquiry, new_account, pupil_contact, report_abuse
+from workflows import compromising_image, incidents, media_enquiry, monitoring_items, monitoring_rota, new_account, pupil_contact, report_abuse
 
-MODULES = (new_account, incidents, report_abuse, compromising_image, media_enquiry, pupil_contact)
+MODULES = (new_account, incidents, report_abuse, compromising_image, media_enquiry, pupil_contact, monitoring_rota, monitoring_items)

@@ -244,8 +244,7 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             "Monitoring rota",
-            "Who checks each school account for comments, queries and complaints, every day including holidays. "
-            "To ask someone to take one of your days, type /swap-duty.",
+            "Who checks each school account for comments, queries and complaints, every day including holidays. To ask someone to take one of your days, type /swap-duty.",
             fields=tuple(fields),
             buttons=tuple(buttons),
         )
@@ -391,8 +390,7 @@ def swap_card(swap: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
     data = {"swap": swap["id"]}
     return Card(
         title,
-        f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. "
-        "If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
+        f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
         fields=(("Account", label(account)), ("Day", show_day(swap["day"]))),
         buttons=(Button("monitoring_rota.swap_accept", "Accept", data, "primary"), Button("monitoring_rota.swap_decline", "Decline", data)),
     )
@@ -414,7 +412,12 @@ def request_swap(answers: Answers, ctx: Context, out: Outcome) -> None:
     swap["id"] = swap_id
     out.put(SWAPS, swap_id, swap, action="swap_asked", after="asked", detail=f"{account['id']} {answers['day']}")
     out.send(person(answers["to"]), swap_card(swap, ctx), key=f"swap:{swap_id}")
-    out.tell(Card("Swap request sent", f"I've asked {ctx.directory.name(answers['to'])} to monitor {label(account)} on {show_day(answers['day'])}. You stay on duty unless they accept; I'll tell you their answer."))
+    out.tell(
+        Card(
+            "Swap request sent",
+            f"I've asked {ctx.directory.name(answers['to'])} to monitor {label(account)} on {show_day(answers['day'])}. You stay on duty unless they accept; I'll tell you their answer.",
+        )
+    )
 
 
 def _open_swap(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

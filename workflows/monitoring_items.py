@@ -1,0 +1,302 @@
+"""Monitoring: comments, queries and complaints on school accounts, each answered on time.
+
+The policy: "Any comments, queries or complaints made through those accounts must be
+responded to within 24 hours (or on the next working day if received at a weekend)".
+Staff log what arrives with /log-comment; the due time follows `bot.calendar.response_due`.
+Whoever is on duty is reminded every morning of what is open, and again before a reply
+is due; an item still open at its due time goes to SLT and the account's runners.
+"Mark replied" records who and when. A complaint shows the school's complaints
+procedure; an abusive comment offers to report it with the details filled in.
+
+Reminders are derived from the records on every tick and sent under deterministic keys
+(see the engine's scheduler), so a restart sends nothing twice, and a bot that was down
+sends what it missed once, saying it is late.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.calendar import at_local, response_due
+from bot.errors import AlreadyDecided, Expired, NotAllowed
+from bot.messages import Button, Card, Choice, person, role
+from bot.timefmt import when
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows.monitoring_rota import active_accounts, label, late_note, local_today, on_duty
+
+ITEMS = "items"
+KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
+SOURCES = (Choice("parent", "A parent or carer"), Choice("pupil", "A pupil"), Choice("staff", "A member of staff"), Choice("public", "A member of the public"))
+KIND_NAMES = {c.value: c.label.removeprefix("A ").split(" (")[0].lower() for c in KINDS}
+# What a logged item's source means for a report of abuse (report_abuse's "poster").
+POSTER = {"parent": "parent", "pupil": "pupil", "staff": "staff", "public": "public"}
+
+
+def account_options(_answers: Answers, ctx: Context) -> tuple[Choice, ...]:
+    return tuple(Choice(a["id"], label(a)) for a in active_accounts(ctx))
+
+
+def not_in_future(value: str, _answers: Answers, ctx: Context) -> str:
+    if datetime.fromisoformat(value) > ctx.now + timedelta(minutes=5):
+        raise Invalid("That time is in the future. When did it arrive? For example: now, today 09:15, or yesterday 18:30.")
+    if datetime.fromisoformat(value) < ctx.now - timedelta(days=30):
+        raise Invalid("That is more than 30 days ago. Please check the date, or tell an administrator about anything this old.")
+    return value
+
+
+def short(value: str, _answers: Answers, _ctx: Context) -> str:
+    if len(value.strip()) < 3:
+        raise Invalid("Please write a few words about what it says, so whoever replies knows what it is about.")
+    return value.strip()
+
+
+def due_of(received: datetime, ctx: Context) -> datetime:
+    """The policy's deadline for something received at `received`, with the school's calendar."""
+    school, monitoring = ctx.settings.school, ctx.settings.monitoring
+    return response_due(received, tz=school.timezone, nation=school.nation, end_of_day=monitoring.end_of_day)
+
+
+def item_line(item: Mapping[str, Any], ctx: Context) -> str:
+    due = datetime.fromisoformat(item["due_at"])
+    late = " - OVERDUE" if ctx.now >= due and item["status"] == "open" else ""
+    return f'{item["id"]}: {KIND_NAMES.get(item["kind"], item["kind"])} from a {item["source"]} - "{item["summary"]}" - reply due {when(due, ctx.settings.school.tz)}{late}'
+
+
+def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone: str = "info") -> Card:
+    """An item with its details and, while it is open, Mark replied."""
+    account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"]}
+    tz = ctx.settings.school.tz
+    fields = (
+        ("Account", label(account)),
+        ("What", f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} from a {item['source']}"),
+        ("Summary", item["summary"]),
+        ("Received", when(item["received_at"], tz)),
+        ("Reply due", when(item["due_at"], tz)),
+    )
+    if item["status"] == "replied":
+        fields += (("Replied", f"by {ctx.directory.name(item['replied_by'])}, {when(item['replied_at'], tz)}"),)
+    buttons = (Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary"),) if item["status"] == "open" else ()
+    return Card(title, body, fields=fields, buttons=buttons, tone=tone)  # type: ignore[arg-type]
+
+
+def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
+    """Who should reply now: today's monitor, or (with nobody on duty) everyone who runs the account."""
+    account = ctx.get("accounts", item["account"])
+    if account is None:
+        return []
+    monitor = on_duty(ctx, account, local_today(ctx))
+    return [monitor] if monitor else [r for r in account.get("runners", ()) if ctx.directory.get(r)]
+
+
+# ---- /log-comment --------------------------------------------------------------------
+
+
+def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
+    if not active_accounts(ctx):
+        out.tell(Card("Log a comment, query or complaint", "There are no school accounts in the register yet, so there is nothing to log against. Type cancel to stop."))
+
+
+def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """File the item with its due time, and tell whoever must reply."""
+    account = ctx.get("accounts", answers["account"])
+    if account is None:
+        raise Expired("That account is no longer in the register, so nothing was logged.")
+    received = datetime.fromisoformat(answers["received"]) if answers.get("received") else ctx.now
+    due = due_of(received, ctx)
+    number = ctx.next_id(ITEMS)
+    item = {
+        "id": f"IT-{number}",
+        "account": account["id"],
+        "kind": answers["kind"],
+        "source": answers["source"],
+        "summary": answers["summary"],
+        "abusive": bool(answers.get("abusive")),
+        "received_at": received.isoformat(),
+        "due_at": due.isoformat(),
+        "status": "open",
+        "logged_by": ctx.actor.id,
+        "logged_at": ctx.now.isoformat(),
+        "replied_by": None,
+        "replied_at": None,
+    }
+    out.put(ITEMS, item["id"], item, action="item_logged", after="open", detail=f"{account['id']} {item['kind']}")
+    tz = ctx.settings.school.tz
+    lines = [f"Logged as {item['id']}. A reply is due by {when(due, tz)}."]
+    buttons = [Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary")]
+    if item["kind"] == "complaint":
+        lines.append("This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure)
+    if item["abusive"]:
+        lines.append("You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you.")
+        buttons.append(Button("monitoring_items.report", "Report it as abuse", {"item": item["id"]}, "danger"))
+    out.tell(Card(f"Logged: {item['id']}", "\n".join(lines), buttons=tuple(buttons), tone="success"), key=f"item:{item['id']}:{ctx.actor.id}")
+    for pid in responsible(item, ctx):
+        if pid != ctx.actor.id:
+            card = item_card(item, ctx, f"New {KIND_NAMES[item['kind']]} to reply to: {label(account)}", f"{ctx.actor.name} logged this. Please reply by {when(due, tz)}.")
+            out.send(person(pid), card, key=f"item:{item['id']}:{pid}")
+
+
+# ---- buttons -------------------------------------------------------------------------
+
+
+def _may_act_on(item: Mapping[str, Any], ctx: Context) -> bool:
+    account = ctx.get("accounts", item["account"]) or {}
+    return ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt
+
+
+def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """Mark replied: records who and when; every copy of the item's cards loses its button."""
+    item = ctx.get(ITEMS, str(data.get("item", "")))
+    if item is None:
+        raise Expired("I can't find that item any more.")
+    if not _may_act_on(item, ctx):
+        raise NotAllowed("Only the people who run this account, administrators and SLT can mark it replied.")
+    if item["status"] == "replied":
+        raise AlreadyDecided(f"{ctx.directory.name(item['replied_by'])} already marked this replied on {when(item['replied_at'], ctx.settings.school.tz)}.")
+    item.update(status="replied", replied_by=ctx.actor.id, replied_at=ctx.now.isoformat())
+    out.put(ITEMS, item["id"], item, action="item_replied", before="open", after="replied", expect_version=item["version"])
+    late = ctx.now > datetime.fromisoformat(item["due_at"])
+    body = f"Marked replied by {ctx.actor.name}, {when(ctx.now, ctx.settings.school.tz)}" + (" (after the due time)." if late else ".")
+    out.tell(item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{ctx.actor.id}", replace=True)
+    for pid in {*responsible(item, ctx), item["logged_by"]} - {ctx.actor.id}:
+        out.send(person(pid), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{pid}", replace=True)
+
+
+def report(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """Start /report-abuse with what the logged item already says."""
+    item = ctx.get(ITEMS, str(data.get("item", "")))
+    if item is None:
+        raise Expired("I can't find that item any more.")
+    if not _may_act_on(item, ctx):
+        raise NotAllowed("Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.")
+    known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": f"{item['summary']} (logged as {item['id']})"}
+    out.begin("report_abuse", {"answers": known, "item": item["id"]})
+
+
+# ---- /open-items ---------------------------------------------------------------------
+
+
+def open_items(_text: str, ctx: Context, out: Outcome) -> None:
+    """Open items on the accounts the person runs (every account for SLT and administrators)."""
+    everything = ctx.actor.is_slt or ctx.actor.is_admin
+    mine = {a["id"] for a in active_accounts(ctx) if everything or ctx.actor.id in a.get("runners", ())}
+    if not mine:
+        out.tell(Card("Open items", "You don't run any school accounts, so there is nothing for you to reply to."))
+        return
+    found = sorted((i for i in ctx.find(ITEMS, status="open") if i["account"] in mine), key=lambda i: i["due_at"])
+    if not found:
+        out.tell(Card("Open items", "Nothing is waiting for a reply. Thank you!", tone="success"))
+        return
+    out.tell(
+        Card(
+            f"Open items ({len(found)})",
+            "\n".join(item_line(i, ctx) for i in found),
+            buttons=tuple(Button("monitoring_items.replied", f"Mark {i['id']} replied", {"item": i["id"]}) for i in found[:10]),
+        )
+    )
+
+
+# ---- the scheduler --------------------------------------------------------------------
+
+
+def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
+    """Every day at the configured local time, the person on duty for each account hears what is open."""
+    today = local_today(ctx)
+    scheduled = at_local(today, ctx.settings.monitoring.duty_reminder_time, ctx.settings.school.tz)
+    if ctx.now < scheduled:
+        return
+    tz = ctx.settings.school.tz
+    for account in active_accounts(ctx):
+        monitor = on_duty(ctx, account, today)
+        if monitor is None:
+            continue  # the rota's gap alert covers a day with nobody on duty
+        key = f"duty:{account['id']}:{today.isoformat()}"
+        if ctx.get("reminders", key):
+            continue
+        items = sorted((i for i in ctx.find(ITEMS, account=account["id"], status="open")), key=lambda i: i["due_at"])
+        body = [f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."]
+        body.append("Open items:\n" + "\n".join(item_line(i, ctx) for i in items) if items else "Nothing is waiting for a reply.")
+        if note := late_note(scheduled, ctx):
+            body.append(note)
+        out = Outcome(actor="policybot")
+        out.send(person(monitor), Card(f"Monitoring today: {label(account)}", "\n".join(body), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)), key=key)
+        out.audit("duty_reminder_sent", f"accounts/{account['id']}", detail=f"{today.isoformat()} to {monitor} at {when(ctx.now, tz)}")
+        yield key, out
+
+
+def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
+    """Before an item is due, whoever should reply is reminded; at its due time, SLT and the runners hear."""
+    lead = timedelta(hours=ctx.settings.monitoring.reminder_lead_hours)
+    tz = ctx.settings.school.tz
+    for item in ctx.find(ITEMS, status="open"):
+        due = datetime.fromisoformat(item["due_at"])
+        account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
+        if ctx.now >= due:
+            key = f"item-late:{item['id']}"
+            if ctx.get("reminders", key):
+                continue
+            body = f"No reply has been recorded and it was due {when(due, tz)}. The policy asks for a reply within 24 hours. Please reply now, then press Mark replied."
+            if note := late_note(due, ctx):
+                body += "\n" + note
+            out = Outcome(actor="policybot")
+            card = item_card(item, ctx, f"Reply overdue: {item['id']} on {label(account)}", body, tone="urgent")
+            out.send(role("slt"), card)
+            for pid in account.get("runners", ()):
+                if not ctx.directory.get(pid) or ctx.directory.get(pid).is_slt:  # type: ignore[union-attr]
+                    continue
+                out.send(person(pid), card, key=f"item:{item['id']}:{pid}", replace=True)
+            out.audit("item_escalated", f"items/{item['id']}", detail=f"due {due.isoformat()}")
+            yield key, out
+        elif ctx.now >= due - lead:
+            key = f"item-due:{item['id']}"
+            if ctx.get("reminders", key):
+                continue
+            out = Outcome(actor="policybot")
+            left = due - ctx.now
+            hours = max(1, round(left.total_seconds() / 3600))
+            body = f"A reply is due by {when(due, tz)} (in about {hours} hour{'s' if hours != 1 else ''})."
+            if note := late_note(due - lead, ctx):
+                body += "\n" + note
+            for pid in responsible(item, ctx):
+                out.send(person(pid), item_card(item, ctx, f"Reply due soon: {item['id']} on {label(account)}", body, tone="warning"), key=f"item:{item['id']}:{pid}", replace=True)
+            yield key, out
+
+
+WORKFLOWS = (
+    Workflow(
+        name="log_comment",
+        command="log-comment",
+        title="Log a comment, query or complaint",
+        summary="log a comment, query or complaint on a school account, so it gets a reply on time",
+        aliases=("log comment", "log a comment", "log complaint", "log query"),
+        intro="The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next working day at a weekend). I'll work out when the reply is due.",
+        on_start=log_start,
+        steps=(
+            Step("account", "Which school account was it on?", "choice", "Account", options=account_options),
+            Step("kind", "What is it?", "choice", "Kind", KINDS),
+            Step("source", "Who is it from?", "choice", "From", SOURCES),
+            Step("summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300),
+            Step(
+                "received",
+                "When did it arrive? (for example: today 09:15, or yesterday 18:30; type skip if just now)",
+                "datetime",
+                "Received",
+                check=not_in_future,
+                optional=True,
+            ),
+            Step("abusive", "Is it abusive, offensive, bullying or harassing?", "yesno", "Abusive"),
+        ),
+        on_complete=log_item,
+        submit_label="Log it",
+    ),
+)
+
+COMMANDS = (Command("open-items", "see the comments, queries and complaints still waiting for a reply", open_items, aliases=("open items", "items")),)
+
+ACTIONS = {
+    "monitoring_items.replied": replied,
+    "monitoring_items.report": report,
+}
+
+SCHEDULES = (duty_reminders, reply_reminders)
