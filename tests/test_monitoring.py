@@ -175,7 +175,7 @@ async def test_reply_reminder_then_escalation_then_marked_replied() -> None:
     await bot.tick()
     for who in (*SLT, "eclarke", "treid"):
         assert len([c for c in bot.outbox.cards(who) if c.title.startswith("Reply overdue")]) == 1, who
-    late = [c for c in bot.outbox.cards("swhitfield") if c.title.startswith("Reply overdue")][0]
+    late = next(c for c in bot.outbox.cards("swhitfield") if c.title.startswith("Reply overdue"))
     await bot.click("jbennett", button(late, "Mark replied"))
     assert bot.store.get("items", "IT-1")["status"] == "open"  # not theirs to mark
     await bot.click("eclarke", button(late, "Mark replied"))
