@@ -5,6 +5,6 @@ Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 derived from the records). Adding a module here is all it takes to switch it on.
 """
 
-from workflows import new_account
+from workflows import leavers, new_account, photo_check, policy_acknowledgement, slt_digest, training
 
-MODULES = (new_account,)
+MODULES = (new_account, policy_acknowledgement, training, leavers, photo_check, slt_digest)
