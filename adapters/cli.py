@@ -27,6 +27,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    pkg = sub.add_parser("teams-package", parents=[common], help="write the Microsoft Teams app package (a zip to upload in Teams admin)")
+    pkg.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
+    pkg.add_argument("--website", default="https://www.example.com/", help="the school's website (https), shown in the app's details")
+    pkg.add_argument("--privacy", default="", help="privacy notice address (https; default: the website)")
+    pkg.add_argument("--terms", default="", help="terms of use address (https; default: the website)")
     return parser
 
 
@@ -39,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command == "teams-package":
+            return _teams_package(settings, args)
         if command == "serve":
             return asyncio.run(_serve(settings, args.host, args.port))
         return asyncio.run(_chat(settings, args.as_person))
@@ -52,6 +59,21 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
     print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    return 0
+
+
+def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from adapters.teams.package import write_package
+    from bot.registry import default_registry
+
+    out = Path(args.out)
+    data = write_package(out, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+    print(f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands.")
+    if "example.com" in args.website:
+        print("  Tip: give --website (and --privacy, --terms) with your school's real https addresses before uploading.")
+    print("  Upload it in the Teams admin centre: Teams apps > Manage apps > Upload new app.")
     return 0
 
 
@@ -76,6 +98,10 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
+    if settings.teams is not None:
+        from adapters.teams import check_host
+
+        check_host(settings, host)
     core = Core.open(settings)
     runner = None
     try:

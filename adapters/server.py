@@ -19,6 +19,10 @@ Mount = Callable[[web.Application, Core], Awaitable[None]]
 def mounts(core: Core) -> list[tuple[str, Mount]]:
     """The front ends the configuration switches on."""
     found: list[tuple[str, Mount]] = []
+    if core.settings.teams is not None:
+        from adapters.teams import mount as mount_teams
+
+        found.append(("teams", mount_teams))
     return found
 
 

@@ -93,6 +93,16 @@ class TeamsSettings:
     app_password: str = ""
     tenant_id: str = ""
     app_type: str = "SingleTenant"
+    slt_team: str = ""  # name or id of the SLT's team: approval cards go to its channel once the app is added there
+
+
+@dataclass(frozen=True)
+class IncidentSettings:
+    """How often SLT are reminded about an incident nobody has taken ownership of."""
+
+    urgent_reminder_minutes: float = 30.0
+    high_reminder_hours: float = 2.0
+    reminder_hours: float = 4.0
 
 
 UNTRAINED_RUNNER = ("block", "warn")
@@ -122,6 +132,8 @@ class Settings:
     teams: TeamsSettings | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
     records: Records = Records()
+
+    incidents: IncidentSettings = IncidentSettings()
 
     def secrets(self) -> list[str]:
         """Every configured secret, so tests and logs can check none leaks."""
@@ -300,6 +312,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
             app_password=tm.str("app_password", "", env="MicrosoftAppPassword", blank=True),
             tenant_id=tm.str("tenant_id", "", env="MicrosoftAppTenantId", blank=True),
             app_type=tm.str("app_type", "SingleTenant", env="MicrosoftAppType"),
+            slt_team=tm.str("slt_team", ""),
         )
         if teams.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
             raise ConfigError(file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
@@ -310,6 +323,16 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         tm.done()
 
     records = _records(file, top._get("records", {}))
+
+    inc = _Section(file, "incidents", top._get("incidents", {}))
+    incidents = IncidentSettings(
+        urgent_reminder_minutes=inc.number("urgent_reminder_minutes", 30.0),
+        high_reminder_hours=inc.number("high_reminder_hours", 2.0),
+        reminder_hours=inc.number("reminder_hours", 4.0),
+    )
+    if incidents.urgent_reminder_minutes > 60:
+        raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
+    inc.done()
 
     people = _people(file, top._get("people", _MISSING))
     # Sections owned by later workflows (monitoring, records...) are validated by them.
@@ -329,6 +352,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         teams=teams,
         extra=extra,
         records=records,
+        incidents=incidents,
     )
 
 

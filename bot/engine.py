@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -73,7 +74,7 @@ class Engine:
             except (NotAllowed, AlreadyDecided, Expired) as refusal:
                 out = Outcome(actor=who.id)
                 kind = "refused" if isinstance(refusal, NotAllowed) else "too_late"
-                out.audit(kind, str(event.data.get("record", event.action or event.command or "")), detail=_what(event))
+                out.audit(kind, _record(event), detail=_what(event))
                 out.tell(Card("Sorry", str(refusal), tone="warning"))
             except Conflict:
                 out = Outcome(actor=who.id)
@@ -152,9 +153,9 @@ class Engine:
         mine.sort(key=lambda c: c["updated_at"])
         return mine[-1] if mine else None
 
-    def _start(self, wf: Workflow, ctx: Context, out: Outcome, context: dict[str, Any]) -> None:
+    def _start(self, wf: Workflow, ctx: Context, out: Outcome, context: dict[str, Any], fresh: bool = False) -> None:
         key = conversation_key(ctx.actor.id, wf.name)
-        existing = ctx.get(CONVERSATIONS, key)
+        existing = None if fresh else ctx.get(CONVERSATIONS, key)
         if existing and wf.command and not context:
             out.tell(Card(wf.title, "You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again)."))
             self._ask(existing, wf, ctx, out)
@@ -201,11 +202,12 @@ class Engine:
 
     def _ask(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str = "") -> None:
         if convo["step"] == SUMMARY:
-            out.tell(self._summary_card(convo, wf, note))
+            out.tell(self._summary_card(convo, wf, note, ctx))
             return
         step = wf.step(convo["step"])
         if step is None:
             return
+        step = _resolved(step, convo["answers"], ctx)
         steps = self._applicable(wf, convo["answers"])
         number = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 1)
         choices = step.choices
@@ -223,10 +225,12 @@ class Engine:
             )
         )
 
-    def _summary_card(self, convo: dict[str, Any], wf: Workflow, note: str = "") -> Card:
+    def _summary_card(self, convo: dict[str, Any], wf: Workflow, note: str = "", ctx: Context | None = None) -> Card:
         fields = []
         buttons = [Button("conversation.submit", wf.submit_label, {"workflow": wf.name}, style="primary")]
         for step in self._applicable(wf, convo["answers"]):
+            if ctx is not None:
+                step = _resolved(step, convo["answers"], ctx)
             fields.append((step.title, answers.show(step, convo["answers"].get(step.key), self.directory, self.tz)))
             buttons.append(Button("conversation.edit", f"Change: {step.title}", {"workflow": wf.name, "key": step.key}))
         buttons.append(Button("conversation.cancel", "Cancel", {"workflow": wf.name}, style="danger"))
@@ -268,6 +272,7 @@ class Engine:
     def _accept(self, convo: dict[str, Any], wf: Workflow, raw: Any, ctx: Context, out: Outcome) -> None:
         step = wf.step(convo["step"])
         assert step is not None
+        step = _resolved(step, convo["answers"], ctx)
         try:
             if step.optional and isinstance(raw, str) and fold(raw) in ("skip", "none", "no", "-", "n/a"):
                 value: Any = ""
@@ -281,9 +286,10 @@ class Engine:
             return
         convo["answers"][step.key] = value
         convo["history"].append(step.key)
-        # Answers to questions that no longer apply after a change are dropped.
+        # Answers to questions that no longer apply after a change are dropped; keys
+        # starting "_" are the workflow's own notes (such as an incident number) and stay.
         live = {s.key for s in self._applicable(wf, convo["answers"])}
-        convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live}
+        convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         if wf.on_answer:
             wf.on_answer(step.key, convo["answers"], ctx, out)
         self._advance(convo, wf, ctx, out)
@@ -324,11 +330,11 @@ class Engine:
             out.tell(Card("Sorry", "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do."))
             return
         out.tell(Card("Sorry", "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble."))
-        self._start(wf, ctx, out, convo.get("context", {}))
+        self._start(wf, ctx, out, convo.get("context", {}), fresh=True)
 
     def _finish(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
         live = {s.key for s in self._applicable(wf, convo["answers"])}
-        final = {k: v for k, v in convo["answers"].items() if k in live}
+        final = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         final["_context"] = convo.get("context", {})
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
         wf.on_complete(final, ctx, out)
@@ -494,6 +500,21 @@ def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
                 "targets": None,
             },
         )
+
+
+def _record(event: Inbound) -> str:
+    """The record an action was about, from the ids a button carries ("applications/A-3")."""
+    for key, table in (("application", "applications"), ("incident", "incidents"), ("account", "accounts"), ("item", "items")):
+        if event.data.get(key):
+            return f"{table}/{event.data[key]}"
+    return _what(event)
+
+
+def _resolved(step: Step, answers_: dict[str, Any], ctx: Context) -> Step:
+    """The step with its choices read from the records, when it has `options`."""
+    if step.options is None:
+        return step
+    return replace(step, choices=tuple(step.options(answers_, ctx)))
 
 
 def _what(event: Inbound) -> str:

@@ -1,13 +1,22 @@
 """The store: tables of JSON records in TinyDB, written crash-safely, with an audit trail.
 
 Layout of the data directory:
-- ``live.json`` -- a TinyDB file with every table. Each commit writes a new copy
-  beside it, fsyncs it and renames it over the old one, so a kill at any instant
-  leaves either the previous or the new state, never a torn file.
+- ``live.json`` -- a TinyDB file with every table, as of its last checkpoint.
+- ``journal.jsonl`` -- every commit since that checkpoint, one fsynced JSON line each.
+  A commit is on disk once its line is; opening the store replays the journal over
+  ``live.json``, so a commit costs the size of the change, not of the whole store.
+  Every few hundred commits the state is checkpointed: written to a new copy of
+  ``live.json``, fsynced, renamed over the old one, and the journal emptied. A kill at
+  any instant leaves a whole ``live.json`` (old or new) and a journal whose last,
+  possibly torn, line is dropped: the previous or the new state, never a mixture.
 - ``audit.jsonl`` -- the append-only audit trail, one fsynced JSON line per entry.
-  The entries of a commit travel inside ``live.json`` too, so an audit line lost to a
+  Audit entries travel in the journal line of their commit too, so an entry lost to a
   crash between the two writes is appended again when the store next opens.
 - ``policybot.lock`` -- held with ``flock`` while a process uses the directory.
+
+TinyDB reads the data through a storage that keeps it in memory; writes go to the same
+TinyDB layout (``{table: {doc_id: document}}``) directly, with a key index per table,
+because TinyDB's own update path copies a whole table on every write.
 
 All access goes through one asyncio lock; a `Transaction` holds it from its first
 read to its commit, so two turns never interleave and a check-then-write is atomic.
@@ -28,14 +37,16 @@ from typing import Any
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
-from tinydb.table import Document
 
 from bot.errors import StoreLocked, StoreUnavailable
 
 LIVE = "live.json"
+JOURNAL = "journal.jsonl"
 AUDIT = "audit.jsonl"
 LOCK = "policybot.lock"
 META = "_meta"
+CHECKPOINT_EVERY = 2000  # commits
+CHECKPOINT_BYTES = 8 * 1024 * 1024  # or journal size
 
 
 class Conflict(Exception):
@@ -43,7 +54,7 @@ class Conflict(Exception):
 
 
 class _HeldStorage(Storage):
-    """TinyDB storage that keeps the data in memory and writes only when told to."""
+    """TinyDB storage that keeps the data in memory; the store persists it."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
@@ -55,10 +66,6 @@ class _HeldStorage(Storage):
         self.data = data
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -67,21 +74,48 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _read_lines(file: Path) -> list[dict[str, Any]]:
+    """Whole JSON lines of an append-only file; a torn last line is cut off the file."""
+    if not file.exists():
+        return []
+    entries = []
+    good = 0
+    with file.open("rb") as fh:
+        for line in fh:
+            if not line.endswith(b"\n"):
+                break
+            try:
+                entries.append(json.loads(line))
+            except ValueError:
+                break  # a line torn by a crash: everything before it stands
+            good += len(line)
+    if good != file.stat().st_size:
+        with file.open("r+b") as fh:
+            fh.truncate(good)
+            os.fsync(fh.fileno())
+    return entries
+
+
 class Store:
     """Keyed JSON records in named tables; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: Path | None = None) -> None:
-        self.path = path
+    def __init__(self, path: Path | str | None = None) -> None:
+        self.path = Path(path) if path is not None else None
         self.lock = asyncio.Lock()
         self._lock_fd: int | None = None
         self._audit: list[dict[str, Any]] = []
-        self._index: dict[str, dict[str, int]] = {}
+        self._index: dict[str, dict[str, str]] = {}
+        self._next_doc: dict[str, int] = {}
+        self._journal: Any = None
+        self._audit_unwritten: list[dict[str, Any]] = []
+        self._since_checkpoint = 0
+        self.seq = 0
         data: dict[str, Any] = {}
-        if path is not None:
-            self._take_lock(path)
-            data = self._load(path)
+        if self.path is not None:
+            self._take_lock(self.path)
+            data = self._load(self.path)
         self.db = TinyDB(storage=_HeldStorage, data=data)
-        self._build_index()
+        self.data: dict[str, Any] = self.db.storage.read()  # type: ignore[attr-defined]
 
     # ---- opening -------------------------------------------------------------
 
@@ -96,53 +130,58 @@ class Store:
         except BlockingIOError:
             os.close(fd)
             raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
 
     def _load(self, path: Path) -> dict[str, Any]:
         live = path / LIVE
-        (path / (LIVE + ".tmp")).unlink(missing_ok=True)  # an unfinished commit: the old file stands
+        (path / (LIVE + ".tmp")).unlink(missing_ok=True)  # an unfinished checkpoint: the old file stands
         data: dict[str, Any] = {}
         if live.exists():
             try:
                 data = json.loads(live.read_text(encoding="utf-8"))
             except (ValueError, UnicodeDecodeError):
-                raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore it from your backup.") from None
-        self._audit = self._load_audit(path / AUDIT)
-        meta = data.get(META, {}).get("1", {})
-        last = self._audit[-1]["seq"] if self._audit else 0
-        missing = [e for e in meta.get("pending_audit", []) if e["seq"] > last]
+                raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore the data folder from your backup.") from None
+        self.seq = data.get(META, {}).get("1", {}).get("seq", 0)
+        self._rebuild_index(data)
+        journal = _read_lines(path / JOURNAL)
+        self._audit = _read_lines(path / AUDIT)
+        have = {(e.get("seq"), e.get("n")) for e in self._audit}
+        missing = []
+        for line in journal:
+            for n, entry in enumerate(line.get("audit", [])):
+                if (line["seq"], n) not in have:
+                    missing.append({"seq": line["seq"], "n": n, **entry})
+            if line["seq"] <= self.seq:
+                continue  # already in live.json (a crash after a checkpoint, before the journal was emptied)
+            for table, key, doc in line["writes"]:
+                self._put_raw(data, table, key, doc)
+            self.seq = line["seq"]
+        self._since_checkpoint = len(journal)
         if missing:
             self._append_audit(missing)
         return data
 
-    def _load_audit(self, file: Path) -> list[dict[str, Any]]:
-        if not file.exists():
-            return []
-        entries = []
-        good = 0
-        with file.open("rb") as fh:
-            for line in fh:
-                try:
-                    entries.append(json.loads(line))
-                except ValueError:
-                    break  # a line torn by a crash: everything before it stands
-                good += len(line)
-        if good != file.stat().st_size:
-            with file.open("r+b") as fh:
-                fh.truncate(good)
-                os.fsync(fh.fileno())
-        return entries
-
-    def _build_index(self) -> None:
+    def _rebuild_index(self, data: dict[str, Any]) -> None:
         self._index = {}
-        for name in self.db.tables():
-            table = self.db.table(name, cache_size=0)
-            self._index[name] = {doc["_key"]: doc.doc_id for doc in table.all() if "_key" in doc}
+        self._next_doc = {}
+        for name, docs in data.items():
+            if name == META:
+                continue
+            self._index[name] = {doc["_key"]: doc_id for doc_id, doc in docs.items() if "_key" in doc}
+            self._next_doc[name] = max((int(i) for i in docs), default=0) + 1
 
     async def close(self) -> None:
-        """Release the data folder for another process."""
+        """Checkpoint, then release the data folder for another process."""
+        if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
+            with contextlib.suppress(StoreUnavailable):
+                self.checkpoint()
+        if self._journal is not None:
+            with contextlib.suppress(OSError):
+                self._journal.close()
+            self._journal = None
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -155,7 +194,7 @@ class Store:
         doc_id = self._index.get(table, {}).get(key)
         if doc_id is None:
             return None
-        return self.db.table(table, cache_size=0).get(doc_id=doc_id)
+        return self.data[table][doc_id]
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         """A copy of one record, or None."""
@@ -170,7 +209,11 @@ class Store:
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
         """Records whose fields equal every value given."""
-        return [d for d in self.all(table) if all(d.get(k) == v for k, v in match.items())]
+        docs = self.data.get(table, {}) if table != META else {}
+        return [_public(d) for d in docs.values() if all(d.get(k) == v for k, v in match.items())]
+
+    def count(self, table: str) -> int:
+        return len(self._index.get(table, {}))
 
     def audit(self, **match: Any) -> list[dict[str, Any]]:
         """Audit entries matching every value given, oldest first."""
@@ -185,63 +228,88 @@ class Store:
     def _commit(self, tx: Transaction) -> None:
         if not tx.writes and not tx.audits:
             return
-        undo: list[tuple[str, str, dict[str, Any] | None]] = []
-        meta_table = self.db.table(META, cache_size=0)
-        old_meta = meta_table.get(doc_id=1)
-        seq = (old_meta or {}).get("seq", 0)
-        entries = []
-        for entry in tx.audits:
-            seq += 1
-            entries.append({"seq": seq, **entry})
-        try:
-            for (table, key), doc in tx.writes.items():
-                undo.append((table, key, self._raw(table, key)))
-                self._apply(table, key, doc)
-            meta_table.upsert(Document({"seq": seq, "pending_audit": entries}, doc_id=1))
-            self._persist()
-        except Exception:
-            for table, key, before in reversed(undo):
-                self._apply(table, key, before)
-            if old_meta is None:
-                meta_table.remove(doc_ids=[1])
-            else:
-                meta_table.upsert(Document(old_meta, doc_id=1))
-            raise
-        if entries:
-            self._append_audit(entries)
+        seq = self.seq + 1
+        writes = [[table, key, doc] for (table, key), doc in tx.writes.items()]
+        if self.path is not None:
+            self._journal_append({"seq": seq, "writes": writes, "audit": tx.audits})
+        for table, key, doc in writes:
+            self._put_raw(self.data, table, key, doc)
+        self.seq = seq
+        if tx.audits:
+            self._append_audit([{"seq": seq, "n": n, **e} for n, e in enumerate(tx.audits)])
+        self._since_checkpoint += 1
 
-    def _apply(self, table: str, key: str, doc: dict[str, Any] | None) -> None:
-        t = self.db.table(table, cache_size=0)
+    def checkpoint_due(self) -> bool:
+        if self.path is None or self._journal is None:
+            return False
+        return self._since_checkpoint >= CHECKPOINT_EVERY or self._journal.tell() > CHECKPOINT_BYTES
+
+    def _put_raw(self, data: dict[str, Any], table: str, key: str, doc: dict[str, Any] | None) -> None:
+        docs = data.setdefault(table, {})
         index = self._index.setdefault(table, {})
         doc_id = index.get(key)
         if doc is None:
             if doc_id is not None:
-                t.remove(doc_ids=[doc_id])
+                docs.pop(doc_id, None)
                 del index[key]
             return
         if doc_id is None:
-            doc_id = t.insert({**doc, "_key": key})
+            n = self._next_doc.get(table, 1)
+            self._next_doc[table] = n + 1
+            doc_id = str(n)
             index[key] = doc_id
-        else:
-            t.upsert(Document({**doc, "_key": key}, doc_id=doc_id))
+        docs[doc_id] = {**doc, "_key": key}
 
-    def _persist(self) -> None:
+    def _journal_append(self, line: dict[str, Any]) -> None:
+        assert self.path is not None
+        text = json.dumps(line, separators=(",", ":")) + "\n"
+        try:
+            if self._journal is None:
+                self._journal = (self.path / JOURNAL).open("a", encoding="utf-8")
+            start = self._journal.tell()
+            self._journal.write(text)
+            self._journal.flush()
+            os.fsync(self._journal.fileno())
+        except OSError as exc:
+            # Leave no partial line behind: the commit did not happen.
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                self._journal.truncate(start)
+            with contextlib.suppress(OSError, AttributeError):
+                self._journal.close()
+            self._journal = None
+            raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
+
+    def checkpoint(self) -> None:
+        """Write the whole state to ``live.json`` (atomically) and empty the journal."""
         if self.path is None:
             return
-        data = self.db.storage.read()  # type: ignore[attr-defined]
+        if self._audit_unwritten:
+            # Those entries live only in the journal: keep it until they are written.
+            pending, self._audit_unwritten = self._audit_unwritten, []
+            self._audit = self._audit[: len(self._audit) - len(pending)]
+            self._append_audit(pending)
+            if self._audit_unwritten:
+                raise StoreUnavailable(f"could not write the audit trail in {self.path}")
+        self.data[META] = {"1": {"seq": self.seq, "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}}
         live = self.path / LIVE
         tmp = self.path / (LIVE + ".tmp")
         try:
             with tmp.open("w", encoding="utf-8") as fh:
-                json.dump(data, fh, separators=(",", ":"))
+                json.dump(self.data, fh, separators=(",", ":"))
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, live)
             _fsync_dir(self.path)
+            if self._journal is not None:
+                self._journal.close()
+                self._journal = None
+            with (self.path / JOURNAL).open("w") as fh:
+                os.fsync(fh.fileno())
         except OSError as exc:
             with contextlib.suppress(OSError):
                 tmp.unlink()
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
+        self._since_checkpoint = 0
 
     def _append_audit(self, entries: list[dict[str, Any]]) -> None:
         self._audit.extend(entries)
@@ -249,17 +317,17 @@ class Store:
             return
         try:
             with (self.path / AUDIT).open("a", encoding="utf-8") as fh:
-                for e in entries:
-                    fh.write(json.dumps(e, separators=(",", ":")) + "\n")
+                fh.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries))
                 fh.flush()
                 os.fsync(fh.fileno())
         except OSError:
-            # The entries are kept in live.json and appended when the store next opens.
-            pass
+            # The entries are in the journal; they are written at the next checkpoint or
+            # when the store next opens, and the journal is kept until they are.
+            self._audit_unwritten.extend(entries)
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(dict(doc))
+    out = copy.deepcopy(doc)
     out.pop("_key", None)
     return out
 
@@ -285,6 +353,11 @@ class Transaction:
         try:
             if exc_type is None:
                 self.store._commit(self)
+                if self.store.checkpoint_due():
+                    # Off the event loop, still holding the lock so nothing changes meanwhile.
+                    # The journal holds everything, so a failed checkpoint loses nothing.
+                    with contextlib.suppress(StoreUnavailable):
+                        await asyncio.to_thread(self.store.checkpoint)
         finally:
             self.store.lock.release()
 
@@ -294,18 +367,22 @@ class Transaction:
             return copy.deepcopy(doc) if doc is not None else None
         return self.store.get(table, key)
 
-    def all(self, table: str) -> list[dict[str, Any]]:
-        found = {d["id"]: d for d in self.store.all(table)}
+    def _merged(self, found: list[dict[str, Any]], table: str, match: dict[str, Any]) -> list[dict[str, Any]]:
+        rows = {d["id"]: d for d in found}
         for (t, key), doc in self.writes.items():
-            if t == table:
-                if doc is None:
-                    found.pop(key, None)
-                else:
-                    found[key] = copy.deepcopy(doc)
-        return list(found.values())
+            if t != table:
+                continue
+            if doc is None or not all(doc.get(k) == v for k, v in match.items()):
+                rows.pop(key, None)
+            else:
+                rows[key] = copy.deepcopy(doc)
+        return list(rows.values())
+
+    def all(self, table: str) -> list[dict[str, Any]]:
+        return self._merged(self.store.all(table), table, {})
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
-        return [d for d in self.all(table) if all(d.get(k) == v for k, v in match.items())]
+        return self._merged(self.store.find(table, **match), table, match)
 
     def put(self, table: str, key: str, doc: dict[str, Any], *, expect_version: int | None = None) -> dict[str, Any]:
         """Write a record; it gains `id` and a `version` one above the stored one."""
@@ -354,4 +431,4 @@ class Transaction:
 
 def iter_tables(store: Store) -> Iterator[str]:
     """Names of the tables that hold records."""
-    return (t for t in sorted(store.db.tables()) if t != META)
+    return (t for t in sorted(store.data) if t != META)

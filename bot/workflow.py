@@ -44,6 +44,9 @@ class Step:
     when: Callable[[Answers], bool] | None = None
     optional: bool = False
     max_length: int = 2000
+    # Choices read from the records when the question is asked (such as the school's
+    # accounts); used instead of `choices` when given.
+    options: Callable[[Answers, Context], tuple[Choice, ...]] | None = None
 
     @property
     def title(self) -> str:

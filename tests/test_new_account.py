@@ -69,7 +69,7 @@ async def test_non_slt_decision_is_refused_and_audited(bot: TestBot) -> None:
     assert "Only the Senior Leadership Team" in bot.last("treid").body
     assert bot.store.get("applications", app_id)["status"] == "submitted"
     refused = bot.store.audit(action="refused", actor="treid")
-    assert len(refused) == 1
+    assert len(refused) == 1 and refused[0]["record"] == f"applications/{app_id}"
 
 
 async def test_two_slt_decisions_at_once_record_exactly_one(bot: TestBot) -> None:

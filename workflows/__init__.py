@@ -5,6 +5,30 @@ Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 derived from the records). Adding a module here is all it takes to switch it on.
 """
 
-from workflows import leavers, new_account, photo_check, policy_acknowledgement, slt_digest, training
+from workflows import (
+    compromising_image,
+    incidents,
+    leavers,
+    media_enquiry,
+    new_account,
+    photo_check,
+    policy_acknowledgement,
+    pupil_contact,
+    report_abuse,
+    slt_digest,
+    training,
+)
 
-MODULES = (new_account, policy_acknowledgement, training, leavers, photo_check, slt_digest)
+MODULES = (
+    new_account,
+    incidents,
+    report_abuse,
+    compromising_image,
+    media_enquiry,
+    pupil_contact,
+    policy_acknowledgement,
+    training,
+    leavers,
+    photo_check,
+    slt_digest,
+)

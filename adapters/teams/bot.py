@@ -1,0 +1,213 @@
+"""Inbound Teams activities: parse them into neutral events, remember how to reach people, run the turn.
+
+Replies are not sent in the turn: the engine puts them in the persisted outbox and the
+Teams delivery channel sends them to the person's chat, so a reply survives a
+connector outage like any other message. Only refusals the engine never saw (someone
+not on the staff list, an unexpected error) are answered in the turn itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, ClassVar
+
+from botbuilder.core import Bot, CardFactory, InvokeResponse, TurnContext
+from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
+
+from adapters.teams.cards import parse_submit, render_card
+from adapters.teams.channel import (
+    HOW_TO_REACH,
+    REFERENCES,
+    SERVICE,
+    SLT,
+    person_key,
+    save_reference,
+    unreachable_people,
+)
+from bot.core import Core
+from bot.engine import NotRecognised, reference
+from bot.errors import PolicybotError
+from bot.messages import Card, Inbound
+from bot.people import fold
+
+log = logging.getLogger("policybot.teams")
+ADAPTIVE = "application/vnd.microsoft.card.adaptive"
+# Teams attaches an HTML copy of any formatted message; that is not a file.
+NOT_FILES = {"text/html", ADAPTIVE}
+
+
+def parse_activity(activity: Activity) -> Inbound | None:
+    """The neutral event for a message or card action, or None for anything else."""
+    who = activity.from_property
+    user = (who.aad_object_id or who.id) if who else ""
+    event_id = f"teams:{activity.id}" if activity.id else ""
+    if activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
+        value = activity.value or {}
+        data = (value.get("action") or {}).get("data") or {}
+        verb = (value.get("action") or {}).get("verb") or ""
+        action, rest = parse_submit({"action": verb, **data})
+        return Inbound("teams", user, "action", action=action, data=rest, event_id=event_id)
+    if activity.type != ActivityTypes.message:
+        return None
+    if isinstance(activity.value, dict) and activity.value.get("action"):
+        # An Action.Submit from a card: the data and the inputs arrive as the message value.
+        action, rest = parse_submit(activity.value)
+        return Inbound("teams", user, "action", action=action, data=rest, event_id=event_id)
+    files = [a for a in activity.attachments or [] if (a.content_type or "") not in NOT_FILES]
+    if files:
+        # Never downloaded: the engine decides what to say about a file.
+        return Inbound("teams", user, "file", data={"names": [a.name or "" for a in files]}, event_id=event_id)
+    text = TurnContext.remove_recipient_mention(activity) if activity.entities else (activity.text or "")
+    text = (text or "").strip()
+    if text.startswith("/"):
+        name, _, rest = text[1:].partition(" ")
+        return Inbound("teams", user, "command", text=rest.strip(), command=fold(name), event_id=event_id)
+    return Inbound("teams", user, "text", text=text, event_id=event_id)
+
+
+class InvokeMessage(AdaptiveCardInvokeResponse):
+    """An `adaptiveCard/action` answer whose value is a message (the SDK's model types it as a dict).
+
+    It stays an msrest model: the aiohttp CloudAdapter serialises the body itself, and a
+    plain dict there fails ('dict' object has no attribute 'is_xml_model').
+    """
+
+    _attribute_map: ClassVar[dict[str, Any]] = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+
+
+class TeamsBot(Bot):
+    """The bot behind POST /api/messages."""
+
+    def __init__(self, core: Core, slt_team: str = "", now: Callable[[], datetime] | None = None) -> None:
+        self.core = core
+        self.slt_team = fold(slt_team)
+        self.now = now or core.now
+
+    async def on_turn(self, context: TurnContext) -> None:
+        activity = context.activity
+        event = None
+        try:
+            await self.remember(activity)
+            if activity.type == ActivityTypes.conversation_update and self._bot_added_personally(activity):
+                event = self._greeting(activity)
+            else:
+                event = parse_activity(activity)
+            if event is None:
+                return
+            if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
+                await self._reply(context, self._unreachable_card(event.user))
+                return
+            await self.core.handle(event)
+            await self._ack(context, "Thanks, got it.")
+        except NotRecognised as exc:
+            user = event.user if event else ""
+            await self._reply(context, Card("Sorry, I don't know you yet", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
+        except PolicybotError as exc:
+            await self._reply(context, Card("Sorry", str(exc), tone="warning"))
+        except Exception:
+            ref = reference()
+            log.exception("Teams turn failed (reference %s)", ref)
+            await self._reply(
+                context,
+                Card(
+                    "Sorry, something went wrong",
+                    f"Something went wrong on my side and nothing was changed. Please try again in a minute. "
+                    f"If it keeps happening, tell the school's policybot administrator and quote reference {ref}.",
+                    tone="warning",
+                ),
+            )
+
+    # ---- replies in the turn ---------------------------------------------------------
+
+    async def _reply(self, context: TurnContext, card: Card) -> None:
+        if context.activity.type == ActivityTypes.invoke:
+            await self._ack(context, f"{card.title}. {card.body}")
+            return
+        await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
+
+    async def _ack(self, context: TurnContext, text: str) -> None:
+        """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""
+        if context.activity.type != ActivityTypes.invoke:
+            return
+        body = InvokeMessage(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
+        await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
+
+    def _unreachable_card(self, user: str) -> Card:
+        who = self.core.directory.by_platform("teams", user)
+        if who is None:
+            raise NotRecognised("Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again.")
+        if not (who.is_admin or who.is_slt):
+            return Card("Sorry", "Only administrators and SLT can see who policybot cannot reach. If you think you should, please ask a member of SLT.", tone="warning")
+        people = unreachable_people(self.core.store, self.core.directory)
+        if not people:
+            return Card("Everyone is reachable", "policybot can reach every member of staff in Teams.", tone="success")
+        return Card(
+            "People policybot cannot reach in Teams yet",
+            f"Messages for these people wait until they can be delivered. {HOW_TO_REACH}",
+            fields=tuple((p.describe(), why) for p, why in people),
+            tone="warning",
+        )
+
+    # ---- conversation references ------------------------------------------------------
+
+    def _bot_added_personally(self, activity: Activity) -> bool:
+        conv = activity.conversation
+        bot_id = activity.recipient.id if activity.recipient else None
+        added = [m.id for m in activity.members_added or []]
+        return bool(conv and conv.conversation_type == "personal" and bot_id in added)
+
+    def _greeting(self, activity: Activity) -> Inbound | None:
+        who = activity.from_property
+        user = (who.aad_object_id or who.id) if who else ""
+        if not user or self.core.directory.by_platform("teams", user) is None:
+            return None
+        return Inbound("teams", user, "text", text="help", event_id=f"teams:welcome:{activity.conversation.id}")
+
+    async def remember(self, activity: Activity) -> None:
+        """Store how to reach this person or channel later (first contact or installation)."""
+        if not activity.service_url or activity.conversation is None:
+            return
+        ref = TurnContext.get_conversation_reference(activity)
+        now = self.now()
+        conv = activity.conversation
+        channel = activity.channel_data or {}
+        tenant = conv.tenant_id or ((channel.get("tenant") or {}).get("id") if isinstance(channel, dict) else None)
+        bot = activity.recipient
+        service = self.core.store.get(REFERENCES, SERVICE) or {}
+        want = {"service_url": activity.service_url, "tenant_id": tenant, "bot_id": bot.id if bot else "", "bot_name": bot.name if bot else "", "channel_id": activity.channel_id}
+        if any(service.get(k) != v for k, v in want.items()):
+            async with self.core.store.transaction() as tx:
+                tx.put(REFERENCES, SERVICE, {**want, "updated_at": now.isoformat()})
+        who = activity.from_property
+        person = self.core.directory.by_platform("teams", (who.aad_object_id or who.id) if who else "")
+        if person is not None and who is not None and who.id:
+            member = self.core.store.get(REFERENCES, f"teams:member:{person.id}")
+            if member is None or member.get("id") != who.id:
+                async with self.core.store.transaction() as tx:
+                    tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "id": who.id})
+        if conv.conversation_type == "personal" and person is not None:
+            if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
+                await self._wake(person.id)
+        elif conv.conversation_type == "channel" and isinstance(channel, dict) and channel.get("team"):
+            team = channel["team"]
+            # Post new threads in the channel itself, not as replies to whatever was said.
+            ref.conversation.id = (channel.get("channel") or {}).get("id") or team.get("id") or conv.id
+            doc = {"kind": "team", "team": team.get("id"), "name": team.get("name", "")}
+            await save_reference(self.core.store, f"teams:team:{team.get('id')}", doc, ref, now)
+            installing = activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update)
+            is_slt = self.slt_team and self.slt_team in {fold(str(team.get(k) or "")) for k in ("id", "name", "aadGroupId")}
+            if is_slt and (installing or self.core.store.get(REFERENCES, SLT) is None):
+                if await save_reference(self.core.store, SLT, {"kind": "slt", **doc}, ref, now):
+                    log.info("SLT approvals will go to the channel of team %r", team.get("name"))
+
+    async def _wake(self, person_id: str) -> None:
+        """Someone just became reachable: send what was waiting for them now."""
+        now = self.now().isoformat()
+        target = f"teams|person|{person_id}"
+        async with self.core.store.transaction() as tx:
+            for row in tx.all("outbox"):
+                if row["next_at"] > now and (row.get("targets") is None or target in row.get("targets") or []):
+                    tx.put("outbox", row["id"], {**row, "next_at": now})
+        self.core.delivery.kick()

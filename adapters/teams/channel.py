@@ -1,0 +1,275 @@
+"""Delivery to Teams: proactive sends through stored conversation references, and card updates.
+
+Targets (kept in the persisted outbox, so a restart carries on where it stopped):
+- ``person|<person id>``: the person's personal chat with the bot; created through the
+  connector (``POST /v3/conversations``) if they have the app but never wrote to it.
+- ``slt``: the SLT team's channel, once the app has been added to that team.
+- ``update|<reference key>|<activity id>``: one sent copy of a keyed card, to replace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+from botbuilder.core import CardFactory, TurnContext
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
+from msrest.exceptions import ClientRequestError, HttpOperationError
+
+from adapters.teams.cards import plain_text, render_card
+from bot.config import Person
+from bot.delivery import Message
+from bot.engine import queue
+from bot.errors import PermanentFailure, TemporaryFailure
+from bot.messages import Card, Outbound, role
+from bot.people import Directory
+from bot.store import Store
+
+log = logging.getLogger("policybot.teams")
+REFERENCES = "references"  # how to reach people and channels later (keys start "teams:")
+CARDS = "teams_cards"  # every sent copy of a keyed card: {copies: [...], final: card}
+UNREACHABLE = "teams_unreachable"  # people the bot could not reach yet
+SERVICE = "teams:service"  # the last service URL, tenant and bot account seen
+SLT = "teams:slt"
+GIVE_UP_AFTER = timedelta(days=7)
+RETRY_UNREACHABLE = timedelta(minutes=15)
+HOW_TO_REACH = (
+    "Please add the policybot app for them: in the Teams admin centre go to Teams apps > Manage apps > policybot > "
+    "Assign users (or use a setup policy to install it for all staff), or ask them to open Apps in Teams, find policybot and choose Add. "
+    "Also check that their teams_id in the configuration is their Microsoft Entra object id."
+)
+
+
+def person_key(person_id: str) -> str:
+    return f"teams:person:{person_id}"
+
+
+def serialise(reference: ConversationReference) -> dict[str, Any]:
+    return reference.serialize()
+
+
+def deserialise(data: dict[str, Any]) -> ConversationReference:
+    return ConversationReference().deserialize(data)
+
+
+class Unreachable(Exception):
+    """The person has no chat with the bot and one could not be created."""
+
+
+def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreachable:
+    """Map a connector error to what the outbox should do with it."""
+    if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
+        status = exc.response.status_code
+        if status == 429 or status >= 500:
+            retry = exc.response.headers.get("Retry-After", "")
+            return TemporaryFailure(f"Teams answered {status}", float(retry) if retry.replace(".", "", 1).isdigit() else None)
+        if status in (403, 404):
+            return Unreachable(f"Teams answered {status}")
+        return PermanentFailure(f"Teams refused the message ({status})")
+    if isinstance(exc, ClientRequestError | requests.RequestException | TimeoutError | asyncio.TimeoutError | OSError):
+        return TemporaryFailure(f"could not reach Teams ({exc.__class__.__name__})")
+    return PermanentFailure(f"unexpected error sending to Teams ({exc.__class__.__name__})")
+
+
+def card_activity(card: Card, directory: Directory) -> Activity:
+    return Activity(
+        type=ActivityTypes.message,
+        summary=plain_text(card),
+        attachments=[CardFactory.adaptive_card(render_card(card, directory))],
+    )
+
+
+class TeamsChannel:
+    """The delivery channel for Microsoft Teams."""
+
+    name = "teams"
+
+    def __init__(self, adapter: CloudAdapter, app_id: str, store: Store, directory: Directory, now: Callable[[], datetime]) -> None:
+        self.adapter = adapter
+        self.app_id = app_id
+        self.store = store
+        self.directory = directory
+        self.now = now
+
+    # ---- planning ---------------------------------------------------------------
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        if msg.replace and msg.key:
+            copies = (self.store.get(CARDS, msg.key) or {}).get("copies", [])
+            if copies:
+                return [f"update|{c['reference']}|{c['activity']}" for c in copies]
+        if msg.to.kind == "role" and msg.to.id == "slt" and not msg.private and self.store.get(REFERENCES, SLT):
+            return ["slt"]
+        people = [msg.to.id] if msg.to.kind == "person" else [p.id for p in directory.members(msg.to.id)]
+        on_teams = [pid for pid in people if (p := directory.get(pid)) is not None and p.teams_id]
+        # People we can already reach go first: one unreachable person must not hold up the rest.
+        on_teams.sort(key=lambda pid: self.store.get(REFERENCES, person_key(pid)) is None)
+        return [f"person|{pid}" for pid in on_teams]
+
+    # ---- sending ------------------------------------------------------------------
+
+    async def send(self, target: str, msg: Message) -> None:
+        kind, _, rest = target.partition("|")
+        try:
+            if kind == "update":
+                ref_key, _, activity_id = rest.rpartition("|")
+                await self._update(ref_key, activity_id, msg)
+            elif kind == "slt":
+                await self._post(SLT, msg)
+            elif kind == "person":
+                await self._to_person(rest, msg)
+            else:
+                raise PermanentFailure(f"unknown Teams target {target!r}")
+        except (TemporaryFailure, PermanentFailure):
+            raise
+        except Unreachable as exc:
+            await self._unreachable(rest, msg, str(exc))
+        except Exception as exc:
+            failure = classify(exc)
+            if isinstance(failure, Unreachable):
+                if kind == "person":
+                    await self._unreachable(rest, msg, str(failure))
+                raise PermanentFailure(str(failure)) from None
+            raise failure from None
+
+    async def _card_for(self, msg: Message) -> Card:
+        """The card to send now: a keyed card already decided is sent in its final form."""
+        if not msg.key:
+            return msg.card
+        if msg.replace:
+            async with self.store.transaction() as tx:
+                doc = tx.get(CARDS, msg.key) or {"copies": []}
+                tx.put(CARDS, msg.key, {**doc, "final": msg.card.to_dict()})
+            return msg.card
+        final = (self.store.get(CARDS, msg.key) or {}).get("final")
+        return Card.from_dict(final) if final else msg.card
+
+    async def _post(self, ref_key: str, msg: Message) -> None:
+        stored = self.store.get(REFERENCES, ref_key)
+        if stored is None:
+            raise Unreachable("no conversation with the bot yet")
+        card = await self._card_for(msg)
+        sent: list[str] = []
+
+        async def deliver(tc: TurnContext) -> None:
+            # A new message, not a reply: the SDK's continuation activity has a made-up id
+            # that would otherwise become replyToId (a reply thread in a channel).
+            tc.activity.id = None
+            response = await tc.send_activity(card_activity(card, self.directory))
+            if response is not None and response.id:
+                sent.append(response.id)
+
+        await self.adapter.continue_conversation(deserialise(stored["reference"]), deliver, bot_app_id=self.app_id)
+        if msg.key and sent:
+            await self._remember_copy(msg.key, ref_key, sent[0])
+
+    async def _remember_copy(self, key: str, ref_key: str, activity_id: str) -> None:
+        async with self.store.transaction() as tx:
+            doc = tx.get(CARDS, key) or {"copies": []}
+            copies = [*doc.get("copies", []), {"reference": ref_key, "activity": activity_id}]
+            tx.put(CARDS, key, {**doc, "copies": copies})
+
+    async def _update(self, ref_key: str, activity_id: str, msg: Message) -> None:
+        stored = self.store.get(REFERENCES, ref_key)
+        if stored is None:
+            raise PermanentFailure("the conversation of that card is no longer known")
+        card = await self._card_for(msg)
+        activity = card_activity(card, self.directory)
+        activity.id = activity_id
+
+        async def replace(tc: TurnContext) -> None:
+            await tc.update_activity(activity)
+
+        await self.adapter.continue_conversation(deserialise(stored["reference"]), replace, bot_app_id=self.app_id)
+
+    async def _to_person(self, person_id: str, msg: Message) -> None:
+        key = person_key(person_id)
+        if self.store.get(REFERENCES, key) is None:
+            await self._create_chat(person_id)
+        await self._post(key, msg)
+        if self.store.get(UNREACHABLE, person_id):
+            async with self.store.transaction() as tx:
+                tx.delete(UNREACHABLE, person_id)
+
+    async def _create_chat(self, person_id: str) -> None:
+        """Open a personal chat with someone who has the app but never wrote to the bot."""
+        who = self.directory.get(person_id)
+        service = self.store.get(REFERENCES, SERVICE)
+        if who is None or not who.teams_id:
+            raise PermanentFailure("this person has no teams_id in the configuration")
+        if service is None:
+            raise Unreachable("nobody has used policybot in Teams yet, so the bot does not know where to reach people")
+        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("id") or who.teams_id
+        params = ConversationParameters(
+            is_group=False,
+            bot=ChannelAccount(id=service["bot_id"], name=service.get("bot_name")),
+            members=[ChannelAccount(id=member)],
+            tenant_id=service.get("tenant_id"),
+            channel_data={"tenant": {"id": service.get("tenant_id")}},
+        )
+        captured: list[ConversationReference] = []
+
+        async def opened(tc: TurnContext) -> None:
+            captured.append(TurnContext.get_conversation_reference(tc.activity))
+
+        await self.adapter.create_conversation(self.app_id, opened, params, service.get("channel_id", "msteams"), service["service_url"])
+        if not captured:
+            raise TemporaryFailure("Teams did not open the chat; trying again later")
+        await save_reference(self.store, person_key(person_id), {"kind": "person", "person": person_id}, captured[0], self.now())
+
+    async def _unreachable(self, person_id: str, msg: Message, why: str) -> None:
+        """Tell administrators once, keep the message for a week, then give up on this target."""
+        now = self.now()
+        async with self.store.transaction() as tx:
+            doc = tx.get(UNREACHABLE, person_id)
+            first = doc is None
+            if first:
+                doc = {"person": person_id, "since": now.isoformat(), "why": why, "messages": {}}
+            assert doc is not None
+            seen = doc["messages"].setdefault(msg.id, now.isoformat())
+            tx.put(UNREACHABLE, person_id, doc)
+            if first:
+                who = self.directory.get(person_id)
+                name = who.name if who else person_id
+                card = Card(
+                    f"policybot cannot reach {name} in Teams yet",
+                    f"I have a message for {name} ('{msg.card.title}') but cannot reach them in Teams yet. {HOW_TO_REACH} "
+                    "I'll keep trying for a week. Type /unreachable to see everyone I cannot reach.",
+                    tone="warning",
+                )
+                # Admins hear through every front end; not through this target itself.
+                queue(tx, [Outbound(role("admins"), card, key=f"unreachable:{person_id}")], now)
+        if now - datetime.fromisoformat(seen) > GIVE_UP_AFTER:
+            raise PermanentFailure(f"{why}; gave up after {GIVE_UP_AFTER.days} days")
+        raise TemporaryFailure(why, retry_after=RETRY_UNREACHABLE.total_seconds())
+
+
+async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
+    """Store how to reach a person or channel; True if it is new or changed."""
+    data = serialise(reference)
+    data.pop("activityId", None)  # replies go to the conversation, not to one message
+    async with store.transaction() as tx:
+        old = tx.get(REFERENCES, key)
+        if old is not None and old.get("reference") == data and all(old.get(k) == v for k, v in doc.items()):
+            return False
+        tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "updated_at": now.isoformat()})
+    return old is None or old.get("reference") != data
+
+
+def unreachable_people(store: Store, directory: Directory) -> list[tuple[Person, str]]:
+    """Everyone policybot cannot reach in Teams yet, with what is wrong."""
+    out = []
+    for p in directory.people:
+        if not p.employed and not p.teams_id:
+            continue
+        if not p.teams_id:
+            out.append((p, "no teams_id in the configuration"))
+        elif store.get(REFERENCES, person_key(p.id)) is None:
+            failed = store.get(UNREACHABLE, p.id)
+            out.append((p, "messages are waiting for them" if failed else "has not opened policybot in Teams yet"))
+    return out

@@ -1,0 +1,184 @@
+"""A Teams client for tests: posts activities to /api/messages as the Teams service sends them."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+from aiohttp.test_utils import TestClient
+
+from bot.core import Core
+from tests.adaptive_schema import check_card
+from tests.fakes.bf_connector import Call, FakeConnector
+
+TENANT = "9d1e2f3a-0000-4000-8000-00000000feed"  # made up
+BOT = {"id": "28:policybot-test", "name": "policybot"}
+SLT_TEAM = {"id": "19:slt-general@thread.tacv2", "name": "Senior Leadership", "aadGroupId": "7c0c0c0c-0000-4000-8000-000000000001"}
+TEAMS_IDS = {
+    "swhitfield": "a1000000-0000-4000-8000-000000000001",
+    "dokafor": "a1000000-0000-4000-8000-000000000002",
+    "pshah": "a1000000-0000-4000-8000-000000000003",
+    "eclarke": "a1000000-0000-4000-8000-000000000004",
+    "treid": "a1000000-0000-4000-8000-000000000005",
+}
+
+CONFIG = """
+[school]
+name = "Pennington C of E Primary School"
+policy_version = "2025-1"
+
+[storage]
+path = "data"
+
+[teams]
+app_id = "{app_id}"
+app_password = "{app_password}"
+tenant_id = "{tenant}"
+slt_team = "Senior Leadership"
+
+[[people]]
+id = "swhitfield"
+name = "Sarah Whitfield"
+title = "Headteacher"
+roles = ["slt"]
+teams_id = "a1000000-0000-4000-8000-000000000001"
+
+[[people]]
+id = "dokafor"
+name = "David Okafor"
+title = "Deputy Head"
+roles = ["slt"]
+teams_id = "a1000000-0000-4000-8000-000000000002"
+
+[[people]]
+id = "pshah"
+name = "Priya Shah"
+title = "School Business Manager"
+roles = ["admin"]
+teams_id = "a1000000-0000-4000-8000-000000000003"
+
+[[people]]
+id = "eclarke"
+name = "Emma Clarke"
+title = "Year 6 Teacher"
+teams_id = "a1000000-0000-4000-8000-000000000004"
+
+[[people]]
+id = "treid"
+name = "Tom Reid"
+title = "Year 4 Teacher"
+teams_id = "A1000000-0000-4000-8000-000000000005"
+
+[[people]]
+id = "jbennett"
+name = "Jo Bennett"
+title = "Teaching Assistant"
+"""
+
+
+def write_config(folder: Path, app_id: str = "", app_password: str = "") -> Path:
+    path = folder / "school.toml"
+    path.write_text(CONFIG.format(app_id=app_id, app_password=app_password, tenant=TENANT if app_id else ""), encoding="utf-8")
+    return path
+
+
+def personal(person_id: str) -> str:
+    return f"a:personal-{TEAMS_IDS[person_id]}"
+
+
+class TeamsClient:
+    """Speaks to the bot as Teams would, then lets delivery run."""
+
+    __test__ = False
+
+    def __init__(self, client: TestClient, core: Core, fake: FakeConnector, service_url: str) -> None:
+        self.client = client
+        self.core = core
+        self.fake = fake
+        self.service_url = service_url
+        self._ids = itertools.count(1)
+        self.checked = 0
+
+    def _user(self, person_id: str) -> dict[str, str]:
+        return {"id": f"29:{person_id}", "name": person_id, "aadObjectId": TEAMS_IDS[person_id]}
+
+    def activity(self, person_id: str, kind: str, conversation: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        return {
+            "type": kind,
+            "id": f"f:{next(self._ids)}",
+            "timestamp": "2026-11-25T10:00:00.000Z",
+            "serviceUrl": self.service_url,
+            "channelId": "msteams",
+            "from": self._user(person_id),
+            "conversation": conversation or {"conversationType": "personal", "tenantId": TENANT, "id": personal(person_id)},
+            "recipient": BOT,
+            "channelData": {"tenant": {"id": TENANT}},
+            "locale": "en-GB",
+            **extra,
+        }
+
+    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None, flush: bool = True) -> tuple[int, Any]:
+        resp = await self.client.post("/api/messages", json=activity, headers=headers or {})
+        body = await resp.json() if resp.content_type == "application/json" else await resp.text()
+        if flush:
+            await self.core.delivery.flush()
+        return resp.status, body
+
+    async def install(self, person_id: str) -> int:
+        """The person adds the app (personal scope)."""
+        status, _ = await self.post(self.activity(person_id, "conversationUpdate", membersAdded=[BOT]))
+        return status
+
+    async def install_in_slt_team(self, by: str = "swhitfield") -> int:
+        conv = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": SLT_TEAM["id"]}
+        act = self.activity(by, "conversationUpdate", conv, membersAdded=[BOT])
+        act["channelData"] = {"team": SLT_TEAM, "channel": {"id": SLT_TEAM["id"]}, "eventType": "teamMemberAdded", "tenant": {"id": TENANT}}
+        status, _ = await self.post(act)
+        return status
+
+    async def say(self, person_id: str, text: str) -> int:
+        status, _ = await self.post(self.activity(person_id, "message", text=text, textFormat="plain"))
+        return status
+
+    async def submit(self, person_id: str, data: dict[str, Any]) -> int:
+        """An Action.Submit: Teams sends a message whose value is the data plus the inputs."""
+        status, _ = await self.post(self.activity(person_id, "message", value=data))
+        return status
+
+    async def execute(self, person_id: str, action: dict[str, Any], inputs: dict[str, Any] | None = None, conversation: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """An Action.Execute click on `action` (from a card), with the card's input values."""
+        value = {"action": {"type": "Action.Execute", "verb": action["verb"], "data": {**action["data"], **(inputs or {})}}, "trigger": "manual"}
+        return await self.post(self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value))
+
+    def last(self, conversation: str) -> Call:
+        call = self.fake.last(conversation)
+        self.check(call)
+        return call
+
+    def check(self, call: Call) -> None:
+        card = call.card
+        assert card is not None, f"no Adaptive Card in {call.body}"
+        problems = check_card(card)
+        assert not problems, problems
+        self.checked += 1
+
+    def check_all(self) -> int:
+        for call in self.fake.calls:
+            if call.method in ("POST", "PUT"):
+                self.check(call)
+        return len([c for c in self.fake.calls if c.method in ("POST", "PUT")])
+
+
+def action(call: Call, title: str) -> dict[str, Any]:
+    """The card action whose title starts with `title`."""
+    card = call.card or {}
+    for a in card.get("actions", []):
+        if a["title"].lower().startswith(title.lower()):
+            return a
+    raise AssertionError(f"no action {title!r} on {[a['title'] for a in card.get('actions', [])]}")
+
+
+def inputs(call: Call) -> dict[str, dict[str, Any]]:
+    """The card's inputs by id."""
+    return {e["id"]: e for e in (call.card or {}).get("body", []) if e.get("type", "").startswith("Input.")}

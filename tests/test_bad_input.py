@@ -1,0 +1,81 @@
+"""Hostile and generated input to the core: typed answers and config files never crash, never half-write."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.answers import parse
+from bot.config import load_config, parse_config
+from bot.errors import ConfigError
+from bot.people import Directory
+from bot.workflow import Invalid
+from tests.harness import TestBot
+from workflows.new_account import STEPS
+
+DIRECTORY = Directory(load_config(None).people)
+NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
+HOSTILE = st.sampled_from(
+    ["<!channel>", "@here", "<https://evil.example|school.org>", "\u202egnp.exe", "\x00\x1b[2J", "x" * 10_000, "", " ", "back", "cancel", "1", "99", "-1", "yesterday 25:99", "31/02/2026"]
+)
+TEXT = st.one_of(st.text(max_size=300), HOSTILE)
+
+
+@settings(max_examples=300, deadline=None)
+@given(step=st.sampled_from(STEPS), raw=TEXT)
+def test_every_answer_is_accepted_or_reasked(step, raw: str) -> None:
+    try:
+        parse(step, raw, DIRECTORY, ZoneInfo("Europe/London"), NOW)
+    except Invalid as problem:
+        assert str(problem)  # always says what was wrong
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(TEXT, min_size=1, max_size=12))
+async def test_any_conversation_never_crashes_the_engine(lines: list[str]) -> None:
+    bot = TestBot()
+    try:
+        await bot.say("eclarke", "/new-account")
+        for line in lines:
+            await bot.say("eclarke", line)
+        for convo in bot.store.all("conversations"):
+            assert convo["workflow"] == "new_account"
+        for app in bot.store.all("applications"):
+            assert app["status"] == "submitted" and len(app["runners"]) >= 2
+    finally:
+        await bot.close()
+
+
+SCALARS = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.floats(allow_nan=False), st.lists(st.text(max_size=5), max_size=3))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    section=st.sampled_from(["school", "storage", "server", "conversations", "slack", "teams"]),
+    key=st.sampled_from(["name", "timezone", "nation", "path", "host", "port", "bot_token", "signing_secret", "app_id", "app_type", "remind_after_hours", "bogus"]),
+    value=SCALARS,
+)
+def test_any_wrong_config_value_is_a_one_line_config_error(section: str, key: str, value: object) -> None:
+    raw = tomllib.loads((__import__("pathlib").Path(__file__).parent.parent / "config.example.toml").read_text())
+    raw["slack"].update(bot_token="xoxb-made-up", signing_secret="made-up")
+    raw.setdefault(section, {})[key] = value
+    try:
+        parse_config(raw, "school.toml")
+    except ConfigError as err:
+        text = str(err)
+        assert text.startswith("school.toml: ") and "\n" not in text
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.text(max_size=400))
+def test_any_config_file_text_loads_or_explains(tmp_path_factory, text: str) -> None:
+    file = tmp_path_factory.mktemp("cfg") / "school.toml"
+    file.write_text(text, encoding="utf-8")
+    try:
+        load_config(file)
+    except ConfigError as err:
+        assert str(err).startswith(str(file))

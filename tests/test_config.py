@@ -1,0 +1,131 @@
+"""Configuration: the example is complete and valid; every mistake names the file, the key and what is expected."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config, parse_config
+from bot.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+SECRETS = {
+    "SLACK_BOT_TOKEN": "xoxb-made-up-for-tests",
+    "SLACK_SIGNING_SECRET": "made-up-signing-secret",
+    "MicrosoftAppId": "",
+}
+
+
+def example() -> dict:
+    return tomllib.loads(EXAMPLE.read_text())
+
+
+def test_example_with_secrets_from_environment_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    s = load_config(EXAMPLE)
+    assert s.slack is not None and s.slack.bot_token == "xoxb-made-up-for-tests"
+    assert s.teams is not None
+    assert {p.id for p in s.people if p.is_slt} == {"swhitfield", "dokafor"}
+    assert not next(p for p in s.people if p.id == "glowe").employed
+
+
+def test_every_example_key_has_a_comment() -> None:
+    """Each key says what it is (people's keys are explained once, above the first person)."""
+    in_people = False
+    previous = ""
+    for line in EXAMPLE.read_text().splitlines():
+        stripped = line.strip()
+        if stripped.startswith("["):
+            in_people = stripped == "[[people]]"
+        elif stripped and not stripped.startswith("#") and not in_people:
+            assert previous.startswith("#"), f"no comment above: {line}"
+        previous = stripped
+
+
+def test_teams_only_and_slack_only_schools_need_no_other_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    raw = example()
+    del raw["slack"]
+    assert parse_config(raw, "t.toml").slack is None
+    raw = example()
+    del raw["teams"]
+    raw["slack"].update(bot_token="xoxb-1-made-up", signing_secret="made-up")
+    s = parse_config(raw, "s.toml")
+    assert s.teams is None and s.slack is not None
+
+
+def _broken(change) -> str:
+    raw = example()
+    del raw["slack"], raw["teams"]
+    change(raw)
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw, "school.toml")
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda r: r.pop("school"), "school.toml: school: missing"),
+        (lambda r: r["school"].pop("name"), "school.toml: school.name: missing"),
+        (lambda r: r["school"].update(timezone="Mars/Olympus"), "school.toml: school.timezone: 'Mars/Olympus' is not a time zone"),
+        (lambda r: r["school"].update(nation="FR"), "school.toml: school.nation: expected one of ENG, NIR, SCT, WLS"),
+        (lambda r: r["school"].update(name=3), "school.toml: school.name: expected text in quotes"),
+        (lambda r: r["server"].update(port=70000), "school.toml: server.port: expected a whole number from 0 to 65535"),
+        (lambda r: r["server"].update(port="80"), "school.toml: server.port: expected a whole number"),
+        (lambda r: r["conversations"].update(expire_after_days=0), "school.toml: conversations.expire_after_days: expected a number above 0"),
+        (lambda r: r["school"].update(colour="blue"), "school.toml: school.colour: unknown key"),
+        (lambda r: r.update(slak={}), "school.toml: slak: unknown section"),
+        (lambda r: r.pop("people"), "school.toml: people: missing"),
+        (lambda r: r["people"][0].update(roles=["boss"]), "school.toml: people[1].roles: unknown role 'boss'"),
+        (lambda r: r["people"][1].update(id="swhitfield"), "school.toml: people[2].id: the id 'swhitfield' is used twice"),
+        (lambda r: r["people"][0].pop("name"), "school.toml: people[1].name: missing"),
+        (lambda r: r["people"][0].update(employed="yes"), "school.toml: people[1].employed: expected true or false"),
+        (lambda r: r.update(people=[p for p in r["people"] if "slt" not in p.get("roles", [])]), 'school.toml: people: expected at least one person with roles = ["slt"]'),
+        (lambda r: r.update(people=[p for p in r["people"] if "admin" not in p.get("roles", [])]), 'school.toml: people: expected at least one person with roles = ["admin"]'),
+        (lambda r: r.update(slack={"signing_secret": "x"}), "school.toml: slack.bot_token: expected the bot token"),
+        (lambda r: r.update(slack={"bot_token": "abc", "signing_secret": "x"}), "school.toml: slack.bot_token: expected a bot token starting xoxb-"),
+        (lambda r: r.update(slack={"bot_token": "xoxb-1"}), "school.toml: slack.signing_secret: expected the signing secret"),
+        (lambda r: r.update(slack={"bot_token": "xoxb-1", "app_token": "nope"}), "school.toml: slack.app_token: expected an app-level token starting xapp-"),
+        (lambda r: r.update(teams={"app_id": "abc"}), "school.toml: teams.app_password: expected the client secret"),
+        (lambda r: r.update(teams={"app_id": "abc", "app_password": "p"}), "school.toml: teams.tenant_id: expected the Directory (tenant) ID"),
+        (lambda r: r.update(teams={"app_type": "Solo"}), "school.toml: teams.app_type: expected SingleTenant, MultiTenant or UserAssignedMSI"),
+    ],
+)
+def test_bad_values_name_file_key_and_expectation(change, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType"):
+        monkeypatch.delenv(var, raising=False)
+    assert _broken(change).startswith(expected)
+
+
+def test_unreadable_files_are_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found; check the path"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[school\nname = 'x'")
+    with pytest.raises(ConfigError, match=r"bad.toml: \(syntax\): not valid TOML"):
+        load_config(bad)
+
+
+def test_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "school.toml"
+    bad.write_text('[school]\nname = "X"\ntimezone = "Nowhere/Land"\n')
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    run = subprocess.run([sys.executable, "-m", "adapters.cli", "check-config", "--config", str(bad)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert run.returncode == 2
+    assert run.stderr.strip().splitlines() == [f"policybot: {bad}: school.timezone: 'Nowhere/Land' is not a time zone; expected a name like \"Europe/London\""]
+    env["POLICYBOT_CONFIG"] = str(bad)
+    run = subprocess.run([sys.executable, "-m", "adapters.cli", "check-config"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    assert "Nowhere/Land" in run.stderr
+
+
+def test_built_in_sample_school_has_every_role() -> None:
+    s = load_config(None) if "POLICYBOT_CONFIG" not in os.environ else None
+    assert s is not None
+    assert any(p.is_slt for p in s.people) and any(p.is_admin for p in s.people) and any(not p.employed for p in s.people)

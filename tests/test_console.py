@@ -1,0 +1,94 @@
+"""The terminal chat: a scripted session through the real `policybot chat` command."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from adapters.console import ConsoleChat, render_card
+from bot.messages import Card
+from tests.harness import TestBot
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "adapters.cli", "chat"], input=script, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def test_piped_session_from_application_to_register(tmp_path: Path) -> None:
+    script = "\n".join(
+        [
+            "/new-account",
+            "1",
+            "Year 6 Trips",
+            "To share trip news",
+            "Parents of Year 6",
+            "Newsletter",
+            "Emma Clarke, Tom Reid",
+            "2",
+            "yes",
+            "submit",
+            "/as swhitfield",
+            "1",
+            "/as pshah",
+            "1",
+            "@PenningtonY6",
+            "school password manager",
+            "submit",
+            "/accounts",
+        ]
+    )
+    run = chat(tmp_path, script + "\n")
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "You are now Emma Clarke" in out
+    assert 'a message for Sarah Whitfield: "New account application A-1: Year 6 Trips"' in out
+    assert "Approved by Sarah Whitfield" in out
+    assert "ACC-1: Year 6 Trips: Facebook @PenningtonY6 - active" in out
+    assert out.rstrip().endswith("Goodbye.")
+    assert "Traceback" not in out + run.stderr
+    assert (tmp_path / "data" / "live.json").exists()
+
+    # The data is kept: a second session sees the register.
+    again = chat(tmp_path, "/accounts\n")
+    assert "ACC-1" in again.stdout
+
+
+def test_second_chat_on_the_same_data_is_refused_clearly(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    first = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    try:
+        assert first.stdout is not None
+        first.stdout.readline()  # started and holding the data folder
+        second = chat(tmp_path, "/who\n")
+        assert second.returncode == 2
+        assert "Another policybot is already using the data folder" in second.stderr
+        assert "Traceback" not in second.stderr
+    finally:
+        first.communicate("/quit\n", timeout=60)
+
+
+async def test_numbers_choose_and_switching_shows_waiting_cards() -> None:
+    bot = TestBot()
+    out = io.StringIO()
+    console = ConsoleChat(bot.core, out)
+    await console.start("eclarke")
+    for line in ("/new-account", "2", "Art club", "Show pupils' art", "Parents", "Newsletter", "me and Tom Reid", "Emma Clarke, Tom Reid", "1", "y", "1"):
+        await console.line(line)
+    text = out.getvalue()
+    assert "couldn't find anyone called 'me'" in text  # re-asked with what was wrong
+    assert bot.store.find("applications")[0]["platform"] == "instagram"
+    await console.line("/as dokafor")
+    assert "New account application A-1: Art club" in out.getvalue().split("You are now David Okafor")[1]
+    await bot.close()
+
+
+def test_hostile_text_is_shown_safely() -> None:
+    card = Card("Report \x1b[2J\x1b[31mred", "line\u202eevil\x07 <!channel>")
+    text = render_card(card)
+    assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text

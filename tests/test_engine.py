@@ -1,0 +1,123 @@
+"""The engine: conversations survive restarts, are reminded once, expire, and refuse what they should."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.engine import NotRecognised
+from bot.messages import Inbound
+from tests.harness import APPLICATION, TestBot, button
+
+
+async def test_restart_in_the_middle_resumes_exactly_where_the_person_was(tmp_path: Path) -> None:
+    first = TestBot(path=tmp_path)
+    await first.answer_all("eclarke", *APPLICATION[:5])  # up to the audience
+    asked = first.last("eclarke").question
+    assert asked is not None and asked.key == "promotion"
+    await first.close()
+
+    second = TestBot(path=tmp_path)
+    await second.answer_all("eclarke", "Newsletter and website", "Emma Clarke, Tom Reid", "open", "yes")
+    summary = second.last("eclarke")
+    assert ("Audience", "Parents and carers of Year 6") in summary.fields
+    assert ("How it will be promoted", "Newsletter and website") in summary.fields
+    await second.say("eclarke", "submit")
+    assert second.store.find("applications")[0]["audience"] == "Parents and carers of Year 6"
+    await second.close()
+
+
+async def test_starting_again_keeps_a_draft(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram", "Class 4 Art")
+    await bot.say("eclarke", "/new-account")
+    assert "kept your answers" in bot.outbox.cards("eclarke")[-2].body
+    assert bot.last("eclarke").question.key == "aim"
+
+
+async def test_quiet_person_is_reminded_once_then_draft_expires(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram")
+    bot.clock.advance(timedelta(hours=23))
+    await bot.tick()
+    assert "reminder" not in bot.last("eclarke").title.lower()
+    bot.clock.advance(timedelta(hours=2))
+    await bot.tick()
+    await bot.tick()
+    reminders = [c for c in bot.outbox.cards("eclarke") if c.title == "A gentle reminder"]
+    assert len(reminders) == 1 and "haven't finished" in reminders[0].body
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    assert "expired" in bot.last("eclarke").title
+    assert bot.store.all("conversations") == []
+    assert bot.store.audit(action="draft_expired")
+
+
+async def test_answering_after_a_reminder_carries_on(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram")
+    bot.clock.advance(timedelta(hours=30))
+    await bot.tick()
+    await bot.say("eclarke", "Class 4 Art")
+    assert bot.last("eclarke").question.key == "aim"
+
+
+async def test_help_and_back_at_the_first_question(bot: TestBot) -> None:
+    await bot.say("eclarke", "/new-account")
+    await bot.say("eclarke", "help")
+    assert "type back" in bot.last("eclarke").body
+    await bot.say("eclarke", "back")
+    assert "first question" in bot.last("eclarke").body
+    await bot.say("eclarke", "Myspace")
+    assert "Please choose one of the options" in bot.last("eclarke").body
+    assert bot.last("eclarke").question.key == "platform"
+
+
+async def test_unknown_person_is_told_what_to_do(bot: TestBot) -> None:
+    with pytest.raises(NotRecognised, match="ask the school's policybot administrator"):
+        await bot.send(Inbound("slack", "U-STRANGER", "command", command="new-account"))
+    assert bot.store.all("conversations") == []
+
+
+async def test_repeated_platform_event_is_applied_once(bot: TestBot) -> None:
+    event = Inbound("test", "eclarke", "command", command="new-account", event_id="Ev123")
+    await bot.send(event)
+    await bot.send(event)
+    assert len([c for c in bot.outbox.cards("eclarke") if c.question]) == 1
+
+
+async def test_stale_widget_answer_changes_nothing(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram")
+    old = Inbound("test", "eclarke", "action", action="answer", data={"workflow": "new_account", "key": "platform", "value": "facebook"})
+    await bot.send(old)
+    assert "already answered" in bot.last("eclarke").body
+    convo = bot.store.all("conversations")[0]
+    assert convo["answers"] == {"platform": "instagram"} and convo["step"] == "account_name"
+
+
+async def test_step_removed_by_an_update_restarts_with_an_apology(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram")
+    async with bot.store.transaction() as tx:
+        convo = tx.get("conversations", "eclarke:new_account")
+        tx.put("conversations", "eclarke:new_account", {**convo, "step": "a_question_that_no_longer_exists"})
+    await bot.say("eclarke", "anything")
+    assert any("start this again" in c.body for c in bot.outbox.cards("eclarke"))
+    assert bot.last("eclarke").question.key == "platform"
+
+
+async def test_file_outside_a_conversation_is_not_kept(bot: TestBot) -> None:
+    await bot.send(Inbound("test", "eclarke", "file", data={"name": "IMG_0001.jpg"}))
+    assert "don't keep files" in bot.last("eclarke").body
+    assert "IMG_0001" not in repr(bot.store.db.storage.read())
+
+
+async def test_help_lists_commands_for_the_persons_role(bot: TestBot) -> None:
+    await bot.say("treid", "/help")
+    card = bot.last("treid")
+    assert "/new-account" in card.body and "/accounts" in card.body
+    await bot.click("treid", button(card, "New school social media account"))
+    assert bot.last("treid").question.key == "platform"
+
+
+async def test_typed_phrase_starts_a_workflow(bot: TestBot) -> None:
+    await bot.say("treid", "New account")
+    assert bot.last("treid").question.key == "platform"

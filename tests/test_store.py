@@ -1,0 +1,192 @@
+"""The store: one contract for memory and file stores, crash safety, the lock, the audit trail."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.errors import StoreLocked, StoreUnavailable
+from bot.store import AUDIT, JOURNAL, Conflict, Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(params=["memory", "file"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Store]:
+    s = Store(None if request.param == "memory" else tmp_path / "data")
+    yield s
+    await s.close()
+
+
+async def test_contract_get_put_find_delete(store: Store) -> None:
+    assert store.get("applications", "nope") is None
+    async with store.transaction() as tx:
+        tx.put("applications", "A-1", {"status": "submitted", "who": "eclarke"})
+        tx.put("applications", "odd key/with:colons and spaces", {"status": "approved", "who": "treid"})
+        assert tx.get("applications", "A-1")["status"] == "submitted"  # sees its own write
+    assert store.get("applications", "A-1") == {"status": "submitted", "who": "eclarke", "id": "A-1", "version": 1}
+    assert store.get("applications", "odd key/with:colons and spaces")["who"] == "treid"
+    async with store.transaction() as tx:
+        tx.put("applications", "A-1", {"status": "approved", "who": "eclarke"})
+    assert store.get("applications", "A-1")["version"] == 2
+    assert [a["id"] for a in store.find("applications", status="approved")] == ["A-1", "odd key/with:colons and spaces"]
+    async with store.transaction() as tx:
+        tx.delete("applications", "A-1")
+    assert store.get("applications", "A-1") is None
+    assert len(store.all("applications")) == 1
+
+
+async def test_returned_records_are_copies(store: Store) -> None:
+    async with store.transaction() as tx:
+        tx.put("t", "k", {"list": [1]})
+    store.get("t", "k")["list"].append(2)
+    assert store.get("t", "k")["list"] == [1]
+
+
+async def test_failed_transaction_changes_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            tx.put("t", "k", {"v": 1})
+            tx.audit("eclarke", "made", "t/k")
+            raise RuntimeError("boom")
+    assert store.get("t", "k") is None and store.audit() == []
+
+
+async def test_version_conflict_is_refused(store: Store) -> None:
+    async with store.transaction() as tx:
+        tx.put("t", "k", {"v": 1})
+    with pytest.raises(Conflict):
+        async with store.transaction() as tx:
+            tx.put("t", "k", {"v": 2}, expect_version=5)
+    assert store.get("t", "k")["v"] == 1
+
+
+async def test_file_store_reopens_with_everything(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("applications", "A-1", {"status": "submitted"})
+        tx.audit("eclarke", "application_submitted", "applications/A-1", before=None, after="submitted")
+    await s.close()
+    again = Store(tmp_path)
+    assert again.get("applications", "A-1")["status"] == "submitted"
+    entry = again.audit()[0]
+    assert (entry["actor"], entry["action"], entry["record"], entry["before"], entry["after"]) == ("eclarke", "application_submitted", "applications/A-1", None, "submitted")
+    await again.close()
+
+
+async def test_second_process_is_refused_clearly(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    code = f"from bot.store import Store\nStore({str(tmp_path)!r})"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=60)
+    assert run.returncode != 0 and "Another policybot is already using the data folder" in run.stderr
+    with pytest.raises(StoreLocked):
+        Store(tmp_path)  # also within one process
+    await s.close()
+    Store(tmp_path)  # free again once closed
+
+
+async def test_audit_lost_in_a_crash_is_recovered_and_torn_line_dropped(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("t", "a", {"v": 1})
+        tx.audit("x", "first", "t/a")
+    async with s.transaction() as tx:
+        tx.put("t", "b", {"v": 2})
+        tx.audit("x", "second", "t/b")
+    os.close(s._lock_fd)  # the process dies here, without a clean close
+    audit = tmp_path / AUDIT
+    lines = audit.read_text().splitlines()
+    # Simulate a crash after live.json was renamed but while the audit line was half written.
+    audit.write_text(lines[0] + "\n" + lines[1][:10])
+    again = Store(tmp_path)
+    assert [e["action"] for e in again.audit()] == ["first", "second"]
+    assert [json.loads(line)["action"] for line in audit.read_text().splitlines()] == ["first", "second"]
+    await again.close()
+
+
+async def test_disk_refusing_writes_changes_nothing(tmp_path: Path) -> None:
+    s = Store(tmp_path / "d")
+    async with s.transaction() as tx:
+        tx.put("t", "k", {"v": 1})
+    s.checkpoint()
+    # The journal's place is taken by a folder, so the next commit cannot be written.
+    (tmp_path / "d" / JOURNAL).unlink()
+    (tmp_path / "d" / JOURNAL).mkdir()
+    with pytest.raises(StoreUnavailable):
+        async with s.transaction() as tx:
+            tx.put("t", "k", {"v": 2})
+            tx.put("t", "new", {"v": 3})
+            tx.audit("eclarke", "changed", "t/k")
+    assert s.get("t", "k")["v"] == 1 and s.get("t", "new") is None and s.audit() == []
+    (tmp_path / "d" / JOURNAL).rmdir()
+    async with s.transaction() as tx:  # the disk is back: carries on
+        tx.put("t", "k", {"v": 4})
+    await s.close()
+    again = Store(tmp_path / "d")
+    assert again.get("t", "k")["v"] == 4 and again.get("t", "new") is None
+    await again.close()
+
+
+async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
+    s = Store(tmp_path)
+    for i in range(5):
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i})
+    s.checkpoint()
+    async with s.transaction() as tx:
+        tx.put("t", "k1", {"v": 10})
+        tx.delete("t", "k2")
+    # no close: as if the process were killed
+    s._lock_fd and os.close(s._lock_fd)
+    again = Store(tmp_path)
+    assert sorted((d["id"], d["v"]) for d in again.all("t")) == [("k0", 0), ("k1", 10), ("k3", 3), ("k4", 4)]
+    await again.close()
+
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from bot.store import Store
+
+    async def main():
+        s = Store(sys.argv[1])
+        i = 0
+        while True:
+            async with s.transaction() as tx:
+                tx.put("items", f"i{i}", {"n": i, "text": "x" * 200})
+                tx.audit("writer", "wrote", f"items/i{i}")
+            print(i, flush=True)  # acknowledged only after the commit returned
+            i += 1
+
+    asyncio.run(main())
+    """
+)
+
+
+@pytest.mark.parametrize("kill_after", [5, 40, 120])
+def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, kill_after: int) -> None:
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    acked = -1
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acked = int(line)
+            if acked >= kill_after:
+                break
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    assert acked >= kill_after
+    s = Store(tmp_path)  # loads: no torn or mixed file
+    held = {d["n"] for d in s.all("items")}
+    assert set(range(acked + 1)) <= held  # every acknowledged write is there
+    assert held == set(range(len(held)))  # and nothing half-applied
+    assert [e["record"] for e in s.audit()] == [f"items/i{n}" for n in sorted(held)]

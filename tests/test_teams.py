@@ -1,0 +1,244 @@
+"""Teams end to end over real HTTP: the CloudAdapter endpoint and a local fake Bot Framework connector."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.server import build_app
+from bot.clock import Clock
+from bot.config import load_config
+from bot.core import Core
+from bot.store import Store
+from tests.fakes.bf_connector import FakeConnector
+from tests.harness import START
+from tests.teams_client import SLT_TEAM, TeamsClient, action, inputs, personal, write_config
+
+
+@pytest.fixture(autouse=True)
+def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType", "POLICYBOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
+async def _start(tmp_path: Path, app_id: str = "", app_password: str = "") -> tuple[TeamsClient, TestServer, TestClient, Core]:
+    fake = FakeConnector()
+    fake_server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await fake_server.start_server()
+    settings = load_config(write_config(tmp_path, app_id, app_password))
+    core = Core(settings, Store(tmp_path / "data"), Clock(START))
+    app = await build_app(core)
+    client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+    await client.start_server()
+    return TeamsClient(client, core, fake, str(fake_server.make_url("/")).rstrip("/") + "/"), fake_server, client, core
+
+
+@pytest.fixture
+async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
+    tc, fake_server, client, core = await _start(tmp_path)
+    # The SDK's anonymous path: with an empty app id, CloudAdapter accepts a request with no token.
+    assert core.settings.teams is not None and core.settings.teams.app_id == ""
+    assert "teams" in client.app["front_ends"]
+    yield tc
+    await client.close()
+    await fake_server.close()
+    await core.close()
+
+
+async def test_anonymous_install_is_accepted_and_greets(teams: TeamsClient) -> None:
+    assert await teams.install("eclarke") == 201
+    ref = teams.core.store.get("references", "teams:person:eclarke")
+    assert ref is not None and ref["reference"]["conversation"]["id"] == personal("eclarke")
+    hello = teams.last(personal("eclarke"))
+    assert "Hello Emma" in hello.text()
+    start = action(hello, "New school social media account")
+    assert start["type"] == "Action.Execute" and start["data"] == {"action": "conversation.start", "workflow": "new_account"}
+
+
+async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
+    for pid in ("eclarke", "treid", "swhitfield", "dokafor", "pshah"):
+        await teams.install(pid)
+    await teams.install_in_slt_team()
+    assert teams.core.store.get("references", "teams:slt") is not None
+    me = personal("eclarke")
+
+    await teams.say("eclarke", "New Account")  # typed, any case
+    question = teams.last(me)
+    assert "Which platform" in question.text()
+    platform = inputs(question)["value"]
+    assert platform["type"] == "Input.ChoiceSet" and {"title": "Facebook", "value": "facebook"} in platform["choices"]
+    # Action.Submit from the card (a message whose value carries the data and inputs).
+    await teams.submit("eclarke", {**action(question, "Send")["data"], "value": "facebook"})
+    assert "called" in teams.last(me).text()
+
+    for typed in ("Year 6 Trips", "To share trip news with families", "Parents and carers of Year 6", "In the newsletter"):
+        await teams.say("eclarke", typed)
+    runners = teams.last(me)
+    picker = inputs(runners)["values"]
+    assert picker["isMultiSelect"] and {"title": "Tom Reid (Year 4 Teacher)", "value": "treid"} in picker["choices"]
+    status, body = await teams.execute("eclarke", action(runners, "Send"), {"values": "eclarke,treid"})
+    assert status == 200 and body["statusCode"] == 200
+
+    visibility = teams.last(me)
+    await teams.execute("eclarke", action(visibility, "Send"), {"value": "private"})
+    read = teams.last(me)
+    await teams.execute("eclarke", action(read, "Yes"))
+    summary = teams.last(me)
+    assert "check your answers" in summary.text() and "Emma Clarke" in summary.text() and "Tom Reid" in summary.text()
+    assert len(summary.card["actions"]) <= 5  # the Change buttons fold into one choice set
+    assert "key" in inputs(summary)
+    await teams.execute("eclarke", action(summary, "Submit to SLT"))
+    assert "gone to the Senior Leadership Team" in teams.last(me).text()
+    app_id = teams.core.store.all("applications")[0]["id"]
+
+    # The approval card goes to the SLT team channel, not to SLT's personal chats.
+    approval = teams.last(SLT_TEAM["id"])
+    assert f"New account application {app_id}" in approval.text()
+    assert not [c for c in teams.fake.to(personal("swhitfield")) if "New account application" in c.text()]
+    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+
+    # A teacher cannot approve, even from the card.
+    status, _ = await teams.execute("treid", action(approval, "Approve"), conversation=channel)
+    assert status == 200 and teams.core.store.get("applications", app_id)["status"] == "submitted"
+    assert "Only the Senior Leadership Team" in teams.last(personal("treid")).text()
+
+    status, _ = await teams.execute("swhitfield", action(approval, "Approve"), conversation=channel)
+    assert status == 200 and teams.core.store.get("applications", app_id)["status"] == "approved"
+    updates = teams.fake.to(SLT_TEAM["id"], "PUT")
+    assert len(updates) == 1 and updates[0].activity_id == approval.activity_id
+    teams.check(updates[0])
+    assert "Approved by Sarah Whitfield" in updates[0].text() and "actions" not in updates[0].card
+    assert "approved" in teams.last(me).text()
+
+    # A second SLT click on the (old) card changes nothing and is answered politely.
+    await teams.execute("dokafor", action(approval, "Approve"), conversation=channel)
+    assert "already approved by Sarah Whitfield" in teams.last(personal("dokafor")).text()
+    assert len(teams.core.store.audit(action="application_approved")) == 1
+
+    admin = teams.last(personal("pshah"))
+    await teams.execute("pshah", action(admin, "Record the new account"))
+    await teams.say("pshah", "@PenningtonY6")
+    await teams.say("pshah", "school password manager, Social Media folder")
+    check = teams.last(personal("pshah"))
+    await teams.execute("pshah", action(check, "Add to the register"))
+    account = teams.core.store.all("accounts")[0]
+    assert account["handle"] == "@PenningtonY6" and account["runners"] == ["eclarke", "treid"]
+    done = [c for c in teams.fake.to(personal("pshah"), "PUT") if c.activity_id == admin.activity_id]
+    assert done and "Account created" in done[-1].text() and "actions" not in done[-1].card
+    assert "ready" in teams.last(personal("treid")).text()
+    assert teams.check_all() > 20  # every card sent or updated is a valid Adaptive Card 1.5
+
+
+async def test_a_stale_card_submit_is_answered_politely(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.say("eclarke", "/new-account")
+    question = teams.last(personal("eclarke"))
+    send = action(question, "Send")
+    await teams.execute("eclarke", send, {"value": "instagram"})
+    before = teams.core.store.get("conversations", "eclarke:new_account")
+    status, _ = await teams.execute("eclarke", send, {"value": "youtube"})  # the same card, clicked again
+    assert status == 200
+    assert "already answered" in teams.last(personal("eclarke")).text()
+    after = teams.core.store.get("conversations", "eclarke:new_account")
+    assert after["answers"] == before["answers"] == {"platform": "instagram"}
+
+
+async def test_connector_failure_then_recovery_sends_exactly_once(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    greetings = len(teams.fake.to(personal("eclarke")))
+    teams.fake.fail(2, 503)
+    teams.fake.fail(1, 429)
+    await teams.say("eclarke", "help")
+    assert len(teams.fake.to(personal("eclarke"))) == greetings  # not sent yet, still in the outbox
+    assert teams.core.delivery.pending()
+    for _ in range(4):
+        teams.core.clock.advance(__import__("datetime").timedelta(minutes=11))
+        await teams.core.delivery.flush()
+    assert teams.fake.refused == 3
+    assert len(teams.fake.to(personal("eclarke"))) == greetings + 1
+    assert not teams.core.delivery.pending()
+
+
+async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.install("pshah")
+    await teams.install("swhitfield")
+    # No SLT channel yet: the approval card goes to each SLT member's personal chat.
+    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes", "submit"):
+        await teams.say("eclarke", typed)
+    assert "New account application" in teams.last(personal("swhitfield")).text()
+    # David Okafor has never opened the app, and Teams refuses to open a chat with him.
+    creates = [c for c in teams.fake.calls if c.method == "CREATE"]
+    assert creates and creates[-1].body["members"][0]["id"] == "a1000000-0000-4000-8000-000000000002"
+    await teams.core.delivery.flush()  # the notice to admins was queued during the last flush
+    notice = [c for c in teams.fake.to(personal("pshah")) if "cannot reach David Okafor" in c.text()]
+    assert len(notice) == 1 and "Assign users" in notice[0].text()
+
+    await teams.say("pshah", "/unreachable")
+    listing = teams.last(personal("pshah"))
+    assert "David Okafor" in listing.text() and "Jo Bennett" in listing.text() and "no teams_id" in listing.text()
+    await teams.say("eclarke", "unreachable")
+    assert "Only administrators and SLT" in teams.last(personal("eclarke")).text()
+
+    await teams.install("dokafor")  # he adds the app: what waited for him arrives now
+    assert any("New account application" in c.text() for c in teams.fake.to(personal("dokafor")))
+    assert teams.core.store.get("teams_unreachable", "dokafor") is None
+
+
+async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient) -> None:
+    act = teams.activity("eclarke", "message", text="hello")
+    act["from"] = {"id": "29:stranger", "aadObjectId": "ffffffff-0000-4000-8000-00000000beef"}
+    act["conversation"]["id"] = "a:personal-stranger"
+    status, _ = await teams.post(act)
+    assert status == 201
+    reply = teams.last("a:personal-stranger")
+    assert "don't know you yet" in reply.text() and "ffffffff-0000-4000-8000-00000000beef" in reply.text()
+
+    await teams.install("eclarke")
+    photo = teams.activity("eclarke", "message", text="", attachments=[{"contentType": "image/png", "contentUrl": "https://example.invalid/x.png", "name": "trip.png"}])
+    await teams.post(photo)
+    assert "I can't take files" in teams.last(personal("eclarke")).text()
+    assert not [c for c in teams.fake.calls if "x.png" in str(c.body)]
+
+
+async def test_token_is_required_when_an_app_id_is_set(tmp_path: Path) -> None:
+    tc, fake_server, client, core = await _start(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    try:
+        act = tc.activity("eclarke", "message", text="/new-account")
+        for headers in ({}, {"Authorization": "Bearer not-a-real-token"}):
+            status, _ = await tc.post(act, headers)
+            assert status == 401
+        assert core.store.all("conversations") == [] and core.store.all("references") == [] and core.store.all("outbox") == []
+        assert tc.fake.calls == []
+    finally:
+        await client.close()
+        await fake_server.close()
+        await core.close()
+
+
+async def test_clients_are_reused_across_turns(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.say("eclarke", "help")
+    await teams.say("eclarke", "/accounts")
+    auth = teams.client.app["teams"]["adapter"].bot_framework_authentication
+    assert len(auth.connectors) == 1  # one connector client for the one service URL, not one per turn
+    client = next(iter(auth.connectors.values()))
+    assert client.config.retry_policy.retries == 0  # the outbox retries, not msrest
+
+
+async def test_unexpected_error_shows_a_reference_not_a_traceback(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
+    await teams.install("eclarke")
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("boom")
+
+    teams.core.registry.actions["new_account.approve"] = broken
+    await teams.submit("eclarke", {"action": "new_account.approve", "application": "A-1"})
+    reply = teams.last(personal("eclarke"))
+    ref = next(r.message.split("reference ")[1].rstrip(")") for r in caplog.records if "Teams turn failed" in r.message)
+    assert f"quote reference {ref}" in reply.text() and "Traceback" not in reply.text() and "boom" not in reply.text()

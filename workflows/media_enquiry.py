@@ -1,0 +1,77 @@
+"""A journalist made contact (the policy's "Behaviour" section).
+
+"If a journalist makes contact about posts made using social media staff must follow
+the School media policy before responding." The bot says not to respond yet, records
+the outlet, the contact, their question and their deadline, and alerts the headteacher
+and SLT, who decide who answers and what is said.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.messages import Card, Choice
+from bot.workflow import Answers, Context, Outcome, Step, Workflow
+from workflows import incidents
+
+HOW = (
+    Choice("phone", "Phone call"),
+    Choice("email", "Email"),
+    Choice("social", "A message on social media"),
+    Choice("in_person", "In person"),
+    Choice("other", "Another way"),
+)
+
+STEPS = (
+    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=incidents.not_blank, max_length=200),
+    Step("contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=incidents.not_blank, max_length=300),
+    Step("how", "How did they get in touch?", "choice", "How they got in touch", HOW),
+    Step("question", "What did they ask about? Which posts, and what did they want to know?", label="Their question", check=incidents.not_blank),
+    Step(
+        "deadline",
+        "When do they want a reply by? (for example: today 16:00, tomorrow 9am) Type skip if they didn't say.",
+        "datetime",
+        "Their deadline",
+        optional=True,
+    ),
+    Step("responded", "Have you said anything to them about it yet?", "yesno", "Already said something"),
+    Step("said", "What did you say? As close to your words as you can.", label="What was said", check=incidents.not_blank, when=lambda a: bool(a.get("responded"))),
+)
+
+
+def urgency(answers: Answers, now: datetime) -> str:
+    deadline = answers.get("deadline")
+    if deadline and datetime.fromisoformat(deadline) - now <= timedelta(hours=24):
+        return "urgent"
+    return "high"
+
+
+def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
+    incidents.file_report("media_enquiry", urgency(answers, ctx.now), answers, ctx, out)
+    out.tell(
+        Card(
+            "If they contact you again",
+            "Please don't comment. You can say: \"Thank you, I've passed your enquiry to the headteacher, and someone from the school will be in touch.\" Then tell SLT they called again.",
+        )
+    )
+
+
+KIND = incidents.register(incidents.Kind("media_enquiry", "Journalist contact", "media_enquiry", STEPS))
+
+WORKFLOWS = (
+    Workflow(
+        name="media_enquiry",
+        command="media-enquiry",
+        title="A journalist got in touch",
+        summary="a journalist contacted you about the school or its social media",
+        aliases=("media enquiry", "journalist", "press enquiry"),
+        intro=(
+            "Please don't respond to the journalist yet: the school's media policy must be followed first, and the headteacher or SLT will decide who replies. "
+            "I'll take a few details and alert them now."
+        ),
+        steps=STEPS,
+        on_complete=submit,
+        on_file=incidents.on_file,
+        submit_label="Send to the headteacher and SLT",
+    ),
+)

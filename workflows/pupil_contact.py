@@ -1,0 +1,81 @@
+"""A pupil tried to follow or contact a member of staff (the policy's "Pupils" section).
+
+"Staff are not permitted to follow or engage with current or prior pupils/students
+(under 18) of the school on any personal social media network account." A member of
+staff whose personal account was followed, messaged or tagged by a current or former
+pupil under 18 reports it here: the bot reminds them not to engage, records it and
+informs SLT, who decide whether the pupil's family or the behaviour policy need to know.
+"""
+
+from __future__ import annotations
+
+from bot.messages import Card, Choice
+from bot.workflow import Answers, Context, Outcome, Step, Workflow
+from workflows import incidents
+from workflows.new_account import PLATFORMS
+
+PUPIL = (Choice("current", "A current pupil"), Choice("former", "A former pupil, still under 18"))
+WHAT = (
+    Choice("follow", "A follow or friend request"),
+    Choice("message", "A message"),
+    Choice("comment", "A comment, tag or mention"),
+    Choice("other", "Something else"),
+)
+ACTION = (
+    Choice("ignored", "Ignored or declined it"),
+    Choice("blocked", "Blocked them"),
+    Choice("reported", "Reported it to the platform"),
+    Choice("nothing", "Nothing yet"),
+)
+
+STEPS = (
+    Step("platform", "Which platform was it on?", "choice", "Platform", PLATFORMS),
+    Step("pupil_status", "Is it a current pupil, or a former pupil who is still under 18?", "choice", "Pupil", PUPIL),
+    Step("pupil", "Who is the pupil? Their name and class or year if you know it (only SLT will see this).", label="Pupil's name", check=incidents.not_blank, max_length=200),
+    Step("what", "What did they do? Choose all that apply (numbers separated by commas).", "multi", "What happened", WHAT),
+    Step("when_seen", "When did it happen? (for example: yesterday 19:00, 2h ago)", "datetime", "When"),
+    Step("engaged", "Did you accept, follow back or reply?", "yesno", "Staff member engaged"),
+    Step("done", "What have you done about it? Choose all that apply.", "multi", "Done already", ACTION),
+    Step("anything_else", "Anything else SLT should know? For example, anything worrying in what they said.", label="Anything else", optional=True),
+)
+
+
+def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
+    if key == "engaged" and answers.get("engaged"):
+        out.tell(
+            Card(
+                "Please undo it now",
+                "Please remove the follow or connection now and don't reply any further. That's all: SLT will talk it through with you.",
+                tone="warning",
+            )
+        )
+
+
+def urgency(answers: Answers) -> str:
+    return "high" if answers.get("engaged") or answers.get("anything_else") else "normal"
+
+
+def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
+    incidents.file_report("pupil_contact", urgency(answers), answers, ctx, out)
+
+
+KIND = incidents.register(incidents.Kind("pupil_contact", "Pupil contact with staff", "pupil_contact", STEPS))
+
+WORKFLOWS = (
+    Workflow(
+        name="pupil_contact",
+        command="pupil-contact",
+        title="A pupil contacted you",
+        summary="a current or former pupil (under 18) tried to follow or contact your personal account",
+        aliases=("pupil contact", "a pupil followed me"),
+        intro=(
+            "Thank you for reporting it. Remember: staff must not follow or engage with current or former pupils under 18 on personal accounts, "
+            "so please don't accept or reply. I'll record it and inform SLT."
+        ),
+        steps=STEPS,
+        on_complete=submit,
+        on_answer=on_answer,
+        on_file=incidents.on_file,
+        submit_label="Send to SLT",
+    ),
+)
