@@ -176,6 +176,15 @@ def action(call: Call, title: str) -> dict[str, Any]:
     for a in card.get("actions", []):
         if a["title"].lower().startswith(title.lower()):
             return a
+    # Many buttons of one kind are folded into a choice set and one action: choose in it, then click.
+    for item in card.get("body", []):
+        if item.get("type") != "Input.ChoiceSet":
+            continue
+        for choice in item["choices"]:
+            if choice["title"].lower().startswith(title.lower()):
+                for a in card.get("actions", []):
+                    if a["title"] == item["label"]:
+                        return {**a, "data": {**a["data"], item["id"]: choice["value"]}}
     raise AssertionError(f"no action {title!r} on {[a['title'] for a in card.get('actions', [])]}")
 
 
