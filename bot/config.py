@@ -123,6 +123,19 @@ class IncidentSettings:
     reminder_hours: float = 4.0
 
 
+UNTRAINED_RUNNER = ("block", "warn")
+# Record kinds with a retention period, and their defaults in days (0 keeps them for ever).
+RETENTION_DEFAULTS = {"applications": 2190, "accounts": 2190, "incidents": 2190, "items": 730, "people": 2190, "dnp": 400}
+
+
+@dataclass(frozen=True)
+class Records:
+    """[records]: people and records rules (training, retention)."""
+
+    untrained_runner: str = "block"  # "block" or "warn" when a runner is not trained
+    retention: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything read from the configuration file."""
@@ -137,6 +150,8 @@ class Settings:
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    records: Records = Records()
+
     incidents: IncidentSettings = IncidentSettings()
 
     def secrets(self) -> list[str]:
@@ -346,6 +361,8 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
             raise ConfigError(file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
         tm.done()
 
+    records = _records(file, top._get("records", {}))
+
     inc = _Section(file, "incidents", top._get("incidents", {}))
     incidents = IncidentSettings(
         urgent_reminder_minutes=inc.number("urgent_reminder_minutes", 30.0),
@@ -374,8 +391,21 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         slack=slack,
         teams=teams,
         extra=extra,
+        records=records,
         incidents=incidents,
     )
+
+
+def _records(file: str, raw: Any) -> Records:
+    sec = _Section(file, "records", raw)
+    untrained = sec.str("untrained_runner", "block")
+    if untrained not in UNTRAINED_RUNNER:
+        raise ConfigError(file, "records.untrained_runner", 'expected "block" or "warn"')
+    ret = _Section(file, "records.retention", sec._get("retention", {}))
+    retention = {kind: ret.int(kind, days, low=0, high=36500) for kind, days in RETENTION_DEFAULTS.items()}
+    ret.done()
+    sec.done()
+    return Records(untrained_runner=untrained, retention=retention)
 
 
 # Validators for sections that workflows own: name -> function that reads every key

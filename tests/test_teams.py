@@ -102,6 +102,13 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
 
     admin = teams.last(personal("pshah"))
     await teams.execute("pshah", action(admin, "Record the new account"))
+    # By default nobody untrained may run an account: the administrator is told who and what is missing.
+    assert "Not yet: training or policy reading needed" in teams.last(personal("pshah")).text()
+    assert teams.core.store.all("accounts") == []
+    async with teams.core.store.transaction() as tx:  # (the records tests cover /policy and /training themselves)
+        for pid in ("eclarke", "treid"):
+            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+    await teams.execute("pshah", action(admin, "Record the new account"))
     await teams.say("pshah", "@PenningtonY6")
     await teams.say("pshah", "school password manager, Social Media folder")
     check = teams.last(personal("pshah"))

@@ -5,6 +5,34 @@ Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 derived from the records). Adding a module here is all it takes to switch it on.
 """
 
-from workflows import compromising_image, incidents, media_enquiry, monitoring_items, monitoring_rota, new_account, pupil_contact, report_abuse
+from workflows import (
+    compromising_image,
+    incidents,
+    leavers,
+    media_enquiry,
+    monitoring_items,
+    monitoring_rota,
+    new_account,
+    photo_check,
+    policy_acknowledgement,
+    pupil_contact,
+    report_abuse,
+    slt_digest,
+    training,
+)
 
-MODULES = (new_account, incidents, report_abuse, compromising_image, media_enquiry, pupil_contact, monitoring_rota, monitoring_items)
+MODULES = (
+    new_account,
+    incidents,
+    report_abuse,
+    compromising_image,
+    media_enquiry,
+    pupil_contact,
+    monitoring_rota,
+    monitoring_items,
+    policy_acknowledgement,
+    training,
+    leavers,
+    photo_check,
+    slt_digest,
+)

@@ -21,7 +21,7 @@ from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.people_status import runner_line
+from workflows.people_status import not_ready, runner_line
 
 PLATFORMS = (
     Choice("facebook", "Facebook"),
@@ -249,7 +249,27 @@ def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
     if app["status"] != "approved":
         raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
+    if _blocked_untrained(app, ctx, out):
+        return
     out.begin("new_account_setup", {"application": app["id"]})
+
+
+def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bool:
+    """With `[records] untrained_runner = "block"`, refuse while a runner is not ready."""
+    problems = not_ready(ctx, list(app["runners"]))
+    if not problems or ctx.settings.records.untrained_runner != "block":
+        return False
+    out.audit("account_blocked_untrained", f"applications/{app['id']}", detail="; ".join(problems))
+    out.tell(
+        Card(
+            "Not yet: training or policy reading needed",
+            "Everyone running a school account must have read the current policy and been trained before the account is recorded. Still needed: "
+            + "; ".join(problems)
+            + ". Ask them to type /policy to read and confirm it, record their training with /training, then choose 'Record the new account' again.",
+            tone="warning",
+        )
+    )
+    return True
 
 
 def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
@@ -257,6 +277,9 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
     app = ctx.get("applications", answers["_context"]["application"])
     if app is None or app["status"] != "approved":
         raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
+    if _blocked_untrained(app, ctx, out):
+        return
+    problems = not_ready(ctx, list(app["runners"]))
     number = ctx.next_id("accounts")
     acc_id = f"ACC-{number}"
     account = {
@@ -274,7 +297,7 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
         "created_at": ctx.now.isoformat(),
         "status": "active",
     }
-    out.put("accounts", acc_id, account, action="account_created", before=None, after="active")
+    out.put("accounts", acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
     app.update(status="created", account=acc_id)
     out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
     done = Card(
@@ -283,6 +306,16 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
         tone="success",
     )
     out.send(role("admins"), done, key=f"create:{app['id']}", replace=True)
+    if problems:
+        out.tell(
+            Card(
+                "Recorded, with a warning",
+                "The policy asks that everyone running a school account has read it and been trained. Still needed: "
+                + "; ".join(problems)
+                + ". Please ask them to type /policy, and record their training with /training.",
+                tone="warning",
+            )
+        )
     for runner in sorted(set(account["runners"]) | {app["applicant"]}):
         out.send(
             person(runner),

@@ -21,3 +21,28 @@ def runner_line(ctx: Context, person_id: str) -> str:
     training = record.get("training") or []
     trained = f"trained on {day(training[-1]['date'])}" if training else "training not recorded"
     return f"{name} - {read}; {trained}"
+
+
+def acknowledged(ctx: Context, person_id: str) -> bool:
+    """True if the person has confirmed reading the current version of the policy."""
+    ack = (ctx.get("people", person_id) or {}).get("policy_ack") or {}
+    return ack.get("version") == ctx.settings.school.policy_version
+
+
+def trained(ctx: Context, person_id: str) -> bool:
+    """True if an administrator has recorded training for the person."""
+    return bool((ctx.get("people", person_id) or {}).get("training"))
+
+
+def not_ready(ctx: Context, person_ids: list[str]) -> list[str]:
+    """What stops each person running an account: 'Tom Reid (training not recorded)'."""
+    problems = []
+    for pid in person_ids:
+        missing = []
+        if not acknowledged(ctx, pid):
+            missing.append("has not confirmed reading the current policy")
+        if not trained(ctx, pid):
+            missing.append("training not recorded")
+        if missing:
+            problems.append(f"{ctx.directory.name(pid)} ({' and '.join(missing)})")
+    return problems

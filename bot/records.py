@@ -1,0 +1,318 @@
+"""Records for SLT, governors and inspections: exports, subject access, retention, list import.
+
+Used by the `policybot` command line (`export`, `dnp-import`, `purge`), which opens the
+store itself, so these work on a `Store` directly rather than through a chat turn.
+Exports are readable in a spreadsheet: CSV with a header row, nested values written as
+JSON text, and cells that a spreadsheet would run as a formula prefixed with an apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.people import Directory, fold
+from bot.store import META, Store, iter_tables
+
+EXPORTS = ("accounts", "applications", "incidents", "items", "audit", "people")
+CLI_ACTOR = "command line"
+# Tables with nothing about people in them, left out of a subject access export.
+_MACHINERY = {META, "counters", "events"}
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class RecordsError(Exception):
+    """A problem the person at the command line can fix; the message says how."""
+
+
+# ---- flattening for spreadsheets ------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    """A value as spreadsheet text: nested values as JSON, formula-like text made harmless."""
+    if value is None:
+        text = ""
+    elif isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str):
+        text = value
+    elif isinstance(value, int | float):
+        text = str(value)
+    else:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if text and (text[0] in _FORMULA or (text[0] == "'" and len(text) > 1 and (text[1] in _FORMULA or text[1] == "'"))):
+        text = "'" + text
+    return text
+
+
+def uncell(text: str) -> str:
+    """Undo the apostrophe `cell` adds, giving the text as stored."""
+    if len(text) > 1 and text[0] == "'" and (text[1] in _FORMULA or text[1] == "'"):
+        return text[1:]
+    return text
+
+
+def columns(rows: Iterable[dict[str, Any]]) -> list[str]:
+    """Every field of every row, `id` first, then in the order first seen."""
+    cols: list[str] = []
+    for row in rows:
+        for key in row:
+            if key not in cols:
+                cols.append(key)
+    if "id" in cols:
+        cols.remove("id")
+        cols.insert(0, "id")
+    return cols
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    buf = io.StringIO()
+    cols = columns(rows) or ["id"]
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(cols)
+    for row in rows:
+        writer.writerow([cell(row.get(c)) for c in cols])
+    return buf.getvalue()
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=False) + "\n"
+
+
+def write_private(path: Path, text: str, *, bom: bool = False) -> None:
+    """Write a file only its owner can read (exports hold personal data)."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
+            fh.write(text)
+    except OSError as exc:
+        raise RecordsError(f"I could not write {path}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+
+
+# ---- exports -------------------------------------------------------------------------
+
+
+def _natural(row: dict[str, Any]) -> tuple[Any, ...]:
+    ident = str(row.get("id", ""))
+    return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", ident))
+
+
+def people_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
+    """Everyone in the configuration with what is stored about them (policy, training, leaving)."""
+    rows = []
+    stored = {r["id"]: r for r in store.all("people")}
+    for p in settings.people:
+        row: dict[str, Any] = {"id": p.id, "name": p.name, "title": p.title, "roles": sorted(p.roles), "employed": p.employed}
+        row.update({k: v for k, v in stored.pop(p.id, {}).items() if k != "id"})
+        rows.append(row)
+    for pid, record in sorted(stored.items()):
+        rows.append({"id": pid, "name": "(no longer in the configuration)", **{k: v for k, v in record.items() if k != "id"}})
+    return rows
+
+
+def export_rows(store: Store, settings: Settings, what: str) -> list[dict[str, Any]]:
+    """The records of one kind, as exported."""
+    if what not in EXPORTS:
+        raise RecordsError(f"I can't export {what!r}; choose one of {', '.join(EXPORTS)}.")
+    if what == "audit":
+        return store.audit()
+    if what == "people":
+        return people_rows(store, settings)
+    return sorted(store.all(what), key=_natural)
+
+
+def export(store: Store, settings: Settings, what: str, fmt: str, out: Path) -> int:
+    """Write one kind of record to `out` as CSV or JSON; return how many records."""
+    rows = export_rows(store, settings, what)
+    if fmt == "json":
+        write_private(out, to_json(rows))
+    else:
+        write_private(out, to_csv(rows), bom=True)
+    return len(rows)
+
+
+# ---- subject access ------------------------------------------------------------------
+
+
+def _words(text: str) -> set[str]:
+    plain = re.sub(r"['’`.]", "", fold(text))
+    return set(re.sub(r"[^\w\s]", " ", plain).split())
+
+
+@dataclass
+class Subject:
+    """Who a subject access request is about: a person id (staff) and/or a name."""
+
+    label: str
+    person_id: str
+    words: set[str]
+
+    def mentioned(self, value: Any) -> bool:
+        """True if a value, or anything nested in it, refers to this subject."""
+        if isinstance(value, dict):
+            return any(self.mentioned(k) or self.mentioned(v) for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return any(self.mentioned(v) for v in value)
+        if not isinstance(value, str) or not value:
+            return False
+        if self.person_id and (value == self.person_id or self.person_id in re.split(r"[:|/\s,]+", value)):
+            return True
+        return bool(self.words) and self.words <= _words(value)
+
+
+def find_subject(settings: Settings, name: str) -> Subject:
+    found = Directory(settings.people).match(name)
+    if len(found) > 1:
+        raise RecordsError(f"{name!r} could be {', '.join(p.describe() for p in found)}. Please give their full name or id.")
+    if found:
+        p = found[0]
+        return Subject(p.describe(), p.id, _words(p.name))
+    words = _words(name)
+    if len(words) < 2:
+        raise RecordsError(f"Nobody called {name!r} is on the staff list. For anyone else (a pupil or parent), give their first and last name.")
+    return Subject(name, "", words)
+
+
+def subject_access(store: Store, settings: Settings, name: str) -> dict[str, Any]:
+    """Everything held about one person, across every table and the audit trail."""
+    subject = find_subject(settings, name)
+    records: dict[str, list[dict[str, Any]]] = {}
+    for table in iter_tables(store):
+        if table in _MACHINERY:
+            continue
+        hits = [r for r in store.all(table) if subject.mentioned(r)]
+        if hits:
+            records[table] = sorted(hits, key=_natural)
+    person = next((p for p in settings.people if p.id == subject.person_id), None)
+    config = {"id": person.id, "name": person.name, "title": person.title, "roles": sorted(person.roles), "employed": person.employed, "email": person.email} if person else None
+    audit = [e for e in store.audit() if subject.mentioned(e)]
+    return {"subject": subject.label, "configuration": config, "records": records, "audit": audit}
+
+
+def subject_rows(found: dict[str, Any]) -> list[dict[str, Any]]:
+    """A subject access export as spreadsheet rows: where, which record, which field, what."""
+    rows = []
+    for key, value in (found["configuration"] or {}).items():
+        rows.append({"source": "configuration", "record": found["configuration"]["id"], "field": key, "value": value})
+    for table, recs in found["records"].items():
+        for rec in recs:
+            for key, value in rec.items():
+                rows.append({"source": table, "record": rec.get("id", ""), "field": key, "value": value})
+    for entry in found["audit"]:
+        rows.append({"source": "audit", "record": entry["seq"], "field": "entry", "value": entry})
+    return rows
+
+
+def export_person(store: Store, settings: Settings, name: str, fmt: str, out: Path) -> dict[str, Any]:
+    found = subject_access(store, settings, name)
+    if fmt == "json":
+        write_private(out, to_json(found))
+    else:
+        write_private(out, to_csv(subject_rows(found)), bom=True)
+    return found
+
+
+# ---- retention -----------------------------------------------------------------------
+
+
+def _moment(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), datetime.min.time()).astimezone()
+        return datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
+def _first(record: dict[str, Any], *names: str) -> datetime | None:
+    for name in names:
+        moment = _moment(record.get(name))
+        if moment is not None:
+            return moment
+    return None
+
+
+def _retention_age(kind: str, record: dict[str, Any]) -> datetime | None:
+    """When a record's retention period starts, or None while it must be kept (still live)."""
+    if kind == "applications":
+        return _first(record, "decided_at", "submitted_at") if record.get("status") in ("rejected", "created") else None
+    if kind == "accounts":
+        return _first(record, "closed_at") if record.get("status") == "closed" else None
+    if kind == "incidents":
+        return _first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
+    if kind == "items":
+        return _first(record, "replied_at", "handled_at", "answered_at", "received_at")
+    if kind == "people":
+        leaving = record.get("leaving") or {}
+        return _moment(leaving.get("date")) if leaving.get("status") == "finished" else None
+    if kind == "dnp":
+        return _first(record, "added_at")
+    return None
+
+
+@dataclass(frozen=True)
+class Expiry:
+    table: str
+    key: str
+    since: datetime
+    days: int
+
+
+def past_retention(store: Store, settings: Settings, now: datetime) -> list[Expiry]:
+    """Every record older than its kind's retention period in `[records.retention]`."""
+    due = []
+    for kind, days in settings.records.retention.items():
+        if days <= 0:
+            continue  # kept for ever
+        limit = now - timedelta(days=days)
+        for record in store.all(kind):
+            since = _retention_age(kind, record)
+            if since is not None and since < limit:
+                due.append(Expiry(kind, record["id"], since, days))
+    return due
+
+
+async def purge(store: Store, settings: Settings, now: datetime) -> list[Expiry]:
+    """Delete what is past retention, auditing each deletion; return what was deleted."""
+    async with store.transaction() as tx:
+        due = past_retention(store, settings, now)
+        for e in due:
+            tx.delete(e.table, e.key)
+            tx.audit(CLI_ACTOR, "purged", f"{e.table}/{e.key}", at=now, detail=f"past the {e.days}-day retention period for {e.table} (since {e.since.date().isoformat()})")
+    return due
+
+
+# ---- the do-not-publish list ------------------------------------------------------------
+
+
+async def import_dnp(store: Store, pupils: list[tuple[str, str]], now: datetime, *, replace: bool = False) -> tuple[int, int, int]:
+    """Add pupils to the list in one commit; `replace` clears the old list first. Returns (added, already there, removed)."""
+    from workflows.photo_check import TABLE, entry, record_key
+
+    async with store.transaction() as tx:
+        removed = 0
+        if replace:
+            for old in tx.all(TABLE):
+                tx.delete(TABLE, old["id"])
+                removed += 1
+        added = skipped = 0
+        for name, klass in pupils:
+            key = record_key(name, klass)
+            if tx.get(TABLE, key):
+                skipped += 1
+                continue
+            tx.put(TABLE, key, entry(name, klass, CLI_ACTOR, now.isoformat(), "csv"))
+            added += 1
+        tx.audit(CLI_ACTOR, "dnp_imported", TABLE, at=now, detail=f"{added} added, {skipped} already on the list" + (f", {removed} previous entries replaced" if replace else ""))
+    return added, skipped, removed

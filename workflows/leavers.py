@@ -1,0 +1,421 @@
+"""Leavers: the administrator "controls the process for managing an account after the lead
+staff member has left the organisation (closing or transferring)" (Roles & Responsibilities),
+every account keeps "at least two staff members" (Process for creating new accounts), and
+"staff must ensure that confidentiality is maintained on social media even after they
+leave the employment of the School" (Behaviour).
+
+SLT or an administrator records that someone is leaving, with the date. For each account
+they run: if two or more runners remain, the leaver is simply taken off; otherwise the
+administrators are led through transferring it (a new runner, who must accept) or closing
+it (confirmed closed on the platform). Their rota days are handed back for cover. Until
+every account is settled the administrators are reminded daily, and the leaver cannot be
+marked finished. The leaver is reminded that confidentiality continues.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from bot.errors import AlreadyDecided, Expired
+from bot.messages import Button, Card, person, role
+from bot.timefmt import day
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows.people_status import not_ready
+from workflows.policy_acknowledgement import daily_slot, require_slt_or_admin
+
+
+def _leaving(ctx: Context, pid: str) -> dict[str, Any]:
+    return (ctx.get("people", pid) or {}).get("leaving") or {}
+
+
+def _open_leaver(ctx: Context, pid: str) -> dict[str, Any]:
+    record = ctx.get("people", pid) or {}
+    leaving = record.get("leaving") or {}
+    if not leaving or leaving.get("status") != "open":
+        raise Expired(f"{ctx.directory.name(pid)} has no leaving in progress, so nothing was changed.")
+    return record
+
+
+def unsettled(ctx: Context, pid: str) -> list[dict[str, Any]]:
+    """Accounts waiting to be transferred or closed because this person is leaving."""
+    return [a for a in ctx.all("accounts") if (a.get("handover") or {}).get("leaver") == pid and a.get("status") != "closed"]
+
+
+def _strip(doc: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in doc.items() if k not in ("id", "version")}
+
+
+def _handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card:
+    h = acc["handover"]
+    remaining = [r for r in acc["runners"] if r != h["leaver"]]
+    who = ", ".join(ctx.directory.name(r) for r in remaining) or "nobody"
+    body = (
+        f"{ctx.directory.name(h['leaver'])} is leaving on {day(h['date'])}. {acc['platform_label']} {acc['handle']} would be left with {len(remaining)} runner(s) ({who}), "
+        "and the policy asks for at least two. Please transfer it to a new runner, or close it on the platform."
+    )
+    if h.get("state") == "offered":
+        body += f"\nWaiting for {ctx.directory.name(h['offered_to'])} to accept."
+    if note:
+        body = f"{note}\n\n{body}"
+    data = {"account": acc["id"]}
+    return Card(
+        f"Account to transfer or close: {acc['name']}",
+        body,
+        buttons=(
+            Button("leavers.transfer", "Transfer to a new runner", data, "primary"),
+            Button("leavers.close", "It is closed on the platform", data, "danger"),
+        ),
+        tone="warning",
+    )
+
+
+def _strip_rota(ctx: Context, pid: str, leaving_date: str, out: Outcome) -> int:
+    """Take the leaver off rota days from their leaving date; return how many days need cover."""
+    handed = 0
+    for rec in ctx.all("rota"):
+        when = str(rec.get("date") or rec.get("day") or "")
+        if when and when[:10] < leaving_date:
+            continue  # history stays as it was
+        changed = False
+        doc = _strip(rec)
+        for key, value in rec.items():
+            if key in ("id", "version"):
+                continue
+            if isinstance(value, list) and pid in value:
+                doc[key] = [v for v in value if v != pid]
+                changed = True
+            elif value == pid and key not in ("created_by", "updated_by", "by"):
+                doc[key] = None
+                changed = True
+        if changed:
+            doc["needs_cover"] = True
+            out.put("rota", rec["id"], doc, action="rota_leaver_removed", detail=f"{ctx.directory.name(pid)} leaving {leaving_date}", expect_version=rec.get("version"))
+            handed += 1
+    return handed
+
+
+def check_person(value: str, _answers: Answers, ctx: Context) -> str:
+    if _leaving(ctx, value).get("status") == "open":
+        raise Invalid(f"{ctx.directory.name(value)}'s leaving is already in progress. Type /leavers to see where it is up to.")
+    return value
+
+
+def start_leaver(_answers: Answers, ctx: Context, _out: Outcome) -> None:
+    require_slt_or_admin(ctx, "record that someone is leaving")
+
+
+def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """File the leaving date, settle what can be settled, and lead admins through the rest."""
+    require_slt_or_admin(ctx, "record that someone is leaving")
+    pid, date = answers["person"], answers["date"]
+    name = ctx.directory.name(pid)
+    record = ctx.get("people", pid) or {}
+    doc = _strip(record)
+    doc["leaving"] = {"date": date, "recorded_by": ctx.actor.id, "recorded_at": ctx.now.isoformat(), "status": "open"}
+    out.put("people", pid, doc, action="leaver_recorded", before=None, after="open", detail=f"leaving {date}", expect_version=record.get("version"))
+    removed, handover = [], []
+    for acc in ctx.all("accounts"):
+        if pid not in acc.get("runners", []) or acc.get("status") == "closed":
+            continue
+        remaining = [r for r in acc["runners"] if r != pid and _leaving(ctx, r).get("status") != "open"]
+        acc_doc = _strip(acc)
+        if len(remaining) >= 2:
+            acc_doc["runners"] = [r for r in acc["runners"] if r != pid]
+            out.put("accounts", acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            removed.append(acc)
+        else:
+            acc_doc["handover"] = {"leaver": pid, "date": date, "state": "open"}
+            acc_doc["status"] = "transferring"
+            out.put("accounts", acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            handover.append({**acc_doc, "id": acc["id"]})
+    cover = _strip_rota(ctx, pid, date, out)
+    lines = [f"{name} is recorded as leaving on {day(date)}."]
+    if removed:
+        lines.append("Taken off (two or more runners remain): " + ", ".join(f"{a['name']} ({a['handle']})" for a in removed) + ".")
+    if handover:
+        lines.append(f"{len(handover)} account(s) must be transferred or closed; the administrators have been sent each one.")
+    if cover:
+        lines.append(f"{cover} rota day(s) now need someone else to monitor; please update the rota.")
+    if not handover:
+        lines.append("Nothing is waiting, so you can finish this now.")
+    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button("leavers.finish", "Finish this leaver", {"person": pid}),), tone="success"))
+    for acc in handover:
+        out.send(role("admins"), _handover_card(acc, ctx), key=f"handover:{acc['id']}")
+    if cover:
+        out.send(
+            role("admins"),
+            Card("Rota days need cover", f"{name} leaves on {day(date)}. {cover} rota day(s) from then on have been handed back and need someone else to monitor. Please update the rota."),
+        )
+    out.send(
+        person(pid),
+        Card(
+            "Before you leave: confidentiality continues",
+            f"The school has recorded that you are leaving on {day(date)}. Thank you for everything you have done. "
+            "Please remember the social media policy: confidentiality must be maintained on social media even after you leave the school. "
+            "Please don't share anything about pupils, families or colleagues that you learned at work, and don't post on the school's behalf after you leave.",
+        ),
+    )
+
+
+def transfer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "transfer accounts")
+    acc = _handover_account(ctx, str(data.get("account", "")))
+    out.begin("leavers_transfer", {"account": acc["id"]})
+
+
+def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
+    acc = ctx.get("accounts", acc_id)
+    if acc is None:
+        raise Expired("I can't find that account any more.")
+    if not acc.get("handover"):
+        raise AlreadyDecided(f"{acc['name']} has already been {'closed' if acc.get('status') == 'closed' else 'transferred'}, so nothing was changed.")
+    return acc
+
+
+def check_new_runner(value: str, _answers: Answers, ctx: Context) -> str:
+    p = ctx.directory.get(value)
+    if _leaving(ctx, value).get("status") == "open":
+        raise Invalid(f"{ctx.directory.name(value)} is leaving, so can't take the account on. Please choose someone else.")
+    if p is not None and not p.employed:
+        raise Invalid("The account needs two members of staff; a volunteer or parent can help but not replace a member of staff. Please choose a member of staff.")
+    problems = not_ready(ctx, [value])
+    if problems and ctx.settings.records.untrained_runner == "block":
+        raise Invalid(f"Not yet: {problems[0]}. They need to read the policy (/policy) and have their training recorded (/training) first, or choose someone else.")
+    return value
+
+
+def offer_transfer(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """Offer the account to the new runner, who must accept."""
+    ctx.require("admin", "transfer accounts")
+    acc = _handover_account(ctx, answers["_context"]["account"])
+    new = answers["new_runner"]
+    if new in acc["runners"]:
+        out.tell(_handover_card(acc, ctx, f"{ctx.directory.name(new)} already runs {acc['name']}, so they can't be the new runner. Please choose someone else."))
+        return
+    doc = _strip(acc)
+    doc["handover"] = {**acc["handover"], "state": "offered", "offered_to": new, "offered_by": ctx.actor.id}
+    out.put("accounts", acc["id"], doc, action="account_transfer_offered", detail=f"to {ctx.directory.name(new)}", expect_version=acc["version"])
+    data = {"account": acc["id"], "person": new}
+    out.send(
+        person(new),
+        Card(
+            f"Will you help run {acc['name']}?",
+            f"{ctx.directory.name(acc['handover']['leaver'])} is leaving, and {ctx.actor.name} would like you to become one of the people running the school's "
+            f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
+            buttons=(Button("leavers.accept", "I accept", data, "primary"), Button("leavers.decline", "I can't take this on", data)),
+        ),
+        key=f"offer:{acc['id']}:{new}",
+    )
+    out.tell(Card("Transfer offered", f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. I'll tell the administrators when they answer."))
+    out.send(role("admins"), _handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
+
+
+def _offer(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
+    acc = _handover_account(ctx, str(data.get("account", "")))
+    h = acc["handover"]
+    if h.get("state") != "offered" or h.get("offered_to") != ctx.actor.id or data.get("person") != ctx.actor.id:
+        raise Expired("This request is no longer open (the administrators may have chosen someone else), so nothing was changed.")
+    return acc
+
+
+def accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    acc = _offer(data, ctx)
+    h = acc["handover"]
+    doc = _strip(acc)
+    doc["runners"] = [r for r in acc["runners"] if r != h["leaver"]] + [ctx.actor.id]
+    doc["status"] = "active"
+    doc.pop("handover", None)
+    doc.setdefault("handovers", []).append({**h, "state": "transferred", "settled_at": ctx.now.isoformat(), "to": ctx.actor.id})
+    out.put("accounts", acc["id"], doc, action="account_transferred", after="active", detail=f"from {ctx.directory.name(h['leaver'])} to {ctx.actor.name}", expect_version=acc["version"])
+    out.send(
+        person(ctx.actor.id),
+        Card(f"You now help run {acc['name']}", f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. Ask an administrator for the login."),
+        key=f"offer:{acc['id']}:{ctx.actor.id}",
+        replace=True,
+    )
+    done = Card(f"Transferred: {acc['name']}", f"{ctx.actor.name} accepted and now runs it with {', '.join(ctx.directory.name(r) for r in doc['runners'] if r != ctx.actor.id)}.", tone="success")
+    out.send(role("admins"), done, key=f"handover:{acc['id']}", replace=True)
+    _maybe_ready(ctx, h["leaver"], acc["id"], out)
+
+
+def decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    acc = _offer(data, ctx)
+    doc = _strip(acc)
+    doc["handover"] = {k: v for k, v in acc["handover"].items() if k not in ("offered_to", "offered_by")} | {"state": "open"}
+    out.put("accounts", acc["id"], doc, action="account_transfer_declined", detail=ctx.actor.name, expect_version=acc["version"])
+    out.send(
+        person(ctx.actor.id),
+        Card("Thank you for letting us know", f"You have not been added to {acc['name']}. The administrators will ask someone else."),
+        key=f"offer:{acc['id']}:{ctx.actor.id}",
+        replace=True,
+    )
+    out.send(
+        role("admins"),
+        _handover_card({**doc, "id": acc["id"]}, ctx, f"{ctx.actor.name} can't take {acc['name']} on. Please choose someone else, or close it."),
+        key=f"handover:{acc['id']}",
+        replace=True,
+    )
+
+
+def close(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "close accounts")
+    acc = _handover_account(ctx, str(data.get("account", "")))
+    out.begin("leavers_close", {"account": acc["id"]})
+
+
+def must_be_closed(value: bool, _answers: Answers, _ctx: Context) -> bool:
+    if not value:
+        raise Invalid("Please close (or delete) the account on the platform itself first, then answer yes. If you'd rather keep it, type cancel and transfer it to a new runner instead.")
+    return value
+
+
+def record_closed(answers: Answers, ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "close accounts")
+    acc = _handover_account(ctx, answers["_context"]["account"])
+    h = acc["handover"]
+    doc = _strip(acc)
+    doc["status"] = "closed"
+    doc["closed_at"] = ctx.now.isoformat()
+    doc["closed_by"] = ctx.actor.id
+    doc.pop("handover", None)
+    doc.setdefault("handovers", []).append({**h, "state": "closed", "settled_at": ctx.now.isoformat()})
+    out.put("accounts", acc["id"], doc, action="account_closed", after="closed", detail=f"{ctx.directory.name(h['leaver'])} leaving", expect_version=acc["version"])
+    out.send(
+        role("admins"),
+        Card(f"Closed: {acc['name']}", f"{ctx.actor.name} confirmed {acc['platform_label']} {acc['handle']} is closed on the platform.", tone="success"),
+        key=f"handover:{acc['id']}",
+        replace=True,
+    )
+    for r in acc["runners"]:
+        if r != h["leaver"]:
+            out.send(
+                person(r),
+                Card(
+                    f"{acc['name']} has been closed", f"{ctx.actor.name} closed {acc['platform_label']} {acc['handle']} because {ctx.directory.name(h['leaver'])} is leaving. Thank you for running it."
+                ),
+            )
+    _maybe_ready(ctx, h["leaver"], acc["id"], out)
+
+
+def _maybe_ready(ctx: Context, leaver: str, settled: str, out: Outcome) -> None:
+    left = [a for a in unsettled(ctx, leaver) if a["id"] != settled]
+    if not left:
+        out.send(
+            role("admins"),
+            Card(
+                f"All of {ctx.directory.name(leaver)}'s accounts are settled",
+                "Every account they ran has been transferred or closed. You can now finish their leaving.",
+                buttons=(Button("leavers.finish", "Finish this leaver", {"person": leaver}, "primary"),),
+            ),
+        )
+
+
+def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """Mark the leaving finished; refused while any account still waits."""
+    require_slt_or_admin(ctx, "finish a leaver")
+    pid = str(data.get("person", ""))
+    record = _open_leaver(ctx, pid)
+    waiting = unsettled(ctx, pid)
+    name = ctx.directory.name(pid)
+    if waiting:
+        out.audit("leaver_finish_refused", f"people/{pid}", detail=", ".join(a["id"] for a in waiting))
+        out.tell(
+            Card(
+                "Not finished yet",
+                f"{name} still runs {len(waiting)} account(s) that would be left with fewer than two runners: "
+                + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting)
+                + ". Each must be transferred to a new runner (who accepts) or closed on the platform first. The administrators have the buttons for each.",
+                tone="warning",
+            )
+        )
+        return
+    doc = _strip(record)
+    doc["leaving"] = {**record["leaving"], "status": "finished", "finished_by": ctx.actor.id, "finished_at": ctx.now.isoformat()}
+    out.put("people", pid, doc, action="leaver_finished", before="open", after="finished", expect_version=record["version"])
+    out.tell(Card("Leaver finished", f"{name}'s leaving is complete: every account they ran is transferred or closed.", tone="success"))
+
+
+def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
+    """/leavers (SLT, admins): leavers in progress and what each still waits for."""
+    require_slt_or_admin(ctx, "see leavers")
+    fields, buttons = [], []
+    for p in ctx.directory.people:
+        leaving = _leaving(ctx, p.id)
+        if leaving.get("status") != "open":
+            continue
+        waiting = unsettled(ctx, p.id)
+        text = f"Leaving {day(leaving['date'])}. " + ("Waiting: " + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting) if waiting else "Nothing waiting; ready to finish.")
+        fields.append((p.name, text))
+        buttons.append(Button("leavers.finish", f"Finish: {p.name}", {"person": p.id}))
+    if not fields:
+        out.tell(Card("Leavers", "Nobody's leaving is in progress. Record one with /leaver."))
+        return
+    out.tell(Card("Leavers in progress", "", fields=tuple(fields), buttons=tuple(buttons)))
+
+
+def daily_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
+    """Each day from 08:00, remind administrators of every account still waiting."""
+    slot = daily_slot(ctx)
+    if slot is None:
+        return []
+    due = []
+    for acc in ctx.all("accounts"):
+        h = acc.get("handover")
+        if not h or acc.get("status") == "closed":
+            continue
+        started = _leaving(ctx, h["leaver"]).get("recorded_at", "")
+        if started and datetime.fromisoformat(started).astimezone(ctx.settings.school.tz).date().isoformat() == slot:
+            continue  # the administrators were told today already
+        out = Outcome(actor="policybot")
+        out.send(role("admins"), _handover_card(acc, ctx, "A daily reminder: this account is still waiting."), key=f"handover:{acc['id']}")
+        due.append((f"handover-remind:{acc['id']}:{slot}", out))
+    return due
+
+
+WORKFLOWS = (
+    Workflow(
+        name="leaver",
+        command="leaver",
+        title="Record a leaver",
+        summary="record that someone is leaving; their accounts are transferred or closed (SLT, administrators)",
+        aliases=("record a leaver",),
+        intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
+        steps=(
+            Step("person", "Who is leaving?", "person", "Leaving", check=check_person),
+            Step("date", "What is their last day? (for example 18/12/2026)", "date", "Last day"),
+        ),
+        on_start=start_leaver,
+        on_complete=record_leaver,
+        submit_label="Record the leaver",
+    ),
+    Workflow(
+        name="leavers_transfer",
+        title="Transfer an account",
+        steps=(Step("new_runner", "Who should take over as a runner? They will be asked to accept.", "person", "New runner", check=check_new_runner),),
+        on_complete=offer_transfer,
+        confirm=False,
+        role="admin",
+    ),
+    Workflow(
+        name="leavers_close",
+        title="Close an account",
+        steps=(Step("closed", "Have you closed or deleted the account on the platform itself?", "yesno", "Closed on the platform", check=must_be_closed),),
+        on_complete=record_closed,
+        confirm=False,
+        role="admin",
+    ),
+)
+
+COMMANDS = (Command("leavers", "see leavers in progress and what they wait for (SLT, administrators)", list_leavers),)
+
+ACTIONS = {
+    "leavers.transfer": transfer,
+    "leavers.close": close,
+    "leavers.accept": accept,
+    "leavers.decline": decline,
+    "leavers.finish": finish,
+}
+
+SCHEDULES = (daily_reminders,)

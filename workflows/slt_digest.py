@@ -1,0 +1,86 @@
+"""The weekly SLT digest: what SLT need to be satisfied the policy is working (Roles &
+Responsibilities: SLT develop and implement the policy; Monitoring: replies within 24 hours;
+Process for creating new accounts: runners have read the policy and been trained).
+
+Every Monday morning SLT get: comments, queries and complaints handled in the last week
+and how many were late, open incidents (numbers only), accounts with fewer than two
+trained runners, and staff who have not confirmed reading the current policy.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.messages import Card, role
+from bot.workflow import Context, Outcome
+from workflows.people_status import acknowledged, trained
+from workflows.policy_acknowledgement import not_acknowledged, weekly_slot
+
+CLOSED_INCIDENT = ("closed", "resolved")
+
+
+def _time(record: dict[str, Any], *names: str) -> datetime | None:
+    for name in names:
+        value = record.get(name)
+        if isinstance(value, str) and value:
+            try:
+                return datetime.fromisoformat(value)
+            except ValueError:
+                continue
+    return None
+
+
+def item_counts(ctx: Context, since: datetime) -> tuple[int, int, int]:
+    """(handled in the week, of which late, still waiting and overdue now) from the `items` table."""
+    handled = late = overdue = 0
+    for item in ctx.all("items"):
+        replied = _time(item, "replied_at", "handled_at", "answered_at")
+        due = _time(item, "due_at", "reply_due", "reply_by")
+        if replied is not None:
+            if replied >= since:
+                handled += 1
+                if due is not None and replied > due:
+                    late += 1
+        elif due is not None and due < ctx.now:
+            overdue += 1
+    return handled, late, overdue
+
+
+def thin_accounts(ctx: Context) -> list[str]:
+    """Active accounts with fewer than two runners who are trained and have read the current policy."""
+    thin = []
+    for acc in ctx.all("accounts"):
+        if acc.get("status") == "closed":
+            continue
+        ready = [r for r in acc.get("runners", []) if trained(ctx, r) and acknowledged(ctx, r)]
+        if len(ready) < 2:
+            thin.append(f"{acc.get('name', acc['id'])} ({len(ready)} of {len(acc.get('runners', []))})")
+    return thin
+
+
+def digest_card(ctx: Context) -> Card:
+    since = ctx.now - timedelta(days=7)
+    handled, late, overdue = item_counts(ctx, since)
+    incidents = [i for i in ctx.all("incidents") if i.get("status") not in CLOSED_INCIDENT]
+    thin = thin_accounts(ctx)
+    missing = [ctx.directory.name(p) for p in not_acknowledged(ctx)]
+    fields = (
+        ("Comments, queries and complaints", f"{handled} replied to in the last 7 days, {late} of them after the 24-hour deadline; {overdue} waiting and overdue now."),
+        ("Open incidents", f"{len(incidents)} open" + (": " + ", ".join(str(i["id"]) for i in incidents[:20]) if incidents else "") + (". Type /incidents for details." if incidents else ".")),
+        ("Accounts with fewer than two trained runners", "; ".join(thin) if thin else "None: every account has at least two runners who are trained and have read the policy."),
+        ("Not yet confirmed reading the policy", ", ".join(missing) if missing else "Everyone has confirmed the current version."),
+    )
+    return Card("Weekly social media digest", f"The week to {ctx.now.astimezone(ctx.settings.school.tz):%a %d %b %Y}.", fields=fields)
+
+
+def weekly_digest(ctx: Context) -> list[tuple[str, Outcome]]:
+    slot = weekly_slot(ctx)
+    if slot is None:
+        return []
+    out = Outcome(actor="policybot")
+    out.send(role("slt"), digest_card(ctx))
+    return [(f"slt-digest:{slot}", out)]
+
+
+SCHEDULES = (weekly_digest,)

@@ -1,0 +1,56 @@
+"""Training: SLT are "facilitating training and guidance on Social Media use", staff are
+"attending appropriate training", and SLT "must be satisfied that anyone running a social
+media account ... has received appropriate training" (Roles & Responsibilities; Process
+for creating new accounts).
+
+Administrators record who was trained, when and in what; the approval card of an
+application and the account register show it beside each runner (`runner_line`).
+"""
+
+from __future__ import annotations
+
+from bot.messages import Card, person
+from bot.timefmt import day
+from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
+from workflows.new_account import not_blank
+
+
+def not_future(value: str, _answers: Answers, ctx: Context) -> str:
+    if value > ctx.now.astimezone(ctx.settings.school.tz).date().isoformat():
+        raise Invalid("That date is in the future. Please record training once it has happened, giving the date it took place.")
+    return value
+
+
+def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """Add the training to the person's record and let them know."""
+    ctx.require("admin", "record training")
+    pid = answers["person"]
+    record = ctx.get("people", pid) or {}
+    expect = record.get("version")
+    doc = {k: v for k, v in record.items() if k not in ("id", "version")}
+    entry = {"date": answers["date"], "what": answers["what"], "by": ctx.actor.id}
+    doc["training"] = sorted([*(doc.get("training") or []), entry], key=lambda t: t["date"])
+    out.put("people", pid, doc, action="training_recorded", detail=f"{answers['date']}: {answers['what']}", expect_version=expect)
+    name = ctx.directory.name(pid)
+    out.tell(Card("Training recorded", f"{name}: {answers['what']} on {day(answers['date'])}.", tone="success"))
+    if pid != ctx.actor.id:
+        out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
+
+
+WORKFLOWS = (
+    Workflow(
+        name="training",
+        command="training",
+        title="Record training",
+        summary="record that someone has had social media training (administrators)",
+        aliases=("record training",),
+        role="admin",
+        steps=(
+            Step("person", "Who was trained?", "person", "Person"),
+            Step("date", "On what date? (for example 25/11/2026, or today)", "date", "Date", check=not_future),
+            Step("what", "What was the training? (for example: 'Social media policy induction with the DSL')", label="Training", check=not_blank, max_length=300),
+        ),
+        on_complete=record_training,
+        submit_label="Record it",
+    ),
+)
