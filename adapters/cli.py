@@ -27,6 +27,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
+    exp.add_argument("--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records")
+    exp.add_argument("--person", metavar="NAME", help="everything held about one person (a subject access request), instead of --what")
+    exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv opens in a spreadsheet (default); json keeps every detail")
+    exp.add_argument("--out", required=True, metavar="FILE", help="where to write it")
+    dnp = sub.add_parser("dnp-import", parents=[common], help="import the do-not-publish list from a CSV file with columns name and class")
+    dnp.add_argument("--csv", required=True, metavar="FILE", help="the CSV file (a header row, then one pupil per row)")
+    dnp.add_argument("--replace", action="store_true", help="replace the whole list instead of adding to it")
+    pur = sub.add_parser("purge", parents=[common], help="delete records kept longer than [records] retention allows")
+    pur.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
     man = sub.add_parser("slack-manifest", parents=[common], help="print the Slack app manifest (paste it when creating the Slack app)")
     man.add_argument("--url", default="", help="the public https address of policybot serve (not needed with Socket Mode)")
     pkg = sub.add_parser("teams-package", parents=[common], help="write the Microsoft Teams app package (a zip to upload in Teams admin)")
@@ -46,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command in ("export", "dnp-import", "purge"):
+            return asyncio.run(_records_command(settings, command, args))
         if command == "slack-manifest":
             return _slack_manifest(settings, args.url)
         if command == "teams-package":
@@ -63,6 +75,65 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
     print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    return 0
+
+
+async def _records_command(settings: Settings, command: str, args: argparse.Namespace) -> int:
+    """export, dnp-import and purge: they open the data folder themselves (so the bot must not be running)."""
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    from bot import records
+    from bot.store import Store
+
+    now = datetime.now(UTC)
+    if command == "dnp-import":
+        path = Path(args.csv)
+        try:
+            text = path.read_text(encoding="utf-8-sig")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise PolicybotError(f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again.") from None
+        from workflows.photo_check import parse_dnp_csv
+
+        try:
+            pupils = parse_dnp_csv(text)
+        except ValueError as exc:
+            raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
+    if command == "export" and bool(args.what) == bool(args.person):
+        raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
+    store = Store(settings.storage_path)
+    try:
+        if command == "export":
+            out = Path(args.out)
+            try:
+                if args.person:
+                    found = records.export_person(store, settings, args.person, args.format, out)
+                    count = sum(len(v) for v in found["records"].values()) + len(found["audit"])
+                    what = f"everything held about {found['subject']}"
+                else:
+                    count = records.export(store, settings, args.what, args.format, out)
+                    what = f"{args.what}"
+            except records.RecordsError as exc:
+                raise PolicybotError(str(exc)) from None
+            except OSError as exc:
+                raise PolicybotError(f"I couldn't write {out}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+            async with store.transaction() as tx:
+                tx.audit(records.CLI_ACTOR, "exported", args.what or "subject_access", at=now, detail=f"{what}: {count} records, {args.format}, to {out.name}")
+            print(f"Wrote {count} records ({what}) to {out}. It holds personal information: keep it safe and delete it when done.")
+        elif command == "dnp-import":
+            added, skipped, removed = await records.import_dnp(store, pupils, now, replace=args.replace)
+            print(f"Do-not-publish list: {added} added, {skipped} already on it" + (f", {removed} earlier entries replaced" if args.replace else "") + ".")
+        else:
+            due = records.past_retention(store, settings, now) if args.dry_run else await records.purge(store, settings, now)
+            verb = "Would delete" if args.dry_run else "Deleted"
+            if not due:
+                print("Nothing is past its retention period.")
+            for e in due:
+                print(f"{verb} {e.table}/{e.key}: kept since {e.since.date().isoformat()}, longer than {e.days} days.")
+            if due and args.dry_run:
+                print(f"{len(due)} records. Run again without --dry-run to delete them (each deletion is recorded in the audit trail).")
+    finally:
+        await store.close()
     return 0
 
 

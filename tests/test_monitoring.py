@@ -19,7 +19,16 @@ async def school(path: Path | None = None, start: datetime | None = None) -> Tes
             tx.put(
                 "accounts",
                 "ACC-1",
-                {"platform": "facebook", "name": "Pennington PTA", "handle": "@PenningtonPTA", "status": "active", "runners": ["eclarke", "treid"], "created_at": "2026-01-01T09:00:00+00:00"},
+                {
+                    "platform": "facebook",
+                    "platform_label": "Facebook",
+                    "name": "Pennington PTA",
+                    "handle": "@PenningtonPTA",
+                    "status": "active",
+                    "runners": ["eclarke", "treid"],
+                    "credentials_location": "school password manager",
+                    "created_at": "2026-01-01T09:00:00+00:00",
+                },
             )
     return bot
 

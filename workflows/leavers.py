@@ -15,7 +15,7 @@ marked finished. The leaver is reminded that confidentiality continues.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from bot.errors import AlreadyDecided, Expired
@@ -72,27 +72,36 @@ def _handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card
 
 
 def _strip_rota(ctx: Context, pid: str, leaving_date: str, out: Outcome) -> int:
-    """Take the leaver off rota days from their leaving date; return how many days need cover."""
+    """Hand the leaver's rota days back from their leaving date; return how many need cover.
+
+    Until they leave they stay on duty (their weekly days become dated entries up to then);
+    after their last day their weekly days and any dated days are emptied, so the rota's
+    gap alert asks the administrators for cover.
+    """
+    from workflows.monitoring_rota import DAYS, ROTA, local_today
+
     handed = 0
-    for rec in ctx.all("rota"):
-        when = str(rec.get("date") or rec.get("day") or "")
-        if when and when[:10] < leaving_date:
-            continue  # history stays as it was
-        changed = False
-        doc = _strip(rec)
-        for key, value in rec.items():
-            if key in ("id", "version"):
-                continue
-            if isinstance(value, list) and pid in value:
-                doc[key] = [v for v in value if v != pid]
-                changed = True
-            elif value == pid and key not in ("created_by", "updated_by", "by"):
-                doc[key] = None
-                changed = True
-        if changed:
-            doc["needs_cover"] = True
-            out.put("rota", rec["id"], doc, action="rota_leaver_removed", detail=f"{ctx.directory.name(pid)} leaving {leaving_date}", expect_version=rec.get("version"))
-            handed += 1
+    last = date.fromisoformat(leaving_date)
+    today = local_today(ctx)
+    for rec in ctx.all(ROTA):
+        weekly = dict(rec.get("weekly") or {})
+        overrides = dict(rec.get("overrides") or {})
+        mine = [d for d, who in weekly.items() if who == pid]
+        later = [d for d, who in overrides.items() if who == pid and d > leaving_date]
+        if not mine and not later:
+            continue
+        d = today
+        while d <= last:  # still on duty up to and including their last day
+            if DAYS[d.weekday()] in mine and d.isoformat() not in overrides:
+                overrides[d.isoformat()] = pid
+            d += timedelta(days=1)
+        for code in mine:
+            weekly[code] = None
+        for day_ in later:
+            del overrides[day_]
+        doc = {**_strip(rec), "weekly": weekly, "overrides": overrides, "updated_by": ctx.actor.id, "updated_at": ctx.now.isoformat()}
+        out.put(ROTA, rec["id"], doc, action="rota_leaver_removed", detail=f"{ctx.directory.name(pid)} leaving {leaving_date}", expect_version=rec.get("version"))
+        handed += len(mine) + len(later)
     return handed
 
 
@@ -137,7 +146,7 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     if handover:
         lines.append(f"{len(handover)} account(s) must be transferred or closed; the administrators have been sent each one.")
     if cover:
-        lines.append(f"{cover} rota day(s) now need someone else to monitor; please update the rota.")
+        lines.append(f"{cover} rota day(s) (weekly days or dates) now need someone else to monitor from then on; please update the rota with /rota-set.")
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
     out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button("leavers.finish", "Finish this leaver", {"person": pid}),), tone="success"))
