@@ -61,6 +61,7 @@ def well_formed(body: object) -> bool:
         and isinstance(conversation, dict)
         and isinstance(conversation.get("id"), str)
         and bool(conversation["id"])
+        and conversation["id"].isprintable()  # it travels in an HTTP header of the reply
         and isinstance(service, str)
         and service.startswith(("https://", "http://"))
     )

@@ -133,7 +133,10 @@ class TeamsBot(Bot):
         if context.activity.type == ActivityTypes.invoke:
             await self._ack(context, f"{card.title}. {card.body}")
             return
-        await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
+        try:
+            await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
+        except Exception as exc:  # the answer to this turn could not be sent: say so in the log, not with a 500
+            log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
 
     async def _ack(self, context: TurnContext, text: str) -> None:
         """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""
