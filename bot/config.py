@@ -125,7 +125,7 @@ class IncidentSettings:
 
 UNTRAINED_RUNNER = ("block", "warn")
 # Record kinds with a retention period, and their defaults in days (0 keeps them for ever).
-RETENTION_DEFAULTS = {"applications": 2190, "accounts": 2190, "incidents": 2190, "items": 730, "people": 2190, "dnp": 400}
+RETENTION_DEFAULTS = {"applications": 2190, "accounts": 2190, "incidents": 2190, "items": 730, "people": 2190, "dnp": 0}
 
 
 @dataclass(frozen=True)
