@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -248,7 +249,7 @@ def test_slack_manifest_lists_every_command_and_the_events_url(tmp_path: Path, c
     assert {f"/{name}" for name, _s, _r in default_registry().menu()} | {"/policybot"} == set(commands)
     assert {c["url"] for c in commands.values()} == {"https://policybot.pennington.example/slack/events"}
     assert data["settings"]["interactivity"]["request_url"] == "https://policybot.pennington.example/slack/events"
-    assert data["settings"]["event_subscriptions"]["bot_events"] == ["message.im"]
+    assert data["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened", "message.im"]
     assert {"commands", "chat:write", "im:write", "im:history"} <= set(data["oauth_config"]["scopes"]["bot"])
 
     socket = write_config(tmp_path, "http://127.0.0.1:9/api/", socket=True)
@@ -293,3 +294,46 @@ async def test_reject_asks_the_reason_in_a_modal(slack: Workspace) -> None:
     assert app["status"] == "rejected" and app["reason"] == reason and app["decided_by"] == "dokafor"
     assert reason in text_of(slack.fake.last(dm(EC)))
     assert not has_buttons(slack.fake.last(SLT_CHANNEL))
+
+
+async def test_app_home_shows_what_is_waiting_and_slt_see_what_to_decide(slack: Workspace) -> None:
+    assert slack.sender is not None
+    await apply(slack)
+    await slack.command(TR, "/new-account")  # a draft left unfinished
+
+    async def home(user: str) -> str:
+        event = {
+            "type": "event_callback",
+            "team_id": "T0PENN",
+            "api_app_id": "A0POLICY",
+            "event_id": f"EvHome{user}",
+            "event": {"type": "app_home_opened", "user": user, "channel": dm(user), "tab": "home"},
+        }
+        resp = await slack.sender.event(event)  # type: ignore[union-attr]
+        assert resp.status == 200
+        await slack.settle()
+        published = [c for c in slack.fake.ok("views.publish") if c.args.get("user_id") == user]
+        assert published, f"no home tab for {user}"
+        view = published[-1].args["view"]
+        view = json.loads(view) if isinstance(view, str) else view
+        assert view["type"] == "home"
+        return json.dumps(view)
+
+    staff = await home(TR)
+    assert "Unfinished" in staff and "new account" in staff and "Applications to decide" not in staff
+    head = await home(SW)
+    assert "Applications to decide" in head and "A-1 Year 6 Trip" in head and "Open incidents" in head
+
+
+def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.slack.manifest import manifest
+    from bot.config import load_config
+    from bot.registry import default_registry
+
+    root = Path(__file__).resolve().parent.parent
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "placeholder")
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-placeholder")
+    expected = manifest(load_config(root / "config.example.toml"), default_registry(), "https://YOUR-HOST")
+    committed = json.loads("\n".join(line for line in (root / "slack-manifest.yml").read_text(encoding="utf-8").splitlines() if not line.startswith("#")))
+    # If this fails after adding a command: regenerate slack-manifest.yml as its first lines say.
+    assert committed == expected

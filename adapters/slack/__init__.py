@@ -25,7 +25,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain
+from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
 from bot.core import Core
@@ -68,6 +68,7 @@ class SlackFrontEnd:
         self.bolt.event("message")(self._on_message)
         self.bolt.action(re.compile(r"^pb\."))(self._on_action)
         self.bolt.view(MODAL)(self._on_modal)
+        self.bolt.event("app_home_opened")(self._on_home)
         self.bolt.error(self._on_error)
 
     # ---- in-flight work ------------------------------------------------------
@@ -179,6 +180,22 @@ class SlackFrontEnd:
             except Exception as exc:
                 log.info("could not open a modal (%s); the question is in the direct message", exc.__class__.__name__)
             return
+
+    async def _on_home(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
+        """The App Home tab: what is waiting for this person, rebuilt each time they open it."""
+        async with self._working():
+            await ack()
+            event = body.get("event") or {}
+            user = str(event.get("user", ""))
+            if event.get("tab", "home") != "home" or not user:
+                return
+            card = await self.core.engine.home("slack", user, self.core.now())
+            if card is None:
+                card = Card("Hello", "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list.")
+            try:
+                await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
+            except Exception as exc:
+                log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         ref = reference()

@@ -34,7 +34,7 @@ def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str,
     school = settings.school.name
     settings_block: dict[str, Any] = {
         "interactivity": {"is_enabled": True},
-        "event_subscriptions": {"bot_events": ["message.im"]},
+        "event_subscriptions": {"bot_events": ["app_home_opened", "message.im"]},
         "org_deploy_enabled": False,
         "socket_mode_enabled": socket,
         "token_rotation_enabled": False,
@@ -54,7 +54,7 @@ def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str,
             "background_color": "#1d4f91",
         },
         "features": {
-            "app_home": {"home_tab_enabled": False, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
             "bot_user": {"display_name": "policybot", "always_online": True},
             "slash_commands": commands,
         },
