@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack, sign
-from tests.slack_world import DO, EC, JB, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
+from tests.slack_world import DO, EC, JB, PS, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
 
 
 @pytest.fixture(autouse=True)
@@ -114,6 +114,18 @@ async def test_new_account_in_slack_from_command_to_decision(slack: Workspace) -
     # A second, late decision changes nothing.
     await slack.act(DO, SLT_CHANNEL, "Approve", message=card)
     assert slack.core.store.all("applications")[0]["decided_by"] == "swhitfield"
+
+    # The administrator records the account; it joins the register.
+    async with slack.core.store.transaction() as tx:  # both runners have read the policy and been trained
+        for pid in ("eclarke", "treid"):
+            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+    await slack.act(PS, dm(PS), "Record the new account")
+    await slack.say(PS, "@PenningtonY6")
+    await slack.say(PS, "school password manager, Social Media folder")
+    await slack.act(PS, dm(PS), "Add to the register")
+    account = slack.core.store.all("accounts")[0]
+    assert account["handle"] == "@PenningtonY6" and account["runners"] == ["eclarke", "treid"]
+    assert "register" in text_of(slack.fake.last(dm(TR)))
 
 
 async def test_slack_errors_are_retried_from_the_outbox_and_sent_once(slack: Workspace, tmp_path: Path, fake: FakeSlack) -> None:
@@ -337,3 +349,17 @@ def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch
     committed = json.loads("\n".join(line for line in (root / "slack-manifest.yml").read_text(encoding="utf-8").splitlines() if not line.startswith("#")))
     # If this fails after adding a command: regenerate slack-manifest.yml as its first lines say.
     assert committed == expected
+
+
+async def test_a_slack_timeout_is_retried_from_the_outbox(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    slack.front.client.timeout = 0.3  # type: ignore[assignment]
+    fake.fail("chat.postMessage", 503, times=2, delay=1.0)  # Slack hangs longer than we wait, twice
+    await slack.command(EC, "/new-account")
+    assert not fake.posted(dm(EC)) and slack.core.delivery.waiting() >= 1
+    for _ in range(4):
+        slack.clock.advance(timedelta(minutes=1))
+        await slack.core.delivery.flush()
+    assert len([m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+    assert slack.core.delivery.waiting() == 0
