@@ -80,6 +80,7 @@ class Engine:
             ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
             out = Outcome(actor=who.id)
             try:
+                _refuse_if_left(ctx)
                 self._dispatch(event, ctx, out)
             except (NotAllowed, AlreadyDecided, Expired) as refusal:
                 out = Outcome(actor=who.id)
@@ -520,6 +521,15 @@ def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
                 "targets": None,
             },
         )
+
+
+def _refuse_if_left(ctx: Context) -> None:
+    """Someone recorded as having left (after their last day) can no longer act through policybot,
+    whatever roles the configuration still gives them."""
+    leaving = (ctx.get("people", ctx.actor.id) or {}).get("leaving") or {}
+    last_day = str(leaving.get("date") or "")
+    if last_day and last_day < ctx.now.astimezone(ctx.settings.school.tz).date().isoformat():
+        raise NotAllowed(f"Our records show you left the school on {last_day}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.")
 
 
 def _record(event: Inbound) -> str:
