@@ -131,7 +131,7 @@ async def test_an_unknown_user_changes_nothing(platform: str) -> None:
 
 
 async def test_nothing_about_an_incident_reaches_someone_who_is_not_slt() -> None:
-    bot, ref = await world()
+    bot, _ref = await world()
     details = "A comment calling a Year 5 child names"
     for pid in ("jbennett", "pshah", "eclarke"):
         assert not [c for c in bot.outbox.cards(pid) if details in c.body or any(details in v for _k, v in c.fields)], pid

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,60 @@ async def test_connector_down_then_back_delivers_once(tmp_path: Path) -> None:
         await client.close()
         await connector.close()
         await core.close()
+
+
+async def test_no_secret_appears_in_the_log_of_a_full_run(tmp_path: Path) -> None:
+    import secrets
+    from urllib.parse import urlencode
+
+    from tests.fakes.slack_api import FakeSlack, command_form, dm_event, sign
+
+    fake = FakeSlack()
+    slack_server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await slack_server.start_server()
+    fake.base_url = str(slack_server.make_url("")).rstrip("/")
+    made_up = {
+        "bot_token": "xoxb-" + secrets.token_hex(12),
+        "signing_secret": secrets.token_hex(16),
+        "app_token": "xapp-" + secrets.token_hex(12),
+        "app_password": secrets.token_urlsafe(24),
+    }
+    config = (
+        write_config(tmp_path)
+        .read_text(encoding="utf-8")
+        .replace(
+            '[teams]\napp_id = ""',
+            f'[teams]\napp_id = "0f0f0f0f-1111-4222-8333-444444444444"\napp_password = "{made_up["app_password"]}"\ntenant_id = "{TENANT}"\n'
+            f'[slack]\nbot_token = "{made_up["bot_token"]}"\nsigning_secret = "{made_up["signing_secret"]}"\napp_token = "{made_up["app_token"]}"\n'
+            f'api_url = "{fake.base_url}/api/"\nslt_channel = "C0SLT"',
+        )
+    )
+    config = config.replace('teams_id = "00000001-', 'slack_id = "U0P1"\nteams_id = "00000001-')
+    path = tmp_path / "secret.toml"
+    path.write_text(config, encoding="utf-8")
+    serve = ServeProcess(path, tmp_path / "serve.log")
+    await serve.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+
+            async def slack(body: str, content_type: str, secret: str) -> int:
+                async with session.post(f"{serve.url}/slack/events", data=body.encode(), headers={"Content-Type": content_type, **sign(secret, body)}) as resp:
+                    return resp.status
+
+            good = made_up["signing_secret"]
+            assert await slack(urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", good) == 200
+            assert await slack(json.dumps(dm_event("U0P1", "facebook")), "application/json", good) == 200
+            assert await slack(urlencode(command_form("U0NOBODY", "/policybot")), "application/x-www-form-urlencoded", good) == 200
+            assert await slack(urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", "wrong") == 401
+            teams = activity(1, "help", 1, "http://127.0.0.1:9/")
+            async with session.post(f"{serve.url}/api/messages", json=teams, headers={"Authorization": "Bearer " + made_up["app_password"]}) as resp:
+                assert resp.status == 401
+            await asyncio.sleep(0.5)  # let the bot answer through the fake Slack
+        assert [c for c in fake.ok("chat.postMessage")]  # the run really talked to Slack
+    finally:
+        serve.stop()
+        await slack_server.close()
+    log = serve.log()
+    assert "policybot serving" in log
+    for name, secret in made_up.items():
+        assert secret not in log, f"the {name} appears in the log"
