@@ -207,6 +207,9 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     if ctx.now < scheduled:
         return
     tz = ctx.settings.school.tz
+    waiting: dict[str, list[dict[str, Any]]] = {}
+    for item in ctx.find(ITEMS, status="open"):  # one pass over the items, not one per account
+        waiting.setdefault(item["account"], []).append(item)
     for account in active_accounts(ctx):
         monitor = on_duty(ctx, account, today)
         if monitor is None:
@@ -214,7 +217,7 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         key = f"duty:{account['id']}:{today.isoformat()}"
         if ctx.get("reminders", key):
             continue
-        items = sorted((i for i in ctx.find(ITEMS, account=account["id"], status="open")), key=lambda i: i["due_at"])
+        items = sorted(waiting.get(account["id"], []), key=lambda i: i["due_at"])
         body = [f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."]
         body.append("Open items:\n" + "\n".join(item_line(i, ctx) for i in items) if items else "Nothing is waiting for a reply.")
         if note := late_note(scheduled, ctx):
