@@ -9,6 +9,7 @@ Secrets come from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN), as be
 from __future__ import annotations
 
 import os
+import re
 import sys
 from types import SimpleNamespace
 
@@ -25,7 +26,7 @@ def slack_app(api_url: str) -> web.Application:
     async def command(ack):  # type: ignore[no-untyped-def]
         await ack()
 
-    @bolt.action({"type": "block_actions"})
+    @bolt.action(re.compile(".*"))
     async def click(ack):  # type: ignore[no-untyped-def]
         await ack()
 

@@ -201,6 +201,8 @@ def teams_request(base: str, service_url: str, text: str) -> Request:
 
 def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
     """A signed /new-account slash command, and a signed button click, from one of the staff."""
+    from adapters.slack.blocks import BUTTON, button_value
+    from bot.messages import Button
     from tests.fakes.slack_api import block_actions, command_form, sign
 
     async def command(session: aiohttp.ClientSession, i: int) -> int:
@@ -213,16 +215,10 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
 
     async def click(session: aiohttp.ClientSession, i: int) -> int:
         person = 5 + i % (STAFF - 5)
-        message = {
-            "ts": "1700000000.000100",
-            "blocks": [
-                {
-                    "type": "actions",
-                    "block_id": "b",
-                    "elements": [{"type": "button", "action_id": "conversation.start", "value": json.dumps({"workflow": "new_account"}), "text": {"type": "plain_text", "text": "New account"}}],
-                }
-            ],
-        }
+        # The "New school social media account" button of the help card, as policybot renders it.
+        value = button_value(Button("conversation.start", "New school social media account", {"workflow": "new_account"}))
+        element = {"type": "button", "action_id": f"{BUTTON}.0", "value": value, "text": {"type": "plain_text", "text": "New account"}}
+        message = {"ts": "1700000000.000100", "blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}
         block = message["blocks"][0]
         payload = block_actions(slack_id(person), "D0BENCH", message, block, block["elements"][0])
         body = _form({"payload": json.dumps(payload)})
