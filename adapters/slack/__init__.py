@@ -17,6 +17,7 @@ import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -296,6 +297,14 @@ class SlackFrontEnd:
 async def mount(app: web.Application, core: Core) -> None:
     """Add the Slack front end to the shared server: its route, delivery channel and socket."""
     front = SlackFrontEnd(core)
+    # One HTTP session for every Web API call: without it slack_sdk opens (and closes) a
+    # new session and connection per call, which costs more than the call itself.
+    front.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=front.client.timeout))
+
+    async def close_session(_app: web.Application) -> None:
+        if front.client.session is not None:
+            await front.client.session.close()
+
     core.delivery.add(front.channel)
     app["slack"] = front
     if front.settings.signing_secret:
@@ -303,6 +312,7 @@ async def mount(app: web.Application, core: Core) -> None:
     if front.settings.socket_mode:
         app.on_startup.append(front.start_socket)
     app.on_cleanup.append(front.close)
+    app.on_cleanup.append(close_session)
 
 
 __all__ = ["EVENTS_PATH", "SlackFrontEnd", "mount"]
