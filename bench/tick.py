@@ -35,7 +35,20 @@ async def seed(store: Store) -> int:
     async with store.transaction() as tx:
         for n in range(1, ACCOUNTS + 1):
             acc = f"ACC-{n}"
-            tx.put("accounts", acc, {"platform": "facebook", "platform_label": "Facebook", "name": f"Club {n}", "handle": f"@club{n}", "status": "active", "runners": runners[:2] if n % 2 else runners[1:], "credentials_location": "safe", "created_at": "2025-09-01T09:00:00+00:00"})
+            tx.put(
+                "accounts",
+                acc,
+                {
+                    "platform": "facebook",
+                    "platform_label": "Facebook",
+                    "name": f"Club {n}",
+                    "handle": f"@club{n}",
+                    "status": "active",
+                    "runners": runners[:2] if n % 2 else runners[1:],
+                    "credentials_location": "safe",
+                    "created_at": "2025-09-01T09:00:00+00:00",
+                },
+            )
             tx.put("rota", acc, {"account": acc, "weekly": {"mon": "treid", "tue": "treid", "wed": "treid", "thu": "treid", "fri": "treid", "sat": "treid", "sun": "treid"}, "overrides": {}})
     items = 0
     day = NOW - timedelta(days=365)
@@ -45,7 +58,23 @@ async def seed(store: Store) -> int:
                 items += 1
                 received = day + timedelta(minutes=37 * k)
                 open_ = received > NOW - timedelta(hours=20)
-                tx.put("items", f"IT-{items}", {"account": f"ACC-{1 + items % ACCOUNTS}", "kind": "comment", "source": "parent", "summary": "A question about the trip", "abusive": False, "received_at": received.isoformat(), "due_at": (received + timedelta(hours=24)).isoformat(), "status": "open" if open_ else "replied", "logged_by": "eclarke", "replied_by": None if open_ else "treid", "replied_at": None if open_ else (received + timedelta(hours=3)).isoformat()})
+                tx.put(
+                    "items",
+                    f"IT-{items}",
+                    {
+                        "account": f"ACC-{1 + items % ACCOUNTS}",
+                        "kind": "comment",
+                        "source": "parent",
+                        "summary": "A question about the trip",
+                        "abusive": False,
+                        "received_at": received.isoformat(),
+                        "due_at": (received + timedelta(hours=24)).isoformat(),
+                        "status": "open" if open_ else "replied",
+                        "logged_by": "eclarke",
+                        "replied_by": None if open_ else "treid",
+                        "replied_at": None if open_ else (received + timedelta(hours=3)).isoformat(),
+                    },
+                )
                 tx.audit("eclarke", "item_logged", f"items/IT-{items}")
         day += timedelta(days=1)
     return items
