@@ -97,3 +97,22 @@ def button(card: Card, label: str) -> Button:
 
 # A complete, valid business case typed by Emma Clarke (Year 6 teacher).
 APPLICATION = ("/new-account", "Facebook", "Year 6 Trips", "To share trip news with families", "Parents and carers of Year 6", "In the newsletter", "Emma Clarke, Tom Reid", "private", "yes")
+
+
+# A registered school account, as an administrator records it (see workflows/new_account.py).
+PTA_ACCOUNT = {
+    "platform": "facebook",
+    "platform_label": "Facebook",
+    "name": "Pennington PTA",
+    "handle": "@PenningtonPTA",
+    "status": "active",
+    "runners": ["eclarke", "treid"],
+    "credentials_location": "school password manager",
+    "created_at": "2026-01-01T09:00:00+00:00",
+}
+
+
+async def add_account(bot: TestBot, key: str = "ACC-1", **changes: object) -> None:
+    """Put a registered account in the school's register."""
+    async with bot.store.transaction() as tx:
+        tx.put("accounts", key, {**PTA_ACCOUNT, **changes})

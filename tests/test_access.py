@@ -19,7 +19,7 @@ import pytest
 from bot.config import load_config
 from bot.engine import NotRecognised
 from bot.messages import Inbound
-from tests.harness import TestBot
+from tests.harness import TestBot, add_account
 from tests.test_incidents import report_abuse
 
 SLACK = {"swhitfield": "U0SW", "dokafor": "U0DO", "pshah": "U0PS", "eclarke": "U0EC", "treid": "U0TR", "jbennett": "U0JB"}
@@ -54,21 +54,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
 
 
 async def school_accounts(bot: TestBot) -> None:
-    async with bot.store.transaction() as tx:
-        tx.put(
-            "accounts",
-            "ACC-1",
-            {
-                "platform": "facebook",
-                "platform_label": "Facebook",
-                "name": "Pennington PTA",
-                "handle": "@PenningtonPTA",
-                "status": "active",
-                "runners": ["eclarke", "treid"],
-                "credentials_location": "safe",
-                "created_at": "2026-01-01T09:00:00+00:00",
-            },
-        )
+    await add_account(bot)
 
 
 def action(name: str, **ids: str) -> Callable[[dict[str, str]], tuple[str, dict[str, Any]]]:

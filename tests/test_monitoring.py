@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.messages import Card
-from tests.harness import TestBot, button
+from tests.harness import TestBot, add_account, button
 
 SLT = ("swhitfield", "dokafor")
 
@@ -15,21 +15,7 @@ async def school(path: Path | None = None, start: datetime | None = None) -> Tes
     """The sample school with one registered account run by Emma Clarke and Tom Reid."""
     bot = TestBot(path=path, start=start) if start else TestBot(path=path)
     if bot.store.get("accounts", "ACC-1") is None:
-        async with bot.store.transaction() as tx:
-            tx.put(
-                "accounts",
-                "ACC-1",
-                {
-                    "platform": "facebook",
-                    "platform_label": "Facebook",
-                    "name": "Pennington PTA",
-                    "handle": "@PenningtonPTA",
-                    "status": "active",
-                    "runners": ["eclarke", "treid"],
-                    "credentials_location": "school password manager",
-                    "created_at": "2026-01-01T09:00:00+00:00",
-                },
-            )
+        await add_account(bot)
     return bot
 
 

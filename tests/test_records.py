@@ -13,7 +13,7 @@ import pytest
 
 from adapters.cli import main
 from bot.store import Store
-from tests.harness import TestBot, button
+from tests.harness import TestBot, add_account, button
 from tests.test_monitoring import school, set_weekly, text
 
 SLT = ("swhitfield", "dokafor")
@@ -178,26 +178,9 @@ async def _seed(config: Path) -> None:
     from bot.config import load_config
 
     bot = TestBot(load_config(config), load_config(config).storage_path)
+    await add_account(bot)
+    await add_account(bot, "ACC-2", name="Old Trip", handle="@OldTrip", status="closed", closed_at="2019-07-01T09:00:00+00:00", runners=["eclarke"])
     async with bot.store.transaction() as tx:
-        tx.put(
-            "accounts",
-            "ACC-1",
-            {
-                "platform": "facebook",
-                "platform_label": "Facebook",
-                "name": "Pennington PTA",
-                "handle": "@PenningtonPTA",
-                "status": "active",
-                "runners": ["eclarke", "treid"],
-                "credentials_location": "school password manager",
-                "created_at": "2026-01-01T09:00:00+00:00",
-            },
-        )
-        tx.put(
-            "accounts",
-            "ACC-2",
-            {"platform": "x", "platform_label": "X", "name": "Old Trip", "handle": "@OldTrip", "status": "closed", "closed_at": "2019-07-01T09:00:00+00:00", "runners": ["eclarke"]},
-        )
         tx.audit("eclarke", "account_created", "accounts/ACC-1")
     await bot.close()
 
