@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from dataclasses import asdict
 from datetime import datetime
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.engine import Engine, reference
+from bot.engine import INBOX, Engine, reference
 from bot.errors import NotSaved, StoreUnavailable
 from bot.messages import Inbound, Outbound
 from bot.people import Directory
@@ -54,10 +57,35 @@ class Core:
     def now(self) -> datetime:
         return self.clock.now()
 
-    async def handle(self, event: Inbound) -> list[Outbound]:
+    async def accept(self, event: Inbound, extra: dict[str, Any] | None = None) -> str:
+        """Save a request before it is acknowledged to its platform; return its inbox key.
+
+        For platforms that must be answered before the work is done (Slack): once this
+        returns, the request survives a crash and `pending()` hands it back on start.
+        """
+        key = event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
+        row = {"event": {**asdict(event), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
+        try:
+            async with self.store.transaction() as tx:
+                tx.put(INBOX, key, row)
+        except StoreUnavailable as exc:
+            raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
+        return key
+
+    def pending(self) -> list[tuple[str, Inbound, dict[str, Any]]]:
+        """Requests accepted but not yet handled (after a crash), oldest first."""
+        rows = sorted(self.store.all(INBOX), key=lambda r: r["at"])
+        return [(r["id"], Inbound(**r["event"]), r.get("extra") or {}) for r in rows]
+
+    async def forget(self, inbox_key: str) -> None:
+        """Drop an accepted request that could not be handled at all (an unknown person)."""
+        async with self.store.transaction() as tx:
+            tx.delete(INBOX, inbox_key)
+
+    async def handle(self, event: Inbound, inbox_key: str = "") -> list[Outbound]:
         """Run one turn and wake delivery. Raises the engine's known errors."""
         try:
-            sent = await self.engine.handle(event, self.clock.now())
+            sent = await self.engine.handle(event, self.clock.now(), inbox_key)
         except StoreUnavailable as exc:
             raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
         if sent:

@@ -25,6 +25,7 @@ from bot.workflow import Command, Context, Invalid, Outcome, Step, Workflow
 log = logging.getLogger("policybot.engine")
 
 CONVERSATIONS = "conversations"
+INBOX = "inbox"  # requests acknowledged to a platform and not yet handled
 SYSTEM = Person(id="policybot", name="policybot")
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
@@ -63,9 +64,11 @@ class Engine:
         async with self.store.transaction() as tx:
             return home_card(Context(who, now, self.settings, self.directory, tx, platform))
 
-    async def handle(self, event: Inbound, now: datetime) -> list[Outbound]:
+    async def handle(self, event: Inbound, now: datetime, inbox_key: str = "") -> list[Outbound]:
         """Carry out one thing a person did; return the cards it sent (already queued).
 
+        `inbox_key` names the saved copy of a request a front end acknowledged before
+        handling it (see `Core.accept`); it is removed in the same commit as the turn.
         Raises `NotRecognised` for someone not in the configuration, and
         `StoreUnavailable` when the answer could not be saved (nothing changed).
         """
@@ -73,6 +76,8 @@ class Engine:
         if who is None:
             raise NotRecognised("Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again.")
         async with self.store.transaction() as tx:
+            if inbox_key:
+                tx.delete(INBOX, inbox_key)
             if event.event_id:
                 if tx.get("events", event.event_id):
                     return []  # a platform retry of something already handled

@@ -222,3 +222,81 @@ async def test_no_secret_appears_in_the_log_of_a_full_run(tmp_path: Path) -> Non
     assert "policybot serving" in log
     for name, secret in made_up.items():
         assert secret not in log, f"the {name} appears in the log"
+
+
+async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) -> None:
+    import secrets
+    from urllib.parse import urlencode
+
+    from tests.fakes.slack_api import FakeSlack, command_form, dm_event, sign
+    from tests.slack_world import text_of
+
+    fake = FakeSlack()
+    slack_server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await slack_server.start_server()
+    fake.base_url = str(slack_server.make_url("")).rstrip("/")
+    secret = secrets.token_hex(16)
+    lines = [
+        "[school]",
+        'name = "Fault Test Primary"',
+        "[storage]",
+        f'path = "{tmp_path / "data"}"',
+        "[slack]",
+        f'bot_token = "xoxb-{secrets.token_hex(8)}"',
+        f'signing_secret = "{secret}"',
+        f'api_url = "{fake.base_url}/api/"',
+    ]
+    for i in range(STAFF):
+        roles = '["slt", "admin"]' if i == 0 else "[]"
+        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'slack_id = "U{i:04d}"']
+    config = tmp_path / "slack.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    serve = ServeProcess(config, tmp_path / "serve.log")
+    await serve.start()
+
+    async def post(session: aiohttp.ClientSession, body: str, content_type: str, retry: int | None = None) -> int:
+        headers = {"Content-Type": content_type, **sign(secret, body)}
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+        try:
+            async with session.post(f"{serve.url}/slack/events", data=body.encode(), headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                return resp.status
+        except (aiohttp.ClientError, TimeoutError):
+            return 0
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            starts = [urlencode(command_form(f"U{i:04d}", "/new-account", channel=f"D{i:04d}")) for i in range(1, STAFF)]
+            assert all(s == 200 for s in await asyncio.gather(*(post(session, b, "application/x-www-form-urlencoded") for b in starts)))
+            assert await serve.drained()
+            answers = [json.dumps(dm_event(f"U{i:04d}", "facebook", event_id=f"EvFault{i}")) for i in range(1, STAFF)]
+            sent = []
+            for n, body in enumerate(answers):
+                sent.append((body, asyncio.create_task(post(session, body, "application/json"))))
+                if n == STAFF // 2:
+                    await asyncio.sleep(0.05)
+                    serve.kill()
+            statuses = {body: await task for body, task in sent}
+            acknowledged = [b for b in answers if statuses[b] == 200]
+            assert 0 < len(acknowledged) < len(answers), statuses
+            await serve.start()
+            # Slack retries what was not acknowledged, and may retry what was.
+            retried = [b for b in answers if statuses[b] != 200] + acknowledged[:5]
+            assert all(s == 200 for s in await asyncio.gather(*(post(session, b, "application/json", retry=1) for b in retried)))
+            await asyncio.sleep(0.5)
+            assert await serve.drained()
+    finally:
+        serve.stop()
+        await slack_server.close()
+    store = Store(tmp_path / "data")
+    try:
+        for i in range(1, STAFF):
+            convo = store.get("conversations", f"p{i}:new_account")
+            assert convo is not None and convo["answers"] == {"platform": "facebook"}, (i, convo and convo["answers"])
+        assert store.all("inbox") == []
+    finally:
+        await store.close()
+    asked = [ch for (ch, _ts), m in fake.messages.items() if ASKS_NAME in text_of(m)]
+    assert len(set(asked)) == STAFF - 1  # everyone was asked the next question
+    assert len(asked) - len(set(asked)) <= 1
+    assert "Traceback" not in serve.log()

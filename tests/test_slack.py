@@ -363,3 +363,26 @@ async def test_a_slack_timeout_is_retried_from_the_outbox(slack: Workspace, fake
         await slack.core.delivery.flush()
     assert len([m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
     assert slack.core.delivery.waiting() == 0
+
+
+async def test_a_request_acknowledged_before_a_crash_is_handled_on_restart(tmp_path: Path, fake: FakeSlack) -> None:
+    from bot.messages import Inbound
+
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients)
+    await ws.command(EC, "/new-account")
+    # Saved and acknowledged, then the process died before handling it.
+    await ws.core.accept(Inbound("slack", EC, "text", text="facebook", event_id="EvLost1"), {"channel": dm(EC)})
+    assert ws.sender is not None
+    await ws.sender.close()
+    await clients.close()
+    await ws.core.close()
+    again = await open_workspace(tmp_path, fake, clients)  # on start, the saved request is handled, once
+    await again.settle()
+    convo = again.core.store.get("conversations", "eclarke:new_account")
+    assert convo is not None and convo["answers"] == {"platform": "facebook"}
+    assert again.core.pending() == []
+    assert again.sender is not None
+    await again.sender.close()
+    await clients.close()
+    await again.core.close()

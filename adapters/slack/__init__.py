@@ -30,8 +30,8 @@ from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, 
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
 from bot.core import Core
-from bot.engine import reference
-from bot.errors import PolicybotError
+from bot.engine import NotRecognised, reference
+from bot.errors import NotSaved, PolicybotError
 from bot.messages import Card, Inbound, Outbound
 
 log = logging.getLogger("policybot.slack")
@@ -93,25 +93,40 @@ class SlackFrontEnd:
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         async with self._working():
+            event = parse_command(body)
+            try:
+                key = await self._accept(event, body)
+            except NotSaved as exc:
+                await ack(f"Sorry: {exc}")
+                return
             in_dm = str(body.get("channel_id", "")).startswith("D")
             await ack("" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
-            await self._turn(parse_command(body), body)
+            await self._turn(event, body, key)
 
     async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         async with self._working():
-            await ack()
             event = parse_message(body, self.core.directory)
-            if event is not None:
-                await self._turn(event, body)
+            if event is None:
+                await ack()
+                return
+            try:
+                key = await self._accept(event, body)
+            except NotSaved as exc:
+                await ack()
+                await self._private(where(body), event.user, f"Sorry: {exc}")
+                return
+            await ack()
+            await self._turn(event, body, key)
 
     async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
         async with self._working():
-            await ack()
             action_id = str(action.get("action_id", ""))
             user = str((body.get("user") or {}).get("id", ""))
             if action_id.startswith(PICK):
+                await ack()
                 return  # a multi-select changing; the "Done" button sends the choice
             if action_id == MORE:
+                await ack()
                 await self._show_more(body, action)
                 return
             try:
@@ -122,9 +137,17 @@ class SlackFrontEnd:
                     if "nothing chosen" in str(exc)
                     else "That button is from an older message and no longer works. Type /policybot help to see what I can do."
                 )
+                await ack()
                 await self._private(where(body), user, text)
                 return
-            await self._turn(event, body)
+            try:
+                key = await self._accept(event, body)
+            except NotSaved as exc:
+                await ack()
+                await self._private(where(body), user, f"Sorry: {exc}")
+                return
+            await ack()
+            await self._turn(event, body, key)
 
     async def _on_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]) -> None:
         """A typed answer given in a modal (such as the reason for a rejection)."""
@@ -141,9 +164,14 @@ class SlackFrontEnd:
             if not text:
                 await ack(response_action="errors", errors={MODAL_BLOCK: "Please write something here, or press Cancel."})
                 return
-            await ack()
             event = Inbound("slack", user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
-            await self._turn(event, body)
+            try:
+                inbox = await self._accept(event, body)
+            except NotSaved as exc:
+                await ack(response_action="errors", errors={MODAL_BLOCK: f"Sorry: {exc}"[:150]})
+                return
+            await ack()
+            await self._turn(event, body, inbox)
 
     async def _ask_in_modal(self, body: dict[str, Any], sent: list[Outbound]) -> None:
         """A click that leads straight to a written question (a reason, a note) opens it in a modal.
@@ -202,20 +230,38 @@ class SlackFrontEnd:
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
 
-    async def _turn(self, event: Inbound, body: dict[str, Any]) -> None:
+    async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
+        """Save the request before Slack is told it arrived, so a crash cannot lose it."""
+        return await self.core.accept(event, {"channel": where(body)})
+
+    async def replay(self, _app: web.Application | None = None) -> None:
+        """Handle requests that were acknowledged but not handled when policybot last stopped."""
+        for key, event, extra in self.core.pending():
+            if event.platform == "slack":
+                await self._turn(event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key)
+
+    async def _turn(self, event: Inbound, body: dict[str, Any], inbox_key: str = "") -> None:
         """Run one turn, show a refusal privately, then deliver what it sent."""
         channel = where(body)
         if channel:
             self.channel.surfaces[event.user] = channel
         try:
-            sent = await self.core.handle(event)
+            sent = await self.core.handle(event, inbox_key)
             if event.kind == "action" and event.action != "answer":
                 await self._ask_in_modal(body, sent)
+        except NotRecognised as exc:
+            if inbox_key:
+                with contextlib.suppress(PolicybotError):
+                    await self.core.forget(inbox_key)
+            await self._private(channel, event.user, str(exc))
         except PolicybotError as exc:
             await self._private(channel, event.user, str(exc))
         except Exception:
             ref = reference()
             log.exception("unexpected error handling a Slack %s, reference %s", event.kind, ref)
+            if inbox_key:  # the person is asked to try again, so it is not replayed later as well
+                with contextlib.suppress(Exception):
+                    await self.core.forget(inbox_key)
             await self._private(
                 channel,
                 event.user,
@@ -311,6 +357,7 @@ async def mount(app: web.Application, core: Core) -> None:
         app.router.add_post(EVENTS_PATH, front.handle_http)
     if front.settings.socket_mode:
         app.on_startup.append(front.start_socket)
+    app.on_startup.append(front.replay)
     app.on_cleanup.append(front.close)
     app.on_cleanup.append(close_session)
 
