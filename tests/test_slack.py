@@ -386,3 +386,24 @@ async def test_a_request_acknowledged_before_a_crash_is_handled_on_restart(tmp_p
     await again.sender.close()
     await clients.close()
     await again.core.close()
+
+
+async def test_a_long_card_is_cut_cleanly_and_the_rest_shown_on_request(slack: Workspace) -> None:
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    long = " ".join(f"Line {n} of the notes about the trip." for n in range(400))
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Trip notes", long))], slack.clock.now())
+    await slack.core.delivery.flush()
+    shown = slack.fake.last(dm(EC))
+    section = next(b for b in shown["blocks"] if b["type"] == "section")["text"]["text"]
+    assert len(section) <= 3000 and section.endswith("(shortened to fit in Slack)") and "Line 399" not in section
+    await slack.act(EC, dm(EC), "Show the full text")
+    pieces = [c.args["text"] for c in slack.fake.ok("chat.postEphemeral")]
+    assert len(pieces) >= 2 and all(len(p) <= 3000 for p in pieces)
+    assert "Line 0 of" in pieces[0] and "Line 399 of the notes about the trip." in pieces[-1]
+    # Someone else pressing the button sees nothing of it.
+    await slack.act(TR, dm(EC), "Show the full text", message=shown)
+    refused = slack.fake.ok("chat.postEphemeral")[-1].args
+    assert refused["user"] == TR and "meant for someone else" in refused["text"] and "Line" not in refused["text"]

@@ -30,9 +30,10 @@ from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, 
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
 from bot.core import Core
+from bot.delivery import person_targets
 from bot.engine import NotRecognised, reference
 from bot.errors import NotSaved, PolicybotError
-from bot.messages import Card, Inbound, Outbound
+from bot.messages import Card, Inbound, Outbound, Recipient
 
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"
@@ -296,8 +297,13 @@ class SlackFrontEnd:
         except (ValueError, KeyError, TypeError):
             msg_id = ""
         kept = self.core.store.get(FULL, msg_id) if msg_id else None
-        if kept is None or self.core.directory.by_platform("slack", user) is None:
+        if kept is None:
             await self._private(where(body), user, "Sorry, the full text of that message is no longer available.")
+            return
+        # Only someone the message was addressed to may read the rest of it.
+        who = self.core.directory.by_platform("slack", user)
+        if who is None or who.id not in person_targets(Recipient.parse(str(kept["to"])), self.core.directory):
+            await self._private(where(body), user, "Sorry, that message was meant for someone else, so I can't show you the rest of it.")
             return
         text = escape(full_text(Card.from_dict(kept["card"])))
         for piece in chunks(text):
