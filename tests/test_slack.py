@@ -407,3 +407,33 @@ async def test_a_long_card_is_cut_cleanly_and_the_rest_shown_on_request(slack: W
     await slack.act(TR, dm(EC), "Show the full text", message=shown)
     refused = slack.fake.ok("chat.postEphemeral")[-1].args
     assert refused["user"] == TR and "meant for someone else" in refused["text"] and "Line" not in refused["text"]
+
+
+async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Workspace) -> None:
+    import asyncio
+
+    assert slack.sender is not None
+    async with slack.core.store.lock:  # something else holds the store for longer than Slack waits
+        resp = await asyncio.wait_for(slack.sender.command(EC, "/new-account", channel=dm(EC)), timeout=10)
+        assert resp.status == 200
+        assert slack.fake.ok("chat.postMessage") == []  # acknowledged before any work was done
+    await slack.settle()
+    assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+
+
+async def test_approval_cards_by_dm_are_all_updated_after_a_decision(tmp_path: Path, fake: FakeSlack) -> None:
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, slt_channel="")
+    try:
+        await apply(ws)
+        copies = {slt: copy.deepcopy(fake.last(dm(slt))) for slt in (SW, DO)}
+        assert all("Year 6 Trip" in text_of(m) and has_buttons(m) for m in copies.values())
+        await ws.act(DO, dm(DO), "Approve")
+        for slt, before in copies.items():
+            now = next(m for m in fake.posted(dm(slt)) if m["ts"] == before["ts"])
+            assert "David Okafor" in text_of(now) and not has_buttons(now)
+    finally:
+        if ws.sender:
+            await ws.sender.close()
+        await clients.close()
+        await ws.core.close()

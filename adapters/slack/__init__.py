@@ -38,6 +38,7 @@ from bot.messages import Card, Inbound, Outbound, Recipient
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
+ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
 
 
@@ -232,8 +233,16 @@ class SlackFrontEnd:
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
 
     async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
-        """Save the request before Slack is told it arrived, so a crash cannot lose it."""
-        return await self.core.accept(event, {"channel": where(body)})
+        """Save the request before Slack is told it arrived, so a crash cannot lose it.
+
+        Slack must be answered within 3 seconds: if the store is busy for longer than
+        ACCEPT_WAIT, the request is acknowledged anyway and handled from memory ("").
+        """
+        try:
+            return await asyncio.wait_for(self.core.accept(event, {"channel": where(body)}), timeout=ACCEPT_WAIT)
+        except TimeoutError:
+            log.warning("the store was busy, so a Slack %s was acknowledged before it was saved", event.kind)
+            return ""
 
     async def replay(self, _app: web.Application | None = None) -> None:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
