@@ -44,9 +44,10 @@ def parse_activity(activity: Activity) -> Inbound | None:
     user = (who.aad_object_id or who.id) if who else ""
     event_id = f"teams:{activity.id}" if activity.id else ""
     if activity.type == ActivityTypes.invoke and activity.name == "adaptiveCard/action":
-        value = activity.value or {}
-        data = (value.get("action") or {}).get("data") or {}
-        verb = (value.get("action") or {}).get("verb") or ""
+        value = activity.value if isinstance(activity.value, dict) else {}
+        execute = value.get("action") if isinstance(value.get("action"), dict) else {}
+        data = execute.get("data") if isinstance(execute.get("data"), dict) else {}
+        verb = execute.get("verb") if isinstance(execute.get("verb"), str) else ""
         action, rest = parse_submit({"action": verb, **data})
         return Inbound("teams", user, "action", action=action, data=rest, event_id=event_id)
     if activity.type != ActivityTypes.message:
