@@ -8,14 +8,14 @@ from collections.abc import AsyncIterator
 import pytest
 from hypothesis import settings
 
+from tests.harness import TestBot
+
 # The suite must give the same answer on every run (a red CI does not land), so generated
 # examples are derived from each test's name. To explore new ones while developing:
 # POLICYBOT_EXPLORE=1 python -m pytest -q   (then add any failure found as a fixed test).
 settings.register_profile("fixed", derandomize=True, print_blob=True)
 settings.register_profile("explore", derandomize=False, print_blob=True)
 settings.load_profile("explore" if os.environ.get("POLICYBOT_EXPLORE") else "fixed")
-
-from tests.harness import TestBot
 
 
 @pytest.fixture
