@@ -188,3 +188,115 @@ def test_hostile_text_is_shown_safely_on_an_adaptive_card() -> None:
     assert "\u202e" not in text and "\x00" not in text and "\x1b" not in text
     assert "school.org" in text and "https://evil.example/login" in text  # the address is still there to see
     assert "x" * 10_000 in text  # long text is kept whole, wrapped by Teams
+
+
+class SlackServerThread(ServerThread):
+    """The same, with Slack configured against a local fake Slack Web API."""
+
+    async def _start(self) -> None:
+        from tests.fakes.slack_api import FakeSlack
+        from tests.slack_world import write_config as slack_config
+
+        self.slack = FakeSlack()
+        self.slack_server = TestServer(self.slack.app(), host="127.0.0.1", port=0)
+        await self.slack_server.start_server()
+        self.slack.base_url = str(self.slack_server.make_url("")).rstrip("/")
+        self.connector = self.slack_server  # closed by close()
+        self.core = Core(load_config(slack_config(self.folder, self.slack.base_url + "/api/")), Store(self.folder / "data"), Clock(START))
+        self.app = await build_app(self.core)
+        self.runner = web.AppRunner(self.app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.url = f"http://127.0.0.1:{self.runner.addresses[0][1]}"
+
+    def signed(self, body: bytes, content_type: str, secret: str | None = None) -> int:
+        from tests.slack_world import SECRET
+
+        headers = {"Content-Type": content_type, **sign_bytes(secret or SECRET, body)}
+        request = urllib.request.Request(self.url + "/slack/events", data=body, headers=headers, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=20) as resp:
+                status = resp.status
+        except urllib.error.HTTPError as err:
+            status = err.code
+        self._call(self.app["slack"].idle())
+        return status
+
+
+def sign_bytes(secret: str, body: bytes) -> dict[str, str]:
+    """Slack's v0 signature over the raw bytes (so even non-UTF-8 bodies are signed correctly)."""
+    import hashlib
+    import hmac
+    import time
+
+    ts = str(int(time.time()))
+    digest = hmac.new(secret.encode(), b"v0:" + ts.encode() + b":" + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+@pytest.fixture(scope="module")
+def slack_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlackServerThread]:
+    server = SlackServerThread(tmp_path_factory.mktemp("slack"))
+    yield server
+    server.close()
+
+
+def slack_payloads() -> st.SearchStrategy[tuple[bytes, str]]:
+    from urllib.parse import urlencode
+
+    users = st.sampled_from(["U0EC", "U0SW", "U0JB", "U0NOBODY"]) | st.text(max_size=12)
+    command = st.fixed_dictionaries(
+        {
+            "command": st.sampled_from(["/new-account", "/policybot", "/report-abuse", "/photo-check", "/rota"]) | st.text(max_size=20),
+            "user_id": users,
+            "text": TEXT,
+            "channel_id": st.sampled_from(["C0STAFF", "D0EC", ""]),
+        },
+        optional={"trigger_id": st.text(max_size=20)},
+    ).map(lambda d: (urlencode(d).encode(), "application/x-www-form-urlencoded"))
+    event = st.fixed_dictionaries(
+        {
+            "type": st.just("event_callback"),
+            "event_id": st.text(max_size=12),
+            "event": st.fixed_dictionaries(
+                {"type": st.just("message"), "channel_type": st.sampled_from(["im", "channel"]) | JSON, "user": users, "text": TEXT | JSON, "channel": st.just("D0EC")},
+                optional={"files": JSON, "subtype": st.text(max_size=10) | JSON},
+            ),
+        }
+    ).map(lambda d: (json.dumps(d).encode(), "application/json"))
+    click = st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["block_actions", "view_submission", "shortcut"]),
+            "user": st.fixed_dictionaries({"id": users}),
+            "trigger_id": st.text(max_size=12),
+            "actions": st.lists(
+                st.fixed_dictionaries({"action_id": st.sampled_from(["pb.button.0", "pb.answer.select", "pb.answer.done", "pb.more", "x"]), "value": TEXT | JSON, "block_id": st.text(max_size=30)}),
+                max_size=2,
+            ),
+            "view": JSON,
+            "state": JSON,
+            "container": JSON,
+            "channel": JSON,
+        }
+    ).map(lambda d: (urlencode({"payload": json.dumps(d)}).encode(), "application/x-www-form-urlencoded"))
+    raw = st.tuples(st.binary(max_size=500), st.sampled_from(["application/json", "application/x-www-form-urlencoded", "text/plain"]))
+    return command | event | click | raw
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(payload=slack_payloads())
+def test_any_signed_slack_request_is_answered_without_a_server_error(slack_server: SlackServerThread, payload: tuple[bytes, str], caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING)
+    body, content_type = payload
+    assert slack_server.signed(body, content_type) < 500
+    crashes = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and not isinstance(r.exc_info[1], BadHttpMessage)]
+    assert not crashes, body[:300]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=slack_payloads())
+def test_a_slack_request_signed_with_the_wrong_secret_changes_nothing(slack_server: SlackServerThread, payload: tuple[bytes, str]) -> None:
+    before = slack_server.journal()
+    assert slack_server.signed(payload[0], payload[1], secret="not-the-signing-secret") == 401
+    assert slack_server.journal() == before

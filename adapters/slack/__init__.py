@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -23,12 +26,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
 from adapters.slack.channel import FULL, SlackChannel
-from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, where
+from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, well_formed, where
 from bot.core import Core
 from bot.delivery import person_targets
 from bot.engine import NotRecognised, reference
@@ -54,7 +56,6 @@ class SlackFrontEnd:
         self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)))
         self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
         self.channel = SlackChannel(self.client, settings, core.store, core.directory)
-        self.verifier = SignatureVerifier(settings.signing_secret) if settings.signing_secret else None
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret,
@@ -320,16 +321,35 @@ class SlackFrontEnd:
 
     # ---- HTTP ------------------------------------------------------------------
 
+    def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
+        """Slack's v0 signature (HMAC-SHA256 of "v0:{timestamp}:{body}"), at most 5 minutes old."""
+        secret = self.settings.signing_secret
+        if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 5 * 60:
+            return False
+        expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
+
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: verify Slack's signature, then hand the request to bolt."""
-        body = await request.text()
+        raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
         # Bolt verifies too; checking here first means a malformed timestamp is a 401, not a 500.
-        if self.verifier is None or not timestamp.isdigit() or not self.verifier.is_valid(body, timestamp, signature):
+        if not self._signed(raw, timestamp, signature):
             log.warning("refused a request to %s without a valid Slack signature from %s", EVENTS_PATH, request.remote)
             return web.Response(status=401, text="invalid or missing Slack signature")
-        bolt_response = await self.bolt.async_dispatch(AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers)))
+        try:
+            body = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return web.Response(status=400, text="a Slack request is UTF-8 text")
+        if not well_formed(body, request.content_type or ""):
+            log.warning("refused a signed Slack request that is not one of Slack's payloads")
+            return web.Response(status=400, text="not a Slack payload policybot handles")
+        try:
+            bolt_response = await self.bolt.async_dispatch(AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers)))
+        except Exception as exc:  # slack-bolt could not read it: a 400, never a 500 with a traceback
+            log.warning("refused a Slack request slack-bolt could not read (%s)", exc.__class__.__name__)
+            return web.Response(status=400, text="malformed Slack request")
         return await to_aiohttp_response(bolt_response)
 
     # ---- Socket Mode -------------------------------------------------------------

@@ -7,6 +7,7 @@ is, and what they may do, the engine decides from the configuration.
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -122,3 +123,52 @@ def where(body: Mapping[str, Any]) -> str:
     if event.get("channel"):
         return str(event["channel"])
     return str((body.get("container") or {}).get("channel_id", ""))
+
+
+_OBJECTS = ("user", "team", "channel", "container", "view", "state", "message", "enterprise", "event", "authorizations")
+
+
+def well_formed(body: str, content_type: str) -> bool:
+    """Whether a signed request has the shape Slack's documented payloads have.
+
+    Slack only ever sends these shapes; anything else (a test tool, a bug) is refused with
+    400 before slack-bolt, whose parsers assume them, ever sees it.
+    """
+    from urllib.parse import parse_qs
+
+    try:
+        if content_type.startswith("application/json"):
+            data = json.loads(body)
+        else:
+            form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
+            if "payload" not in form:
+                return isinstance(form.get("command"), str) and form["command"].startswith("/") and bool(form.get("user_id"))
+            data = json.loads(form["payload"])
+    except (ValueError, TypeError):
+        return False
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        return False
+    if any(k in data and not isinstance(data[k], dict | type(None)) for k in _OBJECTS if k != "authorizations"):
+        return False
+    if "authorizations" in data and not isinstance(data["authorizations"], list):
+        return False
+    kind = data["type"]
+    if kind == "url_verification":
+        return isinstance(data.get("challenge"), str)
+    if kind == "event_callback":
+        event = data.get("event")
+        return isinstance(event, dict) and isinstance(event.get("type"), str) and all(isinstance(event.get(k, ""), str) for k in ("user", "channel", "channel_type", "text", "subtype", "tab"))
+    if kind == "block_actions":
+        actions = data.get("actions")
+        user = data.get("user") or {}
+        return (
+            isinstance(actions, list)
+            and bool(actions)
+            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("block_id", ""), str) for a in actions)
+            and isinstance(user.get("id"), str)
+        )
+    if kind in ("view_submission", "view_closed"):
+        view = data.get("view") or {}
+        user = data.get("user") or {}
+        return isinstance(view, dict) and isinstance(view.get("callback_id", ""), str) and isinstance(view.get("state", {}), dict) and isinstance(user.get("id"), str)
+    return False  # shortcuts, options and the rest: policybot offers none
