@@ -79,3 +79,16 @@ def test_any_config_file_text_loads_or_explains(tmp_path_factory, text: str) -> 
         load_config(file)
     except ConfigError as err:
         assert str(err).startswith(str(file))
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=400) | st.lists(st.lists(st.text(max_size=20) | HOSTILE, max_size=4), max_size=6).map(lambda rows: "\n".join(",".join(r) for r in [["name", "class"], *rows])))
+def test_any_do_not_publish_csv_is_imported_whole_or_explained(text: str) -> None:
+    from workflows.photo_check import name_key, parse_dnp_csv
+
+    try:
+        pupils = parse_dnp_csv(text)
+    except ValueError as problem:
+        assert str(problem) and "Traceback" not in str(problem)  # says what to fix
+        return
+    assert pupils and all(len(name_key(name)) >= 2 and klass.strip() for name, klass in pupils)  # a first and last name, and a class

@@ -57,7 +57,10 @@ def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
 
     Nothing is imported unless every row is good, so a half-read file never leaves a half list.
     """
-    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    try:
+        rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
+    except csv.Error as exc:
+        raise ValueError(f"The file is not a CSV file I can read ({exc}). Save it from your spreadsheet as 'CSV UTF-8' and try again. Nothing was imported.") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
         raise ValueError("The file is empty. It needs a header row with the columns name and class, then one pupil per row.")
