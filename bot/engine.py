@@ -158,8 +158,8 @@ class Engine:
         lines = []
         buttons = []
         for command, summary, role in self.registry.menu():
-            if role and role not in ctx.actor.roles:
-                continue
+            if role and not any(r in ctx.actor.roles for r in role.split(",")):
+                continue  # only what this person may use
             lines.append(f"/{command} - {summary}")
             wf = self.registry.by_command(command)
             if isinstance(wf, Workflow):

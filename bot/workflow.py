@@ -77,9 +77,11 @@ class Context:
         return self.tx.next_id(counter)
 
     def require(self, role: str, doing: str) -> None:
-        """Refuse unless the actor holds `role` ("slt" or "admin")."""
-        if role not in self.actor.roles:
-            who = {"slt": "the Senior Leadership Team", "admin": "an administrator"}.get(role, role)
+        """Refuse unless the actor holds `role` ("slt", "admin", or "slt,admin" for either)."""
+        wanted = [r.strip() for r in role.split(",") if r.strip()]
+        if not any(r in self.actor.roles for r in wanted):
+            names = {"slt": "the Senior Leadership Team", "admin": "an administrator"}
+            who = " or ".join(names.get(r, r) for r in wanted)
             raise NotAllowed(f"Only {who} can {doing}. If you think you should be able to, please ask a member of SLT.")
 
 

@@ -387,6 +387,7 @@ WORKFLOWS = (
     Workflow(
         name="leaver",
         command="leaver",
+        role="slt,admin",
         title="Record a leaver",
         summary="record that someone is leaving; their accounts are transferred or closed (SLT, administrators)",
         aliases=("record a leaver",),
@@ -417,7 +418,7 @@ WORKFLOWS = (
     ),
 )
 
-COMMANDS = (Command("leavers", "see leavers in progress and what they wait for (SLT, administrators)", list_leavers),)
+COMMANDS = (Command("leavers", "see leavers in progress and what they wait for (SLT, administrators)", list_leavers, role="slt,admin"),)
 
 ACTIONS = {
     "leavers.transfer": transfer,

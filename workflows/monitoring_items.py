@@ -95,7 +95,7 @@ def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
 
 def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     if not active_accounts(ctx):
-        out.tell(Card("Log a comment, query or complaint", "There are no school accounts in the register yet, so there is nothing to log against. Type cancel to stop."))
+        raise Expired("There are no school accounts in the register yet, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account).")
 
 
 def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:

@@ -267,8 +267,7 @@ def _list_accounts(ctx: Context, accounts: list[dict[str, Any]]) -> str:
 def set_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     accounts = active_accounts(ctx)
     if not accounts:
-        out.tell(Card("Monitoring rota", "There are no school accounts in the register yet, so there is no rota to set. Type cancel to stop."))
-        return
+        raise Expired("There are no school accounts in the register yet, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account).")
     if len(accounts) == 1:
         answers["account"] = account_value(accounts[0])
         out.tell(Card("Monitoring rota", f"Setting the rota for {label(accounts[0])}, the only account in the register.\n{_list_accounts(ctx, accounts)}"))
@@ -350,8 +349,8 @@ def save_rota(answers: Answers, ctx: Context, out: Outcome) -> None:
 def swap_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     mine = [a for a in active_accounts(ctx) if ctx.actor.id in a.get("runners", ())]
     if not mine:
-        out.tell(Card("Swap a monitoring day", "You don't run any school accounts in the register, so you have no monitoring days to swap. Type cancel to stop."))
-    elif len(mine) == 1:
+        raise Expired("You don't run any school accounts in the register, so you have no monitoring days to swap.")
+    if len(mine) == 1:
         answers["account"] = account_value(mine[0])
 
 

@@ -207,6 +207,7 @@ WORKFLOWS = (
     Workflow(
         name="dnp_add",
         command="dnp-add",
+        role="slt,admin",
         title="Add to the do-not-publish list",
         summary="add a pupil to the do-not-publish list (SLT, administrators)",
         steps=(
@@ -220,6 +221,7 @@ WORKFLOWS = (
     Workflow(
         name="dnp_remove",
         command="dnp-remove",
+        role="slt,admin",
         title="Remove from the do-not-publish list",
         summary="take a pupil off the do-not-publish list (SLT, administrators)",
         steps=(Step("name", "What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),),
@@ -238,5 +240,5 @@ WORKFLOWS = (
 
 COMMANDS = (
     Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),
-    Command("dnp-list", "see the do-not-publish list (SLT, administrators)", list_entries),
+    Command("dnp-list", "see the do-not-publish list (SLT, administrators)", list_entries, role="slt,admin"),
 )

@@ -255,7 +255,7 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
 
 COMMANDS = (
     Command("policy", "read the school's social media policy and confirm you have read it", show_policy, aliases=("social media policy", "read the policy")),
-    Command("policy-status", "see who has not confirmed reading the policy, and training records (SLT, admins)", policy_status),
+    Command("policy-status", "see who has not confirmed reading the policy, and training records (SLT, admins)", policy_status, role="slt,admin"),
 )
 
 ACTIONS = {
