@@ -185,7 +185,7 @@ async def _chat(settings: Settings, as_person: str) -> int:
 async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     from aiohttp import web
 
-    from adapters.server import build_app
+    from adapters.server import FRONT_ENDS, build_app
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
@@ -197,14 +197,14 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
     runner = None
     try:
         app = await build_app(core)
-        if not app["front_ends"]:
+        if not app[FRONT_ENDS]:
             raise PolicybotError(f"{settings.source}: nothing to serve; add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'.")
         core.start_background()
         runner = web.AppRunner(app)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
-        log.info("policybot serving %s on http://%s:%s", ", ".join(app["front_ends"]), host, port)
+        log.info("policybot serving %s on http://%s:%s", ", ".join(app[FRONT_ENDS]), host, port)
         await asyncio.Event().wait()
     finally:
         if runner is not None:

@@ -12,6 +12,9 @@ from bot.core import Core
 log = logging.getLogger("policybot.server")
 MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB is refused.
 
+CORE = web.AppKey("core", Core)
+FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, for /healthz and the log
+
 # Each front end adds its routes and delivery channel: (app, core) -> None.
 Mount = Callable[[web.Application, Core], Awaitable[None]]
 
@@ -32,12 +35,12 @@ def mounts(core: Core) -> list[tuple[str, Mount]]:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    core: Core = request.app["core"]
+    core = request.app[CORE]
     return web.json_response(
         {
             "status": "ok",
             "school": core.settings.school.name,
-            "front_ends": request.app["front_ends"],
+            "front_ends": request.app[FRONT_ENDS],
             "outbox": core.delivery.waiting(),
         }
     )
@@ -46,10 +49,10 @@ async def healthz(request: web.Request) -> web.Response:
 async def build_app(core: Core) -> web.Application:
     """The aiohttp application with every configured front end mounted."""
     app = web.Application(client_max_size=MAX_BODY)
-    app["core"] = core
-    app["front_ends"] = []
+    app[CORE] = core
+    app[FRONT_ENDS] = []
     app.router.add_get("/healthz", healthz)
     for name, mount in mounts(core):
         await mount(app, core)
-        app["front_ends"].append(name)
+        app[FRONT_ENDS].append(name)
     return app

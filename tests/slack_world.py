@@ -8,7 +8,7 @@ from typing import Any
 
 import aiohttp
 
-from adapters.slack import SlackFrontEnd
+from adapters.slack import SLACK, SlackFrontEnd
 from bot.clock import Clock
 from bot.config import load_config
 from bot.core import Core
@@ -173,4 +173,4 @@ async def open_workspace(tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, soc
     app = await build_app(core)
     client = await aiohttp_client(app)
     sender = None if socket else SlackSender(str(client.make_url("/slack/events")), SECRET)
-    return Workspace(fake, core, app["slack"], sender, clock)
+    return Workspace(fake, core, app[SLACK], sender, clock)

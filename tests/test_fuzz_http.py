@@ -220,7 +220,9 @@ class SlackServerThread(ServerThread):
                 status = resp.status
         except urllib.error.HTTPError as err:
             status = err.code
-        self._call(self.app["slack"].idle())
+        from adapters.slack import SLACK
+
+        self._call(self.app[SLACK].idle())
         return status
 
 

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.server import FRONT_ENDS
+from adapters.teams import TEAMS
 from tests.teams_client import SLT_TEAM, TeamsClient, action, inputs, personal, start_teams
 
 
@@ -23,7 +25,7 @@ async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
     tc, fake_server, client, core = await start_teams(tmp_path)
     # The SDK's anonymous path: with an empty app id, CloudAdapter accepts a request with no token.
     assert core.settings.teams is not None and core.settings.teams.app_id == ""
-    assert "teams" in client.app["front_ends"]
+    assert "teams" in client.app[FRONT_ENDS]
     yield tc
     await client.close()
     await fake_server.close()
@@ -212,7 +214,7 @@ async def test_clients_are_reused_across_turns(teams: TeamsClient) -> None:
     await teams.install("eclarke")
     await teams.say("eclarke", "help")
     await teams.say("eclarke", "/accounts")
-    auth = teams.client.app["teams"]["adapter"].bot_framework_authentication
+    auth = teams.client.app[TEAMS]["adapter"].bot_framework_authentication
     assert len(auth.connectors) == 1  # one connector client for the one service URL, not one per turn
     client = next(iter(auth.connectors.values()))
     assert client.config.retry_policy.retries == 0  # the outbox retries, not msrest

@@ -375,6 +375,9 @@ class SlackFrontEnd:
         await self.stop_socket()
 
 
+SLACK = web.AppKey("slack", SlackFrontEnd)
+
+
 async def mount(app: web.Application, core: Core) -> None:
     """Add the Slack front end to the shared server: its route, delivery channel and socket."""
     front = SlackFrontEnd(core)
@@ -387,7 +390,7 @@ async def mount(app: web.Application, core: Core) -> None:
             await front.client.session.close()
 
     core.delivery.add(front.channel)
-    app["slack"] = front
+    app[SLACK] = front
     if front.settings.signing_secret:
         app.router.add_post(EVENTS_PATH, front.handle_http)
     if front.settings.socket_mode:
@@ -397,4 +400,4 @@ async def mount(app: web.Application, core: Core) -> None:
     app.on_cleanup.append(close_session)
 
 
-__all__ = ["EVENTS_PATH", "SlackFrontEnd", "mount"]
+__all__ = ["EVENTS_PATH", "SLACK", "SlackFrontEnd", "mount"]

@@ -24,8 +24,9 @@ from bot.errors import PolicybotError
 
 log = logging.getLogger("policybot.teams")
 ROUTE = "/api/messages"
+TEAMS = web.AppKey("teams", dict)  # the adapter, bot and delivery channel, for tests and tools
 
-__all__ = ["ROUTE", "TeamsBot", "TeamsChannel", "check_host", "mount", "parse_activity", "render_card"]
+__all__ = ["ROUTE", "TEAMS", "TeamsBot", "TeamsChannel", "check_host", "mount", "parse_activity", "render_card"]
 
 
 def is_loopback(host: str) -> bool:
@@ -81,7 +82,7 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
     bot = TeamsBot(core, teams.slt_team)
     channel = TeamsChannel(adapter, teams.app_id, core.store, core.directory, core.now)
     core.delivery.add(channel)
-    app["teams"] = {"adapter": adapter, "bot": bot, "channel": channel}
+    app[TEAMS] = {"adapter": adapter, "bot": bot, "channel": channel}
 
     async def messages(request: web.Request) -> web.StreamResponse:
         if teams.app_id and not request.headers.get("Authorization"):
