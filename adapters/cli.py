@@ -91,6 +91,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
         path = Path(args.csv)
         try:
             text = path.read_text(encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise PolicybotError(f"I can't find {path}. Check the file name and folder.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicybotError(f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again.") from None
         from workflows.photo_check import parse_dnp_csv
@@ -101,7 +103,15 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
         raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
-    store = Store(settings.storage_path)
+    from bot.errors import StoreLocked
+
+    try:
+        store = Store(settings.storage_path)
+    except StoreLocked:
+        raise PolicybotError(
+            f"policybot is running and using the data folder {settings.storage_path}, so its records can't be read or changed safely now. "
+            "Stop the bot (for example out of hours), run this again, then start the bot."
+        ) from None
     try:
         if command == "export":
             out = Path(args.out)
@@ -117,21 +127,27 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
                 raise PolicybotError(str(exc)) from None
             except OSError as exc:
                 raise PolicybotError(f"I couldn't write {out}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+            if args.person:
+                action, record = "subject_access_export", (f"people/{found['configuration']['id']}" if found["configuration"] else found["subject"])
+            else:
+                action, record = "exported", args.what
             async with store.transaction() as tx:
-                tx.audit(records.CLI_ACTOR, "exported", args.what or "subject_access", at=now, detail=f"{what}: {count} records, {args.format}, to {out.name}")
-            print(f"Wrote {count} records ({what}) to {out}. It holds personal information: keep it safe and delete it when done.")
+                tx.audit(records.CLI_ACTOR, action, record, at=now, detail=f"{what}: {count} records, {args.format}, to {out.name}")
+            empty = f" There are no {args.what} records yet, so the file has only the header." if not count and args.what and args.format == "csv" else ""
+            print(f"Wrote {count} records ({what}) to {out}.{empty} It holds personal information: keep it safe and delete it when done.")
         elif command == "dnp-import":
             added, skipped, removed = await records.import_dnp(store, pupils, now, replace=args.replace)
-            print(f"Do-not-publish list: {added} added, {skipped} already on it" + (f", {removed} earlier entries replaced" if args.replace else "") + ".")
-        else:
-            due = records.past_retention(store, settings, now) if args.dry_run else await records.purge(store, settings, now)
-            verb = "Would delete" if args.dry_run else "Deleted"
-            if not due:
-                print("Nothing is past its retention period.")
+            print(f"Do-not-publish list: {added} pupil(s) added, {skipped} already on it" + (f", {removed} earlier entries replaced" if args.replace else "") + ".")
+        elif args.dry_run:
+            due = records.past_retention(store, settings, now)
             for e in due:
-                print(f"{verb} {e.table}/{e.key}: kept since {e.since.date().isoformat()}, longer than {e.days} days.")
-            if due and args.dry_run:
-                print(f"{len(due)} records. Run again without --dry-run to delete them (each deletion is recorded in the audit trail).")
+                print(f"  {e.table}/{e.key}: past the {e.days}-day retention period (since {e.since.date().isoformat()})")
+            print(f"{len(due)} record(s) are past their retention period." + (" Run 'policybot purge' to delete them." if due else " Nothing to delete."))
+        else:
+            due = await records.purge(store, settings, now)
+            for e in due:
+                print(f"  deleted {e.table}/{e.key} (since {e.since.date().isoformat()}, {e.days}-day period)")
+            print(f"Deleted {len(due)} record(s) past their retention period; each deletion is in the audit trail.")
     finally:
         await store.close()
     return 0

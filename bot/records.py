@@ -1,9 +1,10 @@
 """Records for SLT, governors and inspections: exports, subject access, retention, list import.
 
-Used by the `policybot` command line (`export`, `dnp-import`, `purge`), which opens the
+Used by the `policybot` command line (`export`, `import-dnp`, `purge`), which opens the
 store itself, so these work on a `Store` directly rather than through a chat turn.
-Exports are readable in a spreadsheet: CSV with a header row, nested values written as
-JSON text, and cells that a spreadsheet would run as a formula prefixed with an apostrophe.
+Exports are readable in a spreadsheet: UTF-8 CSV with a byte-order mark and a header row,
+times in the school's time zone, lists joined with "; ", anything more nested as JSON
+text, and cells a spreadsheet would run as a formula prefixed with an apostrophe.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +25,28 @@ from bot.people import Directory, fold
 from bot.store import META, Store, iter_tables
 
 EXPORTS = ("accounts", "applications", "incidents", "items", "audit", "people")
+# Columns for a CSV of a kind with no records yet, so the empty file still says what it would hold.
+HEADERS = {
+    "accounts": ["id", "name", "platform_label", "handle", "runners", "status", "created_at"],
+    "applications": ["id", "applicant", "account_name", "platform", "runners", "status", "submitted_at", "decided_by", "decided_at"],
+    "incidents": ["id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"],
+    "items": ["id", "account", "received_at", "due_at", "replied_at"],
+    "audit": ["at", "actor", "action", "record", "before", "after", "detail"],
+    "people": ["id", "name", "title", "roles", "employed"],
+}
 CLI_ACTOR = "command line"
 # Tables with nothing about people in them, left out of a subject access export.
 _MACHINERY = {META, "counters", "events"}
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA = ("=", "+", "-", "\t", "\r")
+
+
+def _formula(text: str) -> bool:
+    """True for text a spreadsheet would run; '@' only with a call, so '@PenningtonY6' stays readable."""
+    return bool(text) and (text[0] in _FORMULA or (text[0] == "@" and "(" in text))
+
+
+def _needs_quote(text: str) -> bool:
+    return _formula(text) or (len(text) > 1 and text[0] == "'" and (_formula(text[1:]) or text[1] == "'"))
 
 
 class RecordsError(Exception):
@@ -37,26 +56,40 @@ class RecordsError(Exception):
 # ---- flattening for spreadsheets ------------------------------------------------------
 
 
-def cell(value: Any) -> str:
-    """A value as spreadsheet text: nested values as JSON, formula-like text made harmless."""
+_MOMENT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
+
+
+def cell(value: Any, tz: tzinfo | None = None) -> str:
+    """A value as spreadsheet text.
+
+    Times are shown in the school's time zone ("2026-11-25 10:00"), lists of plain values
+    joined with "; ", anything more nested as JSON, and formula-like text made harmless.
+    """
     if value is None:
         text = ""
     elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, str):
         text = value
+        if tz is not None and _MOMENT.match(value):
+            try:
+                text = datetime.fromisoformat(value).astimezone(tz).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                pass
     elif isinstance(value, int | float):
         text = str(value)
+    elif isinstance(value, list | tuple) and all(not isinstance(v, dict | list | tuple) for v in value):
+        return "; ".join(cell(v, tz) for v in value)
     else:
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    if text and (text[0] in _FORMULA or (text[0] == "'" and len(text) > 1 and (text[1] in _FORMULA or text[1] == "'"))):
+    if _needs_quote(text):
         text = "'" + text
     return text
 
 
 def uncell(text: str) -> str:
     """Undo the apostrophe `cell` adds, giving the text as stored."""
-    if len(text) > 1 and text[0] == "'" and (text[1] in _FORMULA or text[1] == "'"):
+    if len(text) > 1 and text[0] == "'" and _needs_quote(text[1:]):
         return text[1:]
     return text
 
@@ -74,13 +107,14 @@ def columns(rows: Iterable[dict[str, Any]]) -> list[str]:
     return cols
 
 
-def to_csv(rows: list[dict[str, Any]]) -> str:
+def to_csv(rows: list[dict[str, Any]], tz: tzinfo | None = None, header: list[str] | None = None) -> str:
+    """Rows as CSV text with a header row (`header` names the columns when there are no rows)."""
     buf = io.StringIO()
-    cols = columns(rows) or ["id"]
+    cols = columns(rows) or header or ["id"]
     writer = csv.writer(buf, lineterminator="\r\n")
     writer.writerow(cols)
     for row in rows:
-        writer.writerow([cell(row.get(c)) for c in cols])
+        writer.writerow([cell(row.get(c), tz) for c in cols])
     return buf.getvalue()
 
 
@@ -136,7 +170,7 @@ def export(store: Store, settings: Settings, what: str, fmt: str, out: Path) -> 
     if fmt == "json":
         write_private(out, to_json(rows))
     else:
-        write_private(out, to_csv(rows), bom=True)
+        write_private(out, to_csv(rows, settings.school.tz, HEADERS.get(what)), bom=True)
     return len(rows)
 
 
@@ -217,7 +251,7 @@ def export_person(store: Store, settings: Settings, name: str, fmt: str, out: Pa
     if fmt == "json":
         write_private(out, to_json(found))
     else:
-        write_private(out, to_csv(subject_rows(found)), bom=True)
+        write_private(out, to_csv(subject_rows(found), settings.school.tz, ["source", "record", "field", "value"]), bom=True)
     return found
 
 
@@ -252,13 +286,18 @@ def _retention_age(kind: str, record: dict[str, Any]) -> datetime | None:
     if kind == "incidents":
         return _first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
     if kind == "items":
-        return _first(record, "replied_at", "handled_at", "answered_at", "received_at")
+        return _first(record, "replied_at", "handled_at", "answered_at")  # one still waiting for a reply is live
     if kind == "people":
         leaving = record.get("leaving") or {}
         return _moment(leaving.get("date")) if leaving.get("status") == "finished" else None
     if kind == "dnp":
         return _first(record, "added_at")
     return None
+
+
+def _live_account(store: Store, application: dict[str, Any]) -> bool:
+    account = store.get("accounts", str(application.get("account") or ""))
+    return account is not None and account.get("status") != "closed"
 
 
 @dataclass(frozen=True)
@@ -277,6 +316,8 @@ def past_retention(store: Store, settings: Settings, now: datetime) -> list[Expi
             continue  # kept for ever
         limit = now - timedelta(days=days)
         for record in store.all(kind):
+            if kind == "applications" and _live_account(store, record):
+                continue  # the business case of an account still running is kept with it
             since = _retention_age(kind, record)
             if since is not None and since < limit:
                 due.append(Expiry(kind, record["id"], since, days))

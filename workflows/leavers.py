@@ -7,7 +7,8 @@ leave the employment of the School" (Behaviour).
 SLT or an administrator records that someone is leaving, with the date. For each account
 they run: if two or more runners remain, the leaver is simply taken off; otherwise the
 administrators are led through transferring it (a new runner, who must accept) or closing
-it (confirmed closed on the platform). Their rota days are handed back for cover. Until
+it (confirmed closed on the platform). Their rota days go to the new runner, or back to the
+administrators for cover. Until
 every account is settled the administrators are reminded daily, and the leaver cannot be
 marked finished. The leaver is reminded that confidentiality continues.
 """
@@ -15,7 +16,7 @@ marked finished. The leaver is reminded that confidentiality continues.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from bot.errors import AlreadyDecided, Expired
@@ -71,38 +72,38 @@ def _handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card
     )
 
 
-def _strip_rota(ctx: Context, pid: str, leaving_date: str, out: Outcome) -> int:
-    """Hand the leaver's rota days back from their leaving date; return how many need cover.
+# The monitoring module's rota: one record per account, {"weekly": {"mon": person id or None,
+# ...}, "overrides": {"2026-12-20": person id or None}}. Without that module there is no
+# rota table and nothing to hand over.
+ROTA = "rota"
+WEEKDAYS = {"mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays", "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays"}
 
-    Until they leave they stay on duty (their weekly days become dated entries up to then);
-    after their last day their weekly days and any dated days are emptied, so the rota's
-    gap alert asks the administrators for cover.
-    """
-    from workflows.monitoring_rota import DAYS, ROTA, local_today
 
-    handed = 0
-    last = date.fromisoformat(leaving_date)
-    today = local_today(ctx)
-    for rec in ctx.all(ROTA):
-        weekly = dict(rec.get("weekly") or {})
-        overrides = dict(rec.get("overrides") or {})
-        mine = [d for d, who in weekly.items() if who == pid]
-        later = [d for d, who in overrides.items() if who == pid and d > leaving_date]
-        if not mine and not later:
-            continue
-        d = today
-        while d <= last:  # still on duty up to and including their last day
-            if DAYS[d.weekday()] in mine and d.isoformat() not in overrides:
-                overrides[d.isoformat()] = pid
-            d += timedelta(days=1)
-        for code in mine:
-            weekly[code] = None
-        for day_ in later:
-            del overrides[day_]
-        doc = {**_strip(rec), "weekly": weekly, "overrides": overrides, "updated_by": ctx.actor.id, "updated_at": ctx.now.isoformat()}
-        out.put(ROTA, rec["id"], doc, action="rota_leaver_removed", detail=f"{ctx.directory.name(pid)} leaving {leaving_date}", expect_version=rec.get("version"))
-        handed += len(mine) + len(later)
-    return handed
+def hand_over_rota(ctx: Context, acc_id: str, leaver: str, to: str | None, out: Outcome) -> list[str]:
+    """Give the leaver's rota days on one account to `to` (None: they need cover); return them as people read them."""
+    rota = ctx.get(ROTA, acc_id)
+    if not rota:
+        return []
+    today = ctx.now.astimezone(ctx.settings.school.tz).date().isoformat()
+    weekly = dict(rota.get("weekly") or {})
+    overrides = dict(rota.get("overrides") or {})
+    days = [d for d in WEEKDAYS if weekly.get(d) == leaver]
+    dates = sorted(d for d, p in overrides.items() if p == leaver and d >= today)  # earlier days are history
+    if not days and not dates:
+        return []
+    for d in days:
+        weekly[d] = to
+    for d in dates:
+        if to:
+            overrides[d] = to
+        else:
+            overrides.pop(d)
+    doc = _strip(rota)
+    doc.update(weekly=weekly, overrides=overrides)
+    shown = [WEEKDAYS[d] for d in days] + [day(d) for d in dates]
+    detail = f"{ctx.directory.name(leaver)}'s days ({', '.join(shown)}) " + (f"to {ctx.directory.name(to)}" if to else "need cover")
+    out.put(ROTA, acc_id, doc, action="rota_changed", detail=detail, expect_version=rota.get("version"))
+    return shown
 
 
 def check_person(value: str, _answers: Answers, ctx: Context) -> str:
@@ -124,7 +125,9 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     doc = _strip(record)
     doc["leaving"] = {"date": date, "recorded_by": ctx.actor.id, "recorded_at": ctx.now.isoformat(), "status": "open"}
     out.put("people", pid, doc, action="leaver_recorded", before=None, after="open", detail=f"leaving {date}", expect_version=record.get("version"))
-    removed, handover = [], []
+    removed: list[dict[str, Any]] = []
+    handover: list[dict[str, Any]] = []
+    cover: list[str] = []
     for acc in ctx.all("accounts"):
         if pid not in acc.get("runners", []) or acc.get("status") == "closed":
             continue
@@ -134,19 +137,21 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
             acc_doc["runners"] = [r for r in acc["runners"] if r != pid]
             out.put("accounts", acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
             removed.append(acc)
+            days = hand_over_rota(ctx, acc["id"], pid, None, out)
+            if days:
+                cover.append(f"{acc['name']} ({acc['handle']}): {', '.join(days)}")
         else:
             acc_doc["handover"] = {"leaver": pid, "date": date, "state": "open"}
             acc_doc["status"] = "transferring"
             out.put("accounts", acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
             handover.append({**acc_doc, "id": acc["id"]})
-    cover = _strip_rota(ctx, pid, date, out)
     lines = [f"{name} is recorded as leaving on {day(date)}."]
     if removed:
         lines.append("Taken off (two or more runners remain): " + ", ".join(f"{a['name']} ({a['handle']})" for a in removed) + ".")
     if handover:
         lines.append(f"{len(handover)} account(s) must be transferred or closed; the administrators have been sent each one.")
     if cover:
-        lines.append(f"{cover} rota day(s) (weekly days or dates) now need someone else to monitor from then on; please update the rota with /rota-set.")
+        lines.append("Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota.")
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
     out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button("leavers.finish", "Finish this leaver", {"person": pid}),), tone="success"))
@@ -155,7 +160,13 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     if cover:
         out.send(
             role("admins"),
-            Card("Rota days need cover", f"{name} leaves on {day(date)}. {cover} rota day(s) from then on have been handed back and need someone else to monitor. Please update the rota."),
+            Card(
+                "Rota days need cover",
+                f"{name} is leaving on {day(date)} and has been taken off these accounts, so their monitoring days need someone else:\n"
+                + "\n".join(cover)
+                + "\nPlease give each day to another runner with /rota-set.",
+                tone="warning",
+            ),
         )
     out.send(
         person(pid),
@@ -238,9 +249,11 @@ def accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     doc.pop("handover", None)
     doc.setdefault("handovers", []).append({**h, "state": "transferred", "settled_at": ctx.now.isoformat(), "to": ctx.actor.id})
     out.put("accounts", acc["id"], doc, action="account_transferred", after="active", detail=f"from {ctx.directory.name(h['leaver'])} to {ctx.actor.name}", expect_version=acc["version"])
+    days = hand_over_rota(ctx, acc["id"], h["leaver"], ctx.actor.id, out)
+    rota = f" You also take over {ctx.directory.name(h['leaver'])}'s monitoring days: {', '.join(days)} (see /rota)." if days else ""
     out.send(
         person(ctx.actor.id),
-        Card(f"You now help run {acc['name']}", f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. Ask an administrator for the login."),
+        Card(f"You now help run {acc['name']}", f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. Ask an administrator for the login.{rota}"),
         key=f"offer:{acc['id']}:{ctx.actor.id}",
         replace=True,
     )
@@ -387,7 +400,6 @@ WORKFLOWS = (
     Workflow(
         name="leaver",
         command="leaver",
-        role="slt,admin",
         title="Record a leaver",
         summary="record that someone is leaving; their accounts are transferred or closed (SLT, administrators)",
         aliases=("record a leaver",),
@@ -397,6 +409,7 @@ WORKFLOWS = (
             Step("date", "What is their last day? (for example 18/12/2026)", "date", "Last day"),
         ),
         on_start=start_leaver,
+        role="slt,admin",
         on_complete=record_leaver,
         submit_label="Record the leaver",
     ),

@@ -122,7 +122,7 @@ def photo_check(text: str, ctx: Context, out: Outcome) -> None:
     """/photo-check NAME: may this pupil's image be published?"""
     name = " ".join(text.split())
     if len(name_key(name)) < 2:
-        out.tell(Card("Photo check", "Please give the pupil's first and last name, for example: /photo-check Zoe O'Brien"))
+        out.tell(Card("Photo check", "Please give the pupil's first and last name after the command: /photo-check followed by their name."))
         return
     found = matches(ctx, name)
     if len({class_key(e["class"]) for e in found}) > 1:
