@@ -28,6 +28,9 @@ from bot.timefmt import when
 
 log = logging.getLogger("policybot.console")
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+# /advance moves the simulated clock in steps of this, running the scheduler at each.
+ADVANCE_STEP = timedelta(minutes=15)
+MAX_ADVANCE = timedelta(days=31)
 
 
 def safe(text: str) -> str:
@@ -198,9 +201,22 @@ class ConsoleChat:
             self.write("Tell me how far to move the clock, like /advance 2h or /advance 1d.")
             return
         n, unit = int(m.group(1)), m.group(2)
-        self.core.clock.advance({"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit])
-        self.write(f"The clock moves on: it is now {when(self.core.now(), self.core.settings.school.tz)}.")
-        await self.settle()
+        delta = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        if delta > MAX_ADVANCE:
+            self.write("I can move the clock on by at most 31 days at a time, like /advance 7d.")
+            return
+        tz = self.core.settings.school.tz
+        # The scheduler runs every quarter of an hour of simulated time, as it would in
+        # `policybot serve`, so reminders arrive at their own times and none looks late.
+        moved = timedelta(0)
+        while moved < delta:
+            step = min(ADVANCE_STEP, delta - moved)
+            self.core.clock.advance(step)
+            moved += step
+            if await self.core.tick():
+                self.write(f"-- {when(self.core.now(), tz)} --")
+                await self.core.delivery.flush()
+        self.write(f"The clock moves on: it is now {when(self.core.now(), tz)}.")
 
     def to_event(self, me: str, text: str) -> Inbound:
         menu = self.channel.menus.get(me, [])

@@ -26,6 +26,9 @@ log = logging.getLogger("policybot.engine")
 
 CONVERSATIONS = "conversations"
 INBOX = "inbox"  # requests acknowledged to a platform and not yet handled
+# The scheduler's own record: when it last ran ("last_tick"), so a reminder can tell
+# whether it is late because policybot was not running at its time.
+SCHEDULER = "scheduler"
 SYSTEM = Person(id="policybot", name="policybot")
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
@@ -479,6 +482,9 @@ class Engine:
             old = now - timedelta(days=2)
             for ev in tx.where("events", lambda e: datetime.fromisoformat(e["at"]) < old):
                 tx.delete("events", ev["id"])
+            last = (tx.get(SCHEDULER, "last_tick") or {}).get("at")
+            if last is None or datetime.fromisoformat(last) < now:
+                tx.put(SCHEDULER, "last_tick", {"at": now.isoformat()})
         return sent
 
     def _conversation_reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:

@@ -30,6 +30,8 @@ ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
 SOURCES = (Choice("parent", "A parent or carer"), Choice("pupil", "A pupil"), Choice("staff", "A member of staff"), Choice("public", "A member of the public"))
 KIND_NAMES = {c.value: c.label.removeprefix("A ").split(" (")[0].lower() for c in KINDS}
+# "a comment from a parent or carer", "... from a member of the public".
+SOURCE_NAMES = {c.value: c.label[0].lower() + c.label[1:] for c in SOURCES}
 # What a logged item's source means for a report of abuse (report_abuse's "poster").
 POSTER = {"parent": "parent", "pupil": "pupil", "staff": "staff", "public": "public"}
 
@@ -58,10 +60,15 @@ def due_of(received: datetime, ctx: Context) -> datetime:
     return response_due(received, tz=school.timezone, nation=school.nation, end_of_day=monitoring.end_of_day)
 
 
+def from_whom(item: Mapping[str, Any]) -> str:
+    """'a parent or carer', 'a member of the public'."""
+    return SOURCE_NAMES.get(item["source"], str(item["source"]))
+
+
 def item_line(item: Mapping[str, Any], ctx: Context) -> str:
     due = datetime.fromisoformat(item["due_at"])
     late = " - OVERDUE" if ctx.now >= due and item["status"] == "open" else ""
-    return f'{item["id"]}: {KIND_NAMES.get(item["kind"], item["kind"])} from a {item["source"]} - "{item["summary"]}" - reply due {when(due, ctx.settings.school.tz)}{late}'
+    return f'{item["id"]}: {KIND_NAMES.get(item["kind"], item["kind"])} from {from_whom(item)} - "{item["summary"]}" - reply due {when(due, ctx.settings.school.tz)}{late}'
 
 
 def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone: str = "info") -> Card:
@@ -70,7 +77,7 @@ def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone
     tz = ctx.settings.school.tz
     fields = (
         ("Account", label(account)),
-        ("What", f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} from a {item['source']}"),
+        ("What", f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} from {from_whom(item)}"),
         ("Summary", item["summary"]),
         ("Received", when(item["received_at"], tz)),
         ("Reply due", when(item["due_at"], tz)),
@@ -124,6 +131,10 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.put(ITEMS, item["id"], item, action="item_logged", after="open", detail=f"{account['id']} {item['kind']}")
     tz = ctx.settings.school.tz
     lines = [f"Logged as {item['id']}. A reply is due by {when(due, tz)}."]
+    if due <= ctx.now:
+        lines = [
+            f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: please reply as soon as you can, then press Mark replied. SLT and the account's runners will be told it is overdue."
+        ]
     buttons = [Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary")]
     if item["kind"] == "complaint":
         lines.append("This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure)
@@ -170,7 +181,9 @@ def report(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         raise Expired("I can't find that item any more.")
     if not _may_act_on(item, ctx):
         raise NotAllowed("Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.")
-    known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": f"{item['summary']} (logged as {item['id']})"}
+    received = when(item["received_at"], ctx.settings.school.tz)
+    evidence = f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} received {received}: {item['summary']} (logged as {item['id']})"
+    known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": evidence}
     out.begin("report_abuse", {"answers": known, "item": item["id"]})
 
 
@@ -253,8 +266,8 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             yield key, out
         elif ctx.now >= due - lead:
             key = f"item-due:{item['id']}"
-            if ctx.get("reminders", key):
-                continue
+            if ctx.get("reminders", key) or datetime.fromisoformat(item["logged_at"]) >= due - lead:
+                continue  # sent already, or logged this close to its time (the logging card gave the due time)
             out = Outcome(actor="policybot")
             left = due - ctx.now
             hours = max(1, round(left.total_seconds() / 3600))

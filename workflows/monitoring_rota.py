@@ -98,9 +98,23 @@ def on_duty(ctx: Context, account: Mapping[str, Any], day: date, rota: Mapping[s
     return str(pid)
 
 
+def missed(scheduled: datetime, ctx: Context) -> bool:
+    """True when the scheduler did not run between `scheduled` and now: policybot was down.
+
+    During a tick the engine's stored "last_tick" is the previous tick. With none stored
+    (a new store) policybot has never run, so anything scheduled earlier was missed.
+    """
+    last = (ctx.get("scheduler", "last_tick") or {}).get("at")
+    return last is None or datetime.fromisoformat(last) < scheduled
+
+
 def late_note(scheduled: datetime, ctx: Context) -> str:
-    """'' when on time; else a line saying the reminder is late and why."""
-    if ctx.now - scheduled <= LATE_AFTER:
+    """'' when on time; else a line saying the reminder is late and why.
+
+    A reminder that only became due later (an item logged after its time, a rota set
+    after the morning reminder) is not late: the scheduler was running at its time.
+    """
+    if ctx.now - scheduled <= LATE_AFTER or not missed(scheduled, ctx):
         return ""
     return f"This reminder is late because policybot was not running at {when(scheduled, ctx.settings.school.tz)}. Sorry for the delay."
 
