@@ -122,20 +122,42 @@ def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
     raise Invalid("Please give a date like 25/11/2026, or today, yesterday or tomorrow.")
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+def _past_day(text: str, tz: ZoneInfo, now: datetime) -> date:
+    """A date as parse_date reads it, or a day name ('saturday', 'last sat'): the latest such day up to today.
+
+    Only for moments in the past (when something arrived or happened).
+    """
+    name = text.removeprefix("last ").removeprefix("on ").strip()
+    if len(name) >= 3:
+        for n, day_name in enumerate(_WEEKDAYS):
+            if day_name.startswith(name) or name == day_name + "s":
+                today = now.astimezone(tz).date()
+                return today - timedelta(days=(today.weekday() - n) % 7)
+    return parse_date(text, tz, now)
+
+
 def parse_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """A moment: 'now', '2h ago', 'yesterday 18:30', '25/11/2026 9am', '14:05' (today)."""
+    """A past or present moment: 'now', '2h ago', 'yesterday 18:30', 'yesterday at 6.30pm',
+    'saturday 18:30', '18:30 yesterday', '25/11/2026 9am', '14:05' (today)."""
     t = fold(text)
     if t in ("now", "just now"):
         return now
-    m = re.match(r"^(\d+)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)\s+ago$", t)
+    m = re.match(r"^(\d+|an?)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)\s+ago$", t)
     if m:
-        n, unit = int(m.group(1)), m.group(2)[0]
+        n, unit = (1 if m.group(1) in ("a", "an") else int(m.group(1))), m.group(2)[0]
         return now - {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
     t = re.sub(r"\s+(am|pm)$", r"\1", t)
+    t = re.sub(r"^at\s+|\s+at\s+", " ", t).strip()  # "yesterday at 18:30", "at 14:05"
+    first, _, rest = t.partition(" ")
+    if rest and _TIME.match(first) and not _TIME.match(rest):
+        t = f"{rest} {first}"  # "18:30 yesterday"
     parts = t.rsplit(" ", 1)
     tm = None
     if len(parts) == 2 and _TIME.match(parts[1]):
-        tm, d = _TIME.match(parts[1]), parse_date(parts[0], tz, now)
+        tm, d = _TIME.match(parts[1]), _past_day(parts[0], tz, now)
     elif _TIME.match(t):
         tm, d = _TIME.match(t), now.astimezone(tz).date()
     if tm:
@@ -154,7 +176,7 @@ def parse_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
         return datetime.combine(d, time(9, 0), tz)
     except Invalid:
         pass
-    raise Invalid("Please give a date and time like 'yesterday 18:30', '25/11/2026 9am', '2h ago' or 'now'.")
+    raise Invalid("Please give a date and time like 'yesterday 18:30', 'Saturday 9am', '25/11/2026 9am', '2h ago' or 'now'.")
 
 
 def show(step: Step, value: Any, directory: Directory, tz: ZoneInfo) -> str:
