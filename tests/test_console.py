@@ -92,3 +92,29 @@ def test_hostile_text_is_shown_safely() -> None:
     card = Card("Report \x1b[2J\x1b[31mred", "line\u202eevil\x07 <!channel>")
     text = render_card(card)
     assert "\x1b" not in text and "\u202e" not in text and "\x07" not in text
+
+
+async def test_advance_runs_the_scheduler_through_the_day_so_reminders_come_at_their_times() -> None:
+    from tests.harness import add_account
+
+    bot = TestBot()
+    await add_account(bot)
+    out = io.StringIO()
+    console = ConsoleChat(bot.core, out)
+    await console.start("pshah")
+    for line in ("/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid", "submit", "/as treid", "/log-comment", "1", "2", "1", "When is the trip back?", "skip", "no", "submit"):
+        await console.line(line)
+    await console.line("/time")
+    assert "It is Wed 25 Nov 2026, 10:00 (school time)." in out.getvalue()
+    await console.line("/advance 1d")
+    day = out.getvalue().split("(school time).")[1]
+    assert "-- Thu 26 Nov 2026, 07:00 --" in day and "-- Thu 26 Nov 2026, 08:00 --" in day and "-- Thu 26 Nov 2026, 10:00 --" in day
+    assert day.index("07:00 --") < day.index("08:00 --") < day.index("10:00 --")
+    # Each reminder is a new message for the person (a notification), not a silent edit of an old card.
+    assert day.index('a message for Emma Clarke: "Reply due soon: IT-1') < day.index("08:00 --")
+    assert 'a message for Emma Clarke: "Reply overdue: IT-1' in day
+    assert "not running" not in day  # the clock moved, but the scheduler ran all along
+    assert "it is now Thu 26 Nov 2026, 10:00" in day
+    await console.line("/advance 40d")
+    assert "at most 31 days" in out.getvalue()
+    await bot.close()

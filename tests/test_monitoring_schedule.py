@@ -186,3 +186,24 @@ async def test_a_summer_item_shows_its_times_in_british_summer_time() -> None:
     item = bot.store.get("items", "IT-1")
     assert item["received_at"] == "2026-05-30T18:30:00+01:00"
     await bot.close()
+
+
+async def test_reminders_are_new_messages_and_mark_replied_updates_every_copy_including_slts() -> None:
+    bot = await school()  # Wednesday 10:00
+    await set_weekly(bot)
+    await bot.answer_all("treid", "/log-comment", "1", "complaint", "parent", "Upset about the cancelled trip", "skip", "no", "submit")
+    await run_ticks(bot, datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # through Thursday's due time
+    soon = [m for m in bot.outbox.messages("eclarke") if m.card.title.startswith("Reply due soon")]
+    overdue = [m for m in bot.outbox.messages("swhitfield") if m.card.title.startswith("Reply overdue")]
+    assert len(soon) == 1 and not soon[0].replace  # a notification, not an edit of Wednesday's card
+    assert len(overdue) == 1 and not overdue[0].replace
+    bot.clock.advance(timedelta(minutes=5))
+    await bot.click("eclarke", button(soon[0].card, "Mark replied"))
+    for who in ("swhitfield", "dokafor", "treid"):
+        update = bot.outbox.messages(who)[-1]
+        assert update.replace and update.card.title == "Replied: IT-1" and update.card.buttons == (), who
+        assert "Marked replied by Emma Clarke, Thu 26 Nov 2026, 10:05 (after the due time)" in update.card.body
+    assert bot.outbox.messages("swhitfield")[-1].key == overdue[0].key
+    await bot.click("dokafor", button(overdue[0].card, "Mark replied"))
+    assert "already marked this replied" in bot.last("dokafor").body
+    await bot.close()

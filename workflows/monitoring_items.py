@@ -170,7 +170,13 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     late = ctx.now > datetime.fromisoformat(item["due_at"])
     body = f"Marked replied by {ctx.actor.name}, {when(ctx.now, ctx.settings.school.tz)}" + (" (after the due time)." if late else ".")
     out.tell(item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{ctx.actor.id}", replace=True)
-    for pid in {*responsible(item, ctx), item["logged_by"]} - {ctx.actor.id}:
+    told = {*responsible(item, ctx), item["logged_by"]}
+    if ctx.get("reminders", f"item-late:{item['id']}"):
+        # It was escalated: SLT's copy and every runner's copy lose their button too.
+        account = ctx.get("accounts", item["account"]) or {}
+        told |= {r for r in account.get("runners", ()) if ctx.directory.get(r)}
+        out.send(role("slt"), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:slt", replace=True)
+    for pid in sorted(told - {ctx.actor.id}):
         out.send(person(pid), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{pid}", replace=True)
 
 
@@ -257,11 +263,13 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
                 body += "\n" + note
             out = Outcome(actor="policybot")
             card = item_card(item, ctx, f"Reply overdue: {item['id']} on {label(account)}", body, tone="urgent")
-            out.send(role("slt"), card)
+            # New messages (not edits of older cards), so that people are notified; keyed, so
+            # "Mark replied" later updates every copy.
+            out.send(role("slt"), card, key=f"item:{item['id']}:slt")
             for pid in account.get("runners", ()):
                 if not ctx.directory.get(pid) or ctx.directory.get(pid).is_slt:  # type: ignore[union-attr]
                     continue
-                out.send(person(pid), card, key=f"item:{item['id']}:{pid}", replace=True)
+                out.send(person(pid), card, key=f"item:{item['id']}:{pid}")
             out.audit("item_escalated", f"items/{item['id']}", detail=f"due {due.isoformat()}")
             yield key, out
         elif ctx.now >= due - lead:
@@ -275,7 +283,7 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             if note := late_note(due - lead, ctx):
                 body += "\n" + note
             for pid in responsible(item, ctx):
-                out.send(person(pid), item_card(item, ctx, f"Reply due soon: {item['id']} on {label(account)}", body, tone="warning"), key=f"item:{item['id']}:{pid}", replace=True)
+                out.send(person(pid), item_card(item, ctx, f"Reply due soon: {item['id']} on {label(account)}", body, tone="warning"), key=f"item:{item['id']}:{pid}")
             yield key, out
 
 
