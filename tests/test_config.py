@@ -129,3 +129,22 @@ def test_built_in_sample_school_has_every_role() -> None:
     s = load_config(None) if "POLICYBOT_CONFIG" not in os.environ else None
     assert s is not None
     assert any(p.is_slt for p in s.people) and any(p.is_admin for p in s.people) and any(not p.employed for p in s.people)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "expected"),
+    [
+        ("duty_reminder_time", "8am", 'like "08:00"'),
+        ("duty_reminder_time", "25:00", 'like "08:00"'),
+        ("end_of_day", 17, 'like "08:00"'),
+        ("reminder_lead_hours", 0, "a number above 0"),
+        ("reminder_lead_hours", "3", "a number above 0"),
+        ("remind_lead_hours", 3, "unknown key"),
+    ],
+)
+def test_monitoring_mistakes_name_the_key(key: str, value: object, expected: str) -> None:
+    raw = example()
+    raw["monitoring"][key] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "school.toml")
+    assert f"monitoring.{key}" in str(caught.value) and expected in str(caught.value)

@@ -207,3 +207,23 @@ async def test_reminders_are_new_messages_and_mark_replied_updates_every_copy_in
     await bot.click("dokafor", button(overdue[0].card, "Mark replied"))
     assert "already marked this replied" in bot.last("dokafor").body
     await bot.close()
+
+
+async def test_the_configured_reminder_time_lead_and_end_of_day_are_used() -> None:
+    from dataclasses import replace
+    from datetime import time
+
+    from bot.config import Monitoring, load_config
+    from tests.harness import add_account
+
+    sample = load_config(None)
+    settings = replace(sample, monitoring=Monitoring(duty_reminder_time=time(7, 30), reminder_lead_hours=1.0, end_of_day=time(16, 0)))
+    bot = TestBot(settings=settings, start=datetime(2026, 11, 28, 12, 0, tzinfo=UTC))  # Saturday noon
+    await add_account(bot)
+    await set_weekly(bot)
+    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "Is the fair still on?", "skip", "no", "submit")
+    assert "Mon 30 Nov 2026, 16:00" in bot.last("treid").body
+    seen = await run_ticks(bot, datetime(2026, 11, 30, 17, 0, tzinfo=UTC))
+    times = {o.card.title.split(":")[0]: at.strftime("%a %H:%M") for at, o in seen if str(o.to) == "person:eclarke" and "IT-1" in o.card.title + o.card.body}
+    assert times == {"Monitoring today": "Mon 07:30", "Reply due soon": "Mon 15:00", "Reply overdue": "Mon 16:00"}
+    await bot.close()
