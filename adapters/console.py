@@ -216,6 +216,7 @@ class ConsoleChat:
             if await self.core.tick():
                 self.write(f"-- {when(self.core.now(), tz)} --")
                 await self.core.delivery.flush()
+        await self.core.delivery.flush()  # anything else now due (a retried message)
         self.write(f"The clock moves on: it is now {when(self.core.now(), tz)}.")
 
     def to_event(self, me: str, text: str) -> Inbound:
