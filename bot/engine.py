@@ -539,7 +539,7 @@ def _refuse_if_left(ctx: Context) -> None:
     whatever roles the configuration still gives them."""
     leaving = (ctx.get("people", ctx.actor.id) or {}).get("leaving") or {}
     last_day = str(leaving.get("date") or "")
-    if last_day and last_day < ctx.now.astimezone(ctx.settings.school.tz).date().isoformat():
+    if last_day and last_day < ctx.today.isoformat():
         raise NotAllowed(f"Our records show you left the school on {last_day}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from bot.config import Person, Settings
@@ -63,6 +63,16 @@ class Context:
     directory: Directory
     tx: Transaction
     platform: str = "console"
+
+    @property
+    def local_now(self) -> datetime:
+        """Now, in the school's time zone."""
+        return self.now.astimezone(self.settings.school.tz)
+
+    @property
+    def today(self) -> date:
+        """Today's date at the school."""
+        return self.local_now.date()
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         return self.tx.get(table, key)

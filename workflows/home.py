@@ -17,7 +17,7 @@ def home_card(ctx: Context) -> Card:
     """The home page for `ctx.actor`."""
     from workflows.incidents import kind_label
     from workflows.monitoring_items import ITEMS, item_line
-    from workflows.monitoring_rota import active_accounts, label, local_today, on_duty
+    from workflows.monitoring_rota import active_accounts, label, on_duty
 
     me = ctx.actor
     tz = ctx.settings.school.tz
@@ -28,7 +28,7 @@ def home_card(ctx: Context) -> Card:
     mine = sorted(ctx.find("applications", applicant=me.id), key=lambda a: a.get("submitted_at", ""))
     if mine:
         fields.append(("Your applications", "\n".join(f"{a['id']} {a.get('account_name', '')}: {a['status']}" for a in mine[-5:])))
-    today = local_today(ctx)
+    today = ctx.today
     duty = [a for a in active_accounts(ctx) if on_duty(ctx, a, today) == me.id]
     fields.append(("Monitoring today", "\n".join(label(a) for a in duty) if duty else "You are not on the rota today."))
     runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}

@@ -84,7 +84,7 @@ def hand_over_rota(ctx: Context, acc_id: str, leaver: str, to: str | None, out: 
     rota = ctx.get(ROTA, acc_id)
     if not rota:
         return []
-    today = ctx.now.astimezone(ctx.settings.school.tz).date().isoformat()
+    today = ctx.today.isoformat()
     weekly = dict(rota.get("weekly") or {})
     overrides = dict(rota.get("overrides") or {})
     days = [d for d in WEEKDAYS if weekly.get(d) == leaver]

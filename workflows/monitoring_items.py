@@ -24,7 +24,7 @@ from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.monitoring_rota import active_accounts, label, late_note, local_today, on_duty
+from workflows.monitoring_rota import active_accounts, label, late_note, on_duty
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
@@ -93,7 +93,7 @@ def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
     account = ctx.get("accounts", item["account"])
     if account is None:
         return []
-    monitor = on_duty(ctx, account, local_today(ctx))
+    monitor = on_duty(ctx, account, ctx.today)
     return [monitor] if monitor else [r for r in account.get("runners", ()) if ctx.directory.get(r)]
 
 
@@ -221,7 +221,7 @@ def open_items(_text: str, ctx: Context, out: Outcome) -> None:
 
 def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     """Every day at the configured local time, the person on duty for each account hears what is open."""
-    today = local_today(ctx)
+    today = ctx.today
     scheduled = at_local(today, ctx.settings.monitoring.duty_reminder_time, ctx.settings.school.tz)
     if ctx.now < scheduled:
         return

@@ -79,10 +79,6 @@ def find_account(text: str, ctx: Context, accounts: list[dict[str, Any]] | None 
     raise Invalid(f"Please choose an account by number or name: {options}.")
 
 
-def local_today(ctx: Context) -> date:
-    return ctx.now.astimezone(ctx.settings.school.tz).date()
-
-
 def on_duty(ctx: Context, account: Mapping[str, Any], day: date, rota: Mapping[str, Any] | None = None) -> str | None:
     """The person monitoring `account` on `day`, or None when nobody is.
 
@@ -219,7 +215,7 @@ def show_pattern(pattern: Mapping[str, str | None], ctx: Context) -> str:
 def rota_lines(ctx: Context, account: Mapping[str, Any], first: date, days: int, rota: Mapping[str, Any] | None = None) -> list[str]:
     rota = rota if rota is not None else ctx.get(ROTA, account["id"]) or {}
     overrides = rota.get("overrides") or {}
-    today = local_today(ctx)
+    today = ctx.today
     lines = []
     for n in range(days):
         d = first + timedelta(days=n)
@@ -244,7 +240,7 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
         except Invalid as problem:
             out.tell(Card("Monitoring rota", str(problem), tone="warning"))
             return
-    today = local_today(ctx)
+    today = ctx.today
     monday = today - timedelta(days=today.weekday())
     fields = []
     for acc in accounts:
@@ -300,9 +296,9 @@ def check_pattern(value: str, answers: Answers, ctx: Context) -> str:
 
 def check_not_past(value: str, _answers: Answers, ctx: Context) -> str:
     d = date.fromisoformat(value)
-    if d < local_today(ctx):
+    if d < ctx.today:
         raise Invalid("That day has already passed. Please give today or a later date.")
-    if d > local_today(ctx) + timedelta(days=366):
+    if d > ctx.today + timedelta(days=366):
         raise Invalid("Please give a date within the next year.")
     return value
 
@@ -328,7 +324,7 @@ def _rota_record(ctx: Context, account_id: str) -> dict[str, Any]:
     if rota is None:
         return {"account": account_id, "weekly": dict.fromkeys(DAYS), "overrides": {}, "created_at": ctx.now.isoformat()}
     # Overrides for days gone by are history, not rota.
-    today = local_today(ctx).isoformat()
+    today = ctx.today.isoformat()
     rota["overrides"] = {d: p for d, p in (rota.get("overrides") or {}).items() if d >= today}
     return rota
 
@@ -353,7 +349,7 @@ def save_rota(answers: Answers, ctx: Context, out: Outcome) -> None:
         detail = f"{span}: {ctx.directory.name(answers['cover'])}"
     rota.update(updated_by=ctx.actor.id, updated_at=ctx.now.isoformat())
     out.put(ROTA, account["id"], rota, action="rota_changed", detail=detail, expect_version=version)
-    lines = rota_lines(ctx, account, local_today(ctx), 14, rota)
+    lines = rota_lines(ctx, account, ctx.today, 14, rota)
     out.tell(Card(f"Rota saved: {label(account)}", f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines), tone="success"))
 
 
@@ -441,7 +437,7 @@ def _open_swap(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         raise NotAllowed(f"This swap request was sent to {ctx.directory.name(swap['to'])}, so only they can answer it.")
     if swap["status"] != "asked":
         raise AlreadyDecided(f"You already {swap['status']} this request on {when(swap['decided_at'], ctx.settings.school.tz)}, so nothing was changed.")
-    if swap["day"] < local_today(ctx).isoformat():
+    if swap["day"] < ctx.today.isoformat():
         raise Expired(f"{show_day(swap['day'])} has already passed, so this request no longer applies.")
     return swap
 
@@ -491,7 +487,7 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     """Alert administrators and SLT to days with nobody on duty, once per account and day."""
-    today = local_today(ctx)
+    today = ctx.today
     for account in active_accounts(ctx):
         gaps = []
         for n in range(GAP_WINDOW_DAYS):

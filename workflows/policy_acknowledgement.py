@@ -12,7 +12,6 @@ and SLT can see who they are with `/policy-status`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -202,13 +201,9 @@ def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
     out.tell(Card("Policy and training records", body, fields=fields), private=True)
 
 
-def local(ctx: Context) -> datetime:
-    return ctx.now.astimezone(ctx.settings.school.tz)
-
-
 def weekly_slot(ctx: Context) -> str | None:
     """'2026-W49' on Mondays from 08:00 school time, else None (weekly reminders go then)."""
-    now = local(ctx)
+    now = ctx.local_now
     if now.weekday() != 0 or now.hour < 8:
         return None
     year, week, _ = now.isocalendar()
@@ -217,7 +212,7 @@ def weekly_slot(ctx: Context) -> str | None:
 
 def daily_slot(ctx: Context) -> str | None:
     """'2026-11-26' from 08:00 school time each day, else None (daily reminders go then)."""
-    now = local(ctx)
+    now = ctx.local_now
     return now.date().isoformat() if now.hour >= 8 else None
 
 
@@ -245,7 +240,7 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     for pid in not_acknowledged(ctx):
         record = ctx.get("people", pid) or {}
         leaving = record.get("leaving") or {}
-        if leaving and leaving.get("date", "9999") <= local(ctx).date().isoformat():
+        if leaving and leaving.get("date", "9999") <= ctx.today.isoformat():
             continue  # someone who has left is not asked any more
         out = Outcome(actor="policybot")
         out.send(person(pid), _ask_card(version, f"A weekly reminder: you have not yet confirmed that you have read the school's social media policy (version {version})."))

@@ -71,7 +71,7 @@ def digest_card(ctx: Context) -> Card:
         ("Accounts with fewer than two trained runners", "; ".join(thin) if thin else "None: every account has at least two runners who are trained and have read the policy."),
         ("Not yet confirmed reading the policy", ", ".join(missing) if missing else "Everyone has confirmed the current version."),
     )
-    return Card("Weekly social media digest", f"The week to {ctx.now.astimezone(ctx.settings.school.tz):%a %d %b %Y}.", fields=fields)
+    return Card("Weekly social media digest", f"The week to {ctx.local_now:%a %d %b %Y}.", fields=fields)
 
 
 def weekly_digest(ctx: Context) -> list[tuple[str, Outcome]]:

@@ -16,7 +16,7 @@ from workflows.new_account import not_blank
 
 
 def not_future(value: str, _answers: Answers, ctx: Context) -> str:
-    if value > ctx.now.astimezone(ctx.settings.school.tz).date().isoformat():
+    if value > ctx.today.isoformat():
         raise Invalid("That date is in the future. Please record training once it has happened, giving the date it took place.")
     return value
 
