@@ -24,7 +24,7 @@ from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
 from workflows.people_status import not_ready
-from workflows.policy_acknowledgement import daily_slot, require_slt_or_admin
+from workflows.policy_acknowledgement import daily_slot
 
 
 def _leaving(ctx: Context, pid: str) -> dict[str, Any]:
@@ -113,12 +113,12 @@ def check_person(value: str, _answers: Answers, ctx: Context) -> str:
 
 
 def start_leaver(_answers: Answers, ctx: Context, _out: Outcome) -> None:
-    require_slt_or_admin(ctx, "record that someone is leaving")
+    ctx.require("slt,admin", "record that someone is leaving")
 
 
 def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     """File the leaving date, settle what can be settled, and lead admins through the rest."""
-    require_slt_or_admin(ctx, "record that someone is leaving")
+    ctx.require("slt,admin", "record that someone is leaving")
     pid, date = answers["person"], answers["date"]
     name = ctx.directory.name(pid)
     record = ctx.get("people", pid) or {}
@@ -336,7 +336,7 @@ def _maybe_ready(ctx: Context, leaver: str, settled: str, out: Outcome) -> None:
 
 def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Mark the leaving finished; refused while any account still waits."""
-    require_slt_or_admin(ctx, "finish a leaver")
+    ctx.require("slt,admin", "finish a leaver")
     pid = str(data.get("person", ""))
     record = _open_leaver(ctx, pid)
     waiting = unsettled(ctx, pid)
@@ -361,7 +361,7 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
     """/leavers (SLT, admins): leavers in progress and what each still waits for."""
-    require_slt_or_admin(ctx, "see leavers")
+    ctx.require("slt,admin", "see leavers")
     fields, buttons = [], []
     for p in ctx.directory.people:
         leaving = _leaving(ctx, p.id)

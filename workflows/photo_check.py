@@ -20,7 +20,6 @@ from typing import Any
 from bot.messages import Card
 from bot.people import fold
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.policy_acknowledgement import require_slt_or_admin
 
 TABLE = "dnp"
 
@@ -149,11 +148,11 @@ def full_name(value: str, _answers: Answers, _ctx: Context) -> str:
 
 
 def start_keeper(_answers: Answers, ctx: Context, _out: Outcome) -> None:
-    require_slt_or_admin(ctx, "change the do-not-publish list")
+    ctx.require("slt,admin", "change the do-not-publish list")
 
 
 def add_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
-    require_slt_or_admin(ctx, "change the do-not-publish list")
+    ctx.require("slt,admin", "change the do-not-publish list")
     key = record_key(answers["name"], answers["class"])
     if ctx.get(TABLE, key):
         out.tell(Card("Already on the list", f"{answers['name']} ({answers['class']}) is already on the do-not-publish list. Nothing was changed."))
@@ -166,7 +165,7 @@ def add_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 
 def remove_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
-    require_slt_or_admin(ctx, "change the do-not-publish list")
+    ctx.require("slt,admin", "change the do-not-publish list")
     name = answers.get("name") or answers["_context"]["name"]
     found = matches(ctx, name)
     if answers.get("class"):
@@ -186,7 +185,7 @@ def remove_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 def list_entries(_text: str, ctx: Context, out: Outcome) -> None:
     """/dnp-list (SLT, admins): the whole list, privately."""
-    require_slt_or_admin(ctx, "see the do-not-publish list")
+    ctx.require("slt,admin", "see the do-not-publish list")
     entries = sorted(ctx.all(TABLE), key=lambda e: (class_key(e["class"]), name_key(e["name"])))
     out.audit("dnp_list_viewed", TABLE, detail=f"{len(entries)} entries")
     if not entries:

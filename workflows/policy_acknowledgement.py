@@ -16,7 +16,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from bot.errors import NotAllowed
 from bot.messages import Button, Card, person
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
@@ -173,12 +172,6 @@ def acknowledge(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     out.tell(Card("Thank you", f"I have recorded that you have read and understood the social media policy (version {version}).", tone="success"))
 
 
-def require_slt_or_admin(ctx: Context, doing: str) -> None:
-    """Refuse unless the actor is SLT or an administrator."""
-    if not (ctx.actor.is_slt or ctx.actor.is_admin):
-        raise NotAllowed(f"Only the Senior Leadership Team or an administrator can {doing}. If you think you should be able to, please ask a member of SLT.")
-
-
 def not_acknowledged(ctx: Context) -> list[str]:
     """Ids of everyone in the school's list who has not confirmed the current version."""
     return [p.id for p in ctx.directory.people if not acknowledged(ctx, p.id)]
@@ -186,7 +179,7 @@ def not_acknowledged(ctx: Context) -> list[str]:
 
 def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
     """/policy-status (SLT, admins): who has not confirmed the current policy, and everyone's record."""
-    require_slt_or_admin(ctx, "see who has read the policy")
+    ctx.require("slt,admin", "see who has read the policy")
     version = ctx.settings.school.policy_version
     missing = not_acknowledged(ctx)
     if missing:
