@@ -95,6 +95,17 @@ class Context:
             raise NotAllowed(f"Only {who} can {doing}. If you think you should be able to, please ask a member of SLT.")
 
 
+def filled(why: str) -> Callable[[Any, Answers, Context], str]:
+    """A step check: at least a couple of characters, else `why` (which says what to write)."""
+
+    def check(value: str, _answers: Answers, _ctx: Context) -> str:
+        if len(value.strip()) < 2:
+            raise Invalid(why)
+        return value.strip()
+
+    return check
+
+
 @dataclass(frozen=True)
 class Write:
     table: str

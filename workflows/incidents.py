@@ -22,7 +22,7 @@ from bot import answers as shown
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
 
 TABLE = "incidents"
 SYSTEM = "policybot"
@@ -376,10 +376,7 @@ def only_none(value: list[str], _answers: Answers, _ctx: Context) -> list[str]:
     return value
 
 
-def not_blank(value: str, _answers: Answers, _ctx: Context) -> str:
-    if len(value.strip()) < 2:
-        raise Invalid("Please write a few words, so the record makes sense to whoever reads it later.")
-    return value.strip()
+not_blank = filled("Please write a few words, so the record makes sense to whoever reads it later.")
 
 
 def _context_incident(answers: Answers, ctx: Context) -> dict[str, Any]:

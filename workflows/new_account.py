@@ -20,7 +20,7 @@ from typing import Any
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
 from workflows.people_status import not_ready, runner_line
 
 PLATFORMS = (
@@ -35,10 +35,7 @@ PLATFORMS = (
 VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
 
 
-def not_blank(value: str, _answers: Answers, _ctx: Context) -> str:
-    if len(value.strip()) < 2:
-        raise Invalid("Please write a little more, so SLT can understand your plan.")
-    return value.strip()
+not_blank = filled("Please write a little more, so SLT can understand your plan.")
 
 
 def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from bot.messages import Card, person
 from bot.timefmt import day
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
-from workflows.new_account import not_blank
+from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow, filled
 
 
 def not_future(value: str, _answers: Answers, ctx: Context) -> str:
@@ -48,7 +47,13 @@ WORKFLOWS = (
         steps=(
             Step("person", "Who was trained?", "person", "Person"),
             Step("date", "On what date? (for example 25/11/2026, or today)", "date", "Date", check=not_future),
-            Step("what", "What was the training? (for example: 'Social media policy induction with the DSL')", label="Training", check=not_blank, max_length=300),
+            Step(
+                "what",
+                "What was the training? (for example: 'Social media policy induction with the DSL')",
+                label="Training",
+                check=filled("Please say in a few words what the training was, for example 'Social media policy induction'."),
+                max_length=300,
+            ),
         ),
         on_complete=record_training,
         submit_label="Record it",
