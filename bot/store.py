@@ -100,6 +100,15 @@ def _read_lines(file: Path) -> list[dict[str, Any]]:
     return entries
 
 
+def _everything(_doc: dict[str, Any]) -> bool:
+    return True
+
+
+def _matching(match: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
+    """Accepts records whose fields equal every value in `match`."""
+    return lambda doc: all(doc.get(k) == v for k, v in match.items())
+
+
 class Store:
     """Keyed JSON records in named tables; `path=None` keeps everything in memory."""
 
@@ -210,21 +219,18 @@ class Store:
 
     def all(self, table: str) -> list[dict[str, Any]]:
         """Copies of every record in a table, oldest first."""
-        if table not in self._index:
-            return []
-        return [_public(d) for d in self.data.get(table, {}).values()]
+        return self.where(table, _everything)
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
         """Records whose fields equal every value given."""
-        docs = self.data.get(table, {}) if table != META else {}
-        return [_public(d) for d in docs.values() if all(d.get(k) == v for k, v in match.items())]
+        return self.where(table, _matching(match))
 
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Copies of the records `keep` accepts; only those are copied, so a scan of a long table stays cheap."""
         docs = self.data.get(table, {}) if table != META else {}
         return [_public(d) for d in docs.values() if keep(d)]
 
-    def keys(self, table: str, keep: Callable[[dict[str, Any]], bool] = lambda _: True, order: str = "") -> list[str]:
+    def keys(self, table: str, keep: Callable[[dict[str, Any]], bool] = _everything, order: str = "") -> list[str]:
         """The keys of the records `keep` accepts (sorted by the field `order`, if given), copying nothing."""
         docs = self.data.get(table, {}) if table != META else {}
         found = [d for d in docs.values() if keep(d)]
@@ -442,22 +448,11 @@ class Transaction:
             return clone(doc) if doc is not None else None
         return self.store.get(table, key)
 
-    def _merged(self, found: list[dict[str, Any]], table: str, match: dict[str, Any]) -> list[dict[str, Any]]:
-        rows = {d["id"]: d for d in found}
-        for (t, key), doc in self.writes.items():
-            if t != table:
-                continue
-            if doc is None or not all(doc.get(k) == v for k, v in match.items()):
-                rows.pop(key, None)
-            else:
-                rows[key] = clone(doc)
-        return list(rows.values())
-
     def all(self, table: str) -> list[dict[str, Any]]:
-        return self._merged(self.store.all(table), table, {})
+        return self.where(table, _everything)
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
-        return self._merged(self.store.find(table, **match), table, match)
+        return self.where(table, _matching(match))
 
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """The records `keep` accepts, including this transaction's own writes."""
