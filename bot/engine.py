@@ -58,14 +58,13 @@ class Engine:
     # ---- the turn ------------------------------------------------------------
 
     async def home(self, platform: str, user: str, now: datetime) -> Card | None:
-        """A person's home page (read-only), or None for someone not in the configuration."""
-        from workflows.home import home_card
-
+        """A person's home page (read-only), or None for someone not in the configuration
+        (or when no workflow module offers one)."""
         who = self.directory.by_platform(platform, user)
-        if who is None:
+        if who is None or self.registry.home is None:
             return None
         async with self.store.transaction() as tx:
-            return home_card(Context(who, now, self.settings, self.directory, tx, platform))
+            return self.registry.home(Context(who, now, self.settings, self.directory, tx, platform))
 
     async def handle(self, event: Inbound, now: datetime, inbox_key: str = "") -> list[Outbound]:
         """Carry out one thing a person did; return the cards it sent (already queued).

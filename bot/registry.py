@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+from bot.messages import Card
 from bot.people import fold
 from bot.workflow import ActionHandler, Command, Context, Outcome, Workflow
 
@@ -21,12 +22,14 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
+    # A person's home page (Slack's App Home): (ctx) -> Card, from a module's `HOME`.
+    home: Callable[[Context], Card] | None = None
     _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
     _names_built: int = field(default=-1, repr=False)
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS` and `SCHEDULES` from each module."""
+        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS`, `SCHEDULES` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
@@ -36,6 +39,7 @@ class Registry:
             actions: Mapping[str, ActionHandler] = getattr(module, "ACTIONS", {})
             reg.actions.update(actions)
             reg.schedules.extend(getattr(module, "SCHEDULES", ()))
+            reg.home = getattr(module, "HOME", reg.home)
         return reg
 
     def by_command(self, name: str) -> Workflow | Command | None:

@@ -7,6 +7,7 @@ derived from the records). Adding a module here is all it takes to switch it on.
 
 from workflows import (
     compromising_image,
+    home,
     incidents,
     leavers,
     media_enquiry,
@@ -35,4 +36,5 @@ MODULES = (
     leavers,
     photo_check,
     slt_digest,
+    home,
 )

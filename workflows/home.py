@@ -42,3 +42,6 @@ def home_card(ctx: Context) -> Card:
         fields.append(("Open incidents", "\n".join(f"{i['id']}: {kind_label(i.get('kind', ''))}, {i.get('urgency', '')} urgency" for i in incidents) if incidents else "None."))
     updated = f"Updated {when(ctx.now, tz)}. Type /policybot in any channel, or write to me in Messages, to start something."
     return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),))
+
+
+HOME = home_card
