@@ -30,7 +30,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
 from adapters.slack.channel import FULL, SlackChannel
-from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, well_formed, where
+from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
 from bot.core import Core
 from bot.delivery import person_targets
 from bot.engine import NotRecognised, reference
@@ -96,15 +96,8 @@ class SlackFrontEnd:
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         async with self._working():
-            event = parse_command(body)
-            try:
-                key = await self._accept(event, body)
-            except NotSaved as exc:
-                await ack(f"Sorry: {exc}")
-                return
             in_dm = str(body.get("channel_id", "")).startswith("D")
-            await ack("" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
-            await self._turn(event, body, key)
+            await self._take(parse_command(body), body, ack, "" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
 
     async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         async with self._working():
@@ -112,14 +105,7 @@ class SlackFrontEnd:
             if event is None:
                 await ack()
                 return
-            try:
-                key = await self._accept(event, body)
-            except NotSaved as exc:
-                await ack()
-                await self._private(where(body), event.user, f"Sorry: {exc}")
-                return
-            await ack()
-            await self._turn(event, body, key)
+            await self._take(event, body, ack)
 
     async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
         async with self._working():
@@ -134,23 +120,15 @@ class SlackFrontEnd:
                 return
             try:
                 event = parse_action(body, action)
-            except Unreadable as exc:
-                text = (
-                    "Please choose first, then press Done. You can also type your answer."
-                    if "nothing chosen" in str(exc)
-                    else "That button is from an older message and no longer works. Type /policybot help to see what I can do."
-                )
+            except NothingChosen:
                 await ack()
-                await self._private(where(body), user, text)
+                await self._private(where(body), user, "Please choose first, then press Done. You can also type your answer.")
                 return
-            try:
-                key = await self._accept(event, body)
-            except NotSaved as exc:
+            except Unreadable:
                 await ack()
-                await self._private(where(body), user, f"Sorry: {exc}")
+                await self._private(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do.")
                 return
-            await ack()
-            await self._turn(event, body, key)
+            await self._take(event, body, ack)
 
     async def _on_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]) -> None:
         """A typed answer given in a modal (such as the reason for a rejection)."""
@@ -232,6 +210,24 @@ class SlackFrontEnd:
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
+
+    async def _take(self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = "") -> None:
+        """Save the request, acknowledge it to Slack, then handle it. If it cannot be saved,
+        the person is told so (nothing changed) and it goes no further."""
+        try:
+            key = await self._accept(event, body)
+        except NotSaved as exc:
+            if event.kind == "command":
+                await ack(f"Sorry: {exc}")
+            else:
+                await ack()
+                await self._private(where(body), event.user, f"Sorry: {exc}")
+            return
+        if said:
+            await ack(said)
+        else:
+            await ack()
+        await self._turn(event, body, key)
 
     async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
         """Save the request before Slack is told it arrived, so a crash cannot lose it.

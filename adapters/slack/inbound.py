@@ -26,6 +26,10 @@ class Unreadable(ValueError):
     """A payload we cannot make sense of (an old or foreign button)."""
 
 
+class NothingChosen(Unreadable):
+    """ "Done" pressed on a multi-select with nothing chosen."""
+
+
 def parse_text(text: str, directory: Directory) -> str:
     """A Slack message as the person typed it: mentions become names, links their text."""
 
@@ -103,7 +107,7 @@ def parse_action(body: Mapping[str, Any], action: Mapping[str, Any]) -> Inbound:
             else:
                 value = action.get("value")
             if value in (None, "", []):
-                raise Unreadable("nothing chosen")
+                raise NothingChosen("nothing chosen")
             return Inbound(PLATFORM, user, "action", action="answer", data={"workflow": workflow, "key": key, "value": value}, event_id=event_id)
     except (ValueError, KeyError, TypeError) as exc:
         raise Unreadable(str(exc)) from None
