@@ -61,7 +61,7 @@ class Core:
         """Save a request before it is acknowledged to its platform; return its inbox key.
 
         For platforms that must be answered before the work is done (Slack): once this
-        returns, the request survives a crash and `pending()` hands it back on start.
+        returns, the request survives a crash and `unhandled()` hands it back on start.
         """
         key = event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
         row = {"event": {**asdict(event), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
@@ -72,7 +72,7 @@ class Core:
             raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
         return key
 
-    def pending(self) -> list[tuple[str, Inbound, dict[str, Any]]]:
+    def unhandled(self) -> list[tuple[str, Inbound, dict[str, Any]]]:
         """Requests accepted but not yet handled (after a crash), oldest first."""
         rows = sorted(self.store.all(INBOX), key=lambda r: r["at"])
         return [(r["id"], Inbound(**r["event"]), r.get("extra") or {}) for r in rows]

@@ -381,7 +381,7 @@ async def test_a_request_acknowledged_before_a_crash_is_handled_on_restart(tmp_p
     await again.settle()
     convo = again.core.store.get("conversations", "eclarke:new_account")
     assert convo is not None and convo["answers"] == {"platform": "facebook"}
-    assert again.core.pending() == []
+    assert again.core.unhandled() == []
     assert again.sender is not None
     await again.sender.close()
     await clients.close()

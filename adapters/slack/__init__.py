@@ -243,7 +243,7 @@ class SlackFrontEnd:
 
     async def replay(self, _app: web.Application | None = None) -> None:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
-        for key, event, extra in self.core.pending():
+        for key, event, extra in self.core.unhandled():
             if event.platform == "slack":
                 await self._turn(event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key)
 

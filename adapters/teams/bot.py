@@ -89,10 +89,6 @@ class TeamsBot(Bot):
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
         event = None
-        if activity.conversation is None or not activity.conversation.id or activity.from_property is None or not activity.service_url:
-            # Teams always sends these; without them there is nobody to answer and nothing to do.
-            log.warning("ignored a Teams activity with no conversation, sender or service URL")
-            return
         try:
             await self.remember(activity)
             if activity.type == ActivityTypes.conversation_update and self._bot_added_personally(activity):
