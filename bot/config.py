@@ -149,7 +149,6 @@ class Settings:
     monitoring: Monitoring = Monitoring()
     slack: SlackSettings | None = None
     teams: TeamsSettings | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
     records: Records = Records()
 
     incidents: IncidentSettings = IncidentSettings()
@@ -374,12 +373,9 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
     inc.done()
 
     people = _people(file, top._get("people", _MISSING))
-    # Sections owned by later workflows (monitoring, records...) are validated by them.
-    extra = {k: v for k, v in raw.items() if k not in top.seen}
-    for name, value in extra.items():
-        if name not in EXTRA_SECTIONS:
+    for name in raw:
+        if name not in top.seen:
             raise ConfigError(file, name, "unknown section; check its spelling against config.example.toml")
-        EXTRA_SECTIONS[name](_Section(file, name, value))
     return Settings(
         source=file,
         school=school,
@@ -390,7 +386,6 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         monitoring=monitoring,
         slack=slack,
         teams=teams,
-        extra=extra,
         records=records,
         incidents=incidents,
     )
@@ -406,11 +401,6 @@ def _records(file: str, raw: Any) -> Records:
     ret.done()
     sec.done()
     return Records(untrained_runner=untrained, retention=retention)
-
-
-# Validators for sections that workflows own: name -> function that reads every key
-# (raising ConfigError on a bad one) and calls `done()`.
-EXTRA_SECTIONS: dict[str, Any] = {}
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
