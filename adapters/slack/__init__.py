@@ -149,7 +149,9 @@ class SlackFrontEnd:
             try:
                 inbox = await self._accept(event, body)
             except NotSaved as exc:
-                await ack(response_action="errors", errors={MODAL_BLOCK: f"Sorry: {exc}"[:150]})
+                # Slack shows only a short line under the box; the log has the reference.
+                log.warning("a modal answer could not be saved: %s", exc)
+                await ack(response_action="errors", errors={MODAL_BLOCK: "Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."})
                 return
             await ack()
             await self._turn(event, body, inbox)
@@ -260,7 +262,7 @@ class SlackFrontEnd:
             if inbox_key:
                 with contextlib.suppress(PolicybotError):
                     await self.core.forget(inbox_key)
-            await self._private(channel, event.user, str(exc))
+            await self._private(channel, event.user, f"{exc}\nYour Slack member ID for them to add is: {event.user}")
         except PolicybotError as exc:
             await self._private(channel, event.user, str(exc))
         except Exception:

@@ -106,7 +106,7 @@ class TeamsBot(Bot):
             await self._ack(context, "Thanks, got it.")
         except NotRecognised as exc:
             user = event.user if event else ""
-            await self._reply(context, Card("Sorry, I don't know you yet", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
+            await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
         except StoreUnavailable as exc:
             await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}")), tone="warning"))
         except PolicybotError as exc:
