@@ -103,10 +103,6 @@ class Delivery:
                     sent += await self._deliver(row, now)
             return sent
 
-    def pending(self) -> list[dict[str, Any]]:
-        """Messages still waiting in the outbox."""
-        return self.store.all("outbox")
-
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")

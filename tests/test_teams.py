@@ -144,13 +144,13 @@ async def test_connector_failure_then_recovery_sends_exactly_once(teams: TeamsCl
     teams.fake.fail(1, 429)
     await teams.say("eclarke", "help")
     assert len(teams.fake.to(personal("eclarke"))) == greetings  # not sent yet, still in the outbox
-    assert teams.core.delivery.pending()
+    assert teams.core.delivery.waiting()
     for _ in range(4):
         teams.core.clock.advance(__import__("datetime").timedelta(minutes=11))
         await teams.core.delivery.flush()
     assert teams.fake.refused == 3
     assert len(teams.fake.to(personal("eclarke"))) == greetings + 1
-    assert not teams.core.delivery.pending()
+    assert not teams.core.delivery.waiting()
 
 
 async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(teams: TeamsClient) -> None:
