@@ -17,7 +17,8 @@ def home_card(ctx: Context) -> Card:
     """The home page for `ctx.actor`."""
     from workflows.incidents import kind_label
     from workflows.monitoring_items import ITEMS, item_line
-    from workflows.monitoring_rota import active_accounts, label, on_duty
+    from workflows.monitoring_rota import on_duty
+    from workflows.new_account import active_accounts, label
 
     me = ctx.actor
     tz = ctx.settings.school.tz

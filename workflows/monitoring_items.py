@@ -24,7 +24,8 @@ from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.monitoring_rota import active_accounts, label, late_note, on_duty
+from workflows.monitoring_rota import late_note, on_duty
+from workflows.new_account import active_accounts, label
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))

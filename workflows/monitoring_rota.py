@@ -22,6 +22,7 @@ from bot.people import fold
 from bot.timefmt import day as show_day
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows.new_account import active_accounts, label
 
 ROTA = "rota"
 SWAPS = "swaps"
@@ -33,18 +34,6 @@ LATE_AFTER = timedelta(minutes=15)
 
 
 # ---- reading the records -------------------------------------------------------
-
-
-def active_accounts(ctx: Context) -> list[dict[str, Any]]:
-    """Registered accounts that are monitored (active or being transferred), in register order."""
-    accounts = [a for a in ctx.all("accounts") if a.get("status", "active") in ("active", "transferring")]
-    return sorted(accounts, key=lambda a: (a.get("created_at", ""), a["id"]))
-
-
-def label(account: Mapping[str, Any]) -> str:
-    """'Year 6 Trips (@PenningtonY6)'."""
-    handle = account.get("handle", "")
-    return f"{account['name']} ({handle})" if handle else str(account["name"])
 
 
 def account_value(account: Mapping[str, Any]) -> str:

@@ -35,6 +35,21 @@ PLATFORMS = (
 VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
 
 
+# ---- the account register -----------------------------------------------------------
+
+
+def active_accounts(ctx: Context) -> list[dict[str, Any]]:
+    """Accounts in the register that are live (active, or being transferred to a new runner), in register order."""
+    accounts = [a for a in ctx.all("accounts") if a.get("status", "active") in ("active", "transferring")]
+    return sorted(accounts, key=lambda a: (a.get("created_at", ""), a["id"]))
+
+
+def label(account: Mapping[str, Any]) -> str:
+    """'Year 6 Trips (@PenningtonY6)'."""
+    handle = account.get("handle", "")
+    return f"{account['name']} ({handle})" if handle else str(account["name"])
+
+
 not_blank = filled("Please write a little more, so SLT can understand your plan.")
 
 

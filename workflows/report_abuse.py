@@ -17,6 +17,7 @@ from __future__ import annotations
 from bot.messages import Card, Choice
 from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
 from workflows import incidents
+from workflows.new_account import active_accounts
 
 ELSEWHERE = "elsewhere"
 KINDS = (
@@ -58,7 +59,7 @@ TOLD = (
 
 def where_options(_answers: Answers, ctx: Context) -> tuple[Choice, ...]:
     """The school's active accounts from the register, then 'somewhere else'."""
-    accounts = sorted((a for a in ctx.all("accounts") if a.get("status", "active") == "active"), key=lambda a: a.get("created_at", ""))
+    accounts = active_accounts(ctx)  # one being handed over to a new runner is still the school's
     found = tuple(Choice(a["id"], f"{a.get('platform_label', a.get('platform', ''))} {a.get('handle', '')} ({a.get('name', '')})".strip()) for a in accounts)
     return (*found, Choice(ELSEWHERE, "Somewhere else (a personal account, a group chat, another site)"))
 
