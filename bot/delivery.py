@@ -97,7 +97,12 @@ class Delivery:
             sent = 0
             now = self.now()
             # Only the keys of what is due: a long outbox is not copied on every pass.
-            for key in self.store.keys("outbox", lambda r: datetime.fromisoformat(r["next_at"]) <= now, order="n"):
+            upto = self.store.seq
+            due = self.store.keys("outbox", lambda r: datetime.fromisoformat(r["next_at"]) <= now, order="n")
+            # Nothing is sent before the change that owes it is on disk: a crash could
+            # otherwise lose the change while its message had gone, and it would go twice.
+            await self.store.sync(upto)
+            for key in due:
                 row = self.store.get("outbox", key)
                 if row is not None:
                     sent += await self._deliver(row, now)

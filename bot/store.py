@@ -5,6 +5,9 @@ Layout of the data directory:
 - ``journal.jsonl`` -- every commit since that checkpoint, one fsynced JSON line each.
   A commit is on disk once its line is; opening the store replays the journal over
   ``live.json``, so a commit costs the size of the change, not of the whole store.
+  Commits are grouped: each is written at once, and one fsync in a background thread
+  makes every line written so far durable; a transaction returns only when its own line
+  is on disk, so many turns share one fsync and none blocks the others while it waits.
   Every few hundred commits the state is checkpointed: written to a new copy of
   ``live.json``, fsynced, renamed over the old one, and the journal emptied. A kill at
   any instant leaves a whole ``live.json`` (old or new) and a journal whose last,
@@ -124,10 +127,14 @@ class Store:
         self._since_checkpoint = 0
         self._checkpoint_task: asyncio.Task[None] | None = None
         self.seq = 0
+        self._durable = 0  # the last commit known to be on disk
+        self._syncing: asyncio.Future[None] | None = None
+        self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
         data: dict[str, Any] = {}
         if self.path is not None:
             self._take_lock(self.path)
             data = self._load(self.path)
+        self._durable = self.seq
         self.db = TinyDB(storage=_HeldStorage, data=data)
         self.data: dict[str, Any] = self.db.storage.read()  # type: ignore[attr-defined]
 
@@ -191,13 +198,13 @@ class Store:
         """Checkpoint, then release the data folder for another process."""
         if self._checkpoint_task is not None:
             await self._checkpoint_task
+        with contextlib.suppress(StoreUnavailable):
+            await self.sync()
         if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
             with contextlib.suppress(StoreUnavailable):
                 self.checkpoint()
-        if self._journal is not None:
-            with contextlib.suppress(OSError):
-                self._journal.close()
-            self._journal = None
+        with contextlib.suppress(StoreUnavailable):
+            self._close_journal()
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -251,9 +258,12 @@ class Store:
         """Start a transaction: `async with store.transaction() as tx: ...`."""
         return Transaction(self)
 
-    def _commit(self, tx: Transaction) -> None:
+    def _commit(self, tx: Transaction) -> int:
+        """Apply a transaction and write its journal line; the seq to `sync` to (0: nothing written)."""
         if not tx.writes and not tx.audits:
-            return
+            return 0
+        if self._failed:
+            raise StoreUnavailable(self._failed)
         seq = self.seq + 1
         writes = [[table, key, doc] for (table, key), doc in tx.writes.items()]
         if self.path is not None:
@@ -261,9 +271,46 @@ class Store:
         for table, key, doc in writes:
             self._put_raw(self.data, table, key, doc)
         self.seq = seq
+        if self.path is None:
+            self._durable = seq
         if tx.audits:
             self._append_audit([{"seq": seq, "n": n, **e} for n, e in enumerate(tx.audits)])
         self._since_checkpoint += 1
+        return seq
+
+    async def sync(self, upto: int | None = None) -> None:
+        """Wait until every commit up to `upto` (by default, every commit so far) is on disk.
+
+        One fsync covers every line written before it started, so turns that commit at
+        the same time share it. Raises StoreUnavailable if the disk failed to keep them.
+        """
+        target = self.seq if upto is None else upto
+        while self._durable < target:
+            if self._failed:
+                raise StoreUnavailable(self._failed)
+            if self._syncing is None:
+                self._syncing = asyncio.ensure_future(self._fsync_journal())
+            await asyncio.shield(self._syncing)
+
+    async def _fsync_journal(self) -> None:
+        upto = self.seq
+        try:
+            if self._journal is not None:
+                # A copy of the descriptor: a checkpoint may close the journal meanwhile.
+                fd = os.dup(self._journal.fileno())
+                try:
+                    await asyncio.to_thread(os.fsync, fd)
+                finally:
+                    os.close(fd)
+            # (No journal open: the checkpoint that closed it made it durable first.)
+            self._durable = max(self._durable, upto)
+        except OSError as exc:
+            # After a failed fsync nobody can say what reached the disk: stop writing, so
+            # nothing more is acknowledged, and let a restart replay what the disk holds.
+            self._failed = f"could not save to {self.path}: {exc.strerror}. Restart policybot once the disk is fixed."
+            log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", exc.strerror)
+        finally:
+            self._syncing = None
 
     def checkpoint_due(self) -> bool:
         if self.path is None or self._journal is None:
@@ -291,21 +338,44 @@ class Store:
     def _journal_append(self, line: dict[str, Any]) -> None:
         assert self.path is not None
         text = json.dumps(line, separators=(",", ":")) + "\n"
-        try:
-            if self._journal is None:
+        if self._journal is None:
+            try:
                 self._journal = (self.path / JOURNAL).open("a", encoding="utf-8")
-            start = self._journal.tell()
-            self._journal.write(text)
-            self._journal.flush()
-            os.fsync(self._journal.fileno())
+            except OSError as exc:
+                raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
+        journal = self._journal
+        start = journal.tell()
+        try:
+            journal.write(text)
+            journal.flush()  # durable at the next `sync`
         except OSError as exc:
-            # Leave no partial line behind: the commit did not happen.
-            with contextlib.suppress(OSError, ValueError, AttributeError):
-                self._journal.truncate(start)
-            with contextlib.suppress(OSError, AttributeError):
-                self._journal.close()
-            self._journal = None
+            # Leave no partial line behind: the commit did not happen. The lines before it
+            # may still wait for their fsync, so the journal is made durable as it closes.
+            try:
+                journal.truncate(start)
+            except (OSError, ValueError):
+                # A torn line would stay in the middle of the journal: write nothing more.
+                self._failed = f"could not save to {self.path}: {exc.strerror}. Restart policybot once the disk is fixed."
+            with contextlib.suppress(StoreUnavailable):
+                self._close_journal()
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
+
+    def _close_journal(self) -> None:
+        """Make every journal line durable, then close the file (a later commit opens a new one)."""
+        journal, self._journal = self._journal, None
+        if journal is None:
+            return
+        try:
+            try:
+                journal.flush()
+                os.fsync(journal.fileno())
+            finally:
+                journal.close()
+        except (OSError, ValueError) as exc:
+            self._failed = f"could not save to {self.path}: {getattr(exc, 'strerror', None) or exc}. Restart policybot once the disk is fixed."
+            log.error("the disk did not keep policybot's latest changes; refusing every change until policybot is restarted")
+            raise StoreUnavailable(self._failed) from None
+        self._durable = self.seq
 
     def checkpoint(self) -> None:
         """Write the whole state to ``live.json`` (atomically) and empty the journal."""
@@ -330,11 +400,13 @@ class Store:
                 raise StoreUnavailable(f"could not write the audit trail in {self.path}")
         snapshot = {table: dict(docs) for table, docs in self.data.items() if table != META}
         snapshot[META] = {"1": {"seq": self.seq, "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}}
-        if self._journal is not None:
-            self._journal.close()
-            self._journal = None
         journal, previous = self.path / JOURNAL, self.path / PREVIOUS
         try:
+            # The journal and the audit lines it carries must be on disk before it is set aside.
+            self._close_journal()
+            if (self.path / AUDIT).exists():
+                with (self.path / AUDIT).open("ab") as fh:
+                    os.fsync(fh.fileno())
             if previous.exists():
                 # An earlier checkpoint did not finish: keep its journal and add this one to it.
                 if journal.exists():
@@ -382,10 +454,10 @@ class Store:
         if self.path is None:
             return
         try:
+            # Not fsynced here: the journal line holds these entries, and a checkpoint
+            # fsyncs this file before that journal is set aside.
             with (self.path / AUDIT).open("a", encoding="utf-8") as fh:
                 fh.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries))
-                fh.flush()
-                os.fsync(fh.fileno())
         except OSError:
             # The entries are in the journal; they are written at the next checkpoint or
             # when the store next opens, and the journal is kept until they are.
@@ -428,9 +500,10 @@ class Transaction:
 
     async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
         store = self.store
+        seq = 0
         try:
             if exc_type is None:
-                store._commit(self)
+                seq = store._commit(self)
                 running = store._checkpoint_task is not None and not store._checkpoint_task.done()
                 if store.checkpoint_due() and not running:
                     # The snapshot is taken under the lock; it is written to disk in a
@@ -441,6 +514,9 @@ class Transaction:
                             store._checkpoint_task = asyncio.create_task(store._checkpoint_in_background(snapshot))
         finally:
             store.lock.release()
+        if seq:
+            # Outside the lock: others commit meanwhile and share the same fsync.
+            await store.sync(seq)
 
     def get(self, table: str, key: str) -> dict[str, Any] | None:
         if (table, key) in self.writes:
