@@ -1,4 +1,8 @@
-"""Render neutral cards as Slack Block Kit, built with slack_sdk's block models.
+"""Render neutral cards as Slack Block Kit.
+
+The blocks are built as plain dicts in the shapes Slack documents
+(https://docs.slack.dev/reference/block-kit): slack_sdk's block models give the same
+JSON, but validating and serialising them cost more than the rest of a turn.
 
 User text is escaped so it cannot ping a crowd or forge a link: Slack only treats
 `<!channel>`, `<@U123>` and `<https://x|label>` as special inside angle brackets, so
@@ -14,24 +18,6 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    DatePickerElement,
-    DividerBlock,
-    HeaderBlock,
-    MarkdownTextObject,
-    Option,
-    PlainTextObject,
-    SectionBlock,
-    StaticMultiSelectElement,
-    StaticSelectElement,
-    UserMultiSelectElement,
-    UserSelectElement,
-)
 
 from bot.messages import Button, Card, Question
 
@@ -114,8 +100,45 @@ def read_question_block_id(block_id: str) -> tuple[str, str]:
     return str(data["w"]), str(data["k"])
 
 
-def _options(question: Question) -> list[Option]:
-    return [Option(value=c.value[:OPTION_VALUE_MAX], text=PlainTextObject(text=cut(plain(c.label), OPTION_TEXT_MAX, "…")[0])) for c in question.choices[:100]]
+Block = dict[str, Any]
+
+
+def _plain(text: str) -> dict[str, str]:
+    return {"type": "plain_text", "text": text}
+
+
+def _mrkdwn(text: str) -> dict[str, str]:
+    return {"type": "mrkdwn", "text": text}
+
+
+def _button(text: str, action_id: str, value: str, style: str | None = None) -> Block:
+    button = {"type": "button", "text": _plain(text), "action_id": action_id, "value": value}
+    if style:
+        button["style"] = style
+    return button
+
+
+def _picker(kind: str, placeholder: str, action_id: str, **more: Any) -> Block:
+    return {"type": kind, "placeholder": _plain(placeholder), "action_id": action_id, **more}
+
+
+def _actions(elements: list[Block], block_id: str | None = None) -> Block:
+    block: Block = {"type": "actions", "elements": elements}
+    if block_id is not None:
+        block["block_id"] = block_id
+    return block
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [_mrkdwn(text)]}
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": _mrkdwn(text)}
+
+
+def _options(question: Question) -> list[Block]:
+    return [{"text": _plain(cut(plain(c.label), OPTION_TEXT_MAX, "…")[0]), "value": c.value[:OPTION_VALUE_MAX]} for c in question.choices[:100]]
 
 
 def question_blocks(question: Question) -> list[Block]:
@@ -124,24 +147,24 @@ def question_blocks(question: Question) -> list[Block]:
     elements: list[Any] = []
     if question.kind in ("choice", "yesno") and question.choices and len(question.choices) <= BUTTON_CHOICES_MAX:
         for i, c in enumerate(question.choices):
-            elements.append(ButtonElement(text=PlainTextObject(text=cut(plain(c.label), BUTTON_TEXT_MAX, "…")[0]), action_id=f"{ANSWER}.button.{i}", value=c.value[:VALUE_MAX]))
+            elements.append(_button(cut(plain(c.label), BUTTON_TEXT_MAX, "…")[0], f"{ANSWER}.button.{i}", c.value[:VALUE_MAX]))
     elif question.kind == "choice" and question.choices:
-        elements.append(StaticSelectElement(placeholder=PlainTextObject(text="Choose one"), action_id=f"{ANSWER}.select", options=_options(question)))
+        elements.append(_picker("static_select", "Choose one", f"{ANSWER}.select", options=_options(question)))
     elif question.kind == "multi" and question.choices:
-        elements.append(StaticMultiSelectElement(placeholder=PlainTextObject(text="Choose one or more"), action_id=f"{PICK}.multi", options=_options(question)))
-        elements.append(ButtonElement(text=PlainTextObject(text="Done"), action_id=f"{ANSWER}.done", value="done", style="primary"))
+        elements.append(_picker("multi_static_select", "Choose one or more", f"{PICK}.multi", options=_options(question)))
+        elements.append(_button("Done", f"{ANSWER}.done", "done", "primary"))
     elif question.kind == "person":
-        elements.append(UserSelectElement(placeholder=PlainTextObject(text="Choose a person"), action_id=f"{ANSWER}.user"))
+        elements.append(_picker("users_select", "Choose a person", f"{ANSWER}.user"))
     elif question.kind == "people":
-        elements.append(UserMultiSelectElement(placeholder=PlainTextObject(text="Choose people"), action_id=f"{PICK}.users"))
-        elements.append(ButtonElement(text=PlainTextObject(text="Done"), action_id=f"{ANSWER}.done", value="done", style="primary"))
+        elements.append(_picker("multi_users_select", "Choose people", f"{PICK}.users"))
+        elements.append(_button("Done", f"{ANSWER}.done", "done", "primary"))
     elif question.kind == "date":
-        elements.append(DatePickerElement(placeholder=PlainTextObject(text="Choose a date"), action_id=f"{ANSWER}.date"))
+        elements.append(_picker("datepicker", "Choose a date", f"{ANSWER}.date"))
     blocks: list[Block] = []
     if elements:
-        blocks.append(ActionsBlock(block_id=bid, elements=elements))
+        blocks.append(_actions(elements, bid))
     hint = "Or type your answer here." if elements else "Type your answer here."
-    blocks.append(ContextBlock(elements=[MarkdownTextObject(text=f"{hint} You can also type back, cancel or help.")]))
+    blocks.append(_context(f"{hint} You can also type back, cancel or help."))
     return blocks
 
 
@@ -149,63 +172,55 @@ def _field_blocks(fields: tuple[tuple[str, str], ...]) -> tuple[list[Block], boo
     """Short fields side by side (up to 10 a section), long ones each in their own section."""
     blocks: list[Block] = []
     shortened = False
-    row: list[MarkdownTextObject] = []
+    row: list[dict[str, str]] = []
     for label, value in fields:
         text = f"*{escape(label)}*\n{escape(value)}"
         if len(value) <= 60 and "\n" not in value:
-            row.append(MarkdownTextObject(text=cut(text, FIELD_MAX)[0]))
+            row.append(_mrkdwn(cut(text, FIELD_MAX)[0]))
             if len(row) == 10:
-                blocks.append(SectionBlock(fields=row))
+                blocks.append({"type": "section", "fields": row})
                 row = []
             continue
         if row:
-            blocks.append(SectionBlock(fields=row))
+            blocks.append({"type": "section", "fields": row})
             row = []
         text, was_cut = cut(text, SECTION_MAX)
         shortened |= was_cut
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+        blocks.append(_section(text))
     if row:
-        blocks.append(SectionBlock(fields=row))
+        blocks.append({"type": "section", "fields": row})
     return blocks, shortened
 
 
 def render_card(card: Card, more: Mapping[str, str] | None = None) -> Rendered:
     """A card as Block Kit. With `more` (ids), a shortened card gets a "Show the full text" button."""
-    blocks: list[Block] = [HeaderBlock(text=PlainTextObject(text=cut(ICONS[card.tone] + plain(card.title), HEADER_MAX, "…")[0]))]
+    blocks: list[Block] = [{"type": "header", "text": _plain(cut(ICONS[card.tone] + plain(card.title), HEADER_MAX, "…")[0])}]
     shortened = False
     if card.body:
         text, shortened = cut(escape(card.body), SECTION_MAX)
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=text)))
+        blocks.append(_section(text))
     field_blocks, fields_cut = _field_blocks(card.fields)
     shortened |= fields_cut
     tail: list[Block] = []
     if card.question is not None:
         tail.extend(question_blocks(card.question))
     if card.buttons:
-        elements = [
-            ButtonElement(
-                text=PlainTextObject(text=cut(plain(b.label), BUTTON_TEXT_MAX, "…")[0]),
-                action_id=f"{BUTTON}.{i}",
-                value=button_value(b),
-                style=b.style,
-            )
-            for i, b in enumerate(card.buttons[:ACTIONS_MAX])
-        ]
-        tail.append(ActionsBlock(elements=elements))
+        elements = [_button(cut(plain(b.label), BUTTON_TEXT_MAX, "…")[0], f"{BUTTON}.{i}", button_value(b), b.style) for i, b in enumerate(card.buttons[:ACTIONS_MAX])]
+        tail.append(_actions(elements))
     room = BLOCKS_MAX - len(blocks) - len(tail) - 2
     if len(field_blocks) > room:
         field_blocks = field_blocks[:room]
         shortened = True
     blocks.extend(field_blocks)
     if shortened:
-        blocks.append(DividerBlock())
+        blocks.append({"type": "divider"})
         if more:
-            tail.insert(0, ActionsBlock(elements=[ButtonElement(text=PlainTextObject(text="Show the full text"), action_id=MORE, value=json.dumps(dict(more)))]))
+            tail.insert(0, _actions([_button("Show the full text", MORE, json.dumps(dict(more)))]))
         else:
-            tail.insert(0, ContextBlock(elements=[MarkdownTextObject(text="This message was too long for Slack, so part of it is not shown.")]))
+            tail.insert(0, _context("This message was too long for Slack, so part of it is not shown."))
     blocks.extend(tail)
     fallback = cut(escape(f"{card.title}: {card.body}" if card.body else card.title), FALLBACK_MAX)[0]
-    return Rendered([b.to_dict() for b in blocks], fallback, shortened)
+    return Rendered(blocks, fallback, shortened)
 
 
 def full_text(card: Card) -> str:
