@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import urllib.error
 import urllib.request
@@ -188,6 +189,49 @@ def test_hostile_text_is_shown_safely_on_an_adaptive_card() -> None:
     assert "\u202e" not in text and "\x00" not in text and "\x1b" not in text
     assert "school.org" in text and "https://evil.example/login" in text  # the address is still there to see
     assert "x" * 10_000 in text  # long text is kept whole, wrapped by Teams
+
+
+CARD_TEXT = st.one_of(st.text(max_size=200), st.sampled_from(HOSTILE))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=CARD_TEXT,
+    body=CARD_TEXT,
+    fields=st.lists(st.tuples(CARD_TEXT, CARD_TEXT), max_size=60),
+    labels=st.lists(CARD_TEXT, max_size=8),
+    kind=st.sampled_from(["text", "choice", "yesno", "multi", "person", "people", "date"]),
+)
+def test_any_card_is_block_kit_slack_accepts_with_user_text_made_harmless(title: str, body: str, fields: list[tuple[str, str]], labels: list[str], kind: Any) -> None:
+    from adapters.slack.blocks import render_card
+    from bot.messages import Button, Card, Choice, Question
+    from tests.fakes.slack_api import invalid_blocks
+
+    choices = tuple(Choice(f"v{i}", label or "-") for i, label in enumerate(labels))
+    question = Question("k", kind, body, choices, workflow="w")
+    buttons = tuple(Button("wf.go", label or "-", {"id": str(i)}) for i, label in enumerate(labels[:3]))
+    card = Card(title or "-", body, tuple(fields), buttons, question)
+    for more in (None, {"message": "1"}):
+        rendered = render_card(card, more)
+        assert invalid_blocks(rendered.blocks, 50) == ""
+        texts = [("mrkdwn", rendered.text), *_texts(rendered.blocks)]
+        for kind_of_text, text in texts:
+            if kind_of_text == "mrkdwn":  # Slack reads <...> in these as mentions and links
+                assert "<" not in text and ">" not in text, text[:200]
+            assert not re.search(r"@(here|channel|everyone)\b", text, re.IGNORECASE), text[:200]
+
+
+def _texts(value: Any) -> list[tuple[str, str]]:
+    """Every (type, text) text object in some blocks; the fallback text counts as mrkdwn."""
+    if isinstance(value, str):
+        return [("mrkdwn", value)]
+    if isinstance(value, list):
+        return [t for v in value for t in _texts(v)]
+    if isinstance(value, dict):
+        if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
+            return [(value["type"], value["text"])]
+        return [t for k, v in value.items() if k not in ("value", "action_id", "block_id", "type", "style") for t in _texts(v)]
+    return []
 
 
 class SlackServerThread(ServerThread):

@@ -60,6 +60,7 @@ class FakeSlack:
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
+    check_blocks: bool = True  # refuse Block Kit Slack would refuse (bench/ turns it off: it is slow)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
     _acked: asyncio.Condition = field(default_factory=asyncio.Condition)
 
@@ -125,6 +126,13 @@ class FakeSlack:
             return web.json_response({"ok": False, "error": "not_authed"})
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        if self.check_blocks:
+            view = args.get("view")
+            blocks = args.get("blocks") or (view.get("blocks") if isinstance(view, dict) else None) or []
+            why = invalid_blocks(blocks, 100 if view else 50)
+            if why:
+                self.calls[-1].status = 400
+                return web.json_response({"ok": False, "error": "invalid_blocks", "errors": [why]})
         return web.json_response(handler(args))
 
     def _next_ts(self) -> str:
@@ -247,6 +255,27 @@ def find_element(message: dict[str, Any], text: str) -> tuple[dict[str, Any], di
             if label.lower().startswith(text.lower()) or element.get("type") == text:
                 return block, element
     raise AssertionError(f"no element {text!r} in {json.dumps(message.get('blocks'))[:2000]}")
+
+
+def invalid_blocks(blocks: list[Any], most: int) -> str:
+    """Why Slack would refuse these blocks ("" if it would not): too many, or one that slack_sdk's
+    own models reject (over a documented limit, a missing field) or would change (an unknown key)."""
+    from slack_sdk.errors import SlackObjectFormationError
+    from slack_sdk.models.blocks import Block
+
+    if len(blocks) > most:
+        return f"more than {most} blocks"
+    for n, block in enumerate(blocks):
+        try:
+            parsed = Block.parse(block)
+            again = parsed.to_dict() if parsed is not None else None
+        except (SlackObjectFormationError, TypeError, KeyError) as exc:
+            return f"block {n}: {exc}"
+        if block.get("type") == "header" and (block.get("text") or {}).get("type") != "plain_text":
+            return f"block {n}: a header's text must be plain_text"
+        if again != block:
+            return f"block {n} is not valid Block Kit: {json.dumps(block)[:300]}"
+    return ""
 
 
 def block_actions(user: str, channel: str, message: dict[str, Any], block: dict[str, Any], action: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
