@@ -26,6 +26,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", parents=[common], help="run the Slack and Teams server")
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
+    serve.add_argument("--access-log", action="store_true", help="log a line for every HTTP request (refused requests are always logged)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument("--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records")
@@ -63,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if command == "teams-package":
             return _teams_package(settings, args)
         if command == "serve":
-            return asyncio.run(_serve(settings, args.host, args.port))
+            return asyncio.run(_serve(settings, args.host, args.port, args.access_log))
         return asyncio.run(_chat(settings, args.as_person))
     except PolicybotError as exc:
         print(f"policybot: {exc}", file=sys.stderr)
@@ -198,7 +199,7 @@ async def _chat(settings: Settings, as_person: str) -> int:
     return 0
 
 
-async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
+async def _serve(settings: Settings, host: str | None, port: int | None, access_log: bool = False) -> int:
     from aiohttp import web
 
     from adapters.server import FRONT_ENDS, build_app
@@ -216,7 +217,8 @@ async def _serve(settings: Settings, host: str | None, port: int | None) -> int:
         if not app[FRONT_ENDS]:
             raise PolicybotError(f"{settings.source}: nothing to serve; add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'.")
         core.start_background()
-        runner = web.AppRunner(app)
+        # A line per request costs more than acknowledging it; refusals are logged by the handlers.
+        runner = web.AppRunner(app) if access_log else web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

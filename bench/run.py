@@ -6,7 +6,8 @@ Run by hand from the repository root (takes two or three minutes, then stops by 
     python bench/run.py --quick    # fewer requests, for a smoke run
 
 It starts a fake Slack Web API and a fake Bot Framework connector in this process, writes
-a configuration for a school of 200 staff in a temporary folder, starts `policybot serve`
+a configuration for a school of 200 staff in a temporary folder (half of them on Teams and
+half on Slack, SLT and administrators on both, so a reply goes where its person is), starts `policybot serve`
 on 127.0.0.1, and drives it with a fixed number of requests at a fixed concurrency:
 signed Slack slash commands and button clicks, and Teams message activities. The same
 load then goes to a bare slack-bolt app and a bare CloudAdapter echo bot (bench/bare.py),
@@ -59,6 +60,24 @@ def slack_id(i: int) -> str:
     return f"U{i:08d}"
 
 
+def on_teams(i: int) -> bool:
+    """Staff are on one platform, as in a school: even numbers on Teams, odd on Slack (SLT and admins on both)."""
+    return i < 5 or i % 2 == 0
+
+
+def on_slack(i: int) -> bool:
+    return i < 5 or i % 2 == 1
+
+
+def teams_person(i: int) -> int:
+    """The staff member (not SLT) who sends Teams request number i."""
+    return 6 + 2 * (i % ((STAFF - 6) // 2))
+
+
+def slack_person(i: int) -> int:
+    return 5 + 2 * (i % ((STAFF - 5) // 2))
+
+
 def write_config(folder: Path, api_url: str, slack: bool) -> Path:
     lines = [
         "[school]",
@@ -72,7 +91,9 @@ def write_config(folder: Path, api_url: str, slack: bool) -> Path:
         lines += ["[slack]", f"api_url = {json.dumps(api_url)}", 'slt_channel = "C0SLT"']
     for i in range(STAFF):
         roles = '["slt"]' if i < 3 else '["admin"]' if i < 5 else "[]"
-        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'teams_id = "{teams_id(i)}"', f'slack_id = "{slack_id(i)}"']
+        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}"]
+        lines += [f'teams_id = "{teams_id(i)}"'] if on_teams(i) else []
+        lines += [f'slack_id = "{slack_id(i)}"'] if on_slack(i) else []
     path = folder / "bench.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -179,7 +200,7 @@ def teams_request(base: str, service_url: str, text: str) -> Request:
     """A Teams message activity from one of the staff, as the Teams service posts it."""
 
     async def send(session: aiohttp.ClientSession, i: int) -> int:
-        person = 5 + i % (STAFF - 5)
+        person = teams_person(i)
         activity = {
             "type": "message",
             "id": f"bench-{i}-{time.monotonic_ns()}",
@@ -206,7 +227,7 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
     from tests.fakes.slack_api import block_actions, command_form, sign
 
     async def command(session: aiohttp.ClientSession, i: int) -> int:
-        person = 5 + i % (STAFF - 5)
+        person = slack_person(i)
         body = _form(command_form(slack_id(person), "/new-account"))
         headers = {**sign(secret, body), "Content-Type": "application/x-www-form-urlencoded"}
         async with session.post(f"{base}/slack/events", data=body.encode(), headers=headers) as resp:
@@ -214,7 +235,7 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
             return resp.status
 
     async def click(session: aiohttp.ClientSession, i: int) -> int:
-        person = 5 + i % (STAFF - 5)
+        person = slack_person(i)
         # The "New school social media account" button of the help card, as policybot renders it.
         value = button_value(Button("conversation.start", "New school social media account", {"workflow": "new_account"}))
         element = {"type": "button", "action_id": f"{BUTTON}.0", "value": value, "text": {"type": "plain_text", "text": "New account"}}
@@ -254,7 +275,7 @@ async def run(quick: bool) -> None:
     total, concurrency, pace, paced_total = (400, 16, 200, 400) if quick else (3000, 32, 200, 2000)
     folder = Path(tempfile.mkdtemp(prefix="policybot-bench-"))
     connector = FakeConnector()
-    connector.installed = {teams_id(i) for i in range(STAFF)}
+    connector.installed = {teams_id(i) for i in range(STAFF) if on_teams(i)}
     bf_runner, bf_url = await start_fake(connector.app())
     try:
         from tests.fakes.slack_api import FakeSlack  # type: ignore[attr-defined]
@@ -330,7 +351,7 @@ async def run(quick: bool) -> None:
         await slack_runner.cleanup()
 
     print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}")
-    print(f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school.\n")
+    print(f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school, half on Teams, half on Slack.\n")
     print("| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare | RSS after (MB) |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     rows.append(row(ours["teams"], bare["teams"], rss))

@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +63,7 @@ class Core:
         returns, the request survives a crash and `unhandled()` hands it back on start.
         """
         key = event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
-        row = {"event": {**asdict(event), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
+        row = {"event": {**event.to_dict(), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
         try:
             async with self.store.transaction() as tx:
                 tx.put(INBOX, key, row)

@@ -187,3 +187,16 @@ class Inbound:
     action: str = ""  # "new_account.decide" or "answer"
     data: Mapping[str, Any] = field(default_factory=dict)
     event_id: str = ""  # platform's id for duplicate suppression, if any
+
+    def to_dict(self) -> dict[str, Any]:
+        """As stored in the inbox; `Inbound(**d)` rebuilds it. (By hand: asdict deep-copies slowly.)"""
+        return {
+            "platform": self.platform,
+            "user": self.user,
+            "kind": self.kind,
+            "text": self.text,
+            "command": self.command,
+            "action": self.action,
+            "data": dict(self.data),  # the store copies what it keeps
+            "event_id": self.event_id,
+        }
