@@ -123,6 +123,7 @@ class Store:
         self._index: dict[str, dict[str, str]] = {}
         self._next_doc: dict[str, int] = {}
         self._journal: Any = None
+        self._journal_size = 0
         self._audit_unwritten: list[dict[str, Any]] = []
         self._since_checkpoint = 0
         self._checkpoint_task: asyncio.Task[None] | None = None
@@ -315,7 +316,7 @@ class Store:
     def checkpoint_due(self) -> bool:
         if self.path is None or self._journal is None:
             return False
-        return self._since_checkpoint >= CHECKPOINT_EVERY or self._journal.tell() > CHECKPOINT_BYTES
+        return self._since_checkpoint >= CHECKPOINT_EVERY or self._journal_size > CHECKPOINT_BYTES
 
     def _put_raw(self, data: dict[str, Any], table: str, key: str, doc: dict[str, Any] | None) -> None:
         docs = data.setdefault(table, {})
@@ -337,22 +338,27 @@ class Store:
 
     def _journal_append(self, line: dict[str, Any]) -> None:
         assert self.path is not None
-        text = json.dumps(line, separators=(",", ":")) + "\n"
+        data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
         if self._journal is None:
             try:
-                self._journal = (self.path / JOURNAL).open("a", encoding="utf-8")
+                # Unbuffered: each line is one write(2), in the file before this returns.
+                self._journal = (self.path / JOURNAL).open("ab", buffering=0)
+                self._journal_size = self._journal.seek(0, os.SEEK_END)
             except OSError as exc:
                 raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
         journal = self._journal
-        start = journal.tell()
+        start = self._journal_size
         try:
-            journal.write(text)
-            journal.flush()  # durable at the next `sync`
+            written = journal.write(data)  # durable at the next `sync`
+            if written != len(data):
+                raise OSError(28, "No space left on device")
+            self._journal_size = start + written
         except OSError as exc:
             # Leave no partial line behind: the commit did not happen. The lines before it
             # may still wait for their fsync, so the journal is made durable as it closes.
             try:
                 journal.truncate(start)
+                journal.seek(start)
             except (OSError, ValueError):
                 # A torn line would stay in the middle of the journal: write nothing more.
                 self._failed = f"could not save to {self.path}: {exc.strerror}. Restart policybot once the disk is fixed."
@@ -367,7 +373,6 @@ class Store:
             return
         try:
             try:
-                journal.flush()
                 os.fsync(journal.fileno())
             finally:
                 journal.close()
