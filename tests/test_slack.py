@@ -419,6 +419,7 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
         assert slack.fake.ok("chat.postMessage") == []  # acknowledged before any work was done
     await slack.settle()
     assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+    assert slack.core.unhandled() == []  # saved late, then cleared by its turn: not handled again on restart
 
 
 async def test_approval_cards_by_dm_are_all_updated_after_a_decision(tmp_path: Path, fake: FakeSlack) -> None:

@@ -17,6 +17,7 @@ import json
 import logging
 import re
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -235,13 +236,19 @@ class SlackFrontEnd:
         """Save the request before Slack is told it arrived, so a crash cannot lose it.
 
         Slack must be answered within 3 seconds: if the store is busy for longer than
-        ACCEPT_WAIT, the request is acknowledged anyway and handled from memory ("").
+        ACCEPT_WAIT, the request is acknowledged anyway while the save carries on. The
+        turn then queues for the store behind that save, so it still finds and clears the
+        saved copy, and the request is never handled twice.
         """
+        key = event.event_id or f"slack:{uuid.uuid4().hex}"
+        saving = asyncio.ensure_future(self.core.accept(event, {"channel": where(body)}, key=key))
         try:
-            return await asyncio.wait_for(self.core.accept(event, {"channel": where(body)}), timeout=ACCEPT_WAIT)
+            async with asyncio.timeout(ACCEPT_WAIT):
+                return await asyncio.shield(saving)
         except TimeoutError:
             log.warning("the store was busy, so a Slack %s was acknowledged before it was saved", event.kind)
-            return ""
+            saving.add_done_callback(_quietly)
+            return key
 
     async def replay(self, _app: web.Application | None = None) -> None:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
@@ -371,6 +378,12 @@ class SlackFrontEnd:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=10)
         await self.stop_socket()
+
+
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """A save that finished after Slack was answered: its failure is the turn's to report."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a Slack request acknowledged while the store was busy could not be saved: %s", task.exception())
 
 
 SLACK = web.AppKey("slack", SlackFrontEnd)
