@@ -95,6 +95,17 @@ class TeamsChannel:
         self.store = store
         self.directory = directory
         self.now = now
+        # Rebuilding a reference from its stored JSON costs more than sending; each is
+        # rebuilt once per stored version (a new version when the conversation changes).
+        self._references: dict[str, tuple[int, ConversationReference]] = {}
+
+    def _reference(self, ref_key: str, stored: dict[str, Any]) -> ConversationReference:
+        version = int(stored.get("version", 0))
+        cached = self._references.get(ref_key)
+        if cached is None or cached[0] != version:
+            cached = (version, deserialise(stored["reference"]))
+            self._references[ref_key] = cached
+        return cached[1]
 
     # ---- planning ---------------------------------------------------------------
 
@@ -164,7 +175,7 @@ class TeamsChannel:
             if response is not None and response.id:
                 sent.append(response.id)
 
-        await self.adapter.continue_conversation(deserialise(stored["reference"]), deliver, bot_app_id=self.app_id)
+        await self.adapter.continue_conversation(self._reference(ref_key, stored), deliver, bot_app_id=self.app_id)
         if msg.key and sent:
             await self._remember_copy(msg.key, ref_key, sent[0])
 
@@ -185,7 +196,7 @@ class TeamsChannel:
         async def replace(tc: TurnContext) -> None:
             await tc.update_activity(activity)
 
-        await self.adapter.continue_conversation(deserialise(stored["reference"]), replace, bot_app_id=self.app_id)
+        await self.adapter.continue_conversation(self._reference(ref_key, stored), replace, bot_app_id=self.app_id)
 
     async def _to_person(self, person_id: str, msg: Message) -> None:
         key = person_key(person_id)
