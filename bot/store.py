@@ -34,6 +34,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +125,8 @@ class Store:
         self._next_doc: dict[str, int] = {}
         self._journal: Any = None
         self._journal_size = 0
+        self._live_lock = threading.Lock()
+        self._live_seq = -1  # the state live.json holds
         self._audit_unwritten: list[dict[str, Any]] = []
         self._since_checkpoint = 0
         self._checkpoint_task: asyncio.Task[None] | None = None
@@ -167,6 +170,7 @@ class Store:
             except (ValueError, UnicodeDecodeError):
                 raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore the data folder from your backup.") from None
         self.seq = data.get(META, {}).get("1", {}).get("seq", 0)
+        self._live_seq = self.seq if live.exists() else -1
         self._rebuild_index(data)
         journal = _read_lines(path / PREVIOUS) + _read_lines(path / JOURNAL)
         self._audit = _read_lines(path / AUDIT)
@@ -430,6 +434,15 @@ class Store:
 
     def _write_live(self, snapshot: dict[str, Any]) -> None:
         """Write a snapshot to live.json atomically, then drop the journal it covers."""
+        assert self.path is not None
+        with self._live_lock:  # one writer of live.json at a time, and never an older state over a newer
+            seq = snapshot[META]["1"]["seq"]
+            if seq <= self._live_seq:
+                return
+            self._write_live_file(snapshot)
+            self._live_seq = seq
+
+    def _write_live_file(self, snapshot: dict[str, Any]) -> None:
         assert self.path is not None
         live = self.path / LIVE
         tmp = self.path / (LIVE + ".tmp")

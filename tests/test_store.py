@@ -163,6 +163,34 @@ async def test_writes_during_a_background_checkpoint_and_a_failed_one_are_kept(t
     await again.close()
 
 
+async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
+    real_dump = json.dump
+
+    def slow_in_background(obj: object, fh: object, **kw: object) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            time.sleep(0.3)  # the background checkpoint is still writing when the next one starts
+        real_dump(obj, fh, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json, "dump", slow_in_background)
+    s = Store(tmp_path)
+    for i in range(3):
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i})
+    assert s._checkpoint_task is not None and not s._checkpoint_task.done()
+    for i in range(3, 60):  # a much bigger state than the one being written in the background
+        async with s.transaction() as tx:
+            tx.put("t", f"k{i}", {"v": i, "text": "x" * 100})
+    s.checkpoint()
+    await s._checkpoint_task
+    s._lock_fd and os.close(s._lock_fd)  # no close: as if killed
+    again = Store(tmp_path)  # live.json is whole, and is the newer state
+    assert sorted(d["v"] for d in again.all("t")) == list(range(60))
+    await again.close()
+
+
 async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
     s = Store(tmp_path)
     for i in range(5):
