@@ -231,3 +231,29 @@ async def test_unexpected_error_shows_a_reference_not_a_traceback(teams: TeamsCl
     reply = teams.last(personal("eclarke"))
     ref = next(r.message.split("reference ")[1].rstrip(")") for r in caplog.records if "Teams turn failed" in r.message)
     assert f"quote reference {ref}" in reply.text() and "Traceback" not in reply.text() and "boom" not in reply.text()
+
+
+async def test_replies_follow_a_person_to_a_new_service_url_and_an_unchanged_one_is_not_rewritten(teams: TeamsClient) -> None:
+    from aiohttp.test_utils import TestServer
+
+    from adapters.teams.channel import REFERENCES, person_key
+    from tests.fakes.bf_connector import FakeConnector
+
+    await teams.say("eclarke", "help")
+    assert teams.fake.last(personal("eclarke")).text()
+    stored = teams.core.store.version(REFERENCES, person_key("eclarke"))
+    await teams.say("eclarke", "help")
+    await teams.say("eclarke", "help")
+    assert teams.core.store.version(REFERENCES, person_key("eclarke")) == stored  # nothing rewritten per message
+    # Teams moves the school to another regional service: replies must go there from now on.
+    moved = FakeConnector()
+    server = TestServer(moved.app(), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        teams.service_url = str(server.make_url("/")).rstrip("/") + "/"
+        before = len(teams.fake.calls)
+        await teams.say("eclarke", "help")
+        assert moved.last(personal("eclarke")).text()
+        assert len(teams.fake.calls) == before  # nothing more to the old one
+    finally:
+        await server.close()

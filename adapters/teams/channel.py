@@ -10,6 +10,7 @@ Targets (kept in the persisted outbox, so a restart carries on where it stopped)
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -260,15 +261,33 @@ class TeamsChannel:
         raise TemporaryFailure(why, retry_after=RETRY_UNREACHABLE.total_seconds())
 
 
-async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
-    """Store how to reach a person or channel; True if it is new or changed."""
+def _fingerprint(reference: ConversationReference, doc: dict[str, Any]) -> str:
+    """What a stored reference is made of, cheaply: equal means serialising it again would give the same."""
+    accounts = [None if a is None else a.__dict__ for a in (reference.conversation, reference.user, reference.bot)]
+    return json.dumps([reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str)
+
+
+async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime, seen: dict[str, Any] | None = None) -> bool:
+    """Store how to reach a person or channel; True if it is new or changed.
+
+    `seen` remembers what was last stored under each key, so a conversation that has not
+    changed (every message a person sends) costs a comparison, not a serialisation.
+    """
+    if seen is not None:
+        mark = (_fingerprint(reference, doc), store.version(REFERENCES, key))
+        if mark[1] is not None and seen.get(key) == mark:
+            return False
     data = serialise(reference)
     data.pop("activityId", None)  # replies go to the conversation, not to one message
     async with store.transaction() as tx:
         old = tx.get(REFERENCES, key)
-        if old is not None and old.get("reference") == data and all(old.get(k) == v for k, v in doc.items()):
-            return False
-        tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "updated_at": now.isoformat()})
+        changed = old is None or old.get("reference") != data or any(old.get(k) != v for k, v in doc.items())
+        if changed:
+            tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "updated_at": now.isoformat()})
+    if seen is not None:
+        seen[key] = (_fingerprint(reference, doc), store.version(REFERENCES, key))
+    if not changed:
+        return False
     return old is None or old.get("reference") != data
 
 
