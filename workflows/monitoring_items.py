@@ -152,18 +152,21 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
 # ---- buttons -------------------------------------------------------------------------
 
 
-def _may_act_on(item: Mapping[str, Any], ctx: Context) -> bool:
+def _item_to_act_on(data: Mapping[str, Any], ctx: Context, refused: str) -> dict[str, Any]:
+    """The item a button names, if this person may act on it: its account's runners, whoever
+    logged it, administrators and SLT. Otherwise `refused` is what they are told."""
+    item = ctx.get(ITEMS, str(data.get("item", "")))
+    if item is None:
+        raise Expired("I can't find that item any more.")
     account = ctx.get("accounts", item["account"]) or {}
-    return ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt
+    if not (ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt):
+        raise NotAllowed(refused)
+    return item
 
 
 def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Mark replied: records who and when; every copy of the item's cards loses its button."""
-    item = ctx.get(ITEMS, str(data.get("item", "")))
-    if item is None:
-        raise Expired("I can't find that item any more.")
-    if not _may_act_on(item, ctx):
-        raise NotAllowed("Only the people who run this account, administrators and SLT can mark it replied.")
+    item = _item_to_act_on(data, ctx, "Only the people who run this account, administrators and SLT can mark it replied.")
     if item["status"] == "replied":
         raise AlreadyDecided(f"{ctx.directory.name(item['replied_by'])} already marked this replied on {when(item['replied_at'], ctx.settings.school.tz)}.")
     item.update(status="replied", replied_by=ctx.actor.id, replied_at=ctx.now.isoformat())
@@ -183,11 +186,7 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 def report(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Start /report-abuse with what the logged item already says."""
-    item = ctx.get(ITEMS, str(data.get("item", "")))
-    if item is None:
-        raise Expired("I can't find that item any more.")
-    if not _may_act_on(item, ctx):
-        raise NotAllowed("Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.")
+    item = _item_to_act_on(data, ctx, "Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.")
     received = when(item["received_at"], ctx.settings.school.tz)
     evidence = f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} received {received}: {item['summary']} (logged as {item['id']})"
     known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": evidence}
