@@ -2,7 +2,7 @@
 
 Layout of the data directory:
 - ``live.json`` -- a TinyDB file with every table, as of its last checkpoint.
-- ``journal.jsonl`` -- every commit since that checkpoint, one fsynced JSON line each.
+- ``journal.jsonl`` -- every commit since that checkpoint, one JSON line each.
   A commit is on disk once its line is; opening the store replays the journal over
   ``live.json``, so a commit costs the size of the change, not of the whole store.
   Commits are grouped: each is written at once, and one fsync in a background thread
@@ -12,9 +12,10 @@ Layout of the data directory:
   ``live.json``, fsynced, renamed over the old one, and the journal emptied. A kill at
   any instant leaves a whole ``live.json`` (old or new) and a journal whose last,
   possibly torn, line is dropped: the previous or the new state, never a mixture.
-- ``audit.jsonl`` -- the append-only audit trail, one fsynced JSON line per entry.
-  Audit entries travel in the journal line of their commit too, so an entry lost to a
-  crash between the two writes is appended again when the store next opens.
+- ``audit.jsonl`` -- the append-only audit trail, one JSON line per entry. Audit
+  entries travel in the (fsynced) journal line of their commit too, so an entry lost to
+  a crash is appended again when the store next opens; a checkpoint fsyncs this file
+  before it sets the journal aside.
 - ``policybot.lock`` -- held with ``flock`` while a process uses the directory.
 
 TinyDB reads the data through a storage that keeps it in memory; writes go to the same
@@ -315,12 +316,18 @@ class Store:
             # (No journal open: the checkpoint that closed it made it durable first.)
             self._durable = max(self._durable, upto)
         except OSError as exc:
-            # After a failed fsync nobody can say what reached the disk: stop writing, so
-            # nothing more is acknowledged, and let a restart replay what the disk holds.
-            self._failed = f"could not save to {self.path}: {exc.strerror}. Restart policybot once the disk is fixed."
-            log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", exc.strerror)
+            self._give_up(exc)
         finally:
             self._syncing = None
+
+    def _give_up(self, exc: BaseException) -> StoreUnavailable:
+        """After a failed fsync (or a line that cannot be cut off) nobody can say what reached
+        the disk: refuse every change from now on, so nothing more is acknowledged, and let a
+        restart replay what the disk really holds."""
+        why = getattr(exc, "strerror", None) or str(exc)
+        self._failed = f"could not save to {self.path}: {why}. Restart policybot once the disk is fixed."
+        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", why)
+        return StoreUnavailable(self._failed)
 
     def checkpoint_due(self) -> bool:
         if self.path is None or self._journal is None:
@@ -369,8 +376,7 @@ class Store:
                 journal.truncate(start)
                 journal.seek(start)
             except (OSError, ValueError):
-                # A torn line would stay in the middle of the journal: write nothing more.
-                self._failed = f"could not save to {self.path}: {exc.strerror}. Restart policybot once the disk is fixed."
+                self._give_up(exc)  # a torn line would stay in the middle of the journal
             with contextlib.suppress(StoreUnavailable):
                 self._close_journal()
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
@@ -386,9 +392,7 @@ class Store:
             finally:
                 journal.close()
         except (OSError, ValueError) as exc:
-            self._failed = f"could not save to {self.path}: {getattr(exc, 'strerror', None) or exc}. Restart policybot once the disk is fixed."
-            log.error("the disk did not keep policybot's latest changes; refusing every change until policybot is restarted")
-            raise StoreUnavailable(self._failed) from None
+            raise self._give_up(exc) from None
         self._durable = self.seq
 
     def checkpoint(self) -> None:
@@ -509,7 +513,9 @@ class Transaction:
 
     Leaving the block normally commits every `put`, `delete` and `audit` together;
     an exception discards them all. Holding the store's lock throughout means a
-    record read here cannot change before the commit.
+    record read here cannot change before the commit. Leaving the block then waits,
+    outside the lock, until the commit is on disk: a caller cancelled during that wait
+    (a timeout) has still committed, so it must not treat the change as not made.
     """
 
     def __init__(self, store: Store) -> None:
