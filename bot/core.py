@@ -56,13 +56,18 @@ class Core:
     def now(self) -> datetime:
         return self.clock.now()
 
+    @staticmethod
+    def inbox_key(event: Inbound) -> str:
+        """The key a request is saved under: the platform's own event id, or a new one."""
+        return event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
+
     async def accept(self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "") -> str:
         """Save a request before it is acknowledged to its platform; return its inbox key.
 
         For platforms that must be answered before the work is done (Slack): once this
         returns, the request survives a crash and `unhandled()` hands it back on start.
         """
-        key = key or event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
+        key = key or self.inbox_key(event)
         row = {"event": {**event.to_dict(), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
         try:
             async with self.store.transaction() as tx:

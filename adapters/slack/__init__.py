@@ -17,7 +17,6 @@ import json
 import logging
 import re
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -240,7 +239,7 @@ class SlackFrontEnd:
         turn then queues for the store behind that save, so it still finds and clears the
         saved copy, and the request is never handled twice.
         """
-        key = event.event_id or f"slack:{uuid.uuid4().hex}"
+        key = self.core.inbox_key(event)
         saving = asyncio.ensure_future(self.core.accept(event, {"channel": where(body)}, key=key))
         try:
             async with asyncio.timeout(ACCEPT_WAIT):
