@@ -254,11 +254,6 @@ class Store:
     def count(self, table: str) -> int:
         return len(self._index.get(table, {}))
 
-    def version(self, table: str, key: str) -> int | None:
-        """The version of one record (None if there is none), copying nothing."""
-        doc = self._raw(table, key)
-        return None if doc is None else int(doc.get("version", 0))
-
     def audit(self, **match: Any) -> list[dict[str, Any]]:
         """Audit entries matching every value given, oldest first."""
         return [dict(e) for e in self._audit if all(e.get(k) == v for k, v in match.items())]

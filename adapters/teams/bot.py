@@ -85,7 +85,6 @@ class TeamsBot(Bot):
         self.core = core
         self.slt_team = fold(slt_team)
         self.now = now or core.now
-        self._seen: dict[str, Any] = {}  # what each stored reference was made from (see save_reference)
 
     async def on_turn(self, context: TurnContext) -> None:
         activity = context.activity
@@ -197,18 +196,18 @@ class TeamsBot(Bot):
                 async with self.core.store.transaction() as tx:
                     tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "id": who.id})
         if conv.conversation_type == "personal" and person is not None:
-            if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now, self._seen):
+            if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
                 await self._wake(person.id)
         elif conv.conversation_type == "channel" and isinstance(channel, dict) and channel.get("team"):
             team = channel["team"]
             # Post new threads in the channel itself, not as replies to whatever was said.
             ref.conversation.id = (channel.get("channel") or {}).get("id") or team.get("id") or conv.id
             doc = {"kind": "team", "team": team.get("id"), "name": team.get("name", "")}
-            await save_reference(self.core.store, f"teams:team:{team.get('id')}", doc, ref, now, self._seen)
+            await save_reference(self.core.store, f"teams:team:{team.get('id')}", doc, ref, now)
             installing = activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update)
             is_slt = self.slt_team and self.slt_team in {fold(str(team.get(k) or "")) for k in ("id", "name", "aadGroupId")}
             if is_slt and (installing or self.core.store.get(REFERENCES, SLT) is None):
-                if await save_reference(self.core.store, SLT, {"kind": "slt", **doc}, ref, now, self._seen):
+                if await save_reference(self.core.store, SLT, {"kind": "slt", **doc}, ref, now):
                     log.info("SLT approvals will go to the channel of team %r", team.get("name"))
 
     async def _wake(self, person_id: str) -> None:

@@ -267,27 +267,20 @@ def _fingerprint(reference: ConversationReference, doc: dict[str, Any]) -> str:
     return json.dumps([reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str)
 
 
-async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime, seen: dict[str, Any] | None = None) -> bool:
+async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
     """Store how to reach a person or channel; True if it is new or changed.
 
-    `seen` remembers what was last stored under each key, so a conversation that has not
-    changed (every message a person sends) costs a comparison, not a serialisation.
+    The record keeps a fingerprint of what it was made from, so the same conversation
+    again (every message a person sends) costs a comparison, not a serialisation.
     """
-    if seen is not None:
-        mark = (_fingerprint(reference, doc), store.version(REFERENCES, key))
-        if mark[1] is not None and seen.get(key) == mark:
-            return False
+    made_from = _fingerprint(reference, doc)
+    if (store.get(REFERENCES, key) or {}).get("made_from") == made_from:
+        return False
     data = serialise(reference)
     data.pop("activityId", None)  # replies go to the conversation, not to one message
     async with store.transaction() as tx:
         old = tx.get(REFERENCES, key)
-        changed = old is None or old.get("reference") != data or any(old.get(k) != v for k, v in doc.items())
-        if changed:
-            tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "updated_at": now.isoformat()})
-    if seen is not None:
-        seen[key] = (_fingerprint(reference, doc), store.version(REFERENCES, key))
-    if not changed:
-        return False
+        tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "made_from": made_from, "updated_at": now.isoformat()})
     return old is None or old.get("reference") != data
 
 
