@@ -66,7 +66,7 @@ def on_teams(i: int) -> bool:
 
 
 def on_slack(i: int) -> bool:
-    return i < 5 or i % 2 == 1
+    return i < 5 or not on_teams(i)
 
 
 def teams_person(i: int) -> int:
