@@ -79,13 +79,13 @@ class Delivery:
     async def run(self, interval: float = 5.0) -> None:
         """Deliver until cancelled, waking on `kick()` or every `interval` seconds."""
         while True:
+            self._wake.clear()  # before the pass: a kick during it means look again at once
             try:
                 await self.flush()
             except StoreUnavailable as exc:
                 log.error("outbox could not be updated: %s", exc)
             except Exception:
                 log.exception("delivery loop error")
-            self._wake.clear()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=interval)
             except TimeoutError:

@@ -1,7 +1,10 @@
 """The Slack front end: slack-bolt's AsyncApp over HTTP (POST /slack/events) or Socket Mode.
 
-Every request is acknowledged at once (before the engine runs) and the work carries on
-in the background: the engine's turn, then delivery of what it sent. Conversations
+Every request is saved, then acknowledged at once (before the engine runs), and the work
+carries on in order behind it: a few workers take acknowledged requests first come, first
+served and run the engine's turn; the delivery loop sends what the turn queued. Slack
+must be answered within 3 seconds, a reply can follow a moment later, so in a burst the
+acknowledgements are not held up by the turns. Conversations
 continue in the person's direct message with the bot. Known refusals are shown to the
 person privately (an ephemeral message); anything unexpected is logged with a short
 reference that the person is shown instead of a traceback.
@@ -11,13 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -42,6 +46,7 @@ EVENTS_PATH = "/slack/events"
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
+WORKERS = 4  # turns in progress at once (the store runs them one at a time; the others wait for the disk)
 
 
 class SlackFrontEnd:
@@ -59,13 +64,17 @@ class SlackFrontEnd:
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret,
-            process_before_response=False,
+            # Each listener returns as soon as it has acknowledged (the work is queued), so
+            # bolt can answer then, without its 10 ms wait-for-ack polling loop.
+            process_before_response=True,
             raise_error_for_unhandled_request=False,
             logger=logging.getLogger("policybot.slack.bolt"),
         )
         self.socket: AsyncSocketModeHandler | None = None
         self._socket_task: asyncio.Task[None] | None = None
-        self._busy = 0
+        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._waiting = 0
         self._idle = asyncio.Event()
         self._idle.set()
         self.bolt.command(re.compile(r"^/"))(self._on_command)
@@ -75,86 +84,92 @@ class SlackFrontEnd:
         self.bolt.event("app_home_opened")(self._on_home)
         self.bolt.error(self._on_error)
 
-    # ---- in-flight work ------------------------------------------------------
+    # ---- work after the acknowledgement ---------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _working(self) -> AsyncIterator[None]:
-        self._busy += 1
+    def _then(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` after Slack has been answered, in the order requests arrived."""
+        self._waiting += 1
         self._idle.clear()
-        try:
-            yield
-        finally:
-            self._busy -= 1
-            if self._busy == 0:
-                self._idle.set()
+        self._queue.put_nowait(work)
+        if not self._workers:
+            self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
+
+    async def _work(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await work()
+            except Exception:
+                log.exception("unexpected error after acknowledging a Slack request, reference %s", reference())
+            finally:
+                self._waiting -= 1
+                if self._waiting == 0:
+                    self._idle.set()
 
     async def idle(self) -> None:
-        """Wait until every acknowledged request has been handled and delivered."""
+        """Wait until every acknowledged request has been handled and what it sent delivered."""
         await self._idle.wait()
+        await self.flush()
 
     # ---- listeners -----------------------------------------------------------
 
     async def _on_command(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
-        async with self._working():
-            in_dm = str(body.get("channel_id", "")).startswith("D")
-            await self._take(parse_command(body), body, ack, "" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
+        in_dm = str(body.get("channel_id", "")).startswith("D")
+        await self._take(parse_command(body), body, ack, "" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
 
     async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
-        async with self._working():
-            event = parse_message(body, self.core.directory)
-            if event is None:
-                await ack()
-                return
-            await self._take(event, body, ack)
+        event = parse_message(body, self.core.directory)
+        if event is None:
+            await ack()
+            return
+        await self._take(event, body, ack)
 
     async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
-        async with self._working():
-            action_id = str(action.get("action_id", ""))
-            user = str((body.get("user") or {}).get("id", ""))
-            if action_id.startswith(PICK):
-                await ack()
-                return  # a multi-select changing; the "Done" button sends the choice
-            if action_id == MORE:
-                await ack()
-                await self._show_more(body, action)
-                return
-            try:
-                event = parse_action(body, action)
-            except NothingChosen:
-                await ack()
-                await self._private(where(body), user, "Please choose first, then press Done. You can also type your answer.")
-                return
-            except Unreadable:
-                await ack()
-                await self._private(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do.")
-                return
-            await self._take(event, body, ack)
+        action_id = str(action.get("action_id", ""))
+        user = str((body.get("user") or {}).get("id", ""))
+        if action_id.startswith(PICK):
+            await ack()
+            return  # a multi-select changing; the "Done" button sends the choice
+        if action_id == MORE:
+            await ack()
+            self._then(lambda: self._show_more(body, action))
+            return
+        try:
+            event = parse_action(body, action)
+        except NothingChosen:
+            await ack()
+            self._then(lambda: self._private(where(body), user, "Please choose first, then press Done. You can also type your answer."))
+            return
+        except Unreadable:
+            await ack()
+            self._then(lambda: self._private(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do."))
+            return
+        await self._take(event, body, ack)
 
     async def _on_modal(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], view: dict[str, Any]) -> None:
         """A typed answer given in a modal (such as the reason for a rejection)."""
-        async with self._working():
-            user = str((body.get("user") or {}).get("id", ""))
-            try:
-                meta = json.loads(str(view.get("private_metadata", "")))
-                values = (view.get("state") or {}).get("values") or {}
-                text = str(values[MODAL_BLOCK][MODAL_INPUT]["value"] or "").strip()
-                workflow, key = str(meta["workflow"]), str(meta["key"])
-            except (ValueError, KeyError, TypeError):
-                await ack()
-                return
-            if not text:
-                await ack(response_action="errors", errors={MODAL_BLOCK: "Please write something here, or press Cancel."})
-                return
-            event = Inbound("slack", user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
-            try:
-                inbox = await self._accept(event, body)
-            except NotSaved as exc:
-                # Slack shows only a short line under the box; the log has the reference.
-                log.warning("a modal answer could not be saved: %s", exc)
-                await ack(response_action="errors", errors={MODAL_BLOCK: "Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."})
-                return
+        user = str((body.get("user") or {}).get("id", ""))
+        try:
+            meta = json.loads(str(view.get("private_metadata", "")))
+            values = (view.get("state") or {}).get("values") or {}
+            text = str(values[MODAL_BLOCK][MODAL_INPUT]["value"] or "").strip()
+            workflow, key = str(meta["workflow"]), str(meta["key"])
+        except (ValueError, KeyError, TypeError):
             await ack()
-            await self._turn(event, body, inbox)
+            return
+        if not text:
+            await ack(response_action="errors", errors={MODAL_BLOCK: "Please write something here, or press Cancel."})
+            return
+        event = Inbound("slack", user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
+        try:
+            inbox = await self._accept(event, body)
+        except NotSaved as exc:
+            # Slack shows only a short line under the box; the log has the reference.
+            log.warning("a modal answer could not be saved: %s", exc)
+            await ack(response_action="errors", errors={MODAL_BLOCK: "Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."})
+            return
+        await ack()
+        self._then(lambda: self._turn(event, body, inbox))
 
     async def _ask_in_modal(self, body: dict[str, Any], sent: list[Outbound]) -> None:
         """A click that leads straight to a written question (a reason, a note) opens it in a modal.
@@ -195,19 +210,20 @@ class SlackFrontEnd:
 
     async def _on_home(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
         """The App Home tab: what is waiting for this person, rebuilt each time they open it."""
-        async with self._working():
-            await ack()
-            event = body.get("event") or {}
-            user = str(event.get("user", ""))
-            if event.get("tab", "home") != "home" or not user:
-                return
-            card = await self.core.engine.home("slack", user, self.core.now())
-            if card is None:
-                card = Card("Hello", "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list.")
-            try:
-                await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
-            except Exception as exc:
-                log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
+        await ack()
+        event = body.get("event") or {}
+        user = str(event.get("user", ""))
+        if event.get("tab", "home") == "home" and user:
+            self._then(lambda: self._show_home(user))
+
+    async def _show_home(self, user: str) -> None:
+        card = await self.core.engine.home("slack", user, self.core.now())
+        if card is None:
+            card = Card("Hello", "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list.")
+        try:
+            await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
+        except Exception as exc:
+            log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
         ref = reference()
@@ -223,13 +239,14 @@ class SlackFrontEnd:
                 await ack(f"Sorry: {exc}")
             else:
                 await ack()
-                await self._private(where(body), event.user, f"Sorry: {exc}")
+                sorry = f"Sorry: {exc}"
+                self._then(lambda: self._private(where(body), event.user, sorry))
             return
         if said:
             await ack(said)
         else:
             await ack()
-        await self._turn(event, body, key)
+        self._then(lambda: self._turn(event, body, key))
 
     async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
         """Save the request before Slack is told it arrived, so a crash cannot lose it.
@@ -253,10 +270,10 @@ class SlackFrontEnd:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
         for key, event, extra in self.core.unhandled():
             if event.platform == "slack":
-                await self._turn(event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key)
+                self._then(functools.partial(self._turn, event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key))
 
     async def _turn(self, event: Inbound, body: dict[str, Any], inbox_key: str = "") -> None:
-        """Run one turn, show a refusal privately, then deliver what it sent."""
+        """Run one turn and show a refusal privately; the delivery loop sends what it queued."""
         channel = where(body)
         if channel:
             self.channel.surfaces[event.user] = channel
@@ -282,10 +299,9 @@ class SlackFrontEnd:
                 event.user,
                 f"Sorry, something went wrong on my side (reference {ref}). Your last step may not have been saved: please try again, and tell your administrator if it keeps happening.",
             )
-        await self.flush()
 
     async def flush(self) -> None:
-        """Deliver what is due now, so a reply follows its request at once."""
+        """Deliver what is due now (the delivery loop does this too when a turn kicks it)."""
         try:
             await self.core.delivery.flush()
         except Exception:
@@ -376,6 +392,12 @@ class SlackFrontEnd:
         """Finish the requests already acknowledged, then let go of Slack."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=10)
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []
         await self.stop_socket()
 
 
