@@ -362,11 +362,16 @@ class SlackFrontEnd:
             body = raw.decode("utf-8")
         except UnicodeDecodeError:
             return web.Response(status=400, text="a Slack request is UTF-8 text")
-        if not well_formed(body, request.content_type or ""):
+        try:  # bolt parses the body once; the shape is checked on what it parsed
+            bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+        except Exception as exc:
+            log.warning("refused a signed Slack request that could not be read (%s)", exc.__class__.__name__)
+            return web.Response(status=400, text="malformed Slack request")
+        if not well_formed(bolt_request.body):
             log.warning("refused a signed Slack request that is not one of Slack's payloads")
             return web.Response(status=400, text="not a Slack payload policybot handles")
         try:
-            bolt_response = await self.bolt.async_dispatch(AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers)))
+            bolt_response = await self.bolt.async_dispatch(bolt_request)
         except Exception as exc:  # slack-bolt could not read it: a 400, never a 500 with a traceback
             log.warning("refused a Slack request slack-bolt could not read (%s)", exc.__class__.__name__)
             return web.Response(status=400, text="malformed Slack request")

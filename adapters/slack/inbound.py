@@ -7,7 +7,6 @@ is, and what they may do, the engine decides from the configuration.
 from __future__ import annotations
 
 import html
-import json
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -132,24 +131,14 @@ def where(body: Mapping[str, Any]) -> str:
 _OBJECTS = ("user", "team", "channel", "container", "view", "state", "message", "enterprise", "event", "authorizations")
 
 
-def well_formed(body: str, content_type: str) -> bool:
-    """Whether a signed request has the shape Slack's documented payloads have.
+def well_formed(data: object) -> bool:
+    """Whether a signed request, as slack-bolt parsed it, has a shape Slack's payloads have.
 
     Slack only ever sends these shapes; anything else (a test tool, a bug) is refused with
-    400 before slack-bolt, whose parsers assume them, ever sees it.
+    400 before slack-bolt's listeners, which assume them, ever see it.
     """
-    from urllib.parse import parse_qs
-
-    try:
-        if content_type.startswith("application/json"):
-            data = json.loads(body)
-        else:
-            form = {k: v[-1] for k, v in parse_qs(body, keep_blank_values=True).items()}
-            if "payload" not in form:
-                return isinstance(form.get("command"), str) and form["command"].startswith("/") and bool(form.get("user_id"))
-            data = json.loads(form["payload"])
-    except (ValueError, TypeError):
-        return False
+    if isinstance(data, dict) and "type" not in data and "command" in data:  # a slash command's form
+        return isinstance(data["command"], str) and data["command"].startswith("/") and isinstance(data.get("user_id"), str) and bool(data["user_id"])
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         return False
     if any(k in data and not isinstance(data[k], dict | type(None)) for k in _OBJECTS if k != "authorizations"):
