@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from bot.core import Core
+from bot.engine import INBOX
 
 log = logging.getLogger("policybot.server")
 MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB is refused.
@@ -41,7 +42,8 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "school": core.settings.school.name,
             "front_ends": request.app[FRONT_ENDS],
-            "outbox": core.delivery.waiting(),
+            "outbox": core.delivery.waiting(),  # messages owed and not yet delivered
+            "unhandled": core.store.count(INBOX),  # requests acknowledged and not yet handled
         }
     )
 

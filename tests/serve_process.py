@@ -76,11 +76,12 @@ class ServeProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     async def drained(self, limit: float = 30.0) -> bool:
-        """True once the outbox is empty (polls /healthz, at most `limit` seconds)."""
+        """True once every acknowledged request is handled and the outbox is empty (polls /healthz, at most `limit` seconds)."""
         async with aiohttp.ClientSession() as session:
             for _ in range(int(limit * 10)):
                 async with session.get(f"{self.url}/healthz") as resp:
-                    if (await resp.json())["outbox"] == 0:
+                    health = await resp.json()
+                    if health["outbox"] == 0 and health["unhandled"] == 0:
                         return True
                 await asyncio.sleep(0.1)
         return False
