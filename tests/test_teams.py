@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -257,3 +258,52 @@ async def test_replies_follow_a_person_to_a_new_service_url_and_an_unchanged_one
         assert len(teams.fake.calls) == before  # nothing more to the old one
     finally:
         await server.close()
+
+
+async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Proactive messages are posted to the connector with the token the SDK's credentials give."""
+    from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+    from botframework.connector.auth import MicrosoftAppCredentials
+
+    from adapters.teams.channel import person_key, save_reference
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    token = "made-up-token-for-this-test"  # MSAL would fetch a real one from Microsoft Entra
+    monkeypatch.setattr(MicrosoftAppCredentials, "get_access_token", lambda self, force_refresh=False: token)
+    tc, fake_server, client, core = await start_teams(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    try:
+        tc.fake.token = token
+        chat = personal("eclarke")
+        reference = ConversationReference(
+            service_url=tc.service_url,
+            channel_id="msteams",
+            conversation=ConversationAccount(id=chat, conversation_type="personal"),
+            bot=ChannelAccount(id="28:policybot"),
+            user=ChannelAccount(id="29:eclarke"),
+        )
+        await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+
+        async def send(text: str) -> None:
+            async with core.store.transaction() as tx:
+                queue(tx, [Outbound(person("eclarke"), Card("A message", text))], core.now())
+            await core.delivery.flush()
+
+        await send("Signed with the bot's token.")
+        [call] = tc.fake.to(chat)
+        assert "Signed with the bot's token." in call.text()
+        assert call.body["from"]["id"] == "28:policybot" and call.body["recipient"]["id"] == "29:eclarke"
+        assert core.delivery.waiting() == 0
+
+        tc.fake.token = "a-different-token"  # the connector no longer accepts ours (say, the secret was rotated)
+        await send("Refused, so kept.")
+        assert len(tc.fake.to(chat)) == 1
+        assert core.delivery.waiting() == 1  # kept in the outbox, not lost
+        tc.fake.token = token
+        core.clock.advance(timedelta(minutes=1))
+        await core.delivery.flush()
+        assert "Refused, so kept." in tc.fake.to(chat)[-1].text() and core.delivery.waiting() == 0
+    finally:
+        await client.close()
+        await fake_server.close()
+        await core.close()

@@ -80,7 +80,7 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         )
     adapter = CloudAdapter(build_authentication(teams, timeout))
     bot = TeamsBot(core, teams.slt_team)
-    channel = TeamsChannel(adapter, teams.app_id, core.store, core.directory, core.now)
+    channel = TeamsChannel(adapter, teams.app_id, core.store, core.directory, core.now, timeout)
     core.delivery.add(channel)
     app[TEAMS] = {"adapter": adapter, "bot": bot, "channel": channel}
 
@@ -106,3 +106,8 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         return response or web.Response(status=201)
 
     app.router.add_post(ROUTE, messages)
+
+    async def close_channel(_app: web.Application) -> None:
+        await channel.close()
+
+    app.on_cleanup.append(close_channel)

@@ -5,6 +5,14 @@ Targets (kept in the persisted outbox, so a restart carries on where it stopped)
   connector (``POST /v3/conversations``) if they have the app but never wrote to it.
 - ``slt``: the SLT team's channel, once the app has been added to that team.
 - ``update|<reference key>|<activity id>``: one sent copy of a keyed card, to replace.
+
+Messages and card updates are posted straight to the connector's REST API
+(``POST /v3/conversations/{id}/activities``, ``PUT .../activities/{activity id}``) with
+the Authorization header the SDK's own credentials give for that service URL. Going
+through ``continue_conversation`` instead cost more than everything else policybot does
+for a Teams message: a turn context, a deep copy of the card and msrest's serialisation
+of every node of it, then the response deserialised (measured in bench/run.py). Opening
+a new personal chat, which happens once per person, still goes through the SDK.
 """
 
 from __future__ import annotations
@@ -15,13 +23,16 @@ import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
+import aiohttp
 import requests
 from botbuilder.core import CardFactory, TurnContext
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationParameters, ConversationReference
+from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
+from adapters.teams.auth import SEND_TIMEOUT
 from adapters.teams.cards import plain_text, render_card
 from bot.config import Person
 from bot.delivery import Message
@@ -54,35 +65,54 @@ def serialise(reference: ConversationReference) -> dict[str, Any]:
     return reference.serialize()
 
 
-def deserialise(data: dict[str, Any]) -> ConversationReference:
-    return ConversationReference().deserialize(data)
-
-
 class Unreachable(Exception):
     """The person has no chat with the bot and one could not be created."""
+
+
+class Refused(Exception):
+    """The connector answered with an HTTP error."""
+
+    def __init__(self, status: int, retry_after: str = "") -> None:
+        super().__init__(f"Teams answered {status}")
+        self.status = status
+        self.retry_after = retry_after
 
 
 def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreachable:
     """Map a connector error to what the outbox should do with it."""
     if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
-        status = exc.response.status_code
-        if status == 429 or status >= 500:
-            retry = exc.response.headers.get("Retry-After", "")
-            return TemporaryFailure(f"Teams answered {status}", float(retry) if retry.replace(".", "", 1).isdigit() else None)
-        if status in (403, 404):
-            return Unreachable(f"Teams answered {status}")
-        return PermanentFailure(f"Teams refused the message ({status})")
-    if isinstance(exc, ClientRequestError | requests.RequestException | TimeoutError | asyncio.TimeoutError | OSError):
+        exc = Refused(exc.response.status_code, exc.response.headers.get("Retry-After", ""))
+    if isinstance(exc, Refused):
+        if exc.status == 429 or exc.status >= 500:
+            retry = exc.retry_after
+            return TemporaryFailure(f"Teams answered {exc.status}", float(retry) if retry.replace(".", "", 1).isdigit() else None)
+        if exc.status == 401:
+            # Our token was not accepted (expired, or the app's secret changed): kept and
+            # retried, as MSAL fetches a new token, rather than given up.
+            return TemporaryFailure("Teams did not accept the bot's token (401); check app_id, app_password and tenant_id in [teams] if this keeps happening")
+        if exc.status in (403, 404):
+            return Unreachable(f"Teams answered {exc.status}")
+        return PermanentFailure(f"Teams refused the message ({exc.status})")
+    if isinstance(exc, ClientRequestError | requests.RequestException | aiohttp.ClientError | TimeoutError | asyncio.TimeoutError | OSError):
         return TemporaryFailure(f"could not reach Teams ({exc.__class__.__name__})")
     return PermanentFailure(f"unexpected error sending to Teams ({exc.__class__.__name__})")
 
 
-def card_activity(card: Card, directory: Directory) -> Activity:
-    return Activity(
-        type=ActivityTypes.message,
-        summary=plain_text(card),
-        attachments=[CardFactory.adaptive_card(render_card(card, directory))],
-    )
+def card_activity(card: Card, directory: Directory, reference: dict[str, Any]) -> dict[str, Any]:
+    """The connector's JSON for a new message carrying `card`, addressed as `reference` says
+    (the fields the SDK's apply_conversation_reference would set)."""
+    activity: dict[str, Any] = {
+        "type": "message",
+        "serviceUrl": reference.get("serviceUrl"),
+        "channelId": reference.get("channelId"),
+        "conversation": reference.get("conversation"),
+        "from": reference.get("bot"),
+        "recipient": reference.get("user"),
+        "locale": reference.get("locale"),
+        "summary": plain_text(card),
+        "attachments": [{"contentType": CardFactory.content_types.adaptive_card, "content": render_card(card, directory)}],
+    }
+    return {k: v for k, v in activity.items() if v is not None}
 
 
 class TeamsChannel:
@@ -90,23 +120,50 @@ class TeamsChannel:
 
     name = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, store: Store, directory: Directory, now: Callable[[], datetime]) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str, store: Store, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.store = store
         self.directory = directory
         self.now = now
-        # Rebuilding a reference from its stored JSON costs more than sending; each is
-        # rebuilt once per stored version (a new version when the conversation changes).
-        self._references: dict[str, tuple[int, ConversationReference]] = {}
+        self.timeout = timeout
+        self.session: aiohttp.ClientSession | None = None  # opened on first use, closed by close()
+        self._signing = requests.Session()  # only carries the header the SDK's credentials set
 
-    def _reference(self, ref_key: str, stored: dict[str, Any]) -> ConversationReference:
-        version = int(stored.get("version", 0))
-        cached = self._references.get(ref_key)
-        if cached is None or cached[0] != version:
-            cached = (version, deserialise(stored["reference"]))
-            self._references[ref_key] = cached
-        return cached[1]
+    async def close(self) -> None:
+        if self.session is not None:
+            await self.session.close()
+            self.session = None
+
+    async def _authorization(self, service_url: str) -> str:
+        """The Authorization header the SDK would send to this service URL ("" when anonymous)."""
+        auth = self.adapter.bot_framework_authentication
+        factory = auth.create_connector_factory(self.adapter.create_claims_identity(self.app_id))
+        client = await factory.create(service_url, None)  # cached per service URL (adapters/teams/auth.py)
+        # As msrest does before each request: MSAL keeps the token and renews it when due.
+        signed = client.config.credentials.signed_session(self._signing)
+        return str(signed.headers.get("Authorization", ""))
+
+    async def _call(self, method: str, reference: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One request to the connector of `reference`'s service URL; its JSON answer."""
+        service_url = str(reference.get("serviceUrl") or "")
+        if not service_url.startswith(("https://", "http://")):
+            raise PermanentFailure("the stored Teams conversation has no service URL")
+        headers = {"Content-Type": "application/json; charset=utf-8"}
+        authorization = await self._authorization(service_url)
+        if authorization:
+            headers["Authorization"] = authorization
+        if self.session is None:
+            self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
+        async with self.session.request(method, service_url.rstrip("/") + path, data=json.dumps(body), headers=headers) as resp:
+            if resp.status >= 300:
+                raise Refused(resp.status, resp.headers.get("Retry-After", ""))
+            answer = await resp.read()
+        try:
+            parsed = json.loads(answer) if answer else {}
+        except ValueError:
+            parsed = {}
+        return parsed if isinstance(parsed, dict) else {}
 
     # ---- planning ---------------------------------------------------------------
 
@@ -166,19 +223,12 @@ class TeamsChannel:
         if stored is None:
             raise Unreachable("no conversation with the bot yet")
         card = await self._card_for(msg)
-        sent: list[str] = []
-
-        async def deliver(tc: TurnContext) -> None:
-            # A new message, not a reply: the SDK's continuation activity has a made-up id
-            # that would otherwise become replyToId (a reply thread in a channel).
-            tc.activity.id = None
-            response = await tc.send_activity(card_activity(card, self.directory))
-            if response is not None and response.id:
-                sent.append(response.id)
-
-        await self.adapter.continue_conversation(self._reference(ref_key, stored), deliver, bot_app_id=self.app_id)
-        if msg.key and sent:
-            await self._remember_copy(msg.key, ref_key, sent[0])
+        reference = stored["reference"]
+        conversation = quote(str((reference.get("conversation") or {}).get("id", "")), safe="")
+        # A new message, not a reply: no replyToId, so a channel gets a new thread.
+        answer = await self._call("POST", reference, f"/v3/conversations/{conversation}/activities", card_activity(card, self.directory, reference))
+        if msg.key and answer.get("id"):
+            await self._remember_copy(msg.key, ref_key, str(answer["id"]))
 
     async def _remember_copy(self, key: str, ref_key: str, activity_id: str) -> None:
         async with self.store.transaction() as tx:
@@ -191,13 +241,10 @@ class TeamsChannel:
         if stored is None:
             raise PermanentFailure("the conversation of that card is no longer known")
         card = await self._card_for(msg)
-        activity = card_activity(card, self.directory)
-        activity.id = activity_id
-
-        async def replace(tc: TurnContext) -> None:
-            await tc.update_activity(activity)
-
-        await self.adapter.continue_conversation(self._reference(ref_key, stored), replace, bot_app_id=self.app_id)
+        reference = stored["reference"]
+        conversation = quote(str((reference.get("conversation") or {}).get("id", "")), safe="")
+        body = {**card_activity(card, self.directory, reference), "id": activity_id}
+        await self._call("PUT", reference, f"/v3/conversations/{conversation}/activities/{quote(activity_id, safe='')}", body)
 
     async def _to_person(self, person_id: str, msg: Message) -> None:
         key = person_key(person_id)

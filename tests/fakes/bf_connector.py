@@ -8,6 +8,9 @@ Routes, as https://learn.microsoft.com/azure/bot-service/rest-api/bot-framework-
 
 `fail(n, status)` makes the next n calls fail with that status (503, 429...), then it recovers.
 Creating a chat for someone not in `installed` fails 403 as Teams does when the app is not installed.
+An activity the connector would refuse (no type, no sender, a card attachment without
+content, a conversation other than the one in the URL) is answered 400, and with `token`
+set every call without "Authorization: Bearer <token>" is answered 401.
 """
 
 from __future__ import annotations
@@ -58,7 +61,24 @@ class FakeConnector:
     failures: list[int] = field(default_factory=list)
     installed: set[str] = field(default_factory=set)
     refused: int = 0
+    token: str = ""
     _next: int = 0
+
+    def _refusal(self, request: web.Request, body: Any, conversation: str = "") -> web.Response | None:
+        """401 without the expected token; 400 for an activity the connector would not accept."""
+        if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
+            return web.json_response({"error": {"code": "Unauthorized", "message": "Authorization has been denied for this request."}}, status=401)
+        if conversation:
+            ok = (
+                isinstance(body, dict)
+                and body.get("type") == "message"
+                and isinstance((body.get("from") or {}).get("id"), str)
+                and (body.get("conversation") or {}).get("id") == conversation
+                and all(isinstance(a, dict) and isinstance(a.get("contentType"), str) and "content" in a for a in body.get("attachments") or [])
+            )
+            if not ok:
+                return web.json_response({"error": {"code": "BadArgument", "message": "Invalid activity"}}, status=400)
+        return None
 
     def fail(self, times: int, status: int = 503) -> None:
         self.failures.extend([status] * times)
@@ -80,6 +100,8 @@ class FakeConnector:
             return failed
         body = await request.json()
         conv = request.match_info["conversation"]
+        if (refused := self._refusal(request, body, conv)) is not None:
+            return refused
         new = self._id()
         self.calls.append(Call("POST", conv, new, body))
         return web.json_response({"id": new})
@@ -89,6 +111,8 @@ class FakeConnector:
             return failed
         body = await request.json()
         conv, aid = request.match_info["conversation"], request.match_info["activity"]
+        if (refused := self._refusal(request, body, conv)) is not None:
+            return refused
         if not any(c.activity_id == aid and c.conversation == conv for c in self.calls if c.method == "POST"):
             return web.json_response({"error": {"code": "ActivityNotFound", "message": "Unknown activity"}}, status=404)
         self.calls.append(Call("PUT", conv, aid, body))
@@ -98,6 +122,8 @@ class FakeConnector:
         if (failed := self._failure()) is not None:
             return failed
         body = await request.json()
+        if (refused := self._refusal(request, body)) is not None:
+            return refused
         member = (body.get("members") or [{}])[0].get("id", "")
         self.calls.append(Call("CREATE", "", "", body))
         if member not in self.installed:
