@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Awaitable, Callable
@@ -58,7 +59,7 @@ class SlackFrontEnd:
         self.core = core
         self.settings = settings
         base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
-        self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)))
+        self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
         self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
         self.channel = SlackChannel(self.client, settings, core.store, core.directory)
         self.bolt = AsyncApp(
@@ -68,7 +69,7 @@ class SlackFrontEnd:
             # bolt can answer then, without its 10 ms wait-for-ack polling loop.
             process_before_response=True,
             raise_error_for_unhandled_request=False,
-            logger=logging.getLogger("policybot.slack.bolt"),
+            logger=quiet_logger("policybot.slack.bolt"),
         )
         self.socket: AsyncSocketModeHandler | None = None
         self._socket_task: asyncio.Task[None] | None = None
@@ -404,6 +405,20 @@ class SlackFrontEnd:
                 await worker
         self._workers = []
         await self.stop_socket()
+
+
+def quiet_logger(name: str) -> logging.Logger:
+    """A logger for slack_sdk or bolt that does not build debug messages nobody reads.
+
+    Both test `logger.level <= DEBUG` (the logger's own level, not the effective one)
+    before formatting every request and response into a debug line, and a new logger's
+    level is 0: with it, each Web API call spent longer formatting its blocks into an
+    unused string than sending them. Set POLICYBOT_SLACK_DEBUG=1 to see those lines.
+    """
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.DEBUG if os.environ.get("POLICYBOT_SLACK_DEBUG") else logging.INFO)
+    return logger
 
 
 def _quietly(task: asyncio.Future[Any]) -> None:
