@@ -180,8 +180,7 @@ class Engine:
         key = conversation_key(ctx.actor.id, wf.name)
         existing = None if fresh else ctx.get(CONVERSATIONS, key)
         if existing and wf.command and not context:
-            out.tell(Card(wf.title, "You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again)."))
-            self._ask(existing, wf, ctx, out)
+            self._ask(existing, wf, ctx, out, note="You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again).")
             return
         convo = {
             "person": ctx.actor.id,
@@ -199,11 +198,16 @@ class Engine:
         # it is reported as abuse) are filled in; the person still sees them in the summary.
         known = {s.key for s in wf.steps}
         convo["answers"].update({k: v for k, v in (context.get("answers") or {}).items() if k in known})
-        if wf.intro:
-            out.tell(Card(wf.title, wf.intro))
+        told = len(out.messages)
         if wf.on_start:
             wf.on_start(convo["answers"], ctx, out)
-        self._advance(convo, wf, ctx, out)
+        # The introduction heads the first question: one message, not two. If the start
+        # had something to say of its own, the introduction comes before that instead.
+        intro = wf.intro
+        if intro and len(out.messages) > told:
+            out.messages.insert(told, Outbound(person(ctx.actor.id), Card(wf.title, intro)))
+            intro = ""
+        self._advance(convo, wf, ctx, out, note=intro)
 
     def _save(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
         convo["updated_at"] = ctx.now.isoformat()
@@ -213,18 +217,20 @@ class Engine:
     def _applicable(self, wf: Workflow, answers_: dict[str, Any]) -> list[Step]:
         return [s for s in wf.steps if s.when is None or s.when(answers_)]
 
-    def _advance(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
-        """Move to the first unanswered question, or the summary, or file it."""
+    def _advance(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str = "") -> None:
+        """Move to the first unanswered question, or the summary, or file it (`note` heads what is asked next)."""
         pending = [s for s in self._applicable(wf, convo["answers"]) if s.key not in convo["answers"]]
         if pending:
             convo["step"] = pending[0].key
             self._save(convo, ctx, out)
-            self._ask(convo, wf, ctx, out)
+            self._ask(convo, wf, ctx, out, note)
         elif wf.confirm:
             convo["step"] = SUMMARY
             self._save(convo, ctx, out)
-            self._ask(convo, wf, ctx, out)
+            self._ask(convo, wf, ctx, out, note)
         else:
+            if note:
+                out.tell(Card(wf.title, note))
             self._finish(convo, wf, ctx, out)
 
     def _ask(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str = "") -> None:

@@ -31,9 +31,29 @@ async def test_restart_in_the_middle_resumes_exactly_where_the_person_was(tmp_pa
 
 async def test_starting_again_keeps_a_draft(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/new-account", "Instagram", "Class 4 Art")
+    before = len(bot.outbox.cards("eclarke"))
     await bot.say("eclarke", "/new-account")
-    assert "kept your answers" in bot.outbox.cards("eclarke")[-2].body
+    # One message: why the form carries on, then the next question.
+    assert len(bot.outbox.cards("eclarke")) == before + 1
+    assert "kept your answers" in bot.last("eclarke").body
     assert bot.last("eclarke").question.key == "aim"
+
+
+async def test_a_form_starts_with_one_message_that_says_what_it_is_for(bot: TestBot) -> None:
+    await bot.say("eclarke", "/new-account")
+    (first,) = bot.outbox.cards("eclarke")
+    assert first.body.startswith("I'll ask the questions the policy's business case needs")
+    assert first.question is not None and first.question.key == "platform"
+    assert "question 1 of" in first.title
+
+
+async def test_an_introduction_comes_before_what_the_start_itself_says(bot: TestBot) -> None:
+    # Reporting a compromising picture alerts SLT at the start and says so, before the first question.
+    await bot.say("eclarke", "/compromising-image")
+    cards = bot.outbox.cards("eclarke")
+    assert [c.body.split(".")[0] for c in cards[:2]] == ["The policy says to delete it immediately and alert SLT", "Thank you for reporting this straight away"]
+    assert cards[1].title.startswith("SLT have been alerted")
+    assert len(cards) == 3 and cards[2].question is not None
 
 
 async def test_quiet_person_is_reminded_once_then_draft_expires(bot: TestBot) -> None:
