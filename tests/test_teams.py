@@ -10,7 +10,7 @@ import pytest
 
 from adapters.server import FRONT_ENDS
 from adapters.teams import TEAMS
-from tests.teams_client import SLT_TEAM, TeamsClient, action, inputs, personal, start_teams
+from tests.teams_client import SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
 @pytest.fixture(autouse=True)
@@ -307,3 +307,16 @@ async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(tmp_
         await client.close()
         await fake_server.close()
         await core.close()
+
+
+async def test_a_chat_is_opened_with_the_id_teams_gave_someone_who_spoke_in_a_team_first(teams: TeamsClient) -> None:
+    # Sue Whitfield added the bot to the SLT team but has never written to it personally.
+    await teams.install_in_slt_team(by="swhitfield")
+    assert teams.core.store.get("references", "teams:person:swhitfield") is None
+    conv = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": SLT_TEAM["id"]}
+    act = teams.activity("swhitfield", "message", conv, text="help")
+    act["channelData"] = {"team": SLT_TEAM, "channel": {"id": SLT_TEAM["id"]}, "tenant": {"id": TENANT}}
+    await teams.post(act)
+    creates = [c for c in teams.fake.calls if c.method == "CREATE"]
+    assert creates, "no personal chat was opened"
+    assert creates[-1].body["members"][0]["id"] == "29:swhitfield"

@@ -191,10 +191,12 @@ class TeamsBot(Bot):
         who = activity.from_property
         person = self.core.directory.by_platform("teams", (who.aad_object_id or who.id) if who else "")
         if person is not None and who is not None and who.id:
+            # The id Teams gave them in this tenant, to open a chat with them later. (Not
+            # stored as "id": the store sets that to the record's own key.)
             member = self.core.store.get(REFERENCES, f"teams:member:{person.id}")
-            if member is None or member.get("id") != who.id:
+            if member is None or member.get("member_id") != who.id:
                 async with self.core.store.transaction() as tx:
-                    tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "id": who.id})
+                    tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "member_id": who.id})
         if conv.conversation_type == "personal" and person is not None:
             if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
                 await self._wake(person.id)

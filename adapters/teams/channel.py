@@ -263,7 +263,7 @@ class TeamsChannel:
             raise PermanentFailure("this person has no teams_id in the configuration")
         if service is None:
             raise Unreachable("nobody has used policybot in Teams yet, so the bot does not know where to reach people")
-        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("id") or who.teams_id
+        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("member_id") or who.teams_id
         params = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=service["bot_id"], name=service.get("bot_name")),
