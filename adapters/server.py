@@ -18,6 +18,7 @@ FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, 
 
 # Each front end adds its routes and delivery channel: (app, core) -> None.
 Mount = Callable[[web.Application, Core], Awaitable[None]]
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def mounts(core: Core) -> list[tuple[str, Mount]]:
@@ -48,9 +49,18 @@ async def healthz(request: web.Request) -> web.Response:
     )
 
 
+@web.middleware
+async def answering_first(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Slack and Teams wait on each POST: while one is in flight, deferrable work gives way."""
+    if request.method != "POST":
+        return await handler(request)
+    with request.app[CORE].priority.answering():
+        return await handler(request)
+
+
 async def build_app(core: Core) -> web.Application:
     """The aiohttp application with every configured front end mounted."""
-    app = web.Application(client_max_size=MAX_BODY)
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[answering_first])
     app[CORE] = core
     app[FRONT_ENDS] = []
     app.router.add_get("/healthz", healthz)

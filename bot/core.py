@@ -16,6 +16,7 @@ from bot.engine import INBOX, Engine, reference
 from bot.errors import NotSaved, StoreUnavailable
 from bot.messages import Inbound, Outbound
 from bot.people import Directory
+from bot.priority import Priority
 from bot.registry import Registry, default_registry
 from bot.store import Store
 
@@ -44,7 +45,9 @@ class Core:
         self.registry = registry or default_registry()
         self.engine = Engine(settings, store, self.registry)
         self.directory: Directory = self.engine.directory
-        self.delivery = Delivery(store, self.directory, self.clock.now)
+        # Requests a platform is waiting on go before work that can wait (bot/priority.py).
+        self.priority = Priority()
+        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -61,10 +61,11 @@ def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
 class Delivery:
     """Works through the outbox; `flush()` sends everything due now."""
 
-    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None) -> None:
         self.store = store
         self.directory = directory
         self.now = now
+        self.give_way = give_way  # before each message: let requests being answered go first
         self.channels: dict[str, Channel] = {}
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
@@ -103,6 +104,8 @@ class Delivery:
             # otherwise lose the change while its message had gone, and it would go twice.
             await self.store.sync(upto)
             for key in due:
+                if self.give_way is not None:
+                    await self.give_way()
                 row = self.store.get("outbox", key)
                 if row is not None:
                     sent += await self._deliver(row, now)

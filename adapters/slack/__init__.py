@@ -99,6 +99,7 @@ class SlackFrontEnd:
         while True:
             work = await self._queue.get()
             try:
+                await self.core.priority.give_way()
                 await work()
             except Exception:
                 log.exception("unexpected error after acknowledging a Slack request, reference %s", reference())

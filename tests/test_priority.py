@@ -1,0 +1,54 @@
+"""Work that can wait gives way to requests Slack and Teams are waiting on, but never starves."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.priority import Priority
+
+
+async def test_with_no_request_in_flight_nothing_waits() -> None:
+    order: list[str] = []
+    priority = Priority(patience=60)
+
+    async def reply() -> None:
+        await priority.give_way()
+        order.append("reply")
+
+    task = asyncio.create_task(reply())
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert order == ["reply"]
+    await task
+
+
+async def test_a_reply_goes_after_the_answers_being_given() -> None:
+    order: list[str] = []
+    priority = Priority(patience=60)
+    answer_sent = asyncio.Event()
+
+    async def request() -> None:
+        with priority.answering():
+            await answer_sent.wait()
+            order.append("answer")
+
+    async def reply() -> None:
+        await priority.give_way()
+        order.append("reply")
+
+    answering = asyncio.create_task(request())
+    await asyncio.sleep(0)
+    replying = asyncio.create_task(reply())
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert order == []  # the reply is waiting for the answer
+    answer_sent.set()
+    await asyncio.wait_for(asyncio.gather(answering, replying), timeout=5)
+    assert order == ["answer", "reply"]
+
+
+async def test_under_an_endless_burst_waiting_work_still_moves() -> None:
+    priority = Priority(patience=0.01)
+    with priority.answering():  # a request that is never answered while the reply waits
+        await asyncio.wait_for(priority.give_way(), timeout=5)
+    assert priority.in_flight == 0
