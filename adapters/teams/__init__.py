@@ -12,8 +12,10 @@ import logging
 
 import jwt
 from aiohttp import web
+from botbuilder.core import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
 
+from adapters.teams.activity import read_activity
 from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
@@ -88,14 +90,21 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         if teams.app_id and not request.headers.get("Authorization"):
             raise web.HTTPUnauthorized()
         try:
-            body = await request.json()  # aiohttp keeps the body, so the adapter reads it again
+            body = await request.json()
         except ValueError:
             raise web.HTTPBadRequest(text="The request body is not JSON.") from None
         if not well_formed(body):
             log.warning("refused a Teams request that is not a Bot Framework activity")
             raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
+        if "application/json" not in request.headers.get("Content-Type", ""):
+            raise web.HTTPUnsupportedMediaType()
+        # What CloudAdapter.process does, with the body parsed once and read without msrest.
         try:
-            response = await adapter.process(request, bot)
+            activity = read_activity(body)
+            if not activity.type:
+                raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
+            invoke = await adapter.process_activity(request.headers.get("Authorization", ""), activity, bot.on_turn)
+            response = web.json_response(data=serializer_helper(invoke.body), status=invoke.status) if invoke else None
         except web.HTTPException:
             raise
         except (PermissionError, jwt.PyJWTError):
