@@ -144,6 +144,20 @@ async def test_slack_errors_are_retried_from_the_outbox_and_sent_once(slack: Wor
     assert len(asked) == 1 and slack.core.delivery.waiting() == 0
 
 
+async def test_a_rate_limited_message_waits_as_long_as_slack_asks(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    fake.fail("chat.postMessage", 429, times=1, retry_after=30)
+    await slack.command(EC, "/new-account")
+    assert not fake.posted(dm(EC))
+    slack.clock.advance(timedelta(seconds=20))
+    await slack.core.delivery.flush()
+    assert not fake.posted(dm(EC))  # Slack said 30 seconds: not before
+    slack.clock.advance(timedelta(seconds=15))
+    await slack.core.delivery.flush()
+    assert len([m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+
+
 async def test_a_message_owed_survives_a_restart_and_is_sent_once(tmp_path: Path, fake: FakeSlack) -> None:
     from datetime import timedelta
 

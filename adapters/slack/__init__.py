@@ -33,6 +33,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import webapi
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
@@ -314,10 +315,10 @@ class SlackFrontEnd:
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
         try:
             if channel:
-                await self.client.chat_postEphemeral(channel=channel, user=user, text=escape(text), blocks=blocks)
+                await webapi.call(self.client, "chat.postEphemeral", channel=channel, user=user, text=escape(text), blocks=blocks)
             else:
                 dm = await self.channel.dm_channel(user)
-                await self.client.chat_postMessage(channel=dm, text=escape(text), blocks=blocks)
+                await webapi.call(self.client, "chat.postMessage", channel=dm, text=escape(text), blocks=blocks)
         except Exception as exc:
             log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
 

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters.slack import webapi
 from adapters.slack.blocks import render_card
+from adapters.slack.webapi import Refused
 from bot.config import SlackSettings
 from bot.delivery import Message, person_targets
 from bot.errors import PermanentFailure, TemporaryFailure
@@ -39,16 +40,18 @@ TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal
 
 def classify(exc: BaseException, doing: str) -> TemporaryFailure | PermanentFailure:
     """Turn a Slack Web API error into the delivery loop's retry-or-give-up."""
-    if isinstance(exc, SlackApiError):
-        status = exc.response.status_code
+    if isinstance(exc, SlackApiError):  # from slack_sdk (opening a DM)
+        retry = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+        try:
+            after = float(retry) if retry is not None else None
+        except ValueError:
+            after = None
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
+        exc = Refused(exc.response.status_code, error, after)
+    if isinstance(exc, Refused):
+        status, error = exc.status, exc.error
         if status == 429:
-            retry = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
-            try:
-                after = float(retry) if retry is not None else None
-            except ValueError:
-                after = None
-            return TemporaryFailure(f"Slack rate limit while {doing}", retry_after=after)
+            return TemporaryFailure(f"Slack rate limit while {doing}", retry_after=exc.retry_after)
         if status >= 500 or error in TEMPORARY_ERRORS:
             return TemporaryFailure(f"Slack unavailable while {doing} (HTTP {status} {error})".strip())
         hint = {
@@ -99,7 +102,7 @@ class SlackChannel:
         kind, _, address = target.partition(":")
         if kind == "update":
             channel, _, ts = address.rpartition(":")
-            await self._call("updating a card", self.client.chat_update, channel=channel, ts=ts, **(await self._content(msg, post=False)))
+            await self._call("updating a card", "chat.update", channel=channel, ts=ts, **(await self._content(msg, post=False)))
             return
         if kind == "dm":
             person = self.directory.get(address)
@@ -108,14 +111,14 @@ class SlackChannel:
             surface = self.surfaces.get(person.slack_id, "")
             if msg.ephemeral and surface and not surface.startswith("D"):
                 try:
-                    await self._call("showing a private reply", self.client.chat_postEphemeral, channel=surface, user=person.slack_id, **(await self._content(msg, post=False)))
+                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=person.slack_id, **(await self._content(msg, post=False)))
                     return
                 except PermanentFailure as exc:
                     log.warning("private reply in %s not possible (%s); sending it by direct message instead", surface, exc)
             channel = await self.dm_channel(person.slack_id)
         else:
             channel = address
-        response = await self._call("posting a message", self.client.chat_postMessage, channel=channel, **(await self._content(msg)))
+        response = await self._call("posting a message", "chat.postMessage", channel=channel, **(await self._content(msg)))
         if msg.key:
             posted_channel = str(response.get("channel") or channel)
             ts = str(response.get("ts"))
@@ -127,7 +130,10 @@ class SlackChannel:
         known = self.store.get(DMS, slack_user)
         if known:
             return str(known["channel"])
-        response = await self._call("opening a direct message", self.client.conversations_open, users=slack_user)
+        try:
+            response = await self.client.conversations_open(users=slack_user)
+        except Exception as exc:
+            raise classify(exc, "opening a direct message") from None
         channel = str(response["channel"]["id"])
         async with self.store.transaction() as tx:
             tx.put(DMS, slack_user, {"channel": channel})
@@ -144,9 +150,9 @@ class SlackChannel:
             content.update(unfurl_links=False, unfurl_media=False)
         return content
 
-    async def _call(self, doing: str, method: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+    async def _call(self, doing: str, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return await method(**kwargs)
+            return await webapi.call(self.client, method, **kwargs)
         except Exception as exc:
             failure = classify(exc, doing)
             raise failure from None
