@@ -87,7 +87,7 @@ class SlackChannel:
     def targets(self, msg: Message, directory: Directory) -> list[str]:
         """Every earlier copy for a replacement; else the role's channel, or each person's DM."""
         if msg.replace and msg.key:
-            copies = [c for c in self.store.all(CARDS) if c.get("key") == msg.key]
+            copies = self.store.find(CARDS, key=msg.key)
             if copies:
                 return [f"update:{c['channel']}:{c['ts']}" for c in copies]
         if msg.to.kind == "role" and not msg.private:
