@@ -16,19 +16,29 @@ from bot.engine import INBOX, Engine, reference
 from bot.errors import NotSaved, StoreUnavailable
 from bot.messages import Inbound, Outbound
 from bot.people import Directory
-from bot.priority import Priority
+from bot.priority import Backlog, Priority
 from bot.registry import Registry, default_registry
 from bot.store import Store
 
 log = logging.getLogger("policybot")
 
 
-def not_saved(exc: StoreUnavailable, what: str) -> NotSaved:
-    """The kind message for a person whose message could not be saved; the details go to the log."""
+def not_saved(exc: StoreUnavailable, what: str, *, kept: bool = False) -> NotSaved:
+    """The kind message for a person whose message could not be saved; the details go to the log.
+
+    `kept`: the request itself was saved before it was acknowledged, so it will be handled
+    once policybot runs normally again; sending it again would apply it twice.
+    """
     if isinstance(exc, NotSaved):
         return exc
     ref = reference()
     log.error("could not save %s (reference %s): %s", what, ref, exc)
+    if kept:
+        return NotSaved(
+            "I have your message, but I couldn't act on it just now because I can't save anything at the moment. "
+            "I'll deal with it as soon as I'm working normally again, so there's no need to send it again. "
+            f"If this lasts, tell the school's policybot administrator and quote reference {ref}."
+        )
     return NotSaved(
         "I couldn't save that, so nothing has changed and nobody has been told. Please try again in a few minutes. "
         f"If it keeps happening, tell the school's policybot administrator and quote reference {ref}."
@@ -47,6 +57,8 @@ class Core:
         self.directory: Directory = self.engine.directory
         # Requests a platform is waiting on go before work that can wait (bot/priority.py).
         self.priority = Priority()
+        # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
+        self.backlog = Backlog(self.priority)
         self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -94,7 +106,7 @@ class Core:
         try:
             sent = await self.engine.handle(event, self.clock.now(), inbox_key)
         except StoreUnavailable as exc:
-            raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
+            raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}", kept=bool(inbox_key)) from None
         if sent:
             self.delivery.kick()
         return sent
@@ -120,6 +132,7 @@ class Core:
         self._tasks.append(asyncio.create_task(self._tick_forever(tick_interval)))
 
     async def close(self) -> None:
+        await self.backlog.close()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

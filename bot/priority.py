@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterator
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+
+from bot.engine import reference
+
+log = logging.getLogger("policybot")
 
 PATIENCE = 0.05  # seconds a step of deferrable work waits for a gap between requests
 
@@ -48,3 +53,59 @@ class Priority:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.patience):
                 await self._gap.wait()
+
+
+class Backlog:
+    """Work owed for requests already answered: done in arrival order by a few workers, each
+    step after giving way to the requests in flight. `idle()` waits until none is left."""
+
+    def __init__(self, priority: Priority, workers: int = 4) -> None:
+        self.priority = priority
+        self.size = workers  # steps in progress at once (the store runs turns one at a time; the others wait for the disk)
+        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._workers: list[asyncio.Task[None]] = []
+        self._waiting = 0
+        self._idle: asyncio.Event | None = None
+
+    def add(self, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` soon, after the requests before it."""
+        self._waiting += 1
+        if self._idle is not None:
+            self._idle.clear()
+        self._queue.put_nowait(work)
+        if not self._workers:
+            self._workers = [asyncio.create_task(self._work()) for _ in range(self.size)]
+
+    async def _work(self) -> None:
+        while True:
+            work = await self._queue.get()
+            try:
+                await self.priority.give_way()
+                await work()
+            except Exception:
+                log.exception("unexpected error handling a request after it was acknowledged, reference %s", reference())
+            finally:
+                self._waiting -= 1
+                if self._waiting == 0 and self._idle is not None:
+                    self._idle.set()
+
+    def waiting(self) -> int:
+        return self._waiting
+
+    async def idle(self) -> None:
+        """Wait until every piece of work added so far (and any it added) is done."""
+        while self._waiting:
+            if self._idle is None:
+                self._idle = asyncio.Event()
+            await self._idle.wait()
+
+    async def close(self, timeout: float = 10.0) -> None:
+        """Finish what is owed (for at most `timeout` seconds), then stop the workers."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle(), timeout=timeout)
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []

@@ -127,6 +127,7 @@ class TeamsClient:
         resp = await self.client.post("/api/messages", json=activity, headers=headers or {})
         body = await resp.json() if resp.content_type == "application/json" else await resp.text()
         if flush:
+            await self.core.backlog.idle()  # a message is handled just after it is acknowledged
             await self.core.delivery.flush()
         return resp.status, body
 

@@ -188,6 +188,7 @@ async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient
     assert status == 201
     reply = teams.last("a:personal-stranger")
     assert "don't know you yet" in reply.text() and "ffffffff-0000-4000-8000-00000000beef" in reply.text()
+    assert teams.core.store.count("inbox") == 0  # answered, so not handled again at the next start
 
     await teams.install("eclarke")
     photo = teams.activity("eclarke", "message", text="", attachments=[{"contentType": "image/png", "contentUrl": "https://example.invalid/x.png", "name": "trip.png"}])
@@ -320,3 +321,29 @@ async def test_a_chat_is_opened_with_the_id_teams_gave_someone_who_spoke_in_a_te
     creates = [c for c in teams.fake.calls if c.method == "CREATE"]
     assert creates, "no personal chat was opened"
     assert creates[-1].body["members"][0]["id"] == "29:swhitfield"
+
+
+async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_at_start(teams: TeamsClient) -> None:
+    from adapters.teams.activity import read_activity
+    from adapters.teams.bot import parse_activity
+
+    await teams.install("eclarke")
+    await teams.say("eclarke", "/new-account")
+    # Teams was answered for "facebook", then policybot stopped before handling it.
+    answer = teams.activity("eclarke", "message", text="facebook")
+    event = parse_activity(read_activity(answer))
+    assert event is not None
+    await teams.core.accept(event, {"activity": answer}, key=teams.core.inbox_key(event))
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {}
+
+    replay = next(hook for hook in teams.client.app.on_startup if getattr(hook, "__name__", "") == "replay")
+    await replay(teams.client.app)  # what policybot does when it starts again
+    await teams.core.backlog.idle()
+    await teams.core.delivery.flush()
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
+    assert "called" in teams.last(personal("eclarke")).text()  # the next question
+    assert teams.core.store.count("inbox") == 0
+
+    await teams.post(answer)  # Teams sends it again: it was already handled
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
+    assert teams.core.store.count("inbox") == 0

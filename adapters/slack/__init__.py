@@ -48,7 +48,6 @@ EVENTS_PATH = "/slack/events"
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
-WORKERS = 4  # turns in progress at once (the store runs them one at a time; the others wait for the disk)
 
 
 class SlackFrontEnd:
@@ -74,11 +73,6 @@ class SlackFrontEnd:
         )
         self.socket: AsyncSocketModeHandler | None = None
         self._socket_task: asyncio.Task[None] | None = None
-        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
-        self._workers: list[asyncio.Task[None]] = []
-        self._waiting = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
         self.bolt.command(re.compile(r"^/"))(self._on_command)
         self.bolt.event("message")(self._on_message)
         self.bolt.action(re.compile(r"^pb\."))(self._on_action)
@@ -90,28 +84,11 @@ class SlackFrontEnd:
 
     def _then(self, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` after Slack has been answered, in the order requests arrived."""
-        self._waiting += 1
-        self._idle.clear()
-        self._queue.put_nowait(work)
-        if not self._workers:
-            self._workers = [asyncio.create_task(self._work()) for _ in range(WORKERS)]
-
-    async def _work(self) -> None:
-        while True:
-            work = await self._queue.get()
-            try:
-                await self.core.priority.give_way()
-                await work()
-            except Exception:
-                log.exception("unexpected error after acknowledging a Slack request, reference %s", reference())
-            finally:
-                self._waiting -= 1
-                if self._waiting == 0:
-                    self._idle.set()
+        self.core.backlog.add(work)
 
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
-        await self._idle.wait()
+        await self.core.backlog.idle()
         await self.flush()
 
     # ---- listeners -----------------------------------------------------------
@@ -400,12 +377,6 @@ class SlackFrontEnd:
         """Finish the requests already acknowledged, then let go of Slack."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=10)
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker
-        self._workers = []
         await self.stop_socket()
 
 

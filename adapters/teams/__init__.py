@@ -7,13 +7,17 @@ path, for Microsoft 365 Agents Playground), so the server then only listens on l
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import logging
+from typing import Any
 
 import jwt
 from aiohttp import web
 from botbuilder.core import serializer_helper
 from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity, ActivityTypes
+from botframework.connector.auth import AuthenticateRequestResult
 
 from adapters.teams.activity import read_activity
 from adapters.teams.auth import SEND_TIMEOUT, build_authentication
@@ -22,7 +26,7 @@ from adapters.teams.cards import render_card
 from adapters.teams.channel import TeamsChannel
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import PolicybotError
+from bot.errors import NotSaved, PolicybotError
 
 log = logging.getLogger("policybot.teams")
 ROUTE = "/api/messages"
@@ -103,7 +107,10 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             activity = read_activity(body)
             if not activity.type:
                 raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
-            invoke = await adapter.process_activity(request.headers.get("Authorization", ""), activity, bot.on_turn)
+            auth = await adapter.bot_framework_authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
+            if await take(activity, body, auth):
+                return web.Response(status=201)
+            invoke = await adapter.process_activity(auth, activity, bot.on_turn)
             response = web.json_response(data=serializer_helper(invoke.body), status=invoke.status) if invoke else None
         except web.HTTPException:
             raise
@@ -114,7 +121,33 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             raise web.HTTPBadRequest() from None
         return response or web.Response(status=201)
 
+    async def take(activity: Activity, body: dict[str, Any], auth: AuthenticateRequestResult) -> bool:
+        """A message (typed, or a card's Action.Submit) is saved, then acknowledged, and handled
+        just after, as Slack's requests are: Teams is answered without waiting for the turn.
+        False for anything else, or if it cannot be saved: then it is handled in the request
+        (card clicks need their answer in it; a message that cannot be saved is told so)."""
+        event = parse_activity(activity) if activity.type == ActivityTypes.message else None
+        if event is None:
+            return False
+        key = core.inbox_key(event)
+        try:
+            await core.accept(event, {"activity": body}, key=key)
+        except NotSaved:
+            return False
+        core.backlog.add(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)))
+        return True
+
+    async def replay(_app: web.Application) -> None:
+        """Handle the messages acknowledged but not handled when policybot last stopped, oldest first."""
+        for key, event, extra in core.unhandled():
+            if event.platform == "teams" and isinstance(extra.get("activity"), dict):
+                activity = read_activity(extra["activity"])
+                # As a proactive turn: the sender's token was checked when the message arrived.
+                claims = adapter.create_claims_identity(teams.app_id)
+                core.backlog.add(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)))
+
     app.router.add_post(ROUTE, messages)
+    app.on_startup.append(replay)
 
     async def close_channel(_app: web.Application) -> None:
         await channel.close()

@@ -8,6 +8,7 @@ not on the staff list, an unexpected error) are answered in the turn itself.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -86,7 +87,20 @@ class TeamsBot(Bot):
         self.slt_team = fold(slt_team)
         self.now = now or core.now
 
-    async def on_turn(self, context: TurnContext) -> None:
+    async def on_turn(self, context: TurnContext, inbox_key: str = "") -> None:
+        """Handle one activity. `inbox_key` names its saved copy when it was acknowledged
+        before being handled (see `mount`): removed with the turn, or here when the turn
+        never reaches the engine, and kept only when the store failed, to be handled again."""
+        kept = False
+        try:
+            kept = await self._turn(context, inbox_key)
+        finally:
+            if inbox_key and not kept:
+                with contextlib.suppress(Exception):
+                    await self.core.forget(inbox_key)
+
+    async def _turn(self, context: TurnContext, inbox_key: str) -> bool:
+        """Run the turn; True if its saved copy must be kept (the store failed)."""
         activity = context.activity
         event = None
         try:
@@ -98,17 +112,19 @@ class TeamsBot(Bot):
             if event is None:
                 # An invoke Teams expects an answer to, but not one of ours: answer rather than fail it.
                 await self._ack(context, "Sorry, I didn't understand that. Type help to see what I can do.")
-                return
+                return False
             if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
                 await self._reply(context, self._unreachable_card(event.user))
-                return
-            await self.core.handle(event)
+                return False
+            await self.core.handle(event, inbox_key)
             await self._ack(context, "Thanks, got it.")
+            return True  # the turn removed the saved copy itself
         except NotRecognised as exc:
             user = event.user if event else ""
             await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
         except StoreUnavailable as exc:
             await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}")), tone="warning"))
+            return True  # handled again after a restart, once the disk is back
         except PolicybotError as exc:
             await self._reply(context, Card("Sorry", str(exc), tone="warning"))
         except Exception:
@@ -123,6 +139,7 @@ class TeamsBot(Bot):
                     tone="warning",
                 ),
             )
+        return False
 
     # ---- replies in the turn ---------------------------------------------------------
 
