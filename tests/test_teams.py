@@ -347,3 +347,33 @@ async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_a
     await teams.post(answer)  # Teams sends it again: it was already handled
     assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
     assert teams.core.store.count("inbox") == 0
+
+
+async def test_a_saved_message_that_cannot_be_handled_yet_is_not_asked_for_again(teams: TeamsClient, tmp_path: Path) -> None:
+    from adapters.teams.activity import read_activity
+    from adapters.teams.bot import parse_activity
+    from bot.store import JOURNAL
+
+    await teams.install("eclarke")
+    await teams.say("eclarke", "/new-account")
+    answer = teams.activity("eclarke", "message", text="facebook")
+    event = parse_activity(read_activity(answer))
+    assert event is not None
+    await teams.core.accept(event, {"activity": answer}, key=teams.core.inbox_key(event))
+    # Then the disk refuses writes before the message is handled.
+    teams.core.store.checkpoint()
+    journal = tmp_path / "data" / JOURNAL
+    journal.unlink(missing_ok=True)
+    journal.mkdir()
+    replay = next(hook for hook in teams.client.app.on_startup if getattr(hook, "__name__", "") == "replay")
+    await replay(teams.client.app)
+    await teams.core.backlog.idle()
+    told = teams.fake.last(personal("eclarke")).text()
+    assert "I have your message" in told and "no need to send it again" in told
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {}
+
+    journal.rmdir()  # the disk is back; at the next start the message is handled, once
+    await replay(teams.client.app)
+    await teams.core.backlog.idle()
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
+    assert teams.core.store.count("inbox") == 0
