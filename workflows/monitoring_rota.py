@@ -479,10 +479,11 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     today = ctx.today
     for account in active_accounts(ctx):
         gaps = []
+        rota = ctx.get(ROTA, account["id"]) or {}  # read once, not once a day
         for n in range(GAP_WINDOW_DAYS):
             d = today + timedelta(days=n)
             key = f"rota-gap:{account['id']}:{d.isoformat()}"
-            if on_duty(ctx, account, d) is None and ctx.get("reminders", key) is None:
+            if on_duty(ctx, account, d, rota) is None and ctx.get("reminders", key) is None:
                 gaps.append((key, d))
         if not gaps:
             continue
