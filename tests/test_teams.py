@@ -323,23 +323,33 @@ async def test_a_chat_is_opened_with_the_id_teams_gave_someone_who_spoke_in_a_te
     assert creates[-1].body["members"][0]["id"] == "29:swhitfield"
 
 
-async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_at_start(teams: TeamsClient) -> None:
+async def saved_not_handled(teams: TeamsClient, person: str, text: str) -> dict[str, object]:
+    """A message Teams was answered for and policybot saved, but has not handled yet (as if it stopped then)."""
     from adapters.teams.activity import read_activity
     from adapters.teams.bot import parse_activity
 
-    await teams.install("eclarke")
-    await teams.say("eclarke", "/new-account")
-    # Teams was answered for "facebook", then policybot stopped before handling it.
-    answer = teams.activity("eclarke", "message", text="facebook")
+    answer = teams.activity(person, "message", text=text)
     event = parse_activity(read_activity(answer))
     assert event is not None
     await teams.core.accept(event, {"activity": answer}, key=teams.core.inbox_key(event))
-    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {}
+    return answer
 
+
+async def start_again(teams: TeamsClient) -> None:
+    """What policybot does with saved messages when it starts."""
     replay = next(hook for hook in teams.client.app.on_startup if getattr(hook, "__name__", "") == "replay")
-    await replay(teams.client.app)  # what policybot does when it starts again
+    await replay(teams.client.app)
     await teams.core.backlog.idle()
     await teams.core.delivery.flush()
+
+
+async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_at_start(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.say("eclarke", "/new-account")
+    answer = await saved_not_handled(teams, "eclarke", "facebook")
+    assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {}
+
+    await start_again(teams)
     assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
     assert "called" in teams.last(personal("eclarke")).text()  # the next question
     assert teams.core.store.count("inbox") == 0
@@ -350,30 +360,22 @@ async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_a
 
 
 async def test_a_saved_message_that_cannot_be_handled_yet_is_not_asked_for_again(teams: TeamsClient, tmp_path: Path) -> None:
-    from adapters.teams.activity import read_activity
-    from adapters.teams.bot import parse_activity
     from bot.store import JOURNAL
 
     await teams.install("eclarke")
     await teams.say("eclarke", "/new-account")
-    answer = teams.activity("eclarke", "message", text="facebook")
-    event = parse_activity(read_activity(answer))
-    assert event is not None
-    await teams.core.accept(event, {"activity": answer}, key=teams.core.inbox_key(event))
+    await saved_not_handled(teams, "eclarke", "facebook")
     # Then the disk refuses writes before the message is handled.
     teams.core.store.checkpoint()
     journal = tmp_path / "data" / JOURNAL
     journal.unlink(missing_ok=True)
     journal.mkdir()
-    replay = next(hook for hook in teams.client.app.on_startup if getattr(hook, "__name__", "") == "replay")
-    await replay(teams.client.app)
-    await teams.core.backlog.idle()
+    await start_again(teams)
     told = teams.fake.last(personal("eclarke")).text()
     assert "I have your message" in told and "no need to send it again" in told
     assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {}
 
     journal.rmdir()  # the disk is back; at the next start the message is handled, once
-    await replay(teams.client.app)
-    await teams.core.backlog.idle()
+    await start_again(teams)
     assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
     assert teams.core.store.count("inbox") == 0
