@@ -452,3 +452,9 @@ async def test_approval_cards_by_dm_are_all_updated_after_a_decision(tmp_path: P
             await ws.sender.close()
         await clients.close()
         await ws.core.close()
+
+
+async def test_a_command_whose_text_says_payload_is_understood(slack: Workspace, fake: FakeSlack) -> None:
+    # slack-bolt reads any form body containing the word "payload" as a button click's payload.
+    await slack.command(EC, "/policybot", text="new-account payload")
+    assert [m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]

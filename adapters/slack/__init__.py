@@ -24,6 +24,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
@@ -344,6 +345,12 @@ class SlackFrontEnd:
             return web.Response(status=400, text="a Slack request is UTF-8 text")
         try:  # bolt parses the body once; the shape is checked on what it parsed
             bolt_request = AsyncBoltRequest(body=body, query=request.query_string, headers=dict(request.headers))
+            if not bolt_request.body and "payload" in body and not body.lstrip().startswith("{"):
+                # bolt takes any form body with the word "payload" in it for a click's payload
+                # (a slash command's text can say it too); read that form as it is, once.
+                form = dict(parse_qsl(body, keep_blank_values=True))
+                if "payload" not in form:
+                    bolt_request = AsyncBoltRequest(body=form, query=request.query_string, headers=dict(request.headers), mode="socket_mode")  # signature checked above
         except Exception as exc:
             log.warning("refused a signed Slack request that could not be read (%s)", exc.__class__.__name__)
             return web.Response(status=400, text="malformed Slack request")
