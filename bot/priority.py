@@ -12,6 +12,7 @@ per `patience`, so nothing starves.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
@@ -57,37 +58,53 @@ class Priority:
 
 class Backlog:
     """Work owed for requests already answered: done in arrival order by a few workers, each
-    step after giving way to the requests in flight. `idle()` waits until none is left."""
+    step after giving way to the requests in flight. Work for the same person (`key`) is done
+    one piece at a time, in the order it came, so two quick answers are never taken in the
+    wrong order; different people's work goes side by side. `idle()` waits until none is left."""
 
     def __init__(self, priority: Priority, workers: int = 4) -> None:
         self.priority = priority
         self.size = workers  # steps in progress at once (the store runs turns one at a time; the others wait for the disk)
-        self._queue: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]]] = asyncio.Queue()
+        self._after: dict[str, collections.deque[Callable[[], Awaitable[None]]]] = {}  # per key: work waiting behind the piece in hand
         self._workers: list[asyncio.Task[None]] = []
         self._waiting = 0
         self._idle: asyncio.Event | None = None
 
-    def add(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Do `work` soon, after the requests before it."""
+    def add(self, work: Callable[[], Awaitable[None]], key: str = "") -> None:
+        """Do `work` soon, after the work before it (and after all earlier work for `key`)."""
         self._waiting += 1
         if self._idle is not None:
             self._idle.clear()
-        self._queue.put_nowait(work)
+        if key and key in self._after:
+            self._after[key].append(work)  # whoever holds this key's earlier work does it next
+            return
+        if key:
+            self._after[key] = collections.deque()
+        self._queue.put_nowait((key, work))
         if not self._workers:
             self._workers = [asyncio.create_task(self._work()) for _ in range(self.size)]
 
     async def _work(self) -> None:
         while True:
-            work = await self._queue.get()
-            try:
-                await self.priority.give_way()
-                await work()
-            except Exception:
-                log.exception("unexpected error handling a request after it was acknowledged, reference %s", reference())
-            finally:
-                self._waiting -= 1
-                if self._waiting == 0 and self._idle is not None:
-                    self._idle.set()
+            key, work = await self._queue.get()
+            await self._do(work)
+            if key:
+                behind = self._after[key]
+                while behind:
+                    await self._do(behind.popleft())
+                del self._after[key]
+
+    async def _do(self, work: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await self.priority.give_way()
+            await work()
+        except Exception:
+            log.exception("unexpected error handling a request after it was acknowledged, reference %s", reference())
+        finally:
+            self._waiting -= 1
+            if self._waiting == 0 and self._idle is not None:
+                self._idle.set()
 
     def waiting(self) -> int:
         return self._waiting

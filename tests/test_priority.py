@@ -52,3 +52,27 @@ async def test_under_an_endless_burst_waiting_work_still_moves() -> None:
     with priority.answering():  # a request that is never answered while the reply waits
         await asyncio.wait_for(priority.give_way(), timeout=5)
     assert priority.in_flight == 0
+
+
+async def test_one_persons_work_is_done_in_order_while_others_go_alongside() -> None:
+    from bot.priority import Backlog
+
+    done: list[str] = []
+    first_may_finish = asyncio.Event()
+    backlog = Backlog(Priority(), workers=4)
+
+    async def answer(name: str, wait: asyncio.Event | None = None) -> None:
+        if wait is not None:
+            await wait.wait()
+        done.append(name)
+
+    backlog.add(lambda: answer("emma: facebook", first_may_finish), key="eclarke")
+    backlog.add(lambda: answer("emma: Year 6 trips"), key="eclarke")
+    backlog.add(lambda: answer("tom: help"), key="treid")
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert done == ["tom: help"]  # Emma's second answer waits for her first; Tom's does not
+    first_may_finish.set()
+    await asyncio.wait_for(backlog.idle(), timeout=5)
+    assert done == ["tom: help", "emma: facebook", "emma: Year 6 trips"]
+    await backlog.close()

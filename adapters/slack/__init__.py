@@ -83,9 +83,9 @@ class SlackFrontEnd:
 
     # ---- work after the acknowledgement ---------------------------------------
 
-    def _then(self, work: Callable[[], Awaitable[None]]) -> None:
-        """Do `work` after Slack has been answered, in the order requests arrived."""
-        self.core.backlog.add(work)
+    def _then(self, user: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Do `work` after Slack has been answered, in the order requests arrived (one at a time for each person)."""
+        self.core.backlog.add(work, key=f"slack:{user}")
 
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
@@ -113,17 +113,17 @@ class SlackFrontEnd:
             return  # a multi-select changing; the "Done" button sends the choice
         if action_id == MORE:
             await ack()
-            self._then(lambda: self._show_more(body, action))
+            self._then(user, lambda: self._show_more(body, action))
             return
         try:
             event = parse_action(body, action)
         except NothingChosen:
             await ack()
-            self._then(lambda: self._private(where(body), user, "Please choose first, then press Done. You can also type your answer."))
+            self._then(user, lambda: self._private(where(body), user, "Please choose first, then press Done. You can also type your answer."))
             return
         except Unreadable:
             await ack()
-            self._then(lambda: self._private(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do."))
+            self._then(user, lambda: self._private(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do."))
             return
         await self._take(event, body, ack)
 
@@ -150,7 +150,7 @@ class SlackFrontEnd:
             await ack(response_action="errors", errors={MODAL_BLOCK: "Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."})
             return
         await ack()
-        self._then(lambda: self._turn(event, body, inbox))
+        self._then(user, lambda: self._turn(event, body, inbox))
 
     async def _ask_in_modal(self, body: dict[str, Any], sent: list[Outbound]) -> None:
         """A click that leads straight to a written question (a reason, a note) opens it in a modal.
@@ -195,7 +195,7 @@ class SlackFrontEnd:
         event = body.get("event") or {}
         user = str(event.get("user", ""))
         if event.get("tab", "home") == "home" and user:
-            self._then(lambda: self._show_home(user))
+            self._then(user, lambda: self._show_home(user))
 
     async def _show_home(self, user: str) -> None:
         card = await self.core.engine.home("slack", user, self.core.now())
@@ -221,13 +221,13 @@ class SlackFrontEnd:
             else:
                 await ack()
                 sorry = f"Sorry: {exc}"
-                self._then(lambda: self._private(where(body), event.user, sorry))
+                self._then(event.user, lambda: self._private(where(body), event.user, sorry))
             return
         if said:
             await ack(said)
         else:
             await ack()
-        self._then(lambda: self._turn(event, body, key))
+        self._then(event.user, lambda: self._turn(event, body, key))
 
     async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
         """Save the request before Slack is told it arrived, so a crash cannot lose it.
@@ -251,7 +251,7 @@ class SlackFrontEnd:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
         for key, event, extra in self.core.unhandled():
             if event.platform == "slack":
-                self._then(functools.partial(self._turn, event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key))
+                self._then(event.user, functools.partial(self._turn, event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key))
 
     async def _turn(self, event: Inbound, body: dict[str, Any], inbox_key: str = "") -> None:
         """Run one turn and show a refusal privately; the delivery loop sends what it queued."""

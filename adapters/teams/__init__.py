@@ -134,7 +134,7 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             await core.accept(event, {"activity": body}, key=key)
         except NotSaved:
             return False
-        core.backlog.add(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)))
+        core.backlog.add(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
         return True
 
     async def replay(_app: web.Application) -> None:
@@ -144,7 +144,7 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
                 activity = read_activity(extra["activity"])
                 # As a proactive turn: the sender's token was checked when the message arrived.
                 claims = adapter.create_claims_identity(teams.app_id)
-                core.backlog.add(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)))
+                core.backlog.add(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
 
     app.router.add_post(ROUTE, messages)
     app.on_startup.append(replay)
