@@ -97,16 +97,27 @@ class Core:
         return [(r["id"], Inbound(**r["event"]), r.get("extra") or {}) for r in rows]
 
     async def forget(self, inbox_key: str) -> None:
-        """Drop an accepted request that could not be handled at all (an unknown person)."""
+        """Drop an accepted request that will not be handled (its person has been told why)."""
         async with self.store.transaction() as tx:
             tx.delete(INBOX, inbox_key)
 
     async def handle(self, event: Inbound, inbox_key: str = "") -> list[Outbound]:
-        """Run one turn and wake delivery. Raises the engine's known errors."""
+        """Run one turn and wake delivery. Raises the engine's known errors.
+
+        A saved request (`inbox_key`, see `accept`) leaves the inbox with its turn. If the
+        turn fails for any reason but the store (someone not on the staff list, an
+        unexpected error), the front end tells the person and the request is dropped, so it
+        is not handled again at the next start; only when the store failed is it kept.
+        """
         try:
             sent = await self.engine.handle(event, self.clock.now(), inbox_key)
         except StoreUnavailable as exc:
             raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}", kept=bool(inbox_key)) from None
+        except Exception:
+            if inbox_key:
+                with contextlib.suppress(Exception):
+                    await self.forget(inbox_key)
+            raise
         if sent:
             self.delivery.kick()
         return sent

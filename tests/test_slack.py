@@ -458,3 +458,10 @@ async def test_a_command_whose_text_says_payload_is_understood(slack: Workspace,
     # slack-bolt reads any form body containing the word "payload" as a button click's payload.
     await slack.command(EC, "/policybot", text="new-account payload")
     assert [m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]
+
+
+async def test_someone_not_on_the_staff_list_is_told_their_member_id_and_nothing_is_kept(slack: Workspace, fake: FakeSlack) -> None:
+    await slack.command("U0STRANGER", "/new-account")
+    told = [c.args for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
+    assert told and "don't know you yet" in told[-1]["text"] and "U0STRANGER" in told[-1]["text"]
+    assert slack.core.store.count("inbox") == 0  # answered, so not handled again at the next start

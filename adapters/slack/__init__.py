@@ -263,18 +263,12 @@ class SlackFrontEnd:
             if event.kind == "action" and event.action != "answer":
                 await self._ask_in_modal(body, sent)
         except NotRecognised as exc:
-            if inbox_key:
-                with contextlib.suppress(PolicybotError):
-                    await self.core.forget(inbox_key)
             await self._private(channel, event.user, f"{exc}\nYour Slack member ID for them to add is: {event.user}")
         except PolicybotError as exc:
             await self._private(channel, event.user, str(exc))
         except Exception:
             ref = reference()
             log.exception("unexpected error handling a Slack %s, reference %s", event.kind, ref)
-            if inbox_key:  # the person is asked to try again, so it is not replayed later as well
-                with contextlib.suppress(Exception):
-                    await self.core.forget(inbox_key)
             await self._private(
                 channel,
                 event.user,

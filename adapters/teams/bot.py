@@ -89,20 +89,18 @@ class TeamsBot(Bot):
 
     async def on_turn(self, context: TurnContext, inbox_key: str = "") -> None:
         """Handle one activity. `inbox_key` names its saved copy when it was acknowledged
-        before being handled (see `mount`): removed with the turn, or here when the turn
-        never reaches the engine, and kept only when the store failed, to be handled again."""
-        kept = False
-        try:
-            kept = await self._turn(context, inbox_key)
-        finally:
-            if inbox_key and not kept:
-                with contextlib.suppress(Exception):
-                    await self.core.forget(inbox_key)
+        before being handled (see `mount`): once the turn reaches the engine, `Core.handle`
+        decides what becomes of it; a message answered here without the engine (such as
+        /unreachable) is dropped here."""
+        if not await self._turn(context, inbox_key) and inbox_key:  # answered without the engine
+            with contextlib.suppress(Exception):
+                await self.core.forget(inbox_key)
 
     async def _turn(self, context: TurnContext, inbox_key: str) -> bool:
-        """Run the turn; True if its saved copy must be kept (the store failed)."""
+        """Run the turn; True if the saved copy is to be left as it is (the engine has it, or the store failed)."""
         activity = context.activity
         event = None
+        leave_copy = False
         try:
             await self.remember(activity)
             if activity.type == ActivityTypes.conversation_update and self._bot_added_personally(activity):
@@ -116,15 +114,15 @@ class TeamsBot(Bot):
             if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
                 await self._reply(context, self._unreachable_card(event.user))
                 return False
+            leave_copy = True  # from here Core.handle decides what becomes of it
             await self.core.handle(event, inbox_key)
             await self._ack(context, "Thanks, got it.")
-            return True  # the turn removed the saved copy itself
         except NotRecognised as exc:
             user = event.user if event else ""
             await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
         except StoreUnavailable as exc:
-            await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}")), tone="warning"))
-            return True  # handled again after a restart, once the disk is back
+            leave_copy = True  # handled at the next start, so the person is not asked to send it again
+            await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}", kept=bool(inbox_key))), tone="warning"))
         except PolicybotError as exc:
             await self._reply(context, Card("Sorry", str(exc), tone="warning"))
         except Exception:
@@ -139,7 +137,7 @@ class TeamsBot(Bot):
                     tone="warning",
                 ),
             )
-        return False
+        return leave_copy
 
     # ---- replies in the turn ---------------------------------------------------------
 
