@@ -30,27 +30,25 @@ class Priority:
     def __init__(self, patience: float = PATIENCE) -> None:
         self.patience = patience
         self.in_flight = 0
-        self._gap: asyncio.Event | None = None  # made on first use, inside the running loop
+        self._gap = asyncio.Event()  # set while no request is in flight
+        self._gap.set()
 
     @contextlib.contextmanager
     def answering(self) -> Iterator[None]:
         """Around a request that a platform is waiting on."""
         self.in_flight += 1
-        if self._gap is not None:
-            self._gap.clear()
+        self._gap.clear()
         try:
             yield
         finally:
             self.in_flight -= 1
-            if self.in_flight == 0 and self._gap is not None:
+            if self.in_flight == 0:
                 self._gap.set()
 
     async def give_way(self) -> None:
         """Before a step of work that can wait: let the requests in flight be answered first."""
         if self.in_flight == 0 or self.patience <= 0:
             return
-        if self._gap is None:
-            self._gap = asyncio.Event()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.patience):
                 await self._gap.wait()
@@ -69,13 +67,13 @@ class Backlog:
         self._after: dict[str, collections.deque[Callable[[], Awaitable[None]]]] = {}  # per key: work waiting behind the piece in hand
         self._workers: list[asyncio.Task[None]] = []
         self._waiting = 0
-        self._idle: asyncio.Event | None = None
+        self._idle = asyncio.Event()  # set while nothing is owed
+        self._idle.set()
 
     def add(self, work: Callable[[], Awaitable[None]], key: str = "") -> None:
         """Do `work` soon, after the work before it (and after all earlier work for `key`)."""
         self._waiting += 1
-        if self._idle is not None:
-            self._idle.clear()
+        self._idle.clear()
         if key and key in self._after:
             self._after[key].append(work)  # whoever holds this key's earlier work does it next
             return
@@ -103,18 +101,12 @@ class Backlog:
             log.exception("unexpected error handling a request after it was acknowledged, reference %s", reference())
         finally:
             self._waiting -= 1
-            if self._waiting == 0 and self._idle is not None:
+            if self._waiting == 0:
                 self._idle.set()
-
-    def waiting(self) -> int:
-        return self._waiting
 
     async def idle(self) -> None:
         """Wait until every piece of work added so far (and any it added) is done."""
-        while self._waiting:
-            if self._idle is None:
-                self._idle = asyncio.Event()
-            await self._idle.wait()
+        await self._idle.wait()
 
     async def close(self, timeout: float = 10.0) -> None:
         """Finish what is owed (for at most `timeout` seconds), then stop the workers."""

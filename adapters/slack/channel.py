@@ -42,12 +42,8 @@ def classify(exc: BaseException, doing: str) -> TemporaryFailure | PermanentFail
     """Turn a Slack Web API error into the delivery loop's retry-or-give-up."""
     if isinstance(exc, SlackApiError):  # from slack_sdk (opening a DM)
         retry = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
-        try:
-            after = float(retry) if retry is not None else None
-        except ValueError:
-            after = None
         error = str(exc.response.get("error", "")) if isinstance(exc.response.data, dict) else ""
-        exc = Refused(exc.response.status_code, error, after)
+        exc = Refused(exc.response.status_code, error, webapi.seconds(retry))
     if isinstance(exc, Refused):
         status, error = exc.status, exc.error
         if status == 429:

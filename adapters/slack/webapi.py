@@ -26,12 +26,19 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
+def seconds(retry_after: str | None) -> float | None:
+    """Slack's Retry-After header as seconds, or None when absent or unreadable."""
+    try:
+        return float(retry_after) if retry_after is not None else None
+    except ValueError:
+        return None
+
+
 async def call(client: AsyncWebClient, method: str, **payload: Any) -> dict[str, Any]:
-    """POST `method` with a JSON body; Slack's answer, or Refused. Network errors and timeouts propagate."""
+    """POST `method` with a JSON body on the client's shared session (set up by `mount`);
+    Slack's answer, or Refused. Network errors and timeouts propagate."""
     session = client.session
-    if session is None:  # not mounted on a server (no shared session): let slack_sdk do it
-        response = await client.api_call(method, json=payload)
-        return dict(response.data) if isinstance(response.data, dict) else {}
+    assert session is not None, "the Slack front end's HTTP session is made when it is mounted"
     headers = {"Authorization": f"Bearer {client.token}", "Content-Type": "application/json; charset=utf-8"}
     body = json.dumps({k: v for k, v in payload.items() if v is not None}, separators=(",", ":"), ensure_ascii=False).encode()
     async with session.post(client.base_url + method, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=client.timeout)) as resp:
@@ -44,8 +51,4 @@ async def call(client: AsyncWebClient, method: str, **payload: Any) -> dict[str,
     if status == 200 and isinstance(answer, dict) and answer.get("ok"):
         return answer
     error = str(answer.get("error", "")) if isinstance(answer, dict) else ""
-    try:
-        after = float(retry) if retry is not None else None
-    except ValueError:
-        after = None
-    raise Refused(status, error, after)
+    raise Refused(status, error, seconds(retry))
