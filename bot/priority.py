@@ -7,6 +7,10 @@ gap between requests before each step, for at most `patience` seconds, and the a
 out first. With no request in flight nothing waits, so at an ordinary pace replies are as
 quick as before, and under a long burst the waiting work still advances at least one step
 per `patience`, so nothing starves.
+
+A gap is only taken if it is still a gap once the requests already read from the network
+have had their turn to start: in a burst the next request is usually already waiting
+in the socket, and a turn started in that instant would hold it up.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from bot.engine import reference
 
 log = logging.getLogger("policybot")
 
-PATIENCE = 0.05  # seconds a step of deferrable work waits for a gap between requests
+PATIENCE = 0.25  # seconds a step of deferrable work waits, at most, for a gap between requests
 
 
 class Priority:
@@ -51,7 +55,9 @@ class Priority:
             return
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.patience):
-                await self._gap.wait()
+                while self.in_flight:
+                    await self._gap.wait()
+                    await asyncio.sleep(0)  # requests already read start now, and count
 
 
 class Backlog:

@@ -47,6 +47,39 @@ async def test_a_reply_goes_after_the_answers_being_given() -> None:
     assert order == ["answer", "reply"]
 
 
+async def test_a_gap_that_closes_at_once_is_not_taken() -> None:
+    """In a burst the next request is already read when one is answered: the reply waits for it too."""
+    order: list[str] = []
+    priority = Priority(patience=60)
+    release_a, release_b = asyncio.Event(), asyncio.Event()
+    following: list[asyncio.Task[None]] = []
+
+    async def request(name: str, release: asyncio.Event) -> None:
+        with priority.answering():
+            await release.wait()
+            order.append(name)
+
+    async def first_request() -> None:
+        await request("a", release_a)
+        following.append(asyncio.create_task(request("b", release_b)))  # read in the same pass
+
+    async def reply() -> None:
+        await priority.give_way()
+        order.append("reply")
+
+    first = asyncio.create_task(first_request())
+    await asyncio.sleep(0)
+    replying = asyncio.create_task(reply())
+    await asyncio.sleep(0)
+    release_a.set()
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert order == ["a"]  # the instant between a and b was no gap
+    release_b.set()
+    await asyncio.wait_for(asyncio.gather(first, replying, *following), timeout=5)
+    assert order == ["a", "b", "reply"]
+
+
 async def test_under_an_endless_burst_waiting_work_still_moves() -> None:
     priority = Priority(patience=0.01)
     with priority.answering():  # a request that is never answered while the reply waits
