@@ -23,6 +23,12 @@ from bot.store import Store
 log = logging.getLogger("policybot")
 
 
+def _quietly(task: asyncio.Future[Any]) -> None:
+    """A save that finished after the request was acknowledged: its failure is the turn's to report."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("a request acknowledged while the store was busy could not be saved: %s", task.exception())
+
+
 def not_saved(exc: StoreUnavailable, what: str, *, kept: bool = False) -> NotSaved:
     """The kind message for a person whose message could not be saved; the details go to the log.
 
@@ -76,20 +82,37 @@ class Core:
         """The key a request is saved under: the platform's own event id, or a new one."""
         return event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
 
-    async def accept(self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "") -> str:
+    async def accept(self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "", within: float | None = None) -> str:
         """Save a request before it is acknowledged to its platform; return its inbox key.
 
-        For platforms that must be answered before the work is done (Slack): once this
-        returns, the request survives a crash and `unhandled()` hands it back on start.
+        For platforms that must be answered before the work is done (Slack, Teams
+        messages): once this returns, the request survives a crash and `unhandled()` hands
+        it back on start. With `within` (seconds), it returns by then even if the store is
+        busy or the disk slow, and the save carries on: the turn queues for the store
+        behind it, so it still finds and clears the saved copy, and the request is never
+        handled twice.
         """
         key = key or self.inbox_key(event)
         row = {"event": {**event.to_dict(), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
+        what = f"a {event.kind} from {event.platform} {event.user}"
+        saving: asyncio.Future[None] | None = None
         try:
-            async with self.store.transaction() as tx:
-                tx.put(INBOX, key, row)
+            seq = self.store.put_now(INBOX, key, row)  # written at once, unless a transaction is open
+            if seq is None:  # behind that transaction, in a task of its own: giving up waiting does not stop it
+                saving = asyncio.ensure_future(self._save_behind(key, row))
+            async with asyncio.timeout(within):
+                await (self.store.sync(seq) if saving is None else asyncio.shield(saving))
         except StoreUnavailable as exc:
-            raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}") from None
+            raise not_saved(exc, what) from None
+        except TimeoutError:
+            log.warning("the store was busy, so %s was acknowledged before it was on disk", what)
+            if saving is not None:
+                saving.add_done_callback(_quietly)
         return key
+
+    async def _save_behind(self, key: str, row: dict[str, Any]) -> None:
+        async with self.store.transaction() as tx:
+            tx.put(INBOX, key, row)
 
     def unhandled(self) -> list[tuple[str, Inbound, dict[str, Any]]]:
         """Requests accepted but not yet handled (after a crash), oldest first."""

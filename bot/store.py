@@ -75,6 +75,9 @@ class _HeldStorage(Storage):
         self.data = data
 
 
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds an encoder on every call
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -138,6 +141,7 @@ class Store:
         self.seq = 0
         self._durable = 0  # the last commit known to be on disk
         self._syncing: asyncio.Future[None] | None = None
+        self._sync_waiters: list[asyncio.Future[None]] = []  # woken after each fsync
         self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
         data: dict[str, Any] = {}
         if self.path is not None:
@@ -268,6 +272,21 @@ class Store:
         """Start a transaction: `async with store.transaction() as tx: ...`."""
         return Transaction(self)
 
+    def put_now(self, table: str, key: str, doc: dict[str, Any]) -> int | None:
+        """Write one record at once, without waiting, if no transaction holds the store.
+
+        Returns the seq to `sync` to for it to be on disk, or None when a transaction is
+        open (use one, which queues behind it). Nothing is awaited before the write, so a
+        caller that stops waiting for the disk (a timeout) has still written the record.
+        """
+        if self.lock.locked():
+            return None
+        tx = Transaction(self)
+        tx.put(table, key, doc)
+        seq = self._commit(tx)
+        self._checkpoint_if_due()
+        return seq
+
     def _commit(self, tx: Transaction) -> int:
         """Apply a transaction and write its journal line; the seq to `sync` to (0: nothing written)."""
         if not tx.writes and not tx.audits:
@@ -298,9 +317,12 @@ class Store:
         while self._durable < target:
             if self._failed:
                 raise StoreUnavailable(self._failed)
+            # Each waiter has its own future, so one given up (a timeout) stops nobody else's wait.
+            waiter = asyncio.get_running_loop().create_future()
+            self._sync_waiters.append(waiter)
             if self._syncing is None:
                 self._syncing = asyncio.ensure_future(self._fsync_journal())
-            await asyncio.shield(self._syncing)
+            await waiter
 
     async def _fsync_journal(self) -> None:
         upto = self.seq
@@ -318,6 +340,10 @@ class Store:
             self._give_up(exc)
         finally:
             self._syncing = None
+            waiters, self._sync_waiters = self._sync_waiters, []
+            for waiter in waiters:  # each checks whether its commit is covered, else waits for the next
+                if not waiter.done():
+                    waiter.set_result(None)
 
     def _give_up(self, exc: BaseException) -> StoreUnavailable:
         """After a failed fsync (or a line that cannot be cut off) nobody can say what reached
@@ -327,6 +353,16 @@ class Store:
         self._failed = f"could not save to {self.path}: {why}. Restart policybot once the disk is fixed."
         log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", why)
         return StoreUnavailable(self._failed)
+
+    def _checkpoint_if_due(self) -> None:
+        """After a commit (under the lock): start a checkpoint if one is due and none is running.
+        The snapshot is taken now; it is written to disk in a thread while everyone carries on."""
+        running = self._checkpoint_task is not None and not self._checkpoint_task.done()
+        if self.checkpoint_due() and not running:
+            with contextlib.suppress(StoreUnavailable):
+                snapshot = self._snapshot()
+                if snapshot is not None:
+                    self._checkpoint_task = asyncio.create_task(self._checkpoint_in_background(snapshot))
 
     def checkpoint_due(self) -> bool:
         if self.path is None or self._journal is None:
@@ -353,7 +389,7 @@ class Store:
 
     def _journal_append(self, line: dict[str, Any]) -> None:
         assert self.path is not None
-        data = (json.dumps(line, separators=(",", ":")) + "\n").encode("utf-8")
+        data = (_compact(line) + "\n").encode("utf-8")
         if self._journal is None:
             try:
                 # Unbuffered: each line is one write(2), in the file before this returns.
@@ -547,14 +583,7 @@ class Transaction:
         try:
             if exc_type is None:
                 seq = store._commit(self)
-                running = store._checkpoint_task is not None and not store._checkpoint_task.done()
-                if store.checkpoint_due() and not running:
-                    # The snapshot is taken under the lock; it is written to disk in a
-                    # thread while everyone carries on.
-                    with contextlib.suppress(StoreUnavailable):
-                        snapshot = store._snapshot()
-                        if snapshot is not None:
-                            store._checkpoint_task = asyncio.create_task(store._checkpoint_in_background(snapshot))
+                store._checkpoint_if_due()
         finally:
             store.lock.release()
         if seq:

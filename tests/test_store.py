@@ -243,6 +243,36 @@ async def test_a_commit_returns_only_once_the_disk_has_it_and_commits_share_fsyn
     await again.close()
 
 
+async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Store(tmp_path)
+    disk = threading.Event()
+    real_fsync = os.fsync
+
+    def held_fsync(fd: int) -> None:
+        disk.wait(10)
+        real_fsync(fd)
+
+    async with s.transaction() as tx:
+        assert s.put_now("inbox", "r0", {"v": 0}) is None  # a transaction is open: not now
+        tx.put("t", "k", {"v": 1})
+    monkeypatch.setattr(os, "fsync", held_fsync)
+    seq = s.put_now("inbox", "r1", {"v": 1})
+    assert seq is not None and s.get("inbox", "r1") is not None  # written before anything is awaited
+    impatient = asyncio.create_task(s.sync(seq))
+    patient = asyncio.create_task(s.sync(seq))
+    await asyncio.sleep(0.05)
+    impatient.cancel()  # one waiter gives up (a timeout): the other still waits for the disk
+    await asyncio.sleep(0.05)
+    assert not patient.done()
+    disk.set()
+    await asyncio.wait_for(patient, timeout=10)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    await s.close()
+    again = Store(tmp_path)
+    assert again.get("inbox", "r1") is not None and again.get("inbox", "r0") is None and again.get("t", "k") is not None
+    await again.close()
+
+
 async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 

@@ -236,20 +236,11 @@ class SlackFrontEnd:
     async def _accept(self, event: Inbound, body: dict[str, Any]) -> str:
         """Save the request before Slack is told it arrived, so a crash cannot lose it.
 
-        Slack must be answered within 3 seconds: if the store is busy for longer than
-        ACCEPT_WAIT, the request is acknowledged anyway while the save carries on. The
-        turn then queues for the store behind that save, so it still finds and clears the
-        saved copy, and the request is never handled twice.
+        Slack must be answered within 3 seconds: if the store is busy (or the disk slow)
+        for longer than ACCEPT_WAIT, the request is acknowledged anyway while the save
+        carries on, and it is still handled exactly once (see Core.accept).
         """
-        key = self.core.inbox_key(event)
-        saving = asyncio.ensure_future(self.core.accept(event, {"channel": where(body)}, key=key))
-        try:
-            async with asyncio.timeout(ACCEPT_WAIT):
-                return await asyncio.shield(saving)
-        except TimeoutError:
-            log.warning("the store was busy, so a Slack %s was acknowledged before it was saved", event.kind)
-            saving.add_done_callback(_quietly)
-            return key
+        return await self.core.accept(event, {"channel": where(body)}, within=ACCEPT_WAIT)
 
     async def replay(self, _app: web.Application | None = None) -> None:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
@@ -397,12 +388,6 @@ def quiet_logger(name: str) -> logging.Logger:
     if logger.level == logging.NOTSET:
         logger.setLevel(logging.DEBUG if os.environ.get("POLICYBOT_SLACK_DEBUG") else logging.INFO)
     return logger
-
-
-def _quietly(task: asyncio.Future[Any]) -> None:
-    """A save that finished after Slack was answered: its failure is the turn's to report."""
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("a Slack request acknowledged while the store was busy could not be saved: %s", task.exception())
 
 
 SLACK = web.AppKey("slack", SlackFrontEnd)
