@@ -273,6 +273,50 @@ async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tm
     await again.close()
 
 
+def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "DUMP_CHUNK", 3)  # pieces meet inside tables
+    snapshot = {
+        "empty": {},
+        "t": {str(i): {"text": f"caf\u00e9 \u202e {i}", "n": i, "nested": {"a": [1, None, True]}} for i in range(10)},
+        "one": {"1": {"x": '\n"quoted"'}},
+        "_meta": {"1": {"seq": 7}},
+    }
+    out = io.StringIO()
+    bot.store._dump(snapshot, out)
+    assert out.getvalue() == json.dumps(snapshot, separators=(",", ":"))
+
+
+async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 10)
+    s = Store(tmp_path)
+    async with s.transaction() as tx:  # years of records: a live.json far larger than a commit
+        for i in range(300):
+            tx.put("history", f"h{i}", {"note": "x" * 200})
+    s.checkpoint()
+    live = (tmp_path / "live.json").stat().st_size
+    for i in range(40):  # four times CHECKPOINT_EVERY, but small: not worth rewriting live.json yet
+        async with s.transaction() as tx:
+            tx.put("small", f"s{i}", {"v": i})
+    await asyncio.sleep(0.05)
+    assert (tmp_path / "live.json").stat().st_size == live
+    for i in range(120):  # the journal grows past half of live.json: now it is rewritten
+        async with s.transaction() as tx:
+            tx.put("big", f"b{i}", {"note": "y" * 400})
+    if s._checkpoint_task is not None:
+        await s._checkpoint_task
+    assert (tmp_path / "live.json").stat().st_size > live
+    await s.close()
+    again = Store(tmp_path)
+    assert len(again.all("history")) == 300 and len(again.all("small")) == 40 and len(again.all("big")) == 120
+    await again.close()
+
+
 async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime
 
