@@ -8,7 +8,9 @@ Layout of the data directory:
   Commits are grouped: each is written at once, and one fsync in a background thread
   makes every line written so far durable; a transaction returns only when its own line
   is on disk, so many turns share one fsync and none blocks the others while it waits.
-  Every few hundred commits the state is checkpointed: written to a new copy of
+  Every 2,000 commits, once the journal has grown as large as ``live.json`` (so a
+  store with years of history is rewritten no more often than its size warrants), the
+  state is checkpointed: written to a new copy of
   ``live.json``, fsynced, renamed over the old one, and the journal emptied. A kill at
   any instant leaves a whole ``live.json`` (old or new) and a journal whose last,
   possibly torn, line is dropped: the previous or the new state, never a mixture.
@@ -54,7 +56,7 @@ log = logging.getLogger("policybot.store")
 AUDIT = "audit.jsonl"
 LOCK = "policybot.lock"
 META = "_meta"
-CHECKPOINT_EVERY = 2000  # commits, and at least half of live.json's size in journal lines
+CHECKPOINT_EVERY = 2000  # commits, and at least as many bytes of journal as live.json holds
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
 
@@ -394,10 +396,10 @@ class Store:
             return False
         # Writing live.json costs its whole size, so a large store (years of records) is
         # checkpointed less often: each commit's share of that cost stays the same, and
-        # the journal to replay on opening stays under the size of live.json.
+        # the journal to replay on opening stays about the size of live.json.
         if self._journal_size > max(CHECKPOINT_BYTES, self._live_size):
             return True
-        return self._since_checkpoint >= CHECKPOINT_EVERY and self._journal_size * 2 >= self._live_size
+        return self._since_checkpoint >= CHECKPOINT_EVERY and self._journal_size >= self._live_size
 
     def _put_raw(self, data: dict[str, Any], table: str, key: str, doc: dict[str, Any] | None) -> None:
         docs = data.setdefault(table, {})
