@@ -11,7 +11,8 @@ half on Slack, SLT and administrators on both, so a reply goes where its person 
 on 127.0.0.1, and drives it with a fixed number of requests at a fixed concurrency:
 signed Slack slash commands and button clicks, and Teams message activities. The same
 load then goes to a bare slack-bolt app and a bare CloudAdapter echo bot (bench/bare.py),
-so the ratios are from one run on one machine. The store and scheduler figures come from
+so the ratios are from one run on one machine (the bare slack-bolt app takes turns with
+policybot, round by round). The store and scheduler figures come from
 bench/store.py and bench/tick.py. Nothing here contacts a host other than 127.0.0.1.
 """
 
@@ -136,6 +137,39 @@ async def closed_loop(name: str, session: aiohttp.ClientSession, request: Reques
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return Result(name, total, errors, time.perf_counter() - start, latencies)
+
+
+ROUNDS = 3
+
+
+async def in_turns(session: aiohttp.ClientSession, base: str, ours: tuple[str, Request], bare: tuple[str, Request], total: int, concurrency: int) -> tuple[Result, Result]:
+    """`total` requests to each of policybot and a bare app, in ROUNDS alternating rounds.
+
+    Each round of policybot's is followed by waiting until it has handled every request
+    and delivered every reply (so none of its work is left to slow the bare app's round).
+    The results add the rounds up: requests over the seconds spent sending them.
+    """
+    mine: list[Result] = []
+    theirs: list[Result] = []
+    for n in range(ROUNDS):
+        share = total // ROUNDS + (1 if n < total % ROUNDS else 0)
+        r = await closed_loop(ours[0], session, ours[1], share, concurrency)
+        r.drained = await drain(session, base)
+        mine.append(r)
+        theirs.append(await closed_loop(bare[0], session, bare[1], share, concurrency))
+    return combined(mine), combined(theirs)
+
+
+def combined(results: list[Result]) -> Result:
+    drained = [r.drained for r in results if r.drained is not None]
+    return Result(
+        results[0].name,
+        sum(r.count for r in results),
+        sum(r.errors for r in results),
+        sum(r.seconds for r in results),
+        [x for r in results for x in r.latencies],
+        sum(drained) if drained else None,
+    )
 
 
 async def paced(name: str, session: aiohttp.ClientSession, request: Request, rate: float, total: int) -> Result:
@@ -311,21 +345,31 @@ async def run(quick: bool) -> None:
             await drain(session, base)
             ours["teams"] = await closed_loop("Teams activities (policybot)", session, teams, total, concurrency)
             ours["teams"].drained = await drain(session, base)
+            bare: dict[str, Result] = {}
             if fake_slack is not None:
                 command, click = slack_requests(base, secret)
                 await closed_loop("warm-up", session, command, 100, 8)
                 await drain(session, base)
                 ours["slack_paced"] = await paced(f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total)
                 await drain(session, base)
-                ours["slack_cmd"] = await closed_loop("Slack slash commands (policybot)", session, command, total, concurrency)
-                ours["slack_cmd"].drained = await drain(session, base)
-                ours["slack_click"] = await closed_loop("Slack button clicks (policybot)", session, click, total, concurrency)
-                ours["slack_click"].drained = await drain(session, base)
+                # The bare bolt app runs alongside, and the two take turns in rounds (policybot,
+                # its replies, then bolt; three times over), so both meet the machine as it is
+                # then: its speed drifts by a fifth from one minute to the next.
+                bolt_port = free_port()
+                bolt = Server(["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log")
+                try:
+                    await bolt.ready(session, "/slack/events")
+                    bare_command, bare_click = slack_requests(f"http://127.0.0.1:{bolt_port}", secret)
+                    await closed_loop("warm-up", session, bare_command, 100, 8)
+                    for kind, mine, theirs, what in (("slack_cmd", command, bare_command, "slash commands"), ("slack_click", click, bare_click, "button clicks")):
+                        ours[kind], bare[kind] = await in_turns(session, base, (f"Slack {what} (policybot)", mine), (f"Slack {what} (bare slack-bolt)", theirs), total, concurrency)
+                    bare_slack_rss = bolt.rss_mb()
+                finally:
+                    bolt.stop()
             rss = bot.rss_mb()
         finally:
             bot.stop()
-        # the bare baselines, same load
-        bare: dict[str, Result] = {}
+        # the bare echo bot, same load
         port = free_port()
         echo = Server(["bench/bare.py", "teams", str(port)], port, env, folder / "bare-teams.log")
         try:
@@ -336,18 +380,6 @@ async def run(quick: bool) -> None:
             bare_teams_rss = echo.rss_mb()
         finally:
             echo.stop()
-        if fake_slack is not None:
-            port = free_port()
-            bolt = Server(["bench/bare.py", "slack", str(port), api_url], port, env, folder / "bare-slack.log")
-            try:
-                await bolt.ready(session, "/slack/events")
-                command, click = slack_requests(f"http://127.0.0.1:{port}", secret)
-                await closed_loop("warm-up", session, command, 100, 8)
-                bare["slack_cmd"] = await closed_loop("Slack slash commands (bare slack-bolt)", session, command, total, concurrency)
-                bare["slack_click"] = await closed_loop("Slack button clicks (bare slack-bolt)", session, click, total, concurrency)
-                bare_slack_rss = bolt.rss_mb()
-            finally:
-                bolt.stop()
     await bf_runner.cleanup()
     if slack_runner is not None:
         await slack_runner.cleanup()
