@@ -56,7 +56,8 @@ log = logging.getLogger("policybot.store")
 AUDIT = "audit.jsonl"
 LOCK = "policybot.lock"
 META = "_meta"
-CHECKPOINT_EVERY = 2000  # commits, and at least as many bytes of journal as live.json holds
+CHECKPOINT_EVERY = 2000  # commits, and at least CHECKPOINT_SHARE of live.json's size in journal lines
+CHECKPOINT_SHARE = 1.0
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
 
@@ -399,7 +400,7 @@ class Store:
         # the journal to replay on opening stays about the size of live.json.
         if self._journal_size > max(CHECKPOINT_BYTES, self._live_size):
             return True
-        return self._since_checkpoint >= CHECKPOINT_EVERY and self._journal_size >= self._live_size
+        return self._since_checkpoint >= CHECKPOINT_EVERY and self._journal_size >= self._live_size * CHECKPOINT_SHARE
 
     def _put_raw(self, data: dict[str, Any], table: str, key: str, doc: dict[str, Any] | None) -> None:
         docs = data.setdefault(table, {})
