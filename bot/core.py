@@ -63,6 +63,7 @@ class Core:
         self.directory: Directory = self.engine.directory
         # Requests a platform is waiting on go before work that can wait (bot/priority.py).
         self.priority = Priority()
+        store.requests = self.priority  # checkpoints wait for a gap between requests too
         # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
         self.backlog = Backlog(self.priority)
         self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)

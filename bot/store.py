@@ -38,10 +38,11 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -60,6 +61,15 @@ CHECKPOINT_EVERY = 2000  # commits, and at least CHECKPOINT_SHARE of live.json's
 CHECKPOINT_SHARE = 1.0
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
+PAUSE_LIMIT = 0.5  # seconds a piece of a checkpoint waits, at most, while requests are being answered
+
+
+class Requests(Protocol):
+    """Requests being answered (bot/priority.py's Priority): a checkpoint gives way to them."""
+
+    in_flight: int
+
+    async def give_way(self) -> None: ...
 
 
 class Conflict(Exception):
@@ -82,13 +92,13 @@ class _HeldStorage(Storage):
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds an encoder on every call
 
 
-def _dump(snapshot: dict[str, Any], fh: Any) -> None:
+def _dump(snapshot: dict[str, Any], fh: Any, pause: Callable[[], None] = lambda: None) -> None:
     """Write `snapshot` ({table: {doc id: record}}) as compact JSON, the text json.dump gives.
 
     A few hundred records at a time through the C encoder: json.dump's pure-Python encoder
     takes about three times as long in all, and encoding the whole store in one call
-    would hold the interpreter (so every request) for all of it. Between pieces, requests
-    get their turn.
+    would hold the interpreter (so every request) for all of it. Between pieces, `pause`
+    lets requests go first.
     """
     fh.write("{")
     for t, (table, docs) in enumerate(snapshot.items()):
@@ -99,6 +109,7 @@ def _dump(snapshot: dict[str, Any], fh: Any) -> None:
         items = list(docs.items())
         fh.write("{")
         for start in range(0, len(items), DUMP_CHUNK):
+            pause()
             fh.write(("," if start else "") + _compact(dict(items[start : start + DUMP_CHUNK]))[1:-1])
         fh.write("}")
     fh.write("}")
@@ -169,6 +180,7 @@ class Store:
         self._durable = 0  # the last commit known to be on disk
         self._syncing: asyncio.Future[None] | None = None
         self._sync_waiters: list[asyncio.Future[None]] = []  # woken after each fsync
+        self.requests: Requests | None = None  # set by the core: checkpoints give way to requests
         self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
         data: dict[str, Any] = {}
         if self.path is not None:
@@ -383,14 +395,10 @@ class Store:
         return StoreUnavailable(self._failed)
 
     def _checkpoint_if_due(self) -> None:
-        """After a commit (under the lock): start a checkpoint if one is due and none is running.
-        The snapshot is taken now; it is written to disk in a thread while everyone carries on."""
+        """After a commit: start a checkpoint in the background if one is due and none is running."""
         running = self._checkpoint_task is not None and not self._checkpoint_task.done()
         if self.checkpoint_due() and not running:
-            with contextlib.suppress(StoreUnavailable):
-                snapshot = self._snapshot()
-                if snapshot is not None:
-                    self._checkpoint_task = asyncio.create_task(self._checkpoint_in_background(snapshot))
+            self._checkpoint_task = asyncio.create_task(self._checkpoint_in_background())
 
     def checkpoint_due(self) -> bool:
         if self.path is None or self._journal is None:
@@ -509,27 +517,35 @@ class Store:
         self._since_checkpoint = 0
         return snapshot
 
-    def _write_live(self, snapshot: dict[str, Any]) -> None:
+    def _pause_for_requests(self) -> None:
+        """In a checkpoint's thread, between pieces: wait (bounded) while requests are answered."""
+        waited = 0.0
+        while self.requests is not None and self.requests.in_flight and waited < PAUSE_LIMIT:
+            time.sleep(0.005)
+            waited += 0.005
+
+    def _write_live(self, snapshot: dict[str, Any], pause: Callable[[], None] = lambda: None) -> None:
         """Write a snapshot to live.json atomically, then drop the journal it covers."""
         assert self.path is not None
         with self._live_lock:  # one writer of live.json at a time, and never an older state over a newer
             seq = snapshot[META]["1"]["seq"]
             if seq <= self._live_seq:
                 return
-            self._write_live_file(snapshot)
+            self._write_live_file(snapshot, pause)
             self._live_seq = seq
 
-    def _write_live_file(self, snapshot: dict[str, Any]) -> None:
+    def _write_live_file(self, snapshot: dict[str, Any], pause: Callable[[], None]) -> None:
         assert self.path is not None
         live = self.path / LIVE
         tmp = self.path / (LIVE + ".tmp")
         try:
             with tmp.open("w", encoding="utf-8") as fh:
-                _dump(snapshot, fh)
+                _dump(snapshot, fh, pause)
                 fh.flush()
                 os.fsync(fh.fileno())
-                self._live_size = fh.tell()
+                size = fh.tell()
             os.replace(tmp, live)
+            self._live_size = size
             _fsync_dir(self.path)
             (self.path / PREVIOUS).unlink(missing_ok=True)
             _fsync_dir(self.path)
@@ -538,9 +554,16 @@ class Store:
                 tmp.unlink()
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
 
-    async def _checkpoint_in_background(self, snapshot: dict[str, Any]) -> None:
+    async def _checkpoint_in_background(self) -> None:
+        """Take a snapshot at a gap between requests (under the lock), then write it in a
+        thread while everyone carries on, giving way to requests between its pieces."""
         try:
-            await asyncio.to_thread(self._write_live, snapshot)
+            if self.requests is not None:
+                await self.requests.give_way()
+            async with self.lock:
+                snapshot = self._snapshot() if self.checkpoint_due() else None
+            if snapshot is not None:
+                await asyncio.to_thread(self._write_live, snapshot, self._pause_for_requests)
         except StoreUnavailable as exc:
             # Nothing is lost: the journal holds every change until a checkpoint succeeds.
             log.warning("checkpoint not written yet (%s); the journal keeps every change meanwhile", exc)

@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,19 +168,22 @@ async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(t
     import bot.store
 
     monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
-    real_dump = json.dump
+    real_dump = bot.store._dump
+    writing = threading.Event()
 
-    def slow_in_background(obj: object, fh: object, **kw: object) -> None:
+    def slow_in_background(*args: Any) -> None:
         if threading.current_thread() is not threading.main_thread():
+            writing.set()
             time.sleep(0.3)  # the background checkpoint is still writing when the next one starts
-        real_dump(obj, fh, **kw)  # type: ignore[arg-type]
+        real_dump(*args)
 
-    monkeypatch.setattr(json, "dump", slow_in_background)
+    monkeypatch.setattr(bot.store, "_dump", slow_in_background)
     s = Store(tmp_path)
     for i in range(3):
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i})
     assert s._checkpoint_task is not None and not s._checkpoint_task.done()
+    assert await asyncio.to_thread(writing.wait, 5)
     for i in range(3, 60):  # a much bigger state than the one being written in the background
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i, "text": "x" * 100})
@@ -189,6 +193,25 @@ async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(t
     again = Store(tmp_path)  # live.json is whole, and is the newer state
     assert sorted(d["v"] for d in again.all("t")) == list(range(60))
     await again.close()
+
+
+async def test_a_checkpoint_waits_for_the_requests_being_answered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.store
+    from bot.priority import Priority
+
+    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
+    s = Store(tmp_path)
+    s.requests = priority = Priority(patience=60)
+    with priority.answering():  # a burst: Slack is waiting for an answer
+        for i in range(6):
+            async with s.transaction() as tx:
+                tx.put("t", f"k{i}", {"v": i})
+        await asyncio.sleep(0.1)
+        assert not (tmp_path / "live.json").exists()  # due, but not while a request waits
+        assert not (tmp_path / "journal.prev.jsonl").exists()  # not even its snapshot
+    await asyncio.wait_for(s._checkpoint_task, timeout=10)  # then at once
+    assert (tmp_path / "live.json").exists()
+    await s.close()
 
 
 async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
