@@ -156,6 +156,7 @@ class Core:
     async def _tick_forever(self, interval: float) -> None:
         while True:
             try:
+                await self.priority.give_way()  # reminders can wait a moment for answers owed now
                 await self.tick()
             except Exception:
                 log.exception("scheduler tick failed; trying again next time")

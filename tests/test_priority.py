@@ -109,3 +109,20 @@ async def test_one_persons_work_is_done_in_order_while_others_go_alongside() -> 
     await asyncio.wait_for(backlog.idle(), timeout=5)
     assert done == ["tom: help", "emma: facebook", "emma: Year 6 trips"]
     await backlog.close()
+
+
+async def test_the_scheduler_waits_for_the_answers_being_given() -> None:
+    from tests.harness import TestBot
+
+    bot = TestBot()
+    bot.core.priority.patience = 60
+    with bot.core.priority.answering():  # a burst: Slack is waiting for an answer
+        bot.core.start_background(tick_interval=0.01)
+        await asyncio.sleep(0.1)
+        assert bot.store.get("scheduler", "last_tick") is None  # no tick meanwhile
+    for _ in range(100):
+        if bot.store.get("scheduler", "last_tick") is not None:
+            break
+        await asyncio.sleep(0.01)
+    assert bot.store.get("scheduler", "last_tick") is not None  # then at once
+    await bot.core.close()
