@@ -25,7 +25,7 @@ from bot.engine import reference
 
 log = logging.getLogger("policybot")
 
-PATIENCE = 0.5  # seconds a step of deferrable work waits, at most, for a gap between requests
+PATIENCE = 1.0  # seconds a step of deferrable work waits, at most, for a gap between requests
 
 
 class Priority:
