@@ -99,14 +99,18 @@ class Core:
         saving: asyncio.Future[None] | None = None
         try:
             seq = self.store.put_now(INBOX, key, row)  # written at once, unless a transaction is open
-            if seq is None:  # behind that transaction, in a task of its own: giving up waiting does not stop it
-                saving = asyncio.ensure_future(self._save_behind(key, row))
+            if seq is not None:
+                if not await self.store.sync(seq, within):
+                    log.warning("the disk was slow, so %s was acknowledged before it was on disk", what)
+                return key
+            # Behind that transaction, in a task of its own: giving up waiting does not stop it.
+            saving = asyncio.ensure_future(self._save_behind(key, row))
             async with asyncio.timeout(within):
-                await (self.store.sync(seq) if saving is None else asyncio.shield(saving))
+                await asyncio.shield(saving)
         except StoreUnavailable as exc:
             raise not_saved(exc, what) from None
         except TimeoutError:
-            log.warning("the store was busy, so %s was acknowledged before it was on disk", what)
+            log.warning("the store was busy, so %s was acknowledged before it was saved", what)
             if saving is not None:
                 saving.add_done_callback(_quietly)
         return key

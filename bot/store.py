@@ -180,6 +180,7 @@ class Store:
         self._durable = 0  # the last commit known to be on disk
         self._syncing: asyncio.Future[None] | None = None
         self._sync_waiters: list[asyncio.Future[None]] = []  # woken after each fsync
+        self._alarm: asyncio.TimerHandle | None = None  # wakes them by the earliest deadline of a `sync(within=)`
         self.requests: Requests | None = None  # set by the core: checkpoints give way to requests
         self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
         data: dict[str, Any] = {}
@@ -250,6 +251,8 @@ class Store:
 
     async def close(self) -> None:
         """Checkpoint, then release the data folder for another process."""
+        if self._alarm is not None:
+            self._alarm.cancel()
         if self._checkpoint_task is not None:
             await self._checkpoint_task
         with contextlib.suppress(StoreUnavailable):
@@ -347,22 +350,50 @@ class Store:
         self._since_checkpoint += 1
         return seq
 
-    async def sync(self, upto: int | None = None) -> None:
+    async def sync(self, upto: int | None = None, within: float | None = None) -> bool:
         """Wait until every commit up to `upto` (by default, every commit so far) is on disk.
 
         One fsync covers every line written before it started, so turns that commit at
         the same time share it. Raises StoreUnavailable if the disk failed to keep them.
+        With `within` (seconds), gives up waiting after that long and returns False: the
+        commit is written all the same, and the disk has it once the fsync under way ends.
         """
         target = self.seq if upto is None else upto
+        loop = asyncio.get_running_loop()
+        deadline = None if within is None else loop.time() + within
         while self._durable < target:
             if self._failed:
                 raise StoreUnavailable(self._failed)
+            if deadline is not None:
+                if loop.time() >= deadline:
+                    return False
+                self._wake_by(deadline)
             # Each waiter has its own future, so one given up (a timeout) stops nobody else's wait.
-            waiter = asyncio.get_running_loop().create_future()
+            waiter = loop.create_future()
             self._sync_waiters.append(waiter)
             if self._syncing is None:
                 self._syncing = asyncio.ensure_future(self._fsync_journal())
             await waiter
+        return True
+
+    def _wake_by(self, deadline: float) -> None:
+        """Wake the waiters by `deadline`, so each can see whether its own has passed: one
+        timer for everyone waiting, not one per request."""
+        if self._alarm is not None and self._alarm.when() <= deadline:
+            return
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm = asyncio.get_running_loop().call_at(deadline, self._ring)
+
+    def _ring(self) -> None:
+        self._alarm = None
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
+        waiters, self._sync_waiters = self._sync_waiters, []
+        for waiter in waiters:  # each checks whether its commit is covered, else waits again
+            if not waiter.done():
+                waiter.set_result(None)
 
     async def _fsync_journal(self) -> None:
         upto = self.seq
@@ -380,10 +411,7 @@ class Store:
             self._give_up(exc)
         finally:
             self._syncing = None
-            waiters, self._sync_waiters = self._sync_waiters, []
-            for waiter in waiters:  # each checks whether its commit is covered, else waits for the next
-                if not waiter.done():
-                    waiter.set_result(None)
+            self._wake_waiters()
 
     def _give_up(self, exc: BaseException) -> StoreUnavailable:
         """After a failed fsync (or a line that cannot be cut off) nobody can say what reached
