@@ -7,15 +7,23 @@ import asyncio
 from bot.priority import Priority
 
 
+async def request(priority: Priority, order: list[str], name: str, release: asyncio.Event) -> None:
+    """A request Slack or Teams waits on, answered once `release` is set."""
+    with priority.answering():
+        await release.wait()
+        order.append(name)
+
+
+async def reply(priority: Priority, order: list[str]) -> None:
+    """Work that can wait: it gives way first."""
+    await priority.give_way()
+    order.append("reply")
+
+
 async def test_with_no_request_in_flight_nothing_waits() -> None:
     order: list[str] = []
     priority = Priority(patience=60)
-
-    async def reply() -> None:
-        await priority.give_way()
-        order.append("reply")
-
-    task = asyncio.create_task(reply())
+    task = asyncio.create_task(reply(priority, order))
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert order == ["reply"]
@@ -26,19 +34,9 @@ async def test_a_reply_goes_after_the_answers_being_given() -> None:
     order: list[str] = []
     priority = Priority(patience=60)
     answer_sent = asyncio.Event()
-
-    async def request() -> None:
-        with priority.answering():
-            await answer_sent.wait()
-            order.append("answer")
-
-    async def reply() -> None:
-        await priority.give_way()
-        order.append("reply")
-
-    answering = asyncio.create_task(request())
+    answering = asyncio.create_task(request(priority, order, "answer", answer_sent))
     await asyncio.sleep(0)
-    replying = asyncio.create_task(reply())
+    replying = asyncio.create_task(reply(priority, order))
     for _ in range(5):
         await asyncio.sleep(0)
     assert order == []  # the reply is waiting for the answer
@@ -54,22 +52,13 @@ async def test_a_gap_that_closes_at_once_is_not_taken() -> None:
     release_a, release_b = asyncio.Event(), asyncio.Event()
     following: list[asyncio.Task[None]] = []
 
-    async def request(name: str, release: asyncio.Event) -> None:
-        with priority.answering():
-            await release.wait()
-            order.append(name)
-
     async def first_request() -> None:
-        await request("a", release_a)
-        following.append(asyncio.create_task(request("b", release_b)))  # read in the same pass
-
-    async def reply() -> None:
-        await priority.give_way()
-        order.append("reply")
+        await request(priority, order, "a", release_a)
+        following.append(asyncio.create_task(request(priority, order, "b", release_b)))  # read in the same pass
 
     first = asyncio.create_task(first_request())
     await asyncio.sleep(0)
-    replying = asyncio.create_task(reply())
+    replying = asyncio.create_task(reply(priority, order))
     await asyncio.sleep(0)
     release_a.set()
     for _ in range(10):
