@@ -96,28 +96,30 @@ class Core:
         key = key or self.inbox_key(event)
         row = {"event": {**event.to_dict(), "event_id": key}, "extra": extra or {}, "at": self.clock.now().isoformat()}
         what = f"a {event.kind} from {event.platform} {event.user}"
-        saving: asyncio.Future[None] | None = None
         try:
             seq = self.store.put_now(INBOX, key, row)  # written at once, unless a transaction is open
-            if seq is not None:
-                if not await self.store.sync(seq, within):
-                    log.warning("the disk was slow, so %s was acknowledged before it was on disk", what)
-                return key
-            # Behind that transaction, in a task of its own: giving up waiting does not stop it.
-            saving = asyncio.ensure_future(self._save_behind(key, row))
-            async with asyncio.timeout(within):
-                await asyncio.shield(saving)
+            if seq is None:
+                await self._save_behind(key, row, what, within)
+            elif not await self.store.sync(seq, within):
+                log.warning("the disk was slow, so %s was acknowledged before it was on disk", what)
         except StoreUnavailable as exc:
             raise not_saved(exc, what) from None
-        except TimeoutError:
-            log.warning("the store was busy, so %s was acknowledged before it was saved", what)
-            if saving is not None:
-                saving.add_done_callback(_quietly)
         return key
 
-    async def _save_behind(self, key: str, row: dict[str, Any]) -> None:
-        async with self.store.transaction() as tx:
-            tx.put(INBOX, key, row)
+    async def _save_behind(self, key: str, row: dict[str, Any], what: str, within: float | None) -> None:
+        """Save behind the open transaction, in a task of its own: giving up waiting does not stop it."""
+
+        async def save() -> None:
+            async with self.store.transaction() as tx:
+                tx.put(INBOX, key, row)
+
+        saving = asyncio.ensure_future(save())
+        try:
+            async with asyncio.timeout(within):
+                await asyncio.shield(saving)
+        except TimeoutError:
+            log.warning("the store was busy, so %s was acknowledged before it was saved", what)
+            saving.add_done_callback(_quietly)
 
     def unhandled(self) -> list[tuple[str, Inbound, dict[str, Any]]]:
         """Requests accepted but not yet handled (after a crash), oldest first."""

@@ -102,12 +102,8 @@ def _dump(snapshot: dict[str, Any], fh: Any, pause: Callable[[], None] = lambda:
     """
     fh.write("{")
     for t, (table, docs) in enumerate(snapshot.items()):
-        fh.write(("," if t else "") + _compact(table) + ":")
-        if not isinstance(docs, dict) or not docs:
-            fh.write(_compact(docs))
-            continue
+        fh.write(("," if t else "") + _compact(table) + ":{")
         items = list(docs.items())
-        fh.write("{")
         for start in range(0, len(items), DUMP_CHUNK):
             pause()
             fh.write(("," if start else "") + _compact(dict(items[start : start + DUMP_CHUNK]))[1:-1])
