@@ -61,13 +61,13 @@ CHECKPOINT_EVERY = 2000  # commits, and at least CHECKPOINT_SHARE of live.json's
 CHECKPOINT_SHARE = 1.0
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
-PAUSE_LIMIT = 0.5  # seconds a piece of a checkpoint waits, at most, while requests are being answered
 
 
 class Requests(Protocol):
     """Requests being answered (bot/priority.py's Priority): a checkpoint gives way to them."""
 
     in_flight: int
+    patience: float  # seconds work that can wait gives way, at most, at each step
 
     async def give_way(self) -> None: ...
 
@@ -542,9 +542,10 @@ class Store:
         return snapshot
 
     def _pause_for_requests(self) -> None:
-        """In a checkpoint's thread, between pieces: wait (bounded) while requests are answered."""
+        """In a checkpoint's thread, between pieces: wait (as long as any work that can wait
+        would, at most) while requests are answered."""
         waited = 0.0
-        while self.requests is not None and self.requests.in_flight and waited < PAUSE_LIMIT:
+        while self.requests is not None and self.requests.in_flight and waited < self.requests.patience:
             time.sleep(0.005)
             waited += 0.005
 
