@@ -6,6 +6,9 @@ A tick derives everything due from the records: conversation reminders, rota gap
 daily duty reminders, reply reminders and escalations, incident chasing, leavers, policy
 reminders and the SLT digest. The first tick of the day sends the duty reminders; the
 ticks after it (every 30 seconds in `policybot serve`) find them already sent.
+
+A week of mornings: the store is opened at 07:55, then each day has its first tick at
+08:05 and twenty more 30 seconds apart, with the garbage collector set up as in serve.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from adapters.cli import settle_memory
 from bot.clock import Clock
 from bot.config import load_config
 from bot.core import Core
@@ -27,7 +31,9 @@ from bot.store import Store
 
 ACCOUNTS = 200
 ITEMS_PER_DAY = 20  # across the whole school
-NOW = datetime(2026, 11, 25, 8, 5, tzinfo=UTC)  # just after the 08:00 duty reminders are due
+NOW = datetime(2026, 11, 25, 8, 5, tzinfo=UTC)  # a Wednesday, just after the 08:00 duty reminders are due
+DAYS = 7  # a week of mornings, Monday's SLT digest included
+LATER = 20  # ticks every 30 s after each morning's first
 
 
 async def seed(store: Store) -> int:
@@ -84,23 +90,35 @@ async def main() -> None:
     folder = tempfile.mkdtemp(prefix="policybot-tick-")
     store = Store(folder)
     items = await seed(store)
-    core = Core(load_config(None), store, Clock(NOW))
+    # Opened just before the morning reminders, with the collector set up as `policybot serve` sets it.
+    core = Core(load_config(None), store, Clock(NOW - timedelta(minutes=10)))
+    settle_memory()
     t = time.perf_counter()
-    first = await core.tick()
-    first_ms = (time.perf_counter() - t) * 1000
-    times = []
-    for _ in range(50):
-        core.clock.advance(timedelta(seconds=30))
+    await core.tick()
+    opening_ms = (time.perf_counter() - t) * 1000
+    firsts: dict[str, float] = {}
+    later = []
+    for day in range(DAYS):
+        core.clock.advance(NOW + timedelta(days=day) - core.clock.now())
         t = time.perf_counter()
-        await core.tick()
-        times.append((time.perf_counter() - t) * 1000)
+        sent = await core.tick()
+        firsts[f"{core.clock.now():%a}"] = (time.perf_counter() - t) * 1000
+        for _ in range(LATER):
+            core.clock.advance(timedelta(seconds=30))
+            t = time.perf_counter()
+            await core.tick()
+            later.append((time.perf_counter() - t) * 1000)
     await core.close()
-    print(f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), {len(first)} messages from the first tick.\n")
+    weekdays = [ms for name, ms in firsts.items() if name != "Mon"]
+    print(f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), {len(sent)} duty reminders each morning, {DAYS} days.\n")
     print("| tick | time (ms) |")
     print("|---|---:|")
-    print(f"| first of the day (sends {len(first)} reminders) | {first_ms:.0f} |")
-    print(f"| every 30 s after, p50 of 50 | {statistics.median(times):.1f} |")
-    print(f"| every 30 s after, slowest of 50 | {max(times):.1f} |")
+    print(f"| first after opening the store (builds its indexes) | {opening_ms:.0f} |")
+    print(f"| first of the day, 08:05 (sends the duty reminders), median of {len(weekdays)} weekdays | {statistics.median(weekdays):.0f} |")
+    print(f"| first of the day, slowest of {len(weekdays)} weekdays | {max(weekdays):.0f} |")
+    print(f"| first on Monday (the SLT digest and policy reminders too) | {firsts['Mon']:.0f} |")
+    print(f"| every 30 s after, p50 of {len(later)} | {statistics.median(later):.1f} |")
+    print(f"| every 30 s after, slowest of {len(later)} | {max(later):.1f} |")
 
 
 if __name__ == "__main__":

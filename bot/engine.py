@@ -445,7 +445,9 @@ class Engine:
 
     # ---- carrying out an outcome ------------------------------------------------
 
-    def _apply(self, out: Outcome, ctx: Context) -> list[Outbound]:
+    def _apply(self, out: Outcome, ctx: Context, *, send: bool = True) -> list[Outbound]:
+        """Write an outcome's changes and audit entries; queue its messages unless `send` is
+        False (the caller queues them, with others, in one go)."""
         tx = ctx.tx
         for w in out.writes:
             before = (tx.get(w.table, w.key) or {}).get("status") if w.action else None
@@ -466,7 +468,8 @@ class Engine:
             out.messages.extend(inner.messages)
             for w in inner.writes:
                 tx.put(w.table, w.key, w.doc) if w.doc is not None else tx.delete(w.table, w.key)
-        queue(tx, out.messages, ctx.now)
+        if send:
+            queue(tx, out.messages, ctx.now)
         return list(out.messages)
 
     # ---- scheduled work ---------------------------------------------------------
@@ -483,7 +486,8 @@ class Engine:
                 if tx.get("reminders", key):
                     continue
                 tx.put("reminders", key, {"at": now.isoformat()})
-                sent.extend(self._apply(out, ctx))
+                sent.extend(self._apply(out, ctx, send=False))
+            queue(tx, sent, now)
             old = now - timedelta(days=2)
             for ev in tx.where("events", lambda e: datetime.fromisoformat(e["at"]) < old):
                 tx.delete("events", ev["id"])
@@ -518,8 +522,10 @@ class Engine:
 
 def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
     """Put messages in the persisted outbox, in the same commit as the change that sent them."""
-    for msg in messages:
-        n = tx.next_id("outbox")
+    if not messages:
+        return
+    first = tx.next_id("outbox", len(messages))
+    for n, msg in enumerate(messages, first):
         tx.put(
             "outbox",
             f"m{n:09d}",

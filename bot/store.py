@@ -163,6 +163,10 @@ class Store:
         self._lock_fd: int | None = None
         self._audit: list[dict[str, Any]] = []
         self._index: dict[str, dict[str, str]] = {}
+        # {table: {field: {value: {doc_id: None}}}}: built by the first `find` on that field,
+        # then kept up to date by every write, so finding the few open items among years
+        # of closed ones does not read them all.
+        self._by_field: dict[str, dict[str, dict[Any, dict[str, None]]]] = {}
         self._next_doc: dict[str, int] = {}
         self._journal: Any = None
         self._journal_size = 0
@@ -238,6 +242,7 @@ class Store:
 
     def _rebuild_index(self, data: dict[str, Any]) -> None:
         self._index = {}
+        self._by_field = {}
         self._next_doc = {}
         for name, docs in data.items():
             if name == META:
@@ -282,8 +287,31 @@ class Store:
         return self.where(table, _everything)
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
-        """Records whose fields equal every value given."""
-        return self.where(table, _matching(match))
+        """Records whose fields equal every value given, oldest first.
+
+        The first field given is indexed (from the first `find` on it), so only the records
+        with that value are looked at: put the most selective field first.
+        """
+        if not match or table == META:
+            return self.where(table, _matching(match))
+        field, value = next(iter(match.items()))
+        try:
+            ids = self._field_index(table, field).get(value, {})
+        except TypeError:  # a value that cannot be a dict key (a list): look at every record
+            return self.where(table, _matching(match))
+        docs = self.data.get(table, {})
+        keep = _matching(match)
+        found = [docs[i] for i in sorted(ids, key=int)]
+        return [_public(d) for d in found if keep(d)]
+
+    def _field_index(self, table: str, field: str) -> dict[Any, dict[str, None]]:
+        fields = self._by_field.setdefault(table, {})
+        index = fields.get(field)
+        if index is None:
+            index = fields[field] = {}
+            for doc_id, doc in self.data.get(table, {}).items():
+                _index_add(index, doc.get(field), doc_id)
+        return index
 
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Copies of the records `keep` accepts; only those are copied, so a scan of a long table stays cheap."""
@@ -438,6 +466,11 @@ class Store:
         docs = data.setdefault(table, {})
         index = self._index.setdefault(table, {})
         doc_id = index.get(key)
+        fields = self._by_field.get(table)
+        if fields and doc_id is not None:
+            old = docs.get(doc_id, {})
+            for field, by_value in fields.items():
+                _index_remove(by_value, old.get(field), doc_id)
         if doc is None:
             if doc_id is not None:
                 docs.pop(doc_id, None)
@@ -451,6 +484,9 @@ class Store:
         # A copy, so nothing the caller still holds can change a stored record; records
         # are replaced, never changed in place, which lets a checkpoint write a snapshot.
         docs[doc_id] = {**clone(doc), "_key": key}
+        if fields:
+            for field, by_value in fields.items():
+                _index_add(by_value, doc.get(field), doc_id)
 
     def _journal_append(self, line: dict[str, Any]) -> None:
         assert self.path is not None
@@ -601,7 +637,7 @@ class Store:
             # Not fsynced here: the journal line holds these entries, and a checkpoint
             # fsyncs this file before that journal is set aside.
             with (self.path / AUDIT).open("a", encoding="utf-8") as fh:
-                fh.write("".join(json.dumps(e, separators=(",", ":")) + "\n" for e in entries))
+                fh.write("".join(_compact(e) + "\n" for e in entries))
         except OSError:
             # The entries are in the journal; they are written at the next checkpoint or
             # when the store next opens, and the journal is kept until they are.
@@ -632,6 +668,20 @@ def clone(value: Any) -> Any:
     if isinstance(value, (str, int, float, bool)):
         return value
     return copy.deepcopy(value)
+
+
+def _index_add(by_value: dict[Any, dict[str, None]], value: Any, doc_id: str) -> None:
+    with contextlib.suppress(TypeError):  # a list or dict value is never what a `find` asks for
+        by_value.setdefault(value, {})[doc_id] = None
+
+
+def _index_remove(by_value: dict[Any, dict[str, None]], value: Any, doc_id: str) -> None:
+    with contextlib.suppress(TypeError):
+        ids = by_value.get(value)
+        if ids is not None:
+            ids.pop(doc_id, None)
+            if not ids:
+                del by_value[value]
 
 
 def _public(doc: dict[str, Any]) -> dict[str, Any]:
@@ -682,11 +732,15 @@ class Transaction:
         return self.where(table, _everything)
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
-        return self.where(table, _matching(match))
+        return self._overlay(table, self.store.find(table, **match), _matching(match))
 
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """The records `keep` accepts, including this transaction's own writes."""
-        rows = {d["id"]: d for d in self.store.where(table, keep)}
+        return self._overlay(table, self.store.where(table, keep), keep)
+
+    def _overlay(self, table: str, stored: list[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """`stored` (what the store holds) with this transaction's own writes in place."""
+        rows = {d["id"]: d for d in stored}
         for (t, key), doc in self.writes.items():
             if t == table:
                 if doc is None or not keep(doc):
@@ -708,12 +762,15 @@ class Transaction:
     def delete(self, table: str, key: str) -> None:
         self.writes[(table, key)] = None
 
-    def next_id(self, counter: str) -> int:
-        """The next number of a counter (applications, incidents...), starting at 1."""
+    def next_id(self, counter: str, count: int = 1) -> int:
+        """The next number of a counter (applications, incidents...), starting at 1.
+
+        With `count`, takes that many numbers at once and returns the first of them.
+        """
         doc = self.get("counters", counter) or {"value": 0}
-        value = int(doc["value"]) + 1
-        self.put("counters", counter, {"value": value})
-        return value
+        first = int(doc["value"]) + 1
+        self.put("counters", counter, {"value": first + count - 1})
+        return first
 
     def audit(
         self,

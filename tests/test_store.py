@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -16,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.errors import StoreLocked, StoreUnavailable
 from bot.store import AUDIT, JOURNAL, Conflict, Store
@@ -46,6 +49,52 @@ async def test_contract_get_put_find_delete(store: Store) -> None:
         tx.delete("applications", "A-1")
     assert store.get("applications", "A-1") is None
     assert len(store.all("applications")) == 1
+
+
+STATUSES = ("open", "replied", "closed", None)  # None: the record has no status field at all
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from((*STATUSES, "delete"))), min_size=1, max_size=40), st.integers(1, 5))
+def test_find_agrees_with_reading_every_record_as_records_change(changes: list[tuple[int, str | None]], per_tx: int) -> None:
+    """`find` looks only at the records with the value asked for (an index kept by every
+    write): through changes of status, deletions and keys coming back, it finds exactly what
+    reading every record finds, oldest first, inside a transaction and after reopening."""
+
+    def scan(records: list[dict[str, Any]], status: str | None) -> list[str]:
+        return [r["id"] for r in records if r.get("status") == status]
+
+    async def run(folder: Path) -> None:
+        store = Store(folder)
+        store.find("items", status="open")  # the index exists before the changes, and is kept up to date
+        for start in range(0, len(changes), per_tx):
+            async with store.transaction() as tx:
+                for n, status in changes[start : start + per_tx]:
+                    if status == "delete":
+                        tx.delete("items", f"IT-{n}")
+                    else:
+                        tx.put("items", f"IT-{n}", {"status": status} if status else {"summary": "no status"})
+                for status in STATUSES:  # the transaction sees its own writes (those it changed may come last)
+                    assert sorted(r["id"] for r in tx.find("items", status=status)) == sorted(scan(tx.all("items"), status))
+            for status in STATUSES:
+                assert [r["id"] for r in store.find("items", status=status)] == scan(store.all("items"), status)
+        expected = {status: scan(store.all("items"), status) for status in STATUSES}
+        await store.close()
+        again = Store(folder)
+        assert {status: [r["id"] for r in again.find("items", status=status)] for status in STATUSES} == expected
+        await again.close()
+
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(run(Path(folder)))
+
+
+async def test_find_by_a_list_value_or_on_a_list_field_still_finds(store: Store) -> None:
+    async with store.transaction() as tx:
+        tx.put("accounts", "ACC-1", {"runners": ["eclarke", "treid"], "status": "active"})
+        tx.put("accounts", "ACC-2", {"runners": ["treid"], "status": ["odd"]})
+    assert [a["id"] for a in store.find("accounts", runners=["treid"])] == ["ACC-2"]
+    assert [a["id"] for a in store.find("accounts", status="active", runners=["eclarke", "treid"])] == ["ACC-1"]
+    assert store.find("accounts", status="closed") == []
 
 
 async def test_returned_records_are_copies(store: Store) -> None:

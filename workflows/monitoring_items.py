@@ -229,21 +229,24 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     waiting: dict[str, list[dict[str, Any]]] = {}
     for item in ctx.find(ITEMS, status="open"):  # one pass over the items, not one per account
         waiting.setdefault(item["account"], []).append(item)
+    # The same for every account: worked out once.
+    day, sent_at, note = today.isoformat(), when(ctx.now, tz), late_note(scheduled, ctx)
+    log_button = (Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)
     for account in active_accounts(ctx):
+        key = f"duty:{account['id']}:{day}"
+        if ctx.get("reminders", key):
+            continue
         monitor = on_duty(ctx, account, today)
         if monitor is None:
             continue  # the rota's gap alert covers a day with nobody on duty
-        key = f"duty:{account['id']}:{today.isoformat()}"
-        if ctx.get("reminders", key):
-            continue
         items = sorted(waiting.get(account["id"], []), key=lambda i: i["due_at"])
         body = [f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."]
         body.append("Open items:\n" + "\n".join(item_line(i, ctx) for i in items) if items else "Nothing is waiting for a reply.")
-        if note := late_note(scheduled, ctx):
+        if note:
             body.append(note)
         out = Outcome(actor="policybot")
-        out.send(person(monitor), Card(f"Monitoring today: {label(account)}", "\n".join(body), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)), key=key)
-        out.audit("duty_reminder_sent", f"accounts/{account['id']}", detail=f"{today.isoformat()} to {monitor} at {when(ctx.now, tz)}")
+        out.send(person(monitor), Card(f"Monitoring today: {label(account)}", "\n".join(body), buttons=log_button), key=key)
+        out.audit("duty_reminder_sent", f"accounts/{account['id']}", detail=f"{day} to {monitor} at {sent_at}")
         yield key, out
 
 

@@ -476,15 +476,12 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     """Alert administrators and SLT to days with nobody on duty, once per account and day."""
-    today = ctx.today
+    window = [ctx.today + timedelta(days=n) for n in range(GAP_WINDOW_DAYS)]
     for account in active_accounts(ctx):
-        gaps = []
         rota = ctx.get(ROTA, account["id"]) or {}  # read once, not once a day
-        for n in range(GAP_WINDOW_DAYS):
-            d = today + timedelta(days=n)
-            key = f"rota-gap:{account['id']}:{d.isoformat()}"
-            if on_duty(ctx, account, d, rota) is None and ctx.get("reminders", key) is None:
-                gaps.append((key, d))
+        empty = [d for d in window if on_duty(ctx, account, d, rota) is None]
+        keys = ((f"rota-gap:{account['id']}:{d.isoformat()}", d) for d in empty)
+        gaps = [(key, d) for key, d in keys if ctx.get("reminders", key) is None]
         if not gaps:
             continue
         days = ", ".join(show_day(d) for _, d in gaps)

@@ -34,7 +34,12 @@ def _time(record: dict[str, Any], *names: str) -> datetime | None:
 def item_counts(ctx: Context, since: datetime) -> tuple[int, int, int]:
     """(handled in the week, of which late, still waiting and overdue now) from the `items` table."""
     handled = late = overdue = 0
-    for item in ctx.all("items"):
+
+    def counted(item: dict[str, Any]) -> bool:  # replied in the week, or still waiting: not a year of history
+        replied = _time(item, "replied_at", "handled_at", "answered_at")
+        return replied is None or replied >= since
+
+    for item in ctx.where("items", counted):
         replied = _time(item, "replied_at", "handled_at", "answered_at")
         due = _time(item, "due_at", "reply_due", "reply_by")
         if replied is not None:
@@ -76,11 +81,12 @@ def digest_card(ctx: Context) -> Card:
 
 def weekly_digest(ctx: Context) -> list[tuple[str, Outcome]]:
     slot = weekly_slot(ctx)
-    if slot is None:
-        return []
+    key = f"slt-digest:{slot}"
+    if slot is None or ctx.get("reminders", key):
+        return []  # not Monday morning, or sent already: the digest is not worked out again every tick
     out = Outcome(actor="policybot")
     out.send(role("slt"), digest_card(ctx))
-    return [(f"slt-digest:{slot}", out)]
+    return [(key, out)]
 
 
 SCHEDULES = (weekly_digest,)
