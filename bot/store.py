@@ -362,15 +362,19 @@ class Store:
             raise StoreUnavailable(self._failed)
         seq = self.seq + 1
         writes = [[table, key, doc] for (table, key), doc in tx.writes.items()]
+        audits = [{"seq": seq, "n": n, **e} for n, e in enumerate(tx.audits)]
+        lines: list[str] = []
         if self.path is not None:
-            self._journal_append({"seq": seq, "writes": writes, "audit": tx.audits})
+            # Each audit entry is encoded once, for the journal line and the audit file both.
+            lines = [_compact(e) for e in audits]
+            self._journal_append(f'{{"seq":{seq},"writes":{_compact(writes)},"audit":[{",".join(lines)}]}}')
         for table, key, doc in writes:
             self._put_raw(self.data, table, key, doc)
         self.seq = seq
         if self.path is None:
             self._durable = seq
-        if tx.audits:
-            self._append_audit([{"seq": seq, "n": n, **e} for n, e in enumerate(tx.audits)])
+        if audits:
+            self._append_audit(audits, lines)
         self._since_checkpoint += 1
         return seq
 
@@ -483,14 +487,17 @@ class Store:
             index[key] = doc_id
         # A copy, so nothing the caller still holds can change a stored record; records
         # are replaced, never changed in place, which lets a checkpoint write a snapshot.
-        docs[doc_id] = {**clone(doc), "_key": key}
+        stored = clone(doc)  # a new dict: the key is added to it without a second copy
+        stored["_key"] = key
+        docs[doc_id] = stored
         if fields:
             for field, by_value in fields.items():
                 _index_add(by_value, doc.get(field), doc_id)
 
-    def _journal_append(self, line: dict[str, Any]) -> None:
+    def _journal_append(self, line: str) -> None:
+        """Write one commit's line (JSON text) to the journal."""
         assert self.path is not None
-        data = (_compact(line) + "\n").encode("utf-8")
+        data = (line + "\n").encode("utf-8")
         if self._journal is None:
             try:
                 # Unbuffered: each line is one write(2), in the file before this returns.
@@ -629,7 +636,8 @@ class Store:
             # Nothing is lost: the journal holds every change until a checkpoint succeeds.
             log.warning("checkpoint not written yet (%s); the journal keeps every change meanwhile", exc)
 
-    def _append_audit(self, entries: list[dict[str, Any]]) -> None:
+    def _append_audit(self, entries: list[dict[str, Any]], lines: list[str] | None = None) -> None:
+        """Add entries to the audit trail; `lines` are their JSON texts, when already encoded."""
         self._audit.extend(entries)
         if self.path is None:
             return
@@ -637,7 +645,7 @@ class Store:
             # Not fsynced here: the journal line holds these entries, and a checkpoint
             # fsyncs this file before that journal is set aside.
             with (self.path / AUDIT).open("a", encoding="utf-8") as fh:
-                fh.write("".join(_compact(e) + "\n" for e in entries))
+                fh.write("".join(line + "\n" for line in lines or map(_compact, entries)))
         except OSError:
             # The entries are in the journal; they are written at the next checkpoint or
             # when the store next opens, and the journal is kept until they are.

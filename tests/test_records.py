@@ -6,7 +6,7 @@ import asyncio
 import csv
 import json
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -159,6 +159,38 @@ async def test_slt_get_a_weekly_digest() -> None:
 
 
 # ---- the command line -------------------------------------------------------------------
+
+
+async def test_the_digest_counts_the_weeks_replies_in_any_time_zone_and_no_older_ones() -> None:
+    monday = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    bot = await school(start=monday)
+    since = monday - timedelta(days=7)
+    far_west = timezone(timedelta(hours=-12))  # a reply an hour into the week, dated the day before there
+
+    def item(replied: datetime | None, due: datetime) -> dict[str, object]:
+        return {
+            "account": "ACC-1",
+            "kind": "query",
+            "source": "parent",
+            "summary": "Is the disco on?",
+            "status": "replied" if replied else "open",
+            "received_at": (due - timedelta(hours=24)).isoformat(),
+            "logged_at": (due - timedelta(hours=24)).isoformat(),
+            "due_at": due.isoformat(),
+            "replied_at": replied.isoformat() if replied else None,
+        }
+
+    async with bot.store.transaction() as tx:
+        tx.put("items", "IT-1", item(monday - timedelta(days=30), monday - timedelta(days=31)))  # a month ago: not this week
+        tx.put("items", "IT-2", item(since - timedelta(hours=1), since))  # just before the week began
+        tx.put("items", "IT-3", item(monday - timedelta(days=2), monday - timedelta(days=1)))  # on time
+        tx.put("items", "IT-4", item(monday - timedelta(days=6), monday - timedelta(days=6, hours=2)))  # late
+        tx.put("items", "IT-5", item((since + timedelta(hours=1)).astimezone(far_west), since + timedelta(days=1)))
+        tx.put("items", "IT-6", item(None, monday - timedelta(hours=3)))  # still waiting, overdue
+    await bot.tick()
+    digest = next(c for c in bot.outbox.cards("swhitfield") if c.title == "Weekly social media digest")
+    assert "3 replied to in the last 7 days, 1 of them after the 24-hour deadline; 1 waiting and overdue now." in text(digest)
+    await bot.close()
 
 
 @pytest.fixture
