@@ -61,10 +61,17 @@ def item_counts(ctx: Context, since: datetime) -> tuple[int, int, int]:
 def thin_accounts(ctx: Context) -> list[str]:
     """Active accounts with fewer than two runners who are trained and have read the current policy."""
     thin = []
+    checked: dict[str, bool] = {}  # each person's records read once, however many accounts they run
+
+    def is_ready(pid: str) -> bool:
+        if pid not in checked:
+            checked[pid] = trained(ctx, pid) and acknowledged(ctx, pid)
+        return checked[pid]
+
     for acc in ctx.all("accounts"):
         if acc.get("status") == "closed":
             continue
-        ready = [r for r in acc.get("runners", []) if trained(ctx, r) and acknowledged(ctx, r)]
+        ready = [r for r in acc.get("runners", []) if is_ready(r)]
         if len(ready) < 2:
             thin.append(f"{acc.get('name', acc['id'])} ({len(ready)} of {len(acc.get('runners', []))})")
     return thin
