@@ -29,6 +29,11 @@ INBOX = "inbox"  # requests acknowledged to a platform and not yet handled
 # The scheduler's own record: when it last ran ("last_tick"), so a reminder can tell
 # whether it is late because policybot was not running at its time.
 SCHEDULER = "scheduler"
+# A sent reminder's key is kept this long, then forgotten (once a day), so years of daily
+# reminders do not pile up in the store. Every key that names a day or a week is long past
+# by then; one whose cause still stands (a comment still without a reply, a policy still
+# unread after three months) is sent once more, which is what SLT would want.
+REMINDER_KEEP_DAYS = 90
 SYSTEM = Person(id="policybot", name="policybot")
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
@@ -479,6 +484,7 @@ class Engine:
         sent: list[Outbound] = []
         async with self.store.transaction() as tx:
             ctx = Context(SYSTEM, now, self.settings, self.directory, tx, "scheduler")
+            self._forget_old_reminders(ctx)  # first, so one whose cause still stands goes again at once
             due = list(self._conversation_reminders(ctx))
             for schedule in self.registry.schedules:
                 due.extend(schedule(ctx))
@@ -495,6 +501,16 @@ class Engine:
             if last is None or datetime.fromisoformat(last) < now:
                 tx.put(SCHEDULER, "last_tick", {"at": now.isoformat()})
         return sent
+
+    def _forget_old_reminders(self, ctx: Context) -> None:
+        """On the first tick of each day, forget reminder keys older than REMINDER_KEEP_DAYS."""
+        tx, today = ctx.tx, ctx.today.isoformat()
+        if (tx.get(SCHEDULER, "reminders_forgotten") or {}).get("day") == today:
+            return
+        cutoff = ctx.now - timedelta(days=REMINDER_KEEP_DAYS)
+        for reminder in tx.where("reminders", lambda r: datetime.fromisoformat(r["at"]) < cutoff):
+            tx.delete("reminders", reminder["id"])
+        tx.put(SCHEDULER, "reminders_forgotten", {"day": today})
 
     def _conversation_reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:
         conf = self.settings.conversations

@@ -76,6 +76,22 @@ async def test_a_day_with_nobody_on_duty_alerts_admins_and_slt_once() -> None:
     await bot.close()
 
 
+async def test_reminders_are_sent_once_a_day_and_forgotten_after_ninety_days() -> None:
+    """Years of daily reminders do not pile up in the store: each key is kept 90 days."""
+    bot = await school()  # Wednesday 25 Nov, 10:00
+    await set_weekly(bot)
+    for _day in range(100):
+        await bot.tick()
+        await bot.tick()  # a second tick the same day sends nothing more
+        bot.clock.advance(timedelta(days=1))
+    duty = [c for c in bot.outbox.cards("eclarke") + bot.outbox.cards("treid") if c.title.startswith("Monitoring today")]
+    assert len(duty) == 100  # one a day, never twice
+    kept = sorted(r["id"] for r in bot.store.all("reminders") if r["id"].startswith("duty:"))
+    # The last day's first tick forgot every key sent before 10:00 on 4 Dec, 90 days earlier.
+    assert (len(kept), kept[0], kept[-1]) == (91, "duty:ACC-1:2026-12-04", "duty:ACC-1:2027-03-04")
+    await bot.close()
+
+
 async def test_logging_a_weekend_complaint_gives_the_next_working_day_and_the_procedure() -> None:
     saturday = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
     bot = await school(start=saturday)
