@@ -78,9 +78,12 @@ class SlackFrontEnd:
         )
         self.socket: AsyncSocketModeHandler | None = None
         self._socket_task: asyncio.Task[None] | None = None
+        # bolt tries each listener in this order, building its arguments for every one it
+        # tries: slash commands and clicks, which a person sees fail when they are not
+        # answered within 3 seconds, come before message events.
         self.bolt.command(re.compile(r"^/"))(self._on_command)
-        self.bolt.event("message")(self._on_message)
         self.bolt.action(re.compile(r"^pb\."))(self._on_action)
+        self.bolt.event("message")(self._on_message)
         self.bolt.view(MODAL)(self._on_modal)
         self.bolt.event("app_home_opened")(self._on_home)
         self.bolt.error(self._on_error)
