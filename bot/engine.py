@@ -495,7 +495,7 @@ class Engine:
                 sent.extend(self._apply(out, ctx, send=False))
             queue(tx, sent, now)
             old = now - timedelta(days=2)
-            for ev in tx.where("events", lambda e: datetime.fromisoformat(e["at"]) < old):
+            for ev in tx.where("events", lambda e: _before(e, old)):
                 tx.delete("events", ev["id"])
             last = (tx.get(SCHEDULER, "last_tick") or {}).get("at")
             if last is None or datetime.fromisoformat(last) < now:
@@ -508,7 +508,7 @@ class Engine:
         if (tx.get(SCHEDULER, "reminders_forgotten") or {}).get("day") == today:
             return
         cutoff = ctx.now - timedelta(days=REMINDER_KEEP_DAYS)
-        for reminder in tx.where("reminders", lambda r: datetime.fromisoformat(r["at"]) < cutoff):
+        for reminder in tx.where("reminders", lambda r: _before(r, cutoff)):
             tx.delete("reminders", reminder["id"])
         tx.put(SCHEDULER, "reminders_forgotten", {"day": today})
 
@@ -534,6 +534,14 @@ class Engine:
                 out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))
         return due
+
+
+def _before(record: dict[str, Any], cutoff: datetime) -> bool:
+    """True when the record's "at" time is before `cutoff`; one without a readable time is kept."""
+    try:
+        return datetime.fromisoformat(record["at"]) < cutoff
+    except (KeyError, TypeError, ValueError):
+        return False
 
 
 def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:

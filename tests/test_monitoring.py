@@ -92,6 +92,19 @@ async def test_reminders_are_sent_once_a_day_and_forgotten_after_ninety_days() -
     await bot.close()
 
 
+async def test_a_reminder_or_event_record_without_a_readable_time_never_stops_the_scheduler() -> None:
+    bot = await school()
+    await set_weekly(bot)
+    async with bot.store.transaction() as tx:  # as a hand-edited or older data file might hold them
+        tx.put("reminders", "odd-1", {"note": "no time"})
+        tx.put("reminders", "odd-2", {"at": "last Tuesday"})
+        tx.put("events", "odd-3", {"at": None})
+    await bot.tick()
+    assert [c.title for c in bot.outbox.cards("eclarke")].count("Monitoring today: Pennington PTA (@PenningtonPTA)") == 1
+    assert {"odd-1", "odd-2"} <= {r["id"] for r in bot.store.all("reminders")}  # kept: nothing is deleted on a guess
+    await bot.close()
+
+
 async def test_logging_a_weekend_complaint_gives_the_next_working_day_and_the_procedure() -> None:
     saturday = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
     bot = await school(start=saturday)
