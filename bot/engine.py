@@ -102,7 +102,9 @@ class Engine:
             except Conflict:
                 out = Outcome(actor=who.id)
                 out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
-            return self._apply(out, ctx)
+            sent = self._apply(out, ctx)
+            queue(tx, sent, now)
+            return sent
 
     def _dispatch(self, event: Inbound, ctx: Context, out: Outcome) -> None:
         if event.kind == "command":
@@ -450,9 +452,9 @@ class Engine:
 
     # ---- carrying out an outcome ------------------------------------------------
 
-    def _apply(self, out: Outcome, ctx: Context, *, send: bool = True) -> list[Outbound]:
-        """Write an outcome's changes and audit entries; queue its messages unless `send` is
-        False (the caller queues them, with others, in one go)."""
+    def _apply(self, out: Outcome, ctx: Context) -> list[Outbound]:
+        """Write an outcome's changes and audit entries; return its messages, for the caller
+        to `queue` (a tick queues all of its messages in one go)."""
         tx = ctx.tx
         for w in out.writes:
             before = (tx.get(w.table, w.key) or {}).get("status") if w.action else None
@@ -473,8 +475,6 @@ class Engine:
             out.messages.extend(inner.messages)
             for w in inner.writes:
                 tx.put(w.table, w.key, w.doc) if w.doc is not None else tx.delete(w.table, w.key)
-        if send:
-            queue(tx, out.messages, ctx.now)
         return list(out.messages)
 
     # ---- scheduled work ---------------------------------------------------------
@@ -492,7 +492,7 @@ class Engine:
                 if tx.get("reminders", key):
                     continue
                 tx.put("reminders", key, {"at": now.isoformat()})
-                sent.extend(self._apply(out, ctx, send=False))
+                sent.extend(self._apply(out, ctx))
             queue(tx, sent, now)
             old = now - timedelta(days=2)
             for ev in tx.where("events", lambda e: _before(e, old)):
