@@ -20,7 +20,7 @@ from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, pers
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.store import Conflict, Store, Transaction
-from bot.workflow import Command, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import REMINDERS, Command, Context, Invalid, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
 
@@ -489,9 +489,9 @@ class Engine:
             for schedule in self.registry.schedules:
                 due.extend(schedule(ctx))
             for key, out in due:
-                if tx.get("reminders", key):
+                if ctx.reminded(key):
                     continue
-                tx.put("reminders", key, {"at": now.isoformat()})
+                tx.put(REMINDERS, key, {"at": now.isoformat()})
                 sent.extend(self._apply(out, ctx))
             queue(tx, sent, now)
             old = now - timedelta(days=2)
@@ -508,8 +508,8 @@ class Engine:
         if (tx.get(SCHEDULER, "reminders_forgotten") or {}).get("day") == today:
             return
         cutoff = ctx.now - timedelta(days=REMINDER_KEEP_DAYS)
-        for reminder in tx.where("reminders", lambda r: _before(r, cutoff)):
-            tx.delete("reminders", reminder["id"])
+        for reminder in tx.where(REMINDERS, lambda r: _before(r, cutoff)):
+            tx.delete(REMINDERS, reminder["id"])
         tx.put(SCHEDULER, "reminders_forgotten", {"day": today})
 
     def _conversation_reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:

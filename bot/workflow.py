@@ -53,6 +53,9 @@ class Step:
         return self.label or self.key.replace("_", " ").capitalize()
 
 
+REMINDERS = "reminders"  # the scheduler's record of each reminder it has sent, by key (Engine.tick)
+
+
 @dataclass
 class Context:
     """What a handler may know: the acting person, the time, the school and the records."""
@@ -86,6 +89,12 @@ class Context:
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """The records `keep` accepts: only those are copied, so a scan of years of records stays cheap."""
         return self.tx.where(table, keep)
+
+    def reminded(self, key: str) -> bool:
+        """True if the scheduler has sent the reminder with this key (keys are forgotten
+        after REMINDER_KEEP_DAYS, bot/engine.py). A schedule asks before it works out a
+        reminder, so one already sent costs nothing on later ticks."""
+        return self.tx.get(REMINDERS, key) is not None
 
     def next_id(self, counter: str) -> int:
         return self.tx.next_id(counter)

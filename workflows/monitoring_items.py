@@ -175,7 +175,7 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     body = f"Marked replied by {ctx.actor.name}, {when(ctx.now, ctx.settings.school.tz)}" + (" (after the due time)." if late else ".")
     out.tell(item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{ctx.actor.id}", replace=True)
     told = {*responsible(item, ctx), item["logged_by"]}
-    if ctx.get("reminders", f"item-late:{item['id']}"):
+    if ctx.reminded(f"item-late:{item['id']}"):
         # It was escalated: SLT's copy and every runner's copy lose their button too.
         account = ctx.get("accounts", item["account"]) or {}
         told |= {r for r in account.get("runners", ()) if ctx.directory.get(r)}
@@ -234,7 +234,7 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     log_button = (Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)
     for account in active_accounts(ctx):
         key = f"duty:{account['id']}:{day}"
-        if ctx.get("reminders", key):
+        if ctx.reminded(key):
             continue
         monitor = on_duty(ctx, account, today)
         if monitor is None:
@@ -259,7 +259,7 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
         if ctx.now >= due:
             key = f"item-late:{item['id']}"
-            if ctx.get("reminders", key):
+            if ctx.reminded(key):
                 continue
             body = f"No reply has been recorded and it was due {when(due, tz)}. The policy asks for a reply within 24 hours. Please reply now, then press Mark replied."
             if note := late_note(due, ctx):
@@ -277,7 +277,7 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             yield key, out
         elif ctx.now >= due - lead:
             key = f"item-due:{item['id']}"
-            if ctx.get("reminders", key) or datetime.fromisoformat(item["logged_at"]) >= due - lead:
+            if ctx.reminded(key) or datetime.fromisoformat(item["logged_at"]) >= due - lead:
                 continue  # sent already, or logged this close to its time (the logging card gave the due time)
             out = Outcome(actor="policybot")
             left = due - ctx.now

@@ -481,7 +481,7 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         rota = ctx.get(ROTA, account["id"]) or {}  # read once, not once a day
         empty = [d for d in window if on_duty(ctx, account, d, rota) is None]
         keys = ((f"rota-gap:{account['id']}:{d.isoformat()}", d) for d in empty)
-        gaps = [(key, d) for key, d in keys if ctx.get("reminders", key) is None]
+        gaps = [(key, d) for key, d in keys if not ctx.reminded(key)]
         if not gaps:
             continue
         days = ", ".join(show_day(d) for _, d in gaps)

@@ -95,7 +95,7 @@ def digest_card(ctx: Context) -> Card:
 def weekly_digest(ctx: Context) -> list[tuple[str, Outcome]]:
     slot = weekly_slot(ctx)
     key = f"slt-digest:{slot}"
-    if slot is None or ctx.get("reminders", key):
+    if slot is None or ctx.reminded(key):
         return []  # not Monday morning, or sent already: the digest is not worked out again every tick
     out = Outcome(actor="policybot")
     out.send(role("slt"), digest_card(ctx))
