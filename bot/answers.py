@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from bot.people import Directory, fold
@@ -68,9 +68,9 @@ def parse(step: Step, raw: Any, directory: Directory, tz: ZoneInfo, now: datetim
                 ids.append(pid)
         return ids
     if kind == "date":
-        return parse_date(str(raw), tz, now).isoformat()
+        return parse_date(str(raw), tz, now, step.direction or "any").isoformat()
     if kind == "datetime":
-        return parse_datetime(str(raw), tz, now).isoformat()
+        return parse_datetime(str(raw), tz, now, step.direction or "any").isoformat()
     raise Invalid("I can't read that answer.")
 
 
@@ -96,14 +96,69 @@ def _person(text: str, directory: Directory) -> str:
     raise Invalid(f"{text!r} could be {names}. Please give their full name.")
 
 
-_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$")
+Direction = Literal["past", "future", "any"]
+# A moment typed as "now", or a few minutes ahead by a clock a little fast, still counts
+# as the past; a deadline a few minutes gone still counts as now.
+NOW_TOLERANCE = timedelta(minutes=5)
+# A date given without a time (for a question that asks for both) is read as this time of day.
+DAY_ONLY_PAST = time(9, 0)
+DAY_ONLY_FUTURE = time(17, 0)  # a deadline of "Friday" means by the end of Friday's working day
+
+_DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 _TIME = re.compile(r"(\d{1,2})(?::|\.)(\d{2})\s*(am|pm)?$|(\d{1,2})\s*(am|pm)$")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
 
 
-def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
-    """A date: 'today', 'yesterday', 'tomorrow', '2026-11-25' or '25/11/2026'."""
-    t = fold(text)
-    today = now.astimezone(tz).date()
+def date_examples(direction: Direction) -> str:
+    """Dates this question accepts, as examples: only ones it would not refuse."""
+    return {
+        "past": "a date like 25/11/2026 or 25 Nov, or today, yesterday or a day like Monday",
+        "future": "a date like 24/12 or 24 Dec 2026, or today, tomorrow or a day like Friday",
+        "any": "a date like 25/11/2026 or 25 Nov 2026, or today, yesterday or tomorrow",
+    }[direction]
+
+
+def datetime_examples(direction: Direction) -> str:
+    """Moments this question accepts, as examples: only ones it would not refuse."""
+    return {
+        "past": "'now', 'today 09:15', 'yesterday 18:30', 'Saturday 9am', '25/11/2026 9am' or '2h ago'",
+        "future": "'today 16:00', 'tomorrow 9am', 'Friday 12:00', '24/12 9am' or 'in 2 hours'",
+        "any": "'today 16:00', 'yesterday 18:30', 'tomorrow 9am' or '25/11/2026 9am'",
+    }[direction]
+
+
+def _weekday(name: str) -> int | None:
+    name = name.removesuffix("'s").removesuffix("s") if len(name) > 3 else name
+    if len(name) < 3:
+        return None
+    for n, day_name in enumerate(_WEEKDAYS):
+        if day_name.startswith(name):
+            return n
+    return None
+
+
+def _month(name: str) -> int | None:
+    if len(name) < 3:
+        return None
+    for n, month_name in enumerate(_MONTHS, start=1):
+        if month_name.startswith(name):
+            return n
+    return None
+
+
+def _without_year(d: int, m: int, today: date, direction: Direction) -> date:
+    """A day and month with no year: the one this question means (the latest gone, the next to come)."""
+    this_year = date(today.year, m, d)
+    if direction == "past" and this_year > today:
+        return date(today.year - 1, m, d)
+    if direction == "future" and this_year < today:
+        return date(today.year + 1, m, d)
+    return this_year
+
+
+def _read_date(t: str, today: date, direction: Direction) -> date | None:
+    """A date as typed, or None if it isn't one. Relative words resolve in the question's direction."""
     named = {"today": today, "yesterday": today - timedelta(days=1), "tomorrow": today + timedelta(days=1)}
     if t in named:
         return named[t]
@@ -111,56 +166,102 @@ def parse_date(text: str, tz: ZoneInfo, now: datetime) -> date:
         return date.fromisoformat(t)
     except ValueError:
         pass
-    m = _DMY.match(t)
-    if m:
-        d, mth, y = (int(x) for x in m.groups())
-        y = y + 2000 if y < 100 else y
-        try:
-            return date(y, mth, d)
-        except ValueError:
-            pass
-    raise Invalid("Please give a date like 25/11/2026, or today, yesterday or tomorrow.")
+    try:
+        m = _DMY.match(t)
+        if m:
+            d, mth = int(m.group(1)), int(m.group(2))
+            if m.group(3) is None:
+                return _without_year(d, mth, today, direction)
+            y = int(m.group(3))
+            return date(y + 2000 if y < 100 else y, mth, d)
+        # "Tue 1 Dec 2026" (as policybot writes dates), "1 December", "1st dec 2026"
+        words = t.replace(",", " ").split()
+        if words and _weekday(words[0]) is not None and len(words) > 1:
+            words = words[1:]
+        if 2 <= len(words) <= 3 and re.fullmatch(r"\d{1,2}(st|nd|rd|th)?", words[0]) and _month(words[1]):
+            d, mth = int(re.sub(r"\D", "", words[0])), _month(words[1]) or 0
+            if len(words) == 3:
+                return date(int(words[2]), mth, d) if re.fullmatch(r"\d{4}", words[2]) else None
+            return _without_year(d, mth, today, direction)
+    except ValueError:
+        return None
+    # A day of the week: "saturday", "sat", "last sat", "next friday", "on monday"
+    prefix, _, rest = t.partition(" ")
+    if prefix in ("last", "next", "this", "on") and rest:
+        t = rest
+    else:
+        prefix = ""
+    n = _weekday(t)
+    if n is None:
+        return None
+    back = today - timedelta(days=(today.weekday() - n) % 7)
+    ahead = today + timedelta(days=(n - today.weekday()) % 7)
+    if prefix == "last" or (direction == "past" and prefix != "next"):
+        return back
+    if prefix in ("next", "this") or direction == "future":
+        return ahead
+    if back == ahead:
+        return back  # today
+    raise Invalid(f"Do you mean {day(back)} or {day(ahead)}? Please give the date, like {ahead.day}/{ahead.month}/{ahead.year}.")
 
 
-_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+def _refuse_date(d: date, today: date, direction: Direction) -> None:
+    if direction == "past" and d > today:
+        raise Invalid(f"{day(d)} is in the future. This question needs a day that has already come: today or earlier.")
+    if direction == "future" and d < today:
+        raise Invalid(f"{day(d)} has already passed. This question needs today or a later day.")
 
 
-def _past_day(text: str, tz: ZoneInfo, now: datetime) -> date:
-    """A date as parse_date reads it, or a day name ('saturday', 'last sat'): the latest such day up to today.
-
-    Only for moments in the past (when something arrived or happened).
-    """
-    name = text.removeprefix("last ").removeprefix("on ").strip()
-    if len(name) >= 3:
-        for n, day_name in enumerate(_WEEKDAYS):
-            if day_name.startswith(name) or name == day_name + "s":
-                today = now.astimezone(tz).date()
-                return today - timedelta(days=(today.weekday() - n) % 7)
-    return parse_date(text, tz, now)
+def parse_date(text: str, tz: ZoneInfo, now: datetime, direction: Direction = "any") -> date:
+    """A date: 'today', 'yesterday', 'tomorrow', 'Saturday', '2026-11-25', '25/11/2026', '25/11',
+    '25 Nov 2026' or 'Wed 25 Nov 2026'; refused when it is not on the question's side of today."""
+    today = now.astimezone(tz).date()
+    found = _read_date(fold(text), today, direction)
+    if found is None:
+        raise Invalid(f"Please give {date_examples(direction)}.")
+    _refuse_date(found, today, direction)
+    return found
 
 
-def parse_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
-    """A past or present moment: 'now', '2h ago', 'yesterday 18:30', 'yesterday at 6.30pm',
-    'saturday 18:30', '18:30 yesterday', '25/11/2026 9am', '14:05' (today)."""
+def parse_datetime(text: str, tz: ZoneInfo, now: datetime, direction: Direction = "any") -> datetime:
+    """A moment: 'now', '2h ago', 'in 3 hours', 'yesterday 18:30', 'yesterday at 6.30pm',
+    'saturday 18:30', '18:30 yesterday', '25/11/2026 9am', '14:05' (today); refused when it
+    is not on the question's side of now ("past": up to now, "future": from now)."""
     t = fold(text)
-    if t in ("now", "just now"):
+    found = _read_datetime(t, tz, now, direction)
+    if found is None:
+        raise Invalid(f"Please give a date and time like {datetime_examples(direction)}.")
+    if direction == "past" and found > now + NOW_TOLERANCE:
+        raise Invalid(f"That is in the future ({when(found, tz)}). This question needs a time that has already passed.")
+    if direction == "future" and found < now - NOW_TOLERANCE:
+        raise Invalid(f"That has already passed ({when(found, tz)}). This question needs a time still to come.")
+    return found
+
+
+def _read_datetime(t: str, tz: ZoneInfo, now: datetime, direction: Direction) -> datetime | None:
+    if t in ("now", "just now", "right now"):
         return now
-    m = re.match(r"^(\d+|an?)\s*(m|min|mins|minutes?|h|hrs?|hours?|d|days?)\s+ago$", t)
+    units = r"(m|min|mins|minutes?|h|hrs?|hours?|d|days?)"
+    m = re.match(rf"^(\d+|an?)\s*{units}\s+ago$", t) or re.match(rf"^in\s+(\d+|an?)\s*{units}$", t)
     if m:
         n, unit = (1 if m.group(1) in ("a", "an") else int(m.group(1))), m.group(2)[0]
-        return now - {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        span = {"m": timedelta(minutes=n), "h": timedelta(hours=n), "d": timedelta(days=n)}[unit]
+        return now - span if t.endswith("ago") else now + span
     t = re.sub(r"\s+(am|pm)$", r"\1", t)
-    t = re.sub(r"^at\s+|\s+at\s+", " ", t).strip()  # "yesterday at 18:30", "at 14:05"
+    t = re.sub(r"^(at|by)\s+|\s+(at|by)\s+", " ", t).strip()  # "yesterday at 18:30", "by 4pm"
     first, _, rest = t.partition(" ")
     if rest and _TIME.match(first) and not _TIME.match(rest):
         t = f"{rest} {first}"  # "18:30 yesterday"
+    today = now.astimezone(tz).date()
     parts = t.rsplit(" ", 1)
-    tm = None
+    tm, d = None, None
     if len(parts) == 2 and _TIME.match(parts[1]):
-        tm, d = _TIME.match(parts[1]), _past_day(parts[0], tz, now)
+        tm, d = _TIME.match(parts[1]), _read_date(parts[0], today, direction)
+        if d is None:
+            return None
     elif _TIME.match(t):
-        tm, d = _TIME.match(t), now.astimezone(tz).date()
-    if tm:
+        tm, d = _TIME.match(t), today
+    if tm and d:
         hour = int(tm.group(1) or tm.group(4))
         minute = int(tm.group(2) or 0)
         ampm = tm.group(3) or tm.group(5)
@@ -171,12 +272,13 @@ def parse_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
         if hour > 23 or minute > 59:
             raise Invalid("That time doesn't look right. Please give a time like 18:30 or 6.30pm.")
         return datetime.combine(d, time(hour, minute), tz)
-    try:
-        d = parse_date(t, tz, now)
-        return datetime.combine(d, time(9, 0), tz)
-    except Invalid:
-        pass
-    raise Invalid("Please give a date and time like 'yesterday 18:30', 'Saturday 9am', '25/11/2026 9am', '2h ago' or 'now'.")
+    d = _read_date(t, today, direction)
+    if d is None:
+        return None
+    if direction == "future":
+        return max(datetime.combine(d, DAY_ONLY_FUTURE, tz), now) if d == today else datetime.combine(d, DAY_ONLY_FUTURE, tz)
+    moment = datetime.combine(d, DAY_ONLY_PAST, tz)
+    return min(moment, now) if d == today else moment
 
 
 def show(step: Step, value: Any, directory: Directory, tz: ZoneInfo) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Literal
 
 from bot.config import Person, Settings
 from bot.errors import NotAllowed
@@ -47,6 +47,10 @@ class Step:
     # Choices read from the records when the question is asked (such as the school's
     # accounts); used instead of `choices` when given.
     options: Callable[[Answers, Context], tuple[Choice, ...]] | None = None
+    # A "date" or "datetime" question says which side of now its answer may be: "past"
+    # (when something happened), "future" (a deadline, a day of cover) or "any"; the
+    # reader (bot/answers.py) refuses the other side, saying so. Every one declares it.
+    direction: Literal["past", "future", "any"] | None = None
 
     @property
     def title(self) -> str:

@@ -406,7 +406,7 @@ WORKFLOWS = (
         intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
         steps=(
             Step("person", "Who is leaving?", "person", "Leaving", check=check_person),
-            Step("date", "What is their last day? (for example 18/12/2026)", "date", "Last day"),
+            Step("date", "What is their last day? (for example 18/12/2026; it may have passed already)", "date", "Last day", direction="any"),
         ),
         on_start=start_leaver,
         role="slt,admin",

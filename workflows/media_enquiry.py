@@ -33,6 +33,7 @@ STEPS = (
         "datetime",
         "Their deadline",
         optional=True,
+        direction="future",
     ),
     Step("responded", "Have you said anything to them about it yet?", "yesno", "Already said something"),
     Step("said", "What did you say? As close to your words as you can.", label="What was said", check=incidents.not_blank, when=lambda a: bool(a.get("responded"))),

@@ -41,9 +41,8 @@ def account_options(_answers: Answers, ctx: Context) -> tuple[Choice, ...]:
     return tuple(Choice(a["id"], label(a)) for a in active_accounts(ctx))
 
 
-def not_in_future(value: str, _answers: Answers, ctx: Context) -> str:
-    if datetime.fromisoformat(value) > ctx.now + timedelta(minutes=5):
-        raise Invalid("That time is in the future. When did it arrive? For example: now, today 09:15, or yesterday 18:30.")
+def not_too_old(value: str, _answers: Answers, ctx: Context) -> str:
+    """The reader has refused the future (the step's direction); this refuses the long past."""
     if datetime.fromisoformat(value) < ctx.now - timedelta(days=30):
         raise Invalid("That is more than 30 days ago. Please check the date, or tell an administrator about anything this old.")
     return value
@@ -309,8 +308,9 @@ WORKFLOWS = (
                 "When did it arrive? (for example: today 09:15, or yesterday 18:30; type skip if just now)",
                 "datetime",
                 "Received",
-                check=not_in_future,
+                check=not_too_old,
                 optional=True,
+                direction="past",
             ),
             Step("abusive", "Is it abusive, offensive, bullying or harassing?", "yesno", "Abusive"),
         ),

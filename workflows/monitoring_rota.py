@@ -283,10 +283,9 @@ def check_pattern(value: str, answers: Answers, ctx: Context) -> str:
     return show_pattern(parse_pattern(value, account, ctx), ctx)
 
 
-def check_not_past(value: str, _answers: Answers, ctx: Context) -> str:
+def within_a_year(value: str, _answers: Answers, ctx: Context) -> str:
+    """The reader has refused days gone (the step's direction); this refuses the far future."""
     d = date.fromisoformat(value)
-    if d < ctx.today:
-        raise Invalid("That day has already passed. Please give today or a later date.")
     if d > ctx.today + timedelta(days=366):
         raise Invalid("Please give a date within the next year.")
     return value
@@ -361,7 +360,7 @@ def check_my_account(value: str, _answers: Answers, ctx: Context) -> str:
 
 
 def check_my_day(value: str, answers: Answers, ctx: Context) -> str:
-    value = check_not_past(value, answers, ctx)
+    value = within_a_year(value, answers, ctx)
     account = account_of(answers["account"], ctx)
     who = on_duty(ctx, account, date.fromisoformat(value))
     if who != ctx.actor.id:
@@ -530,8 +529,25 @@ WORKFLOWS = (
                 when=lambda a: a.get("change") == "weekly",
                 help="Separate groups with ';'. Days can be written Mon, Tuesday, Mon-Fri, weekdays, weekends or every day. Only people who run the account can be on its rota.",
             ),
-            Step("first_day", "Which is the first day of cover? (for example 24/12/2026, or tomorrow)", "date", "First day", check=check_not_past, when=lambda a: a.get("change") == "dates"),
-            Step("last_day", "And the last day? (type skip if it is just one day)", "date", "Last day", check=check_last_day, when=lambda a: a.get("change") == "dates", optional=True),
+            Step(
+                "first_day",
+                "Which is the first day of cover? (for example tomorrow, Monday, or 24/12)",
+                "date",
+                "First day",
+                check=within_a_year,
+                when=lambda a: a.get("change") == "dates",
+                direction="future",
+            ),
+            Step(
+                "last_day",
+                "And the last day? (type skip if it is just one day)",
+                "date",
+                "Last day",
+                check=check_last_day,
+                when=lambda a: a.get("change") == "dates",
+                optional=True,
+                direction="future",
+            ),
             Step("cover", "Who will monitor the account on those days?", "person", "On duty", check=check_cover, when=lambda a: a.get("change") == "dates"),
         ),
         on_complete=save_rota,
@@ -546,7 +562,7 @@ WORKFLOWS = (
         on_start=swap_start,
         steps=(
             Step("account", "Which account? Type its number or name.", label="Account", check=check_my_account),
-            Step("day", "Which of your days would you like someone to take? (for example 28/11/2026, or tomorrow)", "date", "Day", check=check_my_day),
+            Step("day", "Which of your days would you like someone to take? (for example tomorrow, Saturday, or 28/11)", "date", "Day", check=check_my_day, direction="future"),
             Step("to", "Who would you like to ask? They must also run the account.", "person", "Ask", check=check_colleague),
         ),
         on_complete=request_swap,

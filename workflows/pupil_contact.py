@@ -33,7 +33,7 @@ STEPS = (
     Step("pupil_status", "Is it a current pupil, or a former pupil who is still under 18?", "choice", "Pupil", PUPIL),
     Step("pupil", "Who is the pupil? Their name and class or year if you know it (only SLT will see this).", label="Pupil's name", check=incidents.not_blank, max_length=200),
     Step("what", "What did they do? Choose all that apply (numbers separated by commas).", "multi", "What happened", WHAT),
-    Step("when_seen", "When did it happen? (for example: yesterday 19:00, 2h ago)", "datetime", "When"),
+    Step("when_seen", "When did it happen? (for example: yesterday 19:00, 2h ago)", "datetime", "When", direction="past"),
     Step("engaged", "Did you accept, follow back or reply?", "yesno", "Staff member engaged"),
     Step("done", "What have you done about it? Choose all that apply.", "multi", "Done already", ACTION),
     Step("anything_else", "Anything else SLT should know? For example, anything worrying in what they said.", label="Anything else", optional=True),

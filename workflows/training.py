@@ -11,13 +11,7 @@ from __future__ import annotations
 
 from bot.messages import Card, person
 from bot.timefmt import day
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow, filled
-
-
-def not_future(value: str, _answers: Answers, ctx: Context) -> str:
-    if value > ctx.today.isoformat():
-        raise Invalid("That date is in the future. Please record training once it has happened, giving the date it took place.")
-    return value
+from bot.workflow import Answers, Context, Outcome, Step, Workflow, filled
 
 
 def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
@@ -46,7 +40,7 @@ WORKFLOWS = (
         role="admin",
         steps=(
             Step("person", "Who was trained?", "person", "Person"),
-            Step("date", "On what date? (for example 25/11/2026, or today)", "date", "Date", check=not_future),
+            Step("date", "On what date did it take place? (for example today, yesterday, or 25/11/2026)", "date", "Date", direction="past"),
             Step(
                 "what",
                 "What was the training? (for example: 'Social media policy induction with the DSL')",

@@ -1,0 +1,166 @@
+"""Dates and times (issue 16, items 9 and 11): one reader, each question's direction, one way of writing a date."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.answers import parse_date, parse_datetime
+from bot.registry import default_registry
+from bot.workflow import Invalid
+from tests.harness import TestBot, add_account
+
+LONDON = ZoneInfo("Europe/London")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday 10:00 in London
+
+
+def date_steps() -> list[tuple[str, object]]:
+    registry = default_registry()
+    return [(f"{wf.name}.{s.key}", s) for wf in registry.workflows.values() for s in wf.steps if s.kind in ("date", "datetime")]
+
+
+def test_every_date_question_declares_whether_it_is_about_the_past_or_the_future() -> None:
+    steps = date_steps()
+    assert len(steps) >= 9
+    undeclared = [name for name, s in steps if s.direction not in ("past", "future", "any")]  # type: ignore[attr-defined]
+    assert not undeclared, f"date questions without a direction: {undeclared}"
+    directions = {name: s.direction for name, s in steps}  # type: ignore[attr-defined]
+    assert directions["compromising_image.taken_at"] == "past" and directions["media_enquiry.deadline"] == "future"
+    assert directions["training.date"] == "past" and directions["rota_swap.day"] == "future" and directions["log_comment.received"] == "past"
+
+
+def _examples(prompt: str) -> list[str]:
+    """The example answers a question's prompt offers: '(for example: today 10:15, yesterday 14:30, 2h ago)'."""
+    m = re.search(r"\(for example:? ([^)]*)\)", prompt)
+    if m is None:
+        return []
+    text = m.group(1).split(";")[0]
+    return [e.strip() for e in re.split(r",|\bor\b", text) if e.strip()]
+
+
+@pytest.mark.parametrize("name", [n for n, _ in date_steps()])
+def test_every_example_a_date_question_gives_is_accepted(name: str) -> None:
+    step = dict(date_steps())[name]
+    # Late in the evening a past question accepts any time today; early in the morning a future one does.
+    hour = {"past": 23, "future": 6, "any": 12}[step.direction]  # type: ignore[attr-defined]
+    now = datetime(2027, 1, 15, hour, 0, tzinfo=UTC)
+    reader = parse_date if step.kind == "date" else parse_datetime  # type: ignore[attr-defined]
+    for example in _examples(step.prompt):  # type: ignore[attr-defined]
+        reader(example, LONDON, now, step.direction)  # type: ignore[attr-defined,operator]
+
+
+@pytest.mark.parametrize(
+    ("typed", "direction", "expected"),
+    [
+        ("saturday", "future", date(2026, 11, 28)),
+        ("Saturday", "past", date(2026, 11, 21)),
+        ("sat", "future", date(2026, 11, 28)),
+        ("next friday", "future", date(2026, 11, 27)),
+        ("last friday", "past", date(2026, 11, 20)),
+        ("wednesday", "any", date(2026, 11, 25)),  # today
+        ("tomorrow", "future", date(2026, 11, 26)),
+        ("yesterday", "past", date(2026, 11, 24)),
+        ("28/11", "future", date(2026, 11, 28)),
+        ("20/11", "past", date(2026, 11, 20)),
+        ("20/11", "future", date(2027, 11, 20)),
+        ("24/12/2026", "future", date(2026, 12, 24)),
+        ("2026-12-24", "any", date(2026, 12, 24)),
+        ("Tue 1 Dec 2026", "future", date(2026, 12, 1)),  # as policybot writes dates
+        ("1 December", "future", date(2026, 12, 1)),
+        ("1st Dec 2026", "any", date(2026, 12, 1)),
+    ],
+)
+def test_one_date_reader_reads_days_as_staff_type_them(typed: str, direction: str, expected: date) -> None:
+    assert parse_date(typed, LONDON, NOW, direction) == expected  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("typed", "direction", "says"),
+    [
+        ("tomorrow", "past", "Thu 26 Nov 2026 is in the future"),
+        ("yesterday", "future", "Tue 24 Nov 2026 has already passed"),
+        ("1/1/2027", "past", "in the future"),
+        ("last monday", "future", "has already passed"),
+        ("saturday", "any", "Do you mean Sat 21 Nov 2026 or Sat 28 Nov 2026?"),
+        ("the 5th", "any", "Please give a date like"),
+    ],
+)
+def test_a_date_on_the_wrong_side_of_today_is_refused_plainly(typed: str, direction: str, says: str) -> None:
+    with pytest.raises(Invalid) as refused:
+        parse_date(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
+    assert says in str(refused.value)
+
+
+def test_the_readers_own_hints_offer_only_what_it_accepts() -> None:
+    for direction, refused in (("past", "tomorrow"), ("future", "yesterday")):
+        with pytest.raises(Invalid) as problem:
+            parse_date("soon", LONDON, NOW, direction)  # type: ignore[arg-type]
+        assert refused not in str(problem.value)
+        with pytest.raises(Invalid) as problem:
+            parse_datetime("soon", LONDON, NOW, direction)  # type: ignore[arg-type]
+        assert refused not in str(problem.value) and ("ago" in str(problem.value)) == (direction == "past")
+
+
+@pytest.mark.parametrize(
+    ("typed", "direction", "ok"),
+    [
+        ("tomorrow 9am", "past", False),
+        ("yesterday 10:00", "future", False),
+        ("in 2 hours", "future", True),
+        ("in 2 hours", "past", False),
+        ("2h ago", "future", False),
+        ("now", "past", True),
+        ("today 10:04", "past", True),  # a clock a little fast is still now
+        ("today 16:00", "future", True),
+        ("Friday 12:00", "future", True),
+        ("Friday 12:00", "past", True),  # last Friday
+    ],
+)
+def test_a_moment_on_the_wrong_side_of_now_is_refused(typed: str, direction: str, ok: bool) -> None:
+    if ok:
+        parse_datetime(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
+    else:
+        with pytest.raises(Invalid, match=r"in the future|already passed"):
+            parse_datetime(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
+
+
+# ---- through the conversations ------------------------------------------------------------
+
+
+async def test_a_compromising_picture_cannot_have_been_taken_tomorrow(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/compromising-image", "done", "done", "none", "no", "personal", "tomorrow 9am")
+    refusal = bot.last("eclarke")
+    assert "That is in the future (Thu 26 Nov 2026, 09:00)" in refusal.body and "when was it taken?" in refusal.body
+    await bot.say("eclarke", "today 09:30")
+    assert "check your answers" in bot.last("eclarke").title
+
+
+async def test_a_journalists_deadline_cannot_be_yesterday(bot: TestBot) -> None:
+    await bot.answer_all("treid", "/media-enquiry", "Westmorland Gazette", "Sam Hart", "phone", "Asked about a post", "yesterday 10:00")
+    refusal = bot.last("treid")
+    assert "That has already passed (Tue 24 Nov 2026, 10:00)" in refusal.body and "When do they want a reply by?" in refusal.body
+    await bot.say("treid", "tomorrow 9am")
+    assert "Have you said anything" in bot.last("treid").body
+
+
+async def test_training_hints_only_at_what_it_accepts(bot: TestBot) -> None:
+    await bot.answer_all("pshah", "/training", "Tom Reid")
+    assert "tomorrow" not in bot.last("pshah").body
+    await bot.say("pshah", "next week sometime")
+    assert "tomorrow" not in bot.last("pshah").body and "Please give a date" in bot.last("pshah").body
+    await bot.say("pshah", "tomorrow")
+    assert "Thu 26 Nov 2026 is in the future" in bot.last("pshah").body
+
+
+async def test_swap_duty_reads_saturday_as_log_comment_does(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.answer_all("pshah", "/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid", "submit")
+    await bot.answer_all("treid", "/swap-duty", "Saturday")
+    assert "Who would you like to ask?" in bot.last("treid").body
+    await bot.answer_all("treid", "Emma Clarke", "submit")
+    assert bot.store.get("swaps", "S-1")["day"] == "2026-11-28"
+    await bot.answer_all("eclarke", "/log-comment", "1", "comment", "public", "Nice post", "Saturday 18:30", "no", "submit")
+    assert bot.store.get("items", "IT-1")["received_at"].startswith("2026-11-21T18:30")
