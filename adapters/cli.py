@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from bot.config import Settings, load_config
 from bot.core import Core
 from bot.errors import PolicybotError
+from bot.timefmt import day
 
 log = logging.getLogger("policybot")
 GC_YOUNG = 10_000  # new objects between the cyclic collector's young-generation passes in `serve`
@@ -159,12 +160,12 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
         elif args.dry_run:
             due = records.past_retention(store, settings, now)
             for e in due:
-                print(f"  {e.table}/{e.key}: past the {e.days}-day retention period (since {e.since.date().isoformat()})")
+                print(f"  {e.table}/{e.key}: past the {e.days}-day retention period (since {day(e.since.date())})")
             print(f"{len(due)} record(s) are past their retention period." + (" Run 'policybot purge' to delete them." if due else " Nothing to delete."))
         else:
             due = await records.purge(store, settings, now)
             for e in due:
-                print(f"  deleted {e.table}/{e.key} (since {e.since.date().isoformat()}, {e.days}-day period)")
+                print(f"  deleted {e.table}/{e.key} (since {day(e.since.date())}, {e.days}-day period)")
             print(f"Deleted {len(due)} record(s) past their retention period; each deletion is in the audit trail.")
     finally:
         await store.close()

@@ -20,6 +20,7 @@ from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, pers
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.store import Conflict, Store, Transaction
+from bot.timefmt import day
 from bot.workflow import REMINDERS, Command, Context, Invalid, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
@@ -575,7 +576,7 @@ def _refuse_if_left(ctx: Context) -> None:
     leaving = (ctx.get("people", ctx.actor.id) or {}).get("leaving") or {}
     last_day = str(leaving.get("date") or "")
     if last_day and last_day < ctx.today.isoformat():
-        raise NotAllowed(f"Our records show you left the school on {last_day}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.")
+        raise NotAllowed(f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.")
 
 
 def _record(event: Inbound) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -164,3 +165,43 @@ async def test_swap_duty_reads_saturday_as_log_comment_does(bot: TestBot) -> Non
     assert bot.store.get("swaps", "S-1")["day"] == "2026-11-28"
     await bot.answer_all("eclarke", "/log-comment", "1", "comment", "public", "Nice post", "Saturday 18:30", "no", "submit")
     assert bot.store.get("items", "IT-1")["received_at"].startswith("2026-11-21T18:30")
+
+
+# ---- one way of writing a date for people: 'Tue 1 Dec 2026' ------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+# A date written for a person some other way than bot.timefmt: strftime codes, or an ISO
+# date dropped into a message. Audit details, keys and exports are stored data and stay ISO.
+_OTHER_FORMATS = re.compile(r"\{[^{}]*:%[a-zA-Z]|strftime\(|\{[\w.()\[\]'\"]*\.isoformat\(\)\}")
+
+
+def test_no_message_writes_a_date_any_other_way() -> None:
+    found = []
+    for folder in ("workflows", "adapters", "bot"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.name in ("timefmt.py", "records.py"):  # the one formatter; exports stay ISO
+                continue
+            for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if _OTHER_FORMATS.search(line) and not re.search(r"\bdetail=|\bkeys? ?=", line):  # audit details and keys are data
+                    found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+_ISO_OR_PADDED = re.compile(r"\b\d{4}-\d{2}-\d{2}\b|\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun) 0\d ")
+
+
+async def test_a_leaver_and_the_digest_read_dates_as_tue_1_dec_2026() -> None:
+    bot = TestBot(start=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday
+    await add_account(bot)
+    await bot.answer_all("swhitfield", "/leaver", "Jo Bennett", "27/11/2026", "submit")
+    await bot.say("jbennett", "/help")
+    refused = bot.last("jbennett").body
+    assert "left the school on Fri 27 Nov 2026" in refused
+    await bot.tick()
+    digest = next(c for c in bot.outbox.cards("swhitfield") if c.title == "Weekly social media digest")
+    assert "The week to Mon 30 Nov 2026." in digest.body
+    for who in ("swhitfield", "jbennett", "pshah"):
+        for card in bot.outbox.cards(who):
+            shown = " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields)])
+            assert not _ISO_OR_PADDED.search(shown), shown
+    await bot.close()

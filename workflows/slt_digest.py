@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.messages import Card, role
+from bot.timefmt import day
 from bot.workflow import Context, Outcome
 from workflows.people_status import acknowledged, trained
 from workflows.policy_acknowledgement import not_acknowledged, weekly_slot
@@ -89,7 +90,7 @@ def digest_card(ctx: Context) -> Card:
         ("Accounts with fewer than two trained runners", "; ".join(thin) if thin else "None: every account has at least two runners who are trained and have read the policy."),
         ("Not yet confirmed reading the policy", ", ".join(missing) if missing else "Everyone has confirmed the current version."),
     )
-    return Card("Weekly social media digest", f"The week to {ctx.local_now:%a %d %b %Y}.", fields=fields)
+    return Card("Weekly social media digest", f"The week to {day(ctx.today)}.", fields=fields)
 
 
 def weekly_digest(ctx: Context) -> list[tuple[str, Outcome]]:
