@@ -3,7 +3,8 @@
 media account ... has received appropriate training" (Roles & Responsibilities; Process
 for creating new accounts).
 
-Administrators record who was trained, when and in what; the approval card of an
+Administrators record who was trained (one person, or everyone at a session at once),
+when and in what; the approval card of an
 application and the account register show it beside each runner (`runner_line`).
 """
 
@@ -15,19 +16,18 @@ from bot.workflow import Answers, Context, Outcome, Step, Workflow, filled
 
 
 def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
-    """Add the training to the person's record and let them know."""
+    """Add the training to each person's record and let each of them know."""
     ctx.require("admin", "record training")
-    pid = answers["person"]
-    record = ctx.get("people", pid) or {}
-    expect = record.get("version")
-    doc = {k: v for k, v in record.items() if k not in ("id", "version")}
     entry = {"date": answers["date"], "what": answers["what"], "by": ctx.actor.id}
-    doc["training"] = sorted([*(doc.get("training") or []), entry], key=lambda t: t["date"])
-    out.put("people", pid, doc, action="training_recorded", detail=f"{answers['date']}: {answers['what']}", expect_version=expect)
-    name = ctx.directory.name(pid)
-    out.tell(Card("Training recorded", f"{name}: {answers['what']} on {day(answers['date'])}.", tone="success"))
-    if pid != ctx.actor.id:
-        out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
+    for pid in answers["people"]:
+        record = ctx.get("people", pid) or {}
+        doc = {k: v for k, v in record.items() if k not in ("id", "version")}
+        doc["training"] = sorted([*(doc.get("training") or []), entry], key=lambda t: t["date"])
+        out.put("people", pid, doc, action="training_recorded", detail=f"{answers['date']}: {answers['what']}", expect_version=record.get("version"))
+        if pid != ctx.actor.id:
+            out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
+    names = ", ".join(ctx.directory.name(pid) for pid in answers["people"])
+    out.tell(Card("Training recorded", f"{names}: {answers['what']} on {day(answers['date'])}.", tone="success"))
 
 
 WORKFLOWS = (
@@ -39,7 +39,7 @@ WORKFLOWS = (
         aliases=("record training",),
         role="admin",
         steps=(
-            Step("person", "Who was trained?", "person", "Person"),
+            Step("people", "Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", "people", "People"),
             Step("date", "On what date did it take place? (for example today, yesterday, or 25/11/2026)", "date", "Date", direction="past"),
             Step(
                 "what",
