@@ -56,6 +56,7 @@ class School:
     timezone: str = "Europe/London"
     nation: str = "ENG"
     policy_version: str = "1"
+    headteacher: str = ""  # the person id of the headteacher ("" when none is named); one of SLT
 
     @property
     def tz(self) -> ZoneInfo:
@@ -292,6 +293,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         timezone=tz,
         nation=nation,
         policy_version=school_sec.str("policy_version", "1"),
+        headteacher=school_sec.str("headteacher", "", blank=True).strip().lower(),
     )
     school_sec.done()
 
@@ -373,6 +375,12 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
     inc.done()
 
     people = _people(file, top._get("people", _MISSING))
+    if school.headteacher:
+        head = next((p for p in people if p.id == school.headteacher), None)
+        if head is None:
+            raise ConfigError(file, "school.headteacher", f"{school.headteacher!r} is not the id of anyone in [[people]]; expected one of {', '.join(p.id for p in people)}")
+        if not head.is_slt:
+            raise ConfigError(file, "school.headteacher", f'{head.id!r} must also have roles = ["slt"]: the headteacher is alerted with SLT, and incident details go only to SLT')
     for name in raw:
         if name not in top.seen:
             raise ConfigError(file, name, "unknown section; check its spelling against config.example.toml")

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import tomllib
+from importlib import resources
+
+import pytest
+
+from bot.config import Settings, parse_config
+from bot.errors import ConfigError
 from tests.harness import TestBot
 
 
@@ -15,3 +22,47 @@ async def test_training_is_recorded_for_everyone_named_at_once(bot: TestBot) -> 
         assert bot.store.get("people", pid)["training"] == [{"date": "2026-11-24", "what": "Social media policy induction", "by": "pshah"}]
         assert bot.last(pid).title == "Your training has been recorded"
     assert len(bot.store.audit(action="training_recorded")) == 2
+
+
+def _settings(**school: str) -> Settings:
+    """The sample school with `school` changed ("" removes the key)."""
+    raw = tomllib.loads(resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8"))
+    raw["school"].update(school)
+    if not school.get("headteacher", "x"):
+        raw["school"].pop("headteacher")
+    return parse_config(raw, "school.toml")
+
+
+JOURNALIST = ("/media-enquiry", "Westmorland Gazette", "Sam Hart, 01234 000000", "phone", "Asked about a parent's post on our page", "tomorrow 12:00", "no", "submit")
+
+
+async def test_a_media_enquiry_alerts_the_configured_headteacher_by_name_as_well_as_slt(bot: TestBot) -> None:
+    assert bot.settings.school.headteacher == "swhitfield"  # the sample school names one
+    await bot.answer_all("treid", *JOURNALIST)
+    to_head = [c for c in bot.outbox.cards("swhitfield") if c.title.startswith("Incident INC-1")]
+    assert [c.title for c in to_head] == ["Incident INC-1: Journalist contact (high)", "Incident INC-1: Journalist contact (high) - for you as the headteacher"]
+    assert "Sarah Whitfield, you are alerted by name as the headteacher" in to_head[1].body
+    assert [c.title for c in bot.outbox.cards("dokafor") if c.title.startswith("Incident INC-1")] == ["Incident INC-1: Journalist contact (high)"]
+    thanks = next(c for c in bot.outbox.cards("treid") if c.title.startswith("Thank you"))
+    assert thanks.body.startswith("Sarah Whitfield (the headteacher) and the Senior Leadership Team have been told")
+    assert "Sarah Whitfield (the headteacher) alerted by name" in [t["what"] for t in bot.store.get("incidents", "INC-1")["timeline"]]
+
+
+async def test_with_no_headteacher_configured_staff_are_told_truthfully_that_slt_were_alerted() -> None:
+    bot = TestBot(settings=_settings(headteacher=""))
+    await bot.say("treid", "/media-enquiry")
+    assert "headteacher" not in bot.last("treid").body
+    await bot.answer_all("treid", *JOURNALIST[1:])
+    thanks = next(c for c in bot.outbox.cards("treid") if c.title.startswith("Thank you"))
+    assert thanks.body.startswith("The Senior Leadership Team have been told")
+    assert "headteacher" not in " ".join(c.body for c in bot.outbox.cards("treid"))
+    assert not [c for c in bot.outbox.cards("swhitfield") if "for you as" in c.title]
+    await bot.close()
+
+
+def test_the_headteacher_must_be_someone_listed_and_one_of_slt() -> None:
+    with pytest.raises(ConfigError, match=r"school.headteacher.*'nobody' is not the id of anyone"):
+        _settings(headteacher="nobody")
+    with pytest.raises(ConfigError, match=r"school.headteacher.*'treid' must also have roles = \[\"slt\"\]"):
+        _settings(headteacher="treid")
+    assert _settings(headteacher="DOkafor").school.headteacher == "dokafor"

@@ -140,14 +140,22 @@ def sync_draft(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.put(TABLE, inc["id"], inc, expect_version=inc["version"])
 
 
-def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome) -> dict[str, Any]:
-    """The reporter submitted: complete (or create) the incident and tell SLT and the reporter."""
+def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, also: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The reporter submitted: complete (or create) the incident and tell SLT and the reporter.
+
+    `also` names people of SLT to alert by name as well, each with the reason ({"swhitfield":
+    "the headteacher"}); the timeline and the reporter's thank-you say so.
+    """
     clean = {k: v for k, v in answers.items() if not k.startswith("_")}
     existing = ctx.get(TABLE, answers["_incident"]) if answers.get("_incident") else None
+    also = dict(also or {})
+    named = [f"{ctx.directory.name(pid)} ({why})" for pid, why in also.items()]
     if existing is None:
         inc = _new_record(kind, urgency, answers, ctx, complete=True)
         _log(inc, ctx, f"Reported by {ctx.actor.name}")
         _log(inc, ctx, f"SLT alerted ({URGENCY[urgency]})", by=SYSTEM)
+        for line in named:
+            _log(inc, ctx, f"{line} alerted by name", by=SYSTEM)
         out.put(TABLE, inc["id"], inc, action="incident_reported", before=None, after="open", detail=f"{kind}, {urgency}")
         out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}")
     else:
@@ -161,13 +169,27 @@ def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Ou
             files_sent=max(int(inc.get("files_sent", 0)), int(answers.get("_files_sent", 0))),
         )
         _log(inc, ctx, f"Report completed by {ctx.actor.name}")
+        for line in named:
+            _log(inc, ctx, f"{line} alerted by name", by=SYSTEM)
         _save(out, inc, "incident_reported", before=inc["status"])
         out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
         out.send(role("slt"), Card(f"{inc['id']}: the report is now complete", "The full report can be seen with Show details.", buttons=(_show(inc),)))
+    for pid, why in also.items():
+        out.send(
+            person(pid),
+            Card(
+                f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]}) - for you as {why}",
+                f"{ctx.directory.name(pid)}, you are alerted by name as {why}, as well as SLT. Details are shown privately when you ask; each viewing is recorded.\n" + _owner_line(inc, ctx),
+                buttons=(_show(inc),),
+                tone="urgent" if inc["urgency"] == "urgent" else "warning",
+            ),
+            private=True,
+        )
+    told = " and ".join([", ".join(named), "the Senior Leadership Team"]) if named else "The Senior Leadership Team"
     out.tell(
         Card(
             f"Thank you: your report is {inc['id']}",
-            "The Senior Leadership Team have been told and will take it from here. Please don't discuss it more widely. Type /my-reports at any time to see where it has got to.",
+            f"{told} have been told and will take it from here. Please don't discuss it more widely. Type /my-reports at any time to see where it has got to.",
             tone="success",
         )
     )

@@ -2,8 +2,9 @@
 
 "If a journalist makes contact about posts made using social media staff must follow
 the School media policy before responding." The bot says not to respond yet, records
-the outlet, the contact, their question and their deadline, and alerts the headteacher
-and SLT, who decide who answers and what is said.
+the outlet, the contact, their question and their deadline, and alerts SLT and, by name,
+the headteacher (`[school] headteacher` in the configuration), who decide who answers
+and what is said. With no headteacher configured, SLT alone are alerted, and told so.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ def urgency(answers: Answers, now: datetime) -> str:
 
 
 def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
-    incidents.file_report("media_enquiry", urgency(answers, ctx.now), answers, ctx, out)
+    head = ctx.settings.school.headteacher
+    also = {head: "the headteacher"} if head and ctx.directory.get(head) else {}
+    incidents.file_report("media_enquiry", urgency(answers, ctx.now), answers, ctx, out, also=also)
+    passed_to = "the headteacher" if also else "the school's leadership team"
     out.tell(
         Card(
             "If they contact you again",
-            "Please don't comment. You can say: \"Thank you, I've passed your enquiry to the headteacher, and someone from the school will be in touch.\" Then tell SLT they called again.",
+            f"Please don't comment. You can say: \"Thank you, I've passed your enquiry to {passed_to}, and someone from the school will be in touch.\" Then tell SLT they called again.",
         )
     )
 
@@ -67,12 +71,12 @@ WORKFLOWS = (
         summary="a journalist contacted you about the school or its social media",
         aliases=("media enquiry", "journalist", "press enquiry"),
         intro=(
-            "Please don't respond to the journalist yet: the school's media policy must be followed first, and the headteacher or SLT will decide who replies. "
-            "I'll take a few details and alert them now."
+            "Please don't respond to the journalist yet: the school's media policy must be followed first, and the school's leaders will decide who replies. "
+            "I'll take a few details, then alert them when you send it."
         ),
         steps=STEPS,
         on_complete=submit,
         on_file=incidents.on_file,
-        submit_label="Send to the headteacher and SLT",
+        submit_label="Send to SLT",
     ),
 )
