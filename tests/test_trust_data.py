@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from importlib import resources
 
@@ -66,3 +67,24 @@ def test_the_headteacher_must_be_someone_listed_and_one_of_slt() -> None:
     with pytest.raises(ConfigError, match=r"school.headteacher.*'treid' must also have roles = \[\"slt\"\]"):
         _settings(headteacher="treid")
     assert _settings(headteacher="DOkafor").school.headteacher == "dokafor"
+
+
+def test_every_kind_of_unacceptable_conduct_the_policy_names_can_be_reported() -> None:
+    from workflows.report_abuse import KINDS
+
+    policy = resources.files("bot").joinpath("policy.txt").read_text(encoding="utf-8")
+    named = re.search(r"Unacceptable conduct, \(e\.g\. ([^)]*)\)", policy)
+    assert named, "the policy's list of unacceptable conduct"
+    words = [w for w in re.split(r"[,\s]+", named.group(1)) if w not in ("or", "a", "breach", "of", "content", "")]
+    assert "defamatory" in words and len(words) >= 7
+    labels = " ".join(c.label.lower() for c in KINDS)
+    missing = [w for w in words if w.rstrip("g").rstrip("n")[:6] not in labels]
+    assert not missing, f"report kinds lack: {missing}"
+
+
+async def test_a_defamatory_post_can_be_reported(bot: TestBot) -> None:
+    evidence = "A parent posted that a teacher was sacked from her last school, which is untrue."
+    await bot.answer_all("eclarke", "/report-abuse", "no", "somewhere else", "A parents' Facebook group", "defamatory", "staff", "parent", "nothing", evidence, "skip", "submit")
+    inc = bot.store.get("incidents", "INC-1")
+    assert inc["answers"]["kind"] == "defamatory"
+    assert ["Kind", "Defamatory (untrue claims that damage someone's reputation)"] in inc["details"]

@@ -24,6 +24,7 @@ KINDS = (
     Choice("offensive", "Offensive"),
     Choice("bullying", "Bullying"),
     Choice("harassment", "Harassment"),
+    Choice("defamatory", "Defamatory (untrue claims that damage someone's reputation)"),
     Choice("discriminatory", "Discriminatory (for example racist, sexist, homophobic)"),
     Choice("threatening", "Threatening"),
     Choice("impersonation", "Impersonation (pretending to be someone)"),
