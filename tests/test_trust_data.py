@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 import tomllib
 from importlib import resources
 
 import pytest
 
+from adapters.console import ConsoleChat
 from bot.config import Settings, parse_config
 from bot.errors import ConfigError
-from tests.harness import TestBot
+from bot.registry import default_registry
+from tests.harness import TestBot, add_account
 
 
 async def test_training_is_recorded_for_everyone_named_at_once(bot: TestBot) -> None:
@@ -88,3 +91,93 @@ async def test_a_defamatory_post_can_be_reported(bot: TestBot) -> None:
     inc = bot.store.get("incidents", "INC-1")
     assert inc["answers"]["kind"] == "defamatory"
     assert ["Kind", "Defamatory (untrue claims that damage someone's reputation)"] in inc["details"]
+
+
+# ---- the rota --------------------------------------------------------------------------
+
+
+def test_no_summary_button_reads_change_change() -> None:
+    for wf in default_registry().workflows.values():
+        for step in wf.steps:
+            assert not step.title.lower().startswith("change"), f"{wf.name}.{step.key}: the summary would show 'Change: {step.title}'"
+
+
+async def test_rota_set_summary_names_what_each_button_changes(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.answer_all("pshah", "/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid")
+    labels = [b.label for b in bot.last("pshah").buttons]
+    assert "Change: What to change" in labels and "Change: Change" not in labels
+
+
+async def test_only_a_closed_account_means_no_open_account_not_an_empty_register(bot: TestBot) -> None:
+    await add_account(bot, status="closed")
+    await bot.say("jbennett", "/rota")
+    assert bot.last("jbennett").body.startswith("There is no open school account in the register (the one in it is closed), so there is no rota.")
+    await bot.say("pshah", "/rota-set")
+    assert "There is no open school account in the register (the one in it is closed)" in bot.last("pshah").body
+    await bot.say("eclarke", "/log-comment")
+    assert "There is no open school account in the register (the one in it is closed)" in bot.last("eclarke").body
+    for who in ("jbennett", "pshah", "eclarke"):
+        assert "no school accounts in the register" not in bot.last(who).body
+
+
+async def test_empty_register_still_says_so(bot: TestBot) -> None:
+    await bot.say("jbennett", "/rota")
+    assert bot.last("jbennett").body.startswith("There are no school accounts in the register yet")
+
+
+async def test_a_gap_alert_shows_the_rota_as_it_is_once_the_gap_is_filled(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.tick()  # a new account with no rota: seven days with nobody on duty
+    alert = bot.outbox.messages("swhitfield")[-1]
+    assert alert.card.title == "Nobody is monitoring Pennington PTA (@PenningtonPTA) on 7 day(s)" and alert.key
+    await bot.answer_all("pshah", "/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid", "submit")
+    assert "The gap alert sent to administrators and SLT has been updated to match." in bot.last("pshah").body
+    for who in ("swhitfield", "dokafor", "pshah"):
+        update = bot.outbox.messages(who)[-1] if who != "pshah" else next(m for m in reversed(bot.outbox.messages(who)) if m.key == alert.key)
+        assert update.key == alert.key and update.replace  # the same card, edited in place on every copy
+        assert update.card.title == "Filled: Pennington PTA (@PenningtonPTA) has someone monitoring on every day listed"
+        assert "Now covered: Wed 25 Nov 2026, Thu 26 Nov 2026" in update.card.body and not update.card.buttons
+    gap_messages = [m for _, m in bot.outbox.sent if (m.key or "").startswith("rota-gap")]
+    await bot.tick()
+    await bot.tick()
+    assert [m for _, m in bot.outbox.sent if (m.key or "").startswith("rota-gap")] == gap_messages  # nothing more to say
+
+
+async def test_a_gap_filled_by_cover_for_one_day_leaves_the_rest_listed(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.answer_all("pshah", "/rota-set", "1", "Mon-Fri: Emma Clarke", "submit")
+    await bot.tick()
+    assert "Sat 28 Nov 2026, Sun 29 Nov 2026" in bot.last("swhitfield").body
+    await bot.answer_all("pshah", "/rota-set", "2", "Saturday", "skip", "Tom Reid", "submit")
+    update = bot.outbox.messages("swhitfield")[-1]
+    assert update.replace and update.card.title == "Nobody is monitoring Pennington PTA (@PenningtonPTA) on 1 day(s)"
+    assert "on: Sun 29 Nov 2026." in update.card.body and "Now covered: Sat 28 Nov 2026." in update.card.body
+
+
+async def test_a_rota_change_the_scheduler_finds_updates_the_alert_too(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.answer_all("pshah", "/rota-set", "1", "Mon-Fri: Emma Clarke", "submit")
+    await bot.tick()
+    async with bot.store.transaction() as tx:  # changed behind the workflows' back (as a restore might)
+        rota = tx.get("rota", "ACC-1")
+        tx.put("rota", "ACC-1", {**{k: v for k, v in rota.items() if k not in ("id", "version")}, "weekly": dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "treid")})
+    await bot.tick()
+    update = bot.outbox.messages("dokafor")[-1]
+    assert update.replace and update.card.title.startswith("Filled:")
+
+
+async def test_in_the_terminal_chat_slt_read_the_alert_as_it_now_stands() -> None:
+    bot = TestBot()
+    out = io.StringIO()
+    console = ConsoleChat(bot.core, out)
+    await console.start("pshah")
+    await add_account(bot)
+    await console.settle()
+    assert 'a message for Sarah Whitfield: "Nobody is monitoring Pennington PTA (@PenningtonPTA) on 7 day(s)"' in out.getvalue()
+    for line in ("/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid", "submit", "/as swhitfield"):
+        await console.line(line)
+    shown = out.getvalue().split("You are now Sarah Whitfield")[1]
+    assert "Filled: Pennington PTA (@PenningtonPTA) has someone monitoring on every day listed" in shown
+    assert "Nobody is monitoring" not in shown
+    await bot.close()

@@ -24,7 +24,7 @@ from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.monitoring_rota import late_note, on_duty
+from workflows.monitoring_rota import late_note, no_open_accounts, on_duty
 from workflows.new_account import active_accounts, label
 
 ITEMS = "items"
@@ -102,7 +102,7 @@ def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
 
 def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     if not active_accounts(ctx):
-        raise Expired("There are no school accounts in the register yet, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account).")
+        raise Expired(f"{no_open_accounts(ctx)}, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account).")
 
 
 def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:

@@ -6,7 +6,8 @@ duty, plus dated overrides for holidays, absence and swaps. Administrators set i
 conversation (/rota-set); anyone can see this week and next (/rota); a runner can ask
 another runner of the same account to take a day (/swap-duty), who accepts or declines
 with a button. A day in the next seven with nobody on duty alerts the administrators
-and SLT, once per account and day.
+and SLT, once per account and day; when the day is covered later, that alert is edited
+in place to say so, so nobody reads an alert that is no longer true.
 """
 
 from __future__ import annotations
@@ -49,11 +50,19 @@ def account_of(value: str, ctx: Context) -> dict[str, Any]:
     return account
 
 
+def no_open_accounts(ctx: Context) -> str:
+    """Why there is nothing to show: no accounts at all, or only closed ones (the register keeps them)."""
+    closed = len(ctx.all("accounts"))
+    if not closed:
+        return "There are no school accounts in the register yet"
+    return f"There is no open school account in the register (the {'one' if closed == 1 else closed} in it {'is' if closed == 1 else 'are'} closed)"
+
+
 def find_account(text: str, ctx: Context, accounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The account someone means by its number in a list, id, handle or name; Invalid if unclear."""
     accounts = active_accounts(ctx) if accounts is None else accounts
     if not accounts:
-        raise Invalid("There are no school accounts for this in the register yet. Type cancel to stop.")
+        raise Invalid(f"{no_open_accounts(ctx)}, so there is nothing to choose. Type cancel to stop.")
     want = fold(text).lstrip("@")
     if want.isdigit() and 1 <= int(want) <= len(accounts):
         return accounts[int(want) - 1]
@@ -221,7 +230,7 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
     """Who is on duty this week and next, for every account (or the one named)."""
     accounts = active_accounts(ctx)
     if not accounts:
-        out.tell(Card("Monitoring rota", "There are no school accounts in the register yet, so there is no rota. Apply for one with /new-account."))
+        out.tell(Card("Monitoring rota", f"{no_open_accounts(ctx)}, so there is no rota. Apply for a new account with /new-account."))
         return
     if text.strip():
         try:
@@ -266,7 +275,7 @@ def _list_accounts(ctx: Context, accounts: list[dict[str, Any]]) -> str:
 def set_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     accounts = active_accounts(ctx)
     if not accounts:
-        raise Expired("There are no school accounts in the register yet, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account).")
+        raise Expired(f"{no_open_accounts(ctx)}, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account).")
     if len(accounts) == 1:
         answers["account"] = account_value(accounts[0])
         out.tell(Card("Monitoring rota", f"Setting the rota for {label(accounts[0])}, the only account in the register.\n{_list_accounts(ctx, accounts)}"))
@@ -338,7 +347,9 @@ def save_rota(answers: Answers, ctx: Context, out: Outcome) -> None:
     rota.update(updated_by=ctx.actor.id, updated_at=ctx.now.isoformat())
     out.put(ROTA, account["id"], rota, action="rota_changed", detail=detail, expect_version=version)
     lines = rota_lines(ctx, account, ctx.today, 14, rota)
-    out.tell(Card(f"Rota saved: {label(account)}", f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines), tone="success"))
+    updated = refresh_gap_alerts(ctx, out, account, rota)
+    note = "\nThe gap alert sent to administrators and SLT has been updated to match." if updated else ""
+    out.tell(Card(f"Rota saved: {label(account)}", f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines) + note, tone="success"))
 
 
 # ---- /swap-duty: a runner asks another runner to take a day -----------------------
@@ -472,32 +483,94 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 # ---- the scheduler: gaps in the next seven days -------------------------------------
 
+# Each gap alert sent: its account, the days it listed and the days still without anyone,
+# so that a card sent earlier is brought up to date (in place) once a gap is filled, and
+# nobody reads an alert that is no longer so.
+GAP_ALERTS = "rota_gap_alerts"
+
+
+def _gap_card(account: Mapping[str, Any], open_days: list[date], filled: list[date], gone: list[date], ctx: Context) -> Card:
+    """The alert as things stand now: the days still without anyone, those since covered, and
+    those that went by with nobody on the rota."""
+    lines = []
+    if filled:
+        lines.append(f"Now covered: {', '.join(show_day(d) for d in filled)}.")
+    if gone:
+        lines.append(f"Nobody was on the rota on: {', '.join(show_day(d) for d in gone)}.")
+    if not open_days:
+        every = "every day still to come" if gone else "every day listed"
+        lines.append(f"Updated {when(ctx.now, ctx.settings.school.tz)}: the rota now has someone on duty on {every}. Nothing more is needed.")
+        return Card(f"Filled: {label(account)} has someone monitoring on {every}", "\n".join(lines), tone="success")
+    days = ", ".join(show_day(d) for d in open_days)
+    return Card(
+        f"Nobody is monitoring {label(account)} on {len(open_days)} day(s)",
+        "\n".join(
+            [
+                f"Nobody is on the rota to monitor {label(account)} on: {days}.",
+                *lines,
+                "The policy asks for school accounts to be monitored every day, including holidays, so comments and complaints get a reply within 24 hours. "
+                "An administrator can fill the gap with /rota-set.",
+            ]
+        ),
+        buttons=(Button("conversation.start", "Set the rota", {"workflow": "rota_set"}),),
+        tone="warning",
+    )
+
+
+def refresh_gap_alerts(ctx: Context, out: Outcome, account: Mapping[str, Any], rota: Mapping[str, Any] | None = None) -> bool:
+    """Bring the open gap alerts of `account` up to date with the rota (`rota` when the caller
+    holds a newer one than the store): a day covered since is shown as covered, in place, on
+    every copy. True if a card changed. An alert whose days have all gone by is forgotten."""
+    changed = False
+    for alert in ctx.find(GAP_ALERTS, account=account["id"], open=True):
+        days = [date.fromisoformat(d) for d in alert["days"]]
+        known = set(alert.get("filled_days", []))
+        if all(d < ctx.today for d in days):
+            out.delete(GAP_ALERTS, alert["id"])
+            continue
+        covered_now = [d for d in days if d >= ctx.today and d.isoformat() not in known and on_duty(ctx, account, d, rota) is not None]
+        if not covered_now:
+            continue  # nothing new to say: days going by unfilled are not news to anyone
+        changed = True
+        known |= {d.isoformat() for d in covered_now}
+        still = [d for d in days if d >= ctx.today and d.isoformat() not in known]
+        gone = [d for d in days if d < ctx.today and d.isoformat() not in known]
+        doc = {k: v for k, v in alert.items() if k not in ("id", "version")}
+        doc.update(filled_days=sorted(known), open=bool(still), updated_at=ctx.now.isoformat())
+        out.put(GAP_ALERTS, alert["id"], doc, expect_version=alert.get("version"))
+        card = _gap_card(account, still, [d for d in days if d.isoformat() in known and d >= ctx.today], gone, ctx)
+        out.send(role("admins"), card, key=alert["id"], replace=True)
+        out.send(role("slt"), card, key=alert["id"], replace=True)
+    return changed
+
 
 def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
-    """Alert administrators and SLT to days with nobody on duty, once per account and day."""
+    """Alert administrators and SLT to days with nobody on duty, once per account and day; bring
+    earlier alerts up to date when their days have been covered since."""
     window = [ctx.today + timedelta(days=n) for n in range(GAP_WINDOW_DAYS)]
     for account in active_accounts(ctx):
         rota = ctx.get(ROTA, account["id"]) or {}  # read once, not once a day
+        update = Outcome(actor="policybot")
+        refresh_gap_alerts(ctx, update, account, rota)
+        if update.writes:
+            # Keyed by the alert records' versions: one state of them is brought up to date once.
+            versions = ",".join(f"{a['id']}@{a.get('version')}" for a in ctx.find(GAP_ALERTS, account=account["id"], open=True))
+            yield f"rota-gap-update:{account['id']}:{versions}", update
         empty = [d for d in window if on_duty(ctx, account, d, rota) is None]
         keys = ((f"rota-gap:{account['id']}:{d.isoformat()}", d) for d in empty)
         gaps = [(key, d) for key, d in keys if not ctx.reminded(key)]
         if not gaps:
             continue
-        days = ", ".join(show_day(d) for _, d in gaps)
-        card = Card(
-            f"Nobody is monitoring {label(account)} on {len(gaps)} day(s)",
-            f"Nobody is on the rota to monitor {label(account)} on: {days}.\n"
-            "The policy asks for school accounts to be monitored every day, including holidays, so comments and complaints get a reply within 24 hours. "
-            "An administrator can fill the gap with /rota-set.",
-            buttons=(Button("conversation.start", "Set the rota", {"workflow": "rota_set"}),),
-            tone="warning",
-        )
+        alert_id = f"rota-gap-alert:{account['id']}:{gaps[0][1].isoformat()}"
+        card = _gap_card(account, [d for _, d in gaps], [], [], ctx)
         # One message lists every new gap; each day's key is marked so it is never repeated.
         for i, (key, _d) in enumerate(gaps):
             out = Outcome(actor="policybot")
             if i == 0:
-                out.send(role("admins"), card)
-                out.send(role("slt"), card)
+                days = [d.isoformat() for _, d in gaps]
+                out.put(GAP_ALERTS, alert_id, {"account": account["id"], "days": days, "filled_days": [], "open": True, "sent_at": ctx.now.isoformat()})
+                out.send(role("admins"), card, key=alert_id)
+                out.send(role("slt"), card, key=alert_id)
             yield key, out
 
 
@@ -518,7 +591,7 @@ WORKFLOWS = (
                 "change",
                 "What would you like to change?",
                 "choice",
-                "Change",
+                "What to change",
                 (Choice("weekly", "The weekly pattern"), Choice("dates", "Cover for particular dates (holidays, absence)")),
             ),
             Step(
