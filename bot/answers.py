@@ -271,7 +271,15 @@ def _read_datetime(t: str, tz: ZoneInfo, now: datetime, direction: Direction) ->
             hour = 0
         if hour > 23 or minute > 59:
             raise Invalid("That time doesn't look right. Please give a time like 18:30 or 6.30pm.")
-        return datetime.combine(d, time(hour, minute), tz)
+        moment = datetime.combine(d, time(hour, minute), tz)
+        if len(parts) == 2 and _weekday(parts[0]) is not None:
+            # A bare day name is today's only if the time is on the question's side of now:
+            # "Friday 12:00" asked at 5pm on a Friday is next Friday (future) or today (past).
+            if direction == "future" and moment < now - NOW_TOLERANCE:
+                moment = datetime.combine(d + timedelta(days=7), time(hour, minute), tz)
+            elif direction == "past" and moment > now + NOW_TOLERANCE:
+                moment = datetime.combine(d - timedelta(days=7), time(hour, minute), tz)
+        return moment
     d = _read_date(t, today, direction)
     if d is None:
         return None

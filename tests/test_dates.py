@@ -45,12 +45,12 @@ def _examples(prompt: str) -> list[str]:
 @pytest.mark.parametrize("name", [n for n, _ in date_steps()])
 def test_every_example_a_date_question_gives_is_accepted(name: str) -> None:
     step = dict(date_steps())[name]
-    # Late in the evening a past question accepts any time today; early in the morning a future one does.
-    hour = {"past": 23, "future": 6, "any": 12}[step.direction]  # type: ignore[attr-defined]
-    now = datetime(2027, 1, 15, hour, 0, tzinfo=UTC)
     reader = parse_date if step.kind == "date" else parse_datetime  # type: ignore[attr-defined]
-    for example in _examples(step.prompt):  # type: ignore[attr-defined]
-        reader(example, LONDON, now, step.direction)  # type: ignore[attr-defined,operator]
+    examples = _examples(step.prompt)  # type: ignore[attr-defined]
+    for hour in (0, 6, 9, 12, 17, 23):  # an example must hold at any time of day
+        now = datetime(2027, 1, 15, hour, 0, tzinfo=UTC)
+        for example in examples:
+            reader(example, LONDON, now, step.direction)  # type: ignore[attr-defined,operator]
 
 
 @pytest.mark.parametrize(
@@ -118,6 +118,8 @@ def test_the_readers_own_hints_offer_only_what_it_accepts() -> None:
         ("today 16:00", "future", True),
         ("Friday 12:00", "future", True),
         ("Friday 12:00", "past", True),  # last Friday
+        ("Wednesday 09:00", "future", True),  # today is Wednesday and 09:00 has gone: next Wednesday
+        ("Wednesday 18:30", "past", True),  # and 18:30 has not come: last Wednesday
     ],
 )
 def test_a_moment_on_the_wrong_side_of_now_is_refused(typed: str, direction: str, ok: bool) -> None:
@@ -205,3 +207,9 @@ async def test_a_leaver_and_the_digest_read_dates_as_tue_1_dec_2026() -> None:
             shown = " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields)])
             assert not _ISO_OR_PADDED.search(shown), shown
     await bot.close()
+
+
+def test_a_day_name_with_a_time_lands_on_the_questions_side_of_now() -> None:
+    assert parse_datetime("Wednesday 09:00", LONDON, NOW, "future") == datetime(2026, 12, 2, 9, 0, tzinfo=LONDON)
+    assert parse_datetime("Wednesday 18:30", LONDON, NOW, "past") == datetime(2026, 11, 18, 18, 30, tzinfo=LONDON)
+    assert parse_datetime("Wednesday 11:00", LONDON, NOW, "future") == datetime(2026, 11, 25, 11, 0, tzinfo=LONDON)

@@ -54,7 +54,7 @@ STEPS = (
         when=lambda a: bool(a.get("shared")),
     ),
     Step("device", "Step 5: was it taken on a school device or your personal device?", "choice", "Device", DEVICE),
-    Step("taken_at", "Step 6: when was it taken? (for example: today 10:15, yesterday 14:30, 2h ago)", "datetime", "Taken", direction="past"),
+    Step("taken_at", "Step 6: when was it taken? (for example: just now, 2h ago, yesterday 14:30)", "datetime", "Taken", direction="past"),
 )
 
 

@@ -30,7 +30,7 @@ STEPS = (
     Step("question", "What did they ask about? Which posts, and what did they want to know?", label="Their question", check=incidents.not_blank),
     Step(
         "deadline",
-        "When do they want a reply by? (for example: today 16:00, tomorrow 9am) Type skip if they didn't say.",
+        "When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) Type skip if they didn't say.",
         "datetime",
         "Their deadline",
         optional=True,

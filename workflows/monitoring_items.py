@@ -305,7 +305,7 @@ WORKFLOWS = (
             Step("summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300),
             Step(
                 "received",
-                "When did it arrive? (for example: today 09:15, or yesterday 18:30; type skip if just now)",
+                "When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",
                 "datetime",
                 "Received",
                 check=not_too_old,
