@@ -256,3 +256,13 @@ def test_class_names_that_differ() -> None:
     assert class_name("3A") != class_name("3B") and class_name("Year 3") != class_name("Year 4") and class_name("Oak") != class_name("Ash")
     assert class_name("3B").within(class_name("Year 3")) and not class_name("Year 3").within(class_name("3B"))
     assert class_name("Year 3").overlaps(class_name("3B")) and not class_name("3A").overlaps(class_name("3B"))
+
+
+async def test_keeping_the_list_reads_classes_the_same_way(bot: TestBot) -> None:
+    await add(bot, "pshah", "Sam Patel", "Year 2")
+    await add(bot, "pshah", "Sam Patel", "Y2")
+    assert bot.last("pshah").title == "Already on the list" and len(bot.store.all("dnp")) == 1
+    await add(bot, "pshah", "Sam Patel", "Year 5")
+    await bot.answer_all("swhitfield", "/dnp-remove", "Sam Patel", "submit", "2")
+    assert "Sam Patel (Year 2) is no longer on the list" in bot.last("swhitfield").body
+    assert [e["class"] for e in bot.store.all("dnp")] == ["Year 5"]
