@@ -118,6 +118,7 @@ def test_the_readers_own_hints_offer_only_what_it_accepts() -> None:
         ("today 16:00", "future", True),
         ("Friday 12:00", "future", True),
         ("Friday 12:00", "past", True),  # last Friday
+        ("2026-11-24 14:05", "past", True),  # as a Teams date and time picker sends it
         ("Wednesday 09:00", "future", True),  # today is Wednesday and 09:00 has gone: next Wednesday
         ("Wednesday 18:30", "past", True),  # and 18:30 has not come: last Wednesday
     ],

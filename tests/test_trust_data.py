@@ -181,3 +181,17 @@ async def test_in_the_terminal_chat_slt_read_the_alert_as_it_now_stands() -> Non
     assert "Filled: Pennington PTA (@PenningtonPTA) has someone monitoring on every day listed" in shown
     assert "Nobody is monitoring" not in shown
     await bot.close()
+
+
+async def test_a_gap_alert_for_an_account_since_closed_says_so(bot: TestBot) -> None:
+    await add_account(bot)
+    await bot.tick()
+    async with bot.store.transaction() as tx:
+        acc = tx.get("accounts", "ACC-1")
+        tx.put("accounts", "ACC-1", {**{k: v for k, v in acc.items() if k not in ("id", "version")}, "status": "closed"})
+    await bot.tick()
+    update = bot.outbox.messages("swhitfield")[-1]
+    assert update.replace and update.card.title == "Closed: Pennington PTA (@PenningtonPTA)" and not update.card.buttons
+    assert bot.store.all("rota_gap_alerts") == []
+    await bot.tick()
+    assert bot.outbox.messages("swhitfield")[-1] is update

@@ -548,7 +548,18 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     """Alert administrators and SLT to days with nobody on duty, once per account and day; bring
     earlier alerts up to date when their days have been covered since."""
     window = [ctx.today + timedelta(days=n) for n in range(GAP_WINDOW_DAYS)]
-    for account in active_accounts(ctx):
+    accounts = active_accounts(ctx)
+    live = {a["id"] for a in accounts}
+    for alert in ctx.where(GAP_ALERTS, lambda a: a.get("open") and a["account"] not in live):
+        # The account was closed: its gaps need nobody now, and the alert says so.
+        account = ctx.get("accounts", alert["account"]) or {"id": alert["account"], "name": alert["account"]}
+        out = Outcome(actor="policybot")
+        out.delete(GAP_ALERTS, alert["id"])
+        card = Card(f"Closed: {label(account)}", f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. Nothing more is needed.", tone="info")
+        out.send(role("admins"), card, key=alert["id"], replace=True)
+        out.send(role("slt"), card, key=alert["id"], replace=True)
+        yield f"rota-gap-closed:{alert['id']}", out
+    for account in accounts:
         rota = ctx.get(ROTA, account["id"]) or {}  # read once, not once a day
         update = Outcome(actor="policybot")
         refresh_gap_alerts(ctx, update, account, rota)
