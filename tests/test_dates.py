@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.answers import parse_date, parse_datetime
 from bot.registry import default_registry
@@ -214,3 +216,30 @@ def test_a_day_name_with_a_time_lands_on_the_questions_side_of_now() -> None:
     assert parse_datetime("Wednesday 09:00", LONDON, NOW, "future") == datetime(2026, 12, 2, 9, 0, tzinfo=LONDON)
     assert parse_datetime("Wednesday 18:30", LONDON, NOW, "past") == datetime(2026, 11, 18, 18, 30, tzinfo=LONDON)
     assert parse_datetime("Wednesday 11:00", LONDON, NOW, "future") == datetime(2026, 11, 25, 11, 0, tzinfo=LONDON)
+
+
+@given(
+    offset=st.integers(min_value=-400 * 24 * 60, max_value=400 * 24 * 60),
+    direction=st.sampled_from(["past", "future", "any"]),
+)
+@settings(max_examples=150)
+def test_any_moment_is_accepted_exactly_when_it_is_on_the_questions_side(offset: int, direction: str) -> None:
+    moment = (NOW + timedelta(minutes=offset)).astimezone(LONDON)
+    typed = f"{moment:%Y-%m-%d %H:%M}"  # as a Teams picker sends it
+    right_side = direction == "any" or (direction == "past" and offset <= 5) or (direction == "future" and offset >= -5)
+    if right_side:
+        found = parse_datetime(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
+        # As the school's clock reads it (an hour that happens twice in October reads the same).
+        assert found.astimezone(LONDON).replace(tzinfo=None) == moment.replace(tzinfo=None, second=0, microsecond=0)
+    else:
+        with pytest.raises(Invalid, match=r"in the future|already passed"):
+            parse_datetime(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
+
+
+@given(day_name=st.sampled_from(["monday", "Tue", "wed", "Thursday", "fri", "Saturday", "sun"]), direction=st.sampled_from(["past", "future"]))
+@settings(max_examples=30)
+def test_a_day_name_is_the_nearest_such_day_on_the_questions_side(day_name: str, direction: str) -> None:
+    found = parse_date(day_name, LONDON, NOW, direction)  # type: ignore[arg-type]
+    today = NOW.astimezone(LONDON).date()
+    assert f"{found:%a}".lower() == day_name[:3].lower()
+    assert (0 <= (today - found).days < 7) if direction == "past" else (0 <= (found - today).days < 7)

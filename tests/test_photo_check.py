@@ -135,6 +135,7 @@ NEAR_MISSES = [
     "Amir Hadad",
     "Priya Patel-Shah",  # a second surname
     "Priya Anne Patel",  # a middle name added
+    "Z Amos",  # an initial
 ]
 # Clearly different names: still "no restriction recorded", with how it was compared.
 DIFFERENT = [

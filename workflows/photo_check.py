@@ -167,6 +167,8 @@ def close_words(a: str, b: str) -> bool:
     """True when two name parts could be one name mistyped or spelled another way."""
     if a == b:
         return True
+    if min(len(a), len(b)) == 1:
+        return a[0] == b[0]  # an initial: "Z Amos" could be Zoe Amos
     longer = max(len(a), len(b))
     if longer >= 4:
         allowed = CLOSE_EDITS_FROM_7_LETTERS if longer >= 7 else CLOSE_EDITS_FROM_4_LETTERS
