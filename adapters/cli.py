@@ -102,6 +102,7 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
     from pathlib import Path
 
     from bot import records
+    from bot.files import check_outside
     from bot.store import Store
 
     now = datetime.now(UTC)
@@ -121,6 +122,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
         raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
+    if command == "export":
+        check_outside(Path(args.out), settings.storage_path)  # the data folder is the store's alone
     from bot.errors import StoreLocked
 
     try:
@@ -188,13 +191,21 @@ def _slack_manifest(settings: Settings, url: str) -> int:
 
 
 def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    import tempfile
     from pathlib import Path
+
+    from bot.files import check_outside, write_private
 
     from adapters.teams.package import write_package
     from bot.registry import default_registry
 
     out = Path(args.out)
-    data = write_package(out, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+    check_outside(out, settings.storage_path)
+    with tempfile.TemporaryDirectory() as folder:  # made aside, then put in place whole: never written through a link
+        made = Path(folder) / "package.zip"
+        data = write_package(made, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_private(out, made.read_bytes(), mode=0o644)
     print(f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands.")
     if "example.com" in args.website:
         print("  Tip: give --website (and --privacy, --terms) with your school's real https addresses before uploading.")
