@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
     serve.add_argument("--access-log", action="store_true", help="log a line for every HTTP request (refused requests are always logged)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    sub.add_parser("check-data", parents=[common], help="check every file in the data folder and say what is damaged (changes nothing)")
+    sub.add_parser("repair-data", parents=[common], help="set damaged lines of the journal and audit trail aside in a file of their own, keep everything else (stop policybot first)")
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument("--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records")
     exp.add_argument("--person", metavar="NAME", help="everything held about one person (a subject access request), instead of --what")
@@ -74,6 +76,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command == "check-data":
+            return _check_data(settings)
+        if command == "repair-data":
+            return asyncio.run(_repair_data(settings))
         if command in ("export", "dnp-import", "purge"):
             return asyncio.run(_records_command(settings, command, args))
         if command == "slack-manifest":
@@ -93,6 +99,59 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
     print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    return 0
+
+
+def _check_data(settings: Settings) -> int:
+    """Say what the data folder holds and what is damaged in it; 1 when something is."""
+    from bot.datafolder import check
+
+    folder = settings.storage_path
+    if not folder.is_dir():
+        print(f"There is no data folder at {folder} yet: policybot makes it when it first starts.")
+        return 0
+    report = check(folder)
+    print(f"Data folder {folder}:")
+    for line in report.summary:
+        print(f"  {line}")
+    for name in report.unfinished:
+        print(f"  {name}: its last line is unfinished: a change being written when policybot stopped, which nobody was told was saved. policybot drops it when it next starts.")
+    if not report.damage:
+        print("Nothing is damaged.")
+        return 0
+    print("Damaged:")
+    for damage in report.damage:
+        print(f"  {damage}")
+    print("policybot will not start until this is dealt with. Nothing has been changed.")
+    if any(d.file == "live.json" for d in report.damage):
+        print("live.json holds every record as of its last checkpoint and cannot be repaired line by line: restore the data folder from your backup (see docs/reliability.md).")
+    else:
+        print(
+            "To set the damaged lines aside in a file of their own in the data folder and keep everything else, stop policybot and run: "
+            f"policybot repair-data --config {settings.source} (see docs/reliability.md)."
+        )
+    return 1
+
+
+async def _repair_data(settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from bot.datafolder import repair
+    from bot.errors import StoreLocked
+
+    folder = settings.storage_path
+    try:
+        done = await repair(folder, datetime.now(UTC))
+    except StoreLocked:
+        raise PolicybotError(f"policybot is running and using the data folder {folder}. Stop it first, then run this again.") from None
+    if not done:
+        print(f"Nothing in {folder} is damaged, so nothing was changed.")
+        return 0
+    for aside in done:
+        lines = ", ".join(map(str, aside.lines))
+        print(f"  {aside.file}: line{'s' if len(aside.lines) > 1 else ''} {lines} set aside in {folder / aside.into}")
+    print("Every other line is kept, and the repair is in the audit trail. policybot can start again.")
+    print("What the damaged lines held is not in policybot any more: look at the file(s) above to see whether anything needs doing again.")
     return 0
 
 

@@ -40,6 +40,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,7 +48,7 @@ from typing import Any, Protocol
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from bot.errors import StoreLocked, StoreUnavailable
+from bot.errors import DataDamaged, StoreLocked, StoreUnavailable
 
 LIVE = "live.json"
 JOURNAL = "journal.jsonl"
@@ -119,26 +120,130 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _read_lines(file: Path) -> list[dict[str, Any]]:
-    """Whole JSON lines of an append-only file; a torn last line is cut off the file."""
+@dataclass(frozen=True)
+class Damage:
+    """One damaged place in the data folder: which file, which line (0: the whole file), what is wrong."""
+
+    file: str
+    line: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{f' line {self.line}' if self.line else ''}: {self.what}"
+
+
+@dataclass
+class Lines:
+    """What a file of JSON lines (the journal, the audit trail) holds."""
+
+    file: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    count: int = 0  # whole lines, damaged ones included
+    torn: int | None = None  # where an unfinished last line starts (bytes), if there is one
+
+    def cut_torn(self) -> None:
+        """Cut off an unfinished last line: a write nobody was told about (see `read_lines`)."""
+        if self.torn is not None:
+            with self.file.open("r+b") as fh:
+                fh.truncate(self.torn)
+                os.fsync(fh.fileno())
+            self.torn = None
+
+
+def read_lines(file: Path, problem: Callable[[Any], str]) -> Lines:
+    """Read a file of JSON lines without changing it: its good entries, and every damaged line.
+
+    Each line is written whole, newline included, in one write, and nobody is told a change
+    is saved until its line is on disk; so a last line with no newline, at the very end, is
+    one that was being written when policybot stopped (a crash, a power cut), which nobody
+    was told about: it is noted in `torn`, for the caller to cut off. Any other line that
+    is not JSON, or that `problem` finds fault with, is damage (a disk error, a hand edit):
+    it is listed with its line number, and nothing after it is dropped.
+    """
+    lines = Lines(file)
     if not file.exists():
-        return []
-    entries = []
-    good = 0
+        return lines
+    at = 0
     with file.open("rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
+        for number, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
+                lines.torn = at
                 break
             try:
-                entries.append(json.loads(line))
-            except ValueError:
-                break  # a line torn by a crash: everything before it stands
-            good += len(line)
-    if good != file.stat().st_size:
-        with file.open("r+b") as fh:
-            fh.truncate(good)
-            os.fsync(fh.fileno())
-    return entries
+                entry = json.loads(raw)
+            except ValueError:  # UnicodeDecodeError too
+                what = "is not a whole line of JSON (damaged or cut short)"
+            else:
+                what = problem(entry)
+            if what:
+                lines.damage.append(Damage(file.name, number, what))
+            else:
+                lines.entries.append(entry)
+            lines.count += 1
+            at += len(raw)
+    return lines
+
+
+def _change(write: Any) -> bool:
+    return type(write) is list and len(write) == 3 and type(write[0]) is str and type(write[1]) is str and (write[2] is None or type(write[2]) is dict)
+
+
+def journal_problem(entry: Any) -> str:
+    """What is wrong with a journal line's JSON ("" if nothing)."""
+    if type(entry) is not dict:
+        return "is not a journal entry"
+    if type(entry.get("seq")) is not int:
+        return "has no change number"
+    writes, audits = entry.get("writes"), entry.get("audit", [])
+    if type(writes) is not list or not all(_change(w) for w in writes):
+        return "does not hold its changes in the journal's shape"
+    if type(audits) is not list or not all(type(a) is dict for a in audits):
+        return "does not hold its audit entries in the journal's shape"
+    return ""
+
+
+def audit_problem(entry: Any) -> str:
+    """What is wrong with an audit line's JSON ("" if nothing)."""
+    return "" if type(entry) is dict else "is not an audit entry"
+
+
+def read_live(file: Path) -> tuple[dict[str, Any], Damage | None]:
+    """live.json's tables, or what is wrong with it; a missing file is an empty store."""
+    if not file.exists():
+        return {}, None
+    try:
+        data = json.loads(file.read_bytes())
+    except json.JSONDecodeError as exc:
+        return {}, Damage(file.name, 0, f"cannot be read as JSON (damaged or cut short near byte {exc.pos:,})")
+    except ValueError:
+        return {}, Damage(file.name, 0, "cannot be read as text (damaged)")
+    if type(data) is not dict or not all(type(docs) is dict and all(type(d) is dict for d in docs.values()) for docs in data.values()):
+        return {}, Damage(file.name, 0, "is not policybot's tables of records")
+    if type(data.get(META, {}).get("1", {}).get("seq", 0)) is not int:
+        return {}, Damage(file.name, 0, "has no change number")
+    return data, None
+
+
+def lock_folder(path: Path) -> int:
+    """Take the data folder for this process (creating it if need be); the descriptor holds the lock.
+
+    Raises StoreLocked while another policybot uses it.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def _everything(_doc: dict[str, Any]) -> bool:
@@ -157,7 +262,11 @@ def _matching(match: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
 class Store:
     """Keyed JSON records in named tables; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, held: int | None = None) -> None:
+        """Open the data folder at `path` (None: keep everything in memory).
+
+        `held`: a descriptor from `lock_folder` this process already holds (the store then owns it).
+        """
         self.path = Path(path) if path is not None else None
         self.lock = asyncio.Lock()
         self._lock_fd: int | None = None
@@ -185,8 +294,15 @@ class Store:
         self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
         data: dict[str, Any] = {}
         if self.path is not None:
-            self._take_lock(self.path)
-            data = self._load(self.path)
+            if held is None:
+                self._take_lock(self.path)
+            else:
+                self._lock_fd = held
+            try:
+                data = self._load(self.path)
+            except BaseException:
+                self._release_lock()
+                raise
         self._durable = self.seq
         self.db = TinyDB(storage=_HeldStorage, data=data)
         self.data: dict[str, Any] = self.db.storage.read()  # type: ignore[attr-defined]
@@ -194,36 +310,29 @@ class Store:
     # ---- opening -------------------------------------------------------------
 
     def _take_lock(self, path: Path) -> None:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        self._lock_fd = lock_folder(path)
 
     def _load(self, path: Path) -> dict[str, Any]:
-        live = path / LIVE
         (path / (LIVE + ".tmp")).unlink(missing_ok=True)  # an unfinished checkpoint: the old file stands
-        data: dict[str, Any] = {}
-        if live.exists():
-            try:
-                data = json.loads(live.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore the data folder from your backup.") from None
+        live = path / LIVE
+        data, broken = read_live(live)
+        previous, current = read_lines(path / PREVIOUS, journal_problem), read_lines(path / JOURNAL, journal_problem)
+        audit = read_lines(path / AUDIT, audit_problem)
+        damage = ([broken] if broken else []) + previous.damage + current.damage + audit.damage
+        if damage:
+            # Nothing is dropped, cut off or checkpointed over: every byte stays for a person to judge.
+            raise DataDamaged(path, damage)
+        try:
+            for lines in (previous, current, audit):
+                lines.cut_torn()
+        except OSError as exc:
+            raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
         self.seq = data.get(META, {}).get("1", {}).get("seq", 0)
         self._live_seq = self.seq if live.exists() else -1
         self._live_size = live.stat().st_size if live.exists() else 0
         self._rebuild_index(data)
-        journal = _read_lines(path / PREVIOUS) + _read_lines(path / JOURNAL)
-        self._audit = _read_lines(path / AUDIT)
+        journal = previous.entries + current.entries
+        self._audit = audit.entries
         have = {(e.get("seq"), e.get("n")) for e in self._audit}
         missing = []
         for line in journal:
@@ -263,6 +372,9 @@ class Store:
                 self.checkpoint()
         with contextlib.suppress(StoreUnavailable):
             self._close_journal()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)

@@ -355,3 +355,51 @@ def test_no_csv_cell_can_start_a_formula(tmp_path: Path, rows: list[dict], texts
     handles = {r["id"]: r["handle"] for r in csv.DictReader(io.StringIO((tmp_path / "accounts.csv").read_bytes().decode("utf-8-sig"), newline=""))}
     for n, text in enumerate(texts):
         assert records.uncell(handles[f"T-{n}"]) == text
+
+
+# ---- checking and repairing a data folder ------------------------------------------------
+
+
+def test_check_data_and_repair_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asyncio.run(school_with_records(tmp_path))
+    cfg = str(config(tmp_path))
+    data = tmp_path / "data"
+    assert main(["check-data", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing is damaged." in out and "audit.jsonl:" in out and "entries" in out
+
+    audit = data / "audit.jsonl"
+    lines = audit.read_bytes().splitlines(keepends=True)
+    count = len(lines)
+    lines[2] = b"\x00" * (len(lines[2]) - 1) + b"\n"  # a damaged block in the middle of the audit trail
+    audit.write_bytes(b"".join(lines))
+    before = data_folder_bytes(data)
+    assert main(["export", "--config", cfg, "--what", "audit", "--out", str(tmp_path / "a.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "audit.jsonl line 3" in err and "policybot will not start" in err and "Traceback" not in err
+    assert main(["check-data", "--config", cfg]) == 1
+    out = capsys.readouterr().out
+    assert "audit.jsonl line 3: is not a whole line of JSON" in out and "repair-data" in out
+    assert data_folder_bytes(data) == before  # checking changes nothing
+
+    assert main(["repair-data", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "audit.jsonl: line 3 set aside in" in out
+    (aside,) = data.glob("audit.damaged-*.jsonl")
+    assert aside.read_bytes() == lines[2]
+    assert main(["check-data", "--config", cfg]) == 0
+    assert "Nothing is damaged." in capsys.readouterr().out
+    entries = stored(tmp_path, "audit")
+    assert len(entries) >= count  # every other entry kept (the one set aside is in the journal or the damaged file), and the repair
+    assert [e["action"] for e in entries].count("data_repaired") == 1
+    assert main(["repair-data", "--config", cfg]) == 0
+    assert "nothing was changed" in capsys.readouterr().out
+
+
+def test_repair_data_refuses_while_the_bot_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    running = Store(tmp_path / "data")
+    try:
+        assert main(["repair-data", "--config", str(config(tmp_path))]) == 2
+        assert "policybot is running" in capsys.readouterr().err
+    finally:
+        asyncio.run(running.close())

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ import textwrap
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -493,3 +495,143 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, k
     assert len({e["seq"] for e in s.audit()}) == len(held)
     if checkpoint_every < kill_after:
         assert (tmp_path / "live.json").exists()  # checkpoints really happened during the burst
+
+
+# ---- a damaged data folder: refused, named, every byte kept; a torn last line only is dropped ----
+
+
+async def _thirty_acknowledged(folder: Path) -> None:
+    """30 acknowledged commits, each with its audit entry, then a kill (no checkpoint)."""
+    s = Store(folder)
+    for i in range(30):
+        async with s.transaction() as tx:
+            tx.put("items", f"i{i}", {"n": i, "text": "x" * 40})
+            tx.audit("writer", "wrote", f"items/i{i}")
+    os.close(s._lock_fd)  # killed: the journal holds all 30
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "policybot.lock"}
+
+
+@pytest.mark.parametrize("name", [JOURNAL, AUDIT])
+async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(tmp_path: Path, name: str) -> None:
+    from bot.errors import DataDamaged
+
+    await _thirty_acknowledged(tmp_path)
+    file = tmp_path / name
+    lines = file.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 30
+    lines[10] = lines[10][:5] + b"\xff" + lines[10][6:]  # one damaged byte in line 11
+    file.write_bytes(b"".join(lines))
+    before = _files(tmp_path)
+    for _ in range(2):  # and again: nothing was cut off or checkpointed over the first time
+        with pytest.raises(DataDamaged) as refused:
+            Store(tmp_path)
+        assert f"{name} line 11" in str(refused.value) and "check-data" in str(refused.value) and "repair-data" in str(refused.value)
+        assert _files(tmp_path) == before
+
+    from bot.datafolder import repair
+
+    done = await repair(tmp_path, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    assert [(a.file, a.lines) for a in done] == [(name, [11])]
+    assert (tmp_path / done[0].into).read_bytes() == lines[10]  # the damaged line, byte for byte, in a file of its own
+    assert stat.S_IMODE((tmp_path / done[0].into).stat().st_mode) == 0o600
+    again = Store(tmp_path)
+    try:
+        held = {d["n"] for d in again.all("items")}
+        if name == JOURNAL:
+            assert held == set(range(30)) - {10}  # every change but the damaged one
+        else:
+            assert held == set(range(30))
+        # The audit trail: every entry (one set aside with its audit line comes back from the journal), and the repair.
+        assert sorted(e["record"] for e in again.audit(action="wrote")) == sorted(f"items/i{n}" for n in range(30))
+        (repaired,) = again.audit(action="data_repaired")
+        assert repaired["record"] == name and done[0].into in repaired["detail"] and "line 11" in repaired["detail"]
+    finally:
+        await again.close()
+
+
+async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
+    await _thirty_acknowledged(tmp_path)
+    journal = tmp_path / JOURNAL
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"seq":31,"writes":[["items","i30",{"n":3')  # being written at the kill: nobody was told
+    s = Store(tmp_path)
+    assert {d["n"] for d in s.all("items")} == set(range(30))
+    assert journal.read_bytes() == whole  # cut off, and only that
+    await s.close()
+
+
+async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Path) -> None:
+    from bot.errors import DataDamaged
+
+    await _thirty_acknowledged(tmp_path)
+    journal = tmp_path / JOURNAL
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[3] = b'{"sek":4,"writes":[]}\n'
+    lines[7] = b'{"seq":8,"writes":[["items"]]}\n'
+    journal.write_bytes(b"".join(lines))
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert "line 4: has no change number" in str(refused.value) and "1 more damaged place" in str(refused.value)
+
+
+async def test_a_damaged_live_json_is_refused_named_and_never_overwritten(tmp_path: Path) -> None:
+    from bot.datafolder import repair
+    from bot.errors import DataDamaged, PolicybotError
+
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("items", "i0", {"n": 0})
+    await s.close()  # checkpointed into live.json
+    live = tmp_path / "live.json"
+    text = live.read_bytes()
+    live.write_bytes(text[:20] + b"#" + text[21:])
+    before = _files(tmp_path)
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert "live.json" in str(refused.value) and "backup" in str(refused.value)
+    with pytest.raises(PolicybotError, match="cannot be repaired"):
+        await repair(tmp_path, datetime(2026, 12, 3, tzinfo=UTC))
+    assert _files(tmp_path) == before
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([JOURNAL, AUDIT]), st.integers(0, 10**6), st.binary(min_size=1, max_size=1))
+def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silently(name: str, where: int, byte: bytes) -> None:
+    """Whatever byte is damaged (except the newline ending the file, which makes the last line
+    unfinished), policybot either opens with every acknowledged change and audit entry, or
+    refuses to start naming that file, and changes nothing."""
+    from bot.errors import DataDamaged
+
+    original = _THIRTY.setdefault("files", _make_thirty())
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        for file, content in original.items():
+            (data / file).write_bytes(content)
+        damaged = bytearray(original[name])
+        at = where % (len(damaged) - 1)
+        damaged[at : at + 1] = byte
+        (data / name).write_bytes(bytes(damaged))
+        before = _files(data)
+        try:
+            s = Store(data)
+        except DataDamaged as exc:
+            assert name in str(exc)
+            assert _files(data) == before
+            return
+        try:
+            assert {d["id"] for d in s.all("items")} == {f"i{n}" for n in range(30)}
+            assert len(s.audit()) >= 30
+        finally:
+            asyncio.run(s.close())
+
+
+_THIRTY: dict[str, dict[str, bytes]] = {}
+
+
+def _make_thirty() -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_thirty_acknowledged(Path(folder)))
+        return _files(Path(folder))
