@@ -253,9 +253,8 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
     import tempfile
     from pathlib import Path
 
-    from bot.files import check_outside, write_private
-
     from adapters.teams.package import write_package
+    from bot.files import check_outside, write_private
     from bot.registry import default_registry
 
     out = Path(args.out)

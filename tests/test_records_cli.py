@@ -6,19 +6,18 @@ import asyncio
 import csv
 import io
 import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
 import os
 import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.cli import _parser, main
-from bot import records
 from adapters.console import ConsoleChat
+from bot import records
 from bot.config import load_config
 from bot.store import Store
 from tests.harness import APPLICATION, TestBot, button
@@ -279,7 +278,17 @@ def test_no_command_writes_into_the_data_folder(tmp_path: Path, capsys: pytest.C
     (tmp_path / "audit-link.jsonl").symlink_to(data / "audit.jsonl")
     os.link(data / "audit.jsonl", tmp_path / "audit-hardlink.jsonl")  # another name for the same file
     relative = os.path.relpath(data / "audit.jsonl")
-    for out in (data / "audit.jsonl", data / "journal.jsonl", data / "live.json", data, data / "new.csv", tmp_path / "elsewhere" / "into-data" / "audit.jsonl", tmp_path / "audit-link.jsonl", tmp_path / "audit-hardlink.jsonl", relative):
+    for out in (
+        data / "audit.jsonl",
+        data / "journal.jsonl",
+        data / "live.json",
+        data,
+        data / "new.csv",
+        tmp_path / "elsewhere" / "into-data" / "audit.jsonl",
+        tmp_path / "audit-link.jsonl",
+        tmp_path / "audit-hardlink.jsonl",
+        relative,
+    ):
         assert main([*args, "--config", cfg, "--out", str(out)]) == 2, out
         err = capsys.readouterr().err
         assert "data folder" in err and "nothing was written" in err and "Traceback" not in err, err
