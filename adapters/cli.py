@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -285,6 +286,30 @@ async def _chat(settings: Settings, as_person: str) -> int:
     return 0
 
 
+async def _until_stopped() -> None:
+    """Wait for SIGINT (Ctrl-C) or SIGTERM (a service manager's stop): a clean stop, after which `serve` exits 0.
+
+    A second signal while stopping is not caught again: it stops policybot at once (exit 130
+    for Ctrl-C), as a person pressing Ctrl-C twice expects.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def stopping(sig: signal.Signals) -> None:
+        log.info("policybot received %s", sig.name)
+        for each in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(each)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping, sig)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+
+
 async def _serve(settings: Settings, host: str | None, port: int | None, access_log: bool = False) -> int:
     from aiohttp import web
 
@@ -310,7 +335,8 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
         await site.start()
         log.info("policybot serving %s on http://%s:%s", ", ".join(app[FRONT_ENDS]), host, port)
         settle_memory()
-        await asyncio.Event().wait()
+        await _until_stopped()
+        log.info("policybot stopping: finishing what it has started and saving everything")
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):

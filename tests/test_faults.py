@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -300,3 +301,38 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
     assert len(set(asked)) == STAFF - 1  # everyone was asked the next question
     assert len(asked) - len(set(asked)) <= 1
     assert "Traceback" not in serve.log()
+
+
+async def test_sigterm_and_sigint_stop_serve_cleanly_with_exit_code_0(tmp_path: Path) -> None:
+    """A service manager's stop (SIGTERM) and Ctrl-C (SIGINT) are clean stops: exit 0, every
+    change saved (the journal checkpointed into live.json), and the next start is clean."""
+    fake = FakeConnector()
+    fake.installed = {teams_id(1)}
+    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await connector.start_server()
+    service = str(connector.make_url("/"))
+    serve = ServeProcess(write_config(tmp_path), tmp_path / "serve.log")
+    data = tmp_path / "data"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for n, (sig, text) in enumerate(((signal.SIGTERM, "new account"), (signal.SIGINT, "facebook")), 1):
+                await serve.start()
+                assert 200 <= await post(session, serve.url, activity(1, text, n, service)) < 300
+                assert await serve.drained()
+                assert serve.stop_with(sig) == 0, serve.log()[-2000:]
+                assert not (data / JOURNAL).exists() or (data / JOURNAL).stat().st_size == 0  # everything is in live.json
+                assert (data / "live.json").exists()
+            await serve.start()  # and the next start is clean
+            assert await serve.drained()
+            assert serve.stop_with(signal.SIGTERM) == 0
+    finally:
+        serve.stop()
+        await connector.close()
+    log = serve.log()
+    assert "Traceback" not in log and log.count("policybot stopping") == 3
+    store = Store(data)
+    try:
+        convo = store.get("conversations", "p1:new_account")
+        assert convo is not None and convo["answers"] == {"platform": "facebook"}
+    finally:
+        await store.close()
