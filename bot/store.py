@@ -48,7 +48,7 @@ from typing import Any, Protocol
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from bot.errors import DataDamaged, StoreLocked, StoreUnavailable
+from bot.errors import DataDamaged, PolicybotError, StoreLocked, StoreUnavailable
 
 LIVE = "live.json"
 JOURNAL = "journal.jsonl"
@@ -62,6 +62,7 @@ CHECKPOINT_EVERY = 2000  # commits, and at least CHECKPOINT_SHARE of live.json's
 CHECKPOINT_SHARE = 1.0
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
+RECOVER_EVERY = 5.0  # seconds between tries of a disk that failed an fsync
 
 
 class Requests(Protocol):
@@ -291,7 +292,14 @@ class Store:
         self._sync_waiters: list[asyncio.Future[None]] = []  # woken after each fsync
         self._alarm: asyncio.TimerHandle | None = None  # wakes them by the earliest deadline of a `sync(within=)`
         self.requests: Requests | None = None  # set by the core: checkpoints give way to requests
-        self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
+        self._failed = ""  # why the disk cannot be trusted any more (a failed fsync), until `_recover` succeeds
+        self._durable_bytes = 0  # how much of journal.jsonl is known to be on disk
+        self._journal_generation = 0  # moves on each time a checkpoint sets journal.jsonl aside
+        self._lost: list[tuple[int, int]] = []  # ranges of commits undone after a failed fsync: never reported saved
+        self._retry_at = 0.0  # (monotonic) when `_recover` may next try the disk
+        self._troubled = False  # a commit was refused and none has been written since
+        # Told (by the core) when the store starts refusing changes, with why, and with "" once it writes again.
+        self.trouble: Callable[[str], None] | None = None
         data: dict[str, Any] = {}
         if self.path is not None:
             if held is None:
@@ -365,6 +373,8 @@ class Store:
             self._alarm.cancel()
         if self._checkpoint_task is not None:
             await self._checkpoint_task
+        if self._failed:
+            self._recover(force=True)  # a last try, so no change the disk may have lost is checkpointed
         with contextlib.suppress(StoreUnavailable):
             await self.sync()
         if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
@@ -470,7 +480,8 @@ class Store:
         """Apply a transaction and write its journal line; the seq to `sync` to (0: nothing written)."""
         if not tx.writes and not tx.audits:
             return 0
-        if self._failed:
+        if self._failed and not self._recover():
+            self._refused(self._failed)
             raise StoreUnavailable(self._failed)
         seq = self.seq + 1
         writes = [[table, key, doc] for (table, key), doc in tx.writes.items()]
@@ -480,6 +491,10 @@ class Store:
             # Each audit entry is encoded once, for the journal line and the audit file both.
             lines = [_compact(e) for e in audits]
             self._journal_append(f'{{"seq":{seq},"writes":{_compact(writes)},"audit":[{",".join(lines)}]}}')
+            if self._troubled:
+                self._troubled = False
+                if self.trouble is not None:
+                    self.trouble("")
         for table, key, doc in writes:
             self._put_raw(self.data, table, key, doc)
         self.seq = seq
@@ -501,9 +516,9 @@ class Store:
         target = self.seq if upto is None else upto
         loop = asyncio.get_running_loop()
         deadline = None if within is None else loop.time() + within
-        while self._durable < target:
-            if self._failed:
-                raise StoreUnavailable(self._failed)
+        while self._durable < target or self._undone(target):
+            if self._failed or self._undone(target):
+                raise StoreUnavailable(self._failed or f"could not save to {self.path}: the disk failed before this change was saved")
             if deadline is not None:
                 if loop.time() >= deadline:
                     return False
@@ -515,6 +530,9 @@ class Store:
                 self._syncing = asyncio.ensure_future(self._fsync_journal())
             await waiter
         return True
+
+    def _undone(self, seq: int) -> bool:
+        return any(lo <= seq <= hi for lo, hi in self._lost)
 
     def _wake_by(self, deadline: float) -> None:
         """Wake the waiters by `deadline`, so each can see whether its own has passed: one
@@ -536,7 +554,7 @@ class Store:
                 waiter.set_result(None)
 
     async def _fsync_journal(self) -> None:
-        upto = self.seq
+        upto, size, generation = self.seq, self._journal_size, self._journal_generation
         try:
             if self._journal is not None:
                 # A copy of the descriptor: a checkpoint may close the journal meanwhile.
@@ -546,7 +564,11 @@ class Store:
                 finally:
                     os.close(fd)
             # (No journal open: the checkpoint that closed it made it durable first.)
+            if self._failed:
+                return  # failed meanwhile: a later "success" proves nothing
             self._durable = max(self._durable, upto)
+            if generation == self._journal_generation:
+                self._durable_bytes = max(self._durable_bytes, size)
         except OSError as exc:
             self._give_up(exc)
         finally:
@@ -555,12 +577,85 @@ class Store:
 
     def _give_up(self, exc: BaseException) -> StoreUnavailable:
         """After a failed fsync (or a line that cannot be cut off) nobody can say what reached
-        the disk: refuse every change from now on, so nothing more is acknowledged, and let a
-        restart replay what the disk really holds."""
+        the disk (Linux may drop the unwritten pages and report the error only once): refuse
+        every change from now on, so nothing more is acknowledged, until `_recover` has put
+        the disk back to the last state known to be on it."""
         why = getattr(exc, "strerror", None) or str(exc)
-        self._failed = f"could not save to {self.path}: {why}. Restart policybot once the disk is fixed."
-        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", why)
+        if not self._failed and self.seq > self._durable:
+            self._lost.append((self._durable + 1, self.seq))
+        self._failed = f"could not save to {self.path}: {why}. Nothing is saved until the disk can be written again."
+        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again", why)
+        self._refused(why)
         return StoreUnavailable(self._failed)
+
+    def _refused(self, why: str) -> None:
+        if not self._troubled:
+            self._troubled = True
+            if self.trouble is not None:
+                self.trouble(why)
+
+    async def recover(self) -> None:
+        """If the store is refusing changes after a failed fsync, try the disk again now (the scheduler calls this on each tick)."""
+        if self._failed:
+            async with self.lock:
+                if self._failed and self._recover(force=True):
+                    await self.sync()
+
+    def _recover(self, force: bool = False) -> bool:
+        """After a failed fsync: once the disk can be written again, go back to the last state
+        known to be on it, as a restart would, and carry on without one.
+
+        The journal is cut back to what its last successful fsync covered, and everything is
+        read again from the disk. The commits after that point were never reported saved
+        (each person was told nothing changed): they are undone, their numbers are not used
+        again, and the audit trail records that they did not happen. Tried at most every
+        RECOVER_EVERY seconds (each try costs a write and an fsync), under the store's lock.
+        """
+        if self.path is None or (not force and time.monotonic() < self._retry_at):
+            return False
+        self._retry_at = time.monotonic() + RECOVER_EVERY
+        if not self._live_lock.acquire(blocking=False):
+            return False  # a checkpoint's thread is still writing live.json: next time
+        try:
+            journal, self._journal = self._journal, None
+            if journal is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    journal.close()
+            try:
+                if (self.path / JOURNAL).exists():
+                    with (self.path / JOURNAL).open("r+b") as fh:
+                        fh.truncate(self._durable_bytes)
+                        os.fsync(fh.fileno())
+                _fsync_dir(self.path)
+            except OSError as exc:
+                log.warning("the disk still cannot be written (%s); policybot keeps refusing changes", exc.strerror)
+                return False
+            lost = [e for e in self._audit if any(lo <= e.get("seq", 0) <= hi for lo, hi in self._lost)]
+            written = self.seq
+            kept = (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint)
+            try:
+                data = self._load(self.path)
+            except (OSError, PolicybotError) as exc:
+                (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint) = kept
+                log.error("after the disk failed, its data could not be read back (%s); policybot keeps refusing changes", exc)
+                return False
+            self.data.clear()
+            self.data.update(data)
+            self.seq = max(self.seq, written)  # the undone commits' numbers are never used again
+            self._durable = self.seq
+            self._durable_bytes = (self.path / JOURNAL).stat().st_size if (self.path / JOURNAL).exists() else 0
+            self._audit_unwritten = []
+            self._failed = ""
+        finally:
+            self._live_lock.release()
+        undone = ", ".join(f"{lo}" if lo == hi else f"{lo} to {hi}" for lo, hi in self._lost)
+        log.warning("the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)", undone or "none")
+        tx = Transaction(self)
+        for e in lost:
+            tx.audit("policybot", "not_saved", str(e.get("record")), detail=f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: the disk failed before it was saved")
+        tx.audit("policybot", "store_recovered", "data folder", detail=f"the disk can be written again; changes not saved and undone: {undone or 'none'}")
+        self._commit(tx)
+        return True
 
     def _checkpoint_if_due(self) -> None:
         """After a commit: start a checkpoint in the background if one is due and none is running."""
@@ -616,6 +711,7 @@ class Store:
                 self._journal = (self.path / JOURNAL).open("ab", buffering=0)
                 self._journal_size = self._journal.seek(0, os.SEEK_END)
             except OSError as exc:
+                self._refused(exc.strerror or str(exc))
                 raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
         journal = self._journal
         start = self._journal_size
@@ -634,6 +730,7 @@ class Store:
                 self._give_up(exc)  # a torn line would stay in the middle of the journal
             with contextlib.suppress(StoreUnavailable):
                 self._close_journal()
+            self._refused(exc.strerror or str(exc))
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
 
     def _close_journal(self) -> None:
@@ -641,6 +738,10 @@ class Store:
         journal, self._journal = self._journal, None
         if journal is None:
             return
+        if self._failed:  # a second fsync may "succeed" with the lost pages still lost: only `_recover` says what is on disk
+            with contextlib.suppress(OSError, ValueError):
+                journal.close()
+            raise StoreUnavailable(self._failed)
         try:
             try:
                 os.fsync(journal.fileno())
@@ -649,6 +750,7 @@ class Store:
         except (OSError, ValueError) as exc:
             raise self._give_up(exc) from None
         self._durable = self.seq
+        self._durable_bytes = self._journal_size
 
     def checkpoint(self) -> None:
         """Write the whole state to ``live.json`` (atomically) and empty the journal."""
@@ -664,6 +766,8 @@ class Store:
         """
         if self.path is None:
             return None
+        if self._failed:
+            raise StoreUnavailable(self._failed)  # never checkpoint changes the disk may not have kept
         if self._audit_unwritten:
             # Those entries live only in the journal: keep it until they are written.
             pending, self._audit_unwritten = self._audit_unwritten, []
@@ -690,6 +794,8 @@ class Store:
                     journal.unlink()
             elif journal.exists():
                 os.replace(journal, previous)
+            self._journal_generation += 1
+            self._durable_bytes = 0
             _fsync_dir(self.path)
         except OSError as exc:
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None

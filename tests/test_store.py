@@ -391,24 +391,35 @@ async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_pa
     await again.close()
 
 
-async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a failed fsync nobody can say what reached the disk: every change is refused and
+    nothing sent. Once the disk can be written again, the store goes back to what was on disk
+    before the failure (the change never reported saved is undone, and the audit trail says
+    so) and carries on, without a restart; a restart later finds the same."""
     from datetime import UTC, datetime
 
+    import bot.store
     from bot.delivery import Delivery
     from bot.people import Directory
 
+    monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
     s = Store(tmp_path)
+    told: list[str] = []
+    s.trouble = told.append
     async with s.transaction() as tx:
         tx.put("t", "kept", {"v": 1})
 
     def failing(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
+    real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", failing)
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
             tx.put("outbox", "1", {"n": 1, "next_at": "2026-01-01T00:00:00+00:00", "to": "person:eclarke", "card": {"title": "Hello"}})
-    monkeypatch.undo()
+            tx.audit("eclarke", "sent_hello", "outbox/1")
+    assert told == ["Input/output error"]  # the core is told once (it tells the administrators)
+    assert (tmp_path / JOURNAL).read_bytes().count(b"sent_hello") == 1  # (the unsaved change is in the file, as the OS shows it)
     # The disk may have lost it: nothing is sent on its strength, and nothing more is accepted.
     sent = []
 
@@ -425,16 +436,53 @@ async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_p
     delivery.add(Recording())
     with pytest.raises(StoreUnavailable):
         await delivery.flush()
-    assert sent == []
-    with pytest.raises(StoreUnavailable, match="Restart policybot"):
-        async with s.transaction() as tx:
-            tx.put("t", "later", {"v": 2})
-    await s.close()
-    again = Store(tmp_path)  # a restart reads what the disk holds
-    assert again.get("t", "kept") == {"v": 1, "id": "kept", "version": 1}
-    assert again.get("t", "later") is None
-    async with again.transaction() as tx:
+    for _ in range(2):  # still failing: still refused
+        with pytest.raises(StoreUnavailable):
+            async with s.transaction() as tx:
+                tx.put("t", "later", {"v": 2})
+    assert told == ["Input/output error"]  # once, not once a refusal
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # the disk works again
+    async with s.transaction() as tx:  # no restart
         tx.put("t", "later", {"v": 2})
+    assert told == ["Input/output error", ""]  # and told it is over
+    assert s.get("outbox", "1") is None and s.get("t", "later") == {"v": 2, "id": "later", "version": 1}
+    assert await delivery.flush() == 0 and sent == []  # the undone message never goes
+    assert [e["detail"] for e in s.audit(action="not_saved")] == ["sent_hello by eclarke (change 2) did not happen: the disk failed before it was saved"]
+    assert s.audit(action="store_recovered")
+    await s.close()
+    again = Store(tmp_path)  # a restart reads what the disk holds: the same
+    assert again.get("t", "kept") == {"v": 1, "id": "kept", "version": 1}
+    assert again.get("outbox", "1") is None and again.get("t", "later") is not None
+    assert [e["action"] for e in again.audit()] == ["sent_hello", "not_saved", "store_recovered"]
+    await again.close()
+
+
+async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("t", "kept", {"v": 1})
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(StoreUnavailable):
+        async with s.transaction() as tx:
+            tx.put("t", "lost", {"v": 2})
+    with pytest.raises(StoreUnavailable):
+        s.checkpoint()  # never a checkpoint of changes the disk may not have
+    await s.recover()  # the scheduler's try, while the disk still fails: nothing changes
+    assert s.get("t", "lost") is not None and not (tmp_path / "live.json").exists()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    await s.recover()
+    assert s.get("t", "lost") is None and s.get("t", "kept") is not None
+    async with s.transaction() as tx:
+        tx.put("t", "after", {"v": 3})
+    s._lock_fd and os.close(s._lock_fd)  # killed, no clean close
+    again = Store(tmp_path)
+    assert sorted(d["id"] for d in again.all("t")) == ["after", "kept"]
     await again.close()
 
 
