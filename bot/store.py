@@ -532,7 +532,8 @@ class Store:
         return True
 
     def _undone(self, seq: int) -> bool:
-        return any(lo <= seq <= hi for lo, hi in self._lost)
+        """True for a commit undone after a failed fsync (see `_recover`): it must never be reported saved."""
+        return bool(self._lost) and any(lo <= seq <= hi for lo, hi in self._lost)
 
     def _wake_by(self, deadline: float) -> None:
         """Wake the waiters by `deadline`, so each can see whether its own has passed: one
