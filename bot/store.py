@@ -296,6 +296,7 @@ class Store:
         self._durable_bytes = 0  # how much of journal.jsonl is known to be on disk
         self._journal_generation = 0  # moves on each time a checkpoint sets journal.jsonl aside
         self._lost: list[tuple[int, int]] = []  # ranges of commits undone after a failed fsync: never reported saved
+        self._undoing: tuple[int, int] | None = None  # the range the failure now being recovered from undoes
         self._retry_at = 0.0  # (monotonic) when `_recover` may next try the disk
         self._troubled = False  # a commit was refused and none has been written since
         # Told (by the core) when the store starts refusing changes, with why, and with "" once it writes again.
@@ -312,6 +313,8 @@ class Store:
                 self._release_lock()
                 raise
         self._durable = self.seq
+        if self.path is not None and (self.path / JOURNAL).exists():
+            self._durable_bytes = (self.path / JOURNAL).stat().st_size  # what opening read back is on disk
         self.db = TinyDB(storage=_HeldStorage, data=data)
         self.data: dict[str, Any] = self.db.storage.read()  # type: ignore[attr-defined]
 
@@ -374,7 +377,8 @@ class Store:
         if self._checkpoint_task is not None:
             await self._checkpoint_task
         if self._failed:
-            self._recover(force=True)  # a last try, so no change the disk may have lost is checkpointed
+            with contextlib.suppress(StoreUnavailable):
+                self._recover(force=True)  # a last try, so no change the disk may have lost is checkpointed
         with contextlib.suppress(StoreUnavailable):
             await self.sync()
         if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
@@ -583,7 +587,8 @@ class Store:
         the disk back to the last state known to be on it."""
         why = getattr(exc, "strerror", None) or str(exc)
         if not self._failed and self.seq > self._durable:
-            self._lost.append((self._durable + 1, self.seq))
+            self._undoing = (self._durable + 1, self.seq)
+            self._lost.append(self._undoing)
         self._failed = f"could not save to {self.path}: {why}. Nothing is saved until the disk can be written again."
         log.error("the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again", why)
         self._refused(why)
@@ -597,10 +602,13 @@ class Store:
 
     async def recover(self) -> None:
         """If the store is refusing changes after a failed fsync, try the disk again now (the scheduler calls this on each tick)."""
-        if self._failed:
+        if not self._failed:
+            return
+        with contextlib.suppress(StoreUnavailable):  # still failing: the log says so, and the next try comes
             async with self.lock:
-                if self._failed and self._recover(force=True):
-                    await self.sync()
+                recovered = bool(self._failed) and self._recover(force=True)
+            if recovered:
+                await self.sync()
 
     def _recover(self, force: bool = False) -> bool:
         """After a failed fsync: once the disk can be written again, go back to the last state
@@ -625,19 +633,22 @@ class Store:
             try:
                 if (self.path / JOURNAL).exists():
                     with (self.path / JOURNAL).open("r+b") as fh:
-                        fh.truncate(self._durable_bytes)
+                        if fh.seek(0, os.SEEK_END) > self._durable_bytes:  # (never longer: that would add zeros)
+                            fh.truncate(self._durable_bytes)
                         os.fsync(fh.fileno())
                 _fsync_dir(self.path)
             except OSError as exc:
                 log.warning("the disk still cannot be written (%s); policybot keeps refusing changes", exc.strerror)
                 return False
-            lost = [e for e in self._audit if any(lo <= e.get("seq", 0) <= hi for lo, hi in self._lost)]
+            lo, hi = self._undoing or (0, -1)
+            lost = [e for e in self._audit if lo <= e.get("seq", 0) <= hi]
             written = self.seq
-            kept = (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint)
+            kept = (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint, self._audit_unwritten)
+            self._audit_unwritten = []  # entries not yet in audit.jsonl are in the journal, or undone
             try:
                 data = self._load(self.path)
             except (OSError, PolicybotError) as exc:
-                (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint) = kept
+                (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint, self._audit_unwritten) = kept
                 log.error("after the disk failed, its data could not be read back (%s); policybot keeps refusing changes", exc)
                 return False
             self.data.clear()
@@ -645,11 +656,11 @@ class Store:
             self.seq = max(self.seq, written)  # the undone commits' numbers are never used again
             self._durable = self.seq
             self._durable_bytes = (self.path / JOURNAL).stat().st_size if (self.path / JOURNAL).exists() else 0
-            self._audit_unwritten = []
             self._failed = ""
+            self._undoing = None
         finally:
             self._live_lock.release()
-        undone = ", ".join(f"{lo}" if lo == hi else f"{lo} to {hi}" for lo, hi in self._lost)
+        undone = "" if hi < lo else f"{lo}" if lo == hi else f"{lo} to {hi}"
         log.warning("the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)", undone or "none")
         tx = Transaction(self)
         for e in lost:

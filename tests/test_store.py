@@ -404,10 +404,12 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
 
     monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
     s = Store(tmp_path)
-    told: list[str] = []
-    s.trouble = told.append
     async with s.transaction() as tx:
         tx.put("t", "kept", {"v": 1})
+    os.close(s._lock_fd)  # killed: "kept" is in the journal, which the next start reads back
+    s = Store(tmp_path)
+    told: list[str] = []
+    s.trouble = told.append
 
     def failing(fd: int) -> None:
         raise OSError(5, "Input/output error")
@@ -448,6 +450,7 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     assert told == ["Input/output error", ""]  # and told it is over
     assert s.get("outbox", "1") is None and s.get("t", "later") == {"v": 2, "id": "later", "version": 1}
     assert await delivery.flush() == 0 and sent == []  # the undone message never goes
+    assert s.get("t", "kept") is not None  # what was on disk before the failure stays (here, read back at the start)
     assert [e["detail"] for e in s.audit(action="not_saved")] == ["sent_hello by eclarke (change 2) did not happen: the disk failed before it was saved"]
     assert s.audit(action="store_recovered")
     await s.close()
