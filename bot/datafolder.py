@@ -42,7 +42,8 @@ def check(folder: Path) -> Report:
     if (folder / LIVE).exists() and not broken:
         records = sum(len(docs) for name, docs in data.items() if name != META)
         seq = data.get(META, {}).get("1", {}).get("seq", 0)
-        summary.append(f"{LIVE}: {records:,} records in {len(data) - (META in data)} tables, as of change {seq:,}")
+        tables = len(data) - (META in data)
+        summary.append(f"{LIVE}: {records:,} record{'s' * (records != 1)} in {tables} table{'s' * (tables != 1)}, as of change {seq:,}")
     lines = {}
     for name, problem, noun in ((PREVIOUS, journal_problem, "changes"), (JOURNAL, journal_problem, "changes"), (AUDIT, audit_problem, "entries")):
         found = read_lines(folder / name, problem)
