@@ -386,6 +386,10 @@ def test_check_data_and_repair_data(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["export", "--config", cfg, "--what", "audit", "--out", str(tmp_path / "a.csv")]) == 2
     err = capsys.readouterr().err
     assert "audit.jsonl line 3" in err and "policybot will not start" in err and "Traceback" not in err
+    for command in (["serve"], ["chat"], ["purge", "--dry-run"]):  # nothing starts on a damaged folder
+        assert main([*command, "--config", cfg]) == 2
+        err = capsys.readouterr().err
+        assert "audit.jsonl line 3" in err and "policybot will not start" in err and "Traceback" not in err
     assert main(["check-data", "--config", cfg]) == 1
     out = capsys.readouterr().out
     assert "audit.jsonl line 3: is not a whole line of JSON" in out and "repair-data" in out
