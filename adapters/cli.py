@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -46,6 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
     serve.add_argument("--access-log", action="store_true", help="log a line for every HTTP request (refused requests are always logged)")
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    sub.add_parser("check-data", parents=[common], help="check every file in the data folder and say what is damaged (changes nothing)")
+    sub.add_parser("repair-data", parents=[common], help="set damaged lines of the journal and audit trail aside in a file of their own, keep everything else (stop policybot first)")
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument("--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records")
     exp.add_argument("--person", metavar="NAME", help="everything held about one person (a subject access request), instead of --what")
@@ -75,6 +78,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command == "check-data":
+            return _check_data(settings)
+        if command == "repair-data":
+            return asyncio.run(_repair_data(settings))
         if command in ("export", "dnp-import", "purge"):
             return asyncio.run(_records_command(settings, command, args))
         if command == "slack-manifest":
@@ -97,12 +104,66 @@ def _check(settings: Settings) -> int:
     return 0
 
 
+def _check_data(settings: Settings) -> int:
+    """Say what the data folder holds and what is damaged in it; 1 when something is."""
+    from bot.datafolder import check
+
+    folder = settings.storage_path
+    if not folder.is_dir():
+        print(f"There is no data folder at {folder} yet: policybot makes it when it first starts.")
+        return 0
+    report = check(folder)
+    print(f"Data folder {folder}:")
+    for line in report.summary:
+        print(f"  {line}")
+    for name in report.unfinished:
+        print(f"  {name}: its last line is unfinished: a change being written when policybot stopped, which nobody was told was saved. policybot drops it when it next starts.")
+    if not report.damage:
+        print("Nothing is damaged.")
+        return 0
+    print("Damaged:")
+    for damage in report.damage:
+        print(f"  {damage}")
+    print("policybot will not start until this is dealt with. Nothing has been changed.")
+    if any(d.file == "live.json" for d in report.damage):
+        print("live.json holds every record as of its last checkpoint and cannot be repaired line by line: restore the data folder from your backup (see docs/reliability.md).")
+    else:
+        print(
+            "To set the damaged lines aside in a file of their own in the data folder and keep everything else, stop policybot and run: "
+            f"policybot repair-data --config {settings.source} (see docs/reliability.md)."
+        )
+    return 1
+
+
+async def _repair_data(settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from bot.datafolder import repair
+    from bot.errors import StoreLocked
+
+    folder = settings.storage_path
+    try:
+        done = await repair(folder, datetime.now(UTC))
+    except StoreLocked:
+        raise PolicybotError(f"policybot is running and using the data folder {folder}. Stop it first, then run this again.") from None
+    if not done:
+        print(f"Nothing in {folder} is damaged, so nothing was changed.")
+        return 0
+    for aside in done:
+        lines = ", ".join(map(str, aside.lines))
+        print(f"  {aside.file}: line{'s' if len(aside.lines) > 1 else ''} {lines} set aside in {folder / aside.into}")
+    print("Every other line is kept, and the repair is in the audit trail. policybot can start again.")
+    print("What the damaged lines held is not in policybot any more: look at the file(s) above to see whether anything needs doing again.")
+    return 0
+
+
 async def _records_command(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """export, dnp-import and purge: they open the data folder themselves (so the bot must not be running)."""
     from datetime import UTC, datetime
     from pathlib import Path
 
     from bot import records
+    from bot.files import check_outside
     from bot.store import Store
 
     now = datetime.now(UTC)
@@ -122,6 +183,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
         raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
+    if command == "export":
+        check_outside(Path(args.out), settings.storage_path)  # the data folder is the store's alone
     from bot.errors import StoreLocked
 
     try:
@@ -189,13 +252,20 @@ def _slack_manifest(settings: Settings, url: str) -> int:
 
 
 def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
+    import tempfile
     from pathlib import Path
 
     from adapters.teams.package import write_package
+    from bot.files import check_outside, write_private
     from bot.registry import default_registry
 
     out = Path(args.out)
-    data = write_package(out, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+    check_outside(out, settings.storage_path)
+    with tempfile.TemporaryDirectory() as folder:  # made aside, then put in place whole: never written through a link
+        made = Path(folder) / "package.zip"
+        data = write_package(made, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_private(out, made.read_bytes(), mode=0o644)
     print(f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands.")
     if "example.com" in args.website:
         print("  Tip: give --website (and --privacy, --terms) with your school's real https addresses before uploading.")
@@ -215,6 +285,30 @@ async def _chat(settings: Settings, as_person: str) -> int:
     finally:
         await core.close()
     return 0
+
+
+async def _until_stopped() -> None:
+    """Wait for SIGINT (Ctrl-C) or SIGTERM (a service manager's stop): a clean stop, after which `serve` exits 0.
+
+    A second signal while stopping is not caught again: it stops policybot at once (exit 130
+    for Ctrl-C), as a person pressing Ctrl-C twice expects.
+    """
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+
+    def stopping(sig: signal.Signals) -> None:
+        log.info("policybot received %s", sig.name)
+        for each in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(each)
+        stop.set()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stopping, sig)
+    try:
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 async def _serve(settings: Settings, host: str | None, port: int | None, access_log: bool = False) -> int:
@@ -242,7 +336,8 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
         await site.start()
         log.info("policybot serving %s on http://%s:%s", ", ".join(app[FRONT_ENDS]), host, port)
         settle_memory()
-        await asyncio.Event().wait()
+        await _until_stopped()
+        log.info("policybot stopping: finishing what it has started and saving everything")
     finally:
         if runner is not None:
             with contextlib.suppress(Exception):

@@ -6,15 +6,16 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from datetime import datetime
+from collections.abc import Coroutine
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings
 from bot.delivery import Delivery
-from bot.engine import INBOX, Engine, reference
+from bot.engine import INBOX, Engine, queue, reference
 from bot.errors import NotSaved, StoreUnavailable
-from bot.messages import Inbound, Outbound
+from bot.messages import Card, Inbound, Outbound, role
 from bot.people import Directory
 from bot.priority import Backlog, Priority
 from bot.registry import Registry, default_registry
@@ -27,6 +28,11 @@ def _quietly(task: asyncio.Future[Any]) -> None:
     """A save that finished after the request was acknowledged: its failure is the turn's to report."""
     if not task.cancelled() and task.exception() is not None:
         log.warning("a request acknowledged while the store was busy could not be saved: %s", task.exception())
+
+
+def _alert_failed(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("could not tell the administrators about the disk: %s", task.exception())
 
 
 def not_saved(exc: StoreUnavailable, what: str, *, kept: bool = False) -> NotSaved:
@@ -51,6 +57,35 @@ def not_saved(exc: StoreUnavailable, what: str, *, kept: bool = False) -> NotSav
     )
 
 
+ALERT_GAP = timedelta(hours=1)  # at most one "cannot save" message to the administrators in this time
+
+
+def _when(settings: Settings, moment: datetime) -> str:
+    return moment.astimezone(settings.school.tz).strftime("%H:%M on %a %d %b")
+
+
+def disk_trouble_card(settings: Settings, since: datetime, why: str) -> Card:
+    """For the administrators: the store refuses changes (sent at once, without the outbox)."""
+    return Card(
+        "policybot cannot save anything",
+        f"Since {_when(settings, since)}, the computer policybot runs on has refused to save its changes ({why}). "
+        "Anyone who sends policybot something now is told it was not saved and to try again in a few minutes. "
+        "Please check that computer's disk: is it full, read-only, or reporting errors? "
+        "policybot starts saving again by itself once the disk works, with no restart, and will tell you here. See docs/reliability.md.",
+        tone="urgent",
+    )
+
+
+def disk_back_card(settings: Settings, since: datetime, until: datetime, why: str) -> Card:
+    """For the administrators: the store saves again (through the outbox, as usual)."""
+    return Card(
+        "policybot can save again",
+        f"From {_when(settings, since)} to {_when(settings, until)}, policybot could not save anything ({why}). "
+        "Anyone who sent it something in that time was told it was not saved and asked to try again. "
+        "Everything saved before then is safe. If this happens again, check the disk of the computer policybot runs on.",
+    )
+
+
 class Core:
     """One running policybot: every front end talks to this."""
 
@@ -68,6 +103,11 @@ class Core:
         self.backlog = Backlog(self.priority)
         self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)
         self._tasks: list[asyncio.Task[None]] = []
+        # When the disk refuses changes, the administrators are told, once, and told again when it is over.
+        self._outage: tuple[datetime, str] | None = None
+        self._told_at: datetime | None = None
+        self._alerts: set[asyncio.Task[None]] = set()
+        store.trouble = self._store_trouble
 
     @classmethod
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
@@ -152,6 +192,30 @@ class Core:
             self.delivery.kick()
         return sent
 
+    def _store_trouble(self, why: str) -> None:
+        """The store began refusing changes (`why`), or ("") saves again: tell the administrators, once each way."""
+        now = self.clock.now()
+        if why and self._outage is None:
+            if self._told_at is not None and now - self._told_at < ALERT_GAP:
+                return  # a disk that keeps failing and recovering: not a message every time
+            self._outage, self._told_at = (now, why), now
+            self._alert(self.delivery.announce(role("admins"), disk_trouble_card(self.settings, now, why)))
+        elif not why and self._outage is not None:
+            since, why = self._outage
+            self._outage = None
+            self._alert(self._tell_recovered(disk_back_card(self.settings, since, now, why)))
+
+    def _alert(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.ensure_future(work)
+        self._alerts.add(task)
+        task.add_done_callback(self._alerts.discard)
+        task.add_done_callback(_alert_failed)
+
+    async def _tell_recovered(self, card: Card) -> None:
+        async with self.store.transaction() as tx:
+            queue(tx, [Outbound(role("admins"), card)], self.clock.now())
+        self.delivery.kick()
+
     async def tick(self) -> list[Outbound]:
         """Run the scheduler once (reminders, deadlines, expiries)."""
         sent = await self.engine.tick(self.clock.now())
@@ -163,6 +227,7 @@ class Core:
         while True:
             try:
                 await self.priority.give_way()  # reminders can wait a moment for answers owed now
+                await self.store.recover()  # after a failed fsync: saving again once the disk works, with or without traffic
                 await self.tick()
             except Exception:
                 log.exception("scheduler tick failed; trying again next time")
@@ -175,6 +240,9 @@ class Core:
 
     async def close(self) -> None:
         await self.backlog.close()
+        for alert in list(self._alerts):
+            with contextlib.suppress(Exception):
+                await alert
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

@@ -111,6 +111,23 @@ class Delivery:
                     sent += await self._deliver(row, now)
             return sent
 
+    async def announce(self, to: Recipient, card: Card) -> int:
+        """Send one message now, straight through the front ends, without the outbox; return how many targets had it.
+
+        Only for telling administrators that the store itself refuses changes, when the
+        outbox cannot be written: sent once, best effort, never retried.
+        """
+        msg = Message(id="announce", to=to, card=card, key=None, replace=False, private=False)
+        sent = 0
+        for channel in self.channels.values():
+            for target in channel.targets(msg, self.directory):
+                try:
+                    await channel.send(target, msg)
+                    sent += 1
+                except Exception as exc:  # best effort: the log has it, and the outbox message follows once the disk works
+                    log.warning("could not tell %s that policybot cannot save (%s)", target, exc)
+        return sent
+
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 
 class PolicybotError(Exception):
     """Base class: `str(error)` is a plain message a teacher can act on."""
@@ -33,6 +36,23 @@ class StoreLocked(PolicybotError):
 
 class StoreUnavailable(PolicybotError):
     """The data directory refused a write; nothing was changed."""
+
+
+class DataDamaged(PolicybotError):
+    """A file in the data folder is damaged: policybot refuses to start and changes nothing.
+
+    `damage` lists each damaged place (bot.store.Damage: file, line, what is wrong).
+    """
+
+    def __init__(self, folder: Path, damage: list[Any]) -> None:
+        self.folder, self.damage = folder, damage
+        first = damage[0]
+        more = f" (and {len(damage) - 1} more damaged place{'s' if len(damage) > 2 else ''})" if len(damage) > 1 else ""
+        if first.line == 0 and first.file == "live.json":
+            todo = "Restore the data folder from your backup: live.json holds every record as of its last checkpoint, and cannot be repaired line by line."
+        else:
+            todo = "To see everything that is damaged, run: policybot check-data --config YOUR-CONFIG. To set the damaged lines aside in a file of their own and keep everything else, run: policybot repair-data --config YOUR-CONFIG."
+        super().__init__(f"A file in the data folder {folder} is damaged, so policybot will not start. {first}{more}. Nothing has been changed. {todo} See docs/reliability.md.")
 
 
 class NotSaved(StoreUnavailable):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
+from bot import files
 from bot.config import Settings
 from bot.people import Directory, fold
 from bot.store import META, Store, iter_tables
@@ -37,12 +37,15 @@ HEADERS = {
 CLI_ACTOR = "command line"
 # Tables with nothing about people in them, left out of a subject access export.
 _MACHINERY = {META, "counters", "events"}
-_FORMULA = ("=", "+", "-", "\t", "\r")
+# A cell starting with any of these can be run by a spreadsheet as a formula (or, with tab and
+# CR, turned into one on import), whatever follows: `@cmd|' /C calc'!A0` needs no brackets.
+# See https://owasp.org/www-community/attacks/CSV_Injection
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _formula(text: str) -> bool:
-    """True for text a spreadsheet would run; '@' only with a call, so '@PenningtonY6' stays readable."""
-    return bool(text) and (text[0] in _FORMULA or (text[0] == "@" and "(" in text))
+    """True for text a spreadsheet could run as a formula."""
+    return text.startswith(FORMULA_STARTS)
 
 
 def _needs_quote(text: str) -> bool:
@@ -112,7 +115,7 @@ def to_csv(rows: list[dict[str, Any]], tz: tzinfo | None = None, header: list[st
     buf = io.StringIO()
     cols = columns(rows) or header or ["id"]
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(cols)
+    writer.writerow([cell(c) for c in cols])
     for row in rows:
         writer.writerow([cell(row.get(c), tz) for c in cols])
     return buf.getvalue()
@@ -123,13 +126,8 @@ def to_json(data: Any) -> str:
 
 
 def write_private(path: Path, text: str, *, bom: bool = False) -> None:
-    """Write a file only its owner can read (exports hold personal data)."""
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8-sig" if bom else "utf-8", newline="") as fh:
-            fh.write(text)
-    except OSError as exc:
-        raise RecordsError(f"I could not write {path}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+    """Write an export only its owner can read (exports hold personal data): a new file renamed over any old one, never through a link."""
+    files.write_private(path, (("\ufeff" if bom else "") + text).encode("utf-8"))
 
 
 # ---- exports -------------------------------------------------------------------------

@@ -40,6 +40,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -47,7 +48,7 @@ from typing import Any, Protocol
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from bot.errors import StoreLocked, StoreUnavailable
+from bot.errors import DataDamaged, PolicybotError, StoreLocked, StoreUnavailable
 
 LIVE = "live.json"
 JOURNAL = "journal.jsonl"
@@ -61,6 +62,7 @@ CHECKPOINT_EVERY = 2000  # commits, and at least CHECKPOINT_SHARE of live.json's
 CHECKPOINT_SHARE = 1.0
 CHECKPOINT_BYTES = 8 * 1024 * 1024  # or this much journal (or live.json's size, if larger) whatever the count
 DUMP_CHUNK = 500  # records encoded at a time when live.json is written
+RECOVER_EVERY = 5.0  # seconds between tries of a disk that failed an fsync
 
 
 class Requests(Protocol):
@@ -119,26 +121,130 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def _read_lines(file: Path) -> list[dict[str, Any]]:
-    """Whole JSON lines of an append-only file; a torn last line is cut off the file."""
+@dataclass(frozen=True)
+class Damage:
+    """One damaged place in the data folder: which file, which line (0: the whole file), what is wrong."""
+
+    file: str
+    line: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"{self.file}{f' line {self.line}' if self.line else ''}: {self.what}"
+
+
+@dataclass
+class Lines:
+    """What a file of JSON lines (the journal, the audit trail) holds."""
+
+    file: Path
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    damage: list[Damage] = field(default_factory=list)
+    count: int = 0  # whole lines, damaged ones included
+    torn: int | None = None  # where an unfinished last line starts (bytes), if there is one
+
+    def cut_torn(self) -> None:
+        """Cut off an unfinished last line: a write nobody was told about (see `read_lines`)."""
+        if self.torn is not None:
+            with self.file.open("r+b") as fh:
+                fh.truncate(self.torn)
+                os.fsync(fh.fileno())
+            self.torn = None
+
+
+def read_lines(file: Path, problem: Callable[[Any], str]) -> Lines:
+    """Read a file of JSON lines without changing it: its good entries, and every damaged line.
+
+    Each line is written whole, newline included, in one write, and nobody is told a change
+    is saved until its line is on disk; so a last line with no newline, at the very end, is
+    one that was being written when policybot stopped (a crash, a power cut), which nobody
+    was told about: it is noted in `torn`, for the caller to cut off. Any other line that
+    is not JSON, or that `problem` finds fault with, is damage (a disk error, a hand edit):
+    it is listed with its line number, and nothing after it is dropped.
+    """
+    lines = Lines(file)
     if not file.exists():
-        return []
-    entries = []
-    good = 0
+        return lines
+    at = 0
     with file.open("rb") as fh:
-        for line in fh:
-            if not line.endswith(b"\n"):
+        for number, raw in enumerate(fh, 1):
+            if not raw.endswith(b"\n"):
+                lines.torn = at
                 break
             try:
-                entries.append(json.loads(line))
-            except ValueError:
-                break  # a line torn by a crash: everything before it stands
-            good += len(line)
-    if good != file.stat().st_size:
-        with file.open("r+b") as fh:
-            fh.truncate(good)
-            os.fsync(fh.fileno())
-    return entries
+                entry = json.loads(raw)
+            except ValueError:  # UnicodeDecodeError too
+                what = "is not a whole line of JSON (damaged or cut short)"
+            else:
+                what = problem(entry)
+            if what:
+                lines.damage.append(Damage(file.name, number, what))
+            else:
+                lines.entries.append(entry)
+            lines.count += 1
+            at += len(raw)
+    return lines
+
+
+def _change(write: Any) -> bool:
+    return type(write) is list and len(write) == 3 and type(write[0]) is str and type(write[1]) is str and (write[2] is None or type(write[2]) is dict)
+
+
+def journal_problem(entry: Any) -> str:
+    """What is wrong with a journal line's JSON ("" if nothing)."""
+    if type(entry) is not dict:
+        return "is not a journal entry"
+    if type(entry.get("seq")) is not int:
+        return "has no change number"
+    writes, audits = entry.get("writes"), entry.get("audit", [])
+    if type(writes) is not list or not all(_change(w) for w in writes):
+        return "does not hold its changes in the journal's shape"
+    if type(audits) is not list or not all(type(a) is dict for a in audits):
+        return "does not hold its audit entries in the journal's shape"
+    return ""
+
+
+def audit_problem(entry: Any) -> str:
+    """What is wrong with an audit line's JSON ("" if nothing)."""
+    return "" if type(entry) is dict else "is not an audit entry"
+
+
+def read_live(file: Path) -> tuple[dict[str, Any], Damage | None]:
+    """live.json's tables, or what is wrong with it; a missing file is an empty store."""
+    if not file.exists():
+        return {}, None
+    try:
+        data = json.loads(file.read_bytes())
+    except json.JSONDecodeError as exc:
+        return {}, Damage(file.name, 0, f"cannot be read as JSON (damaged or cut short near byte {exc.pos:,})")
+    except ValueError:
+        return {}, Damage(file.name, 0, "cannot be read as text (damaged)")
+    if type(data) is not dict or not all(type(docs) is dict and all(type(d) is dict for d in docs.values()) for docs in data.values()):
+        return {}, Damage(file.name, 0, "is not policybot's tables of records")
+    if type(data.get(META, {}).get("1", {}).get("seq", 0)) is not int:
+        return {}, Damage(file.name, 0, "has no change number")
+    return data, None
+
+
+def lock_folder(path: Path) -> int:
+    """Take the data folder for this process (creating it if need be); the descriptor holds the lock.
+
+    Raises StoreLocked while another policybot uses it.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
+    with contextlib.suppress(OSError):
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+    return fd
 
 
 def _everything(_doc: dict[str, Any]) -> bool:
@@ -157,7 +263,11 @@ def _matching(match: dict[str, Any]) -> Callable[[dict[str, Any]], bool]:
 class Store:
     """Keyed JSON records in named tables; `path=None` keeps everything in memory."""
 
-    def __init__(self, path: Path | str | None = None) -> None:
+    def __init__(self, path: Path | str | None = None, *, held: int | None = None) -> None:
+        """Open the data folder at `path` (None: keep everything in memory).
+
+        `held`: a descriptor from `lock_folder` this process already holds (the store then owns it).
+        """
         self.path = Path(path) if path is not None else None
         self.lock = asyncio.Lock()
         self._lock_fd: int | None = None
@@ -182,48 +292,58 @@ class Store:
         self._sync_waiters: list[asyncio.Future[None]] = []  # woken after each fsync
         self._alarm: asyncio.TimerHandle | None = None  # wakes them by the earliest deadline of a `sync(within=)`
         self.requests: Requests | None = None  # set by the core: checkpoints give way to requests
-        self._failed = ""  # why the disk cannot be trusted any more (a failed fsync)
+        self._failed = ""  # why the disk cannot be trusted any more (a failed fsync), until `_recover` succeeds
+        self._durable_bytes = 0  # how much of journal.jsonl is known to be on disk
+        self._journal_generation = 0  # moves on each time a checkpoint sets journal.jsonl aside
+        self._lost: list[tuple[int, int]] = []  # ranges of commits undone after a failed fsync: never reported saved
+        self._undoing: tuple[int, int] | None = None  # the range the failure now being recovered from undoes
+        self._retry_at = 0.0  # (monotonic) when `_recover` may next try the disk
+        self._troubled = False  # a commit was refused and none has been written since
+        # Told (by the core) when the store starts refusing changes, with why, and with "" once it writes again.
+        self.trouble: Callable[[str], None] | None = None
         data: dict[str, Any] = {}
         if self.path is not None:
-            self._take_lock(self.path)
-            data = self._load(self.path)
+            if held is None:
+                self._take_lock(self.path)
+            else:
+                self._lock_fd = held
+            try:
+                data = self._load(self.path)
+            except BaseException:
+                self._release_lock()
+                raise
         self._durable = self.seq
+        if self.path is not None and (self.path / JOURNAL).exists():
+            self._durable_bytes = (self.path / JOURNAL).stat().st_size  # what opening read back is on disk
         self.db = TinyDB(storage=_HeldStorage, data=data)
         self.data: dict[str, Any] = self.db.storage.read()  # type: ignore[attr-defined]
 
     # ---- opening -------------------------------------------------------------
 
     def _take_lock(self, path: Path) -> None:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.write(fd, str(os.getpid()).encode())
-        self._lock_fd = fd
+        self._lock_fd = lock_folder(path)
 
     def _load(self, path: Path) -> dict[str, Any]:
-        live = path / LIVE
         (path / (LIVE + ".tmp")).unlink(missing_ok=True)  # an unfinished checkpoint: the old file stands
-        data: dict[str, Any] = {}
-        if live.exists():
-            try:
-                data = json.loads(live.read_text(encoding="utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise StoreUnavailable(f"The data file {live} is damaged and cannot be read. Restore the data folder from your backup.") from None
+        live = path / LIVE
+        data, broken = read_live(live)
+        previous, current = read_lines(path / PREVIOUS, journal_problem), read_lines(path / JOURNAL, journal_problem)
+        audit = read_lines(path / AUDIT, audit_problem)
+        damage = ([broken] if broken else []) + previous.damage + current.damage + audit.damage
+        if damage:
+            # Nothing is dropped, cut off or checkpointed over: every byte stays for a person to judge.
+            raise DataDamaged(path, damage)
+        try:
+            for lines in (previous, current, audit):
+                lines.cut_torn()
+        except OSError as exc:
+            raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
         self.seq = data.get(META, {}).get("1", {}).get("seq", 0)
         self._live_seq = self.seq if live.exists() else -1
         self._live_size = live.stat().st_size if live.exists() else 0
         self._rebuild_index(data)
-        journal = _read_lines(path / PREVIOUS) + _read_lines(path / JOURNAL)
-        self._audit = _read_lines(path / AUDIT)
+        journal = previous.entries + current.entries
+        self._audit = audit.entries
         have = {(e.get("seq"), e.get("n")) for e in self._audit}
         missing = []
         for line in journal:
@@ -256,6 +376,9 @@ class Store:
             self._alarm.cancel()
         if self._checkpoint_task is not None:
             await self._checkpoint_task
+        if self._failed:
+            with contextlib.suppress(StoreUnavailable):
+                self._recover(force=True)  # a last try, so no change the disk may have lost is checkpointed
         with contextlib.suppress(StoreUnavailable):
             await self.sync()
         if self.path is not None and self._lock_fd is not None and self._since_checkpoint:
@@ -263,6 +386,9 @@ class Store:
                 self.checkpoint()
         with contextlib.suppress(StoreUnavailable):
             self._close_journal()
+        self._release_lock()
+
+    def _release_lock(self) -> None:
         if self._lock_fd is not None:
             with contextlib.suppress(OSError):
                 fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
@@ -358,7 +484,8 @@ class Store:
         """Apply a transaction and write its journal line; the seq to `sync` to (0: nothing written)."""
         if not tx.writes and not tx.audits:
             return 0
-        if self._failed:
+        if self._failed and not self._recover():
+            self._refused(self._failed)
             raise StoreUnavailable(self._failed)
         seq = self.seq + 1
         writes = [[table, key, doc] for (table, key), doc in tx.writes.items()]
@@ -368,6 +495,10 @@ class Store:
             # Each audit entry is encoded once, for the journal line and the audit file both.
             lines = [_compact(e) for e in audits]
             self._journal_append(f'{{"seq":{seq},"writes":{_compact(writes)},"audit":[{",".join(lines)}]}}')
+            if self._troubled:
+                self._troubled = False
+                if self.trouble is not None:
+                    self.trouble("")
         for table, key, doc in writes:
             self._put_raw(self.data, table, key, doc)
         self.seq = seq
@@ -389,9 +520,9 @@ class Store:
         target = self.seq if upto is None else upto
         loop = asyncio.get_running_loop()
         deadline = None if within is None else loop.time() + within
-        while self._durable < target:
-            if self._failed:
-                raise StoreUnavailable(self._failed)
+        while self._durable < target or self._undone(target):
+            if self._failed or self._undone(target):
+                raise StoreUnavailable(self._failed or f"could not save to {self.path}: the disk failed before this change was saved")
             if deadline is not None:
                 if loop.time() >= deadline:
                     return False
@@ -403,6 +534,10 @@ class Store:
                 self._syncing = asyncio.ensure_future(self._fsync_journal())
             await waiter
         return True
+
+    def _undone(self, seq: int) -> bool:
+        """True for a commit undone after a failed fsync (see `_recover`): it must never be reported saved."""
+        return bool(self._lost) and any(lo <= seq <= hi for lo, hi in self._lost)
 
     def _wake_by(self, deadline: float) -> None:
         """Wake the waiters by `deadline`, so each can see whether its own has passed: one
@@ -424,7 +559,7 @@ class Store:
                 waiter.set_result(None)
 
     async def _fsync_journal(self) -> None:
-        upto = self.seq
+        upto, size, generation = self.seq, self._journal_size, self._journal_generation
         try:
             if self._journal is not None:
                 # A copy of the descriptor: a checkpoint may close the journal meanwhile.
@@ -434,7 +569,11 @@ class Store:
                 finally:
                     os.close(fd)
             # (No journal open: the checkpoint that closed it made it durable first.)
+            if self._failed:
+                return  # failed meanwhile: a later "success" proves nothing
             self._durable = max(self._durable, upto)
+            if generation == self._journal_generation:
+                self._durable_bytes = max(self._durable_bytes, size)
         except OSError as exc:
             self._give_up(exc)
         finally:
@@ -443,12 +582,92 @@ class Store:
 
     def _give_up(self, exc: BaseException) -> StoreUnavailable:
         """After a failed fsync (or a line that cannot be cut off) nobody can say what reached
-        the disk: refuse every change from now on, so nothing more is acknowledged, and let a
-        restart replay what the disk really holds."""
+        the disk (Linux may drop the unwritten pages and report the error only once): refuse
+        every change from now on, so nothing more is acknowledged, until `_recover` has put
+        the disk back to the last state known to be on it."""
         why = getattr(exc, "strerror", None) or str(exc)
-        self._failed = f"could not save to {self.path}: {why}. Restart policybot once the disk is fixed."
-        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until policybot is restarted", why)
+        if not self._failed and self.seq > self._durable:
+            self._undoing = (self._durable + 1, self.seq)
+            self._lost.append(self._undoing)
+        self._failed = f"could not save to {self.path}: {why}. Nothing is saved until the disk can be written again."
+        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again", why)
+        self._refused(why)
         return StoreUnavailable(self._failed)
+
+    def _refused(self, why: str) -> None:
+        if not self._troubled:
+            self._troubled = True
+            if self.trouble is not None:
+                self.trouble(why)
+
+    async def recover(self) -> None:
+        """If the store is refusing changes after a failed fsync, try the disk again now (the scheduler calls this on each tick)."""
+        if not self._failed:
+            return
+        with contextlib.suppress(StoreUnavailable):  # still failing: the log says so, and the next try comes
+            async with self.lock:
+                recovered = bool(self._failed) and self._recover(force=True)
+            if recovered:
+                await self.sync()
+
+    def _recover(self, force: bool = False) -> bool:
+        """After a failed fsync: once the disk can be written again, go back to the last state
+        known to be on it, as a restart would, and carry on without one.
+
+        The journal is cut back to what its last successful fsync covered, and everything is
+        read again from the disk. The commits after that point were never reported saved
+        (each person was told nothing changed): they are undone, their numbers are not used
+        again, and the audit trail records that they did not happen. Tried at most every
+        RECOVER_EVERY seconds (each try costs a write and an fsync), under the store's lock.
+        """
+        if self.path is None or (not force and time.monotonic() < self._retry_at):
+            return False
+        self._retry_at = time.monotonic() + RECOVER_EVERY
+        if not self._live_lock.acquire(blocking=False):
+            return False  # a checkpoint's thread is still writing live.json: next time
+        try:
+            journal, self._journal = self._journal, None
+            if journal is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    journal.close()
+            try:
+                if (self.path / JOURNAL).exists():
+                    with (self.path / JOURNAL).open("r+b") as fh:
+                        if fh.seek(0, os.SEEK_END) > self._durable_bytes:  # (never longer: that would add zeros)
+                            fh.truncate(self._durable_bytes)
+                        os.fsync(fh.fileno())
+                _fsync_dir(self.path)
+            except OSError as exc:
+                log.warning("the disk still cannot be written (%s); policybot keeps refusing changes", exc.strerror)
+                return False
+            lo, hi = self._undoing or (0, -1)
+            lost = [e for e in self._audit if lo <= e.get("seq", 0) <= hi]
+            written = self.seq
+            kept = (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint, self._audit_unwritten)
+            self._audit_unwritten = []  # entries not yet in audit.jsonl are in the journal, or undone
+            try:
+                data = self._load(self.path)
+            except (OSError, PolicybotError) as exc:
+                (self.seq, self._index, self._by_field, self._next_doc, self._audit, self._live_seq, self._live_size, self._since_checkpoint, self._audit_unwritten) = kept
+                log.error("after the disk failed, its data could not be read back (%s); policybot keeps refusing changes", exc)
+                return False
+            self.data.clear()
+            self.data.update(data)
+            self.seq = max(self.seq, written)  # the undone commits' numbers are never used again
+            self._durable = self.seq
+            self._durable_bytes = (self.path / JOURNAL).stat().st_size if (self.path / JOURNAL).exists() else 0
+            self._failed = ""
+            self._undoing = None
+        finally:
+            self._live_lock.release()
+        undone = "" if hi < lo else f"{lo}" if lo == hi else f"{lo} to {hi}"
+        log.warning("the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)", undone or "none")
+        tx = Transaction(self)
+        for e in lost:
+            tx.audit("policybot", "not_saved", str(e.get("record")), detail=f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: the disk failed before it was saved")
+        tx.audit("policybot", "store_recovered", "data folder", detail=f"the disk can be written again; changes not saved and undone: {undone or 'none'}")
+        self._commit(tx)
+        return True
 
     def _checkpoint_if_due(self) -> None:
         """After a commit: start a checkpoint in the background if one is due and none is running."""
@@ -504,6 +723,7 @@ class Store:
                 self._journal = (self.path / JOURNAL).open("ab", buffering=0)
                 self._journal_size = self._journal.seek(0, os.SEEK_END)
             except OSError as exc:
+                self._refused(exc.strerror or str(exc))
                 raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
         journal = self._journal
         start = self._journal_size
@@ -522,6 +742,7 @@ class Store:
                 self._give_up(exc)  # a torn line would stay in the middle of the journal
             with contextlib.suppress(StoreUnavailable):
                 self._close_journal()
+            self._refused(exc.strerror or str(exc))
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None
 
     def _close_journal(self) -> None:
@@ -529,6 +750,10 @@ class Store:
         journal, self._journal = self._journal, None
         if journal is None:
             return
+        if self._failed:  # a second fsync may "succeed" with the lost pages still lost: only `_recover` says what is on disk
+            with contextlib.suppress(OSError, ValueError):
+                journal.close()
+            raise StoreUnavailable(self._failed)
         try:
             try:
                 os.fsync(journal.fileno())
@@ -537,6 +762,7 @@ class Store:
         except (OSError, ValueError) as exc:
             raise self._give_up(exc) from None
         self._durable = self.seq
+        self._durable_bytes = self._journal_size
 
     def checkpoint(self) -> None:
         """Write the whole state to ``live.json`` (atomically) and empty the journal."""
@@ -552,6 +778,8 @@ class Store:
         """
         if self.path is None:
             return None
+        if self._failed:
+            raise StoreUnavailable(self._failed)  # never checkpoint changes the disk may not have kept
         if self._audit_unwritten:
             # Those entries live only in the journal: keep it until they are written.
             pending, self._audit_unwritten = self._audit_unwritten, []
@@ -578,6 +806,8 @@ class Store:
                     journal.unlink()
             elif journal.exists():
                 os.replace(journal, previous)
+            self._journal_generation += 1
+            self._durable_bytes = 0
             _fsync_dir(self.path)
         except OSError as exc:
             raise StoreUnavailable(f"could not save to {self.path}: {exc.strerror}") from None

@@ -63,6 +63,12 @@ class ServeProcess:
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait(10)
 
+    def stop_with(self, sig: signal.Signals, wait: float = 30.0) -> int:
+        """Send `sig` (SIGTERM, SIGINT) and return the exit code once the process has stopped."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(wait)
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestServer
 
 from bot.store import JOURNAL, Store
@@ -300,3 +303,87 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
     assert len(set(asked)) == STAFF - 1  # everyone was asked the next question
     assert len(asked) - len(set(asked)) <= 1
     assert "Traceback" not in serve.log()
+
+
+async def test_sigterm_and_sigint_stop_serve_cleanly_with_exit_code_0(tmp_path: Path) -> None:
+    """A service manager's stop (SIGTERM) and Ctrl-C (SIGINT) are clean stops: exit 0, every
+    change saved (the journal checkpointed into live.json), and the next start is clean."""
+    fake = FakeConnector()
+    fake.installed = {teams_id(1)}
+    connector = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await connector.start_server()
+    service = str(connector.make_url("/"))
+    serve = ServeProcess(write_config(tmp_path), tmp_path / "serve.log")
+    data = tmp_path / "data"
+    try:
+        async with aiohttp.ClientSession() as session:
+            for n, (sig, text) in enumerate(((signal.SIGTERM, "new account"), (signal.SIGINT, "facebook")), 1):
+                await serve.start()
+                assert 200 <= await post(session, serve.url, activity(1, text, n, service)) < 300
+                assert await serve.drained()
+                assert serve.stop_with(sig) == 0, serve.log()[-2000:]
+                assert not (data / JOURNAL).exists() or (data / JOURNAL).stat().st_size == 0  # everything is in live.json
+                assert (data / "live.json").exists()
+            await serve.start()  # and the next start is clean
+            assert await serve.drained()
+            assert serve.stop_with(signal.SIGTERM) == 0
+    finally:
+        serve.stop()
+        await connector.close()
+    log = serve.log()
+    assert "Traceback" not in log and log.count("policybot stopping") == 3
+    store = Store(data)
+    try:
+        convo = store.get("conversations", "p1:new_account")
+        assert convo is not None and convo["answers"] == {"platform": "facebook"}
+    finally:
+        await store.close()
+
+
+async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot_carries_on_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """fsync fails (a disk error, a file system gone read-only): each person is told their
+    message was not saved, the administrators are told once (not once a message), and when
+    the disk works again policybot saves again by itself, with no restart, and tells them."""
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
+    teams, connector, client, core = await start_teams(tmp_path)
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    def admin_messages() -> list[str]:
+        return [c.text() for c in teams.fake.to(personal("pshah"))]
+
+    try:
+        await teams.install("eclarke")
+        await teams.install("pshah")
+        monkeypatch.setattr(os, "fsync", failing)
+        for _ in range(3):
+            assert (await teams.post(teams.activity("eclarke", "message", text="new account", textFormat="plain"), flush=False))[0] < 500
+            await core.backlog.idle()
+            told = teams.fake.last(personal("eclarke")).text()
+            assert "couldn't save that, so nothing has changed" in told and "try again in a few minutes" in told and str(tmp_path) not in told
+        await asyncio.gather(*core._alerts)
+        alerts = [t for t in admin_messages() if "policybot cannot save anything" in t]
+        assert len(alerts) == 1 and "Input/output error" in alerts[0] and "no restart" in alerts[0]
+
+        monkeypatch.setattr(os, "fsync", real_fsync)  # the disk works again: no restart
+        assert await teams.say("eclarke", "new account") < 500
+        assert "Which platform is the account for?" in teams.fake.last(personal("eclarke")).text()
+        await asyncio.gather(*core._alerts)
+        await core.delivery.flush()
+        back = [t for t in admin_messages() if "policybot can save again" in t]
+        assert len(back) == 1 and "Input/output error" in back[0]
+        assert len([t for t in admin_messages() if "policybot cannot save anything" in t]) == 1
+    finally:
+        await client.close()
+        await connector.close()
+        await core.close()
+    again = Store(tmp_path / "data")
+    try:
+        assert again.get("conversations", "eclarke:new_account") is not None
+        assert again.audit(action="store_recovered")
+    finally:
+        await again.close()

@@ -6,13 +6,18 @@ import asyncio
 import csv
 import io
 import json
+import os
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from adapters.cli import main
+from adapters.cli import _parser, main
 from adapters.console import ConsoleChat
+from bot import records
 from bot.config import load_config
 from bot.store import Store
 from tests.harness import APPLICATION, TestBot, button
@@ -83,7 +88,7 @@ def test_export_round_trips_and_reads_in_a_spreadsheet(tmp_path: Path, capsys: p
     rows = read_csv(out)
     account = stored(tmp_path, "accounts")[0]
     assert len(rows) == 1 and next(iter(rows[0])) == "id" and rows[0]["id"] == account["id"]
-    assert rows[0]["handle"] == "@PenningtonY6" and rows[0]["runners"] == "eclarke; treid"
+    assert rows[0]["handle"] == "'@PenningtonY6" and rows[0]["runners"] == "eclarke; treid"  # '@' can start a formula too
     assert rows[0]["created_at"] == "2026-11-25 10:00"  # in the school's time zone
     assert rows[0]["credentials_location"] == "'=1+1 in the school safe"  # never run as a formula
 
@@ -239,3 +244,175 @@ async def test_records_in_the_terminal_chat(tmp_path: Path) -> None:
     assert "6 of 7 people have not confirmed reading version 2025-1" in text
     assert bot.store.get("people", "treid")["training"][0]["what"] == "Induction"
     await bot.close()
+
+
+# ---- the data folder is the store's alone ----------------------------------------------
+
+# Every command that writes a file a person names, with the arguments it needs besides --out.
+WRITERS = {
+    "export": [["export", "--what", "people"], ["export", "--what", "audit", "--format", "json"], ["export", "--person", "Emma Clarke"]],
+    "teams-package": [["teams-package"]],
+}
+
+
+def test_every_command_that_writes_a_file_is_checked_here() -> None:
+    """A new command with --out must join WRITERS, so the tests below cover it too."""
+    sub = next(a for a in _parser()._actions if a.dest == "command")
+    writing = {name for name, p in sub.choices.items() if any("--out" in a.option_strings for a in p._actions)}
+    assert writing == set(WRITERS)
+
+
+def data_folder_bytes(data: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(data.iterdir()) if p.is_file() and p.name != "policybot.lock"}
+
+
+@pytest.mark.parametrize("args", [a for runs in WRITERS.values() for a in runs], ids=lambda a: " ".join(a))
+def test_no_command_writes_into_the_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+    asyncio.run(school_with_records(tmp_path))
+    cfg = str(config(tmp_path))
+    data = tmp_path / "data"
+    before = data_folder_bytes(data)
+    assert before["audit.jsonl"].count(b"\n") > 5
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "into-data").symlink_to(data)  # a folder link into the data folder
+    (tmp_path / "audit-link.jsonl").symlink_to(data / "audit.jsonl")
+    os.link(data / "audit.jsonl", tmp_path / "audit-hardlink.jsonl")  # another name for the same file
+    relative = os.path.relpath(data / "audit.jsonl")
+    for out in (
+        data / "audit.jsonl",
+        data / "journal.jsonl",
+        data / "live.json",
+        data,
+        data / "new.csv",
+        tmp_path / "elsewhere" / "into-data" / "audit.jsonl",
+        tmp_path / "audit-link.jsonl",
+        tmp_path / "audit-hardlink.jsonl",
+        relative,
+    ):
+        assert main([*args, "--config", cfg, "--out", str(out)]) == 2, out
+        err = capsys.readouterr().err
+        assert "data folder" in err and "nothing was written" in err and "Traceback" not in err, err
+        assert data_folder_bytes(data) == before, out  # not one byte of the records changed
+    assert not (data / "new.csv").exists()
+    assert stored(tmp_path, "audit")  # and the store still opens with its audit trail
+
+
+def test_an_export_is_private_and_never_written_through_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asyncio.run(school_with_records(tmp_path))
+    cfg = str(config(tmp_path))
+    old = tmp_path / "people.csv"
+    old.write_text("an old export anyone could read\n", encoding="utf-8")
+    old.chmod(0o644)
+    assert main(["export", "--config", cfg, "--what", "people", "--out", str(old)]) == 0
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600  # only its owner can read it now
+    assert any(r["id"] == "eclarke" for r in read_csv(old))
+
+    target = tmp_path / "someone-elses.txt"
+    target.write_text("theirs\n", encoding="utf-8")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    assert main(["export", "--config", cfg, "--what", "people", "--out", str(link)]) == 2
+    assert "is a link to another file" in capsys.readouterr().err
+    assert target.read_text(encoding="utf-8") == "theirs\n" and link.is_symlink()
+
+    shared = tmp_path / "shared.txt"
+    shared.write_text("kept\n", encoding="utf-8")
+    os.link(shared, tmp_path / "hard.csv")
+    assert main(["export", "--config", cfg, "--what", "people", "--format", "json", "--out", str(tmp_path / "hard.csv")]) == 0
+    assert shared.read_text(encoding="utf-8") == "kept\n"  # the other name still holds its own text
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left behind
+
+
+# ---- every CSV cell is safe in a spreadsheet ----------------------------------------------
+
+RISKY = st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'", "''", "'=", "\n", ",", '"'])
+TEXT = st.builds(lambda a, b: a + b, RISKY | st.text(max_size=3), st.text(max_size=20))
+VALUE = st.recursive(TEXT | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none(), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=6)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.dictionaries(TEXT, VALUE, min_size=1, max_size=4), max_size=4), texts=st.lists(TEXT, min_size=1, max_size=5))
+def test_no_csv_cell_can_start_a_formula(tmp_path: Path, rows: list[dict], texts: list[str]) -> None:
+    """Every cell of every CSV policybot writes (each kind of export, and a subject access
+    request), headers included: none starts with = + - @ tab or CR, and a text cell reads
+    back as stored once its apostrophe is taken off."""
+
+    async def run() -> list[Path]:
+        store = Store(None)
+        async with store.transaction() as tx:
+            for n, row in enumerate(rows):
+                for table in ("accounts", "applications", "incidents", "items"):
+                    tx.put(table, f"R-{n}", row)
+            for n, text in enumerate(texts):
+                tx.put("accounts", f"T-{n}", {"handle": text, "note": f"Emma Clarke {text}"})
+                tx.audit("eclarke", text, f"accounts/T-{n}", detail=text)
+        settings_ = load_config(SAMPLE)
+        written = []
+        for what in records.EXPORTS:
+            out = tmp_path / f"{what}.csv"
+            records.export(store, settings_, what, "csv", out)
+            written.append(out)
+        out = tmp_path / "person.csv"
+        records.export_person(store, settings_, "Emma Clarke", "csv", out)
+        written.append(out)
+        await store.close()
+        return written
+
+    for path in asyncio.run(run()):
+        cells = [c for row in csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")) for c in row]
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], path.name
+    handles = {r["id"]: r["handle"] for r in csv.DictReader(io.StringIO((tmp_path / "accounts.csv").read_bytes().decode("utf-8-sig"), newline=""))}
+    for n, text in enumerate(texts):
+        assert records.uncell(handles[f"T-{n}"]) == text
+
+
+# ---- checking and repairing a data folder ------------------------------------------------
+
+
+def test_check_data_and_repair_data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    asyncio.run(school_with_records(tmp_path))
+    cfg = str(config(tmp_path))
+    data = tmp_path / "data"
+    assert main(["check-data", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "Nothing is damaged." in out and "audit.jsonl:" in out and "entries" in out
+
+    audit = data / "audit.jsonl"
+    lines = audit.read_bytes().splitlines(keepends=True)
+    count = len(lines)
+    lines[2] = b"\x00" * (len(lines[2]) - 1) + b"\n"  # a damaged block in the middle of the audit trail
+    audit.write_bytes(b"".join(lines))
+    before = data_folder_bytes(data)
+    assert main(["export", "--config", cfg, "--what", "audit", "--out", str(tmp_path / "a.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "audit.jsonl line 3" in err and "policybot will not start" in err and "Traceback" not in err
+    for command in (["serve"], ["chat"], ["purge", "--dry-run"]):  # nothing starts on a damaged folder
+        assert main([*command, "--config", cfg]) == 2
+        err = capsys.readouterr().err
+        assert "audit.jsonl line 3" in err and "policybot will not start" in err and "Traceback" not in err
+    assert main(["check-data", "--config", cfg]) == 1
+    out = capsys.readouterr().out
+    assert "audit.jsonl line 3: is not a whole line of JSON" in out and "repair-data" in out
+    assert data_folder_bytes(data) == before  # checking changes nothing
+
+    assert main(["repair-data", "--config", cfg]) == 0
+    out = capsys.readouterr().out
+    assert "audit.jsonl: line 3 set aside in" in out
+    (aside,) = data.glob("audit.damaged-*.jsonl")
+    assert aside.read_bytes() == lines[2]
+    assert main(["check-data", "--config", cfg]) == 0
+    assert "Nothing is damaged." in capsys.readouterr().out
+    entries = stored(tmp_path, "audit")
+    assert len(entries) >= count  # every other entry kept (the one set aside is in the journal or the damaged file), and the repair
+    assert [e["action"] for e in entries].count("data_repaired") == 1
+    assert main(["repair-data", "--config", cfg]) == 0
+    assert "nothing was changed" in capsys.readouterr().out
+
+
+def test_repair_data_refuses_while_the_bot_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    running = Store(tmp_path / "data")
+    try:
+        assert main(["repair-data", "--config", str(config(tmp_path))]) == 2
+        assert "policybot is running" in capsys.readouterr().err
+    finally:
+        asyncio.run(running.close())

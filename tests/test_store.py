@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -13,6 +14,7 @@ import textwrap
 import threading
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -389,24 +391,37 @@ async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_pa
     await again.close()
 
 
-async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a failed fsync nobody can say what reached the disk: every change is refused and
+    nothing sent. Once the disk can be written again, the store goes back to what was on disk
+    before the failure (the change never reported saved is undone, and the audit trail says
+    so) and carries on, without a restart; a restart later finds the same."""
     from datetime import UTC, datetime
 
+    import bot.store
     from bot.delivery import Delivery
     from bot.people import Directory
 
+    monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
     s = Store(tmp_path)
     async with s.transaction() as tx:
         tx.put("t", "kept", {"v": 1})
+    os.close(s._lock_fd)  # killed: "kept" is in the journal, which the next start reads back
+    s = Store(tmp_path)
+    told: list[str] = []
+    s.trouble = told.append
 
     def failing(fd: int) -> None:
         raise OSError(5, "Input/output error")
 
+    real_fsync = os.fsync
     monkeypatch.setattr(os, "fsync", failing)
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
             tx.put("outbox", "1", {"n": 1, "next_at": "2026-01-01T00:00:00+00:00", "to": "person:eclarke", "card": {"title": "Hello"}})
-    monkeypatch.undo()
+            tx.audit("eclarke", "sent_hello", "outbox/1")
+    assert told == ["Input/output error"]  # the core is told once (it tells the administrators)
+    assert (tmp_path / JOURNAL).read_bytes().count(b"sent_hello") == 1  # (the unsaved change is in the file, as the OS shows it)
     # The disk may have lost it: nothing is sent on its strength, and nothing more is accepted.
     sent = []
 
@@ -423,16 +438,54 @@ async def test_a_failed_fsync_refuses_every_later_change_and_sends_nothing(tmp_p
     delivery.add(Recording())
     with pytest.raises(StoreUnavailable):
         await delivery.flush()
-    assert sent == []
-    with pytest.raises(StoreUnavailable, match="Restart policybot"):
-        async with s.transaction() as tx:
-            tx.put("t", "later", {"v": 2})
-    await s.close()
-    again = Store(tmp_path)  # a restart reads what the disk holds
-    assert again.get("t", "kept") == {"v": 1, "id": "kept", "version": 1}
-    assert again.get("t", "later") is None
-    async with again.transaction() as tx:
+    for _ in range(2):  # still failing: still refused
+        with pytest.raises(StoreUnavailable):
+            async with s.transaction() as tx:
+                tx.put("t", "later", {"v": 2})
+    assert told == ["Input/output error"]  # once, not once a refusal
+
+    monkeypatch.setattr(os, "fsync", real_fsync)  # the disk works again
+    async with s.transaction() as tx:  # no restart
         tx.put("t", "later", {"v": 2})
+    assert told == ["Input/output error", ""]  # and told it is over
+    assert s.get("outbox", "1") is None and s.get("t", "later") == {"v": 2, "id": "later", "version": 1}
+    assert await delivery.flush() == 0 and sent == []  # the undone message never goes
+    assert s.get("t", "kept") is not None  # what was on disk before the failure stays (here, read back at the start)
+    assert [e["detail"] for e in s.audit(action="not_saved")] == ["sent_hello by eclarke (change 2) did not happen: the disk failed before it was saved"]
+    assert s.audit(action="store_recovered")
+    await s.close()
+    again = Store(tmp_path)  # a restart reads what the disk holds: the same
+    assert again.get("t", "kept") == {"v": 1, "id": "kept", "version": 1}
+    assert again.get("outbox", "1") is None and again.get("t", "later") is not None
+    assert [e["action"] for e in again.audit()] == ["sent_hello", "not_saved", "store_recovered"]
+    await again.close()
+
+
+async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("t", "kept", {"v": 1})
+    real_fsync = os.fsync
+
+    def failing(fd: int) -> None:
+        raise OSError(30, "Read-only file system")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(StoreUnavailable):
+        async with s.transaction() as tx:
+            tx.put("t", "lost", {"v": 2})
+    with pytest.raises(StoreUnavailable):
+        s.checkpoint()  # never a checkpoint of changes the disk may not have
+    await s.recover()  # the scheduler's try, while the disk still fails: nothing changes
+    assert s.get("t", "lost") is not None and not (tmp_path / "live.json").exists()
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    await s.recover()
+    assert s.get("t", "lost") is None and s.get("t", "kept") is not None
+    async with s.transaction() as tx:
+        tx.put("t", "after", {"v": 3})
+    s._lock_fd and os.close(s._lock_fd)  # killed, no clean close
+    again = Store(tmp_path)
+    assert sorted(d["id"] for d in again.all("t")) == ["after", "kept"]
     await again.close()
 
 
@@ -493,3 +546,143 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, k
     assert len({e["seq"] for e in s.audit()}) == len(held)
     if checkpoint_every < kill_after:
         assert (tmp_path / "live.json").exists()  # checkpoints really happened during the burst
+
+
+# ---- a damaged data folder: refused, named, every byte kept; a torn last line only is dropped ----
+
+
+async def _thirty_acknowledged(folder: Path) -> None:
+    """30 acknowledged commits, each with its audit entry, then a kill (no checkpoint)."""
+    s = Store(folder)
+    for i in range(30):
+        async with s.transaction() as tx:
+            tx.put("items", f"i{i}", {"n": i, "text": "x" * 40})
+            tx.audit("writer", "wrote", f"items/i{i}")
+    os.close(s._lock_fd)  # killed: the journal holds all 30
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "policybot.lock"}
+
+
+@pytest.mark.parametrize("name", [JOURNAL, AUDIT])
+async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(tmp_path: Path, name: str) -> None:
+    from bot.errors import DataDamaged
+
+    await _thirty_acknowledged(tmp_path)
+    file = tmp_path / name
+    lines = file.read_bytes().splitlines(keepends=True)
+    assert len(lines) == 30
+    lines[10] = lines[10][:5] + b"\xff" + lines[10][6:]  # one damaged byte in line 11
+    file.write_bytes(b"".join(lines))
+    before = _files(tmp_path)
+    for _ in range(2):  # and again: nothing was cut off or checkpointed over the first time
+        with pytest.raises(DataDamaged) as refused:
+            Store(tmp_path)
+        assert f"{name} line 11" in str(refused.value) and "check-data" in str(refused.value) and "repair-data" in str(refused.value)
+        assert _files(tmp_path) == before
+
+    from bot.datafolder import repair
+
+    done = await repair(tmp_path, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
+    assert [(a.file, a.lines) for a in done] == [(name, [11])]
+    assert (tmp_path / done[0].into).read_bytes() == lines[10]  # the damaged line, byte for byte, in a file of its own
+    assert stat.S_IMODE((tmp_path / done[0].into).stat().st_mode) == 0o600
+    again = Store(tmp_path)
+    try:
+        held = {d["n"] for d in again.all("items")}
+        if name == JOURNAL:
+            assert held == set(range(30)) - {10}  # every change but the damaged one
+        else:
+            assert held == set(range(30))
+        # The audit trail: every entry (one set aside with its audit line comes back from the journal), and the repair.
+        assert sorted(e["record"] for e in again.audit(action="wrote")) == sorted(f"items/i{n}" for n in range(30))
+        (repaired,) = again.audit(action="data_repaired")
+        assert repaired["record"] == name and done[0].into in repaired["detail"] and "line 11" in repaired["detail"]
+    finally:
+        await again.close()
+
+
+async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
+    await _thirty_acknowledged(tmp_path)
+    journal = tmp_path / JOURNAL
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"seq":31,"writes":[["items","i30",{"n":3')  # being written at the kill: nobody was told
+    s = Store(tmp_path)
+    assert {d["n"] for d in s.all("items")} == set(range(30))
+    assert journal.read_bytes() == whole  # cut off, and only that
+    await s.close()
+
+
+async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Path) -> None:
+    from bot.errors import DataDamaged
+
+    await _thirty_acknowledged(tmp_path)
+    journal = tmp_path / JOURNAL
+    lines = journal.read_bytes().splitlines(keepends=True)
+    lines[3] = b'{"sek":4,"writes":[]}\n'
+    lines[7] = b'{"seq":8,"writes":[["items"]]}\n'
+    journal.write_bytes(b"".join(lines))
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert "line 4: has no change number" in str(refused.value) and "1 more damaged place" in str(refused.value)
+
+
+async def test_a_damaged_live_json_is_refused_named_and_never_overwritten(tmp_path: Path) -> None:
+    from bot.datafolder import repair
+    from bot.errors import DataDamaged, PolicybotError
+
+    s = Store(tmp_path)
+    async with s.transaction() as tx:
+        tx.put("items", "i0", {"n": 0})
+    await s.close()  # checkpointed into live.json
+    live = tmp_path / "live.json"
+    text = live.read_bytes()
+    live.write_bytes(text[:20] + b"#" + text[21:])
+    before = _files(tmp_path)
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert "live.json" in str(refused.value) and "backup" in str(refused.value)
+    with pytest.raises(PolicybotError, match="cannot be repaired"):
+        await repair(tmp_path, datetime(2026, 12, 3, tzinfo=UTC))
+    assert _files(tmp_path) == before
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([JOURNAL, AUDIT]), st.integers(0, 10**6), st.binary(min_size=1, max_size=1))
+def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silently(name: str, where: int, byte: bytes) -> None:
+    """Whatever byte is damaged (except the newline ending the file, which makes the last line
+    unfinished), policybot either opens with every acknowledged change and audit entry, or
+    refuses to start naming that file, and changes nothing."""
+    from bot.errors import DataDamaged
+
+    original = _THIRTY.setdefault("files", _make_thirty())
+    with tempfile.TemporaryDirectory() as folder:
+        data = Path(folder)
+        for file, content in original.items():
+            (data / file).write_bytes(content)
+        damaged = bytearray(original[name])
+        at = where % (len(damaged) - 1)
+        damaged[at : at + 1] = byte
+        (data / name).write_bytes(bytes(damaged))
+        before = _files(data)
+        try:
+            s = Store(data)
+        except DataDamaged as exc:
+            assert name in str(exc)
+            assert _files(data) == before
+            return
+        try:
+            assert {d["id"] for d in s.all("items")} == {f"i{n}" for n in range(30)}
+            assert len(s.audit()) >= 30
+        finally:
+            asyncio.run(s.close())
+
+
+_THIRTY: dict[str, dict[str, bytes]] = {}
+
+
+def _make_thirty() -> dict[str, bytes]:
+    with tempfile.TemporaryDirectory() as folder:
+        asyncio.run(_thirty_acknowledged(Path(folder)))
+        return _files(Path(folder))
