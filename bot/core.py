@@ -20,6 +20,7 @@ from bot.people import Directory
 from bot.priority import Backlog, Priority
 from bot.registry import Registry, default_registry
 from bot.store import Store
+from bot.timefmt import when
 
 log = logging.getLogger("policybot")
 
@@ -60,15 +61,11 @@ def not_saved(exc: StoreUnavailable, what: str, *, kept: bool = False) -> NotSav
 ALERT_GAP = timedelta(hours=1)  # at most one "cannot save" message to the administrators in this time
 
 
-def _when(settings: Settings, moment: datetime) -> str:
-    return moment.astimezone(settings.school.tz).strftime("%H:%M on %a %d %b")
-
-
 def disk_trouble_card(settings: Settings, since: datetime, why: str) -> Card:
     """For the administrators: the store refuses changes (sent at once, without the outbox)."""
     return Card(
         "policybot cannot save anything",
-        f"Since {_when(settings, since)}, the computer policybot runs on has refused to save its changes ({why}). "
+        f"Since {when(since, settings.school.tz)}, the computer policybot runs on has refused to save its changes ({why}). "
         "Anyone who sends policybot something now is told it was not saved and to try again in a few minutes. "
         "Please check that computer's disk: is it full, read-only, or reporting errors? "
         "policybot starts saving again by itself once the disk works, with no restart, and will tell you here. See docs/reliability.md.",
@@ -80,7 +77,7 @@ def disk_back_card(settings: Settings, since: datetime, until: datetime, why: st
     """For the administrators: the store saves again (through the outbox, as usual)."""
     return Card(
         "policybot can save again",
-        f"From {_when(settings, since)} to {_when(settings, until)}, policybot could not save anything ({why}). "
+        f"From {when(since, settings.school.tz)} to {when(until, settings.school.tz)}, policybot could not save anything ({why}). "
         "Anyone who sent it something in that time was told it was not saved and asked to try again. "
         "Everything saved before then is safe. If this happens again, check the disk of the computer policybot runs on.",
     )

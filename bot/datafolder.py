@@ -107,12 +107,12 @@ def _set_aside(found: Lines, now: datetime) -> SetAside:
         for number, raw in enumerate(fh, 1):
             (aside if number in damaged else keep).append(raw)
     stem = path.name.removesuffix(".jsonl")
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
-    into = path.with_name(f"{stem}.damaged-{stamp}.jsonl")
+    stamp_id = now.strftime("%Y%m%dT%H%M%SZ")  # a file name, not a message
+    into = path.with_name(f"{stem}.damaged-{stamp_id}.jsonl")
     n = 1
     while into.exists():
         n += 1
-        into = path.with_name(f"{stem}.damaged-{stamp}-{n}.jsonl")
+        into = path.with_name(f"{stem}.damaged-{stamp_id}-{n}.jsonl")
     files.write_private(into, b"".join(raw if raw.endswith(b"\n") else raw + b"\n" for raw in aside))
     mode = path.stat().st_mode & 0o777
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
