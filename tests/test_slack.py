@@ -493,3 +493,66 @@ async def test_someone_not_on_the_staff_list_is_told_their_member_id_and_nothing
     told = [c.args for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
     assert told and "don't know you yet" in told[-1]["text"] and "U0STRANGER" in told[-1]["text"]
     assert slack.core.store.count("inbox") == 0  # answered, so not handled again at the next start
+
+
+async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_in_the_log(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    assert slack.sender is not None
+
+    async def broken(*_args: Any, **_kw: Any) -> str:
+        raise RuntimeError("a bug in saving the request")
+
+    slack.core.accept = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    from urllib.parse import urlencode
+
+    from tests.fakes.slack_api import command_form
+
+    body = urlencode(command_form(EC, "/new-account"))
+    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+        answer = await resp.text()
+        status = resp.status
+    assert status == 200  # Slack shows a 200 answer's words to the person who typed the command
+    found = re.search(r"reference ([0-9A-F]{8})", answer)
+    assert found and "Traceback" not in answer and "RuntimeError" not in answer and "try again" in answer
+    logged = [r for r in caplog.records if found.group(1) in r.getMessage()]
+    assert logged and logged[0].levelno == logging.ERROR and logged[0].exc_info is not None
+
+
+async def test_a_bug_behind_a_click_is_told_to_the_person_privately(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    await slack.command(EC, "/new-account")
+
+    async def broken(*_args: Any, **_kw: Any) -> str:
+        raise RuntimeError("a bug in saving the request")
+
+    slack.core.accept = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    await slack.choose(EC, dm(EC), "facebook")
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    assert told and re.search(r"reference [0-9A-F]{8}", told[-1]) and "Traceback" not in told[-1]
+    ref = re.search(r"reference ([0-9A-F]{8})", told[-1]).group(1)  # type: ignore[union-attr]
+    assert [r for r in caplog.records if ref in r.getMessage() and r.exc_info]
+
+
+async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    assert slack.sender is not None
+
+    def broken(*_args: Any) -> bool:
+        raise RuntimeError("a bug in checking the signature")
+
+    slack.front._signed = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    body = "command=%2Fnew-account&user_id=U0EC"
+    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+        answer, status = await resp.text(), resp.status
+    found = re.search(r"reference ([0-9A-F]{8})", answer)
+    assert status == 500 and found and "Traceback" not in answer and "RuntimeError" not in answer
+    assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]

@@ -32,10 +32,11 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import webapi
-from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
+from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
 from bot.core import Core
@@ -46,6 +47,8 @@ from bot.messages import Card, Inbound, Outbound, Recipient
 
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits (re's \d would take any script's digits)
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # "v0=" and a hex SHA-256
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
@@ -138,10 +141,12 @@ class SlackFrontEnd:
         """A typed answer given in a modal (such as the reason for a rejection)."""
         user = str((body.get("user") or {}).get("id", ""))
         try:
-            meta = json.loads(str(view.get("private_metadata", "")))
+            meta = read_json(str(view.get("private_metadata", "")))
             values = (view.get("state") or {}).get("values") or {}
-            text = str(values[MODAL_BLOCK][MODAL_INPUT]["value"] or "").strip()
-            workflow, key = str(meta["workflow"]), str(meta["key"])
+            text, workflow, key = values[MODAL_BLOCK][MODAL_INPUT]["value"] or "", meta["workflow"], meta["key"]
+            if not all(isinstance(v, str) for v in (text, workflow, key)):
+                raise TypeError("not the modal policybot opened")
+            text = text.strip()
         except (ValueError, KeyError, TypeError):
             await ack()
             return
@@ -213,9 +218,22 @@ class SlackFrontEnd:
         except Exception as exc:
             log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
-    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """The boundary around the listeners: a bug is logged with a reference, and the person
+        is told that reference kindly.
+
+        The answer is 200 with the words: Slack shows them to whoever typed a slash command
+        (a 500 would show only "failed with the error dispatch_failed"), and it does not send
+        again a request that fails the same way each time. A click or a message shows no
+        answer text, so the person is told privately instead.
+        """
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
+        user = _user_of(body)
+        if user and "command" not in body:
+            channel = where(body) if isinstance(body, dict) else ""
+            self._then(user, lambda: self._private(channel, user, sorry(ref)))
+        return BoltResponse(status=200, body=sorry(ref))
 
     async def _take(self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = "") -> None:
         """Save the request, acknowledge it to Slack, then handle it. If it cannot be saved,
@@ -296,7 +314,7 @@ class SlackFrontEnd:
         """The whole of a shortened card, to the person who asked, where they asked."""
         user = str((body.get("user") or {}).get("id", ""))
         try:
-            msg_id = str(json.loads(str(action.get("value", "")))["message"])
+            msg_id = str(read_json(str(action.get("value", "")))["message"])
         except (ValueError, KeyError, TypeError):
             msg_id = ""
         kept = self.core.store.get(FULL, msg_id) if msg_id else None
@@ -315,15 +333,37 @@ class SlackFrontEnd:
     # ---- HTTP ------------------------------------------------------------------
 
     def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
-        """Slack's v0 signature (HMAC-SHA256 of "v0:{timestamp}:{body}"), at most 5 minutes old."""
+        """Slack's v0 signature (HMAC-SHA256 of "v0:{timestamp}:{body}"), at most 5 minutes old.
+
+        Both headers are read strictly as Slack writes them: str.isdigit() and int() also
+        take "²", "①" or Arabic-Indic digits, and hmac.compare_digest refuses non-ASCII text.
+        """
         secret = self.settings.signing_secret
-        if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 5 * 60:
+        if not secret or not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return False
+        if abs(time.time() - int(timestamp)) > 5 * 60:
             return False
         expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: verify Slack's signature, then hand the request to bolt."""
+        """POST /slack/events, inside the route's one error boundary.
+
+        A request policybot cannot read is answered 400 or 401 below. Anything else that
+        goes wrong is a bug: it is logged with a short reference and answered kindly with
+        that reference, never with a traceback.
+        """
+        try:
+            return await self._handle_http(request)
+        except web.HTTPException:
+            raise  # aiohttp's own answers, such as 413 for a body over the size limit
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error answering a request to %s, reference %s", EVENTS_PATH, ref)
+            return web.Response(status=500, text=sorry(ref))
+
+    async def _handle_http(self, request: web.Request) -> web.Response:
+        """Verify Slack's signature, then hand the request to bolt."""
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
@@ -377,6 +417,21 @@ class SlackFrontEnd:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=10)
         await self.stop_socket()
+
+
+def sorry(ref: str) -> str:
+    """What a person is told when something went wrong on policybot's side (the log has the details)."""
+    return f"Sorry, something went wrong on my side (reference {ref}). Please try again in a minute, and if it keeps happening tell the school's policybot administrator and quote the reference."
+
+
+def _user_of(body: Any) -> str:
+    """The Slack user a payload came from, or "" (the payload may be of any shape here)."""
+    if not isinstance(body, dict):
+        return ""
+    for holder, key in ((body.get("user"), "id"), (body.get("event"), "user"), (body, "user_id")):
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            return str(holder[key])
+    return ""
 
 
 def quiet_logger(name: str) -> logging.Logger:
