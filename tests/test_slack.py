@@ -556,3 +556,77 @@ async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack
     found = re.search(r"reference ([0-9A-F]{8})", answer)
     assert status == 500 and found and "Traceback" not in answer and "RuntimeError" not in answer
     assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]
+
+
+async def leave(ws: Workspace, pid: str, day: str = "2026-11-24") -> None:
+    """Record that someone left the school on `day` (the day before the workspace's today)."""
+    async with ws.core.store.transaction() as tx:
+        tx.put("people", pid, {"leaving": {"date": day, "status": "open"}})
+
+
+async def test_approve_clicked_by_someone_not_on_the_staff_list_changes_nothing_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+    await apply(slack)
+    await slack.act("U0STRANGER", SLT_CHANNEL, "Approve")
+    assert slack.core.store.all("applications")[0]["status"] == "submitted"
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
+    assert told and "don't know you yet" in told[-1] and "U0STRANGER" in told[-1]
+    refused = slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
+    assert len(refused) == 1 and refused[0]["record"] == "applications/A-1" and "new_account.approve" in refused[0]["detail"]
+
+
+async def slt_long_card(ws: Workspace, body: str) -> dict[str, Any]:
+    """A card to SLT too long for one Slack message, as the SLT channel shows it."""
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, role
+
+    async with ws.core.store.transaction() as tx:
+        queue(tx, [Outbound(role("slt"), Card("Incident INC-9: the full notes", body))], ws.clock.now())
+    await ws.core.delivery.flush()
+    return copy.deepcopy(ws.fake.last(SLT_CHANNEL))
+
+
+async def test_an_slt_member_who_has_left_cannot_read_the_full_text_of_an_slt_card(slack: Workspace, fake: FakeSlack) -> None:
+    secret = "Notes about the child involved"
+    card = await slt_long_card(slack, " ".join(f"{secret}, line {n}." for n in range(400)))
+    await leave(slack, "dokafor")
+    await slack.act(DO, SLT_CHANNEL, "Show the full text", message=card)
+    shown = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == DO]
+    assert shown and "left the school" in shown[-1] and all("line 399" not in t for t in shown)
+    refused = slack.core.store.audit(action="refused", actor="dokafor")
+    assert len(refused) == 1 and "full text" in refused[0]["detail"]
+    # A member of SLT who is still here reads it all.
+    await slack.act(SW, SLT_CHANNEL, "Show the full text", message=card)
+    assert any("line 399." in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == SW)
+    # Someone not on the staff list is refused too, and that is audited.
+    await slack.act("U0STRANGER", SLT_CHANNEL, "Show the full text", message=card)
+    assert all("line" not in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER")
+    assert slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
+
+
+async def test_the_full_text_is_escaped_once(slack: Workspace, fake: FakeSlack) -> None:
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    long = " ".join(f"Line {n}: Tom & Jerry <3 the trip." for n in range(300))
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Trip notes", long))], slack.clock.now())
+    await slack.core.delivery.flush()
+    await slack.act(EC, dm(EC), "Show the full text")
+    pieces = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    # Slack shows "&amp;" as "&" and "&lt;" as "<": escaped twice, a teacher would read "&amp;lt;3".
+    assert "Tom &amp; Jerry &lt;3" in pieces[0] and "&amp;amp;" not in "".join(pieces) and "&amp;lt;" not in "".join(pieces)
+
+
+async def test_the_home_tab_of_someone_who_has_left_shows_nothing_to_decide_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+    assert slack.sender is not None
+    await apply(slack)
+    await leave(slack, "dokafor")
+    event = {"type": "event_callback", "team_id": "T0PENN", "api_app_id": "A0POLICY", "event_id": "EvHomeDO", "event": {"type": "app_home_opened", "user": DO, "channel": dm(DO), "tab": "home"}}
+    resp = await slack.sender.event(event)
+    assert resp.status == 200
+    await slack.settle()
+    published = [c for c in fake.ok("views.publish") if c.args.get("user_id") == DO]
+    assert published
+    view = json.dumps(published[-1].args["view"])
+    assert "left the school" in view and "Applications to decide" not in view and "Open incidents" not in view and "Year 6 Trip" not in view
+    assert len(slack.core.store.audit(action="refused", actor="dokafor")) == 1

@@ -40,7 +40,6 @@ from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, 
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
 from bot.core import Core
-from bot.delivery import person_targets
 from bot.engine import NotRecognised, reference
 from bot.errors import NotSaved, PolicybotError
 from bot.messages import Card, Inbound, Outbound, Recipient
@@ -210,9 +209,14 @@ class SlackFrontEnd:
             self._then(user, lambda: self._show_home(user))
 
     async def _show_home(self, user: str) -> None:
-        card = await self.core.engine.home("slack", user, self.core.now())
+        try:
+            card = await self.core.home("slack", user)
+        except NotRecognised:
+            card = Card("Hello", f"I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list: {user}")
+        except PolicybotError as exc:  # someone who has left: refused, and the refusal recorded
+            card = Card("Sorry", str(exc), tone="warning")
         if card is None:
-            card = Card("Hello", "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list.")
+            return
         try:
             await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
         except Exception as exc:
@@ -298,15 +302,19 @@ class SlackFrontEnd:
         except Exception:
             log.exception("delivery after a Slack request failed; the outbox will retry")
 
-    async def _private(self, channel: str, user: str, text: str) -> None:
-        """Tell one person something only they see: ephemeral where they are, else by DM."""
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
+    async def _private(self, channel: str, user: str, text: str, *, escaped: bool = False) -> None:
+        """Tell one person something only they see: ephemeral where they are, else by DM.
+
+        `escaped`: the text is already mrkdwn-escaped (escaping it again would show "&amp;lt;").
+        """
+        text = text if escaped else escape(text)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         try:
             if channel:
-                await webapi.call(self.client, "chat.postEphemeral", channel=channel, user=user, text=escape(text), blocks=blocks)
+                await webapi.call(self.client, "chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks)
             else:
                 dm = await self.channel.dm_channel(user)
-                await webapi.call(self.client, "chat.postMessage", channel=dm, text=escape(text), blocks=blocks)
+                await webapi.call(self.client, "chat.postMessage", channel=dm, text=text, blocks=blocks)
         except Exception as exc:
             log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
 
@@ -318,17 +326,22 @@ class SlackFrontEnd:
         except (ValueError, KeyError, TypeError):
             msg_id = ""
         kept = self.core.store.get(FULL, msg_id) if msg_id else None
+        try:
+            # Only someone the message was addressed to, who may still use policybot, reads the rest of it.
+            to = Recipient.parse(str(kept["to"])) if kept else None
+            await self.core.admit("slack", user, doing="show the full text of a message", record=f"outbox/{msg_id}" if kept else "", to=to)
+        except NotRecognised as exc:
+            await self._private(where(body), user, f"{exc}\nYour Slack member ID for them to add is: {user}")
+            return
+        except PolicybotError as exc:
+            await self._private(where(body), user, str(exc))
+            return
         if kept is None:
             await self._private(where(body), user, "Sorry, the full text of that message is no longer available.")
             return
-        # Only someone the message was addressed to may read the rest of it.
-        who = self.core.directory.by_platform("slack", user)
-        if who is None or who.id not in person_targets(Recipient.parse(str(kept["to"])), self.core.directory):
-            await self._private(where(body), user, "Sorry, that message was meant for someone else, so I can't show you the rest of it.")
-            return
         text = escape(full_text(Card.from_dict(kept["card"])))
         for piece in chunks(text):
-            await self._private(where(body), user, piece)
+            await self._private(where(body), user, piece, escaped=True)
 
     # ---- HTTP ------------------------------------------------------------------
 
