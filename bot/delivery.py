@@ -93,41 +93,62 @@ class Delivery:
                 pass
 
     async def flush(self) -> int:
-        """Send every message that is due; return how many targets were sent."""
+        """Send every message that is due; return how many targets were sent.
+
+        A person's messages arrive in the order they were written: while an earlier
+        message to a target (a person's DM, a channel) is still owed because sending it
+        failed for now, later messages to that target wait behind it, until it is
+        delivered or given up. Other targets are not held up.
+        """
         async with self._flushing:
             sent = 0
             now = self.now()
-            # Only the keys of what is due: a long outbox is not copied on every pass.
+
+            def due(row: dict[str, Any]) -> bool:
+                return datetime.fromisoformat(row["next_at"]) <= now
+
+            # Only the keys of what is due, and of what waits after a failure: a long
+            # outbox is not copied on every pass.
             upto = self.store.seq
-            due = self.store.keys("outbox", lambda r: datetime.fromisoformat(r["next_at"]) <= now, order="n")
+            ready = self.store.keys("outbox", due, order="n")
+            failed = self.store.keys("outbox", lambda r: not due(r) and bool(r.get("targets")), order="n")
             # Nothing is sent before the change that owes it is on disk: a crash could
             # otherwise lose the change while its message had gone, and it would go twice.
             await self.store.sync(upto)
-            for key in due:
+            # (n, targets still owed) of each message waiting after a failure, oldest first.
+            behind = [(r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None]
+            held: set[str] = set()  # targets with an earlier message still owed
+            for key in ready:
+                row = self.store.get("outbox", key)
+                if row is None:
+                    continue
+                while behind and behind[0][0] < row["n"]:
+                    held |= behind.pop(0)[1]
+                targets = set(row.get("targets") or self._plan(_message(row)))
+                if targets & held:
+                    held |= targets  # it waits its turn, and so do later ones to the same targets
+                    continue
                 if self.give_way is not None:
                     await self.give_way()
-                row = self.store.get("outbox", key)
-                if row is not None:
-                    sent += await self._deliver(row, now)
+                sent += await self._deliver(row, now)
+                left = self.store.get("outbox", key)
+                if left is not None:
+                    held |= set(left.get("targets") or ())
             return sent
+
+    def _plan(self, msg: Message) -> list[str]:
+        """The targets of a message on every front end running here ("<channel>|<target>")."""
+        return [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, self.directory)]
 
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")
 
     async def _deliver(self, row: dict[str, Any], now: datetime) -> int:
-        msg = Message(
-            id=row["id"],
-            to=Recipient.parse(row["to"]),
-            card=Card.from_dict(row["card"]),
-            key=row.get("key"),
-            replace=row.get("replace", False),
-            private=row.get("private", False),
-            ephemeral=row.get("ephemeral", False),
-        )
+        msg = _message(row)
         targets: list[str] | None = row.get("targets")
         if not targets:
-            targets = [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, self.directory)]
+            targets = self._plan(msg)
             if not targets:
                 # Nobody reachable yet (for example a Teams user who has not installed the
                 # app). Keep it and look again later rather than lose it.
@@ -171,3 +192,16 @@ class Delivery:
         async with self.store.transaction() as tx:
             tx.put("undelivered", f"{msg.id}|{target}", {"message": msg.id, "to": str(msg.to), "target": target, "why": why, "title": msg.card.title, "at": self.now().isoformat()})
             tx.audit("policybot", "delivery_failed", f"outbox/{msg.id}", detail=f"{target}: {why}")
+
+
+def _message(row: dict[str, Any]) -> Message:
+    """An outbox row as a front end sees it."""
+    return Message(
+        id=row["id"],
+        to=Recipient.parse(row["to"]),
+        card=Card.from_dict(row["card"]),
+        key=row.get("key"),
+        replace=row.get("replace", False),
+        private=row.get("private", False),
+        ephemeral=row.get("ephemeral", False),
+    )

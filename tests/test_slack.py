@@ -630,3 +630,69 @@ async def test_the_home_tab_of_someone_who_has_left_shows_nothing_to_decide_and_
     view = json.dumps(published[-1].args["view"])
     assert "left the school" in view and "Applications to decide" not in view and "Open incidents" not in view and "Year 6 Trip" not in view
     assert len(slack.core.store.audit(action="refused", actor="dokafor")) == 1
+
+
+async def test_a_persons_messages_arrive_in_the_order_they_were_written_when_one_fails(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    fake.fail("chat.postMessage", 500, times=1)  # Slack fails the first message once
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person(pid), Card(f"Note {n}", f"Note {n} for {pid}")) for n, pid in enumerate(["eclarke", "eclarke", "treid", "eclarke"])], slack.clock.now())
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == []  # held back behind note 0
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(TR))] == ["Note 2"]  # someone else's are not held
+    for _ in range(3):
+        slack.clock.advance(timedelta(minutes=1))
+        await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 0", "Note 1", "Note 3"]
+    assert slack.core.delivery.waiting() == 0
+
+
+async def test_a_message_given_up_holds_back_nothing(slack: Workspace, fake: FakeSlack) -> None:
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    fake.fail("chat.postMessage", 404, times=1, html=True)  # refused for good: given up and recorded
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card(f"Note {n}", "x")) for n in range(3)], slack.clock.now())
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 1", "Note 2"]
+    assert slack.core.store.count("undelivered") == 1 and slack.core.delivery.waiting() == 0
+
+
+async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_passed(tmp_path: Path, fake: FakeSlack) -> None:
+    import asyncio
+
+    from bot.clock import Clock
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, clock=Clock())  # real time: Retry-After is in real seconds
+    try:
+        fake.fail("chat.postMessage", 429, times=1, retry_after=1)
+        people = ("eclarke", "treid", "jbennett", "pshah")
+        async with ws.core.store.transaction() as tx:
+            queue(tx, [Outbound(person(pid), Card("A note", f"For {pid}")) for pid in people], ws.clock.now())
+        for _ in range(50):  # passes of the delivery loop, until everything is sent (at most 5 seconds)
+            await ws.core.delivery.flush()
+            if ws.core.delivery.waiting() == 0:
+                break
+            await asyncio.sleep(0.1)
+        posts = [c for c in fake.calls if c.method == "chat.postMessage"]
+        limited, later = posts[0], posts[1:]
+        assert limited.status == 429
+        # Nothing more reached chat.postMessage until Retry-After had passed (times as the fake Slack saw them)...
+        assert later and all(c.at >= limited.at + 1.0 for c in later), [round(c.at - limited.at, 3) for c in later]
+        # ...while other methods went on (Slack limits each method on its own).
+        assert [c for c in fake.calls if c.method == "conversations.open" and limited.at < c.at < limited.at + 1.0]
+        assert sorted(c.args["channel"] for c in later if c.status == 200) == sorted(f"D{fake_id[1:]}" for fake_id in ("U0EC", "U0TR", "U0JB", "U0PS"))
+        assert ws.core.delivery.waiting() == 0
+    finally:
+        if ws.sender:
+            await ws.sender.close()
+        await clients.close()
+        await ws.core.close()

@@ -35,7 +35,6 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import webapi
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
@@ -51,6 +50,7 @@ _SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # "v0=" and a hex SHA-256
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
+PRIVATE_WAIT = 10.0  # seconds a private note (not sent through the outbox) may wait for a Slack rate limit
 
 
 class SlackFrontEnd:
@@ -64,7 +64,7 @@ class SlackFrontEnd:
         base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
         self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
         self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
-        self.channel = SlackChannel(self.client, settings, core.store, core.directory)
+        self.channel = SlackChannel(self.client, settings, core.store, core.directory, now=core.clock.now)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret,
@@ -195,7 +195,7 @@ class SlackFrontEnd:
                 ],
             }
             try:
-                await self.client.views_open(trigger_id=str(trigger), view=view)
+                await self.channel.api.sdk("views.open", functools.partial(self.client.views_open, trigger_id=str(trigger), view=view))
             except Exception as exc:
                 log.info("could not open a modal (%s); the question is in the direct message", exc.__class__.__name__)
             return
@@ -218,7 +218,8 @@ class SlackFrontEnd:
         if card is None:
             return
         try:
-            await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
+            home = {"type": "home", "blocks": render_card(card).blocks[:100]}
+            await self.channel.api.sdk("views.publish", lambda: self.client.views_publish(user_id=user, view=home), wait_up_to=PRIVATE_WAIT)
         except Exception as exc:
             log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
@@ -310,11 +311,12 @@ class SlackFrontEnd:
         text = text if escaped else escape(text)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
         try:
+            # Not sent through the outbox, so not sent again later: wait out a short rate limit.
             if channel:
-                await webapi.call(self.client, "chat.postEphemeral", channel=channel, user=user, text=text, blocks=blocks)
+                await self.channel.api.call("chat.postEphemeral", wait_up_to=PRIVATE_WAIT, channel=channel, user=user, text=text, blocks=blocks)
             else:
                 dm = await self.channel.dm_channel(user)
-                await webapi.call(self.client, "chat.postMessage", channel=dm, text=text, blocks=blocks)
+                await self.channel.api.call("chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks)
         except Exception as exc:
             log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
 
