@@ -234,10 +234,11 @@ class SlackFrontEnd:
         """
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
-        user = _user_of(body)
-        if user and "command" not in body:
-            channel = where(body) if isinstance(body, dict) else ""
-            self._then(user, lambda: self._private(channel, user, sorry(ref)))
+        with contextlib.suppress(Exception):  # the boundary itself must not fail
+            user = _user_of(body)
+            if user and "command" not in body:
+                channel = where(body)
+                self._then(user, lambda: self._private(channel, user, sorry(ref)))
         return BoltResponse(status=200, body=sorry(ref))
 
     async def _take(self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = "") -> None:
