@@ -24,6 +24,9 @@ from bot.store import Store
 
 log = logging.getLogger("policybot.delivery")
 MAX_BACKOFF = timedelta(minutes=10)
+# A message still failing this long after it was written is given up (and recorded), so
+# that one a platform refuses for ever cannot hold back its person's later messages for ever.
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -164,11 +167,15 @@ class Delivery:
             try:
                 await channel.send(address, msg)
             except TemporaryFailure as exc:
-                attempts = row.get("attempts", 0) + 1
-                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2**attempts))
-                log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
-                await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
-                return done
+                if now - _written(row, now) < GIVE_UP_AFTER:
+                    attempts = row.get("attempts", 0) + 1
+                    wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 20)))
+                    log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
+                    await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
+                    return done
+                # A day of failures: given up and recorded, so it holds back nothing more.
+                log.error("message %s to %s given up after a day of failures: %s", msg.id, target, exc)
+                await self._record_failure(msg, target, f"still failing a day after it was written: {exc}")
             except PermanentFailure as exc:
                 log.error("message %s to %s could not be delivered: %s", msg.id, target, exc)
                 await self._record_failure(msg, target, str(exc))
@@ -205,3 +212,11 @@ def _message(row: dict[str, Any]) -> Message:
         private=row.get("private", False),
         ephemeral=row.get("ephemeral", False),
     )
+
+
+def _written(row: dict[str, Any], now: datetime) -> datetime:
+    """When an outbox message was written (now, if its record does not say)."""
+    try:
+        return datetime.fromisoformat(row["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return now

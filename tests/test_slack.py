@@ -696,3 +696,30 @@ async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_pas
             await ws.sender.close()
         await clients.close()
         await ws.core.close()
+
+
+async def test_a_message_still_failing_after_a_day_is_given_up_and_holds_back_nothing_more(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    async def write(title: str) -> None:
+        async with slack.core.store.transaction() as tx:
+            queue(tx, [Outbound(person("eclarke"), Card(title, "x"))], slack.clock.now())
+
+    fake.fail("chat.postMessage", 500, times=100_000)  # Slack fails every post, for more than a day
+    await write("Note 0")
+    for _ in range(23 * 6):  # the delivery loop's passes, 10 minutes apart, for 23 hours
+        slack.clock.advance(timedelta(minutes=10))
+        await slack.core.delivery.flush()
+    await write("Note 1")  # held back behind note 0
+    for _ in range(2 * 6):
+        slack.clock.advance(timedelta(minutes=10))
+        await slack.core.delivery.flush()
+    assert [u["title"] for u in slack.core.store.all("undelivered")] == ["Note 0"]  # given up, and recorded
+    fake.failures.clear()  # Slack is back
+    slack.clock.advance(timedelta(minutes=10))
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 1"]
+    assert slack.core.delivery.waiting() == 0
