@@ -18,13 +18,13 @@ for and why it was refused. Roles come from the configuration only, never from a
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
+from typing import Any
 
 from bot.config import Person
-from bot.delivery import person_targets
 from bot.errors import NotAllowed, NotRecognised
 from bot.messages import Recipient
 from bot.people import Directory
-from bot.store import Transaction
+from bot.store import Store, Transaction
 
 REFUSED = "refused"  # the audit action of every refusal
 UNKNOWN = "Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again."
@@ -60,7 +60,7 @@ def admit(
         refuse_if_left(tx, who, now.astimezone(tz).date().isoformat())
         if role:
             require(who, role, doing)
-        if to is not None and who.id not in person_targets(to, directory):
+        if to is not None and not (who.id == to.id if to.kind == "person" else who in directory.members(to.id)):
             raise NotAllowed(NOT_YOURS, why=f"not one of those it was sent to ({to})")
     except NotAllowed as refusal:
         refuse(tx, who.id, doing, record, refusal.why or str(refusal), now)
@@ -68,12 +68,23 @@ def admit(
     return who
 
 
+def left_on(record: dict[str, Any] | None, today: str) -> str:
+    """The last day of someone whose people record says they have left before `today` (ISO dates), else ""."""
+    leaving = (record or {}).get("leaving") or {}
+    last_day = str(leaving.get("date") or "") if isinstance(leaving, dict) else ""
+    return last_day if last_day and last_day < today else ""
+
+
+def gone(store: Store | Transaction, today: str) -> set[str]:
+    """The ids of everyone who has left before `today`: messages to a role no longer reach them."""
+    return {r["id"] for r in store.where("people", lambda r: bool(left_on(r, today)))}
+
+
 def refuse_if_left(tx: Transaction, who: Person, today: str) -> None:
     """Someone recorded as having left (after their last day, an ISO date) can no longer act
     or read through policybot, whatever roles the configuration still gives them."""
-    leaving = (tx.get("people", who.id) or {}).get("leaving") or {}
-    last_day = str(leaving.get("date") or "")
-    if last_day and last_day < today:
+    last_day = left_on(tx.get("people", who.id), today)
+    if last_day:
         raise NotAllowed(
             f"Our records show you left the school on {last_day}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.",
             why=f"left on {last_day}",

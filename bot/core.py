@@ -66,7 +66,7 @@ class Core:
         store.requests = self.priority  # checkpoints wait for a gap between requests too
         # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
         self.backlog = Backlog(self.priority)
-        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)
+        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz)
         self._tasks: list[asyncio.Task[None]] = []
 
     @classmethod

@@ -14,9 +14,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from bot import access
 from bot.errors import PermanentFailure, StoreUnavailable, TemporaryFailure
 from bot.messages import Card, Recipient
 from bot.people import Directory
@@ -64,9 +65,10 @@ def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
 class Delivery:
     """Works through the outbox; `flush()` sends everything due now."""
 
-    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None, tz: tzinfo = UTC) -> None:
         self.store = store
         self.directory = directory
+        self.tz = tz  # the school's: whose last day is over is decided by the school's date
         self.now = now
         self.give_way = give_way  # before each message: let requests being answered go first
         self.channels: dict[str, Channel] = {}
@@ -121,37 +123,39 @@ class Delivery:
             # (n, targets still owed) of each message waiting after a failure, oldest first.
             behind = [(r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None]
             held: set[str] = set()  # targets with an earlier message still owed
+            # A message to a role reaches the people who hold it now: not those who have left.
+            present = self.directory.without(access.gone(self.store, now.astimezone(self.tz).date().isoformat())) if ready else self.directory
             for key in ready:
                 row = self.store.get("outbox", key)
                 if row is None:
                     continue
                 while behind and behind[0][0] < row["n"]:
                     held |= behind.pop(0)[1]
-                targets = set(row.get("targets") or self._plan(_message(row)))
+                targets = set(row.get("targets") or self._plan(_message(row), present))
                 if targets & held:
                     held |= targets  # it waits its turn, and so do later ones to the same targets
                     continue
                 if self.give_way is not None:
                     await self.give_way()
-                sent += await self._deliver(row, now)
+                sent += await self._deliver(row, now, present)
                 left = self.store.get("outbox", key)
                 if left is not None:
                     held |= set(left.get("targets") or ())
             return sent
 
-    def _plan(self, msg: Message) -> list[str]:
+    def _plan(self, msg: Message, directory: Directory) -> list[str]:
         """The targets of a message on every front end running here ("<channel>|<target>")."""
-        return [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, self.directory)]
+        return [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, directory)]
 
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")
 
-    async def _deliver(self, row: dict[str, Any], now: datetime) -> int:
+    async def _deliver(self, row: dict[str, Any], now: datetime, directory: Directory) -> int:
         msg = _message(row)
         targets: list[str] | None = row.get("targets")
         if not targets:
-            targets = self._plan(msg)
+            targets = self._plan(msg, directory)
             if not targets:
                 # Nobody reachable yet (for example a Teams user who has not installed the
                 # app). Keep it and look again later rather than lose it.

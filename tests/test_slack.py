@@ -723,3 +723,18 @@ async def test_a_message_still_failing_after_a_day_is_given_up_and_holds_back_no
     await slack.core.delivery.flush()
     assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 1"]
     assert slack.core.delivery.waiting() == 0
+
+
+async def test_cards_for_slt_no_longer_reach_a_member_who_has_left(tmp_path: Path, fake: FakeSlack) -> None:
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, slt_channel="")  # SLT cards go to each member's DM
+    try:
+        await leave(ws, "dokafor")
+        await apply(ws)
+        assert "Year 6 Trip" in text_of(fake.last(dm(SW)))
+        assert not [m for m in fake.posted(dm(DO)) if "Year 6 Trip" in text_of(m)]
+    finally:
+        if ws.sender:
+            await ws.sender.close()
+        await clients.close()
+        await ws.core.close()
