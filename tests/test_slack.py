@@ -738,3 +738,11 @@ async def test_cards_for_slt_no_longer_reach_a_member_who_has_left(tmp_path: Pat
             await ws.sender.close()
         await clients.close()
         await ws.core.close()
+
+
+async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost(slack: Workspace, fake: FakeSlack) -> None:
+    fake.fail("chat.postEphemeral", 429, times=1, retry_after=1)
+    await slack.command("U0STRANGER", "/new-account")  # someone not on the staff list, in a channel
+    told = [c for c in fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == "U0STRANGER"]
+    assert [c.status for c in told] == [429, 200] and told[1].at >= told[0].at + 1.0
+    assert "don't know you yet" in told[1].args["text"]

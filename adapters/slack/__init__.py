@@ -38,6 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
+from adapters.slack.webapi import Refused
 from bot.core import Core
 from bot.engine import NotRecognised, reference
 from bot.errors import NotSaved, PolicybotError
@@ -311,15 +312,23 @@ class SlackFrontEnd:
         """
         text = text if escaped else escape(text)
         blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
-        try:
-            # Not sent through the outbox, so not sent again later: wait out a short rate limit.
-            if channel:
-                await self.channel.api.call("chat.postEphemeral", wait_up_to=PRIVATE_WAIT, channel=channel, user=user, text=text, blocks=blocks)
-            else:
-                dm = await self.channel.dm_channel(user)
-                await self.channel.api.call("chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks)
-        except Exception as exc:
-            log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
+        # Not sent through the outbox, so not sent again later: a short rate limit (before
+        # the call, or Slack's answer to it) is waited out, once.
+        for attempt in (1, 2):
+            try:
+                if channel:
+                    await self.channel.api.call("chat.postEphemeral", wait_up_to=PRIVATE_WAIT, channel=channel, user=user, text=text, blocks=blocks)
+                else:
+                    dm = await self.channel.dm_channel(user)
+                    await self.channel.api.call("chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks)
+                return
+            except Refused as exc:
+                if exc.status == 429 and attempt == 1 and (exc.retry_after or 0) <= PRIVATE_WAIT:
+                    continue
+                log.warning("could not show a private reply to %s: %s", user, exc)
+            except Exception as exc:
+                log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
+            return
 
     async def _show_more(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         """The whole of a shortened card, to the person who asked, where they asked."""
