@@ -746,3 +746,26 @@ async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost
     told = [c for c in fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == "U0STRANGER"]
     assert [c.status for c in told] == [429, 200] and told[1].at >= told[0].at + 1.0
     assert "don't know you yet" in told[1].args["text"]
+
+
+async def test_a_bug_behind_show_the_full_text_is_told_to_the_person_with_a_reference(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Trip notes", "word " * 2000))], slack.clock.now())
+    await slack.core.delivery.flush()
+
+    async def broken(*_args: Any, **_kw: Any) -> None:
+        raise RuntimeError("a bug in the access check")
+
+    slack.core.admit = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    await slack.act(EC, dm(EC), "Show the full text")
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    found = re.search(r"reference ([0-9A-F]{8})", told[-1]) if told else None
+    assert found and "RuntimeError" not in told[-1]
+    assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]

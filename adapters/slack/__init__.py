@@ -97,6 +97,16 @@ class SlackFrontEnd:
         """Do `work` after Slack has been answered, in the order requests arrived (one at a time for each person)."""
         self.core.backlog.add(work, key=f"slack:{user}")
 
+    async def _kindly(self, channel: str, user: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Do work after the acknowledgement that is not a turn (a home tab, a full text): a bug
+        is logged with a reference, and the person is told that reference privately."""
+        try:
+            await work()
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error after a Slack request, reference %s", ref)
+            await self._private(channel, user, sorry(ref))
+
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
         await self.core.backlog.idle()
@@ -123,7 +133,7 @@ class SlackFrontEnd:
             return  # a multi-select changing; the "Done" button sends the choice
         if action_id == MORE:
             await ack()
-            self._then(user, lambda: self._show_more(body, action))
+            self._then(user, lambda: self._kindly(where(body), user, lambda: self._show_more(body, action)))
             return
         try:
             event = parse_action(body, action)
@@ -207,7 +217,7 @@ class SlackFrontEnd:
         event = body.get("event") or {}
         user = str(event.get("user", ""))
         if event.get("tab", "home") == "home" and user:
-            self._then(user, lambda: self._show_home(user))
+            self._then(user, lambda: self._kindly("", user, lambda: self._show_home(user)))
 
     async def _show_home(self, user: str) -> None:
         try:
