@@ -11,11 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
-from bot.config import Settings
+from bot.config import Person, Settings
 from bot.delivery import Delivery
 from bot.engine import INBOX, Engine, queue, reference
-from bot.errors import NotSaved, StoreUnavailable
-from bot.messages import Card, Inbound, Outbound, role
+from bot.errors import NotRecognised, NotSaved, StoreUnavailable
+from bot.messages import Card, Inbound, Outbound, Recipient, role
 from bot.people import Directory
 from bot.priority import Backlog, Priority
 from bot.registry import Registry, default_registry
@@ -98,7 +98,7 @@ class Core:
         store.requests = self.priority  # checkpoints wait for a gap between requests too
         # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
         self.backlog = Backlog(self.priority)
-        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way)
+        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz)
         self._tasks: list[asyncio.Task[None]] = []
         # When the disk refuses changes, the administrators are told, once, and told again when it is over.
         self._outage: tuple[datetime, str] | None = None
@@ -180,6 +180,8 @@ class Core:
             sent = await self.engine.handle(event, self.clock.now(), inbox_key)
         except StoreUnavailable as exc:
             raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}", kept=bool(inbox_key)) from None
+        except NotRecognised:
+            raise  # the request left the inbox with the record of the refusal
         except Exception:
             if inbox_key:
                 with contextlib.suppress(Exception):
@@ -212,6 +214,22 @@ class Core:
         async with self.store.transaction() as tx:
             queue(tx, [Outbound(role("admins"), card)], self.clock.now())
         self.delivery.kick()
+
+    async def home(self, platform: str, user: str) -> Card | None:
+        """A person's home page (None when no workflow offers one).
+
+        Raises `NotRecognised` or `NotAllowed` (someone who has left), recorded, as a turn does.
+        """
+        return await self.engine.home(platform, user, self.clock.now())
+
+    async def admit(self, platform: str, user: str, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+        """The person behind a platform user, if they may do `doing`: for anything a front end
+        shows or does outside a turn (the rest of a long message, a status card).
+
+        `role` is a role it needs; `to`, the recipient of a message they want to read. A
+        refusal is recorded in the audit trail and raised (`NotRecognised`, `NotAllowed`).
+        """
+        return await self.engine.admit(platform, user, self.clock.now(), doing=doing, record=record, role=role, to=to)
 
     async def tick(self) -> list[Outbound]:
         """Run the scheduler once (reminders, deadlines, expiries)."""

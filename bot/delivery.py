@@ -14,9 +14,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
+from bot import access
 from bot.errors import PermanentFailure, StoreUnavailable, TemporaryFailure
 from bot.messages import Card, Recipient
 from bot.people import Directory
@@ -24,6 +25,9 @@ from bot.store import Store
 
 log = logging.getLogger("policybot.delivery")
 MAX_BACKOFF = timedelta(minutes=10)
+# A message still failing this long after it was written is given up (and recorded), so
+# that one a platform refuses for ever cannot hold back its person's later messages for ever.
+GIVE_UP_AFTER = timedelta(days=1)
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,10 @@ def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
 class Delivery:
     """Works through the outbox; `flush()` sends everything due now."""
 
-    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None) -> None:
+    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None, tz: tzinfo = UTC) -> None:
         self.store = store
         self.directory = directory
+        self.tz = tz  # the school's: whose last day is over is decided by the school's date
         self.now = now
         self.give_way = give_way  # before each message: let requests being answered go first
         self.channels: dict[str, Channel] = {}
@@ -93,22 +98,49 @@ class Delivery:
                 pass
 
     async def flush(self) -> int:
-        """Send every message that is due; return how many targets were sent."""
+        """Send every message that is due; return how many targets were sent.
+
+        A person's messages arrive in the order they were written: while an earlier
+        message to a target (a person's DM, a channel) is still owed because sending it
+        failed for now, later messages to that target wait behind it, until it is
+        delivered or given up. Other targets are not held up.
+        """
         async with self._flushing:
             sent = 0
             now = self.now()
-            # Only the keys of what is due: a long outbox is not copied on every pass.
+
+            def due(row: dict[str, Any]) -> bool:
+                return datetime.fromisoformat(row["next_at"]) <= now
+
+            # Only the keys of what is due, and of what waits after a failure: a long
+            # outbox is not copied on every pass.
             upto = self.store.seq
-            due = self.store.keys("outbox", lambda r: datetime.fromisoformat(r["next_at"]) <= now, order="n")
+            ready = self.store.keys("outbox", due, order="n")
+            failed = self.store.keys("outbox", lambda r: not due(r) and bool(r.get("targets")), order="n")
             # Nothing is sent before the change that owes it is on disk: a crash could
             # otherwise lose the change while its message had gone, and it would go twice.
             await self.store.sync(upto)
-            for key in due:
+            # (n, targets still owed) of each message waiting after a failure, oldest first.
+            behind = [(r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None]
+            held: set[str] = set()  # targets with an earlier message still owed
+            # A message to a role reaches the people who hold it now: not those who have left.
+            present = self.directory.without(access.gone(self.store, now.astimezone(self.tz).date().isoformat())) if ready else self.directory
+            for key in ready:
+                row = self.store.get("outbox", key)
+                if row is None:
+                    continue
+                while behind and behind[0][0] < row["n"]:
+                    held |= behind.pop(0)[1]
+                targets = set(row.get("targets") or self._plan(_message(row), present))
+                if targets & held:
+                    held |= targets  # it waits its turn, and so do later ones to the same targets
+                    continue
                 if self.give_way is not None:
                     await self.give_way()
-                row = self.store.get("outbox", key)
-                if row is not None:
-                    sent += await self._deliver(row, now)
+                sent += await self._deliver(row, now, present)
+                left = self.store.get("outbox", key)
+                if left is not None:
+                    held |= set(left.get("targets") or ())
             return sent
 
     async def announce(self, to: Recipient, card: Card) -> int:
@@ -128,23 +160,19 @@ class Delivery:
                     log.warning("could not tell %s that policybot cannot save (%s)", target, exc)
         return sent
 
+    def _plan(self, msg: Message, directory: Directory) -> list[str]:
+        """The targets of a message on every front end running here ("<channel>|<target>")."""
+        return [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, directory)]
+
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")
 
-    async def _deliver(self, row: dict[str, Any], now: datetime) -> int:
-        msg = Message(
-            id=row["id"],
-            to=Recipient.parse(row["to"]),
-            card=Card.from_dict(row["card"]),
-            key=row.get("key"),
-            replace=row.get("replace", False),
-            private=row.get("private", False),
-            ephemeral=row.get("ephemeral", False),
-        )
+    async def _deliver(self, row: dict[str, Any], now: datetime, directory: Directory) -> int:
+        msg = _message(row)
         targets: list[str] | None = row.get("targets")
         if not targets:
-            targets = [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, self.directory)]
+            targets = self._plan(msg, directory)
             if not targets:
                 # Nobody reachable yet (for example a Teams user who has not installed the
                 # app). Keep it and look again later rather than lose it.
@@ -160,11 +188,15 @@ class Delivery:
             try:
                 await channel.send(address, msg)
             except TemporaryFailure as exc:
-                attempts = row.get("attempts", 0) + 1
-                wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2**attempts))
-                log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
-                await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
-                return done
+                if now - _written(row, now) < GIVE_UP_AFTER:
+                    attempts = row.get("attempts", 0) + 1
+                    wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 20)))
+                    log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
+                    await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
+                    return done
+                # A day of failures: given up and recorded, so it holds back nothing more.
+                log.error("message %s to %s given up after a day of failures: %s", msg.id, target, exc)
+                await self._record_failure(msg, target, f"still failing a day after it was written: {exc}")
             except PermanentFailure as exc:
                 log.error("message %s to %s could not be delivered: %s", msg.id, target, exc)
                 await self._record_failure(msg, target, str(exc))
@@ -188,3 +220,24 @@ class Delivery:
         async with self.store.transaction() as tx:
             tx.put("undelivered", f"{msg.id}|{target}", {"message": msg.id, "to": str(msg.to), "target": target, "why": why, "title": msg.card.title, "at": self.now().isoformat()})
             tx.audit("policybot", "delivery_failed", f"outbox/{msg.id}", detail=f"{target}: {why}")
+
+
+def _message(row: dict[str, Any]) -> Message:
+    """An outbox row as a front end sees it."""
+    return Message(
+        id=row["id"],
+        to=Recipient.parse(row["to"]),
+        card=Card.from_dict(row["card"]),
+        key=row.get("key"),
+        replace=row.get("replace", False),
+        private=row.get("private", False),
+        ephemeral=row.get("ephemeral", False),
+    )
+
+
+def _written(row: dict[str, Any], now: datetime) -> datetime:
+    """When an outbox message was written (now, if its record does not say)."""
+    try:
+        return datetime.fromisoformat(row["created_at"])
+    except (KeyError, TypeError, ValueError):
+        return now

@@ -13,14 +13,13 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot import answers
+from bot import access, answers
 from bot.config import Person, Settings
-from bot.errors import AlreadyDecided, Expired, NotAllowed, PolicybotError, StoreUnavailable
-from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, person
+from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable
+from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, Recipient, person
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.store import Conflict, Store, Transaction
-from bot.timefmt import day
 from bot.workflow import REMINDERS, Command, Context, Invalid, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
@@ -43,10 +42,6 @@ SUBMIT_WORDS = {"submit", "send", "send it", "done"}
 SUMMARY = "_summary"
 
 
-class NotRecognised(PolicybotError):
-    """The platform user is not one of the school's people in the configuration."""
-
-
 def conversation_key(person_id: str, workflow: str) -> str:
     return f"{person_id}:{workflow}"
 
@@ -63,26 +58,43 @@ class Engine:
 
     # ---- the turn ------------------------------------------------------------
 
-    async def home(self, platform: str, user: str, now: datetime) -> Card | None:
-        """A person's home page (read-only), or None for someone not in the configuration
-        (or when no workflow module offers one)."""
-        who = self.directory.by_platform(platform, user)
-        if who is None or self.registry.home is None:
-            return None
+    async def admit(self, platform: str, user: str, now: datetime, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+        """The person behind a platform user, if they may do `doing` (see bot/access.py).
+
+        Raises `NotRecognised` or `NotAllowed` after recording the refusal in the audit trail.
+        """
         async with self.store.transaction() as tx:
-            return self.registry.home(Context(who, now, self.settings, self.directory, tx, platform))
+            try:
+                return access.admit(tx, self.directory, self.tz, platform, user, now, doing=doing, record=record, role=role, to=to)
+            except (NotRecognised, NotAllowed) as exc:
+                refusal: PolicybotError = exc  # leave the block normally: the record of it is committed
+        raise refusal
+
+    async def home(self, platform: str, user: str, now: datetime) -> Card | None:
+        """A person's home page (read-only), or None when no workflow module offers one.
+
+        Raises `NotRecognised` or `NotAllowed` (someone who has left) as `admit` does.
+        """
+        async with self.store.transaction() as tx:
+            try:
+                who = access.admit(tx, self.directory, self.tz, platform, user, now, doing="open their home page")
+            except (NotRecognised, NotAllowed) as exc:
+                refusal: PolicybotError = exc  # leave the block normally: the record of it is committed
+            else:
+                return self.registry.home(Context(who, now, self.settings, self.directory, tx, platform)) if self.registry.home else None
+        raise refusal
 
     async def handle(self, event: Inbound, now: datetime, inbox_key: str = "") -> list[Outbound]:
         """Carry out one thing a person did; return the cards it sent (already queued).
 
         `inbox_key` names the saved copy of a request a front end acknowledged before
         handling it (see `Core.accept`); it is removed in the same commit as the turn.
-        Raises `NotRecognised` for someone not in the configuration, and
-        `StoreUnavailable` when the answer could not be saved (nothing changed).
+        Raises `NotRecognised` for someone not in the configuration (recorded, with the
+        request removed), and `StoreUnavailable` when the answer could not be saved
+        (nothing changed).
         """
-        who = self.directory.by_platform(event.platform, event.user)
-        if who is None:
-            raise NotRecognised("Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again.")
+        sent: list[Outbound] = []
+        unknown: NotRecognised | None = None
         async with self.store.transaction() as tx:
             if inbox_key:
                 tx.delete(INBOX, inbox_key)
@@ -90,22 +102,38 @@ class Engine:
                 if tx.get("events", event.event_id):
                     return []  # a platform retry of something already handled
                 tx.put("events", event.event_id, {"at": now.isoformat()})
-            ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
-            out = Outcome(actor=who.id)
             try:
-                _refuse_if_left(ctx)
-                self._dispatch(event, ctx, out)
-            except (NotAllowed, AlreadyDecided, Expired) as refusal:
-                out = Outcome(actor=who.id)
-                kind = "refused" if isinstance(refusal, NotAllowed) else "too_late"
-                out.audit(kind, _record(event), detail=_what(event))
-                out.tell(Card("Sorry", str(refusal), tone="warning"), ephemeral=True)
-            except Conflict:
-                out = Outcome(actor=who.id)
-                out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
-            sent = self._apply(out, ctx)
-            queue(tx, sent, now)
-            return sent
+                who = access.admit(tx, self.directory, self.tz, event.platform, event.user, now, doing=_what(event), record=_record(event))
+                ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
+                out = self._turn(event, ctx)
+            except NotRecognised as refusal:
+                unknown = refusal  # recorded, and the request removed; nobody to write to, so the front end tells them
+            except NotAllowed as refusal:  # someone who has left: recorded by admit
+                who = self.directory.by_platform(event.platform, event.user)  # type: ignore[assignment]  # known: admit found them
+                ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
+                out = _sorry(who, refusal)
+            if unknown is None:
+                sent = self._apply(out, ctx)
+                queue(tx, sent, now)
+        if unknown is not None:
+            raise unknown
+        return sent
+
+    def _turn(self, event: Inbound, ctx: Context) -> Outcome:
+        """What the person's request does, or the refusal they are shown (and its record)."""
+        out = Outcome(actor=ctx.actor.id)
+        try:
+            self._dispatch(event, ctx, out)
+        except NotAllowed as refusal:
+            access.refuse(ctx.tx, ctx.actor.id, _what(event), _record(event), refusal.why or str(refusal), ctx.now)
+            out = _sorry(ctx.actor, refusal)
+        except (AlreadyDecided, Expired) as refusal:
+            out = _sorry(ctx.actor, refusal)
+            out.audit("too_late", _record(event), detail=_what(event))
+        except Conflict:
+            out = Outcome(actor=ctx.actor.id)
+            out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
+        return out
 
     def _dispatch(self, event: Inbound, ctx: Context, out: Outcome) -> None:
         if event.kind == "command":
@@ -570,13 +598,11 @@ def queue(tx: Transaction, messages: list[Outbound], now: datetime) -> None:
         )
 
 
-def _refuse_if_left(ctx: Context) -> None:
-    """Someone recorded as having left (after their last day) can no longer act through policybot,
-    whatever roles the configuration still gives them."""
-    leaving = (ctx.get("people", ctx.actor.id) or {}).get("leaving") or {}
-    last_day = str(leaving.get("date") or "")
-    if last_day and last_day < ctx.today.isoformat():
-        raise NotAllowed(f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.")
+def _sorry(who: Person, refusal: PolicybotError) -> Outcome:
+    """The refusal, shown to the person who asked (only them, where they asked)."""
+    out = Outcome(actor=who.id)
+    out.tell(Card("Sorry", str(refusal), tone="warning"), ephemeral=True)
+    return out
 
 
 def _record(event: Inbound) -> str:

@@ -11,7 +11,16 @@ class PolicybotError(Exception):
 
 
 class NotAllowed(PolicybotError):
-    """The acting person does not hold the role this needs."""
+    """The acting person may not do this (a role it needs, someone who has left); `why` is a
+    short reason for the audit trail."""
+
+    def __init__(self, message: str, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why
+
+
+class NotRecognised(PolicybotError):
+    """The platform user is not one of the school's people in the configuration."""
 
 
 class AlreadyDecided(PolicybotError):

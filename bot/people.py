@@ -18,8 +18,9 @@ def fold(text: str) -> str:
 class Directory:
     """Who is who. Roles come from the configuration only, never from a request."""
 
-    def __init__(self, people: Iterable[Person]) -> None:
+    def __init__(self, people: Iterable[Person], away: Iterable[str] = ()) -> None:
         self.people = tuple(people)
+        self.away = frozenset(away)  # ids of people who have left: no longer among a role's members
         self._by_id = {p.id: p for p in self.people}
         # First entry wins, as a scan would; config validation refuses duplicates anyway.
         self._by_slack = {p.slack_id: p for p in reversed(self.people) if p.slack_id}
@@ -42,13 +43,18 @@ class Directory:
             return self._by_id.get(user.lower())
         return None
 
+    def without(self, away: Iterable[str]) -> Directory:
+        """The same people, with `away` (people who have left) no longer among any role's
+        members; each is still found by id and platform id, for a message to them alone."""
+        return Directory(self.people, away)
+
     def members(self, role: str) -> list[Person]:
         """Everyone holding a role; "staff" is everyone employed by the school."""
         if role == "staff":
-            return [p for p in self.people if p.employed]
+            return [p for p in self.people if p.employed and p.id not in self.away]
         if role == "admins":
             role = "admin"
-        return [p for p in self.people if role in p.roles]
+        return [p for p in self.people if role in p.roles and p.id not in self.away]
 
     def match(self, text: str) -> list[Person]:
         """People whose id or name matches, ignoring case, accents and word order."""

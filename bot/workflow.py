@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
+from bot import access
 from bot.config import Person, Settings
-from bot.errors import NotAllowed
 from bot.messages import Card, Choice, Outbound, QuestionKind, Recipient, person
 from bot.people import Directory
 from bot.store import Transaction
@@ -104,12 +104,9 @@ class Context:
         return self.tx.next_id(counter)
 
     def require(self, role: str, doing: str) -> None:
-        """Refuse unless the actor holds `role` ("slt", "admin", or "slt,admin" for either)."""
-        wanted = [r.strip() for r in role.split(",") if r.strip()]
-        if not any(r in self.actor.roles for r in wanted):
-            names = {"slt": "the Senior Leadership Team", "admin": "an administrator"}
-            who = " or ".join(names.get(r, r) for r in wanted)
-            raise NotAllowed(f"Only {who} can {doing}. If you think you should be able to, please ask a member of SLT.")
+        """Refuse unless the actor holds `role` ("slt", "admin", or "slt,admin" for either);
+        the engine records the refusal (bot/access.py)."""
+        access.require(self.actor, role, doing)
 
 
 def filled(why: str) -> Callable[[Any, Answers, Context], str]:

@@ -18,7 +18,9 @@ import pytest
 
 from bot.config import load_config
 from bot.engine import NotRecognised
-from bot.messages import Inbound
+from bot.errors import NotAllowed
+from bot.messages import Inbound, role
+from bot.store import iter_tables
 from tests.harness import TestBot, add_account
 from tests.test_incidents import report_abuse
 
@@ -103,16 +105,135 @@ async def test_only_the_right_role_succeeds_and_every_refusal_is_audited(platfor
         await bot.close()
 
 
+def tables(bot: TestBot) -> dict[str, list[dict[str, Any]]]:
+    """Every record the store holds, table by table (the audit trail is not a table)."""
+    return {t: bot.store.all(t) for t in iter_tables(bot.store)}
+
+
 @pytest.mark.parametrize("platform", PLATFORMS)
-async def test_an_unknown_user_changes_nothing(platform: str) -> None:
+async def test_an_unknown_user_changes_nothing_and_every_refusal_is_audited(platform: str) -> None:
     bot, ref = await world()
-    seq = bot.store.seq
-    for _what, how, _allowed in TABLE:
+    before = tables(bot)
+    stranger = user_of(platform, "stranger")
+    for what, how, _allowed in TABLE:
         kind, fields = how(ref)
-        event = Inbound(platform, user_of(platform, "stranger"), "action" if kind == "action" else "text", text=fields.get("text", ""), action=fields.get("action", ""), data=fields.get("data", {}))
+        event = Inbound(platform, stranger, "action" if kind == "action" else "text", text=fields.get("text", ""), action=fields.get("action", ""), data=fields.get("data", {}))
+        refused_before = len(bot.store.audit(action="refused"))
         with pytest.raises(NotRecognised):
             await bot.send(event)
-    assert bot.store.seq == seq
+        refused = bot.store.audit(action="refused")[refused_before:]
+        assert [e["actor"] for e in refused] == [f"{platform}:{stranger}"], f"the refusal of a stranger to {what} is not audited"
+    assert tables(bot) == before
+    await bot.close()
+
+
+async def test_a_request_from_a_stranger_is_audited_once_even_when_the_platform_sends_it_again() -> None:
+    bot, ref = await world()
+    event = Inbound("slack", "U0NOBODY", "action", action="new_account.approve", data={"application": ref["application"]}, event_id="action:1.2.3")
+    for _ in range(3):  # Slack retries a request it thinks was not answered
+        try:
+            await bot.send(event)
+        except NotRecognised:
+            pass
+    assert len(bot.store.audit(action="refused", actor="slack:U0NOBODY")) == 1
+    await bot.close()
+
+
+# ---- one access check for every read and every click ------------------------------------------
+#
+# Every way a front end reads or clicks through the core, each used for something that needs
+# SLT: (the core's entry point, what is tried, how). Each must refuse someone who has left,
+# an unknown id and the wrong role, with an audit entry for each refusal.
+
+
+async def click(bot: TestBot, platform: str, user: str, ref: dict[str, str]) -> str:
+    """Open an incident from its card (a turn, from a click)."""
+    await bot.send(Inbound(platform, user, "action", action="incidents.show", data={"incident": ref["incident"]}))
+    return reply_of(bot, platform, user)
+
+
+async def type_command(bot: TestBot, platform: str, user: str, _ref: dict[str, str]) -> str:
+    """List the incidents (a turn, from a typed command)."""
+    await bot.send(Inbound(platform, user, "text", text="/incidents"))
+    return reply_of(bot, platform, user)
+
+
+async def open_home(bot: TestBot, platform: str, user: str, _ref: dict[str, str]) -> str:
+    """Open the home page (SLT see applications to decide and open incidents there)."""
+    card = await bot.core.home(platform, user)
+    assert card is not None
+    return "\n".join([card.title, card.body, *(f"{k}: {v}" for k, v in card.fields)])
+
+
+async def read_more(bot: TestBot, platform: str, user: str, _ref: dict[str, str]) -> str:
+    """Read the rest of a shortened card sent to SLT ("Show the full text")."""
+    await bot.core.admit(platform, user, doing="show the full text of a message", record="outbox/m1", to=role("slt"))
+    return "the full text"
+
+
+def reply_of(bot: TestBot, platform: str, user: str) -> str:
+    who = bot.core.directory.by_platform(platform, user)
+    assert who is not None
+    card = bot.last(who.id)
+    return f"{card.title}\n{card.body}"
+
+
+ENTRY_POINTS = {
+    "handle": [("open an incident from its card", click), ("list incidents", type_command)],
+    "home": [("open the home page", open_home)],
+    "admit": [("read the rest of an SLT card", read_more)],
+}
+# Core's other methods that take a person's request, and why they are no read or click.
+NOT_READS = {"accept": "saves a request before it is acknowledged, before its turn; the turn is checked"}
+SLT_ONLY = ("Applications to decide", "Open incidents")
+
+
+def test_every_way_into_the_core_is_in_the_access_matrix() -> None:
+    """A read or click added to Core later must join ENTRY_POINTS, so that it is tested for refusals."""
+    import inspect
+
+    from bot.core import Core
+
+    ways_in = {name for name, method in inspect.getmembers(Core, inspect.iscoroutinefunction) if not name.startswith("_") and {"user", "event", "platform"} & set(inspect.signature(method).parameters)}
+    assert ways_in == set(ENTRY_POINTS) | set(NOT_READS)
+
+
+def test_front_ends_reach_the_core_only_through_its_entry_points() -> None:
+    """No front end calls the engine directly, around the access check."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "adapters"
+    around = [str(p.relative_to(root)) for p in root.rglob("*.py") if ".engine." in p.read_text(encoding="utf-8")]
+    assert around == []
+
+
+ROWS = [(entry, what, how) for entry, ways in ENTRY_POINTS.items() for what, how in ways]
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+@pytest.mark.parametrize(("entry", "what", "how"), ROWS, ids=[row[1] for row in ROWS])
+async def test_every_read_and_click_refuses_a_leaver_a_stranger_and_the_wrong_role_and_audits_it(platform: str, entry: str, what: str, how: Any) -> None:
+    bot, ref = await world()
+    cases = {"SLT": "swhitfield", "leaver (SLT who has left)": "dokafor", "unknown id": "stranger", "wrong role (staff)": "jbennett"}
+    for persona, pid in cases.items():
+        user = user_of(platform, pid)
+        refused_before = len(bot.store.audit(action="refused"))
+        try:
+            shown = await how(bot, platform, user, ref)
+        except (NotRecognised, NotAllowed) as refusal:
+            shown, raised = f"Sorry\n{refusal}", True
+        else:
+            raised = False
+        refused = bot.store.audit(action="refused")[refused_before:]
+        if persona == "SLT":
+            assert not raised and not shown.startswith("Sorry") and not refused, f"SLT should be able to {what} on {platform}: {shown}"
+        elif entry == "home" and persona.startswith("wrong role"):
+            # The home page needs no role: staff open their own, without what only SLT see.
+            assert not raised and not refused and not any(s in shown for s in SLT_ONLY), shown
+        else:
+            assert shown.startswith("Sorry") and not any(s in shown for s in SLT_ONLY), f"{persona} must not {what} on {platform}: {shown}"
+            actor = f"{platform}:{user}" if pid == "stranger" else pid
+            assert [e["actor"] for e in refused] == [actor], f"the refusal of the {persona} to {what} on {platform} is not audited"
     await bot.close()
 
 

@@ -493,3 +493,279 @@ async def test_someone_not_on_the_staff_list_is_told_their_member_id_and_nothing
     told = [c.args for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
     assert told and "don't know you yet" in told[-1]["text"] and "U0STRANGER" in told[-1]["text"]
     assert slack.core.store.count("inbox") == 0  # answered, so not handled again at the next start
+
+
+async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_in_the_log(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    assert slack.sender is not None
+
+    async def broken(*_args: Any, **_kw: Any) -> str:
+        raise RuntimeError("a bug in saving the request")
+
+    slack.core.accept = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    from urllib.parse import urlencode
+
+    from tests.fakes.slack_api import command_form
+
+    body = urlencode(command_form(EC, "/new-account"))
+    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+        answer = await resp.text()
+        status = resp.status
+    assert status == 200  # Slack shows a 200 answer's words to the person who typed the command
+    found = re.search(r"reference ([0-9A-F]{8})", answer)
+    assert found and "Traceback" not in answer and "RuntimeError" not in answer and "try again" in answer
+    logged = [r for r in caplog.records if found.group(1) in r.getMessage()]
+    assert logged and logged[0].levelno == logging.ERROR and logged[0].exc_info is not None
+
+
+async def test_a_bug_behind_a_click_is_told_to_the_person_privately(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    await slack.command(EC, "/new-account")
+
+    async def broken(*_args: Any, **_kw: Any) -> str:
+        raise RuntimeError("a bug in saving the request")
+
+    slack.core.accept = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    await slack.choose(EC, dm(EC), "facebook")
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    assert told and re.search(r"reference [0-9A-F]{8}", told[-1]) and "Traceback" not in told[-1]
+    ref = re.search(r"reference ([0-9A-F]{8})", told[-1]).group(1)  # type: ignore[union-attr]
+    assert [r for r in caplog.records if ref in r.getMessage() and r.exc_info]
+
+
+async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    assert slack.sender is not None
+
+    def broken(*_args: Any) -> bool:
+        raise RuntimeError("a bug in checking the signature")
+
+    slack.front._signed = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    body = "command=%2Fnew-account&user_id=U0EC"
+    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+        answer, status = await resp.text(), resp.status
+    found = re.search(r"reference ([0-9A-F]{8})", answer)
+    assert status == 500 and found and "Traceback" not in answer and "RuntimeError" not in answer
+    assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]
+
+
+async def leave(ws: Workspace, pid: str, day: str = "2026-11-24") -> None:
+    """Record that someone left the school on `day` (the day before the workspace's today)."""
+    async with ws.core.store.transaction() as tx:
+        tx.put("people", pid, {"leaving": {"date": day, "status": "open"}})
+
+
+async def test_approve_clicked_by_someone_not_on_the_staff_list_changes_nothing_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+    await apply(slack)
+    await slack.act("U0STRANGER", SLT_CHANNEL, "Approve")
+    assert slack.core.store.all("applications")[0]["status"] == "submitted"
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
+    assert told and "don't know you yet" in told[-1] and "U0STRANGER" in told[-1]
+    refused = slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
+    assert len(refused) == 1 and refused[0]["record"] == "applications/A-1" and "new_account.approve" in refused[0]["detail"]
+
+
+async def slt_long_card(ws: Workspace, body: str) -> dict[str, Any]:
+    """A card to SLT too long for one Slack message, as the SLT channel shows it."""
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, role
+
+    async with ws.core.store.transaction() as tx:
+        queue(tx, [Outbound(role("slt"), Card("Incident INC-9: the full notes", body))], ws.clock.now())
+    await ws.core.delivery.flush()
+    return copy.deepcopy(ws.fake.last(SLT_CHANNEL))
+
+
+async def test_an_slt_member_who_has_left_cannot_read_the_full_text_of_an_slt_card(slack: Workspace, fake: FakeSlack) -> None:
+    secret = "Notes about the child involved"
+    card = await slt_long_card(slack, " ".join(f"{secret}, line {n}." for n in range(400)))
+    await leave(slack, "dokafor")
+    await slack.act(DO, SLT_CHANNEL, "Show the full text", message=card)
+    shown = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == DO]
+    assert shown and "left the school" in shown[-1] and all("line 399" not in t for t in shown)
+    refused = slack.core.store.audit(action="refused", actor="dokafor")
+    assert len(refused) == 1 and "full text" in refused[0]["detail"]
+    # A member of SLT who is still here reads it all.
+    await slack.act(SW, SLT_CHANNEL, "Show the full text", message=card)
+    assert any("line 399." in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == SW)
+    # Someone not on the staff list is refused too, and that is audited.
+    await slack.act("U0STRANGER", SLT_CHANNEL, "Show the full text", message=card)
+    assert all("line" not in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER")
+    assert slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
+
+
+async def test_the_full_text_is_escaped_once(slack: Workspace, fake: FakeSlack) -> None:
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    long = " ".join(f"Line {n}: Tom & Jerry <3 the trip." for n in range(300))
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Trip notes", long))], slack.clock.now())
+    await slack.core.delivery.flush()
+    await slack.act(EC, dm(EC), "Show the full text")
+    pieces = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    # Slack shows "&amp;" as "&" and "&lt;" as "<": escaped twice, a teacher would read "&amp;lt;3".
+    assert "Tom &amp; Jerry &lt;3" in pieces[0] and "&amp;amp;" not in "".join(pieces) and "&amp;lt;" not in "".join(pieces)
+
+
+async def test_the_home_tab_of_someone_who_has_left_shows_nothing_to_decide_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+    assert slack.sender is not None
+    await apply(slack)
+    await leave(slack, "dokafor")
+    event = {"type": "event_callback", "team_id": "T0PENN", "api_app_id": "A0POLICY", "event_id": "EvHomeDO", "event": {"type": "app_home_opened", "user": DO, "channel": dm(DO), "tab": "home"}}
+    resp = await slack.sender.event(event)
+    assert resp.status == 200
+    await slack.settle()
+    published = [c for c in fake.ok("views.publish") if c.args.get("user_id") == DO]
+    assert published
+    view = json.dumps(published[-1].args["view"])
+    assert "left the school" in view and "Applications to decide" not in view and "Open incidents" not in view and "Year 6 Trip" not in view
+    assert len(slack.core.store.audit(action="refused", actor="dokafor")) == 1
+
+
+async def test_a_persons_messages_arrive_in_the_order_they_were_written_when_one_fails(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    fake.fail("chat.postMessage", 500, times=1)  # Slack fails the first message once
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person(pid), Card(f"Note {n}", f"Note {n} for {pid}")) for n, pid in enumerate(["eclarke", "eclarke", "treid", "eclarke"])], slack.clock.now())
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == []  # held back behind note 0
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(TR))] == ["Note 2"]  # someone else's are not held
+    for _ in range(3):
+        slack.clock.advance(timedelta(minutes=1))
+        await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 0", "Note 1", "Note 3"]
+    assert slack.core.delivery.waiting() == 0
+
+
+async def test_a_message_given_up_holds_back_nothing(slack: Workspace, fake: FakeSlack) -> None:
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    fake.fail("chat.postMessage", 404, times=1, html=True)  # refused for good: given up and recorded
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card(f"Note {n}", "x")) for n in range(3)], slack.clock.now())
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 1", "Note 2"]
+    assert slack.core.store.count("undelivered") == 1 and slack.core.delivery.waiting() == 0
+
+
+async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_passed(tmp_path: Path, fake: FakeSlack) -> None:
+    import asyncio
+
+    from bot.clock import Clock
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, clock=Clock())  # real time: Retry-After is in real seconds
+    try:
+        fake.fail("chat.postMessage", 429, times=1, retry_after=1)
+        people = ("eclarke", "treid", "jbennett", "pshah")
+        async with ws.core.store.transaction() as tx:
+            queue(tx, [Outbound(person(pid), Card("A note", f"For {pid}")) for pid in people], ws.clock.now())
+        for _ in range(50):  # passes of the delivery loop, until everything is sent (at most 5 seconds)
+            await ws.core.delivery.flush()
+            if ws.core.delivery.waiting() == 0:
+                break
+            await asyncio.sleep(0.1)
+        posts = [c for c in fake.calls if c.method == "chat.postMessage"]
+        limited, later = posts[0], posts[1:]
+        assert limited.status == 429
+        # Nothing more reached chat.postMessage until Retry-After had passed (times as the fake Slack saw them)...
+        assert later and all(c.at >= limited.at + 1.0 for c in later), [round(c.at - limited.at, 3) for c in later]
+        # ...while other methods went on (Slack limits each method on its own).
+        assert [c for c in fake.calls if c.method == "conversations.open" and limited.at < c.at < limited.at + 1.0]
+        assert sorted(c.args["channel"] for c in later if c.status == 200) == sorted(f"D{fake_id[1:]}" for fake_id in ("U0EC", "U0TR", "U0JB", "U0PS"))
+        assert ws.core.delivery.waiting() == 0
+    finally:
+        if ws.sender:
+            await ws.sender.close()
+        await clients.close()
+        await ws.core.close()
+
+
+async def test_a_message_still_failing_after_a_day_is_given_up_and_holds_back_nothing_more(slack: Workspace, fake: FakeSlack) -> None:
+    from datetime import timedelta
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    async def write(title: str) -> None:
+        async with slack.core.store.transaction() as tx:
+            queue(tx, [Outbound(person("eclarke"), Card(title, "x"))], slack.clock.now())
+
+    fake.fail("chat.postMessage", 500, times=100_000)  # Slack fails every post, for more than a day
+    await write("Note 0")
+    for _ in range(23 * 6):  # the delivery loop's passes, 10 minutes apart, for 23 hours
+        slack.clock.advance(timedelta(minutes=10))
+        await slack.core.delivery.flush()
+    await write("Note 1")  # held back behind note 0
+    for _ in range(2 * 6):
+        slack.clock.advance(timedelta(minutes=10))
+        await slack.core.delivery.flush()
+    assert [u["title"] for u in slack.core.store.all("undelivered")] == ["Note 0"]  # given up, and recorded
+    fake.failures.clear()  # Slack is back
+    slack.clock.advance(timedelta(minutes=10))
+    await slack.core.delivery.flush()
+    assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == ["Note 1"]
+    assert slack.core.delivery.waiting() == 0
+
+
+async def test_cards_for_slt_no_longer_reach_a_member_who_has_left(tmp_path: Path, fake: FakeSlack) -> None:
+    clients = Clients()
+    ws = await open_workspace(tmp_path, fake, clients, slt_channel="")  # SLT cards go to each member's DM
+    try:
+        await leave(ws, "dokafor")
+        await apply(ws)
+        assert "Year 6 Trip" in text_of(fake.last(dm(SW)))
+        assert not [m for m in fake.posted(dm(DO)) if "Year 6 Trip" in text_of(m)]
+    finally:
+        if ws.sender:
+            await ws.sender.close()
+        await clients.close()
+        await ws.core.close()
+
+
+async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost(slack: Workspace, fake: FakeSlack) -> None:
+    fake.fail("chat.postEphemeral", 429, times=1, retry_after=1)
+    await slack.command("U0STRANGER", "/new-account")  # someone not on the staff list, in a channel
+    told = [c for c in fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == "U0STRANGER"]
+    assert [c.status for c in told] == [429, 200] and told[1].at >= told[0].at + 1.0
+    assert "don't know you yet" in told[1].args["text"]
+
+
+async def test_a_bug_behind_show_the_full_text_is_told_to_the_person_with_a_reference(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+    import re
+
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    async with slack.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Trip notes", "word " * 2000))], slack.clock.now())
+    await slack.core.delivery.flush()
+
+    async def broken(*_args: Any, **_kw: Any) -> None:
+        raise RuntimeError("a bug in the access check")
+
+    slack.core.admit = broken  # type: ignore[method-assign]
+    caplog.set_level(logging.WARNING)
+    await slack.act(EC, dm(EC), "Show the full text")
+    told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    found = re.search(r"reference ([0-9A-F]{8})", told[-1]) if told else None
+    assert found and "RuntimeError" not in told[-1]
+    assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]

@@ -173,7 +173,8 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     listing = teams.last(personal("pshah"))
     assert "David Okafor" in listing.text() and "Jo Bennett" in listing.text() and "no teams_id" in listing.text()
     await teams.say("eclarke", "unreachable")
-    assert "Only administrators and SLT" in teams.last(personal("eclarke")).text()
+    assert "Only the Senior Leadership Team or an administrator" in teams.last(personal("eclarke")).text()
+    assert teams.core.store.audit(action="refused", actor="eclarke")
 
     await teams.install("dokafor")  # he adds the app: what waited for him arrives now
     assert any("New account application" in c.text() for c in teams.fake.to(personal("dokafor")))

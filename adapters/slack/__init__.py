@@ -32,23 +32,26 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack import webapi
-from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, render_card
+from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
+from adapters.slack.webapi import Refused
 from bot.core import Core
-from bot.delivery import person_targets
 from bot.engine import NotRecognised, reference
 from bot.errors import NotSaved, PolicybotError
 from bot.messages import Card, Inbound, Outbound, Recipient
 
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds in ASCII digits (re's \d would take any script's digits)
+_SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # "v0=" and a hex SHA-256
 MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 ACCEPT_WAIT = 1.5  # seconds to wait for the store before acknowledging Slack anyway
 TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
+PRIVATE_WAIT = 10.0  # seconds a private note (not sent through the outbox) may wait for a Slack rate limit
 
 
 class SlackFrontEnd:
@@ -62,7 +65,7 @@ class SlackFrontEnd:
         base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
         self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
         self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
-        self.channel = SlackChannel(self.client, settings, core.store, core.directory)
+        self.channel = SlackChannel(self.client, settings, core.store, core.directory, now=core.clock.now)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret,
@@ -94,6 +97,16 @@ class SlackFrontEnd:
         """Do `work` after Slack has been answered, in the order requests arrived (one at a time for each person)."""
         self.core.backlog.add(work, key=f"slack:{user}")
 
+    async def _kindly(self, channel: str, user: str, work: Callable[[], Awaitable[None]]) -> None:
+        """Do work after the acknowledgement that is not a turn (a home tab, a full text): a bug
+        is logged with a reference, and the person is told that reference privately."""
+        try:
+            await work()
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error after a Slack request, reference %s", ref)
+            await self._private(channel, user, sorry(ref))
+
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
         await self.core.backlog.idle()
@@ -120,7 +133,7 @@ class SlackFrontEnd:
             return  # a multi-select changing; the "Done" button sends the choice
         if action_id == MORE:
             await ack()
-            self._then(user, lambda: self._show_more(body, action))
+            self._then(user, lambda: self._kindly(where(body), user, lambda: self._show_more(body, action)))
             return
         try:
             event = parse_action(body, action)
@@ -138,10 +151,12 @@ class SlackFrontEnd:
         """A typed answer given in a modal (such as the reason for a rejection)."""
         user = str((body.get("user") or {}).get("id", ""))
         try:
-            meta = json.loads(str(view.get("private_metadata", "")))
+            meta = read_json(str(view.get("private_metadata", "")))
             values = (view.get("state") or {}).get("values") or {}
-            text = str(values[MODAL_BLOCK][MODAL_INPUT]["value"] or "").strip()
-            workflow, key = str(meta["workflow"]), str(meta["key"])
+            text, workflow, key = values[MODAL_BLOCK][MODAL_INPUT]["value"] or "", meta["workflow"], meta["key"]
+            if not all(isinstance(v, str) for v in (text, workflow, key)):
+                raise TypeError("not the modal policybot opened")
+            text = text.strip()
         except (ValueError, KeyError, TypeError):
             await ack()
             return
@@ -191,7 +206,7 @@ class SlackFrontEnd:
                 ],
             }
             try:
-                await self.client.views_open(trigger_id=str(trigger), view=view)
+                await self.channel.api.sdk("views.open", functools.partial(self.client.views_open, trigger_id=str(trigger), view=view))
             except Exception as exc:
                 log.info("could not open a modal (%s); the question is in the direct message", exc.__class__.__name__)
             return
@@ -202,20 +217,40 @@ class SlackFrontEnd:
         event = body.get("event") or {}
         user = str(event.get("user", ""))
         if event.get("tab", "home") == "home" and user:
-            self._then(user, lambda: self._show_home(user))
+            self._then(user, lambda: self._kindly("", user, lambda: self._show_home(user)))
 
     async def _show_home(self, user: str) -> None:
-        card = await self.core.engine.home("slack", user, self.core.now())
-        if card is None:
-            card = Card("Hello", "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list.")
         try:
-            await self.client.views_publish(user_id=user, view={"type": "home", "blocks": render_card(card).blocks[:100]})
+            card = await self.core.home("slack", user)
+        except NotRecognised:
+            card = Card("Hello", f"I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list: {user}")
+        except PolicybotError as exc:  # someone who has left: refused, and the refusal recorded
+            card = Card("Sorry", str(exc), tone="warning")
+        if card is None:
+            return
+        try:
+            home = {"type": "home", "blocks": render_card(card).blocks[:100]}
+            await self.channel.api.sdk("views.publish", lambda: self.client.views_publish(user_id=user, view=home), wait_up_to=PRIVATE_WAIT)
         except Exception as exc:
             log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
-    async def _on_error(self, error: Exception, body: dict[str, Any]) -> None:
+    async def _on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse:
+        """The boundary around the listeners: a bug is logged with a reference, and the person
+        is told that reference kindly.
+
+        The answer is 200 with the words: Slack shows them to whoever typed a slash command
+        (a 500 would show only "failed with the error dispatch_failed"), and it does not send
+        again a request that fails the same way each time. A click or a message shows no
+        answer text, so the person is told privately instead.
+        """
         ref = reference()
         log.error("unexpected error in a Slack listener, reference %s", ref, exc_info=error)
+        with contextlib.suppress(Exception):  # the boundary itself must not fail
+            user = _user_of(body)
+            if user and "command" not in body:
+                channel = where(body)
+                self._then(user, lambda: self._private(channel, user, sorry(ref)))
+        return BoltResponse(status=200, body=sorry(ref))
 
     async def _take(self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = "") -> None:
         """Save the request, acknowledge it to Slack, then handle it. If it cannot be saved,
@@ -280,50 +315,90 @@ class SlackFrontEnd:
         except Exception:
             log.exception("delivery after a Slack request failed; the outbox will retry")
 
-    async def _private(self, channel: str, user: str, text: str) -> None:
-        """Tell one person something only they see: ephemeral where they are, else by DM."""
-        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": escape(text)}}]
-        try:
-            if channel:
-                await webapi.call(self.client, "chat.postEphemeral", channel=channel, user=user, text=escape(text), blocks=blocks)
-            else:
-                dm = await self.channel.dm_channel(user)
-                await webapi.call(self.client, "chat.postMessage", channel=dm, text=escape(text), blocks=blocks)
-        except Exception as exc:
-            log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
+    async def _private(self, channel: str, user: str, text: str, *, escaped: bool = False) -> None:
+        """Tell one person something only they see: ephemeral where they are, else by DM.
+
+        `escaped`: the text is already mrkdwn-escaped (escaping it again would show "&amp;lt;").
+        """
+        text = text if escaped else escape(text)
+        blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": text}}]
+        # Not sent through the outbox, so not sent again later: a short rate limit (before
+        # the call, or Slack's answer to it) is waited out, once.
+        for attempt in (1, 2):
+            try:
+                if channel:
+                    await self.channel.api.call("chat.postEphemeral", wait_up_to=PRIVATE_WAIT, channel=channel, user=user, text=text, blocks=blocks)
+                else:
+                    dm = await self.channel.dm_channel(user)
+                    await self.channel.api.call("chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks)
+                return
+            except Refused as exc:
+                if exc.status == 429 and attempt == 1 and (exc.retry_after or 0) <= PRIVATE_WAIT:
+                    continue
+                log.warning("could not show a private reply to %s: %s", user, exc)
+            except Exception as exc:
+                log.warning("could not show a private reply to %s: %s", user, exc.__class__.__name__)
+            return
 
     async def _show_more(self, body: dict[str, Any], action: dict[str, Any]) -> None:
         """The whole of a shortened card, to the person who asked, where they asked."""
         user = str((body.get("user") or {}).get("id", ""))
         try:
-            msg_id = str(json.loads(str(action.get("value", "")))["message"])
+            msg_id = str(read_json(str(action.get("value", "")))["message"])
         except (ValueError, KeyError, TypeError):
             msg_id = ""
         kept = self.core.store.get(FULL, msg_id) if msg_id else None
+        try:
+            # Only someone the message was addressed to, who may still use policybot, reads the rest of it.
+            to = Recipient.parse(str(kept["to"])) if kept else None
+            await self.core.admit("slack", user, doing="show the full text of a message", record=f"outbox/{msg_id}" if kept else "", to=to)
+        except NotRecognised as exc:
+            await self._private(where(body), user, f"{exc}\nYour Slack member ID for them to add is: {user}")
+            return
+        except PolicybotError as exc:
+            await self._private(where(body), user, str(exc))
+            return
         if kept is None:
             await self._private(where(body), user, "Sorry, the full text of that message is no longer available.")
             return
-        # Only someone the message was addressed to may read the rest of it.
-        who = self.core.directory.by_platform("slack", user)
-        if who is None or who.id not in person_targets(Recipient.parse(str(kept["to"])), self.core.directory):
-            await self._private(where(body), user, "Sorry, that message was meant for someone else, so I can't show you the rest of it.")
-            return
         text = escape(full_text(Card.from_dict(kept["card"])))
         for piece in chunks(text):
-            await self._private(where(body), user, piece)
+            await self._private(where(body), user, piece, escaped=True)
 
     # ---- HTTP ------------------------------------------------------------------
 
     def _signed(self, raw: bytes, timestamp: str, signature: str) -> bool:
-        """Slack's v0 signature (HMAC-SHA256 of "v0:{timestamp}:{body}"), at most 5 minutes old."""
+        """Slack's v0 signature (HMAC-SHA256 of "v0:{timestamp}:{body}"), at most 5 minutes old.
+
+        Both headers are read strictly as Slack writes them: str.isdigit() and int() also
+        take "²", "①" or Arabic-Indic digits, and hmac.compare_digest refuses non-ASCII text.
+        """
         secret = self.settings.signing_secret
-        if not secret or not timestamp.isdigit() or abs(time.time() - int(timestamp)) > 5 * 60:
+        if not secret or not _TIMESTAMP.fullmatch(timestamp) or not _SIGNATURE.fullmatch(signature):
+            return False
+        if abs(time.time() - int(timestamp)) > 5 * 60:
             return False
         expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
         return hmac.compare_digest(expected, signature)
 
     async def handle_http(self, request: web.Request) -> web.Response:
-        """POST /slack/events: verify Slack's signature, then hand the request to bolt."""
+        """POST /slack/events, inside the route's one error boundary.
+
+        A request policybot cannot read is answered 400 or 401 below. Anything else that
+        goes wrong is a bug: it is logged with a short reference and answered kindly with
+        that reference, never with a traceback.
+        """
+        try:
+            return await self._handle_http(request)
+        except web.HTTPException:
+            raise  # aiohttp's own answers, such as 413 for a body over the size limit
+        except Exception:
+            ref = reference()
+            log.exception("unexpected error answering a request to %s, reference %s", EVENTS_PATH, ref)
+            return web.Response(status=500, text=sorry(ref))
+
+    async def _handle_http(self, request: web.Request) -> web.Response:
+        """Verify Slack's signature, then hand the request to bolt."""
         raw = await request.read()
         timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
         signature = request.headers.get("X-Slack-Signature", "")
@@ -377,6 +452,21 @@ class SlackFrontEnd:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=10)
         await self.stop_socket()
+
+
+def sorry(ref: str) -> str:
+    """What a person is told when something went wrong on policybot's side (the log has the details)."""
+    return f"Sorry, something went wrong on my side (reference {ref}). Please try again in a minute, and if it keeps happening tell the school's policybot administrator and quote the reference."
+
+
+def _user_of(body: Any) -> str:
+    """The Slack user a payload came from, or "" (the payload may be of any shape here)."""
+    if not isinstance(body, dict):
+        return ""
+    for holder, key in ((body.get("user"), "id"), (body.get("event"), "user"), (body, "user_id")):
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            return str(holder[key])
+    return ""
 
 
 def quiet_logger(name: str) -> logging.Logger:

@@ -83,11 +83,22 @@ def button_value(button: Button) -> str:
     return json.dumps({"a": button.action, "d": dict(button.data)}, separators=(",", ":"))
 
 
+def read_json(text: str) -> Any:
+    """JSON that came back from Slack in a payload (a button's value, a block id, a modal's
+    metadata); ValueError for anything unreadable, including JSON nested too deeply to parse."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def read_button_value(value: str) -> tuple[str, dict[str, Any]]:
     """Undo `button_value`; raises ValueError for anything else."""
-    data = json.loads(value)
+    data = read_json(value)
     if not isinstance(data, dict) or not isinstance(data.get("a"), str) or not isinstance(data.get("d", {}), dict):
         raise ValueError("not a policybot button")
+    if not all(isinstance(v, str) for v in data.get("d", {}).values()):
+        raise ValueError("a button carries ids only")  # (Button.data)
     return data["a"], data.get("d", {})
 
 
@@ -96,8 +107,11 @@ def question_block_id(question: Question) -> str:
 
 
 def read_question_block_id(block_id: str) -> tuple[str, str]:
-    data = json.loads(block_id)
-    return str(data["w"]), str(data["k"])
+    """Undo `question_block_id`; raises ValueError for anything else."""
+    data = read_json(block_id)
+    if not isinstance(data, dict) or not isinstance(data.get("w"), str) or not isinstance(data.get("k"), str):
+        raise ValueError("not a policybot question")
+    return data["w"], data["k"]
 
 
 Block = dict[str, Any]

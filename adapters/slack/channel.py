@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -23,7 +26,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import webapi
 from adapters.slack.blocks import render_card
-from adapters.slack.webapi import Refused
+from adapters.slack.webapi import Refused, WebAPI
 from bot.config import SlackSettings
 from bot.delivery import Message, person_targets
 from bot.errors import PermanentFailure, TemporaryFailure
@@ -69,8 +72,10 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: Store, directory: Directory) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: Store, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
         self.client = client
+        # Every call to this workspace, keeping to Slack's rate limits, timed by policybot's clock.
+        self.api = WebAPI(client, clock=(lambda: now().timestamp()) if now is not None else time.monotonic)
         self.settings = settings
         self.store = store
         self.directory = directory
@@ -127,7 +132,7 @@ class SlackChannel:
         if known:
             return str(known["channel"])
         try:
-            response = await self.client.conversations_open(users=slack_user)
+            response = await self.api.sdk("conversations.open", lambda: self.client.conversations_open(users=slack_user))
         except Exception as exc:
             raise classify(exc, "opening a direct message") from None
         channel = str(response["channel"]["id"])
@@ -148,7 +153,7 @@ class SlackChannel:
 
     async def _call(self, doing: str, method: str, **kwargs: Any) -> dict[str, Any]:
         try:
-            return await webapi.call(self.client, method, **kwargs)
+            return await self.api.call(method, **kwargs)
         except Exception as exc:
             failure = classify(exc, doing)
             raise failure from None

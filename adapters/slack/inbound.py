@@ -71,15 +71,24 @@ def parse_message(body: Mapping[str, Any], directory: Directory) -> Inbound | No
     return Inbound(PLATFORM, str(event["user"]), "text", text=parse_text(str(event.get("text", "")), directory), event_id=event_id)
 
 
+def _dict(value: Any) -> Mapping[str, Any]:
+    """`value` if it is a JSON object, else an empty one: a payload's parts are read without trusting their types."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _picked(body: Mapping[str, Any], block_id: str) -> Any:
     """What the person chose in a multi-select of the same message (read from `state`)."""
-    values = ((body.get("state") or {}).get("values") or {}).get(block_id) or {}
-    for element in values.values():
+    values = _dict(_dict(_dict(body.get("state")).get("values")).get(block_id))
+    for element in map(_dict, values.values()):
         kind = element.get("type")
         if kind == "multi_users_select":
-            return list(element.get("selected_users") or [])
+            return [u for u in _list(element.get("selected_users")) if isinstance(u, str)]
         if kind == "multi_static_select":
-            return [o["value"] for o in element.get("selected_options") or []]
+            return [o["value"] for o in map(_dict, _list(element.get("selected_options"))) if isinstance(o.get("value"), str)]
     return []
 
 
@@ -96,7 +105,7 @@ def parse_action(body: Mapping[str, Any], action: Mapping[str, Any]) -> Inbound:
             workflow, key = read_question_block_id(str(action.get("block_id", "")))
             kind = action.get("type")
             if kind == "static_select":
-                value: Any = (action.get("selected_option") or {}).get("value")
+                value: Any = _dict(action.get("selected_option")).get("value")
             elif kind == "users_select":
                 value = action.get("selected_user")
             elif kind == "datepicker":
@@ -107,6 +116,8 @@ def parse_action(body: Mapping[str, Any], action: Mapping[str, Any]) -> Inbound:
                 value = action.get("value")
             if value in (None, "", []):
                 raise NothingChosen("nothing chosen")
+            if not isinstance(value, str | list):
+                raise ValueError(f"an answer of type {type(value).__name__}")
             return Inbound(PLATFORM, user, "action", action="answer", data={"workflow": workflow, "key": key, "value": value}, event_id=event_id)
     except (ValueError, KeyError, TypeError) as exc:
         raise Unreadable(str(exc)) from None

@@ -112,7 +112,7 @@ class TeamsBot(Bot):
                 await self._ack(context, "Sorry, I didn't understand that. Type help to see what I can do.")
                 return False
             if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
-                await self._reply(context, self._unreachable_card(event.user))
+                await self._reply(context, await self._unreachable_card(event.user))
                 return False
             leave_copy = True  # from here Core.handle decides what becomes of it
             await self.core.handle(event, inbox_key)
@@ -157,12 +157,9 @@ class TeamsBot(Bot):
         body = InvokeMessage(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
 
-    def _unreachable_card(self, user: str) -> Card:
-        who = self.core.directory.by_platform("teams", user)
-        if who is None:
-            raise NotRecognised("Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again.")
-        if not (who.is_admin or who.is_slt):
-            return Card("Sorry", "Only administrators and SLT can see who policybot cannot reach. If you think you should, please ask a member of SLT.", tone="warning")
+    async def _unreachable_card(self, user: str) -> Card:
+        # The core's one access check (bot/access.py): a refusal is recorded and raised.
+        await self.core.admit("teams", user, doing="see who policybot cannot reach", role="slt,admin")
         people = unreachable_people(self.core.store, self.core.directory)
         if not people:
             return Card("Everyone is reachable", "policybot can reach every member of staff in Teams.", tone="success")

@@ -38,6 +38,7 @@ class Call:
     args: dict[str, Any]
     token: str
     status: int
+    at: float = field(default_factory=time.monotonic)  # when it reached the fake (time.monotonic())
 
 
 @dataclass
