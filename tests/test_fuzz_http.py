@@ -346,3 +346,70 @@ def test_a_slack_request_signed_with_the_wrong_secret_changes_nothing(slack_serv
     before = slack_server.journal()
     assert slack_server.signed(payload[0], payload[1], secret="not-the-signing-secret") == 401
     assert slack_server.journal() == before
+
+
+# What an attacker tries first: digits that are not ASCII, numbers too big for anything,
+# nesting deeper than any activity, nulls where a list should hold objects, and wrong types.
+ODD_DIGITS = st.sampled_from(["²", "①", "٣", "１２", "߀", "𝟗", "9" * 400, "-0", "1e400", "NaN", "２０２６-11-25T10:00:00Z", "2026-11-25T10:00:00.１Z"])
+HUGE = st.sampled_from([10**400, -(10**400), 2**63, -(2**63) - 1, 1e308, -1e308, 5e-324, 0.1])
+
+
+def nested(depth: int) -> Any:
+    value: Any = None
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+DEEP = st.sampled_from([10, 40, 63, 70, 300]).map(nested)
+ODD = st.one_of(JSON, ODD_DIGITS, HUGE, DEEP, st.lists(st.none() | JSON, max_size=3), st.just([None]))
+
+
+def odd_activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Activities shaped as Teams sends them, with odd values in the places policybot reads."""
+    account = st.fixed_dictionaries({"id": st.sampled_from(["28:policybot", "29:x"]) | ODD}, optional={"name": ODD, "aadObjectId": st.sampled_from(list(TEAMS_IDS.values())) | ODD})
+    return st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate"]),
+            "serviceUrl": st.just(service_url),
+            "from": st.fixed_dictionaries({"id": st.sampled_from(["29:a", "29:b"])}, optional={"aadObjectId": st.sampled_from(list(TEAMS_IDS.values())) | ODD, "name": ODD}),
+            "conversation": st.fixed_dictionaries(
+                {"id": st.sampled_from(["a:personal", "19:team@thread.tacv2"])},
+                optional={"conversationType": st.sampled_from(["personal", "channel"]) | ODD, "tenantId": st.just(TENANT) | ODD, "isGroup": ODD},
+            ),
+        },
+        optional={
+            "id": ODD,
+            "timestamp": ODD_DIGITS | ODD,
+            "text": st.sampled_from(["help", "<at>policybot</at> help", "/photo-check ²", "/new-account"]) | ODD,
+            "value": ODD | st.fixed_dictionaries({"action": st.sampled_from(["answer", "conversation.start"]) | ODD}, optional={"value": ODD, "workflow": ODD}),
+            "name": st.sampled_from(["adaptiveCard/action"]) | ODD,
+            "recipient": account | ODD,
+            "membersAdded": st.lists(account | st.none() | ODD, max_size=3) | ODD,
+            "entities": st.lists(st.none() | ODD | st.fixed_dictionaries({"type": st.just("mention") | ODD, "mentioned": account | ODD, "text": ODD}), max_size=3) | ODD,
+            "attachments": st.lists(st.none() | ODD | st.fixed_dictionaries({"contentType": st.just("text/html") | ODD, "name": ODD}), max_size=2) | ODD,
+            "channelData": ODD
+            | st.fixed_dictionaries(
+                {}, optional={"tenant": ODD | st.fixed_dictionaries({"id": ODD}), "team": ODD | st.fixed_dictionaries({"id": ODD, "name": ODD}), "channel": ODD | st.fixed_dictionaries({"id": ODD})}
+            ),
+        },
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_odd_values_anywhere_in_a_teams_activity_never_give_a_server_error(anonymous: ServerThread, data: st.DataObject, caplog: pytest.LogCaptureFixture) -> None:
+    activity = data.draw(odd_activities(anonymous.service_url))
+    caplog.set_level(logging.WARNING)
+    status = anonymous.post("/api/messages", json.dumps(activity).encode())
+    assert status < 500, activity
+    anonymous.flush()
+    crashes = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and not isinstance(r.exc_info[1], BadHttpMessage)]
+    assert not crashes, (activity, crashes[0].getMessage())
+
+
+def test_numbers_and_nesting_beyond_what_json_can_hold_are_refused_with_400(anonymous: ServerThread) -> None:
+    before = anonymous.journal()
+    for body in (b'{"type": "message", "id": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 5000 + b"1" + b"}" * 5000, b'{"type": 1e999999}'):
+        assert anonymous.post("/api/messages", body) == 400
+    assert anonymous.journal() == before
