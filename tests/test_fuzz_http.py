@@ -362,7 +362,8 @@ def nested(depth: int) -> Any:
 
 
 DEEP = st.sampled_from([10, 40, 63, 70, 300]).map(nested)
-ODD = st.one_of(JSON, ODD_DIGITS, HUGE, DEEP, st.lists(st.none() | JSON, max_size=3), st.just([None]))
+WRONG = st.sampled_from(["text", "", 7, -1, 0.5, True, None, [], {}, [None], [None, {}], ["x"], {"id": None}, {"id": 5}])
+ODD = st.one_of(WRONG, WRONG, ODD_DIGITS, HUGE, DEEP, st.lists(st.none() | JSON, max_size=3), JSON)
 
 
 def odd_activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
