@@ -32,7 +32,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.teams.auth import SEND_TIMEOUT
+from adapters.teams.auth import SEND_TIMEOUT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
 from bot.config import Person
 from bot.delivery import Message
@@ -82,6 +82,8 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
     """Map a connector error to what the outbox should do with it."""
     if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
         exc = Refused(exc.response.status_code, exc.response.headers.get("Retry-After", ""))
+    if isinstance(exc, TokenUnavailable):
+        return TemporaryFailure(f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening")
     if isinstance(exc, Refused):
         if exc.status == 429 or exc.status >= 500:
             retry = exc.retry_after
@@ -140,9 +142,18 @@ class TeamsChannel:
         auth = self.adapter.bot_framework_authentication
         factory = auth.create_connector_factory(self.adapter.create_claims_identity(self.app_id))
         client = await factory.create(service_url, None)  # cached per service URL (adapters/teams/auth.py)
-        # As msrest does before each request: MSAL keeps the token and renews it when due.
-        signed = client.config.credentials.signed_session(self._signing)
+        credentials = client.config.credentials
+        if isinstance(credentials, OffLoopCredentials):
+            await credentials.ready()  # fetched in a worker thread if none is kept; never on the event loop
+        # As msrest does before each request (only the kept token is read).
+        signed = credentials.signed_session(self._signing)
         return str(signed.headers.get("Authorization", ""))
+
+    def _refused_token(self, service_url: str) -> None:
+        """The connector did not accept our token: ask MSAL again next time rather than reuse it."""
+        for key, client in self.adapter.bot_framework_authentication.connectors.items():
+            if key[0] == service_url and isinstance(client.config.credentials, OffLoopCredentials):
+                client.config.credentials.forget()
 
     async def _call(self, method: str, reference: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One request to the connector of `reference`'s service URL; its JSON answer."""
@@ -157,6 +168,8 @@ class TeamsChannel:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
         async with self.session.request(method, service_url.rstrip("/") + path, data=json.dumps(body), headers=headers) as resp:
             if resp.status >= 300:
+                if resp.status == 401:
+                    self._refused_token(service_url)
                 raise Refused(resp.status, resp.headers.get("Retry-After", ""))
             answer = await resp.read()
         try:
