@@ -38,6 +38,7 @@ class FakeIdentity:
         self.key = new_key()
         self.token = token
         self.delay = 0.0
+        self.stalled_since = 0.0  # time.monotonic() when delay was last set
         self.status = 200
         self.requests: Counter[str] = Counter()
         self.loop = asyncio.new_event_loop()
@@ -46,6 +47,11 @@ class FakeIdentity:
         self.server = TestServer(self._app(), host="127.0.0.1", port=0)
         asyncio.run_coroutine_threadsafe(self.server.start_server(), self.loop).result(10)
         self.url = str(self.server.make_url("")).rstrip("/")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "delay":
+            object.__setattr__(self, "stalled_since", time.monotonic())
+        object.__setattr__(self, name, value)
 
     @property
     def metadata_url(self) -> str:
