@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.fakes.identity import FakeIdentity, new_key
 from tests.teams_client import BOT, TENANT, TeamsClient, personal, start_teams
@@ -383,3 +385,48 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
         fakes.run(slack_server.close())
         fakes.run(connector_server.close())
         fakes.stop()
+
+
+# ---- no card bigger than Teams takes ------------------------------------------------------------
+
+LONG = st.sampled_from(["Emma ", "名前 ", "😀", '<b>"x"</b> ', "\\", "a" * 50 + "\n"]).flatmap(lambda unit: st.integers(0, 45_000 // len(unit)).map(lambda n: unit * n))
+
+
+@settings(max_examples=40, deadline=None)
+@given(title=LONG, body=LONG, fields=st.lists(st.tuples(st.sampled_from(["Pupil", "Class", "What happened"]), LONG), max_size=80))
+def test_no_card_sent_to_teams_is_over_the_size_teams_takes(title: str, body: str, fields: list[tuple[str, str]]) -> None:
+    from adapters.teams.cards import render_card
+    from adapters.teams.channel import ACTIVITY_MAX, card_activity, size
+    from bot.config import load_config
+    from bot.messages import Card
+    from bot.people import Directory
+    from tests.adaptive_schema import check_card
+
+    reference = {"serviceUrl": "https://smba.example/", "channelId": "msteams", "conversation": {"id": "a:1"}, "bot": BOT, "user": {"id": "29:x"}}
+    card = Card(title or "-", body, tuple(fields))
+    directory = Directory(load_config(None).people)
+    activity = card_activity(card, directory, reference)
+    assert size(activity) <= ACTIVITY_MAX
+    content = activity["attachments"][0]["content"]
+    assert not check_card(content)
+    whole = render_card(card, directory)
+    if len(json.dumps(whole, ensure_ascii=False).encode()) < ACTIVITY_MAX - 2_000:
+        assert content == whole  # a card that fits is sent as it is
+    else:
+        shown = json.dumps(content, ensure_ascii=False)
+        assert "(shortened — this was too long to show in Teams)" in shown or "more not shown: this was too long to show in Teams" in shown  # and says so
+
+
+async def test_a_card_too_big_for_teams_arrives_shortened_and_says_so(teams: TeamsClient) -> None:
+    ACTIVITY_MAX = 24 * 1024  # bytes: Teams refuses messages over about 28 KB
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    await teams.install("eclarke")
+    async with teams.core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("Photo check", "Starts here. " + "Emma Clarke " * 3_400, fields=(("Pupil", "名前 " * 5_000),)))], teams.core.now())
+    await teams.core.delivery.flush()
+    sent = teams.last(personal("eclarke"))  # a valid Adaptive Card
+    assert len(json.dumps(sent.body, ensure_ascii=False).encode()) <= ACTIVITY_MAX
+    assert "Starts here. Emma Clarke" in sent.text() and "(shortened — this was too long to show in Teams)" in sent.text()
+    assert teams.core.delivery.waiting() == 0
