@@ -430,3 +430,48 @@ async def test_a_card_too_big_for_teams_arrives_shortened_and_says_so(teams: Tea
     assert len(json.dumps(sent.body, ensure_ascii=False).encode()) <= ACTIVITY_MAX
     assert "Starts here. Emma Clarke" in sent.text() and "(shortened — this was too long to show in Teams)" in sent.text()
     assert teams.core.delivery.waiting() == 0
+
+
+async def test_a_failed_token_fetch_is_backed_off_and_the_card_waits(guarded: TeamsClient, identity: FakeIdentity, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+    from adapters.teams import auth
+    from adapters.teams.channel import person_key, save_reference
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    core = guarded.core
+    reference = ConversationReference(
+        service_url=guarded.service_url,
+        channel_id="msteams",
+        conversation=ConversationAccount(id=personal("eclarke"), conversation_type="personal"),
+        bot=ChannelAccount(id="28:policybot"),
+        user=ChannelAccount(id="29:eclarke"),
+    )
+    await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+    identity.token_status = 401  # Microsoft Entra does not accept the app's password
+    async with core.store.transaction() as tx:
+        queue(tx, [Outbound(person("eclarke"), Card("A card owed", "Sent once there is a token."))], core.now())
+    for _ in range(4):
+        await core.delivery.flush()
+        core.clock.advance(timedelta(minutes=1))
+    assert identity.requests["token"] == 1  # not asked again at every try
+    assert guarded.fake.calls == [] and core.delivery.waiting() == 1  # kept, not lost
+    later = time.monotonic() + auth.BACKOFF_FIRST + 1
+    monkeypatch.setattr(auth, "_now", lambda: later)  # the back-off is over
+    identity.token_status = 200
+    await core.delivery.flush()
+    core.clock.advance(timedelta(minutes=15))
+    await core.delivery.flush()
+    assert "Sent once there is a token." in guarded.fake.last(personal("eclarke")).text() and core.delivery.waiting() == 0
+
+
+async def test_a_very_long_command_from_teams_is_refused_kindly(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    await teams.say("eclarke", "/photo-check " + "Emma Clarke " * 3_400)
+    told = teams.last(personal("eclarke"))
+    assert "That is 40799 characters; please keep it under 2000" in told.text()
+    assert len(json.dumps(told.body).encode()) < 4_000
+    assert teams.core.store.audit(action="photo_check") == []

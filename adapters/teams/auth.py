@@ -58,6 +58,9 @@ UNKNOWN_KEY_REFETCH = 3600.0  # a key id not in the set fetches the set again at
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0  # seconds before trying a failed fetch again, doubling up to the maximum
 
 
+_now = time.monotonic  # the clock of kept tokens, keys and back-offs (tests move it)
+
+
 class TokenUnavailable(ConnectionError):
     """The bot's token from Microsoft Entra could not be had (yet): a send waits and is retried."""
 
@@ -71,12 +74,12 @@ class _Backoff:
 
     def waiting(self) -> float:
         """Seconds left before the next try (0 when one may go now)."""
-        return max(0.0, self.until - time.monotonic())
+        return max(0.0, self.until - _now())
 
     def failed(self) -> float:
         self.failures += 1
         delay = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** (self.failures - 1))
-        self.until = time.monotonic() + delay
+        self.until = _now() + delay
         return delay
 
     def succeeded(self) -> None:
@@ -151,7 +154,7 @@ class OffLoopCredentials(Authentication):
         return bool(self.inner._should_set_token(None))
 
     def _kept(self, max_age: float) -> str | None:
-        return self._token if self._token and time.monotonic() - self._fetched_at < max_age else None
+        return self._token if self._token and _now() - self._fetched_at < max_age else None
 
     async def ready(self) -> None:
         """Have a token kept: fetch one in a worker thread when needed (for at most `timeout`
@@ -174,7 +177,7 @@ class OffLoopCredentials(Authentication):
             why = str(exc) if isinstance(exc, PermissionError) else exc.__class__.__name__  # MSAL's error code and description, never the secret
             log.warning("could not get the bot's token from Microsoft Entra (%s); trying again in %.0f s", why, delay)
             raise TokenUnavailable(f"could not get the bot's token from Microsoft Entra ({exc.__class__.__name__})") from None
-        self._token, self._fetched_at = str(token), time.monotonic()
+        self._token, self._fetched_at = str(token), _now()
         self._backoff.succeeded()
 
     def forget(self) -> None:
@@ -256,7 +259,7 @@ class SigningKeys:
         return _Key(RSAAlgorithm.from_jwk(json.dumps(key)), [e for e in endorsements if isinstance(e, str)] if isinstance(endorsements, list) else [])
 
     def _age(self) -> float:
-        return float("inf") if self.fetched_at is None else time.monotonic() - self.fetched_at
+        return float("inf") if self.fetched_at is None else _now() - self.fetched_at
 
     async def _refresh(self) -> None:
         """Fetch the keys again, unless a fetch failed a moment ago; a failure keeps the keys had before."""
@@ -286,7 +289,7 @@ class SigningKeys:
             log.warning("could not fetch the Bot Framework's signing keys from %s (%s); %s; trying again in %.0f s", self.url, exc.__class__.__name__, kept, delay)
             raise
         self.keys = {k["kid"]: k for k in keys if isinstance(k, dict) and isinstance(k.get("kid"), str)}
-        self.fetched_at = time.monotonic()
+        self.fetched_at = _now()
         self._backoff.succeeded()
 
 

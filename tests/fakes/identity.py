@@ -4,8 +4,8 @@
 - GET  /botframework/keys    -> the key set: one RSA key, endorsed for msteams
 - POST /token                -> an access token for the bot, as Microsoft Entra's token endpoint gives
 
-`delay` makes every answer wait that many seconds (a slow Microsoft), `status` makes the
-metadata answer with that HTTP status instead (a broken one). It runs in its own thread so
+`delay` makes every answer wait that many seconds (a slow Microsoft), `status` and
+`token_status` make the metadata or the token endpoint answer with that HTTP status instead. It runs in its own thread so
 that it keeps answering even while the code under test blocks its own event loop.
 `sign` makes tokens as the Bot Framework does, or forged ones.
 """
@@ -40,6 +40,7 @@ class FakeIdentity:
         self.delay = 0.0
         self.stalled_since = 0.0  # time.monotonic() when delay was last set
         self.status = 200
+        self.token_status = 200  # the token endpoint's answer (400: say, a wrong app password)
         self.requests: Counter[str] = Counter()
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -82,6 +83,8 @@ class FakeIdentity:
 
     async def _token(self, _request: web.Request) -> web.Response:
         await self._wait("token")
+        if self.token_status != 200:
+            return web.json_response({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}, status=self.token_status)
         return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": self.token})
 
     def sign(self, claims: dict[str, Any], *, kid: str | None = KID, key: Any = None, algorithm: str = "RS256") -> str:
