@@ -186,7 +186,7 @@ class OffLoopCredentials(Authentication):
 
     def get_access_token(self, force_refresh: bool = False) -> str:
         """The kept token; never a fetch (that would block the event loop)."""
-        token = self._kept(TOKEN_REUSE + 60)  # MSAL hands out tokens with at least 5 minutes left
+        token = self._kept(TOKEN_REUSE + 30)  # MSAL hands out tokens with at least 5 minutes left
         if token is None:
             raise TokenUnavailable("the bot's token from Microsoft Entra is not ready yet")
         return token
