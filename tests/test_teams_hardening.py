@@ -475,3 +475,16 @@ async def test_a_very_long_command_from_teams_is_refused_kindly(teams: TeamsClie
     assert "That is 40799 characters; please keep it under 2000" in told.text()
     assert len(json.dumps(told.body).encode()) < 4_000
     assert teams.core.store.audit(action="photo_check") == []
+
+
+def test_no_bidirectional_control_reaches_a_teams_card() -> None:
+    from adapters.teams.cards import render_card
+    from bot.config import load_config
+    from bot.messages import Card
+    from bot.people import Directory
+
+    controls = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+    card = render_card(Card(f"Report from {controls}Emma", f"gnp{controls}.exe", fields=(("Pupil", f"Jane{controls} Smith"),)), Directory(load_config(None).people))
+    text = json.dumps(card, ensure_ascii=False)
+    assert not set(text) & set(controls)
+    assert "Report from Emma" in text and "gnp.exe" in text and "Jane Smith" in text
