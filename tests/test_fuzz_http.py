@@ -414,3 +414,57 @@ def test_numbers_and_nesting_beyond_what_json_can_hold_are_refused_with_400(anon
     for body in (b'{"type": "message", "id": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 5000 + b"1" + b"}" * 5000, b'{"type": 1e999999}'):
         assert anonymous.post("/api/messages", body) == 400
     assert anonymous.journal() == before
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, Any]]:
+    """Teams with an app id, its token checks pointed at a fake Bot Framework key service on 127.0.0.1."""
+    from botframework.connector.auth import ChannelValidation
+
+    from tests.fakes.identity import FakeIdentity
+
+    identity = FakeIdentity()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ChannelValidation, "open_id_metadata_endpoint", identity.metadata_url)
+        server = ServerThread(tmp_path_factory.mktemp("checked"), app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+        yield server, identity
+        server.close()
+    identity.close()
+
+
+def b64(data: Any) -> str:
+    import base64
+
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+ISSUERS = st.sampled_from(["https://api.botframework.com"]) | st.text(max_size=20)  # (never an emulator issuer: its keys are on the internet)
+PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what an HTTP header may hold
+TOKEN_HEADERS = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["RS256", "HS256", "none", "ES256", ""]) | ODD}, optional={"kid": st.sampled_from(["fake-bot-framework-key", "nobody's"]) | ODD, "typ": ODD}
+)
+TOKEN_CLAIMS = st.fixed_dictionaries({"iss": ISSUERS}, optional={"aud": st.just("0f0f0f0f-1111-4222-8333-444444444444") | ODD, "exp": HUGE | ODD, "nbf": HUGE | ODD, "serviceurl": ODD})
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    header=TOKEN_HEADERS.map(b64) | st.text(PRINTABLE, max_size=20),
+    claims=TOKEN_CLAIMS.map(b64) | st.text(PRINTABLE, max_size=20),
+    signature=st.binary(max_size=64).map(b64) | st.just(""),
+    scheme=st.sampled_from(["Bearer", "Bearer", "bearer", "Basic", ""]),
+    raw=st.none() | st.text(PRINTABLE, min_size=1, max_size=60),
+)
+def test_any_authorization_header_without_a_real_token_is_401(checked: tuple[ServerThread, Any], header: str, claims: str, signature: str, scheme: str, raw: str | None) -> None:
+    server, _identity = checked
+    before = server.journal()
+    value = raw if raw is not None else f"{scheme} {header}.{claims}.{signature}"
+    activity = {"type": "message", "serviceUrl": server.service_url, "from": {"id": "29:x"}, "conversation": {"id": "a:x"}, "channelId": "msteams", "text": "help"}
+    request = urllib.request.Request(server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json", "Authorization": value}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    assert status == 401, value
+    assert server.journal() == before and server.fake.calls == []
