@@ -281,6 +281,7 @@ def timed(request: urllib.request.Request) -> tuple[int, float]:
 
 
 def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Path, identity: FakeIdentity, caplog: pytest.LogCaptureFixture) -> None:
+    from datetime import timedelta
     from urllib.parse import urlencode
 
     from aiohttp import web
@@ -352,6 +353,11 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
             core.delivery.kick()
 
         served.run(owe_a_teams_card())
+
+        async def later() -> None:
+            core.clock.advance(timedelta(seconds=10))
+            core.delivery.kick()
+
         # And someone sends a Teams request with a token the Bot Framework never signed: checking it needs the keys.
         forged = identity.sign({"aud": APP_ID, "serviceurl": service_url}, key=new_key())
         activity = {"type": "message", "id": "f:1", "serviceUrl": service_url, "channelId": "msteams", "from": {"id": "29:x"}, "conversation": {"id": "a:x"}, "text": "help"}
@@ -374,6 +380,7 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
         deadline = time.monotonic() + 30
         owed = lambda: [c for c in connector.to(personal("eclarke")) if "Sent once Microsoft answers." in c.text()]  # noqa: E731
         while not owed() and time.monotonic() < deadline:
+            served.run(later())  # (the test's clock stands still otherwise: the outbox retries by it)
             time.sleep(0.1)
         assert len(owed()) == 1  # delivered with the bot's token, once it came
         stalls = [r.getMessage() for r in caplog.records if r.name == "asyncio" and r.getMessage().startswith("Executing")]
@@ -488,3 +495,35 @@ def test_no_bidirectional_control_reaches_a_teams_card() -> None:
     text = json.dumps(card, ensure_ascii=False)
     assert not set(text) & set(controls)
     assert "Report from Emma" in text and "gnp.exe" in text and "Jane Smith" in text
+
+
+async def test_a_send_is_put_off_while_the_token_is_slow_not_waited_for(guarded: TeamsClient, identity: FakeIdentity) -> None:
+    from datetime import timedelta
+
+    from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
+
+    from adapters.teams.channel import person_key, save_reference
+    from bot.engine import queue
+    from bot.messages import Card, Outbound, person
+
+    core = guarded.core
+    reference = ConversationReference(
+        service_url=guarded.service_url,
+        channel_id="msteams",
+        conversation=ConversationAccount(id=personal("eclarke"), conversation_type="personal"),
+        bot=ChannelAccount(id="28:policybot"),
+        user=ChannelAccount(id="29:eclarke"),
+    )
+    await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+    identity.delay = 2.0  # Microsoft Entra is slow
+    async with core.store.transaction() as tx:
+        for n in (1, 2):
+            queue(tx, [Outbound(person("eclarke"), Card(f"Card {n}", "For Emma."))], core.now())
+    await core.delivery.flush()
+    # The outbox went on without them (whatever came after them would have gone): both put off, one fetch under way.
+    assert guarded.fake.calls == [] and core.delivery.waiting() == 2 and identity.requests["token"] == 1
+    await asyncio.sleep(2.5)  # the token has come
+    core.clock.advance(timedelta(minutes=1))
+    await core.delivery.flush()
+    assert [c.text().split("\n")[0] for c in guarded.fake.to(personal("eclarke"))] == ["Card 1", "Card 2"]
+    assert identity.requests["token"] == 1 and core.delivery.waiting() == 0

@@ -52,7 +52,9 @@ from bot.config import TeamsSettings
 log = logging.getLogger("policybot.teams")
 SEND_TIMEOUT = 20  # seconds for one connector call; a timeout is retried from the outbox
 FETCH_TIMEOUT = 10.0  # seconds for one fetch of the bot's token or of the signing keys
-TOKEN_REUSE = 240.0  # seconds a token is reused before MSAL is asked again (MSAL never hands out one with under 5 minutes left)
+TOKEN_REUSE = 240.0  # seconds a token is used before MSAL is asked again, in the background (MSAL never hands out one with under 5 minutes left)
+TOKEN_USABLE = 270.0  # seconds a token is used at most, while MSAL is being asked again
+TOKEN_WAIT = 1.0  # seconds a send waits for a token being fetched before it is put off (and retried shortly)
 KEYS_REUSE = 24 * 3600.0  # seconds signing keys are kept (as the SDK does)
 UNKNOWN_KEY_REFETCH = 3600.0  # a key id not in the set fetches the set again at most this often (as the SDK does)
 BACKOFF_FIRST, BACKOFF_MAX = 5.0, 300.0  # seconds before trying a failed fetch again, doubling up to the maximum
@@ -62,7 +64,11 @@ _now = time.monotonic  # the clock of kept tokens, keys and back-offs (tests mov
 
 
 class TokenUnavailable(ConnectionError):
-    """The bot's token from Microsoft Entra could not be had (yet): a send waits and is retried."""
+    """The bot's token from Microsoft Entra could not be had (yet): the send is retried after `retry_after` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class _Backoff:
@@ -156,18 +162,32 @@ class OffLoopCredentials(Authentication):
     def _kept(self, max_age: float) -> str | None:
         return self._token if self._token and _now() - self._fetched_at < max_age else None
 
-    async def ready(self) -> None:
-        """Have a token kept: fetch one in a worker thread when needed (for at most `timeout`
-        seconds). TokenUnavailable if there is none now; the next fetch waits for the back-off."""
+    async def ready(self, wait: float | None = None) -> None:
+        """Have a usable token kept. A token due for renewal is still used while MSAL is asked
+        again in a worker thread (for at most `timeout` seconds). With none usable, wait for the
+        fetch, for at most `wait` seconds if given (the fetch carries on); TokenUnavailable if
+        there is none then, or if a fetch failed a moment ago (the next waits for the back-off)."""
         if not self.needed or self._kept(TOKEN_REUSE):
             return
         task = self._fetch.running()
         if task is None:
-            wait = self._backoff.waiting()
-            if wait:
-                raise TokenUnavailable(f"could not get the bot's token from Microsoft Entra; trying again in {wait:.0f} s")
+            backing_off = self._backoff.waiting()
+            if backing_off:
+                if self._kept(TOKEN_USABLE):
+                    return
+                raise TokenUnavailable(f"could not get the bot's token from Microsoft Entra; trying again in {backing_off:.0f} s", backing_off)
             task = self._fetch.start(self._fetch_token)
-        await asyncio.shield(task)
+        elif wait is not None and not self._kept(TOKEN_USABLE):
+            wait = 0  # someone already waits for this fetch: others are put off at once rather than queue behind it
+        if self._kept(TOKEN_USABLE):
+            return  # renewed in the background
+        if wait is None:
+            await asyncio.shield(task)
+            return
+        done, _ = await asyncio.wait({task}, timeout=wait)
+        if not done:
+            raise TokenUnavailable("still waiting for the bot's token from Microsoft Entra", 2 * TOKEN_WAIT)
+        task.result()  # TokenUnavailable if the fetch failed
 
     async def _fetch_token(self) -> None:
         try:
@@ -186,7 +206,7 @@ class OffLoopCredentials(Authentication):
 
     def get_access_token(self, force_refresh: bool = False) -> str:
         """The kept token; never a fetch (that would block the event loop)."""
-        token = self._kept(TOKEN_REUSE + 30)  # MSAL hands out tokens with at least 5 minutes left
+        token = self._kept(TOKEN_USABLE)
         if token is None:
             raise TokenUnavailable("the bot's token from Microsoft Entra is not ready yet")
         return token
@@ -336,7 +356,7 @@ class _CachingConnectorFactory(ConnectorFactory):
         if isinstance(credentials, OffLoopCredentials):
             # A reply in the turn is signed with the kept token: have one, without waiting on the loop.
             with contextlib.suppress(TokenUnavailable):
-                await credentials.ready()
+                await credentials.ready(wait=TOKEN_WAIT)
         return client
 
 

@@ -33,7 +33,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.teams.auth import SEND_TIMEOUT, OffLoopCredentials, TokenUnavailable
+from adapters.teams.auth import SEND_TIMEOUT, TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
 from bot.config import Person
 from bot.delivery import Message
@@ -84,7 +84,7 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
     if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
         exc = Refused(exc.response.status_code, exc.response.headers.get("Retry-After", ""))
     if isinstance(exc, TokenUnavailable):
-        return TemporaryFailure(f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening")
+        return TemporaryFailure(f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening", exc.retry_after)
     if isinstance(exc, Refused):
         if exc.status == 429 or exc.status >= 500:
             retry = exc.retry_after
@@ -204,7 +204,9 @@ class TeamsChannel:
         client = await factory.create(service_url, None)  # cached per service URL (adapters/teams/auth.py)
         credentials = client.config.credentials
         if isinstance(credentials, OffLoopCredentials):
-            await credentials.ready()  # fetched in a worker thread if none is kept; never on the event loop
+            # Fetched in a worker thread if none is kept, never on the event loop; a slow Microsoft
+            # puts this send off for a moment rather than hold up the messages behind it.
+            await credentials.ready(wait=TOKEN_WAIT)
         # As msrest does before each request (only the kept token is read).
         signed = credentials.signed_session(self._signing)
         return str(signed.headers.get("Authorization", ""))
