@@ -13,7 +13,9 @@ from bot.workflow import Invalid, Step
 
 YES = {"yes", "y", "yeah", "yep", "true", "1"}
 NO = {"no", "n", "nope", "false", "0"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and line feed, DEL, and every bidirectional control (Unicode's Bidi_Control:
+# U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which can disguise what a text says.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def clean_text(text: str) -> str:

@@ -40,6 +40,7 @@ CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
 SUBMIT_WORDS = {"submit", "send", "send it", "done"}
 SUMMARY = "_summary"
+COMMAND_TEXT_MAX = Step.max_length  # the text after a command is limited as a typed answer is (2,000 characters)
 
 
 def conversation_key(person_id: str, workflow: str) -> str:
@@ -188,6 +189,11 @@ class Engine:
         if found.role:
             ctx.require(found.role, f"use /{found.command if isinstance(found, Workflow) else found.name}")
         if isinstance(found, Command):
+            # Text after a command is read like a typed answer: cleaned, and no longer than one.
+            rest = answers.clean_text(rest)
+            if len(rest) > COMMAND_TEXT_MAX:
+                out.tell(Card("That is too long", f"That is {len(rest)} characters; please keep it under {COMMAND_TEXT_MAX}. Type /{found.name} again with a shorter text.", tone="warning"))
+                return
             found.run(rest, ctx, out)
         else:
             self._start(found, ctx, out, {})

@@ -92,3 +92,38 @@ def test_any_do_not_publish_csv_is_imported_whole_or_explained(text: str) -> Non
         assert str(problem) and "Traceback" not in str(problem)  # says what to fix
         return
     assert pupils and all(len(name_key(name)) >= 2 and klass.strip() for name, klass in pupils)  # a first and last name, and a class
+
+
+# Unicode's Bidi_Control characters (PropList.txt): each can change how the text around it is shown.
+BIDI_CONTROLS = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@settings(max_examples=200, deadline=None)
+@given(text=st.lists(st.sampled_from(BIDI_CONTROLS) | st.characters(codec="utf-8"), max_size=60).map("".join))
+def test_no_bidirectional_control_survives_cleaning(text: str) -> None:
+    from bot.answers import clean_text
+
+    cleaned = clean_text(text)
+    assert not set(cleaned) & set(BIDI_CONTROLS), ascii(cleaned)
+    kept = "".join(ch for ch in text if ch not in BIDI_CONTROLS and (ch in "\t\n" or ord(ch) >= 0x20) and ch != "\x7f").strip()
+    assert cleaned == kept  # nothing else is taken out
+
+
+async def test_an_arabic_letter_mark_is_not_stored_in_an_answer(bot: TestBot) -> None:
+    await bot.say("eclarke", "/new-account")
+    await bot.say("eclarke", "Facebook")
+    await bot.say("eclarke", "Year 6\u061c Trips\u200f")
+    convo = bot.store.get("conversations", "eclarke:new_account")
+    assert convo["answers"]["account_name"] == "Year 6 Trips"
+
+
+async def test_command_text_is_limited_like_a_typed_answer(bot: TestBot) -> None:
+    from bot.engine import COMMAND_TEXT_MAX
+
+    before = len(bot.store.audit(action="photo_check"))
+    await bot.say("eclarke", "/photo-check " + "Emma " * 8_000)  # 40,000 characters
+    told = bot.last("eclarke")
+    assert "That is 39999 characters" in told.body and f"under {COMMAND_TEXT_MAX}" in told.body
+    assert len(bot.store.audit(action="photo_check")) == before  # not looked up, not recorded
+    await bot.say("eclarke", "/photo-check Jane\u202e Smith")
+    assert "Jane Smith" in bot.last("eclarke").body  # cleaned as a typed answer is

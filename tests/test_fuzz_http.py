@@ -649,3 +649,132 @@ def test_a_slack_request_signed_with_the_wrong_secret_changes_nothing(slack_serv
     before = slack_server.journal()
     assert slack_server.signed(payload[0], payload[1], secret="not-the-signing-secret") == 401
     assert slack_server.journal() == before
+
+
+# What an attacker tries first: digits that are not ASCII, numbers too big for anything,
+# nesting deeper than any activity, nulls where a list should hold objects, and wrong types.
+ODD_DIGITS = st.sampled_from(["²", "①", "٣", "１２", "߀", "𝟗", "9" * 400, "-0", "1e400", "NaN", "２０２６-11-25T10:00:00Z", "2026-11-25T10:00:00.１Z"])
+HUGE = st.sampled_from([10**400, -(10**400), 2**63, -(2**63) - 1, 1e308, -1e308, 5e-324, 0.1])
+
+
+def nested(depth: int) -> Any:
+    value: Any = None
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+DEEP = st.sampled_from([10, 40, 63, 70, 300]).map(nested)
+WRONG = st.sampled_from(["text", "", 7, -1, 0.5, True, None, [], {}, [None], [None, {}], ["x"], {"id": None}, {"id": 5}])
+ODD_FIELD = st.one_of(WRONG, WRONG, ODD_DIGITS, HUGE, DEEP, st.lists(st.none() | JSON, max_size=3), JSON)
+
+
+def odd_activities(service_url: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Activities shaped as Teams sends them, with odd values in the places policybot reads."""
+    account = st.fixed_dictionaries({"id": st.sampled_from(["28:policybot", "29:x"]) | ODD_FIELD}, optional={"name": ODD_FIELD, "aadObjectId": st.sampled_from(list(TEAMS_IDS.values())) | ODD_FIELD})
+    return st.fixed_dictionaries(
+        {
+            "type": st.sampled_from(["message", "invoke", "conversationUpdate", "installationUpdate"]),
+            "serviceUrl": st.just(service_url),
+            "from": st.fixed_dictionaries({"id": st.sampled_from(["29:a", "29:b"])}, optional={"aadObjectId": st.sampled_from(list(TEAMS_IDS.values())) | ODD_FIELD, "name": ODD_FIELD}),
+            "conversation": st.fixed_dictionaries(
+                {"id": st.sampled_from(["a:personal", "19:team@thread.tacv2"])},
+                optional={"conversationType": st.sampled_from(["personal", "channel"]) | ODD_FIELD, "tenantId": st.just(TENANT) | ODD_FIELD, "isGroup": ODD_FIELD},
+            ),
+        },
+        optional={
+            "id": ODD_FIELD,
+            "timestamp": ODD_DIGITS | ODD_FIELD,
+            "text": st.sampled_from(["help", "<at>policybot</at> help", "/photo-check ²", "/new-account"]) | ODD_FIELD,
+            "value": ODD_FIELD | st.fixed_dictionaries({"action": st.sampled_from(["answer", "conversation.start"]) | ODD_FIELD}, optional={"value": ODD_FIELD, "workflow": ODD_FIELD}),
+            "name": st.sampled_from(["adaptiveCard/action"]) | ODD_FIELD,
+            "recipient": account | ODD_FIELD,
+            "membersAdded": st.lists(account | st.none() | ODD_FIELD, max_size=3) | ODD_FIELD,
+            "entities": st.lists(st.none() | ODD_FIELD | st.fixed_dictionaries({"type": st.just("mention") | ODD_FIELD, "mentioned": account | ODD_FIELD, "text": ODD_FIELD}), max_size=3) | ODD_FIELD,
+            "attachments": st.lists(st.none() | ODD_FIELD | st.fixed_dictionaries({"contentType": st.just("text/html") | ODD_FIELD, "name": ODD_FIELD}), max_size=2) | ODD_FIELD,
+            "channelData": ODD_FIELD
+            | st.fixed_dictionaries(
+                {},
+                optional={
+                    "tenant": ODD_FIELD | st.fixed_dictionaries({"id": ODD_FIELD}),
+                    "team": ODD_FIELD | st.fixed_dictionaries({"id": ODD_FIELD, "name": ODD_FIELD}),
+                    "channel": ODD_FIELD | st.fixed_dictionaries({"id": ODD_FIELD}),
+                },
+            ),
+        },
+    )
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_odd_values_anywhere_in_a_teams_activity_never_give_a_server_error(anonymous: ServerThread, data: st.DataObject, caplog: pytest.LogCaptureFixture) -> None:
+    activity = data.draw(odd_activities(anonymous.service_url))
+    caplog.set_level(logging.WARNING)
+    status = anonymous.post("/api/messages", json.dumps(activity).encode())
+    assert status < 500, activity
+    anonymous.flush()
+    crashes = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR and not isinstance(r.exc_info[1], BadHttpMessage)]
+    assert not crashes, (activity, crashes[0].getMessage())
+
+
+def test_numbers_and_nesting_beyond_what_json_can_hold_are_refused_with_400(anonymous: ServerThread) -> None:
+    before = anonymous.journal()
+    for body in (b'{"type": "message", "id": ' + b"9" * 5000 + b"}", b"[" * 100_000 + b"]" * 100_000, b'{"a": ' * 5000 + b"1" + b"}" * 5000, b'{"type": 1e999999}'):
+        assert anonymous.post("/api/messages", body) == 400
+    assert anonymous.journal() == before
+
+
+@pytest.fixture(scope="module")
+def checked(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[ServerThread, Any]]:
+    """Teams with an app id, its token checks pointed at a fake Bot Framework key service on 127.0.0.1."""
+    from botframework.connector.auth import ChannelValidation
+
+    from tests.fakes.identity import FakeIdentity
+
+    identity = FakeIdentity()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ChannelValidation, "open_id_metadata_endpoint", identity.metadata_url)
+        server = ServerThread(tmp_path_factory.mktemp("checked"), app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+        yield server, identity
+        server.close()
+    identity.close()
+
+
+def b64(data: Any) -> str:
+    import base64
+
+    raw = data if isinstance(data, bytes) else json.dumps(data).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+ISSUERS = st.sampled_from(["https://api.botframework.com"]) | st.text(max_size=20)  # (never an emulator issuer: its keys are on the internet)
+PRINTABLE = st.characters(min_codepoint=0x20, max_codepoint=0x7E)  # what an HTTP header may hold
+TOKEN_HEADERS = st.fixed_dictionaries(
+    {"alg": st.sampled_from(["RS256", "HS256", "none", "ES256", ""]) | ODD_FIELD}, optional={"kid": st.sampled_from(["fake-bot-framework-key", "nobody's"]) | ODD_FIELD, "typ": ODD_FIELD}
+)
+TOKEN_CLAIMS = st.fixed_dictionaries(
+    {"iss": ISSUERS}, optional={"aud": st.just("0f0f0f0f-1111-4222-8333-444444444444") | ODD_FIELD, "exp": HUGE | ODD_FIELD, "nbf": HUGE | ODD_FIELD, "serviceurl": ODD_FIELD}
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    header=TOKEN_HEADERS.map(b64) | st.text(PRINTABLE, max_size=20),
+    claims=TOKEN_CLAIMS.map(b64) | st.text(PRINTABLE, max_size=20),
+    signature=st.binary(max_size=64).map(b64) | st.just(""),
+    scheme=st.sampled_from(["Bearer", "Bearer", "bearer", "Basic", ""]),
+    raw=st.none() | st.text(PRINTABLE, min_size=1, max_size=60),
+)
+def test_any_authorization_header_without_a_real_token_is_401(checked: tuple[ServerThread, Any], header: str, claims: str, signature: str, scheme: str, raw: str | None) -> None:
+    server, _identity = checked
+    before = server.journal()
+    value = raw if raw is not None else f"{scheme} {header}.{claims}.{signature}"
+    activity = {"type": "message", "serviceUrl": server.service_url, "from": {"id": "29:x"}, "conversation": {"id": "a:x"}, "channelId": "msteams", "text": "help"}
+    request = urllib.request.Request(server.url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json", "Authorization": value}, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as resp:
+            status = resp.status
+    except urllib.error.HTTPError as err:
+        status = err.code
+    assert status == 401, value
+    assert server.journal() == before and server.fake.calls == []

@@ -110,3 +110,56 @@ def shaped(model: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
 @given(shaped(Activity))
 def test_generated_activities_are_read_as_botbuilder_reads_them(body: dict[str, Any]) -> None:
     same(body)
+
+
+# ---- the parts policybot reads: any shape is read or ignored, never a crash ---------------------
+
+ODD = st.one_of(
+    JSON,
+    st.sampled_from(["²", "①", "٣", "１２", "9" * 400, "1e400", "２０２６-11-25T10:00:00Z", "", None, [None], [None, {}], {"id": None}, {"id": 5}, 7, True]),
+    st.sampled_from([10**400, -(2**63) - 1, 1e308, 5e-324]),
+    st.integers(1, 70).map(lambda depth: __import__("functools").reduce(lambda inner, _: [inner], range(depth), [])),
+)
+
+
+def odd_shaped(model: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
+    """Like `shaped`, with odd values (Unicode digits, huge numbers, deep lists, nulls, wrong types) mixed in."""
+    fields = {}
+    for desc in model._attribute_map.values():
+        kind = desc["type"]
+        inner = getattr(schema, kind.strip("[]{}"), None)
+        if isinstance(inner, type) and depth < 2:
+            one = odd_shaped(inner, depth + 1)
+            right: st.SearchStrategy[Any] = st.lists(one | st.none() | ODD, max_size=3) if kind.startswith("[") else one
+        else:
+            right = ODD
+        fields[desc["key"]] = right | ODD
+    channel_data = st.fixed_dictionaries({}, optional={"tenant": ODD | st.fixed_dictionaries({"id": ODD}), "team": ODD | st.fixed_dictionaries({"id": ODD, "name": ODD}), "channel": ODD})
+    return st.fixed_dictionaries({}, optional={**fields, **({"channelData": channel_data | ODD} if model is Activity else {})})
+
+
+@settings(max_examples=150, deadline=None)
+@given(odd_shaped(Activity))
+def test_what_policybot_reads_of_any_activity_is_read_or_ignored(body: dict[str, Any]) -> None:
+    import json
+
+    from adapters.teams import activity as shape
+    from adapters.teams.bot import parse_activity
+
+    try:
+        parsed = shape.parse_body(json.dumps(body).encode())
+    except ValueError:
+        return  # refused: 400
+    try:
+        activity = read_activity(parsed)
+    except Exception:  # msrest refuses it: 400
+        return
+    assert isinstance(shape.channel_data(activity), dict)
+    assert shape.tenant_id(activity) is None or isinstance(shape.tenant_id(activity), str)
+    team = shape.team(activity)
+    assert team is None or (isinstance(team.get("id"), str) and all(isinstance(v, str) for v in team.values()))
+    assert all(isinstance(m, str) for m in shape.members_added(activity))
+    assert all(a is not None for a in shape.attachments(activity))
+    assert isinstance(shape.text_without_mention(activity), str)
+    if activity.from_property is not None:  # (checked before, with the conversation, by the route)
+        parse_activity(activity)  # an event, or None: never an exception

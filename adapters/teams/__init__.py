@@ -19,13 +19,14 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
-from adapters.teams.activity import read_activity
+from adapters.teams.activity import parse_body, read_activity
 from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
 from adapters.teams.channel import TeamsChannel
 from bot.config import Settings
 from bot.core import Core
+from bot.engine import reference
 from bot.errors import NotSaved, PolicybotError
 
 log = logging.getLogger("policybot.teams")
@@ -91,10 +92,22 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
     app[TEAMS] = {"adapter": adapter, "bot": bot, "channel": channel}
 
     async def messages(request: web.Request) -> web.StreamResponse:
+        """The one error boundary of /api/messages: whatever a request holds, it is answered with a
+        status that says what was wrong with it (400, 401, 415), never a traceback."""
+        try:
+            return await answer(request)
+        except web.HTTPException:
+            raise
+        except Exception:
+            ref = reference()
+            log.exception("a Teams request failed (reference %s)", ref)
+            raise web.HTTPInternalServerError(text=f"Something went wrong in policybot (reference {ref}).") from None
+
+    async def answer(request: web.Request) -> web.StreamResponse:
         if teams.app_id and not request.headers.get("Authorization"):
             raise web.HTTPUnauthorized()
         try:
-            body = await request.json()
+            body = parse_body(await request.read())
         except ValueError:
             raise web.HTTPBadRequest(text="The request body is not JSON.") from None
         if not well_formed(body):
@@ -105,21 +118,25 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         # What CloudAdapter.process does, with the body parsed once and read without msrest.
         try:
             activity = read_activity(body)
-            if not activity.type:
-                raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
+        except Exception as exc:  # msrest refused a value: the activity is malformed
+            log.warning("refused a malformed Teams request: %s", exc.__class__.__name__)
+            raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.") from None
+        if not activity.type:
+            raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
+        try:
             auth = await adapter.bot_framework_authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
+        except Exception as exc:  # a forged or unreadable token, or signing keys that cannot be fetched now
+            log.warning("refused a Teams request whose token was not accepted (%s)", exc.__class__.__name__)
+            raise web.HTTPUnauthorized() from None
+        try:
             if await take(activity, body, auth):
                 return web.Response(status=201)
             invoke = await adapter.process_activity(auth, activity, bot.on_turn)
-            response = web.json_response(data=serializer_helper(invoke.body), status=invoke.status) if invoke else None
-        except web.HTTPException:
-            raise
         except (PermissionError, jwt.PyJWTError):
             raise web.HTTPUnauthorized() from None
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("refused a malformed Teams request: %s", exc.__class__.__name__, exc_info=log.isEnabledFor(logging.DEBUG))
-            raise web.HTTPBadRequest() from None
-        return response or web.Response(status=201)
+        if invoke is None:
+            return web.Response(status=201)
+        return web.json_response(data=serializer_helper(invoke.body), status=invoke.status)
 
     async def take(activity: Activity, body: dict[str, Any], auth: AuthenticateRequestResult) -> bool:
         """A message (typed, or a card's Action.Submit) is saved, then acknowledged, and handled

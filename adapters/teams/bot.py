@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from botbuilder.core import Bot, CardFactory, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
+from adapters.teams import activity as shape
 from adapters.teams.cards import parse_submit, render_card
 from adapters.teams.channel import (
     HOW_TO_REACH,
@@ -57,12 +58,11 @@ def parse_activity(activity: Activity) -> Inbound | None:
         # An Action.Submit from a card: the data and the inputs arrive as the message value.
         action, rest = parse_submit(activity.value)
         return Inbound("teams", user, "action", action=action, data=rest, event_id=event_id)
-    files = [a for a in activity.attachments or [] if (a.content_type or "") not in NOT_FILES]
+    files = [a for a in shape.attachments(activity) if (a.content_type or "") not in NOT_FILES]
     if files:
         # Never downloaded: the engine decides what to say about a file.
         return Inbound("teams", user, "file", data={"names": [a.name or "" for a in files]}, event_id=event_id)
-    text = TurnContext.remove_recipient_mention(activity) if activity.entities else (activity.text or "")
-    text = (text or "").strip()
+    text = shape.text_without_mention(activity).strip()
     if text.startswith("/"):
         name, _, rest = text[1:].partition(" ")
         return Inbound("teams", user, "command", text=rest.strip(), command=fold(name), event_id=event_id)
@@ -175,8 +175,7 @@ class TeamsBot(Bot):
     def _bot_added_personally(self, activity: Activity) -> bool:
         conv = activity.conversation
         bot_id = activity.recipient.id if activity.recipient else None
-        added = [m.id for m in activity.members_added or []]
-        return bool(conv and conv.conversation_type == "personal" and bot_id in added)
+        return bool(conv and conv.conversation_type == "personal" and bot_id and bot_id in shape.members_added(activity))
 
     def _greeting(self, activity: Activity) -> Inbound | None:
         who = activity.from_property
@@ -192,8 +191,7 @@ class TeamsBot(Bot):
         ref = TurnContext.get_conversation_reference(activity)
         now = self.now()
         conv = activity.conversation
-        channel = activity.channel_data or {}
-        tenant = conv.tenant_id or ((channel.get("tenant") or {}).get("id") if isinstance(channel, dict) else None)
+        tenant = shape.tenant_id(activity)
         bot = activity.recipient
         service = self.core.store.get(REFERENCES, SERVICE) or {}
         want = {"service_url": activity.service_url, "tenant_id": tenant, "bot_id": bot.id if bot else "", "bot_name": bot.name if bot else "", "channel_id": activity.channel_id}
@@ -212,14 +210,13 @@ class TeamsBot(Bot):
         if conv.conversation_type == "personal" and person is not None:
             if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
                 await self._wake(person.id)
-        elif conv.conversation_type == "channel" and isinstance(channel, dict) and channel.get("team"):
-            team = channel["team"]
+        elif conv.conversation_type == "channel" and (team := shape.team(activity)) is not None:
             # Post new threads in the channel itself, not as replies to whatever was said.
-            ref.conversation.id = (channel.get("channel") or {}).get("id") or team.get("id") or conv.id
-            doc = {"kind": "team", "team": team.get("id"), "name": team.get("name", "")}
-            await save_reference(self.core.store, f"teams:team:{team.get('id')}", doc, ref, now)
+            ref.conversation.id = shape.channel_id(activity) or team["id"]
+            doc = {"kind": "team", "team": team["id"], "name": team.get("name", "")}
+            await save_reference(self.core.store, f"teams:team:{team['id']}", doc, ref, now)
             installing = activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update)
-            is_slt = self.slt_team and self.slt_team in {fold(str(team.get(k) or "")) for k in ("id", "name", "aadGroupId")}
+            is_slt = self.slt_team and self.slt_team in {fold(team[k]) for k in ("id", "name", "aadGroupId") if k in team}
             if is_slt and (installing or self.core.store.get(REFERENCES, SLT) is None):
                 if await save_reference(self.core.store, SLT, {"kind": "slt", **doc}, ref, now):
                     log.info("SLT approvals will go to the channel of team %r", team.get("name"))

@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -32,7 +33,7 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.teams.auth import SEND_TIMEOUT
+from adapters.teams.auth import SEND_TIMEOUT, TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
 from bot.config import Person
 from bot.delivery import Message
@@ -82,6 +83,8 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
     """Map a connector error to what the outbox should do with it."""
     if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
         exc = Refused(exc.response.status_code, exc.response.headers.get("Retry-After", ""))
+    if isinstance(exc, TokenUnavailable):
+        return TemporaryFailure(f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening", exc.retry_after)
     if isinstance(exc, Refused):
         if exc.status == 429 or exc.status >= 500:
             retry = exc.retry_after
@@ -100,7 +103,66 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
 
 def card_activity(card: Card, directory: Directory, reference: dict[str, Any]) -> dict[str, Any]:
     """The connector's JSON for a new message carrying `card`, addressed as `reference` says
-    (the fields the SDK's apply_conversation_reference would set)."""
+    (the fields the SDK's apply_conversation_reference would set), no bigger than Teams takes:
+    the longest texts are shortened, with a note saying so, until it is under ACTIVITY_MAX."""
+    activity = _activity(card, directory, reference)
+    for _ in range(20):
+        excess = size(activity) - ACTIVITY_MAX
+        if excess <= 0:
+            break
+        card = _shorter(card, excess)
+        activity = _activity(card, directory, reference)
+    return activity
+
+
+ACTIVITY_MAX = 24 * 1024  # bytes of one message's JSON: Teams refuses messages over about 28 KB
+SHORTENED = " … (shortened — this was too long to show in Teams)"
+TEXT_KEEP = 200  # characters any shortened text keeps at least
+
+
+def size(activity: dict[str, Any]) -> int:
+    """Bytes of an activity's JSON as it is sent."""
+    return len(json.dumps(activity, ensure_ascii=False).encode())
+
+
+def _cut(text: str, limit: int) -> str:
+    """`text` in at most `limit` characters with the note, cut at a line or word break where one is near."""
+    room = max(0, limit - len(SHORTENED))
+    head = text[:room]
+    brk = max(head.rfind("\n"), head.rfind(" "))
+    if brk > room * 3 // 4:
+        head = head[:brk]
+    return head.rstrip() + SHORTENED
+
+
+def _shorter(card: Card, excess: int) -> Card:
+    """`card` with its longest text shortened by about `excess` bytes (or, when every text is
+    short already, with half of its fields left out and a line saying so)."""
+    texts = {"title": card.title, "body": card.body, **{f"field{i}": value for i, (_, value) in enumerate(card.fields)}}
+    if card.question is not None:
+        texts["prompt"] = card.question.prompt
+    name, text = max(texts.items(), key=lambda item: len(item[1]))
+    if len(text) > TEXT_KEEP + len(SHORTENED):
+        # A character is at least a byte: taking out `excess` of them (and some room) takes out enough, or nearly.
+        cut = _cut(text, max(TEXT_KEEP + len(SHORTENED), len(text) - excess - len(SHORTENED) - 64))
+        if name == "title":
+            return replace(card, title=cut)
+        if name == "body":
+            return replace(card, body=cut)
+        if name == "prompt":
+            assert card.question is not None
+            return replace(card, question=replace(card.question, prompt=cut))
+        i = int(name.removeprefix("field"))
+        return replace(card, fields=(*card.fields[:i], (card.fields[i][0], cut), *card.fields[i + 1 :]))
+    shown = card.fields[:-1] if card.fields and card.fields[-1][0] == "…" else card.fields
+    hidden = len(card.fields) - len(shown) and int(card.fields[-1][1].split()[0])
+    keep = len(shown) // 2
+    if keep:
+        return replace(card, fields=(*shown[:keep], ("…", f"{hidden + len(shown) - keep} more not shown: this was too long to show in Teams")))
+    return card
+
+
+def _activity(card: Card, directory: Directory, reference: dict[str, Any]) -> dict[str, Any]:
     activity: dict[str, Any] = {
         "type": "message",
         "serviceUrl": reference.get("serviceUrl"),
@@ -140,9 +202,20 @@ class TeamsChannel:
         auth = self.adapter.bot_framework_authentication
         factory = auth.create_connector_factory(self.adapter.create_claims_identity(self.app_id))
         client = await factory.create(service_url, None)  # cached per service URL (adapters/teams/auth.py)
-        # As msrest does before each request: MSAL keeps the token and renews it when due.
-        signed = client.config.credentials.signed_session(self._signing)
+        credentials = client.config.credentials
+        if isinstance(credentials, OffLoopCredentials):
+            # Fetched in a worker thread if none is kept, never on the event loop; a slow Microsoft
+            # puts this send off for a moment rather than hold up the messages behind it.
+            await credentials.ready(wait=TOKEN_WAIT)
+        # As msrest does before each request (only the kept token is read).
+        signed = credentials.signed_session(self._signing)
         return str(signed.headers.get("Authorization", ""))
+
+    def _refused_token(self, service_url: str) -> None:
+        """The connector did not accept our token: ask MSAL again next time rather than reuse it."""
+        for key, client in self.adapter.bot_framework_authentication.connectors.items():
+            if key[0] == service_url and isinstance(client.config.credentials, OffLoopCredentials):
+                client.config.credentials.forget()
 
     async def _call(self, method: str, reference: dict[str, Any], path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One request to the connector of `reference`'s service URL; its JSON answer."""
@@ -155,8 +228,10 @@ class TeamsChannel:
             headers["Authorization"] = authorization
         if self.session is None:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        async with self.session.request(method, service_url.rstrip("/") + path, data=json.dumps(body), headers=headers) as resp:
+        async with self.session.request(method, service_url.rstrip("/") + path, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers) as resp:
             if resp.status >= 300:
+                if resp.status == 401:
+                    self._refused_token(service_url)
                 raise Refused(resp.status, resp.headers.get("Retry-After", ""))
             answer = await resp.read()
         try:
