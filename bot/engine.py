@@ -349,8 +349,8 @@ class Engine:
 
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
-        if step is None:
-            self._ask(convo, wf, ctx, out)
+        if step is None:  # such as Teams' Change pressed with nothing chosen in its list
+            self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
             return
         old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
         convo["answers"].pop(key, None)

@@ -1,0 +1,166 @@
+"""Every card policybot sends, as Teams shows it: valid, and every button on it can be pressed and means what it says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from adapters.teams.cards import ANSWER_ID, MANY_ID, TIME_ID, parse_submit, render_card
+from bot.config import load_config
+from bot.messages import Button, Card
+from bot.people import Directory
+from tests.adaptive_schema import check_card
+from tests.card_tour import tour
+from tests.harness import TestBot
+from tests.teams_client import Blocked, TeamsClient, card_inputs, personal, start_teams, teams_sends
+
+QUESTION_INPUTS = {ANSWER_ID, MANY_ID, TIME_ID}
+
+
+def received(action: dict[str, Any], sent: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """What policybot reads from a click (as adapters/teams/bot.py reads an Action.Execute)."""
+    return parse_submit({"action": action["verb"], **sent})
+
+
+def pressing(card: dict[str, Any], button: Button) -> list[str]:
+    """Problems pressing `button` on its rendered card, as a person in Teams would."""
+    want = (button.action, {k: str(v) for k, v in button.data.items()})
+    tried: list[str] = []
+    for a in card.get("actions", []):
+        if a.get("verb") != button.action:
+            continue
+        # Straight away, or after choosing it in a picker the buttons were folded into.
+        pickers = [{}] + [{i["id"]: c["value"]} for i in card_inputs(card) if i["id"] not in QUESTION_INPUTS for c in i.get("choices", [])]
+        for chosen in pickers:
+            try:
+                sent = teams_sends(card, a, chosen)
+            except Blocked as exc:
+                tried.append(str(exc))
+                continue
+            if received(a, sent) == want:
+                return []
+    return [f"{button.label!r} cannot be pressed: " + ("; ".join(tried) or "no action sends its data")]
+
+
+def answering(card: dict[str, Any], neutral: Card) -> list[str]:
+    """Problems answering the card's question with its own buttons and inputs."""
+    q = neutral.question
+    assert q is not None
+    problems = []
+    for a in card.get("actions", []):
+        if a.get("verb") != q.action:
+            continue
+        filled = {} if ANSWER_ID in a.get("data", {}) else {ANSWER_ID: "2026-11-26", MANY_ID: "eclarke", TIME_ID: "10:00"}
+        try:
+            action, data = received(a, teams_sends(card, a, filled))
+        except Blocked as exc:
+            problems.append(str(exc))
+            continue
+        if (action, data.get("workflow"), data.get("key")) != (q.action, q.workflow, q.key) or data.get("value") in (None, ""):
+            problems.append(f"{a['title']!r} sends {action} {data}, not an answer to {q.workflow}/{q.key}")
+    return problems
+
+
+def named_key(card: dict[str, Any]) -> list[str]:
+    """A field named `key` in what the card sends (the Agents Playground cannot send it)."""
+    found = [f"action {a['title']!r} data has 'key'" for a in card.get("actions", []) if "key" in (a.get("data") or {})]
+    return found + [f"input id 'key' ({i.get('label')})" for i in card_inputs(card) if i.get("id") == "key"]
+
+
+@pytest.fixture(scope="module")
+def every_card() -> list[Card]:
+    import asyncio
+
+    async def run() -> list[Card]:
+        bot = TestBot()
+        try:
+            return await tour(bot)
+        finally:
+            await bot.close()
+
+    return asyncio.run(run())
+
+
+def test_the_tour_reaches_every_workflow_and_every_button(every_card: list[Card]) -> None:
+    from bot.registry import default_registry
+
+    registry = default_registry()
+    actions = {b.action for c in every_card for b in c.buttons}
+    assert set(registry.actions) <= actions, set(registry.actions) - actions
+    asked = {c.question.workflow for c in every_card if c.question}
+    assert set(registry.workflows) <= asked, set(registry.workflows) - asked
+    summaries = [c for c in every_card if any(b.action == "conversation.edit" for b in c.buttons)]
+    assert len(summaries) >= 10  # check-your-answers cards, with their Change buttons folded in Teams
+
+
+def test_every_button_on_every_card_can_be_pressed_in_teams(every_card: list[Card]) -> None:
+    """Teams checks every input on a card before sending any click: a button that needs no
+    input must never be held back by one that is required (issue 16 item 5), no card sends
+    a field named `key` (item 6), and each click reaches policybot as the button it was."""
+    directory = Directory(load_config(None).people)
+    problems: set[str] = set()
+    for neutral in every_card:
+        card = render_card(neutral, directory)
+        where = neutral.title
+        problems.update(f"{where}: {p}" for p in check_card(card))
+        problems.update(f"{where}: {p}" for p in named_key(card))
+        for b in neutral.buttons:
+            problems.update(f"{where}: {p}" for p in pressing(card, b))
+        if neutral.question is not None:
+            problems.update(f"{where}: {p}" for p in answering(card, neutral))
+    assert not problems, sorted(problems)[:20]
+
+
+# ---- through the fake Teams service ----------------------------------------------------
+
+
+@pytest.fixture
+async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType", "POLICYBOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    tc, fake_server, client, core = await start_teams(tmp_path)
+    yield tc
+    await client.close()
+    await fake_server.close()
+    await core.close()
+
+
+async def fill_in_new_account(teams: TeamsClient) -> None:
+    await teams.install("eclarke")
+    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes"):
+        await teams.say("eclarke", typed)
+
+
+async def test_the_summary_can_be_changed_and_submitted_by_pressing_its_buttons(teams: TeamsClient) -> None:
+    await fill_in_new_account(teams)
+    me = personal("eclarke")
+    summary = teams.last(me)
+    assert "check your answers" in summary.text()
+    # Change pressed with nothing chosen in its list: asked to choose, nothing changed.
+    await teams.press("eclarke", summary, "Change")
+    assert "Please choose which answer to change first" in teams.last(me).text()
+    assert teams.core.store.get("conversations", "eclarke:new_account")["step"] == "_summary"
+    # Change an answer with the picker, then submit: nothing chosen in the picker holds Submit back.
+    await teams.press("eclarke", summary, "Aim")
+    assert "Your answer was: Trip news" in teams.last(me).text()
+    await teams.say("eclarke", "Trip news and reminders")
+    summary = teams.last(me)
+    status, _ = await teams.press("eclarke", summary, "Submit to SLT")
+    assert status == 200
+    assert "gone to the Senior Leadership Team" in teams.last(me).text()
+    assert teams.core.store.all("applications")[0]["aim"] == "Trip news and reminders"
+
+
+async def test_a_card_sent_before_the_rename_still_works(teams: TeamsClient) -> None:
+    """Cards already in people's chats send `key`: they keep working after an upgrade."""
+    await fill_in_new_account(teams)
+    me = personal("eclarke")
+    await teams.execute("eclarke", {"verb": "conversation.edit", "data": {"action": "conversation.edit", "workflow": "new_account", "key": "aim"}})
+    question = teams.last(me)
+    assert "Your answer was: Trip news" in question.text()
+    old_send = {"verb": "answer", "data": {"action": "answer", "workflow": "new_account", "key": "aim"}}
+    await teams.execute("eclarke", old_send, {"value": "Trip news for families"})
+    summary = teams.last(me)
+    assert "check your answers" in summary.text() and "Trip news for families" in summary.text()
