@@ -404,7 +404,7 @@ class Engine:
         convo = ctx.get(CONVERSATIONS, conversation_key(ctx.actor.id, name)) if name else self._active(ctx)
         wf = self.registry.workflows.get(convo["workflow"]) if convo else None
         if convo is None or wf is None:
-            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."))
+            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."), ephemeral=True)
             return
         if action == "conversation.cancel":
             self._cancel(convo, ctx, out)
@@ -418,6 +418,7 @@ class Engine:
         else:
             if data.get("key") != convo["step"]:
                 self._ask(convo, wf, ctx, out, note="That question was already answered, so I ignored that click. Here is where you are now:")
+                out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
             if wf.step(convo["step"]).kind in ("person", "people") and ctx.platform not in ("console", "test"):  # type: ignore[union-attr]

@@ -164,3 +164,54 @@ async def test_a_card_sent_before_the_rename_still_works(teams: TeamsClient) -> 
     await teams.execute("eclarke", old_send, {"value": "Trip news for families"})
     summary = teams.last(me)
     assert "check your answers" in summary.text() and "Trip news for families" in summary.text()
+
+
+# ---- what Teams shows under a clicked card ---------------------------------------------------
+
+
+def shown_under_card(body: Any) -> str:
+    """The text of an adaptiveCard/action invoke response (Teams shows it on the card)."""
+    assert isinstance(body, dict) and body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.activity.message", body
+    return str(body["value"])
+
+
+async def test_a_refused_click_is_answered_with_the_refusal_never_a_thank_you(teams: TeamsClient, tmp_path: Path) -> None:
+    from tests.teams_client import SLT_TEAM
+
+    for pid in ("eclarke", "treid", "swhitfield", "pshah"):
+        await teams.install(pid)
+    await teams.install_in_slt_team()
+    await fill_in_new_account(teams)
+    me = personal("eclarke")
+    _, body = await teams.press("eclarke", teams.last(me), "Submit to SLT")
+    assert shown_under_card(body) == "Thanks, got it."  # accepted: the application went
+
+    approval = teams.last(SLT_TEAM["id"])
+    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+    _, body = await teams.press("treid", approval, "Approve", conversation=channel)  # not SLT
+    said = shown_under_card(body)
+    assert "Only the Senior Leadership Team" in said and "Thanks" not in said
+    _, body = await teams.press("swhitfield", approval, "Approve", conversation=channel)
+    assert shown_under_card(body) == "Thanks, got it."
+    _, body = await teams.press("swhitfield", approval, "Approve", conversation=channel)  # the old card, clicked again
+    said = shown_under_card(body)
+    assert "already approved by Sarah Whitfield" in said and "Thanks" not in said
+
+    # The administrator is refused until the runners are trained (the default, "block").
+    admin = teams.last(personal("pshah"))
+    _, body = await teams.press("pshah", admin, "Record the new account")
+    said = shown_under_card(body)
+    assert said.startswith("Not yet: training or policy reading needed.") and "Thanks" not in said
+    assert teams.core.store.all("accounts") == []
+
+    # A question card clicked again after it was answered, and a question already cancelled.
+    await teams.say("eclarke", "/new-account")
+    question = teams.last(me)
+    await teams.press("eclarke", question, "Send", {"value": "instagram"})
+    _, body = await teams.press("eclarke", question, "Send", {"value": "youtube"})
+    said = shown_under_card(body)
+    assert "already answered, so I ignored that click" in said and "Thanks" not in said
+    await teams.say("eclarke", "cancel")
+    _, body = await teams.press("eclarke", question, "Send", {"value": "youtube"})
+    said = shown_under_card(body)
+    assert "already been answered or cancelled" in said and "Thanks" not in said

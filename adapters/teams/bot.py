@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 from botbuilder.core import Bot, CardFactory, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
-from adapters.teams.cards import parse_submit, render_card
+from adapters.teams.cards import parse_submit, render_card, shown
 from adapters.teams.channel import (
     HOW_TO_REACH,
     REFERENCES,
@@ -30,7 +30,7 @@ from adapters.teams.channel import (
 from bot.core import Core, not_saved
 from bot.engine import NotRecognised, reference
 from bot.errors import PolicybotError, StoreUnavailable
-from bot.messages import Card, Inbound
+from bot.messages import Card, Inbound, Outbound, person
 from bot.people import fold
 
 log = logging.getLogger("policybot.teams")
@@ -115,8 +115,8 @@ class TeamsBot(Bot):
                 await self._reply(context, self._unreachable_card(event.user))
                 return False
             leave_copy = True  # from here Core.handle decides what becomes of it
-            await self.core.handle(event, inbox_key)
-            await self._ack(context, "Thanks, got it.")
+            sent = await self.core.handle(event, inbox_key)
+            await self._ack(context, self._answer(event, sent))
         except NotRecognised as exc:
             user = event.user if event else ""
             await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
@@ -149,6 +149,17 @@ class TeamsBot(Bot):
             await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
         except Exception as exc:  # the answer to this turn could not be sent: say so in the log, not with a 500
             log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
+
+    def _answer(self, event: Inbound, sent: list[Outbound]) -> str:
+        """What Teams shows under a clicked card: the refusal if the click was refused (the
+        reply the engine marked as answering the click in place, or a warning to the person
+        who clicked), never a thank-you for something that did not happen."""
+        who = self.core.directory.by_platform("teams", event.user)
+        me = person(who.id) if who else None
+        for msg in sent:
+            if msg.to == me and (msg.ephemeral or msg.card.tone == "warning"):
+                return shown(f"{msg.card.title}. {msg.card.body}".strip())
+        return "Thanks, got it."
 
     async def _ack(self, context: TurnContext, text: str) -> None:
         """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""
