@@ -391,7 +391,7 @@ class Engine:
                 ctx.require(wf.role, f"use /{wf.command}")
             self._start(wf, ctx, out, {})
             return
-        if event.action in ("answer", "conversation.submit", "conversation.edit", "conversation.cancel"):
+        if event.action in ("answer", "conversation.submit", "conversation.edit", "conversation.cancel", "conversation.resume"):
             self._conversation_action(event.action, data, ctx, out)
             return
         handler = self.registry.actions.get(event.action)
@@ -408,6 +408,8 @@ class Engine:
             return
         if action == "conversation.cancel":
             self._cancel(convo, ctx, out)
+        elif action == "conversation.resume":  # "Carry on" from the list of what is waiting (/waiting)
+            self._ask(convo, wf, ctx, out, note="Carrying on where you left off.")
         elif action == "conversation.submit":
             if convo["step"] != SUMMARY:
                 self._ask(convo, wf, ctx, out, note="There are still questions to answer before you can submit.")

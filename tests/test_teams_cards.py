@@ -215,3 +215,37 @@ async def test_a_refused_click_is_answered_with_the_refusal_never_a_thank_you(te
     _, body = await teams.press("eclarke", question, "Send", {"value": "youtube"})
     said = shown_under_card(body)
     assert "already been answered or cancelled" in said and "Thanks" not in said
+
+
+async def test_waiting_in_teams_brings_back_record_the_new_account(teams: TeamsClient) -> None:
+    from tests.teams_client import SLT_TEAM
+
+    for pid in ("eclarke", "treid", "swhitfield", "pshah"):
+        await teams.install(pid)
+    await teams.install_in_slt_team()
+    await fill_in_new_account(teams)
+    await teams.press("eclarke", teams.last(personal("eclarke")), "Submit to SLT")
+    approval = teams.last(SLT_TEAM["id"])
+    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+    await teams.press("swhitfield", approval, "Approve", conversation=channel)
+    admin = personal("pshah")
+    first = teams.last(admin)
+    await teams.press("pshah", first, "Record the new account")  # refused: the runners are not trained yet
+    async with teams.core.store.transaction() as tx:
+        for pid in ("eclarke", "treid"):
+            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+    await teams.say("pshah", "/todo")
+    sent = teams.fake.to(admin)
+    assert any("What is waiting for you" in c.text() and "Approved accounts to record" in c.text() for c in sent)
+    again = next(c for c in reversed(sent) if "Please create an account" in c.text())
+    assert again.activity_id != first.activity_id
+    teams.check(again)
+    await teams.press("pshah", again, "Record the new account")
+    await teams.say("pshah", "@PenningtonY6")
+    await teams.say("pshah", "school password manager, Social Media folder")
+    await teams.press("pshah", teams.last(admin), "Add to the register")
+    assert [a["handle"] for a in teams.core.store.all("accounts")] == ["@PenningtonY6"]
+    # Both copies of the card are updated to say it is done, with no button left.
+    for card in (first, again):
+        done = [c for c in teams.fake.to(admin, "PUT") if c.activity_id == card.activity_id]
+        assert done and "Account created" in done[-1].text() and "actions" not in done[-1].card
