@@ -274,7 +274,7 @@ class Engine:
             fields.append((step.title, answers.show(step, convo["answers"].get(step.key), self.directory, self.tz)))
             buttons.append(Button("conversation.edit", f"Change: {step.title}", {"workflow": wf.name, "key": step.key}))
         buttons.append(Button("conversation.cancel", "Cancel", {"workflow": wf.name}, style="danger"))
-        body = "Please check your answers. Choose Submit to send it, or change any answer first."
+        body = f"Please check your answers. If they are right, choose {wf.submit_label}; or change any answer first."
         return Card(f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons))
 
     def _answer_text(self, convo: dict[str, Any], text: str, ctx: Context, out: Outcome) -> None:

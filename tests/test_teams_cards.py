@@ -137,7 +137,7 @@ async def test_the_summary_can_be_changed_and_submitted_by_pressing_its_buttons(
     await fill_in_new_account(teams)
     me = personal("eclarke")
     summary = teams.last(me)
-    assert "check your answers" in summary.text()
+    assert "check your answers" in summary.text() and "If they are right, choose Submit to SLT" in summary.text()  # the button's own name
     # Change pressed with nothing chosen in its list: asked to choose, nothing changed.
     await teams.press("eclarke", summary, "Change")
     assert "Please choose which answer to change first" in teams.last(me).text()

@@ -87,7 +87,7 @@ def show_waiting(_text: str, ctx: Context, out: Outcome) -> None:
     for w in things:
         sections.setdefault(w.section, []).append(w.line)
     shown = things[:MAX_CARDS]
-    body = f"{len(things)} thing(s) need you. Each one follows with its buttons."
+    body = "1 thing needs you. It follows with its buttons." if len(things) == 1 else f"{len(things)} things need you. Each one follows with its buttons."
     if len(things) > len(shown):
         body = f"{len(things)} things need you. The first {len(shown)} follow with their buttons; type /waiting again when you have dealt with them to see the rest."
     out.tell(Card("What is waiting for you", body, fields=tuple((name, "\n".join(lines)) for name, lines in sections.items())))

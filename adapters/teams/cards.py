@@ -36,6 +36,8 @@ COLOURS = {"urgent": "attention", "warning": "warning", "success": "good", "info
 # Neutral data fields renamed on the wire (see the module docstring): neutral -> Teams.
 WIRE_NAMES = {"key": "question"}
 NEUTRAL_NAMES = {wire: neutral for neutral, wire in WIRE_NAMES.items()}
+# What a folded picker's button says when its buttons' labels share no "Name:" prefix.
+FOLDED_NAMES = {"conversation.start": "Start"}
 
 
 _LINK = re.compile(r"\]\s*\(")
@@ -148,7 +150,7 @@ def _group(buttons: tuple[Button, ...], used_ids: set[str]) -> tuple[list[dict[s
         used_ids.add(_wire(key))
         prefix = _common_prefix([b.label for b in group])
         cut = prefix.rfind(":") + 1 if ":" in prefix else 0
-        name = prefix[:cut].rstrip(":").strip() or "Choose"
+        name = prefix[:cut].rstrip(":").strip() or FOLDED_NAMES.get(action, "Choose")
         # Not required: Teams would then hold back every other button on the card until
         # something is chosen here. Pressing this action without a choice is answered by
         # the engine (it asks again), so nothing is lost.
