@@ -3,7 +3,9 @@
 Replies are not sent in the turn: the engine puts them in the persisted outbox and the
 Teams delivery channel sends them to the person's chat, so a reply survives a
 connector outage like any other message. Only refusals the engine never saw (someone
-not on the staff list, an unexpected error) are answered in the turn itself.
+not on the staff list, an unexpected error) are answered in the turn itself, and a card
+click (an `adaptiveCard/action` invoke) is answered with a line Teams shows under the card:
+the refusal when the click was refused, else a thank-you.
 """
 
 from __future__ import annotations
