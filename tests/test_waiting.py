@@ -120,3 +120,24 @@ async def test_waiting_in_the_terminal_chat(strict: TestBot) -> None:
     for line in ("1", "@PenningtonY6", "school password manager", "submit"):
         await console.line(line)
     assert [a["handle"] for a in bot.store.all("accounts")] == ["@PenningtonY6"]
+
+
+async def test_one_thing_among_many_is_brought_back_on_its_own(strict: TestBot) -> None:
+    """In the terminal chat only the last card's buttons are numbered: /waiting A-1 brings that one back last."""
+    bot = strict
+    await approved(bot)
+    await bot.answer_all("treid", "/new-account", "Instagram", "Class 4 Art", "Show pupils' art", "Parents of Class 4", "Newsletter", "Tom Reid, Emma Clarke", "open", "yes", "submit")
+    await bot.click("swhitfield", button(bot.last("swhitfield"), "Approve"))
+    await train(bot, "eclarke", "treid")
+    out = io.StringIO()
+    console = ConsoleChat(bot.core, out)
+    await console.start("pshah")
+    await console.line("/waiting")
+    assert "2 things need you" in out.getvalue() and "like /waiting A-2" in out.getvalue()
+    await console.line("/waiting a-1")
+    assert out.getvalue().rstrip().splitlines()[-2:] == ["  [1] Record the new account", "  (type a number to choose)"]
+    for line in ("1", "@PenningtonY6", "school password manager", "submit"):
+        await console.line(line)
+    assert [(a["application"], a["handle"]) for a in bot.store.all("accounts")] == [("A-1", "@PenningtonY6")]
+    await bot.say("pshah", "/waiting Year 9")
+    assert bot.last("pshah").title == "Nothing waiting matches 'Year 9'" and "A-2 Class 4 Art" in bot.last("pshah").body

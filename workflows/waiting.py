@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.messages import Button, Card
+from bot.people import fold
 from bot.timefmt import day, when
 from bot.workflow import Command, Context, Outcome
 
@@ -77,11 +78,26 @@ def waiting(ctx: Context) -> list[Waiting]:
     return out
 
 
-def show_waiting(_text: str, ctx: Context, out: Outcome) -> None:
-    """/waiting: an overview of what waits for the person, then each thing with its buttons."""
+def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
+    """/waiting: an overview of what waits for the person, then each thing with its buttons.
+
+    `/waiting A-3` (any part of a thing's line) brings back just the things that match, so
+    one can be found again among many (and is the last card, where the terminal chat
+    numbers the buttons).
+    """
     things = waiting(ctx)
+    wanted = fold(text)
     if not things:
         out.tell(Card("Nothing is waiting for you", "You have nothing to answer, decide or finish in policybot right now. Type /help to see what you can do.", tone="success"))
+        return
+    if wanted:
+        found = [w for w in things if wanted in fold(f"{w.section} {w.line} {w.card.title}")]
+        if not found:
+            lines = "\n".join(f"- {w.line}" for w in things)
+            out.tell(Card(f"Nothing waiting matches '{text.strip()}'", f"What is waiting for you:\n{lines}\nType /waiting to see each with its buttons."))
+            return
+        for w in found[:MAX_CARDS]:
+            out.tell(w.card, key=w.key)
         return
     sections: dict[str, list[str]] = {}
     for w in things:
@@ -90,6 +106,8 @@ def show_waiting(_text: str, ctx: Context, out: Outcome) -> None:
     body = "1 thing needs you. It follows with its buttons." if len(things) == 1 else f"{len(things)} things need you. Each one follows with its buttons."
     if len(things) > len(shown):
         body = f"{len(things)} things need you. The first {len(shown)} follow with their buttons; type /waiting again when you have dealt with them to see the rest."
+    if len(things) > 1:
+        body += " To bring one back on its own, type /waiting and part of its line, like /waiting " + things[-1].line.split(" ")[0].rstrip(":") + "."
     out.tell(Card("What is waiting for you", body, fields=tuple((name, "\n".join(lines)) for name, lines in sections.items())))
     for w in shown:
         out.tell(w.card, key=w.key)
