@@ -351,6 +351,7 @@ class Engine:
         step = wf.step(key)
         if step is None:  # such as Teams' Change pressed with nothing chosen in its list
             self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
+            out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
             return
         old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
         convo["answers"].pop(key, None)

@@ -139,8 +139,9 @@ async def test_the_summary_can_be_changed_and_submitted_by_pressing_its_buttons(
     summary = teams.last(me)
     assert "check your answers" in summary.text() and "If they are right, choose Submit to SLT" in summary.text()  # the button's own name
     # Change pressed with nothing chosen in its list: asked to choose, nothing changed.
-    await teams.press("eclarke", summary, "Change")
+    _, body = await teams.press("eclarke", summary, "Change")
     assert "Please choose which answer to change first" in teams.last(me).text()
+    assert "Please choose which answer to change first" in body["value"]  # under the card too, not a thank-you
     assert teams.core.store.get("conversations", "eclarke:new_account")["step"] == "_summary"
     # Change an answer with the picker, then submit: nothing chosen in the picker holds Submit back.
     await teams.press("eclarke", summary, "Aim")
