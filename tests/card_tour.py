@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from bot.messages import Button, Card, Inbound, Question
+from bot.messages import Button, Card, Inbound, Outbound, Question
 from bot.workflow import Workflow
 from tests.harness import APPLICATION, TestBot, add_account
 
@@ -38,9 +38,10 @@ def _actor(wf: Workflow) -> str:
 class Tour:
     """Drives a TestBot and remembers which buttons it has pressed."""
 
-    def __init__(self, bot: TestBot) -> None:
+    def __init__(self, bot: TestBot, clicks: list[tuple[str, Button, list[Outbound]]] | None = None) -> None:
         self.bot = bot
         self.clicked: set[tuple[str, str, tuple[tuple[str, str], ...]]] = set()
+        self.clicks = clicks if clicks is not None else []  # (who, button, what the click sent)
 
     def _step(self, who: str) -> tuple[str, str] | None:
         """(workflow, step) of the person's conversation in progress, if any."""
@@ -99,7 +100,7 @@ class Tour:
                 return
             who, b = todo
             self.clicked.add((who, b.action, tuple(sorted((k, str(v)) for k, v in b.data.items()))))
-            await self.bot.click(who, b)
+            self.clicks.append((who, b, await self.bot.click(who, b)))
             await self.finish(who)
 
 
@@ -111,10 +112,10 @@ async def setup(bot: TestBot) -> None:
             tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
 
 
-async def tour(bot: TestBot) -> list[Card]:
-    """Every card the tour made policybot send, in order."""
+async def tour(bot: TestBot, clicks: list[tuple[str, Button, list[Outbound]]] | None = None) -> list[Card]:
+    """Every card the tour made policybot send, in order (and each button click with what it sent, into `clicks`)."""
     await setup(bot)
-    t = Tour(bot)
+    t = Tour(bot, clicks)
     registry = bot.core.registry
     for who in (STAFF, SLT, ADMIN):
         await bot.say(who, "/help")

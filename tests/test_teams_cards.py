@@ -250,3 +250,33 @@ async def test_waiting_in_teams_brings_back_record_the_new_account(teams: TeamsC
     for card in (first, again):
         done = [c for c in teams.fake.to(admin, "PUT") if c.activity_id == card.activity_id]
         assert done and "Account created" in done[-1].text() and "actions" not in done[-1].card
+
+
+REFUSED = ("nothing was changed", "nothing changed", "no longer", "already", "not yet", "only the", "sorry")
+
+
+def test_no_refused_click_anywhere_is_answered_with_a_thank_you() -> None:
+    """Every button click of the tour: when what policybot told the person who clicked says the
+    click did nothing (already done, no longer open, not allowed...), the line Teams shows under
+    the card says so too, never 'Thanks, got it.' (issue 16 item 7, for every kind of card)."""
+    import asyncio
+
+    from adapters.teams.bot import THANKS, click_answer
+
+    clicks: list[tuple[str, Button, list[Any]]] = []
+
+    async def run() -> None:
+        bot = TestBot()
+        try:
+            await tour(bot, clicks)
+        finally:
+            await bot.close()
+
+    asyncio.run(run())
+    assert len(clicks) > 100
+    wrong = set()
+    for who, button, sent in clicks:
+        told = " ".join(f"{m.card.title} {m.card.body}" for m in sent if str(m.to) == f"person:{who}").lower()
+        if any(word in told for word in REFUSED) and click_answer(who, sent) == THANKS:
+            wrong.add(f"{button.action} ({button.label}): {told[:150]}")
+    assert not wrong, sorted(wrong)

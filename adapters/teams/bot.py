@@ -71,6 +71,20 @@ def parse_activity(activity: Activity) -> Inbound | None:
     return Inbound("teams", user, "text", text=text, event_id=event_id)
 
 
+THANKS = "Thanks, got it."
+
+
+def click_answer(person_id: str, sent: list[Outbound]) -> str:
+    """What Teams shows under a clicked card: the refusal if the click was refused (the
+    reply the engine marked as answering the click in place, or a warning to the person
+    who clicked), never a thank-you for something that did not happen."""
+    me = person(person_id)
+    for msg in sent:
+        if msg.to == me and (msg.ephemeral or msg.card.tone == "warning"):
+            return shown(f"{msg.card.title}. {msg.card.body}".strip())
+    return THANKS
+
+
 class InvokeMessage(AdaptiveCardInvokeResponse):
     """An `adaptiveCard/action` answer whose value is a message (the SDK's model types it as a dict).
 
@@ -153,15 +167,8 @@ class TeamsBot(Bot):
             log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
 
     def _answer(self, event: Inbound, sent: list[Outbound]) -> str:
-        """What Teams shows under a clicked card: the refusal if the click was refused (the
-        reply the engine marked as answering the click in place, or a warning to the person
-        who clicked), never a thank-you for something that did not happen."""
         who = self.core.directory.by_platform("teams", event.user)
-        me = person(who.id) if who else None
-        for msg in sent:
-            if msg.to == me and (msg.ephemeral or msg.card.tone == "warning"):
-                return shown(f"{msg.card.title}. {msg.card.body}".strip())
-        return "Thanks, got it."
+        return click_answer(who.id if who else "", sent)
 
     async def _ack(self, context: TurnContext, text: str) -> None:
         """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""
