@@ -309,7 +309,7 @@ class Engine:
             fields.append((step.title, answers.show(step, convo["answers"].get(step.key), self.directory, self.tz)))
             buttons.append(Button("conversation.edit", f"Change: {step.title}", {"workflow": wf.name, "key": step.key}))
         buttons.append(Button("conversation.cancel", "Cancel", {"workflow": wf.name}, style="danger"))
-        body = "Please check your answers. Choose Submit to send it, or change any answer first."
+        body = f"Please check your answers. If they are right, choose {wf.submit_label}; or change any answer first."
         return Card(f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons))
 
     def _answer_text(self, convo: dict[str, Any], text: str, ctx: Context, out: Outcome) -> None:
@@ -384,8 +384,9 @@ class Engine:
 
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
-        if step is None:
-            self._ask(convo, wf, ctx, out)
+        if step is None:  # such as Teams' Change pressed with nothing chosen in its list
+            self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
+            out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
             return
         old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
         convo["answers"].pop(key, None)
@@ -426,7 +427,7 @@ class Engine:
                 ctx.require(wf.role, f"use /{wf.command}")
             self._start(wf, ctx, out, {})
             return
-        if event.action in ("answer", "conversation.submit", "conversation.edit", "conversation.cancel"):
+        if event.action in ("answer", "conversation.submit", "conversation.edit", "conversation.cancel", "conversation.resume"):
             self._conversation_action(event.action, data, ctx, out)
             return
         handler = self.registry.actions.get(event.action)
@@ -439,10 +440,12 @@ class Engine:
         convo = ctx.get(CONVERSATIONS, conversation_key(ctx.actor.id, name)) if name else self._active(ctx)
         wf = self.registry.workflows.get(convo["workflow"]) if convo else None
         if convo is None or wf is None:
-            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."))
+            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."), ephemeral=True)
             return
         if action == "conversation.cancel":
             self._cancel(convo, ctx, out)
+        elif action == "conversation.resume":  # "Carry on" from the list of what is waiting (/waiting)
+            self._ask(convo, wf, ctx, out, note="Carrying on where you left off.")
         elif action == "conversation.submit":
             if convo["step"] != SUMMARY:
                 self._ask(convo, wf, ctx, out, note="There are still questions to answer before you can submit.")
@@ -453,6 +456,7 @@ class Engine:
         else:
             if data.get("key") != convo["step"]:
                 self._ask(convo, wf, ctx, out, note="That question was already answered, so I ignored that click. Here is where you are now:")
+                out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
             if wf.step(convo["step"]).kind in ("person", "people") and ctx.platform not in ("console", "test"):  # type: ignore[union-attr]

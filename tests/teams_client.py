@@ -157,6 +157,17 @@ class TeamsClient:
         value = {"action": {"type": "Action.Execute", "verb": action["verb"], "data": {**action["data"], **(inputs or {})}}, "trigger": "manual"}
         return await self.post(self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value))
 
+    async def press(self, person_id: str, call: Call, title: str, inputs: dict[str, Any] | None = None, conversation: dict[str, Any] | None = None) -> tuple[int, Any]:
+        """Press the button titled `title` on a card as Teams would: choose in a folded
+        picker if that is where it is, fill `inputs`, and send only what Teams sends."""
+        card = call.card or {}
+        chosen = action(call, title)
+        original = next((a for a in card.get("actions", []) if a["title"] == chosen["title"]), chosen)
+        picked = {k: v for k, v in chosen["data"].items() if k not in original.get("data", {})}  # a choice made in a picker
+        data = teams_sends(card, original, {**picked, **(inputs or {})})
+        value = {"action": {"type": "Action.Execute", "verb": original["verb"], "data": data}, "trigger": "manual"}
+        return await self.post(self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value))
+
     def last(self, conversation: str) -> Call:
         call = self.fake.last(conversation)
         self.check(call)
@@ -174,6 +185,48 @@ class TeamsClient:
             if call.method in ("POST", "PUT"):
                 self.check(call)
         return len([c for c in self.fake.calls if c.method in ("POST", "PUT")])
+
+
+class Blocked(AssertionError):
+    """Teams refused to send a click: a required input on the card is empty (its error message is shown)."""
+
+
+def card_inputs(card: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every input on a card, at any depth."""
+    found: list[dict[str, Any]] = []
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if str(node.get("type", "")).startswith("Input."):
+                found.append(node)
+            for k in ("body", "items", "columns"):
+                walk(node.get(k))
+        elif isinstance(node, list):
+            for n in node:
+                walk(n)
+
+    walk(card)
+    return found
+
+
+def teams_sends(card: dict[str, Any], action: dict[str, Any], inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What Teams sends when `action` on `card` is pressed with `inputs` filled in.
+
+    As Teams and the Agents Playground do: an action with `associatedInputs` "none" sends its
+    data only; otherwise ("auto", the default) every input on the card is checked first,
+    and one that is required but empty stops the click (raises Blocked with its message).
+    """
+    inputs = inputs or {}
+    if str(action.get("associatedInputs", "auto")).lower() == "none":
+        return dict(action.get("data") or {})
+    values: dict[str, Any] = {}
+    for i in card_inputs(card):
+        value = inputs.get(i["id"], i.get("value", ""))
+        if i.get("isRequired") and value in ("", None, []):
+            raise Blocked(f"{action.get('title')!r} is blocked by {i['id']!r}: {i.get('errorMessage', 'required')}")
+        if value not in ("", None):
+            values[i["id"]] = value
+    return {**(action.get("data") or {}), **values}
 
 
 def action(call: Call, title: str) -> dict[str, Any]:

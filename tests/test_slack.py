@@ -769,3 +769,28 @@ async def test_a_bug_behind_show_the_full_text_is_told_to_the_person_with_a_refe
     found = re.search(r"reference ([0-9A-F]{8})", told[-1]) if told else None
     assert found and "RuntimeError" not in told[-1]
     assert [r for r in caplog.records if found.group(1) in r.getMessage() and r.exc_info]
+
+
+async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack: Workspace) -> None:
+    """Issue 16 item 8: "Record the new account" is refused until the runners are trained;
+    afterwards /waiting shows it again with its button, in Slack too."""
+    await apply(slack)
+    await slack.act(SW, SLT_CHANNEL, "Approve")
+    await slack.act(PS, dm(PS), "Record the new account")
+    assert "Not yet: training or policy reading needed" in text_of(slack.fake.last(dm(PS)))
+    async with slack.core.store.transaction() as tx:
+        for pid in ("eclarke", "treid"):
+            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+    await slack.command(PS, "/waiting")
+    shown = [text_of(m) for m in slack.fake.posted(dm(PS))]
+    assert any("What is waiting for you" in t and "Approved accounts to record" in t for t in shown)
+    record = next(m for m in reversed(slack.fake.posted(dm(PS))) if "Please create an account: Year 6 Trip" in text_of(m))
+    assert has_buttons(record)
+    await slack.act(PS, dm(PS), "Record the new account", message=record)
+    await slack.say(PS, "@PenningtonY6")
+    await slack.say(PS, "school password manager, Social Media folder")
+    await slack.act(PS, dm(PS), "Add to the register")
+    assert [a["handle"] for a in slack.core.store.all("accounts")] == ["@PenningtonY6"]
+    # Both copies of the card (the first, and the one /waiting sent) now say it is done, with no button left.
+    assert not [text_of(m) for m in slack.fake.posted(dm(PS)) if has_buttons(m) and "Please create an account" in text_of(m)]
+    assert len([m for m in slack.fake.posted(dm(PS)) if "Account created: Year 6 Trip" in text_of(m)]) == 2

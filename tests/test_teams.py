@@ -74,8 +74,8 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     summary = teams.last(me)
     assert "check your answers" in summary.text() and "Emma Clarke" in summary.text() and "Tom Reid" in summary.text()
     assert len(summary.card["actions"]) <= 5  # the Change buttons fold into one choice set
-    assert "key" in inputs(summary)
-    await teams.execute("eclarke", action(summary, "Submit to SLT"))
+    assert "question" in inputs(summary) and "key" not in inputs(summary)  # the Agents Playground cannot send a field named key
+    await teams.press("eclarke", summary, "Submit to SLT")  # as Teams sends it: the Change picker is left empty
     assert "gone to the Senior Leadership Team" in teams.last(me).text()
     app_id = teams.core.store.all("applications")[0]["id"]
 

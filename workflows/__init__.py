@@ -20,6 +20,7 @@ from workflows import (
     report_abuse,
     slt_digest,
     training,
+    waiting,
 )
 
 MODULES = (
@@ -36,5 +37,6 @@ MODULES = (
     leavers,
     photo_check,
     slt_digest,
+    waiting,
     home,
 )

@@ -1,8 +1,9 @@
 """A person's home page (Slack's App Home tab): what is waiting for them, in one place.
 
-Everyone: their unfinished forms, their applications, the accounts they monitor today and
-the items on those accounts waiting for a reply. SLT also: applications waiting for a
-decision and open incidents (type, number and urgency only, as in the SLT channel).
+Everyone: their applications, the accounts they monitor today, and what is waiting for them
+as /waiting lists it (workflows/waiting.py: unfinished forms, items waiting for a reply,
+requests to take a day or an account; SLT: applications to decide and open incidents, type,
+number and urgency only; administrators: approved accounts to record and accounts to hand over).
 Read-only: building it changes nothing.
 """
 
@@ -14,34 +15,31 @@ from bot.workflow import Context
 
 
 def home_card(ctx: Context) -> Card:
-    """The home page for `ctx.actor`."""
-    from workflows.incidents import kind_label
-    from workflows.monitoring_items import ITEMS, item_line
+    """The home page for `ctx.actor`: what is waiting for them (the same list as /waiting), their applications and duty."""
     from workflows.monitoring_rota import on_duty
     from workflows.new_account import active_accounts, label
+    from workflows.waiting import waiting
 
     me = ctx.actor
     tz = ctx.settings.school.tz
+    sections: dict[str, list[str]] = {}
+    for w in waiting(ctx):
+        sections.setdefault(w.section, []).append(w.line)
     fields: list[tuple[str, str]] = []
-    drafts = ctx.find("conversations", person=me.id)
-    if drafts:
-        fields.append(("Unfinished", "\n".join(f"{d['workflow'].replace('_', ' ')} - last touched {when(d['updated_at'], tz)}" for d in drafts)))
+    if "Unfinished" in sections:
+        fields.append(("Unfinished", "\n".join(sections.pop("Unfinished"))))
     mine = sorted(ctx.find("applications", applicant=me.id), key=lambda a: a.get("submitted_at", ""))
     if mine:
         fields.append(("Your applications", "\n".join(f"{a['id']} {a.get('account_name', '')}: {a['status']}" for a in mine[-5:])))
     today = ctx.today
     duty = [a for a in active_accounts(ctx) if on_duty(ctx, a, today) == me.id]
     fields.append(("Monitoring today", "\n".join(label(a) for a in duty) if duty else "You are not on the rota today."))
-    runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}
-    items = sorted((i for i in ctx.find(ITEMS, status="open") if i["account"] in runs), key=lambda i: i["due_at"])
-    if items:
-        fields.append(("Waiting for a reply", "\n".join(item_line(i, ctx) for i in items[:10])))
-    if me.is_slt:
-        waiting = ctx.find("applications", status="submitted")
-        fields.append(("Applications to decide", "\n".join(f"{a['id']} {a.get('account_name', '')}" for a in waiting) if waiting else "None."))
-        incidents = sorted((i for i in ctx.all("incidents") if i.get("status") != "closed"), key=lambda i: i["id"])
-        fields.append(("Open incidents", "\n".join(f"{i['id']}: {kind_label(i.get('kind', ''))}, {i.get('urgency', '')} urgency" for i in incidents) if incidents else "None."))
-    updated = f"Updated {when(ctx.now, tz)}. Type /policybot in any channel, or write to me in Messages, to start something."
+    if me.is_slt:  # SLT always see these two, "None." included
+        sections.setdefault("Applications to decide", [])
+        sections.setdefault("Open incidents", [])
+    for name, lines in sections.items():
+        fields.append((name, "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more (type /waiting)" if len(lines) > 10 else "") if lines else "None."))
+    updated = f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. Type /policybot in any channel, or write to me in Messages, to start something."
     return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),))
 
 

@@ -325,7 +325,7 @@ def take_ownership(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     inc = _incident(ctx, data)
     _open(inc, ctx)
     if inc.get("owner") == ctx.actor.id:
-        out.tell(Card(f"{inc['id']} is already yours", "You already own this incident, so nothing was changed."))
+        out.tell(Card(f"{inc['id']} is already yours", "You already own this incident, so nothing was changed."), ephemeral=True)
         return
     if inc.get("owner") and data.get("takeover") != "yes":
         raise AlreadyDecided(

@@ -217,19 +217,25 @@ def offer_transfer(answers: Answers, ctx: Context, out: Outcome) -> None:
     doc = _strip(acc)
     doc["handover"] = {**acc["handover"], "state": "offered", "offered_to": new, "offered_by": ctx.actor.id}
     out.put("accounts", acc["id"], doc, action="account_transfer_offered", detail=f"to {ctx.directory.name(new)}", expect_version=acc["version"])
-    data = {"account": acc["id"], "person": new}
-    out.send(
-        person(new),
-        Card(
-            f"Will you help run {acc['name']}?",
-            f"{ctx.directory.name(acc['handover']['leaver'])} is leaving, and {ctx.actor.name} would like you to become one of the people running the school's "
-            f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
-            buttons=(Button("leavers.accept", "I accept", data, "primary"), Button("leavers.decline", "I can't take this on", data)),
-        ),
-        key=f"offer:{acc['id']}:{new}",
-    )
+    out.send(person(new), offer_card({**doc, "id": acc["id"]}, ctx), key=f"offer:{acc['id']}:{new}")
     out.tell(Card("Transfer offered", f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. I'll tell the administrators when they answer."))
     out.send(role("admins"), _handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
+
+
+def offer_card(acc: Mapping[str, Any], ctx: Context) -> Card:
+    """What the person offered an account sees: accept it, or say they can't."""
+    h = acc["handover"]
+    data = {"account": acc["id"], "person": h["offered_to"]}
+    return Card(
+        f"Will you help run {acc['name']}?",
+        f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you to become one of the people running the school's "
+        f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
+        buttons=(Button("leavers.accept", "I accept", data, "primary"), Button("leavers.decline", "I can't take this on", data)),
+    )
+
+
+# What an administrator sees for an account a leaver leaves short of runners (also in /waiting).
+handover_card = _handover_card
 
 
 def _offer(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

@@ -215,15 +215,16 @@ def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
             tone="success",
         ),
     )
-    out.send(
-        role("admins"),
-        Card(
-            f"Please create an account: {app['account_name']}",
-            f"SLT approved application {app['id']}. Please create the {_platform(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
-            fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", _visibility(app))),
-            buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
-        ),
-        key=f"create:{app['id']}",
+    out.send(role("admins"), create_card(app, ctx), key=f"create:{app['id']}")
+
+
+def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
+    """What administrators see for an approved application: create it, then record it."""
+    return Card(
+        f"Please create an account: {app['account_name']}",
+        f"SLT approved application {app['id']}. Please create the {_platform(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
+        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", _visibility(app))),
+        buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
     )
 
 

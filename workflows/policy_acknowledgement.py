@@ -159,11 +159,13 @@ def acknowledge(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Record that the person read and understood the current version."""
     version = ctx.settings.school.policy_version
     if str(data.get("version", "")) != version:
-        out.tell(policy_card(ctx, f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below."))
+        out.tell(
+            policy_card(ctx, f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below."), ephemeral=True
+        )
         return
     record = ctx.get("people", ctx.actor.id) or {}
     if (record.get("policy_ack") or {}).get("version") == version:
-        out.tell(Card("Already recorded", f"You already confirmed reading version {version} on {day(record['policy_ack']['at'][:10])}. Thank you."))
+        out.tell(Card("Already recorded", f"You already confirmed reading version {version} on {day(record['policy_ack']['at'][:10])}. Thank you."), ephemeral=True)
         return
     expect = record.get("version")
     doc = {k: v for k, v in record.items() if k not in ("id", "version")}

@@ -3,7 +3,9 @@
 Replies are not sent in the turn: the engine puts them in the persisted outbox and the
 Teams delivery channel sends them to the person's chat, so a reply survives a
 connector outage like any other message. Only refusals the engine never saw (someone
-not on the staff list, an unexpected error) are answered in the turn itself.
+not on the staff list, an unexpected error) are answered in the turn itself, and a card
+click (an `adaptiveCard/action` invoke) is answered with a line Teams shows under the card:
+the refusal when the click was refused, else a thank-you.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from botbuilder.core import Bot, CardFactory, InvokeResponse, TurnContext
 from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeResponse
 
 from adapters.teams import activity as shape
-from adapters.teams.cards import parse_submit, render_card
+from adapters.teams.cards import parse_submit, render_card, shown
 from adapters.teams.channel import (
     HOW_TO_REACH,
     REFERENCES,
@@ -31,7 +33,7 @@ from adapters.teams.channel import (
 from bot.core import Core, not_saved
 from bot.engine import NotRecognised, reference
 from bot.errors import PolicybotError, StoreUnavailable
-from bot.messages import Card, Inbound
+from bot.messages import Card, Inbound, Outbound, person
 from bot.people import fold
 
 log = logging.getLogger("policybot.teams")
@@ -67,6 +69,20 @@ def parse_activity(activity: Activity) -> Inbound | None:
         name, _, rest = text[1:].partition(" ")
         return Inbound("teams", user, "command", text=rest.strip(), command=fold(name), event_id=event_id)
     return Inbound("teams", user, "text", text=text, event_id=event_id)
+
+
+THANKS = "Thanks, got it."
+
+
+def click_answer(person_id: str, sent: list[Outbound]) -> str:
+    """What Teams shows under a clicked card: the refusal if the click was refused (the
+    reply the engine marked as answering the click in place, or a warning to the person
+    who clicked), never a thank-you for something that did not happen."""
+    me = person(person_id)
+    for msg in sent:
+        if msg.to == me and (msg.ephemeral or msg.card.tone == "warning"):
+            return shown(f"{msg.card.title}. {msg.card.body}".strip())
+    return THANKS
 
 
 class InvokeMessage(AdaptiveCardInvokeResponse):
@@ -115,8 +131,8 @@ class TeamsBot(Bot):
                 await self._reply(context, await self._unreachable_card(event.user))
                 return False
             leave_copy = True  # from here Core.handle decides what becomes of it
-            await self.core.handle(event, inbox_key)
-            await self._ack(context, "Thanks, got it.")
+            sent = await self.core.handle(event, inbox_key)
+            await self._ack(context, self._answer(event, sent))
         except NotRecognised as exc:
             user = event.user if event else ""
             await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
@@ -149,6 +165,10 @@ class TeamsBot(Bot):
             await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
         except Exception as exc:  # the answer to this turn could not be sent: say so in the log, not with a 500
             log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
+
+    def _answer(self, event: Inbound, sent: list[Outbound]) -> str:
+        who = self.core.directory.by_platform("teams", event.user)
+        return click_answer(who.id if who else "", sent)
 
     async def _ack(self, context: TurnContext, text: str) -> None:
         """Answer a card's Action.Execute invoke (Teams shows the text on the card)."""

@@ -5,6 +5,15 @@ Microsoft 365 Agents Playground). Buttons are `Action.Execute` (Universal Action
 Teams sends an `adaptiveCard/action` invoke whose `data` holds `action` plus the ids on
 the button and the values of the card's inputs. `Action.Submit` data from older cards
 is read the same way. https://learn.microsoft.com/adaptive-cards/authoring-cards/universal-action-model
+
+Two platform quirks shape what a card sends:
+- Teams checks every input on a card before any of its buttons is sent (an `isRequired`
+  input blocks them all), so each action names the inputs it needs with `associatedInputs`
+  ("auto": the card's inputs, "none": nothing), and only the question's own inputs are required.
+- Microsoft 365 Agents Playground's card code cannot handle a data field named `key` (it
+  throws "Cannot assign to read only property 'key'" and the click does nothing), so the
+  neutral field `key` travels as `question` on the wire; `parse_submit` reads both, so
+  cards sent before the rename still work.
 """
 
 from __future__ import annotations
@@ -24,6 +33,11 @@ ANSWER_ID = "value"
 MANY_ID = "values"  # a multi-select: always a list, even with one choice
 TIME_ID = "value_time"
 COLOURS = {"urgent": "attention", "warning": "warning", "success": "good", "info": "default"}
+# Neutral data fields renamed on the wire (see the module docstring): neutral -> Teams.
+WIRE_NAMES = {"key": "question"}
+NEUTRAL_NAMES = {wire: neutral for neutral, wire in WIRE_NAMES.items()}
+# What a folded picker's button says when its buttons' labels share no "Name:" prefix.
+FOLDED_NAMES = {"conversation.start": "Start"}
 
 
 _LINK = re.compile(r"\]\s*\(")
@@ -39,9 +53,25 @@ def _text(text: str, **extra: Any) -> dict[str, Any]:
     return {"type": "TextBlock", "text": shown(text), "wrap": True, **extra}
 
 
+def _wire(name: str) -> str:
+    """A data field's name as a Teams card sends it."""
+    return WIRE_NAMES.get(name, name)
+
+
+def _execute(title: str, verb: str, data: Mapping[str, Any], *, inputs: bool = False, **extra: Any) -> dict[str, Any]:
+    """An Action.Execute that sends `data` and, with `inputs`, the card's inputs (else none, so no input can block it)."""
+    return {
+        "type": "Action.Execute",
+        "title": title,
+        "verb": verb,
+        "data": {_wire(k): v for k, v in data.items()},
+        "associatedInputs": "auto" if inputs else "none",
+        **extra,
+    }
+
+
 def _action(button: Button) -> dict[str, Any]:
-    data = {"action": button.action, **{k: str(v) for k, v in button.data.items()}}
-    action: dict[str, Any] = {"type": "Action.Execute", "title": button.label, "verb": button.action, "data": data}
+    action = _execute(button.label, button.action, {"action": button.action, **{k: str(v) for k, v in button.data.items()}})
     if button.style == "primary":
         action["style"] = "positive"
     elif button.style == "danger":
@@ -62,10 +92,10 @@ def _fields(fields: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
 def _question(q: Question, directory: Directory) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Inputs and actions for the question being asked."""
     data = {"action": q.action, "workflow": q.workflow, "key": q.key}
-    send = {"type": "Action.Execute", "title": "Send", "verb": q.action, "data": data, "style": "positive"}
+    send = _execute("Send", q.action, data, inputs=True, style="positive")
     required = {} if q.optional else {"isRequired": True, "errorMessage": "Please answer this question, or type cancel to stop."}
     if q.kind == "yesno":
-        return [], [{"type": "Action.Execute", "title": c.label, "verb": q.action, "data": {**data, ANSWER_ID: c.value}} for c in q.choices or ()]
+        return [], [_execute(c.label, q.action, {**data, ANSWER_ID: c.value}) for c in q.choices or ()]
     if q.kind in ("choice", "multi"):
         choice_set: dict[str, Any] = {
             "type": "Input.ChoiceSet",
@@ -113,27 +143,29 @@ def _group(buttons: tuple[Button, ...], used_ids: set[str]) -> tuple[list[dict[s
     for action, group in by_action.items():
         keys = {k for b in group for k in b.data}
         varying = [k for k in keys if len({str(b.data.get(k, "")) for b in group}) > 1]
-        if len(group) < 2 or len(varying) != 1 or varying[0] in used_ids:
+        if len(group) < 2 or len(varying) != 1 or _wire(varying[0]) in used_ids:
             actions.extend(_action(b) for b in group)
             continue
         key = varying[0]
-        used_ids.add(key)
+        used_ids.add(_wire(key))
         prefix = _common_prefix([b.label for b in group])
         cut = prefix.rfind(":") + 1 if ":" in prefix else 0
-        name = prefix[:cut].rstrip(":").strip() or "Choose"
+        name = prefix[:cut].rstrip(":").strip() or FOLDED_NAMES.get(action, "Choose")
+        # Not required: Teams would then hold back every other button on the card until
+        # something is chosen here. Pressing this action without a choice is answered by
+        # the engine (it asks again), so nothing is lost.
         inputs.append(
             {
                 "type": "Input.ChoiceSet",
-                "id": key,
+                "id": _wire(key),
                 "label": name,
+                "placeholder": "Choose one",
                 "choices": [{"title": b.label[cut:].strip() or b.label, "value": str(b.data[key])} for b in group],
                 "style": "compact",
-                "isRequired": True,
-                "errorMessage": "Please choose one first.",
             }
         )
         common = {k: str(v) for k, v in group[0].data.items() if k != key}
-        actions.append({"type": "Action.Execute", "title": name, "verb": action, "data": {"action": action, **common}})
+        actions.append(_execute(name, action, {"action": action, **common}, inputs=True))
     return inputs, actions
 
 
@@ -155,6 +187,7 @@ def render_card(card: Card, directory: Directory) -> dict[str, Any]:
     actions: list[dict[str, Any]] = []
     used = {ANSWER_ID, MANY_ID, TIME_ID}
     if card.question is not None:
+        used |= {_wire("key"), "workflow", "action"}  # the question's Send sends its own data with the inputs
         inputs, q_actions = _question(card.question, directory)
         body.extend(inputs)
         actions.extend(q_actions)
@@ -176,6 +209,9 @@ def parse_submit(data: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     Inputs arrive as strings: a multi-select as "a,b", a time in its own input.
     """
     data = {k: v for k, v in data.items() if k != "msteams"}
+    for wire, neutral in NEUTRAL_NAMES.items():  # a card sent before the rename still says `key`
+        if wire in data:
+            data[neutral] = data.pop(wire)
     action = str(data.pop("action", "") or "")
     if action == "answer" and MANY_ID in data:
         many = data.pop(MANY_ID)
