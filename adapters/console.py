@@ -82,7 +82,12 @@ class ConsoleChannel:
         self.write = write
         self.active = ""
         self.inboxes: dict[str, Inbox] = {}
+        # What a typed number means for each person: the choices and buttons of the last
+        # card shown to them, and that card's key (so an update of it updates the menu).
+        # A card with neither empties the menu: a number typed after a free-text question
+        # is that text, never a choice from an earlier card.
         self.menus: dict[str, list[Choice | Button]] = {}
+        self.shown: dict[str, str | None] = {}
 
     def targets(self, msg: Message, directory: Directory) -> list[str]:
         return person_targets(msg.to, directory)
@@ -95,19 +100,22 @@ class ConsoleChannel:
                     box.cards[i] = (key, msg.card)
             box.unread = [(k, msg.card if k == msg.key else c) for k, c in box.unread]
             if target == self.active:
-                self.write(f"(updated) {render_card(msg.card)}")
+                last = self.shown.get(target) == msg.key
+                if last:
+                    self.menus[target] = menu_of(msg.card)
+                self.write(f"(updated) {render_card(msg.card, self.menus[target] if last else None)}")
             return
         box.cards.append((msg.key, msg.card))
         if target == self.active:
-            self.show(target, msg.card)
+            self.show(target, msg.card, msg.key)
         else:
             box.unread.append((msg.key, msg.card))
             self.write(f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)')
 
-    def show(self, target: str, card: Card) -> None:
+    def show(self, target: str, card: Card, key: str | None = None) -> None:
         items = menu_of(card)
-        if items:
-            self.menus[target] = items
+        self.menus[target] = items
+        self.shown[target] = key
         self.write(render_card(card, items))
 
     def switch(self, person_id: str) -> None:
@@ -116,8 +124,8 @@ class ConsoleChannel:
         unread, box.unread = box.unread, []
         if unread:
             self.write(f"You have {len(unread)} new message(s):")
-        for _key, card in unread:
-            self.show(person_id, card)
+        for key, card in unread:
+            self.show(person_id, card, key)
 
 
 class ConsoleChat:
@@ -220,6 +228,9 @@ class ConsoleChat:
         self.write(f"The clock moves on: it is now {when(self.core.now(), tz)}.")
 
     def to_event(self, me: str, text: str) -> Inbound:
+        """What a typed line means: a number picks from the card shown last (its question's
+        choices, or its buttons); anything else, or a number when that card offers nothing,
+        is sent as typed."""
         menu = self.channel.menus.get(me, [])
         if text.isdigit() and menu and 1 <= int(text) <= len(menu):
             item = menu[int(text) - 1]

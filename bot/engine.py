@@ -20,6 +20,7 @@ from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, pers
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.store import Conflict, Store, Transaction
+from bot.timefmt import when
 from bot.workflow import REMINDERS, Command, Context, Invalid, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
@@ -40,6 +41,7 @@ CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
 SUBMIT_WORDS = {"submit", "send", "send it", "done"}
 SUMMARY = "_summary"
+ROLE_NAMES = {"slt": "the Senior Leadership Team", "admins": "the administrators", "staff": "all staff"}
 
 
 class NotRecognised(PolicybotError):
@@ -208,6 +210,7 @@ class Engine:
         told = len(out.messages)
         if wf.on_start:
             wf.on_start(convo["answers"], ctx, out)
+            self._remember(convo, out, told, ctx)
         # The introduction heads the first question: one message, not two. If the start
         # had something to say of its own, the introduction comes before that instead.
         intro = wf.intro
@@ -290,7 +293,7 @@ class Engine:
         elif word in HELP_WORDS:
             step = wf.step(convo["step"])
             tip = (step.help if step and step.help else "") + "\n\n" if step else ""
-            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or cancel to stop (nothing will be sent).".strip())
+            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip())
         elif convo["step"] == SUMMARY:
             self._summary_reply(convo, wf, word, ctx, out)
         else:
@@ -331,7 +334,9 @@ class Engine:
         live = {s.key for s in self._applicable(wf, convo["answers"])}
         convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         if wf.on_answer:
+            told = len(out.messages)
             wf.on_answer(step.key, convo["answers"], ctx, out)
+            self._remember(convo, out, told, ctx)
         self._advance(convo, wf, ctx, out)
 
     def _back(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
@@ -358,11 +363,54 @@ class Engine:
         self._save(convo, ctx, out)
         self._ask(convo, wf, ctx, out, note=f"Your answer was: {old}")
 
+    def _remember(self, convo: dict[str, Any], out: Outcome, since: int, ctx: Context) -> None:
+        """Note on the conversation each message a workflow's own step sent to someone else
+        (an alert to SLT), so that cancelling, help and expiry can say what was already sent."""
+        sent = _sent_since(out, since, ctx)
+        if sent:
+            convo.setdefault("sent", []).extend(sent)
+
+    def _sent_lines(self, sent: list[dict[str, Any]]) -> list[str]:
+        """'- to the Senior Leadership Team, Wed 25 Nov 2026, 10:02: Incident INC-3 ...', one a message."""
+        return [f"- to {self._recipient(s['to'])}, {when(s['at'], self.tz)}: {s['title']}" for s in sent]
+
+    def _recipient(self, to: str) -> str:
+        kind, _, ident = to.partition(":")
+        if kind == "role":
+            return ROLE_NAMES.get(ident, ident)
+        return self.directory.name(ident)
+
+    def _cancel_hint(self, convo: dict[str, Any]) -> str:
+        """What typing cancel would do now, from what this conversation has already sent."""
+        sent = convo.get("sent") or []
+        if not sent:
+            return "cancel to stop (nothing will be sent)"
+        who = sorted({self._recipient(s["to"]) for s in sent})
+        return f"cancel to stop (nothing more will be sent; what already went to {' and '.join(who)} stays with them)"
+
     def _cancel(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
+        """End a conversation and say exactly what it had already sent, what stays, and what is removed."""
         wf = self.registry.workflows.get(convo["workflow"])
         title = wf.title if wf else "That"
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
-        out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
+        kept: list[str] = []
+        now_lines: list[str] = []
+        if wf is not None and wf.on_cancel:
+            told = len(out.messages)
+            kept = wf.on_cancel(convo["answers"], ctx, out)
+            now_lines = self._sent_lines(_sent_since(out, told, ctx))
+        before = self._sent_lines(convo.get("sent") or [])
+        if not before and not kept and not now_lines:
+            out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
+            return
+        lines = [f"{title}: cancelled. I have removed this form from your unfinished ones, and nothing more will be sent from it."]
+        if before:
+            lines += ["", "Already sent while you were answering (cancelling does not take these back):", *before]
+        if now_lines:
+            lines += ["", "Sent now, so they know you have stopped:", *now_lines]
+        if kept:
+            lines += ["", *kept]
+        out.tell(Card("Cancelled", "\n".join(lines), tone="warning" if before else "info"))
 
     def _restart(self, convo: dict[str, Any], wf: Workflow | None, ctx: Context, out: Outcome) -> None:
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
@@ -524,9 +572,11 @@ class Engine:
             if ctx.now - updated >= timedelta(days=conf.expire_after_days):
                 out.delete(CONVERSATIONS, key, action="draft_expired")
                 again = f" Type /{wf.command} to start again." if wf and wf.command else ""
+                sent = self._sent_lines(convo.get("sent") or [])
+                told = "Nothing was sent." if not sent else "\n".join(["Nothing more will be sent from it. What was already sent stays with whoever received it:", *sent])
                 out.send(
                     person(convo["person"]),
-                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. Nothing was sent.{again}"),
+                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}"),
                 )
                 due.append((f"expired:{key}:{convo['started_at']}", out))
             elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
@@ -534,6 +584,12 @@ class Engine:
                 out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))
         return due
+
+
+def _sent_since(out: Outcome, since: int, ctx: Context) -> list[dict[str, Any]]:
+    """The messages an outcome sent to someone other than the actor after its first `since` (updates of cards aside)."""
+    me = person(ctx.actor.id)
+    return [{"to": str(m.to), "title": m.card.title, "at": ctx.now.isoformat()} for m in out.messages[since:] if m.to != me and not m.replace]
 
 
 def _before(record: dict[str, Any], cutoff: datetime) -> bool:

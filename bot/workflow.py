@@ -189,6 +189,9 @@ class Workflow:
     on_answer: Callable[[str, Answers, Context, Outcome], None] | None = None
     # A file sent during the conversation: the handler decides what to record.
     on_file: Callable[[Answers, Context, Outcome], None] | None = None
+    # Run when the person cancels: undo or note what the conversation already filed, and
+    # return sentences saying what stays (the engine lists what was already sent itself).
+    on_cancel: Callable[[Answers, Context, Outcome], list[str]] | None = None
 
     def step(self, key: str) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)

@@ -196,6 +196,7 @@ WORKFLOWS = (
         on_complete=submit,
         on_answer=on_answer,
         on_file=incidents.on_file,
+        on_cancel=incidents.on_cancel,
         submit_label="Send to SLT",
     ),
 )
