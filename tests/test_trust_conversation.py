@@ -1,0 +1,147 @@
+"""Issue 16 (trust): every answer stored is the one given, and every message about what was sent is true."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from adapters.console import ConsoleChat
+from tests.harness import TestBot, button
+from tests.test_console import chat
+
+
+async def console_session(bot: TestBot, who: str, *lines: str) -> str:
+    """Type `lines` in one terminal chat, starting as `who` (`/as NAME` switches); return what it printed."""
+    out = io.StringIO()
+    console = ConsoleChat(bot.core, out)
+    await console.start(who)
+    for line in lines:
+        await console.line(line)
+    return out.getvalue()
+
+
+APPLY = ("/new-account", "1", "Year 6 Trips", "To share trip news", "Parents of Year 6", "Newsletter", "Emma Clarke, Tom Reid", "2", "yes", "submit")
+
+
+# ---- 1. a typed number is a choice only of the question asked now ------------------------
+
+
+def test_numbers_typed_at_free_text_questions_are_kept_as_typed_in_the_terminal_chat(tmp_path: Path) -> None:
+    # The issue's own session: "1" typed as the account name and "7" as the aim were taken as
+    # "facebook" and "other", choices of the first question.
+    run = chat(tmp_path, "/new-account\n2\n1\nShare learning with parents\n7\nNewsletter\nEmma Clarke, Tom Reid\n1\n1\n")
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+    after_name = run.stdout.split("Emma Clarke> 1\n", 1)[1]
+    assert after_name.startswith("=== New school social media account - question 2")  # "1" read as a name: too short, asked again
+    assert "Please write a little more" in after_name.split("Emma Clarke>")[0]
+    stored = json.loads((tmp_path / "data" / "live.json").read_text())
+    (convo,) = stored["conversations"].values()
+    assert convo["answers"]["platform"] == "instagram"  # a number at a choice question is still that choice
+    assert "facebook" not in convo["answers"].values() and "other" not in convo["answers"].values()
+
+
+async def test_a_number_at_the_runners_question_is_a_name_not_an_earlier_choice(bot: TestBot) -> None:
+    text = await console_session(bot, "eclarke", "/new-account", "1", "Year 6", "Trips", "Parents", "Newsletter", "1")
+    assert "I couldn't find anyone called '1'" in text
+    assert "facebook" not in text.split("Who will run the account?")[1]
+
+
+async def test_a_number_typed_for_links_in_report_abuse_is_kept_as_the_link_text(bot: TestBot) -> None:
+    text = await console_session(bot, "eclarke", "/report-abuse", "2", "1", "2", "Pennington Mums group", "1", "1", "5", "4", "Someone posted a nasty comment about a teacher", "3")
+    convo = bot.store.get("conversations", "eclarke:report_abuse")
+    assert convo["answers"]["links"] == "3"
+    assert "Links: 3" in text and "Links: removed" not in text
+
+
+async def test_a_number_at_the_reject_reason_question_does_not_click_reject_again(bot: TestBot) -> None:
+    text = await console_session(bot, "eclarke", *APPLY, "/as swhitfield", "2", "2", "Not enough staff to run it over the holidays")
+    after = text.split("Why is the application not approved?", 1)[1]
+    assert "Please write a little more" in after  # the reason "2" is read as typed (and is too short)
+    assert "Rejection recorded" in after
+    assert bot.store.get("applications", "A-1")["reason"] == "Not enough staff to run it over the holidays"
+
+
+async def test_a_number_still_clicks_the_buttons_of_the_card_just_shown(bot: TestBot) -> None:
+    await console_session(bot, "eclarke", *APPLY, "/as swhitfield", "1")  # [1] Approve on the card shown at the switch
+    assert bot.store.get("applications", "A-1")["status"] == "approved"
+
+
+# ---- 3. a cancel says what was already sent, and what stays -----------------------------
+
+
+async def test_cancelling_after_the_999_alert_says_the_alert_and_incident_stay(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/report-abuse", "yes")
+    alert = bot.last("swhitfield")
+    assert alert.title == "Incident INC-1: Abuse reported online (URGENT)"
+    await bot.say("eclarke", "cancel")
+    said = bot.last("eclarke").body
+    assert "Nothing was sent" not in said
+    assert "Incident INC-1: Abuse reported online (URGENT)" in said and "to the Senior Leadership Team" in said
+    assert "Kept: incident INC-1 stays open" in said
+    inc = bot.store.get("incidents", "INC-1")
+    assert inc["status"] == "open" and inc["answers"] == {"danger": True}
+    assert any("cancelled the report" in t["what"] for t in inc["timeline"])
+    assert bot.last("swhitfield").title == "INC-1: the report was cancelled before it was finished"
+    assert bot.store.all("conversations") == []
+
+
+async def test_cancelling_a_compromising_image_report_says_slt_were_alerted_at_the_start(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/compromising-image", "yes, done")
+    await bot.say("eclarke", "cancel")
+    said = bot.last("eclarke").body
+    assert "Nothing was sent" not in said
+    assert "Incident INC-1: Compromising image (high)" in said
+
+
+async def test_cancelling_before_anything_was_sent_still_says_nothing_was_sent(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/report-abuse", "no")
+    await bot.say("eclarke", "cancel")
+    assert "Nothing was sent" in bot.last("eclarke").body
+    assert bot.store.all("incidents") == []
+
+
+async def test_help_after_an_alert_does_not_promise_that_cancelling_sends_nothing(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/compromising-image", "help")
+    said = bot.last("eclarke").body
+    assert "nothing will be sent" not in said
+    assert "the Senior Leadership Team stays with them" in said
+
+
+async def test_an_expired_draft_that_alerted_slt_does_not_say_nothing_was_sent(bot: TestBot) -> None:
+    from datetime import timedelta
+
+    await bot.answer_all("eclarke", "/report-abuse", "yes")
+    bot.clock.advance(timedelta(days=30))
+    await bot.tick()
+    expired = next(c for c in bot.outbox.cards("eclarke") if c.title == "Your unfinished draft has expired")
+    assert "Nothing was sent" not in expired.body and "Incident INC-1" in expired.body
+
+
+# ---- 4. "I need help" reaches SLT ------------------------------------------------------------
+
+
+async def test_i_need_help_alerts_slt_naming_the_step(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/compromising-image", "yes, done")
+    before = len(bot.outbox.cards("dokafor"))
+    await bot.say("eclarke", "I can't, I need help")
+    new = bot.outbox.cards("dokafor")[before:]
+    assert [c.title for c in new] == ["INC-1: Emma Clarke needs help now"]
+    assert "Removed from 'Recently deleted'" in new[0].body
+    private = [m for m in bot.outbox.messages("dokafor") if m.card.title == new[0].title]
+    assert private[0].private  # who is stuck on what reaches SLT members only, never a shared channel
+    reply = next(c for c in bot.outbox.cards("eclarke") if c.title == "SLT will help")
+    assert "I have told the Senior Leadership Team (INC-1)" in reply.body
+    inc = bot.store.get("incidents", "INC-1")
+    assert inc["urgency"] == "urgent" and any("asked for help" in t["what"] for t in inc["timeline"])
+    await bot.click("dokafor", button(new[0], "Show details"))
+    assert "INC-1" in bot.last("dokafor").title
+
+
+async def test_asking_for_help_twice_with_one_step_tells_slt_once_and_says_so(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/compromising-image", "I can't, I need help", "back", "I can't, I need help")
+    assert [c.title for c in bot.outbox.cards("dokafor")].count("INC-1: Emma Clarke needs help now") == 1
+    assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any(
+        "I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke")
+    )
