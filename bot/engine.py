@@ -213,6 +213,7 @@ class Engine:
             self._remember(convo, out, told, ctx)
         # The introduction heads the first question: one message, not two. If the start
         # had something to say of its own, the introduction comes before that instead.
+        convo["prefilled"] = [k for k in convo["answers"] if not k.startswith("_")]
         intro = wf.intro
         if intro and len(out.messages) > told:
             out.messages.insert(told, Outbound(person(ctx.actor.id), Card(wf.title, intro)))
@@ -251,8 +252,12 @@ class Engine:
         if step is None:
             return
         step = _resolved(step, convo["answers"], ctx)
-        steps = self._applicable(wf, convo["answers"])
+        # Questions answered for the person at the start (the only account there is) are not counted.
+        prefilled = set(convo.get("prefilled") or ()) - {step.key}
+        steps = [s for s in self._applicable(wf, convo["answers"]) if s.key not in prefilled]
         number = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 1)
+        # "question 2 of 8" only when 8 cannot change with answers still to come; else "question 2".
+        count = f"question {number} of {len(steps)}" if _settled(wf, convo["answers"]) else f"question {number}"
         choices = step.choices
         if step.kind == "yesno":
             choices = (Choice("yes", "Yes"), Choice("no", "No"))
@@ -262,7 +267,7 @@ class Engine:
             body += "\n(Type skip if you have nothing to add.)"
         out.tell(
             Card(
-                f"{wf.title} - question {number} of {len(steps)}",
+                f"{wf.title} - {count}",
                 body,
                 question=question,
             )
@@ -584,6 +589,56 @@ class Engine:
                 out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))
         return due
+
+
+class _Reads(dict[str, Any]):
+    """Answers that note which keys a step's `when` looked at (and whether it looked at them all)."""
+
+    def __init__(self, answers_: dict[str, Any]) -> None:
+        super().__init__(answers_)
+        self.read: set[str] = set()
+        self.everything = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+    def __iter__(self) -> Any:
+        self.everything = True
+        return super().__iter__()
+
+    def items(self) -> Any:
+        self.everything = True
+        return super().items()
+
+    def keys(self) -> Any:
+        self.everything = True
+        return super().keys()
+
+    def values(self) -> Any:
+        self.everything = True
+        return super().values()
+
+
+def _settled(wf: Workflow, answers_: dict[str, Any]) -> bool:
+    """True when no answer still to come can change which questions are asked: every
+    conditional step's `when` depends only on questions already answered."""
+    for step in wf.steps:
+        if step.when is None:
+            continue
+        reads = _Reads(answers_)
+        step.when(reads)
+        if reads.everything or any(key not in answers_ for key in reads.read):
+            return False
+    return True
 
 
 def _sent_since(out: Outcome, since: int, ctx: Context) -> list[dict[str, Any]]:

@@ -44,7 +44,7 @@ async def test_a_form_starts_with_one_message_that_says_what_it_is_for(bot: Test
     (first,) = bot.outbox.cards("eclarke")
     assert first.body.startswith("I'll ask the questions the policy's business case needs")
     assert first.question is not None and first.question.key == "platform"
-    assert "question 1 of" in first.title
+    assert first.title.endswith("question 1")  # no total yet: the platform decides whether one more is asked
 
 
 async def test_an_introduction_comes_before_what_the_start_itself_says(bot: TestBot) -> None:

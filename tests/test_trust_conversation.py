@@ -145,3 +145,41 @@ async def test_asking_for_help_twice_with_one_step_tells_slt_once_and_says_so(bo
     assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any(
         "I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke")
     )
+
+
+# ---- 10. the question count never changes under the person ------------------------------
+
+
+def _totals(bot: TestBot, who: str) -> list[tuple[int, int | None]]:
+    """(question number, total or None) of each question card `who` was sent, in order."""
+    import re
+
+    found = []
+    for card in bot.outbox.cards(who):
+        m = re.search(r"question (\d+)(?: of (\d+))?$", card.title)
+        if m and card.question is not None:
+            found.append((int(m.group(1)), int(m.group(2)) if m.group(2) else None))
+    return found
+
+
+async def test_report_abuse_never_shows_a_total_that_later_changes(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/report-abuse", "no", "Somewhere else", "Pennington Mums group", "Offensive", "A member of staff", "I don't know", "Nothing yet")
+    seen = _totals(bot, "eclarke")
+    totals = [t for _n, t in seen if t is not None]
+    assert totals and len(set(totals)) == 1, seen  # once a total is shown, it is the real one
+    assert [n for n, _t in seen] == list(range(1, len(seen) + 1))
+    assert seen[0][1] is None  # the first answers still decide how many questions there are
+
+
+async def test_rota_set_up_counts_honestly(bot: TestBot) -> None:
+    from tests.harness import add_account
+
+    await add_account(bot)
+    await bot.answer_all("pshah", "/rota-set", "The weekly pattern")
+    seen = _totals(bot, "pshah")
+    assert seen == [(1, None), (2, 2)]  # not "2 of 2" then "3 of 3": the only account is chosen for them
+
+
+async def test_a_form_with_no_conditional_questions_shows_its_total_from_the_start(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/pupil-contact", "Instagram")
+    assert _totals(bot, "eclarke") == [(1, 8), (2, 8)]
