@@ -192,7 +192,7 @@ class ConsoleChat:
                 return True
             event = self.to_event(me, text)
             await self.core.handle(event)
-            if word in ("/help", "help"):
+            if word == "/help":
                 self.write("In this terminal you can also type: /as NAME, /who, /time, /advance 2h (or 1d), /quit.")
             await self.settle()
         except PolicybotError as exc:

@@ -39,6 +39,7 @@ SYSTEM = Person(id="policybot", name="policybot")
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
+SKIP_WORDS = {"skip", "skip it"}
 SUBMIT_WORDS = {"submit", "send", "send it", "done"}
 SUMMARY = "_summary"
 ROLE_NAMES = {"slt": "the Senior Leadership Team", "admins": "the administrators", "staff": "all staff"}
@@ -297,7 +298,11 @@ class Engine:
             self._back(convo, wf, ctx, out)
         elif word in HELP_WORDS:
             step = wf.step(convo["step"])
-            tip = (step.help if step and step.help else "") + "\n\n" if step else ""
+            tip = ""
+            if step is not None:
+                step = _resolved(step, convo["answers"], ctx)
+                needed = "If you have nothing to add, type skip." if step.optional else "This question is needed: it can't be skipped."
+                tip = f"Help with this question: {answers.explain(step, self.directory, ctx.actor.id)}\n{needed}\n\n"
             self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip())
         elif convo["step"] == SUMMARY:
             self._summary_reply(convo, wf, word, ctx, out)
@@ -321,6 +326,9 @@ class Engine:
         step = wf.step(convo["step"])
         assert step is not None
         step = _resolved(step, convo["answers"], ctx)
+        if not step.optional and isinstance(raw, str) and fold(raw) in SKIP_WORDS:
+            self._ask(convo, wf, ctx, out, note=f"Sorry, this question is needed, so it can't be skipped. {answers.explain(step, self.directory, ctx.actor.id)}")
+            return
         try:
             if step.optional and isinstance(raw, str) and fold(raw) in ("skip", "none", "no", "-", "n/a"):
                 value: Any = ""

@@ -37,6 +37,9 @@ class Step:
     label: str = ""  # how the answer is named in the summary
     choices: tuple[Choice, ...] = ()
     help: str = ""
+    # A typical answer, shown by `help` ("For example: ..."); kinds with choices, people or
+    # dates have one made from the step itself, so this is for free-text questions.
+    example: str = ""
     # Clean or refuse an answer already parsed for its kind: return the value to keep,
     # or raise Invalid. It may look at the earlier answers and the records.
     check: Callable[[Any, Answers, Context], Any] | None = None

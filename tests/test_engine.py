@@ -9,11 +9,12 @@ import pytest
 
 from bot.engine import NotRecognised
 from bot.messages import Inbound
-from tests.harness import APPLICATION, TestBot, button
+from tests.harness import APPLICATION, TestBot, button, read_policy
 
 
 async def test_restart_in_the_middle_resumes_exactly_where_the_person_was(tmp_path: Path) -> None:
     first = TestBot(path=tmp_path)
+    await read_policy(first.core, "eclarke", "treid")
     await first.answer_all("eclarke", *APPLICATION[:5])  # up to the audience
     asked = first.last("eclarke").question
     assert asked is not None and asked.key == "promotion"

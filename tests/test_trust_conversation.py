@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from adapters.console import ConsoleChat
-from tests.harness import TestBot, button
+from tests.harness import TestBot, button, read_policy
 from tests.test_console import chat
 
 
@@ -56,6 +56,7 @@ async def test_a_number_typed_for_links_in_report_abuse_is_kept_as_the_link_text
 
 
 async def test_a_number_at_the_reject_reason_question_does_not_click_reject_again(bot: TestBot) -> None:
+    await read_policy(bot.core, "eclarke", "treid")
     text = await console_session(bot, "eclarke", *APPLY, "/as swhitfield", "2", "2", "Not enough staff to run it over the holidays")
     after = text.split("Why is the application not approved?", 1)[1]
     assert "Please write a little more" in after  # the reason "2" is read as typed (and is too short)
@@ -64,6 +65,7 @@ async def test_a_number_at_the_reject_reason_question_does_not_click_reject_agai
 
 
 async def test_a_number_still_clicks_the_buttons_of_the_card_just_shown(bot: TestBot) -> None:
+    await read_policy(bot.core, "eclarke", "treid")
     await console_session(bot, "eclarke", *APPLY, "/as swhitfield", "1")  # [1] Approve on the card shown at the switch
     assert bot.store.get("applications", "A-1")["status"] == "approved"
 
@@ -142,9 +144,7 @@ async def test_i_need_help_alerts_slt_naming_the_step(bot: TestBot) -> None:
 async def test_asking_for_help_twice_with_one_step_tells_slt_once_and_says_so(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/compromising-image", "I can't, I need help", "back", "I can't, I need help")
     assert [c.title for c in bot.outbox.cards("dokafor")].count("INC-1: Emma Clarke needs help now") == 1
-    assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any(
-        "I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke")
-    )
+    assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any("I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke"))
 
 
 # ---- 10. the question count never changes under the person ------------------------------
@@ -183,3 +183,45 @@ async def test_rota_set_up_counts_honestly(bot: TestBot) -> None:
 async def test_a_form_with_no_conditional_questions_shows_its_total_from_the_start(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/pupil-contact", "Instagram")
     assert _totals(bot, "eclarke") == [(1, 8), (2, 8)]
+
+
+# ---- 11. smaller: skip, help, the records behind "everyone has read the policy" ------------------
+
+
+async def test_skip_is_refused_kindly_at_a_required_question(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram", "skip")
+    card = bot.last("eclarke")
+    assert card.question is not None and card.question.key == "account_name"
+    assert "this question is needed, so it can't be skipped" in card.body
+    assert "skip" not in bot.store.get("conversations", "eclarke:new_account")["answers"].values()
+
+
+async def test_skip_still_works_at_an_optional_question(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/report-abuse", "no", "1", "Pennington Mums group", "1", "1", "5", "4", "Someone posted a nasty comment about a teacher", "skip")
+    assert "check your answers" in bot.last("eclarke").title
+    assert ("Links", "(not given)") in bot.last("eclarke").fields
+
+
+async def test_help_says_what_each_question_wants_with_an_example(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "help")
+    said = bot.last("eclarke").body
+    assert "Choose one of these, by its number or its name: 1 Facebook; 2 Instagram" in said and "For example: 1 (or Facebook)" in said
+    await bot.answer_all("eclarke", "Instagram", "help")
+    said = bot.last("eclarke").body
+    assert "Write your answer in your own words (up to 100 characters). For example: Pennington Year 6 Trips." in said
+    assert "This question is needed" in said
+    await bot.answer_all("eclarke", "Art club", "Show art", "Parents", "Newsletter", "help")
+    assert "separated by commas. For example: Sarah Whitfield, David Okafor." in bot.last("eclarke").body  # names from the school's own list
+
+
+async def test_yes_everyone_has_read_the_policy_is_refused_when_the_records_say_not(bot: TestBot) -> None:
+    await bot.answer_all("eclarke", "/new-account", "Instagram", "Art club", "Show pupils' art", "Parents", "Newsletter", "Emma Clarke, Tom Reid", "open", "yes")
+    card = bot.last("eclarke")
+    assert card.question is not None and card.question.key == "all_read_policy"
+    assert "Our records show that you and Tom Reid have not yet confirmed reading" in card.body and "/policy" in card.body
+    await read_policy(bot.core, "eclarke")
+    await bot.say("eclarke", "yes")
+    assert "Our records show that Tom Reid has not yet confirmed reading" in bot.last("eclarke").body
+    await read_policy(bot.core, "treid")
+    await bot.say("eclarke", "yes")
+    assert ("Everyone named has read the policy", "Yes") in bot.last("eclarke").fields

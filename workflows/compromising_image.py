@@ -52,6 +52,7 @@ STEPS = (
         label="Shared with",
         check=incidents.not_blank,
         when=lambda a: bool(a.get("shared")),
+        example="my partner's phone, by WhatsApp",
     ),
     Step("device", "Step 5: was it taken on a school device or your personal device?", "choice", "Device", DEVICE),
     Step("taken_at", "Step 6: when was it taken? (for example: today 10:15, yesterday 14:30, 2h ago)", "datetime", "Taken"),

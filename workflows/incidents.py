@@ -301,7 +301,11 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     """Everything on the record, for one member of SLT in private."""
     tz = ctx.settings.school.tz
     fields: list[tuple[str, str]] = [
-        ("Status", ("open" if inc["status"] == "open" else "closed") + ("" if inc["report_complete"] else " (the reporter cancelled before finishing the report)" if inc.get("report_stopped_at") else " (the reporter has not finished the report yet)")),
+        (
+            "Status",
+            ("open" if inc["status"] == "open" else "closed")
+            + ("" if inc["report_complete"] else " (the reporter cancelled before finishing the report)" if inc.get("report_stopped_at") else " (the reporter has not finished the report yet)"),
+        ),
         ("Urgency", URGENCY[inc["urgency"]]),
         ("Reported by", f"{ctx.directory.name(inc['reporter'])}, {when(inc['reported_at'], tz)}"),
         ("Owner", ctx.directory.name(inc["owner"]) if inc.get("owner") else "nobody yet"),
@@ -607,7 +611,13 @@ WORKFLOWS = (
                 INVOLVE,
                 check=only_none,
             ),
-            Step("summary", "Your initial assessment in a few lines: what happened, the risk, and what happens next.", label="Assessment", check=not_blank),
+            Step(
+                "summary",
+                "Your initial assessment in a few lines: what happened, the risk, and what happens next.",
+                label="Assessment",
+                check=not_blank,
+                example="A parent posted a photo of a pupil in the class Facebook group. Low risk; I have asked them to remove it and will call them today",
+            ),
         ),
         on_complete=record_assessment,
         role="slt",
@@ -616,7 +626,7 @@ WORKFLOWS = (
     Workflow(
         name="incident_note",
         title="Add a note",
-        steps=(Step("note", "What would you like to note? Only SLT will see it.", label="Note", check=not_blank),),
+        steps=(Step("note", "What would you like to note? Only SLT will see it.", label="Note", check=not_blank, example="Spoke to the parent at 15:30; they have removed the post"),),
         on_complete=record_note,
         role="slt",
         confirm=False,
@@ -625,12 +635,13 @@ WORKFLOWS = (
         name="incident_close",
         title="Close an incident",
         steps=(
-            Step("outcome", "What was the outcome? (This stays with SLT.)", label="Outcome", check=not_blank),
+            Step("outcome", "What was the outcome? (This stays with SLT.)", label="Outcome", check=not_blank, example="The post was removed and the parent met the headteacher. No further action"),
             Step(
                 "reporter_message",
                 "Anything you would like the person who reported it to be told? They will not see the outcome or your notes otherwise.",
                 label="Message to the reporter",
                 optional=True,
+                example="Thank you for reporting this. It has been dealt with",
             ),
         ),
         on_complete=record_close,
@@ -640,7 +651,7 @@ WORKFLOWS = (
     Workflow(
         name="incident_reopen",
         title="Reopen an incident",
-        steps=(Step("reason", "Why is it being reopened?", label="Reason", check=not_blank),),
+        steps=(Step("reason", "Why is it being reopened?", label="Reason", check=not_blank, example="The same account posted again this morning"),),
         on_complete=record_reopen,
         role="slt",
         confirm=False,
