@@ -225,3 +225,48 @@ async def test_yes_everyone_has_read_the_policy_is_refused_when_the_records_say_
     await read_policy(bot.core, "treid")
     await bot.say("eclarke", "yes")
     assert ("Everyone named has read the policy", "Yes") in bot.last("eclarke").fields
+
+
+# ---- 11. the terminal chat: its clock is kept, and Ctrl-C ends it cleanly ---------------------
+
+
+def test_the_simulated_clock_is_kept_with_the_data_and_said_at_start(tmp_path: Path) -> None:
+    first = chat(tmp_path, "/advance 1d\n")
+    assert "The chat's clock says" in first.stdout and "the real time" in first.stdout
+    again = chat(tmp_path, "/time\n")
+    assert "/advance moved it on by 1 day in earlier chats" in again.stdout and "Type /time reset" in again.stdout
+    moved = again.stdout.split("It is ")[1].split(" (school time)")[0]
+    reset = chat(tmp_path, "/time reset\n/time\n")
+    assert "The clock is back to the real time" in reset.stdout
+    assert moved not in reset.stdout.split("back to the real time")[1]  # a day earlier now
+    assert "the real time;" in chat(tmp_path, "/time\n").stdout
+
+
+def test_ctrl_c_at_the_prompt_ends_the_chat_at_once_and_keeps_everything(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    proc = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write("/new-account\n2\n")
+        proc.stdin.flush()  # and the input stays open: the chat is waiting at its prompt
+        seen = ""
+        while "What would you like the account to be called?" not in seen:
+            line = proc.stdout.readline()
+            assert line, seen
+            seen += line
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0  # before: nothing until Enter was pressed
+        rest = proc.stdout.read()
+        assert "Goodbye. (Ctrl-C: everything so far is saved" in rest
+        assert "Traceback" not in rest + (proc.stderr.read() if proc.stderr else "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate()
+    carry_on = chat(tmp_path, "/new-account\n")
+    assert "kept your answers" in carry_on.stdout and "What would you like the account to be called?" in carry_on.stdout
