@@ -12,7 +12,7 @@ from bot.timefmt import day, when
 from bot.workflow import Invalid, Step
 
 YES = {"yes", "y", "yeah", "yep", "true", "1"}
-NO = {"no", "n", "nope", "false", "0"}
+NO = {"no", "n", "nope", "false", "0", "2"}  # "1 Yes, 2 No", as a yes/no question offers them
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u202a-\u202e\u2066-\u2069]")
 
 
