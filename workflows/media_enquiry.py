@@ -82,7 +82,7 @@ WORKFLOWS = (
         aliases=("media enquiry", "journalist", "press enquiry"),
         intro=(
             "Please don't respond to the journalist yet: the school's media policy must be followed first, and the headteacher or SLT will decide who replies. "
-            "I'll take a few details and alert them now."
+            "I'll take a few details, then send them to the Senior Leadership Team."
         ),
         steps=STEPS,
         on_complete=submit,
