@@ -244,23 +244,25 @@ def test_the_simulated_clock_is_kept_with_the_data_and_said_at_start(tmp_path: P
 
 def test_ctrl_c_at_the_prompt_ends_the_chat_at_once_and_keeps_everything(tmp_path: Path) -> None:
     import os
+    import pty
     import signal
     import subprocess
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
-    proc = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
-    assert proc.stdin is not None and proc.stdout is not None
+    keyboard, terminal = pty.openpty()  # typed at a real terminal, as a teacher would
+    proc = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    os.close(terminal)
+    assert proc.stdout is not None
     try:
-        proc.stdin.write("/new-account\n2\n")
-        proc.stdin.flush()  # and the input stays open: the chat is waiting at its prompt
+        os.write(keyboard, b"/new-account\n2\n")  # and the terminal stays open: the chat waits at its prompt
         seen = ""
         while "What would you like the account to be called?" not in seen:
             line = proc.stdout.readline()
             assert line, seen
             seen += line
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(timeout=60) == 0  # before: nothing until Enter was pressed
+        assert proc.wait(timeout=30) == 0  # before: nothing until Enter was pressed
         rest = proc.stdout.read()
         assert "Goodbye. (Ctrl-C: everything so far is saved" in rest
         assert "Traceback" not in rest + (proc.stderr.read() if proc.stderr else "")
@@ -268,5 +270,6 @@ def test_ctrl_c_at_the_prompt_ends_the_chat_at_once_and_keeps_everything(tmp_pat
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
+        os.close(keyboard)
     carry_on = chat(tmp_path, "/new-account\n")
     assert "kept your answers" in carry_on.stdout and "What would you like the account to be called?" in carry_on.stdout
