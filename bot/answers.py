@@ -179,6 +179,7 @@ def parse_datetime(text: str, tz: ZoneInfo, now: datetime) -> datetime:
     raise Invalid("Please give a date and time like 'yesterday 18:30', 'Saturday 9am', '25/11/2026 9am', '2h ago' or 'now'.")
 
 
+_ENDS = (".", "!", "?", "'", '"')
 _FOR_EXAMPLE = re.compile(r"\(?\bfor example[:,]?\s*(.+?)\)?$", re.IGNORECASE)
 
 
@@ -215,7 +216,9 @@ def explain(step: Step, directory: Directory, me: str = "") -> str:
                 hint = "" if text is step.help else hint
                 break
     example = own or example
-    said = f"{wants} For example: {example.rstrip('.')}." if example else wants
+    example = example.strip()
+    stop = "" if example[-1:] in _ENDS else "."
+    said = f"{wants} For example: {example}{stop}" if example else wants
     return f"{said}\n{hint}" if hint else said
 
 

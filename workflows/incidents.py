@@ -214,12 +214,17 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
     reporter, built from what was done."""
     if inc is None:
         return "I couldn't find your report to tell SLT through, so please find a member of SLT in person now."
+    # "Step 2 (Removed from 'Recently deleted')": the checklist's own number, and what the step is.
+    number = step.prompt.split(":")[0] if step.prompt.startswith("Step ") else ""
+    name = f"{number} ({step.title})" if number else step.title
     asked = answers.setdefault("_help_asked", {})
     if step.key in asked:
         return f"I told SLT you need help with this step at {when(asked[step.key], ctx.settings.school.tz)} ({inc['id']}). If nobody has been in touch, please find a member of SLT in person."
     asked[step.key] = ctx.now.isoformat()
-    _log(inc, ctx, f"{ctx.actor.name} asked for help with: {step.title}")
-    inc["urgency"] = higher(inc["urgency"], "urgent")
+    _log(inc, ctx, f"{ctx.actor.name} asked for help with: {name}")
+    if inc["urgency"] != "urgent":
+        inc["urgency"] = "urgent"
+        out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)  # the channel's card shows it too
     buttons = [_show(inc)]
     if not inc.get("owner"):
         buttons.append(Button("incidents.own", "Take ownership", _data(inc), "primary"))
@@ -227,13 +232,13 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
         role("slt"),
         Card(
             f"{inc['id']}: {ctx.actor.name} needs help now",
-            f"{ctx.actor.name} is stuck on this step and needs a member of SLT to help: {step.title}.\nPlease get in touch with them now.",
+            f"{ctx.actor.name} is stuck on this step and needs a member of SLT to help: {name}.\nPlease get in touch with them now.",
             buttons=tuple(buttons),
             tone="urgent",
         ),
         private=True,
     )
-    return f"I have told the Senior Leadership Team ({inc['id']}) that you need help with this step: {step.title}. One of them should get in touch with you soon."
+    return f"I have told the Senior Leadership Team ({inc['id']}) that you need help with this step: {name}. One of them should get in touch with you soon."
 
 
 def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:
