@@ -129,8 +129,9 @@ async def test_i_need_help_alerts_slt_naming_the_step(bot: TestBot) -> None:
     before = len(bot.outbox.cards("dokafor"))
     await bot.say("eclarke", "I can't, I need help")
     new = bot.outbox.cards("dokafor")[before:]
-    assert [c.title for c in new] == ["INC-1: Emma Clarke needs help now"]
-    assert "Removed from 'Recently deleted'" in new[0].body
+    assert [c.title for c in new] == ["Incident INC-1: Compromising image (URGENT)", "INC-1: Emma Clarke needs help now"]  # the alert card updated, and the ask
+    new = new[1:]
+    assert "Step 2 (Removed from 'Recently deleted')" in new[0].body
     private = [m for m in bot.outbox.messages("dokafor") if m.card.title == new[0].title]
     assert private[0].private  # who is stuck on what reaches SLT members only, never a shared channel
     reply = next(c for c in bot.outbox.cards("eclarke") if c.title == "SLT will help")
