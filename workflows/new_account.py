@@ -77,7 +77,7 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
         verb = "have" if len(names) > 1 or names == ["you"] else "has"
         raise Invalid(
             f"Our records show that {who} {verb} not yet confirmed reading the current social media policy. "
-            "Each of them can read and confirm it by typing /policy. When they have, answer yes here. Your answers so far are saved."
+            "Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. Your answers so far are saved."
         )
     return value
 
