@@ -438,7 +438,19 @@ class Engine:
         final = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         final["_context"] = convo.get("context", {})
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
-        wf.on_complete(final, ctx, out)
+        done = Outcome(actor=out.actor)
+        try:
+            wf.on_complete(final, ctx, done)
+        except (AlreadyDecided, Expired) as refusal:
+            # Too late (another member of SLT decided meanwhile): nothing of it is filed, and the
+            # form is closed, or every later message would be refused again as an answer to it.
+            out.audit("too_late", f"{CONVERSATIONS}/{conversation_key(convo['person'], convo['workflow'])}", detail=wf.name)
+            out.tell(Card("Sorry", f"{refusal} I have closed this form ({wf.title}), so there is nothing more to answer.", tone="warning"), ephemeral=True)
+            return
+        out.messages.extend(done.messages)
+        out.writes.extend(done.writes)
+        out.audits.extend(done.audits)
+        out.start = done.start or out.start
 
     # ---- actions and files ------------------------------------------------------
 

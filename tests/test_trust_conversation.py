@@ -274,3 +274,20 @@ def test_ctrl_c_at_the_prompt_ends_the_chat_at_once_and_keeps_everything(tmp_pat
         os.close(keyboard)
     carry_on = chat(tmp_path, "/new-account\n")
     assert "kept your answers" in carry_on.stdout and "What would you like the account to be called?" in carry_on.stdout
+
+
+async def test_a_form_that_comes_too_late_is_closed_not_left_refusing_every_answer(bot: TestBot) -> None:
+    from tests.harness import APPLICATION
+
+    await read_policy(bot.core, "eclarke", "treid")
+    await bot.answer_all("eclarke", *APPLICATION, "submit")
+    card = bot.last("swhitfield")
+    await bot.click("swhitfield", button(card, "Reject"))  # asked for a reason...
+    await bot.click("dokafor", button(card, "Approve"))  # ...while another member of SLT approves
+    await bot.say("swhitfield", "Not enough staff")
+    said = bot.last("swhitfield").body
+    assert "already approved by David Okafor" in said and "so nothing was changed" in said and "I have closed this form" in said
+    assert bot.store.get("applications", "A-1")["status"] == "approved"
+    assert bot.store.get("conversations", "swhitfield:new_account_reject") is None
+    await bot.say("swhitfield", "hello")
+    assert "already approved" not in bot.last("swhitfield").body
