@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack, sign
+from tests.harness import read_policy
 from tests.slack_world import DO, EC, JB, PS, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
 
 
@@ -66,6 +67,7 @@ def dm(user: str) -> str:
 
 async def apply(ws: Workspace, user: str = EC) -> None:
     """A complete application for a Facebook account, submitted to SLT."""
+    await read_policy(ws.core, "eclarke", "treid")
     await ws.command(user, "/new-account")
     await ws.choose(user, dm(user), "facebook")
     await ws.say(user, "Year 6 Trip")
