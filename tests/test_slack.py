@@ -366,10 +366,10 @@ def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch
     assert committed == expected
 
 
+@pytest.mark.parametrize("slack", [{"timeout": 0.3}], indirect=True, ids=["timeout=0.3"])
 async def test_a_slack_timeout_is_retried_from_the_outbox(slack: Workspace, fake: FakeSlack) -> None:
     from datetime import timedelta
 
-    slack.front.client.timeout = 0.3  # type: ignore[assignment]
     fake.fail("chat.postMessage", 503, times=2, delay=1.0)  # Slack hangs longer than we wait, twice
     await slack.command(EC, "/new-account")
     assert not fake.posted(dm(EC)) and slack.core.delivery.waiting() >= 1
