@@ -48,7 +48,7 @@ class SlackFrontEnd:
         self.client = web_client(settings.bot_token, settings.api_url, timeout)
         self.channel = SlackChannel(self.client, settings, core.store, core.directory, now=core.clock.now)
         self.work = Work(core, self.channel, PrivateNotes(self.channel))
-        self.bolt = Listeners(core, self.client, settings, self.work, accept_wait=accept_wait).bolt
+        self.bolt = Listeners(core, self.client, settings.signing_secret, self.work, accept_wait=accept_wait).bolt
         self.route = Route(self.bolt, settings.signing_secret, wall_time=wall_time)
         self.socket = SocketMode(self.bolt, settings.app_token, self.client)
 

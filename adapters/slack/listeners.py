@@ -23,7 +23,6 @@ from adapters.slack.inbound import NothingChosen, NothingWritten, Unreadable, pa
 from adapters.slack.notes import sorry
 from adapters.slack.webapi import quiet_logger
 from adapters.slack.work import Work
-from bot.config import SlackSettings
 from bot.core import Core
 from bot.engine import reference
 from bot.errors import NotSaved
@@ -41,13 +40,13 @@ class Listeners:
     Slack anyway (see `_accept`).
     """
 
-    def __init__(self, core: Core, client: AsyncWebClient, settings: SlackSettings, work: Work, *, accept_wait: float = ACCEPT_WAIT) -> None:
+    def __init__(self, core: Core, client: AsyncWebClient, signing_secret: str, work: Work, *, accept_wait: float = ACCEPT_WAIT) -> None:
         self.core = core
         self.work = work
         self.accept_wait = accept_wait
         self.bolt = AsyncApp(
             client=client,
-            signing_secret=settings.signing_secret,
+            signing_secret=signing_secret,
             # Each listener returns as soon as it has acknowledged (the work is queued), so
             # bolt can answer then, without its 10 ms wait-for-ack polling loop.
             process_before_response=True,
