@@ -256,7 +256,7 @@ class Conversations:
 
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
-        if step is None:  # such as Teams' Change pressed with nothing chosen in its list
+        if step is None:  # such as a card's Change pressed with nothing chosen in its list
             self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
             out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
             return

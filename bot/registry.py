@@ -27,7 +27,7 @@ class Registry:
     tables: dict[str, Table] = field(default_factory=dict)
     # Rules that stop someone using policybot at all (someone who has left), checked on every request.
     guards: list[Guard] = field(default_factory=list)
-    # A person's home page (Slack's App Home): (ctx) -> Card, from a module's `HOME`.
+    # A person's home page (a chat platform's home tab): (ctx) -> Card, from a module's `HOME`.
     home: Callable[[Context], Card] | None = None
     _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
     _names_built: int = field(default=-1, repr=False)
