@@ -2,7 +2,8 @@
 
 Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 `ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
-derived from the records). Adding a module here is all it takes to switch it on.
+derived from the records), and declare for the core the `TABLES` it owns and the `GUARDS`
+its procedure sets (bot/declarations.py). Adding a module here is all it takes to switch it on.
 """
 
 from workflows import (

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot import answers as shown
+from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
@@ -700,3 +701,13 @@ ACTIONS = {
 }
 
 SCHEDULES = (chase_unowned,)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
+
+
+TABLES = (Table(TABLE, export=True, columns=("id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"), retention=_retention, named_by="incident"),)

@@ -20,11 +20,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.calendar import at_local, response_due
+from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
+from bot.scheduler import late_note
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.monitoring_rota import late_note, no_open_accounts, on_duty
+from workflows.monitoring_rota import no_open_accounts, on_duty
 from workflows.new_account import active_accounts, label
 
 ITEMS = "items"
@@ -329,3 +331,13 @@ ACTIONS = {
 }
 
 SCHEDULES = (duty_reminders, reply_reminders)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "replied_at", "handled_at", "answered_at")  # one still waiting for a reply is live
+
+
+TABLES = (Table(ITEMS, export=True, columns=("id", "account", "received_at", "due_at", "replied_at"), retention=_retention, named_by="item"),)

@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
@@ -439,3 +441,31 @@ ACTIONS = {
     "new_account.reject": reject,
     "new_account.create": create,
 }
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _account_retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "closed_at") if record.get("status") == "closed" else None
+
+
+def _application_retention(record: Record, records: Reader) -> datetime | None:
+    if record.get("status") not in ("rejected", "created"):
+        return None
+    account = records.get("accounts", str(record.get("account") or ""))
+    if account is not None and account.get("status") != "closed":
+        return None  # the business case of an account still running is kept with it
+    return first(record, "decided_at", "submitted_at")
+
+
+TABLES = (
+    Table("accounts", export=True, columns=("id", "name", "platform_label", "handle", "runners", "status", "created_at"), retention=_account_retention, named_by="account"),
+    Table(
+        "applications",
+        export=True,
+        columns=("id", "applicant", "account_name", "platform", "runners", "status", "submitted_at", "decided_by", "decided_at"),
+        retention=_application_retention,
+        named_by="application",
+    ),
+)

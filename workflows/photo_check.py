@@ -21,8 +21,10 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
+from bot.declarations import Reader, Record, Table, first
 from bot.messages import Card
 from bot.people import fold
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
@@ -466,3 +468,19 @@ COMMANDS = (
     Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),
     Command("dnp-list", "see the do-not-publish list (SLT, administrators)", list_entries, role="slt,admin"),
 )
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _load(fields: tuple[str, ...], by: str, at: str) -> tuple[str, Record]:
+    """A (name, class) row of an imported list (`policybot dnp-import`) as its entry."""
+    name, klass = fields
+    return record_key(name, klass), entry(name, klass, by, at, "csv")
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "added_at")
+
+
+TABLES = (Table(TABLE, retention=_retention, load=_load),)
