@@ -11,7 +11,8 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.config import Settings, load_config
+from adapters.platforms import load_config
+from bot.config import Settings
 from bot.core import Core
 from bot.errors import PolicybotError
 from bot.timefmt import day
@@ -100,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
-    print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    platforms = "; ".join(f"{name.title()}: {'off' if on is None else 'on'}" for name, on in settings.platforms.items())
+    print(f"  {platforms}; data in {settings.storage_path}")
     return 0
 
 
@@ -239,11 +241,13 @@ def _slack_manifest(settings: Settings, url: str) -> int:
     import json
 
     from adapters.slack.manifest import manifest
+    from adapters.slack.settings import slack_settings
     from bot.registry import default_registry
 
-    if settings.slack is None:
+    slack = slack_settings(settings)
+    if slack is None:
         raise PolicybotError(f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml.")
-    if not settings.slack.socket_mode and not url.startswith("https://"):
+    if not slack.socket_mode and not url.startswith("https://"):
         raise PolicybotError(
             "Without Socket Mode, Slack needs the public https address of policybot serve: add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
         )
@@ -318,10 +322,9 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
-    if settings.teams is not None:
-        from adapters.teams import check_host
+    from adapters.teams import check_host
 
-        check_host(settings, host)
+    check_host(settings, host)
     core = Core.open(settings)
     runner = None
     try:

@@ -24,12 +24,12 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def mounts(core: Core) -> list[tuple[str, Mount]]:
     """The front ends the configuration switches on."""
     found: list[tuple[str, Mount]] = []
-    if core.settings.slack is not None:
+    if core.settings.platform("slack") is not None:
         from adapters.slack import mount as mount_slack
 
         found.append(("slack", mount_slack))
 
-    if core.settings.teams is not None:
+    if core.settings.platform("teams") is not None:
         from adapters.teams import mount as mount_teams
 
         found.append(("teams", mount_teams))

@@ -8,9 +8,9 @@ from typing import Any
 
 import aiohttp
 
+from adapters.platforms import load_config
 from adapters.slack import SLACK, SlackFrontEnd
 from bot.clock import Clock
-from bot.config import load_config
 from bot.core import Core
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack, SlackSender, block_actions, dm_event, find_element

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from bot.config import load_config
+from adapters.platforms import load_config
 from bot.engine import NotRecognised
 from bot.errors import NotAllowed
 from bot.messages import Inbound, role
@@ -31,7 +31,7 @@ PLATFORMS = ("console", "slack", "teams")
 
 def settings_with_ids() -> Any:
     base = load_config(None)
-    people = tuple(replace(p, slack_id=SLACK.get(p.id, ""), teams_id=TEAMS.get(p.id, "")) for p in base.people)
+    people = tuple(replace(p, identities={"slack": SLACK.get(p.id, ""), "teams": TEAMS.get(p.id, "")}) for p in base.people)
     return replace(base, people=people)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import load_config, parse_config
+from adapters.platforms import load_config, parse_config
 from bot.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,8 +30,8 @@ def test_example_with_secrets_from_environment_is_valid(monkeypatch: pytest.Monk
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
     s = load_config(EXAMPLE)
-    assert s.slack is not None and s.slack.bot_token == "xoxb-made-up-for-tests"
-    assert s.teams is not None
+    assert s.platform("slack") is not None and s.platform("slack").bot_token == "xoxb-made-up-for-tests"
+    assert s.platform("teams") is not None
     assert {p.id for p in s.people if p.is_slt} == {"swhitfield", "dokafor"}
     assert not next(p for p in s.people if p.id == "glowe").employed
 
@@ -52,12 +52,12 @@ def test_every_example_key_has_a_comment() -> None:
 def test_teams_only_and_slack_only_schools_need_no_other_section(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = example()
     del raw["slack"]
-    assert parse_config(raw, "t.toml").slack is None
+    assert parse_config(raw, "t.toml").platform("slack") is None
     raw = example()
     del raw["teams"]
     raw["slack"].update(bot_token="xoxb-1-made-up", signing_secret="made-up")
     s = parse_config(raw, "s.toml")
-    assert s.teams is None and s.slack is not None
+    assert s.platform("teams") is None and s.platform("slack") is not None
 
 
 def _broken(change) -> str:

@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from adapters.platforms import load_config
 from adapters.server import build_app
 from bot.clock import Clock
-from bot.config import load_config
 from bot.core import Core
 from bot.store import Store
 from tests.fakes.bf_connector import FakeConnector
@@ -177,8 +177,8 @@ def test_bodies_over_one_megabyte_are_refused_before_parsing(anonymous: ServerTh
 
 
 def test_hostile_text_is_shown_safely_on_an_adaptive_card() -> None:
+    from adapters.platforms import load_config as sample
     from adapters.teams.cards import render_card
-    from bot.config import load_config as sample
     from bot.messages import Card
     from bot.people import Directory
 
@@ -591,8 +591,8 @@ def slack_payloads() -> st.SearchStrategy[tuple[bytes, str]]:
 @given(body=slack_bodies())
 def test_the_slack_parsers_read_any_payload_or_call_it_unreadable(body: tuple[str, Any]) -> None:
     """What the listeners read from a payload that passed `well_formed`: an event, nothing, or Unreadable; never another error."""
+    from adapters.platforms import load_config as sample
     from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, well_formed, where
-    from bot.config import load_config as sample
     from bot.people import Directory
 
     directory = Directory(sample(None).people)

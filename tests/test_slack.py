@@ -352,8 +352,8 @@ async def test_app_home_shows_what_is_waiting_and_slt_see_what_to_decide(slack: 
 
 
 def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.platforms import load_config
     from adapters.slack.manifest import manifest
-    from bot.config import load_config
     from bot.registry import default_registry
 
     root = Path(__file__).resolve().parent.parent

@@ -25,7 +25,7 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
     tc, fake_server, client, core = await start_teams(tmp_path)
     # The SDK's anonymous path: with an empty app id, CloudAdapter accepts a request with no token.
-    assert core.settings.teams is not None and core.settings.teams.app_id == ""
+    assert core.settings.platform("teams") is not None and core.settings.platform("teams").app_id == ""
     assert "teams" in client.app[FRONT_ENDS]
     yield tc
     await client.close()

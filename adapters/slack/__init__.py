@@ -38,6 +38,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
+from adapters.slack.settings import slack_settings
 from adapters.slack.webapi import Refused
 from bot.core import Core
 from bot.engine import NotRecognised, reference
@@ -58,7 +59,7 @@ class SlackFrontEnd:
     """One Slack workspace: inbound listeners, the delivery channel, and the Socket Mode link."""
 
     def __init__(self, core: Core, *, timeout: float = TIMEOUT) -> None:
-        settings = core.settings.slack
+        settings = slack_settings(core.settings)
         assert settings is not None
         self.core = core
         self.settings = settings

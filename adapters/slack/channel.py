@@ -26,8 +26,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import webapi
 from adapters.slack.blocks import render_card
+from adapters.slack.settings import PLATFORM, SlackSettings
 from adapters.slack.webapi import Refused, WebAPI
-from bot.config import SlackSettings
 from bot.delivery import Message, person_targets
 from bot.errors import PermanentFailure, TemporaryFailure
 from bot.people import Directory
@@ -95,7 +95,7 @@ class SlackChannel:
             channel = {"slt": self.settings.slt_channel, "admins": self.settings.admin_channel, "admin": self.settings.admin_channel}.get(msg.to.id, "")
             if channel:
                 return [f"channel:{channel}"]
-        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.slack_id]
+        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)]
 
     # ---- sending -------------------------------------------------------------
 
@@ -107,16 +107,17 @@ class SlackChannel:
             return
         if kind == "dm":
             person = self.directory.get(address)
-            if person is None or not person.slack_id:
+            slack_id = person.identities.get(PLATFORM, "") if person else ""
+            if not slack_id:
                 raise PermanentFailure(f"{address} has no slack_id in the configuration")
-            surface = self.surfaces.get(person.slack_id, "")
+            surface = self.surfaces.get(slack_id, "")
             if msg.ephemeral and surface and not surface.startswith("D"):
                 try:
-                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=person.slack_id, **(await self._content(msg, post=False)))
+                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=slack_id, **(await self._content(msg, post=False)))
                     return
                 except PermanentFailure as exc:
                     log.warning("private reply in %s not possible (%s); sending it by direct message instead", surface, exc)
-            channel = await self.dm_channel(person.slack_id)
+            channel = await self.dm_channel(slack_id)
         else:
             channel = address
         response = await self._call("posting a message", "chat.postMessage", channel=channel, **(await self._content(msg)))

@@ -24,6 +24,7 @@ from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
 from adapters.teams.channel import TeamsChannel
+from adapters.teams.settings import teams_settings
 from bot.config import Settings
 from bot.core import Core
 from bot.engine import reference
@@ -47,7 +48,8 @@ def is_loopback(host: str) -> bool:
 
 def check_host(settings: Settings, host: str) -> None:
     """Refuse to serve Teams without authentication anywhere but this computer."""
-    if settings.teams is None or settings.teams.app_id:
+    teams = teams_settings(settings)
+    if teams is None or teams.app_id:
         return
     if not is_loopback(host):
         raise PolicybotError(
@@ -77,7 +79,7 @@ def well_formed(body: object) -> bool:
 
 async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT) -> None:
     """Add POST /api/messages and the Teams delivery channel."""
-    teams = core.settings.teams
+    teams = teams_settings(core.settings)
     assert teams is not None
     if not teams.app_id:
         log.warning(

@@ -35,6 +35,7 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.auth import SEND_TIMEOUT, TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
+from adapters.teams.settings import PLATFORM
 from bot.config import Person
 from bot.delivery import Message
 from bot.engine import queue
@@ -250,7 +251,7 @@ class TeamsChannel:
         if msg.to.kind == "role" and msg.to.id == "slt" and not msg.private and self.store.get(REFERENCES, SLT):
             return ["slt"]
         people = [msg.to.id] if msg.to.kind == "person" else [p.id for p in directory.members(msg.to.id)]
-        on_teams = [pid for pid in people if (p := directory.get(pid)) is not None and p.teams_id]
+        on_teams = [pid for pid in people if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)]
         # People we can already reach go first: one unreachable person must not hold up the rest.
         on_teams.sort(key=lambda pid: self.store.get(REFERENCES, person_key(pid)) is None)
         return [f"person|{pid}" for pid in on_teams]
@@ -334,11 +335,12 @@ class TeamsChannel:
         """Open a personal chat with someone who has the app but never wrote to the bot."""
         who = self.directory.get(person_id)
         service = self.store.get(REFERENCES, SERVICE)
-        if who is None or not who.teams_id:
+        teams_id = who.identities.get(PLATFORM, "") if who else ""
+        if not teams_id:
             raise PermanentFailure("this person has no teams_id in the configuration")
         if service is None:
             raise Unreachable("nobody has used policybot in Teams yet, so the bot does not know where to reach people")
-        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("member_id") or who.teams_id
+        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("member_id") or teams_id
         params = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=service["bot_id"], name=service.get("bot_name")),
@@ -410,9 +412,9 @@ def unreachable_people(store: Store, directory: Directory) -> list[tuple[Person,
     """Everyone policybot cannot reach in Teams yet, with what is wrong."""
     out = []
     for p in directory.people:
-        if not p.employed and not p.teams_id:
+        if not p.employed and not p.identities.get(PLATFORM):
             continue
-        if not p.teams_id:
+        if not p.identities.get(PLATFORM):
             out.append((p, "no teams_id in the configuration"))
         elif store.get(REFERENCES, person_key(p.id)) is None:
             failed = store.get(UNREACHABLE, p.id)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adapters.teams.settings import teams_settings
 from bot.config import Settings
 from bot.errors import PolicybotError
 from bot.registry import Registry
@@ -89,7 +90,7 @@ def outline_icon(size: int = 32) -> bytes:
 
 def manifest(settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str, version: str = "1.0.0") -> dict[str, Any]:
     """The Teams app manifest for this school's bot."""
-    teams = settings.teams
+    teams = teams_settings(settings)
     if teams is None or not teams.app_id:
         raise PolicybotError(f"{settings.source}: [teams] app_id is needed for the app package: it is the Microsoft App ID of your Azure bot registration.")
     if not GUID.match(teams.app_id):
