@@ -15,6 +15,7 @@ from adapters.platforms import load_config
 from bot.config import Settings
 from bot.core import Core
 from bot.errors import PolicybotError
+from bot.registry import default_registry
 from bot.timefmt import day
 
 log = logging.getLogger("policybot")
@@ -177,10 +178,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"I can't find {path}. Check the file name and folder.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicybotError(f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again.") from None
-        from workflows.photo_check import parse_dnp_csv
-
         try:
-            pupils = parse_dnp_csv(text)
+            pupils = default_registry().importers["dnp"](text)
         except ValueError as exc:
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
@@ -242,7 +241,6 @@ def _slack_manifest(settings: Settings, url: str) -> int:
 
     from adapters.slack.manifest import manifest
     from adapters.slack.settings import slack_settings
-    from bot.registry import default_registry
 
     slack = slack_settings(settings)
     if slack is None:
@@ -261,7 +259,6 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.teams.package import write_package
     from bot.files import check_outside, write_private
-    from bot.registry import default_registry
 
     out = Path(args.out)
     check_outside(out, settings.storage_path)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 
 from bot.core import Core
-from bot.engine import INBOX
 
 log = logging.getLogger("policybot.server")
 MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB is refused.
@@ -16,8 +16,8 @@ MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB
 CORE = web.AppKey("core", Core)
 FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, for /healthz and the log
 
-# Each front end adds its routes and delivery channel: (app, core) -> None.
-Mount = Callable[[web.Application, Core], Awaitable[None]]
+# Each front end adds its routes and delivery channel: (app, core, **options) -> None.
+Mount = Callable[..., Awaitable[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -43,8 +43,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "school": core.settings.school.name,
             "front_ends": request.app[FRONT_ENDS],
-            "outbox": core.delivery.waiting(),  # messages owed and not yet delivered
-            "unhandled": core.store.count(INBOX),  # requests acknowledged and not yet handled
+            **core.counts(),  # messages owed and not yet delivered (outbox), requests acknowledged and not yet handled (unhandled)
         }
     )
 
@@ -54,17 +53,21 @@ async def answering_first(request: web.Request, handler: Handler) -> web.StreamR
     """Slack and Teams wait on each POST: while one is in flight, deferrable work gives way."""
     if request.method != "POST":
         return await handler(request)
-    with request.app[CORE].priority.answering():
+    with request.app[CORE].answering():
         return await handler(request)
 
 
-async def build_app(core: Core) -> web.Application:
-    """The aiohttp application with every configured front end mounted."""
+async def build_app(core: Core, options: Mapping[str, Mapping[str, Any]] | None = None) -> web.Application:
+    """The aiohttp application with every configured front end mounted.
+
+    `options`: keyword arguments for a front end's `mount`, by its name (such as a shorter
+    wait before acknowledging, in tests).
+    """
     app = web.Application(client_max_size=MAX_BODY, middlewares=[answering_first])
     app[CORE] = core
     app[FRONT_ENDS] = []
     app.router.add_get("/healthz", healthz)
     for name, mount in mounts(core):
-        await mount(app, core)
+        await mount(app, core, **(options or {}).get(name, {}))
         app[FRONT_ENDS].append(name)
     return app

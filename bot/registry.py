@@ -1,4 +1,4 @@
-"""Collects what the workflow modules offer: conversations, commands, actions, schedules."""
+"""Collects what the workflow modules offer: conversations, commands, actions, schedules, importers."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from bot.workflow import ActionHandler, Command, Context, Outcome, Workflow
 # A schedule looks at the records and returns (deterministic key, outcome) pairs for
 # what is due now; the scheduler sends each key's outcome once only.
 Schedule = Callable[[Context], Iterable[tuple[str, Outcome]]]
+# An importer reads a file a school keeps elsewhere (such as a CSV) into the rows a
+# command-line import stores, or raises ValueError saying what to fix.
+Importer = Callable[[str], Any]
 
 
 @dataclass
@@ -22,14 +25,15 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
-    # A person's home page (Slack's App Home): (ctx) -> Card, from a module's `HOME`.
+    importers: dict[str, Importer] = field(default_factory=dict)
+    # A person's home page (a chat platform's home tab): (ctx) -> Card, from a module's `HOME`.
     home: Callable[[Context], Card] | None = None
     _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
     _names_built: int = field(default=-1, repr=False)
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS`, `SCHEDULES` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
@@ -39,6 +43,7 @@ class Registry:
             actions: Mapping[str, ActionHandler] = getattr(module, "ACTIONS", {})
             reg.actions.update(actions)
             reg.schedules.extend(getattr(module, "SCHEDULES", ()))
+            reg.importers.update(getattr(module, "IMPORTERS", {}))
             reg.home = getattr(module, "HOME", reg.home)
         return reg
 

@@ -164,14 +164,16 @@ def has_buttons(message: dict[str, Any]) -> bool:
     return any(b.get("type") == "actions" for b in message.get("blocks", []))
 
 
-async def open_workspace(tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, clock: Clock | None = None) -> Workspace:
+async def open_workspace(
+    tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, clock: Clock | None = None, accept_wait: float | None = None
+) -> Workspace:
     """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time)."""
     from adapters.server import build_app
 
     settings = load_config(write_config(tmp, fake.base_url + "/api/", socket=socket, slt_channel=slt_channel))
     clock = clock or Clock(START)
     core = Core(settings, Store(settings.storage_path), clock)
-    app = await build_app(core)
+    app = await build_app(core, {"slack": {"accept_wait": accept_wait}} if accept_wait is not None else None)
     client = await aiohttp_client(app)
     sender = None if socket else SlackSender(str(client.make_url("/slack/events")), SECRET)
     return Workspace(fake, core, app[SLACK], sender, clock)

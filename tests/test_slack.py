@@ -436,13 +436,13 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
     assert slack.core.unhandled() == []  # saved late, then cleared by its turn: not handled again on restart
 
 
-async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_command_is_acknowledged_while_the_disk_is_slow(tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
     import os
     import threading
 
-    import adapters.slack as slack_front_end
-
+    clients = Clients()
+    slack = await open_workspace(tmp_path, fake, clients, accept_wait=0.2)  # Slack is answered after 0.2 s at most
     assert slack.sender is not None
     real_fsync, disk_free = os.fsync, threading.Event()
 
@@ -450,18 +450,23 @@ async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspa
         disk_free.wait(10)
         real_fsync(fd)
 
-    monkeypatch.setattr(slack_front_end, "ACCEPT_WAIT", 0.2)
-    monkeypatch.setattr(os, "fsync", held_fsync)
+    monkeypatch.setattr(os, "fsync", held_fsync)  # the store's fsync seam is arch-store's (bot/store/); until it lands, the one patch left
     try:
         resp = await asyncio.wait_for(slack.sender.command(EC, "/new-account", channel=dm(EC)), timeout=5)
         assert resp.status == 200  # answered in Slack's time although the disk had not finished
         assert slack.fake.ok("chat.postMessage") == []
     finally:
         disk_free.set()
-    await slack.settle()
-    assert "Which platform" in text_of(slack.fake.last(dm(EC)))
-    assert len([m for m in slack.fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
-    assert slack.core.unhandled() == []  # on disk late, then cleared by its turn: not handled again on restart
+    try:
+        await slack.settle()
+        assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+        assert len([m for m in slack.fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+        assert slack.core.unhandled() == []  # on disk late, then cleared by its turn: not handled again on restart
+    finally:
+        if slack.sender:
+            await slack.sender.close()
+        await clients.close()
+        await slack.core.close()
 
 
 async def test_approval_cards_by_dm_are_all_updated_after_a_decision(tmp_path: Path, fake: FakeSlack) -> None:

@@ -17,6 +17,7 @@ from workflows import (
     photo_check,
     policy_acknowledgement,
     pupil_contact,
+    reachability,
     report_abuse,
     slt_digest,
     training,
@@ -38,5 +39,6 @@ MODULES = (
     photo_check,
     slt_digest,
     waiting,
+    reachability,
     home,
 )

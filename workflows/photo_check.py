@@ -466,3 +466,6 @@ COMMANDS = (
     Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),
     Command("dnp-list", "see the do-not-publish list (SLT, administrators)", list_entries, role="slt,admin"),
 )
+
+# `policybot dnp-import FILE` reads the school's do-not-publish CSV with this.
+IMPORTERS = {"dnp": parse_dnp_csv}

@@ -36,13 +36,12 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import MORE, PICK, chunks, escape, full_text, plain, read_json, render_card
-from adapters.slack.channel import FULL, SlackChannel
+from adapters.slack.channel import FULL, TABLES, SlackChannel
 from adapters.slack.inbound import NothingChosen, Unreadable, parse_action, parse_command, parse_message, well_formed, where
-from adapters.slack.settings import slack_settings
+from adapters.slack.settings import PLATFORM, slack_settings
 from adapters.slack.webapi import Refused
 from bot.core import Core
-from bot.engine import NotRecognised, reference
-from bot.errors import NotSaved, PolicybotError
+from bot.errors import NotRecognised, NotSaved, PolicybotError, reference
 from bot.messages import Card, Inbound, Outbound, Recipient
 
 log = logging.getLogger("policybot.slack")
@@ -58,15 +57,16 @@ PRIVATE_WAIT = 10.0  # seconds a private note (not sent through the outbox) may 
 class SlackFrontEnd:
     """One Slack workspace: inbound listeners, the delivery channel, and the Socket Mode link."""
 
-    def __init__(self, core: Core, *, timeout: float = TIMEOUT) -> None:
+    def __init__(self, core: Core, *, timeout: float = TIMEOUT, accept_wait: float = ACCEPT_WAIT) -> None:
         settings = slack_settings(core.settings)
         assert settings is not None
         self.core = core
         self.settings = settings
+        self.accept_wait = accept_wait  # seconds to wait for the store before acknowledging Slack anyway
         base = settings.api_url if settings.api_url.endswith("/") else settings.api_url + "/"
         self.client = AsyncWebClient(token=settings.bot_token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
         self.client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
-        self.channel = SlackChannel(self.client, settings, core.store, core.directory, now=core.clock.now)
+        self.channel = SlackChannel(self.client, settings, core.records(PLATFORM, TABLES), core.people, now=core.now)
         self.bolt = AsyncApp(
             client=self.client,
             signing_secret=settings.signing_secret,
@@ -96,7 +96,7 @@ class SlackFrontEnd:
 
     def _then(self, user: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` after Slack has been answered, in the order requests arrived (one at a time for each person)."""
-        self.core.backlog.add(work, key=f"slack:{user}")
+        self.core.later(work, key=f"slack:{user}")
 
     async def _kindly(self, channel: str, user: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do work after the acknowledgement that is not a turn (a home tab, a full text): a bug
@@ -110,7 +110,7 @@ class SlackFrontEnd:
 
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
-        await self.core.backlog.idle()
+        await self.core.idle()
         await self.flush()
 
     # ---- listeners -----------------------------------------------------------
@@ -120,7 +120,7 @@ class SlackFrontEnd:
         await self._take(parse_command(body), body, ack, "" if in_dm else "I'll reply in our direct message (see policybot under Apps).")
 
     async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
-        event = parse_message(body, self.core.directory)
+        event = parse_message(body, self.core.people)
         if event is None:
             await ack()
             return
@@ -181,7 +181,7 @@ class SlackFrontEnd:
         The question is in the person's DM as well, so typing the answer there works too.
         """
         trigger = body.get("trigger_id")
-        person = self.core.directory.by_platform("slack", str((body.get("user") or {}).get("id", "")))
+        person = self.core.person(PLATFORM, str((body.get("user") or {}).get("id", "")))
         if not trigger or person is None:
             return
         for out in sent:
@@ -279,7 +279,7 @@ class SlackFrontEnd:
         for longer than ACCEPT_WAIT, the request is acknowledged anyway while the save
         carries on, and it is still handled exactly once (see Core.accept).
         """
-        return await self.core.accept(event, {"channel": where(body)}, within=ACCEPT_WAIT)
+        return await self.core.accept(event, {"channel": where(body)}, within=self.accept_wait)
 
     async def replay(self, _app: web.Application | None = None) -> None:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
@@ -312,7 +312,7 @@ class SlackFrontEnd:
     async def flush(self) -> None:
         """Deliver what is due now (the delivery loop does this too when a turn kicks it)."""
         try:
-            await self.core.delivery.flush()
+            await self.core.flush()
         except Exception:
             log.exception("delivery after a Slack request failed; the outbox will retry")
 
@@ -348,7 +348,7 @@ class SlackFrontEnd:
             msg_id = str(read_json(str(action.get("value", "")))["message"])
         except (ValueError, KeyError, TypeError):
             msg_id = ""
-        kept = self.core.store.get(FULL, msg_id) if msg_id else None
+        kept = self.channel.store.get(FULL, msg_id) if msg_id else None
         try:
             # Only someone the message was addressed to, who may still use policybot, reads the rest of it.
             to = Recipient.parse(str(kept["to"])) if kept else None
@@ -487,9 +487,9 @@ def quiet_logger(name: str) -> logging.Logger:
 SLACK = web.AppKey("slack", SlackFrontEnd)
 
 
-async def mount(app: web.Application, core: Core) -> None:
+async def mount(app: web.Application, core: Core, *, accept_wait: float = ACCEPT_WAIT) -> None:
     """Add the Slack front end to the shared server: its route, delivery channel and socket."""
-    front = SlackFrontEnd(core)
+    front = SlackFrontEnd(core, accept_wait=accept_wait)
     # One HTTP session for every Web API call: without it slack_sdk opens (and closes) a
     # new session and connection per call, which costs more than the call itself.
     front.client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=front.client.timeout))
@@ -498,7 +498,7 @@ async def mount(app: web.Application, core: Core) -> None:
         if front.client.session is not None:
             await front.client.session.close()
 
-    core.delivery.add(front.channel)
+    core.add_channel(front.channel)
     app[SLACK] = front
     if front.settings.signing_secret:
         app.router.add_post(EVENTS_PATH, front.handle_http)

@@ -30,14 +30,15 @@ from adapters.slack.settings import PLATFORM, SlackSettings
 from adapters.slack.webapi import Refused, WebAPI
 from bot.delivery import Message, person_targets
 from bot.errors import PermanentFailure, TemporaryFailure
+from bot.front_end import OwnRecords
 from bot.people import Directory
-from bot.store import Store
 
 log = logging.getLogger("policybot.slack")
 
 DMS = "slack_dms"  # slack user id -> {"channel": DM channel id}
 CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
 FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
+TABLES = (DMS, CARDS, FULL)  # all the Slack front end keeps (Core.records)
 TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 
 
@@ -72,7 +73,7 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: Store, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: OwnRecords, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
         self.client = client
         # Every call to this workspace, keeping to Slack's rate limits, timed by policybot's clock.
         self.api = WebAPI(client, clock=(lambda: now().timestamp()) if now is not None else time.monotonic)

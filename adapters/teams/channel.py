@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 import aiohttp
@@ -38,18 +38,19 @@ from adapters.teams.cards import plain_text, render_card
 from adapters.teams.settings import PLATFORM
 from bot.config import Person
 from bot.delivery import Message
-from bot.engine import queue
 from bot.errors import PermanentFailure, TemporaryFailure
+from bot.front_end import OwnRecords
 from bot.messages import Card, Outbound, role
 from bot.people import Directory
-from bot.store import Store
 
 log = logging.getLogger("policybot.teams")
 REFERENCES = "references"  # how to reach people and channels later (keys start "teams:")
 CARDS = "teams_cards"  # every sent copy of a keyed card: {copies: [...], final: card}
 UNREACHABLE = "teams_unreachable"  # people the bot could not reach yet
+TABLES = (REFERENCES, CARDS, UNREACHABLE)  # all the Teams front end keeps (Core.records)
 SERVICE = "teams:service"  # the last service URL, tenant and bot account seen
 SLT = "teams:slt"
+WAITING = "messages are waiting for them"
 GIVE_UP_AFTER = timedelta(days=7)
 RETRY_UNREACHABLE = timedelta(minutes=15)
 HOW_TO_REACH = (
@@ -57,6 +58,13 @@ HOW_TO_REACH = (
     "Assign users (or use a setup policy to install it for all staff), or ask them to open Apps in Teams, find policybot and choose Add. "
     "Also check that their teams_id in the configuration is their Microsoft Entra object id."
 )
+
+
+class Records(Protocol):
+    """Where references are kept: the front end's own records (`OwnRecords`), or in tests the store itself."""
+
+    def get(self, table: str, key: str) -> dict[str, Any] | None: ...
+    def transaction(self) -> Any: ...
 
 
 def person_key(person_id: str) -> str:
@@ -183,10 +191,10 @@ class TeamsChannel:
 
     name = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, store: Store, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str, records: OwnRecords, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
         self.adapter = adapter
         self.app_id = app_id
-        self.store = store
+        self.store = records  # its own tables only (TABLES)
         self.directory = directory
         self.now = now
         self.timeout = timeout
@@ -330,6 +338,7 @@ class TeamsChannel:
         if self.store.get(UNREACHABLE, person_id):
             async with self.store.transaction() as tx:
                 tx.delete(UNREACHABLE, person_id)
+                tx.can_reach(person_id)
 
     async def _create_chat(self, person_id: str) -> None:
         """Open a personal chat with someone who has the app but never wrote to the bot."""
@@ -357,6 +366,8 @@ class TeamsChannel:
         if not captured:
             raise TemporaryFailure("Teams did not open the chat; trying again later")
         await save_reference(self.store, person_key(person_id), {"kind": "person", "person": person_id}, captured[0], self.now())
+        async with self.store.transaction() as tx:
+            tx.can_reach(person_id)
 
     async def _unreachable(self, person_id: str, msg: Message, why: str) -> None:
         """Tell administrators once, keep the message for a week, then give up on this target."""
@@ -369,6 +380,7 @@ class TeamsChannel:
             assert doc is not None
             seen = doc["messages"].setdefault(msg.id, now.isoformat())
             tx.put(UNREACHABLE, person_id, doc)
+            tx.cannot_reach(person_id, WAITING, HOW_TO_REACH)
             if first:
                 who = self.directory.get(person_id)
                 name = who.name if who else person_id
@@ -379,7 +391,7 @@ class TeamsChannel:
                     tone="warning",
                 )
                 # Admins hear through every front end; not through this target itself.
-                queue(tx, [Outbound(role("admins"), card, key=f"unreachable:{person_id}")], now)
+                tx.send([Outbound(role("admins"), card, key=f"unreachable:{person_id}")])
         if now - datetime.fromisoformat(seen) > GIVE_UP_AFTER:
             raise PermanentFailure(f"{why}; gave up after {GIVE_UP_AFTER.days} days")
         raise TemporaryFailure(why, retry_after=RETRY_UNREACHABLE.total_seconds())
@@ -391,7 +403,7 @@ def _fingerprint(reference: ConversationReference, doc: dict[str, Any]) -> str:
     return json.dumps([reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str)
 
 
-async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
+async def save_reference(store: Records, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
     """Store how to reach a person or channel; True if it is new or changed.
 
     The record keeps a fingerprint of what it was made from, so the same conversation
@@ -408,7 +420,14 @@ async def save_reference(store: Store, key: str, doc: dict[str, Any], reference:
     return old is None or old.get("reference") != data
 
 
-def unreachable_people(store: Store, directory: Directory) -> list[tuple[Person, str]]:
+async def publish_reachability(records: OwnRecords, directory: Directory) -> None:
+    """Tell the core whom Teams cannot reach now (listed by /unreachable on every front end)."""
+    people = {p.id: (why, HOW_TO_REACH) for p, why in unreachable_people(records, directory)}
+    async with records.transaction() as tx:
+        tx.cannot_reach_only(people)
+
+
+def unreachable_people(store: Records, directory: Directory) -> list[tuple[Person, str]]:
     """Everyone policybot cannot reach in Teams yet, with what is wrong."""
     out = []
     for p in directory.people:
@@ -418,5 +437,5 @@ def unreachable_people(store: Store, directory: Directory) -> list[tuple[Person,
             out.append((p, "no teams_id in the configuration"))
         elif store.get(REFERENCES, person_key(p.id)) is None:
             failed = store.get(UNREACHABLE, p.id)
-            out.append((p, "messages are waiting for them" if failed else "has not opened policybot in Teams yet"))
+            out.append((p, WAITING if failed else "has not opened policybot in Teams yet"))
     return out
