@@ -275,11 +275,14 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, as_person: str) -> int:
-    from adapters.console import ConsoleChat
+    from adapters.console import ConsoleChat, load_clock
+    from bot.clock import Clock
 
-    core = Core.open(settings)
+    # The simulated clock (/advance) is kept with the data, so records made "tomorrow" stay in the past.
+    clock_file = settings.storage_path / "chat-clock.json"
+    core = Core.open(settings, clock=Clock(offset=load_clock(clock_file)))
     try:
-        chat = ConsoleChat(core)
+        chat = ConsoleChat(core, clock_file=clock_file)
         if as_person:
             chat.channel.active = as_person
         await chat.run()

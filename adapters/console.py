@@ -9,12 +9,18 @@ scripted: printf '/as eclarke\\n/new-account\\n...' | policybot chat
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
+import os
 import re
+import signal
 import sys
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TextIO
 
 from bot.answers import clean_text
@@ -31,6 +37,23 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
 # /advance moves the simulated clock in steps of this, running the scheduler at each.
 ADVANCE_STEP = timedelta(minutes=15)
 MAX_ADVANCE = timedelta(days=31)
+
+
+def load_clock(path: Path) -> timedelta:
+    """How far earlier chats moved the simulated clock on (0 if never, or if the file is unreadable)."""
+    try:
+        return timedelta(seconds=float(json.loads(path.read_text(encoding="utf-8"))["advanced_seconds"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return timedelta(0)
+
+
+def _duration(delta: timedelta) -> str:
+    """'3 days 2 h 15 min'."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins else ""]
+    return " ".join(p for p in parts if p) or "less than a minute"
 
 
 def safe(text: str) -> str:
@@ -82,7 +105,12 @@ class ConsoleChannel:
         self.write = write
         self.active = ""
         self.inboxes: dict[str, Inbox] = {}
+        # What a typed number means for each person: the choices and buttons of the last
+        # card shown to them, and that card's key (so an update of it updates the menu).
+        # A card with neither empties the menu: a number typed after a free-text question
+        # is that text, never a choice from an earlier card.
         self.menus: dict[str, list[Choice | Button]] = {}
+        self.shown: dict[str, str | None] = {}
 
     def targets(self, msg: Message, directory: Directory) -> list[str]:
         return person_targets(msg.to, directory)
@@ -95,19 +123,22 @@ class ConsoleChannel:
                     box.cards[i] = (key, msg.card)
             box.unread = [(k, msg.card if k == msg.key else c) for k, c in box.unread]
             if target == self.active:
-                self.write(f"(updated) {render_card(msg.card)}")
+                last = self.shown.get(target) == msg.key
+                if last:
+                    self.menus[target] = menu_of(msg.card)
+                self.write(f"(updated) {render_card(msg.card, self.menus[target] if last else None)}")
             return
         box.cards.append((msg.key, msg.card))
         if target == self.active:
-            self.show(target, msg.card)
+            self.show(target, msg.card, msg.key)
         else:
             box.unread.append((msg.key, msg.card))
             self.write(f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)')
 
-    def show(self, target: str, card: Card) -> None:
+    def show(self, target: str, card: Card, key: str | None = None) -> None:
         items = menu_of(card)
-        if items:
-            self.menus[target] = items
+        self.menus[target] = items
+        self.shown[target] = key
         self.write(render_card(card, items))
 
     def switch(self, person_id: str) -> None:
@@ -116,16 +147,18 @@ class ConsoleChannel:
         unread, box.unread = box.unread, []
         if unread:
             self.write(f"You have {len(unread)} new message(s):")
-        for _key, card in unread:
-            self.show(person_id, card)
+        for key, card in unread:
+            self.show(person_id, card, key)
 
 
 class ConsoleChat:
     """Reads lines, acts as the chosen person, prints what the bot sends."""
 
-    def __init__(self, core: Core, out: TextIO = sys.stdout) -> None:
+    def __init__(self, core: Core, out: TextIO = sys.stdout, clock_file: Path | None = None) -> None:
         self.core = core
         self.out = out
+        # Where the simulated clock is kept between chats (`policybot chat` keeps it in the data folder).
+        self.clock_file = clock_file
         self.channel = ConsoleChannel(core.directory, self.write)
         core.delivery.add(self.channel)
         self.echo = False
@@ -138,6 +171,7 @@ class ConsoleChat:
         first = as_person or next((p.id for p in people if not p.roles and p.employed), people[0].id)
         self.write(f"policybot terminal chat for {self.core.settings.school.name}.")
         self.write("Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave.")
+        self.write(self.clock_line())
         await self.switch(first)
         await self.settle()
 
@@ -179,12 +213,17 @@ class ConsoleChat:
             if word == "/time":
                 self.write(f"It is {when(self.core.now(), self.core.settings.school.tz)} (school time).")
                 return True
+            if word == "/time reset":
+                self.core.clock.reset()
+                self.save_clock()
+                self.write(f"The clock is back to the real time: it is {when(self.core.now(), self.core.settings.school.tz)}.")
+                return True
             if word.startswith("/advance"):
                 await self.advance(text[len("/advance") :].strip())
                 return True
             event = self.to_event(me, text)
             await self.core.handle(event)
-            if word in ("/help", "help"):
+            if word == "/help":
                 self.write("In this terminal you can also type: /as NAME, /who, /time, /advance 2h (or 1d), /quit.")
             await self.settle()
         except PolicybotError as exc:
@@ -217,9 +256,35 @@ class ConsoleChat:
                 self.write(f"-- {when(self.core.now(), tz)} --")
                 await self.core.delivery.flush()
         await self.core.delivery.flush()  # anything else now due (a retried message)
+        self.save_clock()
         self.write(f"The clock moves on: it is now {when(self.core.now(), tz)}.")
 
+    def clock_line(self) -> str:
+        """What time the chat thinks it is, and whether (and how) it was moved on."""
+        now = when(self.core.now(), self.core.settings.school.tz)
+        moved = self.core.clock.offset
+        if not moved:
+            return f"The chat's clock says {now}, the real time; /advance 1d moves it on, and /time shows it."
+        kept = f", kept in {self.clock_file}" if self.clock_file else ""
+        return f"The chat's clock says {now}: /advance moved it on by {_duration(moved)} in earlier chats{kept}. Type /time reset to go back to the real time."
+
+    def save_clock(self) -> None:
+        """Keep how far the clock was moved on in the data folder, so the next chat carries on from here."""
+        if self.clock_file is None:
+            return
+        moved = self.core.clock.offset
+        if moved:
+            self.clock_file.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.clock_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps({"advanced_seconds": moved.total_seconds()}), encoding="utf-8")
+            os.replace(tmp, self.clock_file)
+        else:
+            self.clock_file.unlink(missing_ok=True)
+
     def to_event(self, me: str, text: str) -> Inbound:
+        """What a typed line means: a number picks from the card shown last (its question's
+        choices, or its buttons); anything else, or a number when that card offers nothing,
+        is sent as typed."""
         menu = self.channel.menus.get(me, [])
         if text.isdigit() and menu and 1 <= int(text) <= len(menu):
             item = menu[int(text) - 1]
@@ -232,15 +297,92 @@ class ConsoleChat:
         return Inbound("console", me, "text", text=text)
 
     async def run(self, stream: TextIO = sys.stdin) -> None:
+        """Chat until the end of input, /quit or Ctrl-C (which ends it cleanly, nothing lost)."""
         self.echo = not stream.isatty()
-        await self.start()
+        loop = asyncio.get_running_loop()
+        lines = Lines(stream, loop)
+        interruptible = False
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on Windows: Ctrl-C stops it as before
+            loop.add_signal_handler(signal.SIGINT, lines.interrupt)
+            interruptible = True
+        try:
+            await self.start()
+            while True:
+                if stream.isatty():
+                    print(f"{self.core.directory.name(self.channel.active)}> ", end="", file=self.out, flush=True)
+                raw = await lines.get()
+                if lines.interrupted:
+                    self.write("\nGoodbye. (Ctrl-C: everything so far is saved; type policybot chat to carry on.)")
+                    return
+                if raw == "" or not await self.line(raw):
+                    self.write("Goodbye.")
+                    return
+        finally:
+            if interruptible:
+                loop.remove_signal_handler(signal.SIGINT)
+
+
+class Lines:
+    """Lines typed into the chat, read by a thread of their own.
+
+    A read of the terminal cannot be interrupted, and a thread of asyncio's pool is waited
+    for when the chat ends, so Ctrl-C would do nothing until Enter. This thread is a daemon
+    that nothing waits for; standard input is read from its file descriptor, with no lock
+    of Python's that interpreter shutdown could find held.
+    """
+
+    def __init__(self, stream: TextIO, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.queue: asyncio.Queue[str] = asyncio.Queue()
+        self.interrupted = False
+        read = self._read_fd if stream is sys.stdin and _has_fd(stream) else self._read_stream
+        threading.Thread(target=read, args=(stream,), name="policybot-chat-input", daemon=True).start()
+
+    def interrupt(self) -> None:
+        """Ctrl-C: end the chat at once, whatever is still queued."""
+        self.interrupted = True
+        self.queue.put_nowait("")
+
+    async def get(self) -> str:
+        """The next line with its newline, or "" at the end of input or after Ctrl-C."""
+        return await self.queue.get()
+
+    def _put(self, line: str) -> None:
+        with contextlib.suppress(RuntimeError):  # the chat has ended and its loop is closed
+            self.loop.call_soon_threadsafe(self.queue.put_nowait, line)
+
+    def _read_stream(self, stream: TextIO) -> None:
         while True:
-            if stream.isatty():
-                print(f"{self.core.directory.name(self.channel.active)}> ", end="", file=self.out, flush=True)
-            raw = await asyncio.to_thread(stream.readline)
-            if raw == "":
-                self.write("Goodbye.")
+            line = stream.readline()
+            self._put(line)
+            if line == "":
                 return
-            if not await self.line(raw):
-                self.write("Goodbye.")
+
+    def _read_fd(self, stream: TextIO) -> None:
+        import codecs
+
+        decoder = codecs.getincrementaldecoder(stream.encoding or "utf-8")(errors="replace")
+        pending = ""
+        fd = stream.fileno()
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            pending += decoder.decode(chunk, final=not chunk)
+            *done, pending = pending.split("\n")
+            for line in done:
+                self._put(line + "\n")
+            if not chunk:
+                if pending:
+                    self._put(pending)
+                self._put("")
                 return
+
+
+def _has_fd(stream: TextIO) -> bool:
+    try:
+        stream.fileno()
+    except (OSError, ValueError, AttributeError):
+        return False
+    return True

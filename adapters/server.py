@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
@@ -16,8 +15,8 @@ MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB
 CORE = web.AppKey("core", Core)
 FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, for /healthz and the log
 
-# Each front end adds its routes and delivery channel: (app, core, **options) -> None.
-Mount = Callable[..., Awaitable[None]]
+# Each front end adds its routes and delivery channel: (app, core) -> None.
+Mount = Callable[[web.Application, Core], Awaitable[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -57,17 +56,13 @@ async def answering_first(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
 
 
-async def build_app(core: Core, options: Mapping[str, Mapping[str, Any]] | None = None) -> web.Application:
-    """The aiohttp application with every configured front end mounted.
-
-    `options`: keyword arguments for a front end's `mount`, by its name (such as a shorter
-    wait before acknowledging, in tests).
-    """
+async def build_app(core: Core) -> web.Application:
+    """The aiohttp application with every configured front end mounted."""
     app = web.Application(client_max_size=MAX_BODY, middlewares=[answering_first])
     app[CORE] = core
     app[FRONT_ENDS] = []
     app.router.add_get("/healthz", healthz)
     for name, mount in mounts(core):
-        await mount(app, core, **(options or {}).get(name, {}))
+        await mount(app, core)
         app[FRONT_ENDS].append(name)
     return app

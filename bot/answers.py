@@ -12,7 +12,7 @@ from bot.timefmt import day, when
 from bot.workflow import Invalid, Step
 
 YES = {"yes", "y", "yeah", "yep", "true", "1"}
-NO = {"no", "n", "nope", "false", "0"}
+NO = {"no", "n", "nope", "false", "0", "2"}  # "1 Yes, 2 No", as a yes/no question offers them
 # C0 controls but tab and line feed, DEL, and every bidirectional control (Unicode's Bidi_Control:
 # U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069), which can disguise what a text says.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -289,6 +289,49 @@ def _read_datetime(t: str, tz: ZoneInfo, now: datetime, direction: Direction) ->
         return max(datetime.combine(d, DAY_ONLY_FUTURE, tz), now) if d == today else datetime.combine(d, DAY_ONLY_FUTURE, tz)
     moment = datetime.combine(d, DAY_ONLY_PAST, tz)
     return min(moment, now) if d == today else moment
+
+
+_ENDS = (".", "!", "?", "'", '"')
+_FOR_EXAMPLE = re.compile(r"\(?\bfor example[:,]?\s*(.+?)\)?$", re.IGNORECASE)
+
+
+def explain(step: Step, directory: Directory, me: str = "") -> str:
+    """What a question wants and an example answer, made from the step itself (for `help`)."""
+    opts = "; ".join(f"{n} {c.label}" for n, c in enumerate(step.choices, start=1))
+    others = [p.name for p in directory.people if p.employed and p.id != me][:2] or ["Tom Reid", "Emma Clarke"]
+    if step.kind == "choice":
+        wants, example = f"Choose one of these, by its number or its name: {opts}.", (f"1 (or {step.choices[0].label.split(' (')[0]})" if step.choices else "1")
+    elif step.kind == "multi":
+        wants, example = f"Choose one or more of these, by number or name, separated by commas: {opts}.", "1, 2" if len(step.choices) > 1 else "1"
+    elif step.kind == "yesno":
+        wants, example = "Answer yes or no.", "yes"
+    elif step.kind == "person":
+        wants, example = "Give one person's name, as it is on the school's staff list.", others[0]
+    elif step.kind == "people":
+        wants, example = "Give people's names as they are on the school's staff list, separated by commas.", ", ".join(others)
+    elif step.kind == "date":
+        wants, example = "Give a date.", "25/11/2026"
+    elif step.kind == "datetime":
+        wants, example = "Give a day and a time.", "25/11/2026 9am"
+    else:
+        limit = f" (up to {step.max_length} characters)" if step.max_length < 2000 else ""
+        wants, example = f"Write your answer in your own words{limit}.", ""
+    # The question's own example comes first: its `example`, or (for a written answer or a
+    # date) one in its prompt or hint; the hint is added unless it was the example.
+    hint = step.help
+    own = step.example
+    if not own and step.kind in ("text", "date", "datetime"):
+        for text in (step.prompt, step.help):
+            m = _FOR_EXAMPLE.search(text)
+            if m:
+                own = m.group(1).strip()
+                hint = "" if text is step.help else hint
+                break
+    example = own or example
+    example = example.strip()
+    stop = "" if example[-1:] in _ENDS else "."
+    said = f"{wants} For example: {example}{stop}" if example else wants
+    return f"{said}\n{hint}" if hint else said
 
 
 def show(step: Step, value: Any, directory: Directory, tz: ZoneInfo) -> str:

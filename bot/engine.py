@@ -20,6 +20,7 @@ from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, Reci
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.store import Conflict, Store, Transaction
+from bot.timefmt import when
 from bot.workflow import REMINDERS, Command, Context, Invalid, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
@@ -38,9 +39,11 @@ SYSTEM = Person(id="policybot", name="policybot")
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
+SKIP_WORDS = {"skip", "skip it"}
 SUBMIT_WORDS = {"submit", "send", "send it", "done"}
 SUMMARY = "_summary"
 COMMAND_TEXT_MAX = Step.max_length  # the text after a command is limited as a typed answer is (2,000 characters)
+ROLE_NAMES = {"slt": "the Senior Leadership Team", "admins": "the administrators", "staff": "all staff"}
 
 
 def conversation_key(person_id: str, workflow: str) -> str:
@@ -243,8 +246,10 @@ class Engine:
         told = len(out.messages)
         if wf.on_start:
             wf.on_start(convo["answers"], ctx, out)
+            self._remember(convo, out, told, ctx)
         # The introduction heads the first question: one message, not two. If the start
         # had something to say of its own, the introduction comes before that instead.
+        convo["prefilled"] = [k for k in convo["answers"] if not k.startswith("_")]
         intro = wf.intro
         if intro and len(out.messages) > told:
             out.messages.insert(told, Outbound(person(ctx.actor.id), Card(wf.title, intro)))
@@ -283,8 +288,12 @@ class Engine:
         if step is None:
             return
         step = _resolved(step, convo["answers"], ctx)
-        steps = self._applicable(wf, convo["answers"])
+        # Questions answered for the person at the start (the only account there is) are not counted.
+        prefilled = set(convo.get("prefilled") or ()) - {step.key}
+        steps = [s for s in self._applicable(wf, convo["answers"]) if s.key not in prefilled]
         number = next((i for i, s in enumerate(steps, 1) if s.key == step.key), 1)
+        # "question 2 of 8" only when 8 cannot change with answers still to come; else "question 2".
+        count = f"question {number} of {len(steps)}" if _settled(wf, convo["answers"]) else f"question {number}"
         choices = step.choices
         if step.kind == "yesno":
             choices = (Choice("yes", "Yes"), Choice("no", "No"))
@@ -294,7 +303,7 @@ class Engine:
             body += "\n(Type skip if you have nothing to add.)"
         out.tell(
             Card(
-                f"{wf.title} - question {number} of {len(steps)}",
+                f"{wf.title} - {count}",
                 body,
                 question=question,
             )
@@ -324,8 +333,12 @@ class Engine:
             self._back(convo, wf, ctx, out)
         elif word in HELP_WORDS:
             step = wf.step(convo["step"])
-            tip = (step.help if step and step.help else "") + "\n\n" if step else ""
-            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or cancel to stop (nothing will be sent).".strip())
+            tip = ""
+            if step is not None:
+                step = _resolved(step, convo["answers"], ctx)
+                needed = "If you have nothing to add, type skip." if step.optional else "This question is needed: it can't be skipped."
+                tip = f"Help with this question: {answers.explain(step, self.directory, ctx.actor.id)}\n{needed}\n\n"
+            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip())
         elif convo["step"] == SUMMARY:
             self._summary_reply(convo, wf, word, ctx, out)
         else:
@@ -348,6 +361,9 @@ class Engine:
         step = wf.step(convo["step"])
         assert step is not None
         step = _resolved(step, convo["answers"], ctx)
+        if not step.optional and isinstance(raw, str) and fold(raw) in SKIP_WORDS:
+            self._ask(convo, wf, ctx, out, note=f"Sorry, this question is needed, so it can't be skipped. {answers.explain(step, self.directory, ctx.actor.id)}")
+            return
         try:
             if step.optional and isinstance(raw, str) and fold(raw) in ("skip", "none", "no", "-", "n/a"):
                 value: Any = ""
@@ -366,7 +382,9 @@ class Engine:
         live = {s.key for s in self._applicable(wf, convo["answers"])}
         convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         if wf.on_answer:
+            told = len(out.messages)
             wf.on_answer(step.key, convo["answers"], ctx, out)
+            self._remember(convo, out, told, ctx)
         self._advance(convo, wf, ctx, out)
 
     def _back(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
@@ -394,11 +412,54 @@ class Engine:
         self._save(convo, ctx, out)
         self._ask(convo, wf, ctx, out, note=f"Your answer was: {old}")
 
+    def _remember(self, convo: dict[str, Any], out: Outcome, since: int, ctx: Context) -> None:
+        """Note on the conversation each message a workflow's own step sent to someone else
+        (an alert to SLT), so that cancelling, help and expiry can say what was already sent."""
+        sent = _sent_since(out, since, ctx)
+        if sent:
+            convo.setdefault("sent", []).extend(sent)
+
+    def _sent_lines(self, sent: list[dict[str, Any]]) -> list[str]:
+        """'- to the Senior Leadership Team, Wed 25 Nov 2026, 10:02: Incident INC-3 ...', one a message."""
+        return [f"- to {self._recipient(s['to'])}, {when(s['at'], self.tz)}: {s['title']}" for s in sent]
+
+    def _recipient(self, to: str) -> str:
+        kind, _, ident = to.partition(":")
+        if kind == "role":
+            return ROLE_NAMES.get(ident, ident)
+        return self.directory.name(ident)
+
+    def _cancel_hint(self, convo: dict[str, Any]) -> str:
+        """What typing cancel would do now, from what this conversation has already sent."""
+        sent = convo.get("sent") or []
+        if not sent:
+            return "cancel to stop (nothing will be sent)"
+        who = sorted({self._recipient(s["to"]) for s in sent})
+        return f"cancel to stop (nothing more will be sent; what already went to {' and '.join(who)} stays with them)"
+
     def _cancel(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
+        """End a conversation and say exactly what it had already sent, what stays, and what is removed."""
         wf = self.registry.workflows.get(convo["workflow"])
         title = wf.title if wf else "That"
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
-        out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
+        kept: list[str] = []
+        now_lines: list[str] = []
+        if wf is not None and wf.on_cancel:
+            told = len(out.messages)
+            kept = wf.on_cancel(convo["answers"], ctx, out)
+            now_lines = self._sent_lines(_sent_since(out, told, ctx))
+        before = self._sent_lines(convo.get("sent") or [])
+        if not before and not kept and not now_lines:
+            out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
+            return
+        lines = [f"{title}: cancelled. I have removed this form from your unfinished ones, and nothing more will be sent from it."]
+        if before:
+            lines += ["", "Already sent while you were answering (cancelling does not take these back):", *before]
+        if now_lines:
+            lines += ["", "Sent now, so they know you have stopped:", *now_lines]
+        if kept:
+            lines += ["", *kept]
+        out.tell(Card("Cancelled", "\n".join(lines), tone="warning" if before else "info"))
 
     def _restart(self, convo: dict[str, Any], wf: Workflow | None, ctx: Context, out: Outcome) -> None:
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
@@ -413,7 +474,19 @@ class Engine:
         final = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
         final["_context"] = convo.get("context", {})
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
-        wf.on_complete(final, ctx, out)
+        done = Outcome(actor=out.actor)
+        try:
+            wf.on_complete(final, ctx, done)
+        except (AlreadyDecided, Expired) as refusal:
+            # Too late (another member of SLT decided meanwhile): nothing of it is filed, and the
+            # form is closed, or every later message would be refused again as an answer to it.
+            out.audit("too_late", f"{CONVERSATIONS}/{conversation_key(convo['person'], convo['workflow'])}", detail=wf.name)
+            out.tell(Card("Sorry", f"{refusal} I have closed this form ({wf.title}), so there is nothing more to answer.", tone="warning"), ephemeral=True)
+            return
+        out.messages.extend(done.messages)
+        out.writes.extend(done.writes)
+        out.audits.extend(done.audits)
+        out.start = done.start or out.start
 
     # ---- actions and files ------------------------------------------------------
 
@@ -563,9 +636,11 @@ class Engine:
             if ctx.now - updated >= timedelta(days=conf.expire_after_days):
                 out.delete(CONVERSATIONS, key, action="draft_expired")
                 again = f" Type /{wf.command} to start again." if wf and wf.command else ""
+                sent = self._sent_lines(convo.get("sent") or [])
+                told = "Nothing was sent." if not sent else "\n".join(["Nothing more will be sent from it. What was already sent stays with whoever received it:", *sent])
                 out.send(
                     person(convo["person"]),
-                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. Nothing was sent.{again}"),
+                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}"),
                 )
                 due.append((f"expired:{key}:{convo['started_at']}", out))
             elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
@@ -573,6 +648,62 @@ class Engine:
                 out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))
         return due
+
+
+class _Reads(dict[str, Any]):
+    """Answers that note which keys a step's `when` looked at (and whether it looked at them all)."""
+
+    def __init__(self, answers_: dict[str, Any]) -> None:
+        super().__init__(answers_)
+        self.read: set[str] = set()
+        self.everything = False
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.read.add(key)
+        return super().get(key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        self.read.add(key)
+        return super().__getitem__(key)
+
+    def __contains__(self, key: object) -> bool:
+        self.read.add(str(key))
+        return super().__contains__(key)
+
+    def __iter__(self) -> Any:
+        self.everything = True
+        return super().__iter__()
+
+    def items(self) -> Any:
+        self.everything = True
+        return super().items()
+
+    def keys(self) -> Any:
+        self.everything = True
+        return super().keys()
+
+    def values(self) -> Any:
+        self.everything = True
+        return super().values()
+
+
+def _settled(wf: Workflow, answers_: dict[str, Any]) -> bool:
+    """True when no answer still to come can change which questions are asked: every
+    conditional step's `when` depends only on questions already answered."""
+    for step in wf.steps:
+        if step.when is None:
+            continue
+        reads = _Reads(answers_)
+        step.when(reads)
+        if reads.everything or any(key not in answers_ for key in reads.read):
+            return False
+    return True
+
+
+def _sent_since(out: Outcome, since: int, ctx: Context) -> list[dict[str, Any]]:
+    """The messages an outcome sent to someone other than the actor after its first `since` (updates of cards aside)."""
+    me = person(ctx.actor.id)
+    return [{"to": str(m.to), "title": m.card.title, "at": ctx.now.isoformat()} for m in out.messages[since:] if m.to != me and not m.replace]
 
 
 def _before(record: dict[str, Any], cutoff: datetime) -> bool:

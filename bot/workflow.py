@@ -37,6 +37,9 @@ class Step:
     label: str = ""  # how the answer is named in the summary
     choices: tuple[Choice, ...] = ()
     help: str = ""
+    # A typical answer, shown by `help` ("For example: ..."); kinds with choices, people or
+    # dates have one made from the step itself, so this is for free-text questions.
+    example: str = ""
     # Clean or refuse an answer already parsed for its kind: return the value to keep,
     # or raise Invalid. It may look at the earlier answers and the records.
     check: Callable[[Any, Answers, Context], Any] | None = None
@@ -190,6 +193,9 @@ class Workflow:
     on_answer: Callable[[str, Answers, Context, Outcome], None] | None = None
     # A file sent during the conversation: the handler decides what to record.
     on_file: Callable[[Answers, Context, Outcome], None] | None = None
+    # Run when the person cancels: undo or note what the conversation already filed, and
+    # return sentences saying what stays (the engine lists what was already sent itself).
+    on_cancel: Callable[[Answers, Context, Outcome], list[str]] | None = None
 
     def step(self, key: str) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)

@@ -117,3 +117,10 @@ async def add_account(bot: TestBot, key: str = "ACC-1", **changes: object) -> No
     """Put a registered account in the school's register."""
     async with bot.store.transaction() as tx:
         tx.put("accounts", key, {**PTA_ACCOUNT, **changes})
+
+
+async def read_policy(core: Core, *people: str) -> None:
+    """Each person confirms reading the current policy, as they would with /policy."""
+    version = core.settings.school.policy_version
+    for pid in people:
+        await core.handle(Inbound("test", pid, "action", action="policy_acknowledgement.ack", data={"version": version}))

@@ -21,7 +21,7 @@ from bot.engine import NotRecognised
 from bot.errors import NotAllowed
 from bot.messages import Inbound, role
 from bot.store import iter_tables
-from tests.harness import TestBot, add_account
+from tests.harness import TestBot, add_account, read_policy
 from tests.test_incidents import report_abuse
 
 SLACK = {"swhitfield": "U0SW", "dokafor": "U0DO", "pshah": "U0PS", "eclarke": "U0EC", "treid": "U0TR", "jbennett": "U0JB"}
@@ -43,6 +43,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     """The sample school with an application waiting for SLT, an open incident, and a leaver."""
     bot = TestBot(settings_with_ids())
     await school_accounts(bot)
+    await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", "/new-account", "1", "Year 6 Trip", "Trip updates for parents", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "2")
     while "submit" not in " ".join(b.label.lower() for b in bot.last("eclarke").buttons):
         await bot.say("eclarke", "yes")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from adapters.console import ConsoleChat, render_card
 from bot.messages import Card
-from tests.harness import TestBot
+from tests.harness import TestBot, read_policy
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,6 +23,12 @@ def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
 def test_piped_session_from_application_to_register(tmp_path: Path) -> None:
     script = "\n".join(
         [
+            "/policy",
+            "2",  # [2] I have read and understood it: the runners have read the policy
+            "/as treid",
+            "/policy",
+            "2",
+            "/as eclarke",
             "/new-account",
             "1",
             "Year 6 Trips",
@@ -75,6 +81,7 @@ def test_second_chat_on_the_same_data_is_refused_clearly(tmp_path: Path) -> None
 
 async def test_numbers_choose_and_switching_shows_waiting_cards() -> None:
     bot = TestBot()
+    await read_policy(bot.core, "eclarke", "treid")
     out = io.StringIO()
     console = ConsoleChat(bot.core, out)
     await console.start("eclarke")

@@ -9,11 +9,12 @@ import pytest
 
 from bot.engine import NotRecognised
 from bot.messages import Inbound
-from tests.harness import APPLICATION, TestBot, button
+from tests.harness import APPLICATION, TestBot, button, read_policy
 
 
 async def test_restart_in_the_middle_resumes_exactly_where_the_person_was(tmp_path: Path) -> None:
     first = TestBot(path=tmp_path)
+    await read_policy(first.core, "eclarke", "treid")
     await first.answer_all("eclarke", *APPLICATION[:5])  # up to the audience
     asked = first.last("eclarke").question
     assert asked is not None and asked.key == "promotion"
@@ -44,7 +45,7 @@ async def test_a_form_starts_with_one_message_that_says_what_it_is_for(bot: Test
     (first,) = bot.outbox.cards("eclarke")
     assert first.body.startswith("I'll ask the questions the policy's business case needs")
     assert first.question is not None and first.question.key == "platform"
-    assert "question 1 of" in first.title
+    assert first.title.endswith("question 1")  # no total yet: the platform decides whether one more is asked
 
 
 async def test_an_introduction_comes_before_what_the_start_itself_says(bot: TestBot) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.harness import APPLICATION, TestBot, button
+import pytest
+
+from tests.harness import APPLICATION, TestBot, button, read_policy
+
+
+@pytest.fixture(autouse=True)
+async def runners_read_the_policy(bot: TestBot) -> None:
+    """The applicant's runners have confirmed reading the policy (the application asks, and checks the records)."""
+    await read_policy(bot.core, "eclarke", "treid")
 
 
 async def apply(bot: TestBot) -> str:
@@ -45,7 +53,7 @@ async def test_application_to_registered_account(bot: TestBot) -> None:
     await bot.say("pshah", "/accounts")
     assert "password manager" in bot.last("pshah").fields[0][1]
 
-    actions = [e["action"] for e in bot.store.audit()]
+    actions = [e["action"] for e in bot.store.audit() if e["action"] != "policy_acknowledged"]
     assert actions == ["application_submitted", "application_approved", "account_created", "application_account_created"]
 
 
@@ -92,6 +100,9 @@ async def test_invalid_answers_are_reasked_and_back_and_edit_work(bot: TestBot) 
     assert "promoted" in bot.last("eclarke").body
     await bot.answer_all("eclarke", "Posters", "Emma Clarke, Tom Reid, Gary Lowe", "open", "no")
     assert "read and understood" in bot.last("eclarke").body
+    await bot.say("eclarke", "yes")
+    assert "Gary Lowe has not yet confirmed reading" in bot.last("eclarke").body  # the records are checked
+    await read_policy(bot.core, "glowe")
     await bot.say("eclarke", "yes")
     summary = bot.last("eclarke")
     assert "check your answers" in summary.title

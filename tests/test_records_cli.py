@@ -20,7 +20,7 @@ from adapters.console import ConsoleChat
 from adapters.platforms import load_config
 from bot import records
 from bot.store import Store
-from tests.harness import APPLICATION, TestBot, button
+from tests.harness import APPLICATION, TestBot, button, read_policy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "sample_school.toml"
 
@@ -52,6 +52,7 @@ async def school_with_records(tmp_path: Path) -> None:
     """An account created through the engine, policy read, training recorded, an incident."""
     bot = TestBot(load_config(config(tmp_path)), path=tmp_path / "data")
     try:
+        await read_policy(bot.core, "eclarke", "treid")
         await bot.answer_all("eclarke", *APPLICATION)
         await bot.say("eclarke", "submit")
         await bot.click("swhitfield", button(bot.last("swhitfield"), "Approve"))
@@ -98,7 +99,7 @@ def test_export_round_trips_and_reads_in_a_spreadsheet(tmp_path: Path, capsys: p
 
     out = tmp_path / "audit.csv"
     main(["export", "--config", cfg, "--what", "audit", "--out", str(out)])
-    actions = [r["action"] for r in read_csv(out)]
+    actions = [r["action"] for r in read_csv(out) if r["action"] != "policy_acknowledged"]
     assert actions[:2] == ["application_submitted", "application_approved"] and "training_recorded" in actions
 
 
@@ -120,7 +121,8 @@ def test_subject_access_gathers_everything_about_one_person(tmp_path: Path, caps
     assert found["configuration"]["id"] == "treid" and found["configuration"]["title"] == "Year 4 Teacher"
     assert [a["account_name"] for a in found["records"]["applications"]] == ["Year 6 Trips"]
     assert found["records"]["accounts"][0]["runners"] == ["eclarke", "treid"]
-    assert "incidents" not in found["records"] and "people" not in found["records"]  # nothing about him there
+    assert "incidents" not in found["records"]  # nothing about him there but that he read the policy (before the application)
+    assert [p["policy_ack"]["version"] for p in found["records"]["people"]] == ["2025-1"]
     assert "Tom Reid" in capsys.readouterr().out
 
     out = tmp_path / "emma.csv"

@@ -13,6 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack, sign
+from tests.harness import read_policy
 from tests.slack_world import DO, EC, JB, PS, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
 
 
@@ -50,9 +51,10 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Workspace]:
+async def slack(tmp_path: Path, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
+    """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams (SlackFrontEnd's keywords)."""
     clients = Clients()
-    ws = await open_workspace(tmp_path, fake, clients)
+    ws = await open_workspace(tmp_path, fake, clients, front_end=getattr(request, "param", None))
     yield ws
     if ws.sender is not None:
         await ws.sender.close()
@@ -66,6 +68,7 @@ def dm(user: str) -> str:
 
 async def apply(ws: Workspace, user: str = EC) -> None:
     """A complete application for a Facebook account, submitted to SLT."""
+    await read_policy(ws.core, "eclarke", "treid")
     await ws.command(user, "/new-account")
     await ws.choose(user, dm(user), "facebook")
     await ws.say(user, "Year 6 Trip")
@@ -365,10 +368,10 @@ def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch
     assert committed == expected
 
 
+@pytest.mark.parametrize("slack", [{"timeout": 0.3}], indirect=True, ids=["timeout=0.3"])
 async def test_a_slack_timeout_is_retried_from_the_outbox(slack: Workspace, fake: FakeSlack) -> None:
     from datetime import timedelta
 
-    slack.front.client.timeout = 0.3  # type: ignore[assignment]
     fake.fail("chat.postMessage", 503, times=2, delay=1.0)  # Slack hangs longer than we wait, twice
     await slack.command(EC, "/new-account")
     assert not fake.posted(dm(EC)) and slack.core.delivery.waiting() >= 1
@@ -436,13 +439,12 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
     assert slack.core.unhandled() == []  # saved late, then cleared by its turn: not handled again on restart
 
 
-async def test_the_command_is_acknowledged_while_the_disk_is_slow(tmp_path: Path, fake: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("slack", [{"accept_wait": 0.2}], indirect=True, ids=["accept_wait=0.2"])
+async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
     import os
     import threading
 
-    clients = Clients()
-    slack = await open_workspace(tmp_path, fake, clients, accept_wait=0.2)  # Slack is answered after 0.2 s at most
     assert slack.sender is not None
     real_fsync, disk_free = os.fsync, threading.Event()
 
@@ -450,23 +452,17 @@ async def test_the_command_is_acknowledged_while_the_disk_is_slow(tmp_path: Path
         disk_free.wait(10)
         real_fsync(fd)
 
-    monkeypatch.setattr(os, "fsync", held_fsync)  # the store's fsync seam is arch-store's (bot/store/); until it lands, the one patch left
+    monkeypatch.setattr(os, "fsync", held_fsync)
     try:
         resp = await asyncio.wait_for(slack.sender.command(EC, "/new-account", channel=dm(EC)), timeout=5)
         assert resp.status == 200  # answered in Slack's time although the disk had not finished
         assert slack.fake.ok("chat.postMessage") == []
     finally:
         disk_free.set()
-    try:
-        await slack.settle()
-        assert "Which platform" in text_of(slack.fake.last(dm(EC)))
-        assert len([m for m in slack.fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
-        assert slack.core.unhandled() == []  # on disk late, then cleared by its turn: not handled again on restart
-    finally:
-        if slack.sender:
-            await slack.sender.close()
-        await clients.close()
-        await slack.core.close()
+    await slack.settle()
+    assert "Which platform" in text_of(slack.fake.last(dm(EC)))
+    assert len([m for m in slack.fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
+    assert slack.core.unhandled() == []  # on disk late, then cleared by its turn: not handled again on restart
 
 
 async def test_approval_cards_by_dm_are_all_updated_after_a_decision(tmp_path: Path, fake: FakeSlack) -> None:
@@ -544,16 +540,16 @@ async def test_a_bug_behind_a_click_is_told_to_the_person_privately(slack: Works
     assert [r for r in caplog.records if ref in r.getMessage() and r.exc_info]
 
 
+def broken_clock() -> float:
+    raise RuntimeError("a bug in checking the signature's age")
+
+
+@pytest.mark.parametrize("slack", [{"wall_time": broken_clock}], indirect=True, ids=["broken_clock"])
 async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
     import logging
     import re
 
     assert slack.sender is not None
-
-    def broken(*_args: Any) -> bool:
-        raise RuntimeError("a bug in checking the signature")
-
-    slack.front._signed = broken  # type: ignore[method-assign]
     caplog.set_level(logging.WARNING)
     body = "command=%2Fnew-account&user_id=U0EC"
     async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:

@@ -10,6 +10,7 @@ import pytest
 
 from adapters.server import FRONT_ENDS
 from adapters.teams import TEAMS
+from tests.harness import read_policy
 from tests.teams_client import SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
@@ -49,6 +50,7 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     await teams.install_in_slt_team()
     assert teams.core.store.get("references", "teams:slt") is not None
     me = personal("eclarke")
+    await read_policy(teams.core, "eclarke", "treid")
 
     await teams.say("eclarke", "New Account")  # typed, any case
     question = teams.last(me)
@@ -159,6 +161,7 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     await teams.install("pshah")
     await teams.install("swhitfield")
     # No SLT channel yet: the approval card goes to each SLT member's personal chat.
+    await read_policy(teams.core, "eclarke", "treid")
     for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes", "submit"):
         await teams.say("eclarke", typed)
     assert "New account application" in teams.last(personal("swhitfield")).text()

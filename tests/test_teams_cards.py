@@ -13,7 +13,7 @@ from bot.messages import Button, Card
 from bot.people import Directory
 from tests.adaptive_schema import check_card
 from tests.card_tour import tour
-from tests.harness import TestBot
+from tests.harness import TestBot, read_policy
 from tests.teams_client import Blocked, TeamsClient, card_inputs, personal, start_teams, teams_sends
 
 QUESTION_INPUTS = {ANSWER_ID, MANY_ID, TIME_ID}
@@ -129,6 +129,7 @@ async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 async def fill_in_new_account(teams: TeamsClient) -> None:
     await teams.install("eclarke")
+    await read_policy(teams.core, "eclarke", "treid")  # so "everyone named has read the policy" is true
     for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes"):
         await teams.say("eclarke", typed)
 

@@ -11,7 +11,7 @@ import pytest
 from adapters.console import ConsoleChat
 from adapters.platforms import load_config
 from bot.messages import Card
-from tests.harness import APPLICATION, TestBot, add_account, button
+from tests.harness import APPLICATION, TestBot, add_account, button, read_policy
 
 TRAINED = {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]}
 
@@ -26,6 +26,7 @@ async def strict() -> AsyncIterator[TestBot]:
 
 
 async def approved(bot: TestBot) -> None:
+    await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", *APPLICATION, "submit")
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Approve"))
 
@@ -65,6 +66,7 @@ async def test_the_administrator_refused_until_runners_are_trained_finds_the_but
 
 async def test_each_person_sees_what_waits_for_them_with_its_buttons(bot: TestBot) -> None:
     await add_account(bot)
+    await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", *APPLICATION, "submit")  # A-1 for SLT to decide
     await bot.answer_all("treid", "/report-abuse")  # an unfinished form, and SLT alerted if urgent
     await bot.answer_all("pshah", "/rota-set", "Pennington PTA", "1", "Mon-Sun: Emma Clarke", "submit")
@@ -99,7 +101,9 @@ async def test_each_person_sees_what_waits_for_them_with_its_buttons(bot: TestBo
 async def test_waiting_is_offered_in_help_and_someone_who_has_left_sees_nothing(bot: TestBot) -> None:
     await bot.say("eclarke", "/help")
     assert "/waiting - see everything waiting for you" in bot.last("eclarke").body
+    await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", *APPLICATION, "submit")
+    assert bot.store.get("applications", "A-1")
     async with bot.store.transaction() as tx:
         tx.put("people", "swhitfield", {"leaving": {"date": "2026-11-20", "status": "done"}})
     await bot.say("swhitfield", "/waiting")

@@ -52,6 +52,7 @@ STEPS = (
         label="Shared with",
         check=incidents.not_blank,
         when=lambda a: bool(a.get("shared")),
+        example="my partner's phone, by WhatsApp",
     ),
     Step("device", "Step 5: was it taken on a school device or your personal device?", "choice", "Device", DEVICE),
     Step("taken_at", "Step 6: when was it taken? (for example: just now, 2h ago, yesterday 14:30)", "datetime", "Taken", direction="past"),
@@ -83,8 +84,13 @@ def on_start(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 
 def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
+    inc = incidents.draft(answers, ctx)
+    action = ""
     if answers.get(key) == "need_help":
-        out.tell(Card("SLT will help", "That's fine: I'll let SLT know you need help with this step. Please carry on with the rest of the checklist.", tone="warning"))
+        step = next(s for s in STEPS if s.key == key)
+        told = incidents.ask_for_help(inc, answers, step, ctx, out)
+        action = "incident_help_asked"
+        out.tell(Card("SLT will help", f"That's fine. {told} Please carry on with the rest of the checklist.", tone="warning"))
     if key == "shared" and answers.get("shared"):
         out.tell(
             Card(
@@ -93,7 +99,7 @@ def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
                 tone="warning",
             )
         )
-    incidents.sync_draft(answers, ctx, out)
+    incidents.sync_draft(answers, ctx, out, inc, action=action, detail=key if action else "")
 
 
 def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
@@ -109,12 +115,13 @@ WORKFLOWS = (
         title="Compromising picture",
         summary="you took a picture by mistake that could be misconstrued or misused",
         aliases=("compromising image", "compromising picture"),
-        intro="The policy says to delete it immediately and alert SLT. I'm alerting SLT now, then we'll go through deleting it step by step. Never send me the picture.",
+        intro="The policy says to delete it immediately and alert SLT. Then we'll go through deleting it step by step. Never send me the picture.",
         steps=STEPS,
         on_complete=submit,
         on_start=on_start,
         on_answer=on_answer,
         on_file=incidents.on_file,
+        on_cancel=incidents.on_cancel,
         submit_label="Send to SLT",
     ),
 )

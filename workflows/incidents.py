@@ -129,15 +129,49 @@ def open_incident(kind: str, urgency: str, answers: Answers, ctx: Context, out: 
     return inc
 
 
-def sync_draft(answers: Answers, ctx: Context, out: Outcome) -> None:
-    """Copy a report in progress onto its incident, so SLT see it even if it is never finished."""
+def draft(answers: Answers, ctx: Context) -> dict[str, Any] | None:
+    """The incident a report in progress already opened (SLT were alerted), if any."""
     iid = answers.get("_incident")
-    inc = ctx.get(TABLE, iid) if iid else None
+    return ctx.get(TABLE, iid) if iid else None
+
+
+def sync_draft(answers: Answers, ctx: Context, out: Outcome, inc: dict[str, Any] | None = None, *, action: str = "", detail: str = "") -> None:
+    """Copy a report in progress onto its incident, so SLT see it even if it is never finished.
+
+    `inc` is the incident as the step already changed it (see `ask_for_help`): one write."""
+    inc = inc if inc is not None else draft(answers, ctx)
     if inc is None or inc.get("report_complete"):
         return
     inc["answers"] = {k: v for k, v in answers.items() if not k.startswith("_")}
     inc["details"] = details_of(inc["kind"], answers, ctx)
-    out.put(TABLE, inc["id"], inc, expect_version=inc["version"])
+    inc.pop("report_stopped_at", None)  # carrying on after a cancel: the report is in progress again
+    out.put(TABLE, inc["id"], inc, action=action, before=inc["status"] if action else None, detail=detail, expect_version=inc["version"])
+
+
+def on_cancel(answers: Answers, ctx: Context, out: Outcome) -> list[str]:
+    """The reporter cancelled a report that had already alerted SLT: the incident stays, with
+    what they had answered, and SLT are told it will not be finished. Returns what stays."""
+    iid = answers.get("_incident")
+    inc = ctx.get(TABLE, iid) if iid else None
+    if inc is None or inc.get("report_complete") or inc["status"] != "open":
+        return []
+    inc["answers"] = {k: v for k, v in answers.items() if not k.startswith("_")}
+    inc["details"] = details_of(inc["kind"], answers, ctx)
+    inc["report_stopped_at"] = ctx.now.isoformat()
+    _log(inc, ctx, f"{ctx.actor.name} cancelled the report before finishing it")
+    _save(out, inc, "incident_report_cancelled", before=inc["status"])
+    out.send(
+        role("slt"),
+        Card(
+            f"{inc['id']}: the report was cancelled before it was finished",
+            "The person reporting it stopped before the end, so no more answers will come. What they had answered is on the record.",
+            buttons=(_show(inc),),
+            tone="warning",
+        ),
+    )
+    given = len(inc["details"])
+    what = f"the {given} answer(s) you had given" if given else "no answers from you"
+    return [f"Kept: incident {inc['id']} stays open with the Senior Leadership Team, with {what}. They may get in touch with you. Type /my-reports to see it."]
 
 
 def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, also: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -194,6 +228,39 @@ def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Ou
         )
     )
     return inc
+
+
+def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: Context, out: Outcome) -> str:
+    """The reporter is stuck on a step: tell SLT (privately: who, which incident, which step)
+    and note it on the incident's timeline (saved by `sync_draft`). Returns what to tell the
+    reporter, built from what was done."""
+    if inc is None:
+        return "I couldn't find your report to tell SLT through, so please find a member of SLT in person now."
+    # "Step 2 (Removed from 'Recently deleted')": the checklist's own number, and what the step is.
+    number = step.prompt.split(":")[0] if step.prompt.startswith("Step ") else ""
+    name = f"{number} ({step.title})" if number else step.title
+    asked = answers.setdefault("_help_asked", {})
+    if step.key in asked:
+        return f"I told SLT you need help with this step at {when(asked[step.key], ctx.settings.school.tz)} ({inc['id']}). If nobody has been in touch, please find a member of SLT in person."
+    asked[step.key] = ctx.now.isoformat()
+    _log(inc, ctx, f"{ctx.actor.name} asked for help with: {name}")
+    if inc["urgency"] != "urgent":
+        inc["urgency"] = "urgent"
+        out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)  # the channel's card shows it too
+    buttons = [_show(inc)]
+    if not inc.get("owner"):
+        buttons.append(Button("incidents.own", "Take ownership", _data(inc), "primary"))
+    out.send(
+        role("slt"),
+        Card(
+            f"{inc['id']}: {ctx.actor.name} needs help now",
+            f"{ctx.actor.name} is stuck on this step and needs a member of SLT to help: {name}.\nPlease get in touch with them now.",
+            buttons=tuple(buttons),
+            tone="urgent",
+        ),
+        private=True,
+    )
+    return f"I have told the Senior Leadership Team ({inc['id']}) that you need help with this step: {name}. One of them should get in touch with you soon."
 
 
 def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:
@@ -261,7 +328,11 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     """Everything on the record, for one member of SLT in private."""
     tz = ctx.settings.school.tz
     fields: list[tuple[str, str]] = [
-        ("Status", ("open" if inc["status"] == "open" else "closed") + ("" if inc["report_complete"] else " (the reporter has not finished the report yet)")),
+        (
+            "Status",
+            ("open" if inc["status"] == "open" else "closed")
+            + ("" if inc["report_complete"] else " (the reporter cancelled before finishing the report)" if inc.get("report_stopped_at") else " (the reporter has not finished the report yet)"),
+        ),
         ("Urgency", URGENCY[inc["urgency"]]),
         ("Reported by", f"{ctx.directory.name(inc['reporter'])}, {when(inc['reported_at'], tz)}"),
         ("Owner", ctx.directory.name(inc["owner"]) if inc.get("owner") else "nobody yet"),
@@ -486,6 +557,7 @@ def list_incidents(text: str, ctx: Context, out: Outcome) -> None:
 
 _REPORTER_STATUS = {
     "draft": "you haven't finished this report; SLT have been alerted",
+    "stopped": "you cancelled this report before finishing it; SLT were alerted and have what you had answered",
     "waiting": "with the Senior Leadership Team, waiting for someone to take it on",
 }
 
@@ -503,6 +575,8 @@ def my_reports(_text: str, ctx: Context, out: Outcome) -> None:
             status = f"closed on {when(inc['closed_at'], tz)}"
             if inc.get("reporter_message"):
                 status += f"\nA message from SLT: {inc['reporter_message']}"
+        elif inc.get("report_stopped_at") and not inc.get("report_complete"):
+            status = _REPORTER_STATUS["stopped"]
         elif not inc.get("report_complete"):
             status = _REPORTER_STATUS["draft"]
         elif inc.get("owner"):
@@ -564,7 +638,13 @@ WORKFLOWS = (
                 INVOLVE,
                 check=only_none,
             ),
-            Step("summary", "Your initial assessment in a few lines: what happened, the risk, and what happens next.", label="Assessment", check=not_blank),
+            Step(
+                "summary",
+                "Your initial assessment in a few lines: what happened, the risk, and what happens next.",
+                label="Assessment",
+                check=not_blank,
+                example="A parent posted a photo of a pupil in the class Facebook group. Low risk; I have asked them to remove it and will call them today",
+            ),
         ),
         on_complete=record_assessment,
         role="slt",
@@ -573,7 +653,7 @@ WORKFLOWS = (
     Workflow(
         name="incident_note",
         title="Add a note",
-        steps=(Step("note", "What would you like to note? Only SLT will see it.", label="Note", check=not_blank),),
+        steps=(Step("note", "What would you like to note? Only SLT will see it.", label="Note", check=not_blank, example="Spoke to the parent at 15:30; they have removed the post"),),
         on_complete=record_note,
         role="slt",
         confirm=False,
@@ -582,12 +662,13 @@ WORKFLOWS = (
         name="incident_close",
         title="Close an incident",
         steps=(
-            Step("outcome", "What was the outcome? (This stays with SLT.)", label="Outcome", check=not_blank),
+            Step("outcome", "What was the outcome? (This stays with SLT.)", label="Outcome", check=not_blank, example="The post was removed and the parent met the headteacher. No further action"),
             Step(
                 "reporter_message",
                 "Anything you would like the person who reported it to be told? They will not see the outcome or your notes otherwise.",
                 label="Message to the reporter",
                 optional=True,
+                example="Thank you for reporting this. It has been dealt with",
             ),
         ),
         on_complete=record_close,
@@ -597,7 +678,7 @@ WORKFLOWS = (
     Workflow(
         name="incident_reopen",
         title="Reopen an incident",
-        steps=(Step("reason", "Why is it being reopened?", label="Reason", check=not_blank),),
+        steps=(Step("reason", "Why is it being reopened?", label="Reason", check=not_blank, example="The same account posted again this morning"),),
         on_complete=record_reopen,
         role="slt",
         confirm=False,

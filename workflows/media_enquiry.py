@@ -24,10 +24,18 @@ HOW = (
 )
 
 STEPS = (
-    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=incidents.not_blank, max_length=200),
-    Step("contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=incidents.not_blank, max_length=300),
+    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=incidents.not_blank, max_length=200, example="the Evening Echo"),
+    Step(
+        "contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=incidents.not_blank, max_length=300, example="Sam Jones, 07700 900123"
+    ),
     Step("how", "How did they get in touch?", "choice", "How they got in touch", HOW),
-    Step("question", "What did they ask about? Which posts, and what did they want to know?", label="Their question", check=incidents.not_blank),
+    Step(
+        "question",
+        "What did they ask about? Which posts, and what did they want to know?",
+        label="Their question",
+        check=incidents.not_blank,
+        example="The photo of the Year 6 trip on our Facebook page: who took it",
+    ),
     Step(
         "deadline",
         "When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) Type skip if they didn't say.",
@@ -37,7 +45,14 @@ STEPS = (
         direction="future",
     ),
     Step("responded", "Have you said anything to them about it yet?", "yesno", "Already said something"),
-    Step("said", "What did you say? As close to your words as you can.", label="What was said", check=incidents.not_blank, when=lambda a: bool(a.get("responded"))),
+    Step(
+        "said",
+        "What did you say? As close to your words as you can.",
+        label="What was said",
+        check=incidents.not_blank,
+        when=lambda a: bool(a.get("responded")),
+        example="I said I couldn't comment and would pass it on",
+    ),
 )
 
 

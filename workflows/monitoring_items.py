@@ -302,7 +302,9 @@ WORKFLOWS = (
             Step("account", "Which school account was it on?", "choice", "Account", options=account_options),
             Step("kind", "What is it?", "choice", "Kind", KINDS),
             Step("source", "Who is it from?", "choice", "From", SOURCES),
-            Step("summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300),
+            Step(
+                "summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300, example="A parent asking when the trip coach gets back"
+            ),
             Step(
                 "received",
                 "When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",

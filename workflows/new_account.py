@@ -21,7 +21,7 @@ from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
-from workflows.people_status import not_ready, runner_line
+from workflows.people_status import acknowledged, not_ready, runner_line
 
 PLATFORMS = (
     Choice("facebook", "Facebook"),
@@ -63,11 +63,21 @@ def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:
     return value
 
 
-def everyone_read(value: bool, _answers: Answers, _ctx: Context) -> bool:
+def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
+    """Yes only when true: the records must not say someone named has not confirmed reading it."""
     if not value:
         raise Invalid(
             "Everyone running a school account must have read and understood the social media policy first. "
             "Please ask them to read it (type /policy), then answer yes here. Your answers so far are saved."
+        )
+    unread = [pid for pid in answers.get("runners", []) if not acknowledged(ctx, pid)]
+    if unread:
+        names = [("you" if pid == ctx.actor.id else ctx.directory.name(pid)) for pid in unread]
+        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        verb = "have" if len(names) > 1 or names == ["you"] else "has"
+        raise Invalid(
+            f"Our records show that {who} {verb} not yet confirmed reading the current social media policy. "
+            "Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. Your answers so far are saved."
         )
     return value
 
@@ -102,7 +112,7 @@ def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
 STEPS = (
     Step("platform", "Which platform is the account for?", "choice", "Platform", PLATFORMS),
     Step("platform_other", "Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
-    Step("account_name", "What would you like the account to be called?", label="Account name", check=not_blank, max_length=100),
+    Step("account_name", "What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
     Step("aim", "What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"),
     Step("audience", "Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
     Step("promotion", "How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
@@ -388,7 +398,15 @@ WORKFLOWS = (
     Workflow(
         name="new_account_reject",
         title="Reject an application",
-        steps=(Step("reason", "Why is the application not approved? The applicant will see this.", label="Reason", check=not_blank),),
+        steps=(
+            Step(
+                "reason",
+                "Why is the application not approved? The applicant will see this.",
+                label="Reason",
+                check=not_blank,
+                example="We already have a Year 6 account; please share trip news there instead",
+            ),
+        ),
         on_complete=record_rejection,
         confirm=False,
         role="slt",

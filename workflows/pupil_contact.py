@@ -31,7 +31,14 @@ ACTION = (
 STEPS = (
     Step("platform", "Which platform was it on?", "choice", "Platform", PLATFORMS),
     Step("pupil_status", "Is it a current pupil, or a former pupil who is still under 18?", "choice", "Pupil", PUPIL),
-    Step("pupil", "Who is the pupil? Their name and class or year if you know it (only SLT will see this).", label="Pupil's name", check=incidents.not_blank, max_length=200),
+    Step(
+        "pupil",
+        "Who is the pupil? Their name and class or year if you know it (only SLT will see this).",
+        label="Pupil's name",
+        check=incidents.not_blank,
+        max_length=200,
+        example="Jamie Smith, Year 6",
+    ),
     Step("what", "What did they do? Choose all that apply (numbers separated by commas).", "multi", "What happened", WHAT),
     Step("when_seen", "When did it happen? (for example: yesterday 19:00, 2h ago)", "datetime", "When", direction="past"),
     Step("engaged", "Did you accept, follow back or reply?", "yesno", "Staff member engaged"),

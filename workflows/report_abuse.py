@@ -100,9 +100,17 @@ STEPS = (
         label="Where (not a school account)",
         check=incidents.not_blank,
         when=lambda a: a.get("where") == ELSEWHERE,
+        example="the Pennington Parents WhatsApp group",
     ),
     Step("kind", "What kind of abuse is it?", "choice", "Kind", KINDS),
-    Step("kind_other", "In a few words, what kind of thing is it?", label="Kind (other)", check=incidents.not_blank, when=lambda a: a.get("kind") == "other"),
+    Step(
+        "kind_other",
+        "In a few words, what kind of thing is it?",
+        label="Kind (other)",
+        check=incidents.not_blank,
+        when=lambda a: a.get("kind") == "other",
+        example="a fake fundraising page using the school's logo",
+    ),
     Step("target", "Who does it target? Choose all that apply (numbers separated by commas).", "multi", "Targets", TARGETS),
     Step("poster", "Who posted it?", "choice", "Posted by", POSTERS),
     Step("done", "What has been done already? Choose all that apply (numbers separated by commas).", "multi", "Done already", DONE, check=nothing_alone),
@@ -119,9 +127,16 @@ STEPS = (
         "Describe what you saw: what it said or showed, and when it was posted. Please use words only: don't send screenshots or files here.",
         label="What was seen",
         check=described,
+        example="A comment under the sports day post calling a teacher names, posted on Saturday evening",
         help="If it might be an indecent image of a child, do not screenshot, save or forward it: describe where it is and SLT will act.",
     ),
-    Step("links", "Any links to the post or the account that posted it? (paste them, separated by spaces)", label="Links", optional=True),
+    Step(
+        "links",
+        "Any links to the post or the account that posted it? (paste them, separated by spaces)",
+        label="Links",
+        optional=True,
+        example="https://www.facebook.com/groups/example/posts/123",
+    ),
 )
 
 SUGGESTED = {
@@ -197,6 +212,7 @@ WORKFLOWS = (
         on_complete=submit,
         on_answer=on_answer,
         on_file=incidents.on_file,
+        on_cancel=incidents.on_cancel,
         submit_label="Send to SLT",
     ),
 )
