@@ -8,14 +8,13 @@ messages it sends are committed together. A failed turn changes nothing.
 from __future__ import annotations
 
 import logging
-import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import access, answers
 from bot.config import Person, Settings
-from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable
+from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable, reference
 from bot.messages import Button, Card, Choice, Inbound, Outbound, Question, Recipient, person
 from bot.people import Directory, fold
 from bot.registry import Registry
@@ -57,7 +56,7 @@ class Engine:
         self.settings = settings
         self.store = store
         self.registry = registry
-        self.directory = Directory(settings.people)
+        self.directory = Directory(settings.people, platforms=settings.platforms)
         self.tz = settings.school.tz
 
     # ---- the turn ------------------------------------------------------------
@@ -402,7 +401,7 @@ class Engine:
 
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
-        if step is None:  # such as Teams' Change pressed with nothing chosen in its list
+        if step is None:  # such as a card's Change pressed with nothing chosen in its list
             self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
             out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
             return
@@ -532,7 +531,7 @@ class Engine:
                 out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
-            if wf.step(convo["step"]).kind in ("person", "people") and ctx.platform not in ("console", "test"):  # type: ignore[union-attr]
+            if wf.step(convo["step"]).kind in ("person", "people") and self.directory.names_by_identity(ctx.platform):  # type: ignore[union-attr]  # a picker there gives the platform's own ids
                 value = self._platform_people(value, ctx.platform)
             self._accept(convo, wf, value, ctx, out)
 
@@ -763,11 +762,6 @@ def _resolved(step: Step, answers_: dict[str, Any], ctx: Context) -> Step:
 
 def _what(event: Inbound) -> str:
     return event.action or (f"/{event.command}" if event.command else event.kind)
-
-
-def reference() -> str:
-    """A short id for an unexpected error, shown to the person and written to the log."""
-    return uuid.uuid4().hex[:8].upper()
 
 
 __all__ = ["Engine", "NotRecognised", "StoreUnavailable", "queue", "reference"]
