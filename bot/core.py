@@ -94,9 +94,9 @@ class Core:
     """One running policybot: every front end talks to this."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None) -> None:
-        self.settings = settings
+        self.settings = settings  # the school's settings, and each front end's own section (`Settings.platform`)
         self.store = store
-        self.clock = clock or Clock()
+        self.clock = clock or Clock()  # the core's clock (the terminal chat moves it on)
         self.registry = registry or default_registry()
         self.engine = Engine(settings, store, self.registry)
         self.directory: Directory = self.engine.directory
@@ -120,6 +120,7 @@ class Core:
         return cls(settings, store, clock)
 
     def now(self) -> datetime:
+        """The time now, by the core's clock (which a test or the terminal chat may have moved)."""
         return self.clock.now()
 
     @staticmethod
@@ -316,6 +317,7 @@ class Core:
         self._tasks.append(asyncio.create_task(self._tick_forever(tick_interval)))
 
     async def close(self) -> None:
+        """Finish the work acknowledged and the alerts under way, stop the background tasks, close the store."""
         await self.backlog.close()
         for alert in list(self._alerts):
             with contextlib.suppress(Exception):
