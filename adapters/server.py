@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.platforms import MOUNTS, Mount
 from bot.core import Core
 
 log = logging.getLogger("policybot.server")
@@ -15,24 +16,12 @@ MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB
 CORE = web.AppKey("core", Core)
 FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, for /healthz and the log
 
-# Each front end adds its routes and delivery channel: (app, core) -> None.
-Mount = Callable[[web.Application, Core], Awaitable[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def mounts(core: Core) -> list[tuple[str, Mount]]:
-    """The front ends the configuration switches on."""
-    found: list[tuple[str, Mount]] = []
-    if core.settings.platform("slack") is not None:
-        from adapters.slack import mount as mount_slack
-
-        found.append(("slack", mount_slack))
-
-    if core.settings.platform("teams") is not None:
-        from adapters.teams import mount as mount_teams
-
-        found.append(("teams", mount_teams))
-    return found
+    """The front ends the configuration switches on (those with a section in it)."""
+    return [(name, mount) for name, mount in MOUNTS.items() if core.settings.platform(name) is not None]
 
 
 async def healthz(request: web.Request) -> web.Response:
