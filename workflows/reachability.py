@@ -18,13 +18,13 @@ def show_unreachable(_rest: str, ctx: Context, out: Outcome) -> None:
         rows.setdefault(row["person"], []).append(row)
     listed = [(p, row) for p in ctx.directory.people for row in sorted(rows.get(p.id, []), key=lambda r: r["platform"])]
     if not listed:
-        out.tell(Card("Everyone is reachable", "policybot can reach every member of staff.", tone="success"))
+        out.tell(Card("Everyone is reachable", "policybot can send messages to every member of staff on each platform it runs on.", tone="success"))
         return
     fixes = dict.fromkeys(row["fix"] for _p, row in listed if row.get("fix"))
     out.tell(
         Card(
             "People policybot cannot reach yet",
-            " ".join(["Messages for these people wait until they can be delivered.", *fixes]),
+            " ".join(["policybot cannot send messages to these people on the platform named beside each.", *fixes]),
             fields=tuple((p.describe(), f"{row['platform'].title()}: {row['why']}") for p, row in listed),
             tone="warning",
         )

@@ -82,6 +82,7 @@ async def mount(app: web.Application, core: Core, front_end: SlackFrontEnd | Non
             await front.client.session.close()
 
     core.add_channel(front.channel)
+    await front.channel.publish_reachability()  # for /unreachable, on every front end
     app[SLACK] = front
     if front.settings.signing_secret:
         app.router.add_post(EVENTS_PATH, front.route.handle)

@@ -39,6 +39,7 @@ DMS = "slack_dms"  # slack user id -> {"channel": DM channel id}
 CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
 FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
 TABLES = (DMS, CARDS, FULL)  # all the Slack front end keeps (Core.records)
+HOW_TO_REACH = "For Slack, add their Slack member ID (their Slack profile > ... > Copy member ID) as slack_id in their [[people]] entry."
 TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 
 
@@ -83,6 +84,12 @@ class SlackChannel:
         # Where each Slack user last acted (a channel id), so a refusal can be shown to
         # them there privately. Only a routing hint: after a restart it falls back to the DM.
         self.surfaces: dict[str, str] = {}
+
+    async def publish_reachability(self) -> None:
+        """Tell the core whom Slack cannot reach (listed by /unreachable on every front end): staff with no slack_id."""
+        missing = {p.id: ("no slack_id in the configuration", HOW_TO_REACH) for p in self.directory.people if p.employed and not p.identities.get(PLATFORM)}
+        async with self.store.transaction() as tx:
+            tx.cannot_reach_only(missing)
 
     # ---- planning ------------------------------------------------------------
 

@@ -23,7 +23,8 @@ from adapters.teams.activity import parse_body, read_activity
 from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
-from adapters.teams.channel import TABLES, TeamsChannel, publish_reachability
+from adapters.teams.channel import TeamsChannel
+from adapters.teams.references import TABLES, publish_reachability
 from adapters.teams.settings import PLATFORM, teams_settings
 from bot.config import Settings
 from bot.core import Core

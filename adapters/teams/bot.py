@@ -21,7 +21,7 @@ from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeRespons
 
 from adapters.teams import activity as shape
 from adapters.teams.cards import parse_submit, render_card, shown
-from adapters.teams.channel import REFERENCES, SERVICE, SLT, TABLES, person_key, save_reference
+from adapters.teams.references import REFERENCES, SERVICE, SLT, TABLES, person_key, save_reference
 from adapters.teams.settings import PLATFORM
 from bot.core import Core, not_saved
 from bot.errors import NotRecognised, PolicybotError, StoreUnavailable, reference
