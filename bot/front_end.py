@@ -21,15 +21,21 @@ from bot.engine import queue
 from bot.messages import Outbound
 from bot.store import Store, Transaction
 
+# The core's own tables, which no front end may declare as its own.
+CORE_TABLES = frozenset({"outbox", "inbox", "events", "conversations", "scheduler", "reminders", "counters", "undelivered", "people", reach.UNREACHABLE})
+
 
 class NotItsTable(Exception):
-    """A front end asked for a table it did not declare (a bug in the front end)."""
+    """A front end asked for a table it did not declare, or declared one of the core's (a bug in the front end)."""
 
 
 class _Tables:
     def __init__(self, platform: str, tables: Iterable[str]) -> None:
         self.platform = platform
         self.tables = frozenset(tables)
+        theirs = sorted(t for t in self.tables if t in CORE_TABLES or t.startswith("_"))
+        if theirs:
+            raise NotItsTable(f"the {platform} front end cannot keep the core's tables as its own: {theirs}")
 
     def _check(self, table: str) -> str:
         if table not in self.tables:

@@ -99,4 +99,7 @@ async def test_a_front_ends_records_reach_its_own_tables_and_nothing_else() -> N
     async with chat.transaction() as tx:
         tx.put("chat_references", "chat:eclarke", {"conversation": "c1"})
     assert chat.get("chat_references", "chat:eclarke")["conversation"] == "c1"
+    for table in ("outbox", "conversations", "inbox", "unreachable", "_meta"):
+        with pytest.raises(NotItsTable):
+            bot.core.records("chat", ["chat_references", table])  # nor can it declare the core's tables its own
     await bot.close()

@@ -182,6 +182,9 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     await teams.install("dokafor")  # he adds the app: what waited for him arrives now
     assert any("New account application" in c.text() for c in teams.fake.to(personal("dokafor")))
     assert teams.core.store.get("teams_unreachable", "dokafor") is None
+    await teams.say("pshah", "/unreachable")
+    listing = teams.last(personal("pshah")).text()
+    assert "David Okafor" not in listing and "Jo Bennett" in listing  # reached now; Jo Bennett still has no teams_id
 
 
 async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient) -> None:
