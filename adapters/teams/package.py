@@ -101,7 +101,6 @@ def manifest(settings: Settings, registry: Registry, *, website: str, privacy: s
     # Teams shows at most 10 suggestions: everyone's commands first, then SLT's and administrators'.
     # The help card lists every command, so nothing is out of reach.
     menu = sorted(registry.menu(), key=lambda row: bool(row[2]))
-    menu.append(("unreachable", "Administrators: see who policybot cannot reach in Teams yet", "admin"))
     commands = [{"title": "help", "description": "See what policybot can do for you"}]
     commands += [{"title": command[:32], "description": summary[:128]} for command, summary, _role in menu]
     school = settings.school.name
