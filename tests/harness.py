@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.platforms import load_config
 from bot.clock import Clock
-from bot.config import Settings, load_config
+from bot.config import Settings
 from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.messages import Button, Card, Inbound, Outbound

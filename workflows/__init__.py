@@ -18,6 +18,7 @@ from workflows import (
     photo_check,
     policy_acknowledgement,
     pupil_contact,
+    reachability,
     report_abuse,
     slt_digest,
     training,
@@ -39,5 +40,6 @@ MODULES = (
     photo_check,
     slt_digest,
     waiting,
+    reachability,
     home,
 )
