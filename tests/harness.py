@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.clock import Clock
 from bot.config import Settings, load_config
@@ -13,6 +14,7 @@ from bot.delivery import Message, person_targets
 from bot.messages import Button, Card, Inbound, Outbound
 from bot.people import Directory
 from bot.store import Store
+from workflows import people
 
 # Wednesday 25 November 2026, 10:00 in London (GMT).
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -123,3 +125,30 @@ async def read_policy(core: Core, *people: str) -> None:
     version = core.settings.school.policy_version
     for pid in people:
         await core.handle(Inbound("test", pid, "action", action="policy_acknowledgement.ack", data={"version": version}))
+
+
+# When the sample school's staff read the policy and were trained, in the records made by hand below.
+READ_AT = "2026-11-20T09:00:00+00:00"
+
+
+def person_record(*, read: str | None = None, trained: str | None = None, leaving: str | None = None, leaving_status: str = "open") -> dict[str, Any]:
+    """A person's record in the shape workflows/people.py keeps: `read` the policy version they
+    confirmed (on READ_AT), `trained` the date of their induction, `leaving` their last day."""
+    doc: dict[str, Any] = {}
+    if read:
+        doc["policy_ack"] = people.acknowledgement(read, READ_AT)
+    if trained:
+        doc["training"] = [people.training_entry(trained, "Induction", "pshah")]
+    if leaving:
+        doc["leaving"] = {"date": leaving, "status": leaving_status}
+    return doc
+
+
+def ready_record(version: str = "2025-1") -> dict[str, Any]:
+    """The record of someone ready to run an account: read the current policy and trained."""
+    return person_record(read=version, trained=READ_AT[:10])
+
+
+def put_person(tx: Any, pid: str, doc: dict[str, Any]) -> None:
+    """Write a person's record (from `person_record`) inside an open store transaction."""
+    tx.put(people.TABLE, pid, doc)

@@ -6,6 +6,7 @@ derived from the records). Adding a module here is all it takes to switch it on.
 """
 
 from workflows import (
+    accounts,
     compromising_image,
     home,
     incidents,
@@ -25,6 +26,7 @@ from workflows import (
 
 MODULES = (
     new_account,
+    accounts,
     incidents,
     report_abuse,
     compromising_image,

@@ -12,14 +12,13 @@ from __future__ import annotations
 from bot.messages import Button, Card
 from bot.timefmt import when
 from bot.workflow import Context
+from workflows.accounts import active_accounts, label
+from workflows.monitoring_rota import on_duty
+from workflows.waiting import waiting
 
 
 def home_card(ctx: Context) -> Card:
     """The home page for `ctx.actor`: what is waiting for them (the same list as /waiting), their applications and duty."""
-    from workflows.monitoring_rota import on_duty
-    from workflows.new_account import active_accounts, label
-    from workflows.waiting import waiting
-
     me = ctx.actor
     tz = ctx.settings.school.tz
     sections: dict[str, list[str]] = {}

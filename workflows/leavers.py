@@ -23,25 +23,19 @@ from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows import accounts, people
 from workflows.people_status import not_ready
 from workflows.policy_acknowledgement import daily_slot
 
 
-def _leaving(ctx: Context, pid: str) -> dict[str, Any]:
-    return (ctx.get("people", pid) or {}).get("leaving") or {}
-
-
-def _open_leaver(ctx: Context, pid: str) -> dict[str, Any]:
-    record = ctx.get("people", pid) or {}
-    leaving = record.get("leaving") or {}
-    if not leaving or leaving.get("status") != "open":
+def _open_leaver(ctx: Context, pid: str) -> None:
+    if not people.is_leaving(ctx, pid):
         raise Expired(f"{ctx.directory.name(pid)} has no leaving in progress, so nothing was changed.")
-    return record
 
 
 def unsettled(ctx: Context, pid: str) -> list[dict[str, Any]]:
     """Accounts waiting to be transferred or closed because this person is leaving."""
-    return [a for a in ctx.all("accounts") if (a.get("handover") or {}).get("leaver") == pid and a.get("status") != "closed"]
+    return [a for a in accounts.every_account(ctx) if (a.get("handover") or {}).get("leaver") == pid and a.get("status") != "closed"]
 
 
 def _strip(doc: Mapping[str, Any]) -> dict[str, Any]:
@@ -107,7 +101,7 @@ def hand_over_rota(ctx: Context, acc_id: str, leaver: str, to: str | None, out: 
 
 
 def check_person(value: str, _answers: Answers, ctx: Context) -> str:
-    if _leaving(ctx, value).get("status") == "open":
+    if people.is_leaving(ctx, value):
         raise Invalid(f"{ctx.directory.name(value)}'s leaving is already in progress. Type /leavers to see where it is up to.")
     return value
 
@@ -121,21 +115,18 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     ctx.require("slt,admin", "record that someone is leaving")
     pid, date = answers["person"], answers["date"]
     name = ctx.directory.name(pid)
-    record = ctx.get("people", pid) or {}
-    doc = _strip(record)
-    doc["leaving"] = {"date": date, "recorded_by": ctx.actor.id, "recorded_at": ctx.now.isoformat(), "status": "open"}
-    out.put("people", pid, doc, action="leaver_recorded", before=None, after="open", detail=f"leaving {date}", expect_version=record.get("version"))
+    people.record_leaving(ctx, out, pid, date)
     removed: list[dict[str, Any]] = []
     handover: list[dict[str, Any]] = []
     cover: list[str] = []
-    for acc in ctx.all("accounts"):
+    for acc in accounts.every_account(ctx):
         if pid not in acc.get("runners", []) or acc.get("status") == "closed":
             continue
-        remaining = [r for r in acc["runners"] if r != pid and _leaving(ctx, r).get("status") != "open"]
+        remaining = [r for r in acc["runners"] if r != pid and not people.is_leaving(ctx, r)]
         acc_doc = _strip(acc)
         if len(remaining) >= 2:
             acc_doc["runners"] = [r for r in acc["runners"] if r != pid]
-            out.put("accounts", acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(accounts.TABLE, acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
             removed.append(acc)
             days = hand_over_rota(ctx, acc["id"], pid, None, out)
             if days:
@@ -143,7 +134,7 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         else:
             acc_doc["handover"] = {"leaver": pid, "date": date, "state": "open"}
             acc_doc["status"] = "transferring"
-            out.put("accounts", acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(accounts.TABLE, acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
             handover.append({**acc_doc, "id": acc["id"]})
     lines = [f"{name} is recorded as leaving on {day(date)}."]
     if removed:
@@ -186,7 +177,7 @@ def transfer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 
 def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
-    acc = ctx.get("accounts", acc_id)
+    acc = accounts.get_account(ctx, acc_id)
     if acc is None:
         raise Expired("I can't find that account any more.")
     if not acc.get("handover"):
@@ -196,7 +187,7 @@ def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
 
 def check_new_runner(value: str, _answers: Answers, ctx: Context) -> str:
     p = ctx.directory.get(value)
-    if _leaving(ctx, value).get("status") == "open":
+    if people.is_leaving(ctx, value):
         raise Invalid(f"{ctx.directory.name(value)} is leaving, so can't take the account on. Please choose someone else.")
     if p is not None and not p.employed:
         raise Invalid("The account needs two members of staff; a volunteer or parent can help but not replace a member of staff. Please choose a member of staff.")
@@ -216,7 +207,7 @@ def offer_transfer(answers: Answers, ctx: Context, out: Outcome) -> None:
         return
     doc = _strip(acc)
     doc["handover"] = {**acc["handover"], "state": "offered", "offered_to": new, "offered_by": ctx.actor.id}
-    out.put("accounts", acc["id"], doc, action="account_transfer_offered", detail=f"to {ctx.directory.name(new)}", expect_version=acc["version"])
+    out.put(accounts.TABLE, acc["id"], doc, action="account_transfer_offered", detail=f"to {ctx.directory.name(new)}", expect_version=acc["version"])
     out.send(person(new), offer_card({**doc, "id": acc["id"]}, ctx), key=f"offer:{acc['id']}:{new}")
     out.tell(Card("Transfer offered", f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. I'll tell the administrators when they answer."))
     out.send(role("admins"), _handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
@@ -254,7 +245,7 @@ def accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     doc["status"] = "active"
     doc.pop("handover", None)
     doc.setdefault("handovers", []).append({**h, "state": "transferred", "settled_at": ctx.now.isoformat(), "to": ctx.actor.id})
-    out.put("accounts", acc["id"], doc, action="account_transferred", after="active", detail=f"from {ctx.directory.name(h['leaver'])} to {ctx.actor.name}", expect_version=acc["version"])
+    out.put(accounts.TABLE, acc["id"], doc, action="account_transferred", after="active", detail=f"from {ctx.directory.name(h['leaver'])} to {ctx.actor.name}", expect_version=acc["version"])
     days = hand_over_rota(ctx, acc["id"], h["leaver"], ctx.actor.id, out)
     rota = f" You also take over {ctx.directory.name(h['leaver'])}'s monitoring days: {', '.join(days)} (see /rota)." if days else ""
     out.send(
@@ -272,7 +263,7 @@ def decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     acc = _offer(data, ctx)
     doc = _strip(acc)
     doc["handover"] = {k: v for k, v in acc["handover"].items() if k not in ("offered_to", "offered_by")} | {"state": "open"}
-    out.put("accounts", acc["id"], doc, action="account_transfer_declined", detail=ctx.actor.name, expect_version=acc["version"])
+    out.put(accounts.TABLE, acc["id"], doc, action="account_transfer_declined", detail=ctx.actor.name, expect_version=acc["version"])
     out.send(
         person(ctx.actor.id),
         Card("Thank you for letting us know", f"You have not been added to {acc['name']}. The administrators will ask someone else."),
@@ -309,7 +300,7 @@ def record_closed(answers: Answers, ctx: Context, out: Outcome) -> None:
     doc["closed_by"] = ctx.actor.id
     doc.pop("handover", None)
     doc.setdefault("handovers", []).append({**h, "state": "closed", "settled_at": ctx.now.isoformat()})
-    out.put("accounts", acc["id"], doc, action="account_closed", after="closed", detail=f"{ctx.directory.name(h['leaver'])} leaving", expect_version=acc["version"])
+    out.put(accounts.TABLE, acc["id"], doc, action="account_closed", after="closed", detail=f"{ctx.directory.name(h['leaver'])} leaving", expect_version=acc["version"])
     out.send(
         role("admins"),
         Card(f"Closed: {acc['name']}", f"{ctx.actor.name} confirmed {acc['platform_label']} {acc['handle']} is closed on the platform.", tone="success"),
@@ -344,11 +335,11 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Mark the leaving finished; refused while any account still waits."""
     ctx.require("slt,admin", "finish a leaver")
     pid = str(data.get("person", ""))
-    record = _open_leaver(ctx, pid)
+    _open_leaver(ctx, pid)
     waiting = unsettled(ctx, pid)
     name = ctx.directory.name(pid)
     if waiting:
-        out.audit("leaver_finish_refused", f"people/{pid}", detail=", ".join(a["id"] for a in waiting))
+        out.audit("leaver_finish_refused", f"{people.TABLE}/{pid}", detail=", ".join(a["id"] for a in waiting))
         out.tell(
             Card(
                 "Not finished yet",
@@ -359,9 +350,7 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
             )
         )
         return
-    doc = _strip(record)
-    doc["leaving"] = {**record["leaving"], "status": "finished", "finished_by": ctx.actor.id, "finished_at": ctx.now.isoformat()}
-    out.put("people", pid, doc, action="leaver_finished", before="open", after="finished", expect_version=record["version"])
+    people.finish_leaving(ctx, out, pid)
     out.tell(Card("Leaver finished", f"{name}'s leaving is complete: every account they ran is transferred or closed.", tone="success"))
 
 
@@ -370,7 +359,7 @@ def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
     ctx.require("slt,admin", "see leavers")
     fields, buttons = [], []
     for p in ctx.directory.people:
-        leaving = _leaving(ctx, p.id)
+        leaving = people.leaving(ctx, p.id)
         if leaving.get("status") != "open":
             continue
         waiting = unsettled(ctx, p.id)
@@ -389,11 +378,11 @@ def daily_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     if slot is None:
         return []
     due = []
-    for acc in ctx.all("accounts"):
+    for acc in accounts.every_account(ctx):
         h = acc.get("handover")
         if not h or acc.get("status") == "closed":
             continue
-        started = _leaving(ctx, h["leaver"]).get("recorded_at", "")
+        started = people.leaving(ctx, h["leaver"]).get("recorded_at", "")
         if started and datetime.fromisoformat(started).astimezone(ctx.settings.school.tz).date().isoformat() == slot:
             continue  # the administrators were told today already
         out = Outcome(actor="policybot")

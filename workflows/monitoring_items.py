@@ -24,8 +24,8 @@ from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from workflows.accounts import active_accounts, get_account, label
 from workflows.monitoring_rota import late_note, no_open_accounts, on_duty
-from workflows.new_account import active_accounts, label
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
@@ -73,7 +73,7 @@ def item_line(item: Mapping[str, Any], ctx: Context) -> str:
 
 def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone: str = "info") -> Card:
     """An item with its details and, while it is open, Mark replied."""
-    account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"]}
+    account = get_account(ctx, item["account"]) or {"id": item["account"], "name": item["account"]}
     tz = ctx.settings.school.tz
     fields = (
         ("Account", label(account)),
@@ -90,7 +90,7 @@ def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone
 
 def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
     """Who should reply now: today's monitor, or (with nobody on duty) everyone who runs the account."""
-    account = ctx.get("accounts", item["account"])
+    account = get_account(ctx, item["account"])
     if account is None:
         return []
     monitor = on_duty(ctx, account, ctx.today)
@@ -107,7 +107,7 @@ def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
     """File the item with its due time, and tell whoever must reply."""
-    account = ctx.get("accounts", answers["account"])
+    account = get_account(ctx, answers["account"])
     if account is None:
         raise Expired("That account is no longer in the register, so nothing was logged.")
     received = datetime.fromisoformat(answers["received"]) if answers.get("received") else ctx.now
@@ -157,7 +157,7 @@ def _item_to_act_on(data: Mapping[str, Any], ctx: Context, refused: str) -> dict
     item = ctx.get(ITEMS, str(data.get("item", "")))
     if item is None:
         raise Expired("I can't find that item any more.")
-    account = ctx.get("accounts", item["account"]) or {}
+    account = get_account(ctx, item["account"]) or {}
     if not (ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt):
         raise NotAllowed(refused)
     return item
@@ -176,7 +176,7 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     told = {*responsible(item, ctx), item["logged_by"]}
     if ctx.reminded(f"item-late:{item['id']}"):
         # It was escalated: SLT's copy and every runner's copy lose their button too.
-        account = ctx.get("accounts", item["account"]) or {}
+        account = get_account(ctx, item["account"]) or {}
         told |= {r for r in account.get("runners", ()) if ctx.directory.get(r)}
         out.send(role("slt"), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:slt", replace=True)
     for pid in sorted(told - {ctx.actor.id}):
@@ -255,7 +255,7 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     tz = ctx.settings.school.tz
     for item in ctx.find(ITEMS, status="open"):
         due = datetime.fromisoformat(item["due_at"])
-        account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
+        account = get_account(ctx, item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
         if ctx.now >= due:
             key = f"item-late:{item['id']}"
             if ctx.reminded(key):

@@ -23,7 +23,7 @@ from bot.people import fold
 from bot.timefmt import day as show_day
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.new_account import active_accounts, label
+from workflows.accounts import active_accounts, every_account, get_account, label
 
 ROTA = "rota"
 SWAPS = "swaps"
@@ -44,7 +44,7 @@ def account_value(account: Mapping[str, Any]) -> str:
 
 def account_of(value: str, ctx: Context) -> dict[str, Any]:
     """The account behind an answer kept by `account_value`."""
-    account = ctx.get("accounts", value.split(":", 1)[0].strip())
+    account = get_account(ctx, value.split(":", 1)[0].strip())
     if account is None:
         raise Expired("That account is no longer in the register, so nothing was changed.")
     return account
@@ -52,7 +52,7 @@ def account_of(value: str, ctx: Context) -> dict[str, Any]:
 
 def no_open_accounts(ctx: Context) -> str:
     """Why there is nothing to show: no accounts at all, or only closed ones (the register keeps them)."""
-    closed = len(ctx.all("accounts"))
+    closed = len(every_account(ctx))
     if not closed:
         return "There are no school accounts in the register yet"
     return f"There is no open school account in the register (the {'one' if closed == 1 else closed} in it {'is' if closed == 1 else 'are'} closed)"
@@ -391,7 +391,7 @@ def check_colleague(value: str, answers: Answers, ctx: Context) -> str:
 
 
 def swap_card(swap: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
-    account = ctx.get("accounts", swap["account"]) or {"name": swap["account"], "id": swap["account"]}
+    account = get_account(ctx, swap["account"]) or {"name": swap["account"], "id": swap["account"]}
     title = f"Can you monitor {label(account)} on {show_day(swap['day'])}?"
     if outcome:
         return Card(title, outcome)
@@ -444,7 +444,7 @@ def _open_swap(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
 def swap_accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """The colleague takes the day: the rota changes for that date only."""
     swap = _open_swap(data, ctx)
-    account = ctx.get("accounts", swap["account"])
+    account = get_account(ctx, swap["account"])
     if account is None or ctx.actor.id not in account.get("runners", ()):
         raise Expired("You no longer run that account, so you can't take this day. Nothing was changed.")
     if on_duty(ctx, account, date.fromisoformat(swap["day"])) != swap["from"]:
@@ -469,7 +469,7 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     swap = _open_swap(data, ctx)
     swap.update(status="declined", decided_at=ctx.now.isoformat())
     out.put(SWAPS, swap["id"], swap, action="swap_declined", before="asked", after="declined", expect_version=swap["version"])
-    account = ctx.get("accounts", swap["account"]) or {"name": swap["account"], "id": swap["account"]}
+    account = get_account(ctx, swap["account"]) or {"name": swap["account"], "id": swap["account"]}
     out.send(person(ctx.actor.id), swap_card(swap, ctx, f"You declined on {when(ctx.now, ctx.settings.school.tz)}. Nothing changed."), key=f"swap:{swap['id']}", replace=True)
     out.send(
         person(swap["from"]),
@@ -552,7 +552,7 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     live = {a["id"] for a in accounts}
     for alert in ctx.where(GAP_ALERTS, lambda a: a.get("open") and a["account"] not in live):
         # The account was closed: its gaps need nobody now, and the alert says so.
-        account = ctx.get("accounts", alert["account"]) or {"id": alert["account"], "name": alert["account"]}
+        account = get_account(ctx, alert["account"]) or {"id": alert["account"], "name": alert["account"]}
         out = Outcome(actor="policybot")
         out.delete(GAP_ALERTS, alert["id"])
         card = Card(f"Closed: {label(account)}", f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. Nothing more is needed.", tone="info")

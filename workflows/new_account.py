@@ -21,7 +21,8 @@ from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
-from workflows.people_status import acknowledged, not_ready, runner_line
+from workflows import accounts, people
+from workflows.people_status import not_ready, runner_line
 
 PLATFORMS = (
     Choice("facebook", "Facebook"),
@@ -33,21 +34,6 @@ PLATFORMS = (
     Choice("other", "Another platform"),
 )
 VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
-
-
-# ---- the account register -----------------------------------------------------------
-
-
-def active_accounts(ctx: Context) -> list[dict[str, Any]]:
-    """Accounts in the register that are live (active, or being transferred to a new runner), in register order."""
-    accounts = [a for a in ctx.all("accounts") if a.get("status", "active") in ("active", "transferring")]
-    return sorted(accounts, key=lambda a: (a.get("created_at", ""), a["id"]))
-
-
-def label(account: Mapping[str, Any]) -> str:
-    """'Year 6 Trips (@PenningtonY6)'."""
-    handle = account.get("handle", "")
-    return f"{account['name']} ({handle})" if handle else str(account["name"])
 
 
 not_blank = filled("Please write a little more, so SLT can understand your plan.")
@@ -70,7 +56,7 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
             "Everyone running a school account must have read and understood the social media policy first. "
             "Please ask them to read it (type /policy), then answer yes here. Your answers so far are saved."
         )
-    unread = [pid for pid in answers.get("runners", []) if not acknowledged(ctx, pid)]
+    unread = [pid for pid in answers.get("runners", []) if not people.acknowledged(ctx, pid)]
     if unread:
         names = [("you" if pid == ctx.actor.id else ctx.directory.name(pid)) for pid in unread]
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -303,7 +289,7 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
     if _blocked_untrained(app, ctx, out):
         return
     problems = not_ready(ctx, list(app["runners"]))
-    number = ctx.next_id("accounts")
+    number = ctx.next_id(accounts.TABLE)
     acc_id = f"ACC-{number}"
     account = {
         "platform": app["platform"],
@@ -320,7 +306,7 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
         "created_at": ctx.now.isoformat(),
         "status": "active",
     }
-    out.put("accounts", acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
+    out.put(accounts.TABLE, acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
     app.update(status="created", account=acc_id)
     out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
     done = Card(
@@ -350,22 +336,6 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
                 tone="success",
             ),
         )
-
-
-def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
-    """The school's account register. Where the login is kept is shown to SLT and admins only."""
-    accounts = sorted(ctx.all("accounts"), key=lambda a: a.get("created_at", ""))
-    if not accounts:
-        out.tell(Card("School account register", "There are no school accounts in the register yet. Apply for one with /new-account."))
-        return
-    trusted = ctx.actor.is_slt or ctx.actor.is_admin
-    fields = []
-    for acc in accounts:
-        lines = [f"{acc['platform_label']} {acc['handle']} - {acc['status']}", "Run by: " + "; ".join(runner_line(ctx, r) for r in acc["runners"])]
-        if trusted:
-            lines.append(f"Login kept: {acc['credentials_location']}")
-        fields.append((f"{acc['id']}: {acc['name']}", "\n".join(lines)))
-    out.tell(Card("School account register", f"{len(accounts)} account(s).", fields=tuple(fields)))
 
 
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
@@ -429,10 +399,7 @@ WORKFLOWS = (
     ),
 )
 
-COMMANDS = (
-    Command("accounts", "see the school's account register", list_accounts),
-    Command("my-applications", "see your account applications and their status", my_applications),
-)
+COMMANDS = (Command("my-applications", "see your account applications and their status", my_applications),)
 
 ACTIONS = {
     "new_account.approve": approve,

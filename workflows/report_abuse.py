@@ -17,7 +17,7 @@ from __future__ import annotations
 from bot.messages import Card, Choice
 from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
 from workflows import incidents
-from workflows.new_account import active_accounts
+from workflows.accounts import active_accounts
 
 ELSEWHERE = "elsewhere"
 KINDS = (

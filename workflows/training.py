@@ -13,17 +13,15 @@ from __future__ import annotations
 from bot.messages import Card, person
 from bot.timefmt import day
 from bot.workflow import Answers, Context, Outcome, Step, Workflow, filled
+from workflows import people
 
 
 def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
     """Add the training to each person's record and let each of them know."""
     ctx.require("admin", "record training")
-    entry = {"date": answers["date"], "what": answers["what"], "by": ctx.actor.id}
+    entry = people.training_entry(answers["date"], answers["what"], ctx.actor.id)
     for pid in answers["people"]:
-        record = ctx.get("people", pid) or {}
-        doc = {k: v for k, v in record.items() if k not in ("id", "version")}
-        doc["training"] = sorted([*(doc.get("training") or []), entry], key=lambda t: t["date"])
-        out.put("people", pid, doc, action="training_recorded", detail=f"{answers['date']}: {answers['what']}", expect_version=record.get("version"))
+        people.add_training(ctx, out, pid, entry)
         if pid != ctx.actor.id:
             out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
     names = ", ".join(ctx.directory.name(pid) for pid in answers["people"])
