@@ -25,8 +25,8 @@ from workflows import (
 )
 
 MODULES = (
-    new_account,
     accounts,
+    new_account,
     incidents,
     report_abuse,
     compromising_image,
