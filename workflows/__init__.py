@@ -2,36 +2,31 @@
 
 Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
 `ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
-derived from the records). Adding a module here is all it takes to switch it on.
+derived from the records). Adding a module to `MODULES` is all it takes to switch it on;
+nothing registers itself when imported.
 """
 
 from workflows import (
     accounts,
-    compromising_image,
     home,
-    incidents,
     leavers,
-    media_enquiry,
     monitoring_items,
     monitoring_rota,
     new_account,
     photo_check,
     policy_acknowledgement,
-    pupil_contact,
-    report_abuse,
     slt_digest,
     training,
     waiting,
 )
+from workflows.incidents import chasing, reporting, slt
 
 MODULES = (
     accounts,
     new_account,
-    incidents,
-    report_abuse,
-    compromising_image,
-    media_enquiry,
-    pupil_contact,
+    slt,  # SLT's handling of incidents
+    chasing,  # incidents nobody owns
+    reporting,  # a conversation for each report type in workflows/incidents/
     monitoring_rota,
     monitoring_items,
     policy_acknowledgement,

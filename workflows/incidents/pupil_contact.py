@@ -10,8 +10,8 @@ informs SLT, who decide whether the pupil's family or the behaviour policy need 
 from __future__ import annotations
 
 from bot.messages import Card, Choice
-from bot.workflow import Answers, Context, Outcome, Step, Workflow
-from workflows import incidents
+from bot.workflow import Answers, Context, Outcome, Step
+from workflows.incidents.report import Report, not_blank
 from workflows.new_account import PLATFORMS
 
 PUPIL = (Choice("current", "A current pupil"), Choice("former", "A former pupil, still under 18"))
@@ -35,7 +35,7 @@ STEPS = (
         "pupil",
         "Who is the pupil? Their name and class or year if you know it (only SLT will see this).",
         label="Pupil's name",
-        check=incidents.not_blank,
+        check=not_blank,
         max_length=200,
         example="Jamie Smith, Year 6",
     ),
@@ -58,31 +58,23 @@ def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
         )
 
 
-def urgency(answers: Answers) -> str:
+def urgency(answers: Answers, _ctx: Context) -> str:
     return "high" if answers.get("engaged") or answers.get("anything_else") else "normal"
 
 
-def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
-    incidents.file_report("pupil_contact", urgency(answers), answers, ctx, out)
-
-
-KIND = incidents.register(incidents.Kind("pupil_contact", "Pupil contact with staff", "pupil_contact", STEPS))
-
-WORKFLOWS = (
-    Workflow(
-        name="pupil_contact",
-        command="pupil-contact",
-        title="A pupil contacted you",
-        summary="a current or former pupil (under 18) tried to follow or contact your personal account",
-        aliases=("pupil contact", "a pupil followed me"),
-        intro=(
-            "Thank you for reporting it. Remember: staff must not follow or engage with current or former pupils under 18 on personal accounts, "
-            "so please don't accept or reply. I'll record it and inform SLT."
-        ),
-        steps=STEPS,
-        on_complete=submit,
-        on_answer=on_answer,
-        on_file=incidents.on_file,
-        submit_label="Send to SLT",
+REPORT = Report(
+    name="pupil_contact",
+    label="Pupil contact with staff",
+    workflow="pupil_contact",
+    command="pupil-contact",
+    title="A pupil contacted you",
+    summary="a current or former pupil (under 18) tried to follow or contact your personal account",
+    aliases=("pupil contact", "a pupil followed me"),
+    intro=(
+        "Thank you for reporting it. Remember: staff must not follow or engage with current or former pupils under 18 on personal accounts, "
+        "so please don't accept or reply. I'll record it and inform SLT."
     ),
+    steps=STEPS,
+    urgency=urgency,
+    on_answer=on_answer,
 )

@@ -9,11 +9,12 @@ and what is said. With no headteacher configured, SLT alone are alerted, and tol
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from bot.messages import Card, Choice
-from bot.workflow import Answers, Context, Outcome, Step, Workflow
-from workflows import incidents
+from bot.workflow import Answers, Context, Step
+from workflows.incidents.report import Report, not_blank
 
 HOW = (
     Choice("phone", "Phone call"),
@@ -24,16 +25,16 @@ HOW = (
 )
 
 STEPS = (
-    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=incidents.not_blank, max_length=200, example="the Evening Echo"),
+    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=not_blank, max_length=200, example="the Evening Echo"),
     Step(
-        "contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=incidents.not_blank, max_length=300, example="Sam Jones, 07700 900123"
+        "contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"
     ),
     Step("how", "How did they get in touch?", "choice", "How they got in touch", HOW),
     Step(
         "question",
         "What did they ask about? Which posts, and what did they want to know?",
         label="Their question",
-        check=incidents.not_blank,
+        check=not_blank,
         example="The photo of the Year 6 trip on our Facebook page: who took it",
     ),
     Step(
@@ -49,49 +50,48 @@ STEPS = (
         "said",
         "What did you say? As close to your words as you can.",
         label="What was said",
-        check=incidents.not_blank,
+        check=not_blank,
         when=lambda a: bool(a.get("responded")),
         example="I said I couldn't comment and would pass it on",
     ),
 )
 
 
-def urgency(answers: Answers, now: datetime) -> str:
+def urgency(answers: Answers, ctx: Context) -> str:
     deadline = answers.get("deadline")
-    if deadline and datetime.fromisoformat(deadline) - now <= timedelta(hours=24):
+    if deadline and datetime.fromisoformat(deadline) - ctx.now <= timedelta(hours=24):
         return "urgent"
     return "high"
 
 
-def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
+def headteacher(ctx: Context) -> dict[str, str]:
+    """The headteacher, alerted by name as well as SLT (when one is configured)."""
     head = ctx.settings.school.headteacher
-    also = {head: "the headteacher"} if head and ctx.directory.get(head) else {}
-    incidents.file_report("media_enquiry", urgency(answers, ctx.now), answers, ctx, out, also=also)
+    return {head: "the headteacher"} if head and ctx.directory.get(head) else {}
+
+
+def if_they_call_again(also: Mapping[str, str]) -> Card:
     passed_to = "the headteacher" if also else "the school's leadership team"
-    out.tell(
-        Card(
-            "If they contact you again",
-            f"Please don't comment. You can say: \"Thank you, I've passed your enquiry to {passed_to}, and someone from the school will be in touch.\" Then tell SLT they called again.",
-        )
+    return Card(
+        "If they contact you again",
+        f"Please don't comment. You can say: \"Thank you, I've passed your enquiry to {passed_to}, and someone from the school will be in touch.\" Then tell SLT they called again.",
     )
 
 
-KIND = incidents.register(incidents.Kind("media_enquiry", "Journalist contact", "media_enquiry", STEPS))
-
-WORKFLOWS = (
-    Workflow(
-        name="media_enquiry",
-        command="media-enquiry",
-        title="A journalist got in touch",
-        summary="a journalist contacted you about the school or its social media",
-        aliases=("media enquiry", "journalist", "press enquiry"),
-        intro=(
-            "Please don't respond to the journalist yet: the school's media policy must be followed first, and the school's leaders will decide who replies. "
-            "I'll take a few details, then alert them when you send it."
-        ),
-        steps=STEPS,
-        on_complete=submit,
-        on_file=incidents.on_file,
-        submit_label="Send to SLT",
+REPORT = Report(
+    name="media_enquiry",
+    label="Journalist contact",
+    workflow="media_enquiry",
+    command="media-enquiry",
+    title="A journalist got in touch",
+    summary="a journalist contacted you about the school or its social media",
+    aliases=("media enquiry", "journalist", "press enquiry"),
+    intro=(
+        "Please don't respond to the journalist yet: the school's media policy must be followed first, and the school's leaders will decide who replies. "
+        "I'll take a few details, then alert them when you send it."
     ),
+    steps=STEPS,
+    urgency=urgency,
+    also=headteacher,
+    closing=if_they_call_again,
 )

@@ -12,8 +12,8 @@ to be deleted too and records only that a file was sent.
 from __future__ import annotations
 
 from bot.messages import Card, Choice
-from bot.workflow import Answers, Context, Outcome, Step, Workflow
-from workflows import incidents
+from bot.workflow import Answers, Context, Outcome, Step
+from workflows.incidents.report import Alert, Report, not_blank
 
 DONE = (Choice("done", "Yes, done"), Choice("need_help", "I can't, I need help"))
 CLOUD = (
@@ -50,7 +50,7 @@ STEPS = (
         "shared_with",
         "Who was it sent or shared with, or where was it posted? Give names or places only, not the picture.",
         label="Shared with",
-        check=incidents.not_blank,
+        check=not_blank,
         when=lambda a: bool(a.get("shared")),
         example="my partner's phone, by WhatsApp",
     ),
@@ -59,38 +59,13 @@ STEPS = (
 )
 
 
-def urgency(answers: Answers) -> str:
+def urgency(answers: Answers, _ctx: Context) -> str:
     if answers.get("shared") or "need_help" in (answers.get("deleted"), answers.get("recently_deleted"), answers.get("cloud")):
         return "urgent"
     return "high"
 
 
-def on_start(answers: Answers, ctx: Context, out: Outcome) -> None:
-    """The policy says to alert SLT: that happens before the first question."""
-    unfinished = [i for i in ctx.find(incidents.TABLE, reporter=ctx.actor.id, kind="compromising_image", status="open") if not i["report_complete"]]
-    if unfinished:
-        # They started before and stopped: SLT already know, so carry on with the same incident.
-        answers["_incident"] = unfinished[-1]["id"]
-        out.tell(Card(f"Carrying on with {unfinished[-1]['id']}", "SLT were alerted when you started this before. Let's go through the checklist again.", tone="warning"))
-        return
-    inc = incidents.open_incident("compromising_image", "high", answers, ctx, out, why="a compromising picture was taken")
-    out.tell(
-        Card(
-            f"SLT have been alerted ({inc['id']})",
-            "Thank you for reporting this straight away. Please don't send me the picture, and don't show it to anyone. Let's go through the checklist together.",
-            tone="warning",
-        )
-    )
-
-
-def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
-    inc = incidents.draft(answers, ctx)
-    action = ""
-    if answers.get(key) == "need_help":
-        step = next(s for s in STEPS if s.key == key)
-        told = incidents.ask_for_help(inc, answers, step, ctx, out)
-        action = "incident_help_asked"
-        out.tell(Card("SLT will help", f"That's fine. {told} Please carry on with the rest of the checklist.", tone="warning"))
+def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
     if key == "shared" and answers.get("shared"):
         out.tell(
             Card(
@@ -99,29 +74,29 @@ def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
                 tone="warning",
             )
         )
-    incidents.sync_draft(answers, ctx, out, inc, action=action, detail=key if action else "")
 
 
-def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
-    incidents.file_report("compromising_image", urgency(answers), answers, ctx, out)
-
-
-KIND = incidents.register(incidents.Kind("compromising_image", "Compromising image", "compromising_image", STEPS))
-
-WORKFLOWS = (
-    Workflow(
-        name="compromising_image",
-        command="compromising-image",
-        title="Compromising picture",
-        summary="you took a picture by mistake that could be misconstrued or misused",
-        aliases=("compromising image", "compromising picture"),
-        intro="The policy says to delete it immediately and alert SLT. Then we'll go through deleting it step by step. Never send me the picture.",
-        steps=STEPS,
-        on_complete=submit,
-        on_start=on_start,
-        on_answer=on_answer,
-        on_file=incidents.on_file,
-        on_cancel=incidents.on_cancel,
-        submit_label="Send to SLT",
+REPORT = Report(
+    name="compromising_image",
+    label="Compromising image",
+    workflow="compromising_image",
+    command="compromising-image",
+    title="Compromising picture",
+    summary="you took a picture by mistake that could be misconstrued or misused",
+    aliases=("compromising image", "compromising picture"),
+    intro="The policy says to delete it immediately and alert SLT. Then we'll go through deleting it step by step. Never send me the picture.",
+    steps=STEPS,
+    urgency=urgency,
+    # The policy says to alert SLT: that happens before the first question.
+    alerts=(
+        Alert(
+            why="a compromising picture was taken",
+            urgency="high",
+            title="SLT have been alerted ({incident})",
+            body="Thank you for reporting this straight away. Please don't send me the picture, and don't show it to anyone. Let's go through the checklist together.",
+            resumed="SLT were alerted when you started this before. Let's go through the checklist again.",
+        ),
     ),
+    help_answer="need_help",
+    on_answer=on_answer,
 )

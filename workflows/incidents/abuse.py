@@ -15,9 +15,9 @@ Evidence is a description and links; a file sent into the chat is never kept.
 from __future__ import annotations
 
 from bot.messages import Card, Choice
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
-from workflows import incidents
+from bot.workflow import Answers, Context, Invalid, Outcome, Step
 from workflows.accounts import active_accounts
+from workflows.incidents.report import Alert, Report, not_blank
 
 ELSEWHERE = "elsewhere"
 KINDS = (
@@ -98,7 +98,7 @@ STEPS = (
         "where_else",
         "Where is it? Name the site, app or group, and paste a link if there is one.",
         label="Where (not a school account)",
-        check=incidents.not_blank,
+        check=not_blank,
         when=lambda a: a.get("where") == ELSEWHERE,
         example="the Pennington Parents WhatsApp group",
     ),
@@ -107,7 +107,7 @@ STEPS = (
         "kind_other",
         "In a few words, what kind of thing is it?",
         label="Kind (other)",
-        check=incidents.not_blank,
+        check=not_blank,
         when=lambda a: a.get("kind") == "other",
         example="a fake fundraising page using the school's logo",
     ),
@@ -152,7 +152,7 @@ def suggested_wording(answers: Answers) -> str:
     return " ".join(lines)
 
 
-def urgency(answers: Answers) -> str:
+def urgency(answers: Answers, _ctx: Context) -> str:
     if answers.get("danger"):
         return "urgent"
     if "pupil" in answers.get("target", []) or answers.get("kind") in ("threatening", "discriminatory", "harassment", "bullying"):
@@ -160,19 +160,8 @@ def urgency(answers: Answers) -> str:
     return "normal"
 
 
-def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
-    """Alert SLT the moment someone is in danger; offer wording; keep SLT's copy current."""
-    if key == "danger" and answers.get("danger") and not answers.get("_incident"):
-        out.tell(
-            Card(
-                "Call 999 now",
-                "If anyone is in immediate danger, call 999 now, before anything else. "
-                "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
-                tone="urgent",
-            )
-        )
-        incidents.open_incident("abuse", "urgent", answers, ctx, out, why="someone may be in immediate danger")
-        return
+def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """Offer wording for the audience; on a school account, say to act swiftly."""
     if key == "told_audience" and answers.get("told_audience") == "not_yet":
         out.tell(
             Card(
@@ -188,31 +177,32 @@ def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
                 tone="warning",
             )
         )
-    incidents.sync_draft(answers, ctx, out)
 
 
-def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
-    incidents.file_report("abuse", urgency(answers), answers, ctx, out)
-
-
-KIND = incidents.register(incidents.Kind("abuse", "Abuse reported online", "report_abuse", STEPS))
-
-WORKFLOWS = (
-    Workflow(
-        name="report_abuse",
-        command="report-abuse",
-        title="Report abuse online",
-        summary="report offensive, abusive or unacceptable content or behaviour online",
-        aliases=("report abuse", "report a post", "abuse"),
-        intro=(
-            "I'll ask a few quick questions and send your report to the Senior Leadership Team. "
-            "Please describe things in words: don't send screenshots or files here. You can type back, cancel or help at any time."
-        ),
-        steps=STEPS,
-        on_complete=submit,
-        on_answer=on_answer,
-        on_file=incidents.on_file,
-        on_cancel=incidents.on_cancel,
-        submit_label="Send to SLT",
+REPORT = Report(
+    name="abuse",
+    label="Abuse reported online",
+    workflow="report_abuse",
+    command="report-abuse",
+    title="Report abuse online",
+    summary="report offensive, abusive or unacceptable content or behaviour online",
+    aliases=("report abuse", "report a post", "abuse"),
+    intro=(
+        "I'll ask a few quick questions and send your report to the Senior Leadership Team. "
+        "Please describe things in words: don't send screenshots or files here. You can type back, cancel or help at any time."
     ),
+    steps=STEPS,
+    urgency=urgency,
+    # Alert SLT the moment someone is in danger, before anything else is asked.
+    alerts=(
+        Alert(
+            step="danger",
+            why="someone may be in immediate danger",
+            urgency="urgent",
+            title="Call 999 now",
+            body="If anyone is in immediate danger, call 999 now, before anything else. "
+            "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
+        ),
+    ),
+    on_answer=on_answer,
 )
