@@ -15,6 +15,8 @@ from workflows import (
     new_account,
     photo_check,
     policy_acknowledgement,
+    rota_gaps,
+    rota_swaps,
     slt_digest,
     training,
     waiting,
@@ -27,7 +29,9 @@ MODULES = (
     slt,  # SLT's handling of incidents
     chasing,  # incidents nobody owns
     reporting,  # a conversation for each report type in workflows/incidents/
-    monitoring_rota,
+    monitoring_rota,  # /rota and /rota-set
+    rota_swaps,  # /swap-duty
+    rota_gaps,  # days with nobody on duty
     monitoring_items,
     policy_acknowledgement,
     training,

@@ -13,7 +13,7 @@ from bot.messages import Button, Card
 from bot.timefmt import when
 from bot.workflow import Context
 from workflows.accounts import active_accounts, label
-from workflows.monitoring_rota import on_duty
+from workflows.rota_records import on_duty
 from workflows.waiting import waiting
 
 

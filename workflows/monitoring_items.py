@@ -25,7 +25,7 @@ from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
 from workflows.accounts import active_accounts, get_account, label
-from workflows.monitoring_rota import late_note, no_open_accounts, on_duty
+from workflows.rota_records import late_note, no_open_accounts, on_duty
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))

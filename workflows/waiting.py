@@ -20,8 +20,8 @@ from workflows.incidents import kind_label
 from workflows.incidents.cards import alert_card
 from workflows.leavers import handover_card, offer_card
 from workflows.monitoring_items import ITEMS, item_card, item_line
-from workflows.monitoring_rota import SWAPS, swap_card
 from workflows.new_account import approval_card, create_card
+from workflows.rota_swaps import SWAPS, swap_card
 
 # How many things /waiting sends as cards at once; the overview lists every one.
 MAX_CARDS = 15

@@ -92,5 +92,3 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
         buttons.append(Button("incidents.note", "Add a note", data))
         buttons.append(Button("incidents.reopen", "Reopen", data))
     return Card(f"{inc['id']}: {kind_label(inc['kind'])} (private to you)", "This is confidential. Please don't copy it into shared channels.", fields=tuple(fields), buttons=tuple(buttons))
-
-

@@ -26,9 +26,7 @@ HOW = (
 
 STEPS = (
     Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=not_blank, max_length=200, example="the Evening Echo"),
-    Step(
-        "contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"
-    ),
+    Step("contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"),
     Step("how", "How did they get in touch?", "choice", "How they got in touch", HOW),
     Step(
         "question",

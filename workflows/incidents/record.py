@@ -234,5 +234,3 @@ def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:
             tone="warning",
         )
     )
-
-

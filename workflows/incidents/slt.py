@@ -311,4 +311,3 @@ ACTIONS = {
     "incidents.close": begin("incident_close", must_be_open=True),
     "incidents.reopen": begin("incident_reopen", must_be_open=False),
 }
-
