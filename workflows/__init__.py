@@ -8,6 +8,7 @@ nothing registers itself when imported.
 
 from workflows import (
     accounts,
+    dnp_keeping,
     home,
     leavers,
     monitoring_items,
@@ -37,6 +38,7 @@ MODULES = (
     training,
     leavers,
     photo_check,
+    dnp_keeping,  # /dnp-add, /dnp-remove, /dnp-list
     slt_digest,
     waiting,
     home,
