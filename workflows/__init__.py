@@ -7,6 +7,7 @@ nothing registers itself when imported.
 """
 
 from workflows import (
+    account_handover,
     accounts,
     dnp_keeping,
     home,
@@ -37,6 +38,7 @@ MODULES = (
     policy_acknowledgement,
     training,
     leavers,
+    account_handover,  # a leaver's accounts: transfer or close
     photo_check,
     dnp_keeping,  # /dnp-add, /dnp-remove, /dnp-list
     slt_digest,
