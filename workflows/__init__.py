@@ -8,6 +8,7 @@ nothing registers itself when imported.
 
 from workflows import (
     account_handover,
+    account_setup,
     accounts,
     dnp_keeping,
     home,
@@ -28,6 +29,7 @@ from workflows.incidents import chasing, reporting, slt
 MODULES = (
     accounts,
     new_account,
+    account_setup,  # an approved account is recorded in the register
     slt,  # SLT's handling of incidents
     chasing,  # incidents nobody owns
     reporting,  # a conversation for each report type in workflows/incidents/

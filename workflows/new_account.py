@@ -8,12 +8,11 @@ SLT an application will be approved or rejected. In all cases, the SLT must be
 satisfied that anyone running a social media account on behalf of The School has read
 and understood this policy." The administrator then "creates the account following SLT
 approval" and "stores account details, including passwords, securely" -- so the bot
-records where the login is kept, never the password.
+records where the login is kept, never the password (that step is account_setup.py).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -21,8 +20,8 @@ from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
-from workflows import accounts, people
-from workflows.people_status import not_ready, runner_line
+from workflows import people
+from workflows.people_status import runner_line
 
 PLATFORMS = (
     Choice("facebook", "Facebook"),
@@ -68,33 +67,6 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
     return value
 
 
-_PASSWORD_WORD = re.compile(r"\b(password|passwd|pwd|passcode|pass|pw|pin)\b\s*(is|:|=|-)?\s*\S+", re.IGNORECASE)
-
-
-def looks_like_password(text: str) -> bool:
-    """True for text that seems to contain a password rather than say where one is kept."""
-    if _PASSWORD_WORD.search(text) and re.search(r"\b(password|passwd|pwd|passcode|pw|pin)\b\s*(is|:|=|-)", text, re.IGNORECASE):
-        return True
-    for token in text.split():
-        token = token.strip(".,;()\"'")
-        if len(token) < 8 or "@" in token or "://" in token:
-            continue
-        classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token), any(not c.isalnum() for c in token)))
-        if classes >= 3:
-            return True
-    return False
-
-
-def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
-    if looks_like_password(value):
-        raise Invalid(
-            "That looks like it might be a password, so I have not kept it. Please never send passwords in chat. "
-            "Tell me only where the login details are kept, for example: 'the school password manager, Social Media folder'. "
-            "If it was a real password, please change it."
-        )
-    return value.strip()
-
-
 STEPS = (
     Step("platform", "Which platform is the account for?", "choice", "Platform", PLATFORMS),
     Step("platform_other", "Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
@@ -115,13 +87,13 @@ STEPS = (
 )
 
 
-def _platform(app: Mapping[str, Any]) -> str:
+def platform_name(app: Mapping[str, Any]) -> str:
     if app.get("platform") == "other":
         return str(app.get("platform_other", "Another platform"))
     return next((c.label for c in PLATFORMS if c.value == app.get("platform")), str(app.get("platform")))
 
 
-def _visibility(app: Mapping[str, Any]) -> str:
+def visibility_name(app: Mapping[str, Any]) -> str:
     return next((c.label for c in VISIBILITY if c.value == app.get("visibility")), str(app.get("visibility")))
 
 
@@ -129,13 +101,13 @@ def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Ca
     """What SLT see: the business case and each runner's policy and training status."""
     fields = (
         ("Applicant", ctx.directory.name(app["applicant"])),
-        ("Platform", _platform(app)),
+        ("Platform", platform_name(app)),
         ("Account name", app["account_name"]),
         ("Aim", app["aim"]),
         ("Audience", app["audience"]),
         ("How it will be promoted", app["promotion"]),
         ("Run by", "\n".join(runner_line(ctx, pid) for pid in app["runners"])),
-        ("Open or private", _visibility(app)),
+        ("Open or private", visibility_name(app)),
     )
     if outcome:
         return Card(f"Application {app['id']}: {app['account_name']}", outcome, fields=fields, tone="success" if "Approved" in outcome else "info")
@@ -218,8 +190,8 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
     """What administrators see for an approved application: create it, then record it."""
     return Card(
         f"Please create an account: {app['account_name']}",
-        f"SLT approved application {app['id']}. Please create the {_platform(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
-        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", _visibility(app))),
+        f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
+        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", visibility_name(app))),
         buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
     )
 
@@ -246,96 +218,6 @@ def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
         ),
     )
     out.tell(Card("Rejection recorded", f"Application {app['id']} is rejected and the applicant has been told your reason.", tone="success"))
-
-
-def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """An administrator records the account they created."""
-    ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", str(data.get("application", "")))
-    if app is None:
-        raise Expired("I can't find that application any more.")
-    if app["status"] == "created":
-        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
-    if app["status"] != "approved":
-        raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
-    if _blocked_untrained(app, ctx, out):
-        return
-    out.begin("new_account_setup", {"application": app["id"]})
-
-
-def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bool:
-    """With `[records] untrained_runner = "block"`, refuse while a runner is not ready."""
-    problems = not_ready(ctx, list(app["runners"]))
-    if not problems or ctx.settings.records.untrained_runner != "block":
-        return False
-    out.audit("account_blocked_untrained", f"applications/{app['id']}", detail="; ".join(problems))
-    out.tell(
-        Card(
-            "Not yet: training or policy reading needed",
-            "Everyone running a school account must have read the current policy and been trained before the account is recorded. Still needed: "
-            + "; ".join(problems)
-            + ". Ask them to type /policy to read and confirm it, record their training with /training, then choose 'Record the new account' again.",
-            tone="warning",
-        )
-    )
-    return True
-
-
-def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", answers["_context"]["application"])
-    if app is None or app["status"] != "approved":
-        raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
-    if _blocked_untrained(app, ctx, out):
-        return
-    problems = not_ready(ctx, list(app["runners"]))
-    number = ctx.next_id(accounts.TABLE)
-    acc_id = f"ACC-{number}"
-    account = {
-        "platform": app["platform"],
-        "platform_label": _platform(app),
-        "name": app["account_name"],
-        "handle": answers["handle"],
-        "aim": app["aim"],
-        "audience": app["audience"],
-        "visibility": app["visibility"],
-        "runners": list(app["runners"]),
-        "credentials_location": answers["credentials_location"],
-        "application": app["id"],
-        "created_by": ctx.actor.id,
-        "created_at": ctx.now.isoformat(),
-        "status": "active",
-    }
-    out.put(accounts.TABLE, acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
-    app.update(status="created", account=acc_id)
-    out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
-    done = Card(
-        f"Account created: {account['name']}",
-        f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
-        tone="success",
-    )
-    out.send(role("admins"), done, key=f"create:{app['id']}", replace=True)
-    if problems:
-        out.tell(
-            Card(
-                "Recorded, with a warning",
-                "The policy asks that everyone running a school account has read it and been trained. Still needed: "
-                + "; ".join(problems)
-                + ". Please ask them to type /policy, and record their training with /training.",
-                tone="warning",
-            )
-        )
-    for runner in sorted(set(account["runners"]) | {app["applicant"]}):
-        out.send(
-            person(runner),
-            Card(
-                f"Your new school account is ready: {account['name']}",
-                f"{account['platform_label']} {account['handle']} is now in the school's account register. "
-                f"It is run by {', '.join(ctx.directory.name(r) for r in account['runners'])}. "
-                f"Ask {ctx.actor.name} for the login. Remember: every comment, query or complaint needs a reply within 24 hours.",
-                tone="success",
-            ),
-        )
 
 
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
@@ -381,22 +263,6 @@ WORKFLOWS = (
         confirm=False,
         role="slt",
     ),
-    Workflow(
-        name="new_account_setup",
-        title="Record a new school account",
-        steps=(
-            Step("handle", "What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
-            Step(
-                "credentials_location",
-                "Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
-                label="Where the login is kept",
-                check=no_password,
-            ),
-        ),
-        on_complete=record_account,
-        role="admin",
-        submit_label="Add to the register",
-    ),
 )
 
 COMMANDS = (Command("my-applications", "see your account applications and their status", my_applications),)
@@ -404,5 +270,4 @@ COMMANDS = (Command("my-applications", "see your account applications and their 
 ACTIONS = {
     "new_account.approve": approve,
     "new_account.reject": reject,
-    "new_account.create": create,
 }
