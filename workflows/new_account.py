@@ -13,7 +13,7 @@ records where the login is kept, never the password (that step is account_setup.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.errors import AlreadyDecided, Expired
@@ -97,18 +97,26 @@ def visibility_name(app: Mapping[str, Any]) -> str:
     return next((c.label for c in VISIBILITY if c.value == app.get("visibility")), str(app.get("visibility")))
 
 
+# How SLT read an answer on the approval card, where it is not the answer as it was typed.
+ON_CARD: dict[str, Callable[[Mapping[str, Any], Context], str]] = {
+    "platform": lambda app, _ctx: platform_name(app),  # "another platform" is named by platform_other
+    "runners": lambda app, ctx: "\n".join(runner_line(ctx, pid) for pid in app["runners"]),  # each runner's policy and training record
+    "visibility": lambda app, _ctx: visibility_name(app),
+}
+# Questions the card does not repeat: the platform's row names the other platform, and each
+# runner's row shows from the records whether they have read the policy.
+NOT_ON_CARD = ("platform_other", "all_read_policy")
+
+
+def business_case(app: Mapping[str, Any], ctx: Context) -> tuple[tuple[str, str], ...]:
+    """The application's answers as rows, one per question of STEPS, under the question's label."""
+    rows = [(step.title, ON_CARD[step.key](app, ctx) if step.key in ON_CARD else str(app.get(step.key, ""))) for step in STEPS if step.key not in NOT_ON_CARD]
+    return (("Applicant", ctx.directory.name(app["applicant"])), *rows)
+
+
 def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
     """What SLT see: the business case and each runner's policy and training status."""
-    fields = (
-        ("Applicant", ctx.directory.name(app["applicant"])),
-        ("Platform", platform_name(app)),
-        ("Account name", app["account_name"]),
-        ("Aim", app["aim"]),
-        ("Audience", app["audience"]),
-        ("How it will be promoted", app["promotion"]),
-        ("Run by", "\n".join(runner_line(ctx, pid) for pid in app["runners"])),
-        ("Open or private", visibility_name(app)),
-    )
+    fields = business_case(app, ctx)
     if outcome:
         return Card(f"Application {app['id']}: {app['account_name']}", outcome, fields=fields, tone="success" if "Approved" in outcome else "info")
     data = {"application": app["id"]}
