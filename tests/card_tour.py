@@ -67,7 +67,7 @@ class Tour:
                     if edit is not None:
                         await self.bot.click(who, edit)
                         continue
-                await self.bot.click(who, Button("conversation.submit", "Submit", {"workflow": workflow}))
+                await self.bot.click(who, Button(action="conversation.submit", label="Submit", data={"workflow": workflow}))
                 if self._step(who) == where:  # refused at the end: give up on this one
                     await self.bot.say(who, "cancel")
                 continue

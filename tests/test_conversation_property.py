@@ -154,7 +154,7 @@ class Run:
         else:
             # Started by a button on a card (Reject, Record the new account, Add a note...):
             # the engine's own way of starting one, `Outcome.begin`, behind a test button.
-            await self.turn("click", Button("test.begin", "Start", {"workflow": self.wf.name}))
+            await self.turn("click", Button(action="test.begin", label="Start", data={"workflow": self.wf.name}))
 
     def convo(self) -> dict[str, Any] | None:
         return self.bot.store.get(CONVERSATIONS, conversation_key(self.me, self.wf.name))
@@ -246,7 +246,7 @@ class Run:
             q = card.question
             if q is not None:
                 for c in q.choices:
-                    found.append(Button(q.action, c.label, {"workflow": q.workflow, "key": q.key, "value": c.value}))
+                    found.append(Button(action=q.action, label=c.label, data={"workflow": q.workflow, "key": q.key, "value": c.value}))
         return found
 
 

@@ -44,8 +44,8 @@ def handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card:
         f"Account to transfer or close: {acc['name']}",
         body,
         buttons=(
-            Button("leavers.transfer", "Transfer to a new runner", data, "primary"),
-            Button("leavers.close", "It is closed on the platform", data, "danger"),
+            Button(action="leavers.transfer", label="Transfer to a new runner", data=data, style="primary"),
+            Button(action="leavers.close", label="It is closed on the platform", data=data, style="danger"),
         ),
         tone="warning",
     )
@@ -136,7 +136,7 @@ def offer_card(acc: Mapping[str, Any], ctx: Context) -> Card:
         f"Will you help run {acc['name']}?",
         f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you to become one of the people running the school's "
         f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
-        buttons=(Button("leavers.accept", "I accept", data, "primary"), Button("leavers.decline", "I can't take this on", data)),
+        buttons=(Button(action="leavers.accept", label="I accept", data=data, style="primary"), Button(action="leavers.decline", label="I can't take this on", data=data)),
     )
 
 
@@ -237,7 +237,7 @@ def _maybe_ready(ctx: Context, leaver: str, settled: str, out: Outcome) -> None:
             Card(
                 f"All of {ctx.directory.name(leaver)}'s accounts are settled",
                 "Every account they ran has been transferred or closed. You can now finish their leaving.",
-                buttons=(Button("leavers.finish", "Finish this leaver", {"person": leaver}, "primary"),),
+                buttons=(Button(action="leavers.finish", label="Finish this leaver", data={"person": leaver}, style="primary"),),
             ),
         )
 
@@ -246,7 +246,7 @@ WORKFLOWS = (
     Workflow(
         name="leavers_transfer",
         title="Transfer an account",
-        steps=(Step("new_runner", "Who should take over as a runner? They will be asked to accept.", "person", "New runner", check=check_new_runner),),
+        steps=(Step(key="new_runner", prompt="Who should take over as a runner? They will be asked to accept.", kind="person", label="New runner", check=check_new_runner),),
         on_complete=offer_transfer,
         confirm=False,
         role="admin",
@@ -254,7 +254,7 @@ WORKFLOWS = (
     Workflow(
         name="leavers_close",
         title="Close an account",
-        steps=(Step("closed", "Have you closed or deleted the account on the platform itself?", "yesno", "Closed on the platform", check=must_be_closed),),
+        steps=(Step(key="closed", prompt="Have you closed or deleted the account on the platform itself?", kind="yesno", label="Closed on the platform", check=must_be_closed),),
         on_complete=record_closed,
         confirm=False,
         role="admin",

@@ -140,10 +140,10 @@ WORKFLOWS = (
         name="new_account_setup",
         title="Record a new school account",
         steps=(
-            Step("handle", "What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
+            Step(key="handle", prompt="What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
             Step(
-                "credentials_location",
-                "Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
+                key="credentials_location",
+                prompt="Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
                 label="Where the login is kept",
                 check=no_password,
             ),

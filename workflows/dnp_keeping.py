@@ -75,8 +75,8 @@ WORKFLOWS = (
         title="Add to the do-not-publish list",
         summary="add a pupil to the do-not-publish list (SLT, administrators)",
         steps=(
-            Step("name", "What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),
-            Step("class", "Which class are they in? (for example Year 3 or Oak)", label="Class", max_length=50),
+            Step(key="name", prompt="What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),
+            Step(key="class", prompt="Which class are they in? (for example Year 3 or Oak)", label="Class", max_length=50),
         ),
         on_complete=add_entry,
         submit_label="Add to the list",
@@ -88,7 +88,7 @@ WORKFLOWS = (
         role="slt,admin",
         title="Remove from the do-not-publish list",
         summary="take a pupil off the do-not-publish list (SLT, administrators)",
-        steps=(Step("name", "What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),),
+        steps=(Step(key="name", prompt="What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),),
         on_complete=remove_entry,
         submit_label="Remove from the list",
         on_start=start_keeper,
@@ -96,7 +96,7 @@ WORKFLOWS = (
     Workflow(
         name="dnp_remove_class",
         title="Remove from the do-not-publish list",
-        steps=(Step("class", "Which class is the pupil in?", label="Class", max_length=50),),
+        steps=(Step(key="class", prompt="Which class is the pupil in?", label="Class", max_length=50),),
         on_complete=remove_entry,
         confirm=False,
     ),

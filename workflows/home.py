@@ -39,7 +39,7 @@ def home_card(ctx: Context) -> Card:
     for name, lines in sections.items():
         fields.append((name, "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more (type /waiting)" if len(lines) > 10 else "") if lines else "None."))
     updated = f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. Type /policybot in any channel, or write to me in Messages, to start something."
-    return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),))
+    return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),))
 
 
 HOME = home_card

@@ -78,7 +78,7 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         lines.append("Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota.")
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
-    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button("leavers.finish", "Finish this leaver", {"person": pid}),), tone="success"))
+    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button(action="leavers.finish", label="Finish this leaver", data={"person": pid}),), tone="success"))
     for acc in handover:
         out.send(role("admins"), handover_card(acc, ctx), key=f"handover:{acc['id']}")
     if cover:
@@ -137,7 +137,7 @@ def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
         waiting = unsettled(ctx, p.id)
         text = f"Leaving {day(leaving['date'])}. " + ("Waiting: " + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting) if waiting else "Nothing waiting; ready to finish.")
         fields.append((p.name, text))
-        buttons.append(Button("leavers.finish", f"Finish: {p.name}", {"person": p.id}))
+        buttons.append(Button(action="leavers.finish", label=f"Finish: {p.name}", data={"person": p.id}))
     if not fields:
         out.tell(Card("Leavers", "Nobody's leaving is in progress. Record one with /leaver."))
         return
@@ -172,8 +172,8 @@ WORKFLOWS = (
         aliases=("record a leaver",),
         intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
         steps=(
-            Step("person", "Who is leaving?", "person", "Leaving", check=check_person),
-            Step("date", "What is their last day? (for example 18/12/2026; it may have passed already)", "date", "Last day", direction="any"),
+            Step(key="person", prompt="Who is leaving?", kind="person", label="Leaving", check=check_person),
+            Step(key="date", prompt="What is their last day? (for example 18/12/2026; it may have passed already)", kind="date", label="Last day", direction="any"),
         ),
         on_start=start_leaver,
         role="slt,admin",

@@ -84,7 +84,7 @@ def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone
     )
     if item["status"] == "replied":
         fields += (("Replied", f"by {ctx.directory.name(item['replied_by'])}, {when(item['replied_at'], tz)}"),)
-    buttons = (Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary"),) if item["status"] == "open" else ()
+    buttons = (Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary"),) if item["status"] == "open" else ()
     return Card(title, body, fields=fields, buttons=buttons, tone=tone)  # type: ignore[arg-type]
 
 
@@ -135,12 +135,12 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
         lines = [
             f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: please reply as soon as you can, then press Mark replied. SLT and the account's runners will be told it is overdue."
         ]
-    buttons = [Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary")]
+    buttons = [Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary")]
     if item["kind"] == "complaint":
         lines.append("This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure)
     if item["abusive"]:
         lines.append("You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you.")
-        buttons.append(Button("monitoring_items.report", "Report it as abuse", {"item": item["id"]}, "danger"))
+        buttons.append(Button(action="monitoring_items.report", label="Report it as abuse", data={"item": item["id"]}, style="danger"))
     out.tell(Card(f"Logged: {item['id']}", "\n".join(lines), buttons=tuple(buttons), tone="success"), key=f"item:{item['id']}:{ctx.actor.id}")
     for pid in responsible(item, ctx):
         if pid != ctx.actor.id:
@@ -210,7 +210,7 @@ def open_items(_text: str, ctx: Context, out: Outcome) -> None:
         Card(
             f"Open items ({len(found)})",
             "\n".join(item_line(i, ctx) for i in found),
-            buttons=tuple(Button("monitoring_items.replied", f"Mark {i['id']} replied", {"item": i["id"]}) for i in found[:10]),
+            buttons=tuple(Button(action="monitoring_items.replied", label=f"Mark {i['id']} replied", data={"item": i["id"]}) for i in found[:10]),
         )
     )
 
@@ -230,7 +230,7 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         waiting.setdefault(item["account"], []).append(item)
     # The same for every account: worked out once.
     day, sent_at, note = today.isoformat(), when(ctx.now, tz), late_note(scheduled, ctx)
-    log_button = (Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)
+    log_button = (Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),)
     for account in active_accounts(ctx):
         key = f"duty:{account['id']}:{day}"
         if ctx.reminded(key):
@@ -299,22 +299,27 @@ WORKFLOWS = (
         intro="The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next working day at a weekend). I'll work out when the reply is due.",
         on_start=log_start,
         steps=(
-            Step("account", "Which school account was it on?", "choice", "Account", options=account_options),
-            Step("kind", "What is it?", "choice", "Kind", KINDS),
-            Step("source", "Who is it from?", "choice", "From", SOURCES),
+            Step(key="account", prompt="Which school account was it on?", kind="choice", label="Account", options=account_options),
+            Step(key="kind", prompt="What is it?", kind="choice", label="Kind", choices=KINDS),
+            Step(key="source", prompt="Who is it from?", kind="choice", label="From", choices=SOURCES),
             Step(
-                "summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300, example="A parent asking when the trip coach gets back"
+                key="summary",
+                prompt="In a few words, what does it say? (no full names of pupils, please)",
+                label="Summary",
+                check=short,
+                max_length=300,
+                example="A parent asking when the trip coach gets back",
             ),
             Step(
-                "received",
-                "When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",
-                "datetime",
-                "Received",
+                key="received",
+                prompt="When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",
+                kind="datetime",
+                label="Received",
                 check=not_too_old,
                 optional=True,
                 direction="past",
             ),
-            Step("abusive", "Is it abusive, offensive, bullying or harassing?", "yesno", "Abusive"),
+            Step(key="abusive", prompt="Is it abusive, offensive, bullying or harassing?", kind="yesno", label="Abusive"),
         ),
         on_complete=log_item,
         submit_label="Log it",

@@ -64,9 +64,9 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
         nxt = rota_lines(ctx, acc, monday + timedelta(days=7), 7)
         fields.append((f"{label(acc)} - this week", "\n".join(lines)))
         fields.append((f"{label(acc)} - next week", "\n".join(nxt)))
-    buttons = [Button("conversation.start", "Swap a day", {"workflow": "rota_swap"})]
+    buttons = [Button(action="conversation.start", label="Swap a day", data={"workflow": "rota_swap"})]
     if ctx.actor.is_admin:
-        buttons.append(Button("conversation.start", "Change the rota", {"workflow": "rota_set"}))
+        buttons.append(Button(action="conversation.start", label="Change the rota", data={"workflow": "rota_set"}))
     out.tell(
         Card(
             "Monitoring rota",
@@ -152,7 +152,7 @@ def save_rota(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(Card(f"Rota saved: {label(account)}", f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines) + note, tone="success"))
 
 
-ACCOUNT_STEP = Step("account", "Which account? Type its number from the list, or its name.", label="Account", check=check_account)
+ACCOUNT_STEP = Step(key="account", prompt="Which account? Type its number from the list, or its name.", label="Account", check=check_account)
 
 WORKFLOWS = (
     Workflow(
@@ -166,40 +166,40 @@ WORKFLOWS = (
         steps=(
             ACCOUNT_STEP,
             Step(
-                "change",
-                "What would you like to change?",
-                "choice",
-                "What to change",
-                (Choice("weekly", "The weekly pattern"), Choice("dates", "Cover for particular dates (holidays, absence)")),
+                key="change",
+                prompt="What would you like to change?",
+                kind="choice",
+                label="What to change",
+                choices=(Choice("weekly", "The weekly pattern"), Choice("dates", "Cover for particular dates (holidays, absence)")),
             ),
             Step(
-                "pattern",
-                f"Who is on duty on which days of the week? For example: {EXAMPLE}",
+                key="pattern",
+                prompt=f"Who is on duty on which days of the week? For example: {EXAMPLE}",
                 label="Weekly pattern",
                 check=check_pattern,
                 when=lambda a: a.get("change") == "weekly",
                 help="Separate groups with ';'. Days can be written Mon, Tuesday, Mon-Fri, weekdays, weekends or every day. Only people who run the account can be on its rota.",
             ),
             Step(
-                "first_day",
-                "Which is the first day of cover? (for example tomorrow, Monday, or 24/12)",
-                "date",
-                "First day",
+                key="first_day",
+                prompt="Which is the first day of cover? (for example tomorrow, Monday, or 24/12)",
+                kind="date",
+                label="First day",
                 check=within_a_year,
                 when=lambda a: a.get("change") == "dates",
                 direction="future",
             ),
             Step(
-                "last_day",
-                "And the last day? (type skip if it is just one day)",
-                "date",
-                "Last day",
+                key="last_day",
+                prompt="And the last day? (type skip if it is just one day)",
+                kind="date",
+                label="Last day",
                 check=check_last_day,
                 when=lambda a: a.get("change") == "dates",
                 optional=True,
                 direction="future",
             ),
-            Step("cover", "Who will monitor the account on those days?", "person", "On duty", check=check_cover, when=lambda a: a.get("change") == "dates"),
+            Step(key="cover", prompt="Who will monitor the account on those days?", kind="person", label="On duty", check=check_cover, when=lambda a: a.get("change") == "dates"),
         ),
         on_complete=save_rota,
         submit_label="Save the rota",

@@ -68,22 +68,24 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
 
 
 STEPS = (
-    Step("platform", "Which platform is the account for?", "choice", "Platform", PLATFORMS),
-    Step("platform_other", "Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
-    Step("account_name", "What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
-    Step("aim", "What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"),
-    Step("audience", "Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
-    Step("promotion", "How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(key="platform", prompt="Which platform is the account for?", kind="choice", label="Platform", choices=PLATFORMS),
+    Step(key="platform_other", prompt="Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
+    Step(key="account_name", prompt="What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
     Step(
-        "runners",
-        "Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
-        "people",
-        "Run by",
+        key="aim", prompt="What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"
+    ),
+    Step(key="audience", prompt="Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
+    Step(key="promotion", prompt="How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(
+        key="runners",
+        prompt="Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
+        kind="people",
+        label="Run by",
         check=two_staff,
         help="Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. Volunteers or parents can be added too, as long as two staff are named.",
     ),
-    Step("visibility", "Will the account be open, or private/closed?", "choice", "Open or private", VISIBILITY),
-    Step("all_read_policy", "Has everyone you named read and understood the school's social media policy?", "yesno", "Everyone named has read the policy", check=everyone_read),
+    Step(key="visibility", prompt="Will the account be open, or private/closed?", kind="choice", label="Open or private", choices=VISIBILITY),
+    Step(key="all_read_policy", prompt="Has everyone you named read and understood the school's social media policy?", kind="yesno", label="Everyone named has read the policy", check=everyone_read),
 )
 
 
@@ -125,8 +127,8 @@ def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Ca
         "Please consider this business case. Approve it, or reject it with a reason for the applicant.",
         fields=fields,
         buttons=(
-            Button("new_account.approve", "Approve", data, "primary"),
-            Button("new_account.reject", "Reject", data, "danger"),
+            Button(action="new_account.approve", label="Approve", data=data, style="primary"),
+            Button(action="new_account.reject", label="Reject", data=data, style="danger"),
         ),
     )
 
@@ -200,7 +202,7 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
         f"Please create an account: {app['account_name']}",
         f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
         fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", visibility_name(app))),
-        buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
+        buttons=(Button(action="new_account.create", label="Record the new account", data={"application": app["id"]}, style="primary"),),
     )
 
 
@@ -260,8 +262,8 @@ WORKFLOWS = (
         title="Reject an application",
         steps=(
             Step(
-                "reason",
-                "Why is the application not approved? The applicant will see this.",
+                key="reason",
+                prompt="Why is the application not approved? The applicant will see this.",
                 label="Reason",
                 check=not_blank,
                 example="We already have a Year 6 account; please share trip news there instead",

@@ -136,7 +136,7 @@ WORKFLOWS = (
     Workflow(
         name="photo_check_class",
         title="Photo check",
-        steps=(Step("class", "There is more than one pupil with that name. Which class is the pupil in?", label="Class", max_length=50),),
+        steps=(Step(key="class", prompt="There is more than one pupil with that name. Which class is the pupil in?", label="Class", max_length=50),),
         on_complete=check_class,
         confirm=False,
     ),

@@ -113,8 +113,8 @@ def policy_card(ctx: Context, note: str = "") -> Card:
         body,
         fields=SUMMARY,
         buttons=(
-            Button("policy_acknowledgement.full", "Show the full policy", {"version": version}),
-            Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),
+            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
+            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
         ),
     )
 
@@ -124,8 +124,8 @@ def _ask_card(version: str, note: str) -> Card:
         "Please read the social media policy",
         f"{note}\n\nType /policy to read a short summary and the full text, then choose 'I have read and understood it'.",
         buttons=(
-            Button("policy_acknowledgement.full", "Show the full policy", {"version": version}),
-            Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),
+            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
+            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
         ),
     )
 
@@ -151,7 +151,7 @@ def full_text(_data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         Card(
             "That is the whole policy",
             "When you have read it, please confirm.",
-            buttons=(Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),),
+            buttons=(Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),),
         )
     )
 

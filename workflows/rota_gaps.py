@@ -48,7 +48,7 @@ def _gap_card(account: Mapping[str, Any], open_days: list[date], filled: list[da
                 "An administrator can fill the gap with /rota-set.",
             ]
         ),
-        buttons=(Button("conversation.start", "Set the rota", {"workflow": "rota_set"}),),
+        buttons=(Button(action="conversation.start", label="Set the rota", data={"workflow": "rota_set"}),),
         tone="warning",
     )
 

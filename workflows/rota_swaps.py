@@ -66,7 +66,7 @@ def swap_card(swap: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
         title,
         f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
         fields=(("Account", label(account)), ("Day", show_day(swap["day"]))),
-        buttons=(Button("monitoring_rota.swap_accept", "Accept", data, "primary"), Button("monitoring_rota.swap_decline", "Decline", data)),
+        buttons=(Button(action="monitoring_rota.swap_accept", label="Accept", data=data, style="primary"), Button(action="monitoring_rota.swap_decline", label="Decline", data=data)),
     )
 
 
@@ -156,9 +156,9 @@ WORKFLOWS = (
         aliases=("swap", "swap a day", "swap duty", "rota swap"),
         on_start=swap_start,
         steps=(
-            Step("account", "Which account? Type its number or name.", label="Account", check=check_my_account),
-            Step("day", "Which of your days would you like someone to take? (for example tomorrow, Saturday, or 28/11)", "date", "Day", check=check_my_day, direction="future"),
-            Step("to", "Who would you like to ask? They must also run the account.", "person", "Ask", check=check_colleague),
+            Step(key="account", prompt="Which account? Type its number or name.", label="Account", check=check_my_account),
+            Step(key="day", prompt="Which of your days would you like someone to take? (for example tomorrow, Saturday, or 28/11)", kind="date", label="Day", check=check_my_day, direction="future"),
+            Step(key="to", prompt="Who would you like to ask? They must also run the account.", kind="person", label="Ask", check=check_colleague),
         ),
         on_complete=request_swap,
         submit_label="Send the request",

@@ -37,11 +37,11 @@ WORKFLOWS = (
         aliases=("record training",),
         role="admin",
         steps=(
-            Step("people", "Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", "people", "People"),
-            Step("date", "On what date did it take place? (for example today, yesterday, or 25/11/2026)", "date", "Date", direction="past"),
+            Step(key="people", prompt="Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", kind="people", label="People"),
+            Step(key="date", prompt="On what date did it take place? (for example today, yesterday, or 25/11/2026)", kind="date", label="Date", direction="past"),
             Step(
-                "what",
-                "What was the training? (for example: 'Social media policy induction with the DSL')",
+                key="what",
+                prompt="What was the training? (for example: 'Social media policy induction with the DSL')",
                 label="Training",
                 check=filled("Please say in a few words what the training was, for example 'Social media policy induction'."),
                 max_length=300,

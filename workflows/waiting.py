@@ -48,7 +48,7 @@ def waiting(ctx: Context) -> list[Waiting]:
         card = Card(
             f"Unfinished: {name}",
             f"You started this on {when(d['started_at'], tz)} and last answered on {when(d['updated_at'], tz)}. Carry on where you left off, or cancel it.",
-            buttons=(Button("conversation.resume", "Carry on", data, "primary"), Button("conversation.cancel", "Cancel it", data, "danger")),
+            buttons=(Button(action="conversation.resume", label="Carry on", data=data, style="primary"), Button(action="conversation.cancel", label="Cancel it", data=data, style="danger")),
         )
         out.append(Waiting("Unfinished", f"{name} - last touched {when(d['updated_at'], tz)}", card))
     runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}

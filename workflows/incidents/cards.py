@@ -15,7 +15,7 @@ from workflows.incidents import TABLE, URGENCY, kind_label
 
 
 def show_button(inc: Mapping[str, Any]) -> Button:
-    return Button("incidents.show", f"Show details of {inc['id']}", data_of(inc))
+    return Button(action="incidents.show", label=f"Show details of {inc['id']}", data=data_of(inc))
 
 
 def data_of(inc: Mapping[str, Any]) -> dict[str, str]:
@@ -47,7 +47,7 @@ def alert_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     body = "Details are shown privately to a member of SLT who asks; each viewing is recorded.\n" + owner_line(inc, ctx)
     buttons = [show_button(inc)]
     if inc["status"] == "open" and not inc.get("owner"):
-        buttons.append(Button("incidents.own", "Take ownership", data_of(inc), "primary"))
+        buttons.append(Button(action="incidents.own", label="Take ownership", data=data_of(inc), style="primary"))
     tone = "urgent" if inc["urgency"] == "urgent" and inc["status"] == "open" else "warning" if inc["status"] == "open" else "info"
     return Card(f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]})", body, buttons=tuple(buttons), tone=tone)
 
@@ -82,13 +82,13 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     buttons: list[Button] = []
     if inc["status"] == "open":
         if not inc.get("owner"):
-            buttons.append(Button("incidents.own", "Take ownership", data, "primary"))
+            buttons.append(Button(action="incidents.own", label="Take ownership", data=data, style="primary"))
         elif inc["owner"] != ctx.actor.id:
-            buttons.append(Button("incidents.own", f"Take over from {ctx.directory.name(inc['owner'])}", {**data, "takeover": "yes"}))
-        buttons.append(Button("incidents.assess", "Initial assessment" if not a else "Update the assessment", data))
-        buttons.append(Button("incidents.note", "Add a note", data))
-        buttons.append(Button("incidents.close", "Close with an outcome", data, "danger"))
+            buttons.append(Button(action="incidents.own", label=f"Take over from {ctx.directory.name(inc['owner'])}", data={**data, "takeover": "yes"}))
+        buttons.append(Button(action="incidents.assess", label="Initial assessment" if not a else "Update the assessment", data=data))
+        buttons.append(Button(action="incidents.note", label="Add a note", data=data))
+        buttons.append(Button(action="incidents.close", label="Close with an outcome", data=data, style="danger"))
     else:
-        buttons.append(Button("incidents.note", "Add a note", data))
-        buttons.append(Button("incidents.reopen", "Reopen", data))
+        buttons.append(Button(action="incidents.note", label="Add a note", data=data))
+        buttons.append(Button(action="incidents.reopen", label="Reopen", data=data))
     return Card(f"{inc['id']}: {kind_label(inc['kind'])} (private to you)", "This is confidential. Please don't copy it into shared channels.", fields=tuple(fields), buttons=tuple(buttons))

@@ -25,28 +25,30 @@ HOW = (
 )
 
 STEPS = (
-    Step("outlet", "Which newspaper, website, station or programme are they from?", label="Outlet", check=not_blank, max_length=200, example="the Evening Echo"),
-    Step("contact", "Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"),
-    Step("how", "How did they get in touch?", "choice", "How they got in touch", HOW),
+    Step(key="outlet", prompt="Which newspaper, website, station or programme are they from?", label="Outlet", check=not_blank, max_length=200, example="the Evening Echo"),
     Step(
-        "question",
-        "What did they ask about? Which posts, and what did they want to know?",
+        key="contact", prompt="Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"
+    ),
+    Step(key="how", prompt="How did they get in touch?", kind="choice", label="How they got in touch", choices=HOW),
+    Step(
+        key="question",
+        prompt="What did they ask about? Which posts, and what did they want to know?",
         label="Their question",
         check=not_blank,
         example="The photo of the Year 6 trip on our Facebook page: who took it",
     ),
     Step(
-        "deadline",
-        "When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) Type skip if they didn't say.",
-        "datetime",
-        "Their deadline",
+        key="deadline",
+        prompt="When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) Type skip if they didn't say.",
+        kind="datetime",
+        label="Their deadline",
         optional=True,
         direction="future",
     ),
-    Step("responded", "Have you said anything to them about it yet?", "yesno", "Already said something"),
+    Step(key="responded", prompt="Have you said anything to them about it yet?", kind="yesno", label="Already said something"),
     Step(
-        "said",
-        "What did you say? As close to your words as you can.",
+        key="said",
+        prompt="What did you say? As close to your words as you can.",
         label="What was said",
         check=not_blank,
         when=lambda a: bool(a.get("responded")),

@@ -34,7 +34,7 @@ def details_of(kind: str, answers: Answers, ctx: Context) -> list[list[str]]:
         if step.key not in answers or (step.when is not None and not step.when(answers)):
             continue
         if step.options is not None:
-            step = Step(step.key, step.prompt, step.kind, step.label, tuple(step.options(answers, ctx)))
+            step = Step(key=step.key, prompt=step.prompt, kind=step.kind, label=step.label, choices=tuple(step.options(answers, ctx)))
         rows.append([step.title, shown.show(step, answers[step.key], ctx.directory, ctx.settings.school.tz)])
     return rows
 
@@ -202,7 +202,7 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
         out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)  # the channel's card shows it too
     buttons = [show_button(inc)]
     if not inc.get("owner"):
-        buttons.append(Button("incidents.own", "Take ownership", data_of(inc), "primary"))
+        buttons.append(Button(action="incidents.own", label="Take ownership", data=data_of(inc), style="primary"))
     out.send(
         role("slt"),
         Card(
