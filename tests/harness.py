@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -152,3 +155,41 @@ def ready_record(version: str = "2025-1") -> dict[str, Any]:
 def put_person(tx: Any, pid: str, doc: dict[str, Any]) -> None:
     """Write a person's record (from `person_record`) inside an open store transaction."""
     tx.put(people.TABLE, pid, doc)
+
+
+# The sample school's Senior Leadership Team (config.example.toml).
+SLT = ("swhitfield", "dokafor")
+
+
+def text(card: Card) -> str:
+    """Everything a person reads on a card, in one string: title, body, fields and button labels."""
+    return " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields), *(b.label for b in card.buttons)])
+
+
+async def school(path: Path | None = None, start: datetime | None = None) -> TestBot:
+    """The sample school with one registered account run by Emma Clarke and Tom Reid."""
+    bot = TestBot(path=path, start=start) if start else TestBot(path=path)
+    if bot.store.get("accounts", "ACC-1") is None:
+        await add_account(bot)
+    return bot
+
+
+async def set_weekly(bot: TestBot, pattern: str = "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid") -> None:
+    """An administrator sets the weekly monitoring rota of the only account."""
+    await bot.answer_all("pshah", "/rota-set", "1", pattern, "submit")
+
+
+EVIDENCE = "A comment calling a Year 5 child names under the sports day post, posted at 19:40 last night."
+
+
+async def report_abuse(bot: TestBot, who: str = "eclarke", danger: str = "no") -> str:
+    """A complete report about a post on the school's Facebook page; returns the incident's number."""
+    await add_account(bot)
+    await bot.answer_all(who, "/report-abuse", danger, "1", "bullying", "1, 2", "parent", "2, 3", "not yet", EVIDENCE, "https://facebook.example/post/1", "submit")
+    return bot.store.find("incidents", reporter=who)[-1]["id"]
+
+
+def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """Run the terminal chat (`policybot chat`) in `cwd` with `script` typed in, as a person would."""
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "adapters.cli", "chat"], input=script, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)

@@ -21,8 +21,7 @@ from bot.engine import NotRecognised
 from bot.errors import NotAllowed
 from bot.messages import Inbound, role
 from bot.store import iter_tables
-from tests.harness import TestBot, add_account, person_record, put_person, read_policy
-from tests.test_incidents import report_abuse
+from tests.harness import TestBot, add_account, person_record, put_person, read_policy, report_abuse
 
 SLACK = {"swhitfield": "U0SW", "dokafor": "U0DO", "pshah": "U0PS", "eclarke": "U0EC", "treid": "U0TR", "jbennett": "U0JB"}
 TEAMS = {pid: f"a1000000-0000-4000-8000-00000000000{n}" for n, pid in enumerate(SLACK, 1)}
