@@ -60,7 +60,7 @@ class Step:
         return self.label or self.key.replace("_", " ").capitalize()
 
 
-REMINDERS = "reminders"  # the scheduler's record of each reminder it has sent, by key (Engine.tick)
+REMINDERS = "reminders"  # the scheduler's record of each reminder it has sent, by key (bot/scheduler.py)
 
 
 @dataclass
@@ -99,7 +99,7 @@ class Context:
 
     def reminded(self, key: str) -> bool:
         """True if the scheduler has sent the reminder with this key (keys are forgotten
-        after REMINDER_KEEP_DAYS, bot/engine.py). A schedule asks before it works out a
+        after REMINDER_KEEP_DAYS, bot/scheduler.py). A schedule asks before it works out a
         reminder, so one already sent costs nothing on later ticks."""
         return self.tx.get(REMINDERS, key) is not None
 

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from aiohttp import web
 
-from adapters.slack import SLACK, SlackFrontEnd
+from adapters.server import CORE, MAX_BODY, answering_first
+from adapters.slack import SLACK, SlackFrontEnd, mount
 from bot.clock import Clock
 from bot.config import load_config
 from bot.core import Core
@@ -164,14 +166,27 @@ def has_buttons(message: dict[str, Any]) -> bool:
     return any(b.get("type") == "actions" for b in message.get("blocks", []))
 
 
-async def open_workspace(tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, clock: Clock | None = None) -> Workspace:
-    """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time)."""
+async def slack_app(core: Core, front: SlackFrontEnd) -> web.Application:
+    """policybot's server as `build_app` makes it for a school on Slack alone, with a front end the test built."""
+    app = web.Application(client_max_size=MAX_BODY, middlewares=[answering_first])
+    app[CORE] = core
+    await mount(app, core, front)
+    return app
+
+
+async def open_workspace(
+    tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, clock: Clock | None = None, front_end: dict[str, Any] | None = None
+) -> Workspace:
+    """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time).
+
+    `front_end`: keyword arguments for `SlackFrontEnd` (its seams, such as accept_wait); without them, the server `policybot serve` runs.
+    """
     from adapters.server import build_app
 
     settings = load_config(write_config(tmp, fake.base_url + "/api/", socket=socket, slt_channel=slt_channel))
     clock = clock or Clock(START)
     core = Core(settings, Store(settings.storage_path), clock)
-    app = await build_app(core)
+    app = await build_app(core) if front_end is None else await slack_app(core, SlackFrontEnd(core, **front_end))
     client = await aiohttp_client(app)
     sender = None if socket else SlackSender(str(client.make_url("/slack/events")), SECRET)
     return Workspace(fake, core, app[SLACK], sender, clock)

@@ -25,9 +25,10 @@ from hypothesis import strategies as st
 
 from adapters.console import ConsoleChat
 from bot import answers as read
-from bot.engine import CONVERSATIONS, SUMMARY, conversation_key
+from bot.conversation import CONVERSATIONS, conversation_key
 from bot.messages import Button, Card, Inbound, person
 from bot.people import fold
+from bot.questions import SUMMARY, resolved
 from bot.registry import default_registry
 from bot.workflow import Context, Invalid
 from tests.harness import PTA_ACCOUNT, TestBot, put_person, ready_record
@@ -179,9 +180,7 @@ class Run:
         assert step is not None
         async with self.bot.store.transaction() as tx:
             ctx = Context(self.bot.directory_person(self.me), self.bot.clock.now(), self.bot.settings, self.bot.core.directory, tx, "test")
-            from bot.engine import _resolved
-
-            step = _resolved(step, convo["answers"], ctx)
+            step = resolved(step, convo["answers"], ctx)
             if step.optional and word in ("skip", "none", "no", "-", "n/a"):
                 return step.key, ""
             if word in ("skip", "skip it"):

@@ -591,7 +591,8 @@ def slack_payloads() -> st.SearchStrategy[tuple[bytes, str]]:
 @given(body=slack_bodies())
 def test_the_slack_parsers_read_any_payload_or_call_it_unreadable(body: tuple[str, Any]) -> None:
     """What the listeners read from a payload that passed `well_formed`: an event, nothing, or Unreadable; never another error."""
-    from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, well_formed, where
+    from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, parse_modal, where
+    from adapters.slack.request import well_formed
     from bot.config import load_config as sample
     from bot.people import Directory
 
@@ -611,6 +612,11 @@ def test_the_slack_parsers_read_any_payload_or_call_it_unreadable(body: tuple[st
                 parse_action(data, action)
             except Unreadable:
                 pass
+    elif data["type"] == "view_submission" and isinstance(data.get("view"), dict):
+        try:
+            parse_modal(data, data["view"])
+        except Unreadable:
+            pass
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

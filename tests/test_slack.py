@@ -51,9 +51,10 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 
 @pytest.fixture
-async def slack(tmp_path: Path, fake: FakeSlack) -> AsyncIterator[Workspace]:
+async def slack(tmp_path: Path, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
+    """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams (SlackFrontEnd's keywords)."""
     clients = Clients()
-    ws = await open_workspace(tmp_path, fake, clients)
+    ws = await open_workspace(tmp_path, fake, clients, front_end=getattr(request, "param", None))
     yield ws
     if ws.sender is not None:
         await ws.sender.close()
@@ -367,10 +368,10 @@ def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch
     assert committed == expected
 
 
+@pytest.mark.parametrize("slack", [{"timeout": 0.3}], indirect=True, ids=["timeout=0.3"])
 async def test_a_slack_timeout_is_retried_from_the_outbox(slack: Workspace, fake: FakeSlack) -> None:
     from datetime import timedelta
 
-    slack.front.client.timeout = 0.3  # type: ignore[assignment]
     fake.fail("chat.postMessage", 503, times=2, delay=1.0)  # Slack hangs longer than we wait, twice
     await slack.command(EC, "/new-account")
     assert not fake.posted(dm(EC)) and slack.core.delivery.waiting() >= 1
@@ -438,12 +439,11 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
     assert slack.core.unhandled() == []  # saved late, then cleared by its turn: not handled again on restart
 
 
+@pytest.mark.parametrize("slack", [{"accept_wait": 0.2}], indirect=True, ids=["accept_wait=0.2"])
 async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncio
     import os
     import threading
-
-    import adapters.slack as slack_front_end
 
     assert slack.sender is not None
     real_fsync, disk_free = os.fsync, threading.Event()
@@ -452,7 +452,6 @@ async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspa
         disk_free.wait(10)
         real_fsync(fd)
 
-    monkeypatch.setattr(slack_front_end, "ACCEPT_WAIT", 0.2)
     monkeypatch.setattr(os, "fsync", held_fsync)
     try:
         resp = await asyncio.wait_for(slack.sender.command(EC, "/new-account", channel=dm(EC)), timeout=5)
@@ -541,16 +540,16 @@ async def test_a_bug_behind_a_click_is_told_to_the_person_privately(slack: Works
     assert [r for r in caplog.records if ref in r.getMessage() and r.exc_info]
 
 
+def broken_clock() -> float:
+    raise RuntimeError("a bug in checking the signature's age")
+
+
+@pytest.mark.parametrize("slack", [{"wall_time": broken_clock}], indirect=True, ids=["broken_clock"])
 async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
     import logging
     import re
 
     assert slack.sender is not None
-
-    def broken(*_args: Any) -> bool:
-        raise RuntimeError("a bug in checking the signature")
-
-    slack.front._signed = broken  # type: ignore[method-assign]
     caplog.set_level(logging.WARNING)
     body = "command=%2Fnew-account&user_id=U0EC"
     async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:

@@ -1,4 +1,5 @@
-"""Render neutral cards as Slack Block Kit.
+"""Every piece of Slack Block Kit policybot builds: neutral cards as messages, the modal a
+written answer is given in, the App Home tab, and a private note.
 
 The blocks are built as plain dicts in the shapes Slack documents
 (https://docs.slack.dev/reference/block-kit): slack_sdk's block models give the same
@@ -39,6 +40,8 @@ BUTTON = "pb.button"
 ANSWER = "pb.answer"
 PICK = "pb.pick"  # a multi-select changing: nothing happens until "Done"
 MORE = "pb.more"
+# The modal a written answer is given in: its callback_id, and the block and element of the answer.
+MODAL, MODAL_BLOCK, MODAL_INPUT = "pb.modal", "pb.modal.answer", "text"
 CUT_NOTE = "… (shortened to fit in Slack)"
 ICONS = {"urgent": ":rotating_light: ", "warning": ":warning: ", "success": ":white_check_mark: ", "info": ""}
 
@@ -261,3 +264,40 @@ def chunks(text: str, size: int = SECTION_MAX - 100) -> list[str]:
         out.append(piece)
         rest = rest[len(piece) :].lstrip()
     return out
+
+
+def answer_modal(title: str, question: Question) -> Block:
+    """A modal asking a written question (a reason, a note), titled as the card that asked it."""
+    return {
+        "type": "modal",
+        "callback_id": MODAL,
+        "private_metadata": json.dumps({"workflow": question.workflow, "key": question.key}),
+        "title": _plain(plain(title)[:24] or "policybot"),
+        "submit": _plain("Send"),
+        "close": _plain("Cancel"),
+        "blocks": [
+            _section(escape(question.prompt)[:SECTION_MAX]),
+            {
+                "type": "input",
+                "block_id": MODAL_BLOCK,
+                "optional": question.optional,
+                "label": _plain("Your answer"),
+                "element": {"type": "plain_text_input", "action_id": MODAL_INPUT, "multiline": True, "max_length": 3000},
+            },
+        ],
+    }
+
+
+def modal_errors(text: str) -> dict[str, Any]:
+    """The answer to a modal's submission that keeps it open with `text` under the answer box."""
+    return {"response_action": "errors", "errors": {MODAL_BLOCK: text}}
+
+
+def home_view(card: Card) -> Block:
+    """The App Home tab showing one card."""
+    return {"type": "home", "blocks": render_card(card).blocks[:100]}
+
+
+def note_blocks(text: str) -> list[Block]:
+    """A private note: one section of already escaped mrkdwn."""
+    return [_section(text)]

@@ -1,4 +1,4 @@
-"""Turn Slack payloads (slash commands, DM messages, block actions) into neutral `Inbound` events.
+"""Turn Slack payloads (slash commands, DM messages, block actions, modal answers) into neutral `Inbound` events.
 
 Only ids and what the person typed or chose are taken from a payload; who the person
 is, and what they may do, the engine decides from the configuration.
@@ -11,7 +11,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.slack.blocks import ANSWER, BUTTON, read_button_value, read_question_block_id
+from adapters.slack.blocks import ANSWER, BUTTON, MODAL_BLOCK, MODAL_INPUT, read_button_value, read_json, read_question_block_id
 from bot.messages import Inbound
 from bot.people import Directory
 
@@ -27,6 +27,10 @@ class Unreadable(ValueError):
 
 class NothingChosen(Unreadable):
     """ "Done" pressed on a multi-select with nothing chosen."""
+
+
+class NothingWritten(Unreadable):
+    """A modal sent with an empty answer."""
 
 
 def parse_text(text: str, directory: Directory) -> str:
@@ -139,40 +143,28 @@ def where(body: Mapping[str, Any]) -> str:
     return str((body.get("container") or {}).get("channel_id", ""))
 
 
-_OBJECTS = ("user", "team", "channel", "container", "view", "state", "message", "enterprise", "event", "authorizations")
+def parse_modal(body: Mapping[str, Any], view: Mapping[str, Any]) -> Inbound:
+    """A written answer given in policybot's modal (`blocks.answer_modal`), such as the reason for a rejection."""
+    user = str((body.get("user") or {}).get("id", ""))
+    try:
+        meta = read_json(str(view.get("private_metadata", "")))
+        values = (view.get("state") or {}).get("values") or {}
+        text, workflow, key = values[MODAL_BLOCK][MODAL_INPUT]["value"] or "", meta["workflow"], meta["key"]
+        if not all(isinstance(v, str) for v in (text, workflow, key)):
+            raise TypeError("not the modal policybot opened")
+        text = text.strip()
+    except (ValueError, KeyError, TypeError) as exc:
+        raise Unreadable(str(exc)) from None
+    if not text:
+        raise NothingWritten("nothing written")
+    return Inbound(PLATFORM, user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
 
 
-def well_formed(data: object) -> bool:
-    """Whether a signed request, as slack-bolt parsed it, has a shape Slack's payloads have.
-
-    Slack only ever sends these shapes; anything else (a test tool, a bug) is refused with
-    400 before slack-bolt's listeners, which assume them, ever see it.
-    """
-    if isinstance(data, dict) and "type" not in data and "command" in data:  # a slash command's form
-        return isinstance(data["command"], str) and data["command"].startswith("/") and isinstance(data.get("user_id"), str) and bool(data["user_id"])
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
-        return False
-    if any(k in data and not isinstance(data[k], dict | type(None)) for k in _OBJECTS if k != "authorizations"):
-        return False
-    if "authorizations" in data and not isinstance(data["authorizations"], list):
-        return False
-    kind = data["type"]
-    if kind == "url_verification":
-        return isinstance(data.get("challenge"), str)
-    if kind == "event_callback":
-        event = data.get("event")
-        return isinstance(event, dict) and isinstance(event.get("type"), str) and all(isinstance(event.get(k, ""), str) for k in ("user", "channel", "channel_type", "text", "subtype", "tab"))
-    if kind == "block_actions":
-        actions = data.get("actions")
-        user = data.get("user") or {}
-        return (
-            isinstance(actions, list)
-            and bool(actions)
-            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("block_id", ""), str) for a in actions)
-            and isinstance(user.get("id"), str)
-        )
-    if kind in ("view_submission", "view_closed"):
-        view = data.get("view") or {}
-        user = data.get("user") or {}
-        return isinstance(view, dict) and isinstance(view.get("callback_id", ""), str) and isinstance(view.get("state", {}), dict) and isinstance(user.get("id"), str)
-    return False  # shortcuts, options and the rest: policybot offers none
+def user_of(body: Any) -> str:
+    """The Slack user a payload came from, or "" (the payload may be of any shape here)."""
+    if not isinstance(body, dict):
+        return ""
+    for holder, key in ((body.get("user"), "id"), (body.get("event"), "user"), (body, "user_id")):
+        if isinstance(holder, dict) and isinstance(holder.get(key), str):
+            return str(holder[key])
+    return ""

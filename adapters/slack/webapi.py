@@ -1,5 +1,5 @@
-"""The Slack Web API calls made for every message (post, update, ephemeral), sent straight
-with aiohttp on the client's session, token and timeout.
+"""The Slack Web API client, and the calls made for every message (post, update, ephemeral)
+sent straight with aiohttp on the client's session, token and timeout.
 
 slack_sdk's client wraps each call in several layers (argument checks, retry handlers,
 response objects) that cost more CPU than the HTTP request itself, and delivery makes one
@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -22,6 +24,29 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 T = TypeVar("T")
 DEFAULT_HOLD = 1.0  # seconds to leave a method alone after a 429 that gave no Retry-After
+TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried from the outbox
+
+
+def web_client(token: str, api_url: str, timeout: float = TIMEOUT) -> AsyncWebClient:
+    """slack_sdk's client for one workspace (its HTTP session is made when the front end is mounted)."""
+    base = api_url if api_url.endswith("/") else api_url + "/"
+    client = AsyncWebClient(token=token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
+    client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
+    return client
+
+
+def quiet_logger(name: str) -> logging.Logger:
+    """A logger for slack_sdk or bolt that does not build debug messages nobody reads.
+
+    Both test `logger.level <= DEBUG` (the logger's own level, not the effective one)
+    before formatting every request and response into a debug line, and a new logger's
+    level is 0: with it, each Web API call spent longer formatting its blocks into an
+    unused string than sending them. Set POLICYBOT_SLACK_DEBUG=1 to see those lines.
+    """
+    logger = logging.getLogger(name)
+    if logger.level == logging.NOTSET:
+        logger.setLevel(logging.DEBUG if os.environ.get("POLICYBOT_SLACK_DEBUG") else logging.INFO)
+    return logger
 
 
 class Refused(Exception):
