@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.messages import Card
 from bot.people import fold
-from bot.workflow import ActionHandler, Command, Context, Outcome, Workflow
+from bot.workflow import ActionHandler, Command, Context, FollowUp, Outcome, Workflow
 
 # A schedule looks at the records and returns (deterministic key, outcome) pairs for
 # what is due now; the scheduler sends each key's outcome once only.
@@ -29,11 +29,14 @@ class Registry:
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS`, `SCHEDULES` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
                 reg.workflows[wf.name] = wf
+            follow_ups: Iterable[FollowUp] = getattr(module, "FOLLOW_UPS", ())
+            for follow_up in follow_ups:
+                reg.workflows[follow_up.name] = follow_up.conversation()
             for cmd in getattr(module, "COMMANDS", ()):
                 reg.commands[cmd.name] = cmd
             actions: Mapping[str, ActionHandler] = getattr(module, "ACTIONS", {})

@@ -16,6 +16,7 @@ from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.messages import Button, Card, Inbound, Outbound
 from bot.people import Directory
+from bot.registry import Registry
 from bot.store import Store
 from workflows import people
 
@@ -53,10 +54,10 @@ class TestBot:
 
     __test__ = False
 
-    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START) -> None:
+    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START, registry: Registry | None = None) -> None:
         self.settings = settings or load_config(None)
         self.clock = Clock(start)
-        self.core = Core(self.settings, Store(path), self.clock)
+        self.core = Core(self.settings, Store(path), self.clock, registry)
         self.outbox = RecordingChannel()
         self.core.delivery.add(self.outbox)
 

@@ -1,6 +1,7 @@
 """The school's social media policy, one module per procedure.
 
-Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
+Each module may offer `WORKFLOWS` (conversations), `FOLLOW_UPS` (questions asked on their
+own after a click or a command, with `Outcome.ask`), `COMMANDS` (instant answers),
 `ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
 derived from the records). Adding a module to `MODULES` is all it takes to switch it on;
 nothing registers itself when imported.

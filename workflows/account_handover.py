@@ -11,7 +11,7 @@ from typing import Any
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, person, role
 from bot.timefmt import day
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import Answers, Context, FollowUp, Invalid, Outcome, Step
 from workflows import accounts, people
 from workflows.people_status import not_ready
 
@@ -85,12 +85,6 @@ def hand_over_rota(ctx: Context, acc_id: str, leaver: str, to: str | None, out: 
     return shown
 
 
-def transfer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "transfer accounts")
-    acc = _handover_account(ctx, str(data.get("account", "")))
-    out.begin("leavers_transfer", {"account": acc["id"]})
-
-
 def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
     acc = accounts.get_account(ctx, acc_id)
     if acc is None:
@@ -112,10 +106,10 @@ def check_new_runner(value: str, _answers: Answers, ctx: Context) -> str:
     return value
 
 
-def offer_transfer(answers: Answers, ctx: Context, out: Outcome) -> None:
+def offer_transfer(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Offer the account to the new runner, who must accept."""
     ctx.require("admin", "transfer accounts")
-    acc = _handover_account(ctx, answers["_context"]["account"])
+    acc = _handover_account(ctx, about["account"])
     new = answers["new_runner"]
     if new in acc["runners"]:
         out.tell(handover_card(acc, ctx, f"{ctx.directory.name(new)} already runs {acc['name']}, so they can't be the new runner. Please choose someone else."))
@@ -189,21 +183,16 @@ def decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     )
 
 
-def close(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "close accounts")
-    acc = _handover_account(ctx, str(data.get("account", "")))
-    out.begin("leavers_close", {"account": acc["id"]})
-
-
 def must_be_closed(value: bool, _answers: Answers, _ctx: Context) -> bool:
     if not value:
         raise Invalid("Please close (or delete) the account on the platform itself first, then answer yes. If you'd rather keep it, type cancel and transfer it to a new runner instead.")
     return value
 
 
-def record_closed(answers: Answers, ctx: Context, out: Outcome) -> None:
+def record_closed(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """The administrator confirms the account is closed on the platform: the register says so."""
     ctx.require("admin", "close accounts")
-    acc = _handover_account(ctx, answers["_context"]["account"])
+    acc = _handover_account(ctx, about["account"])
     h = acc["handover"]
     doc = strip(acc)
     doc["status"] = "closed"
@@ -242,24 +231,38 @@ def _maybe_ready(ctx: Context, leaver: str, settled: str, out: Outcome) -> None:
         )
 
 
-WORKFLOWS = (
-    Workflow(
-        name="leavers_transfer",
-        title="Transfer an account",
-        steps=(Step(key="new_runner", prompt="Who should take over as a runner? They will be asked to accept.", kind="person", label="New runner", check=check_new_runner),),
-        on_complete=offer_transfer,
-        confirm=False,
-        role="admin",
-    ),
-    Workflow(
-        name="leavers_close",
-        title="Close an account",
-        steps=(Step(key="closed", prompt="Have you closed or deleted the account on the platform itself?", kind="yesno", label="Closed on the platform", check=must_be_closed),),
-        on_complete=record_closed,
-        confirm=False,
-        role="admin",
-    ),
+# Asked when an administrator chooses "Transfer to a new runner".
+NEW_RUNNER = FollowUp(
+    name="leavers_transfer",
+    title="Transfer an account",
+    steps=(Step(key="new_runner", prompt="Who should take over as a runner? They will be asked to accept.", kind="person", label="New runner", check=check_new_runner),),
+    then=offer_transfer,
+    role="admin",
 )
+
+# Asked when an administrator chooses "It is closed on the platform".
+CLOSED_ON_PLATFORM = FollowUp(
+    name="leavers_close",
+    title="Close an account",
+    steps=(Step(key="closed", prompt="Have you closed or deleted the account on the platform itself?", kind="yesno", label="Closed on the platform", check=must_be_closed),),
+    then=record_closed,
+    role="admin",
+)
+
+
+def transfer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "transfer accounts")
+    acc = _handover_account(ctx, str(data.get("account", "")))
+    out.ask(NEW_RUNNER, about={"account": acc["id"]})
+
+
+def close(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    ctx.require("admin", "close accounts")
+    acc = _handover_account(ctx, str(data.get("account", "")))
+    out.ask(CLOSED_ON_PLATFORM, about={"account": acc["id"]})
+
+
+FOLLOW_UPS = (NEW_RUNNER, CLOSED_ON_PLATFORM)
 
 ACTIONS = {
     "leavers.transfer": transfer,

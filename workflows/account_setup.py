@@ -13,7 +13,7 @@ from typing import Any
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Card, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import Answers, Context, FollowUp, Invalid, Outcome, Step
 from workflows import accounts
 from workflows.new_account import not_blank, platform_name
 from workflows.people_status import not_ready
@@ -45,21 +45,6 @@ def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
     return value.strip()
 
 
-def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """An administrator records the account they created."""
-    ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", str(data.get("application", "")))
-    if app is None:
-        raise Expired("I can't find that application any more.")
-    if app["status"] == "created":
-        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
-    if app["status"] != "approved":
-        raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
-    if _blocked_untrained(app, ctx, out):
-        return
-    out.begin("new_account_setup", {"application": app["id"]})
-
-
 def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bool:
     """With `[records] untrained_runner = "block"`, refuse while a runner is not ready."""
     problems = not_ready(ctx, list(app["runners"]))
@@ -78,9 +63,10 @@ def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bo
     return True
 
 
-def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
+def record_account(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """The administrator says where the account is and where its login is kept: it joins the register."""
     ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", answers["_context"]["application"])
+    app = ctx.get("applications", about["application"])
     if app is None or app["status"] != "approved":
         raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
     if _blocked_untrained(app, ctx, out):
@@ -135,23 +121,41 @@ def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
         )
 
 
-WORKFLOWS = (
-    Workflow(
-        name="new_account_setup",
-        title="Record a new school account",
-        steps=(
-            Step(key="handle", prompt="What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
-            Step(
-                key="credentials_location",
-                prompt="Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
-                label="Where the login is kept",
-                check=no_password,
-            ),
+# Asked when an administrator chooses "Record the new account".
+RECORD_ACCOUNT = FollowUp(
+    name="new_account_setup",
+    title="Record a new school account",
+    steps=(
+        Step(key="handle", prompt="What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
+        Step(
+            key="credentials_location",
+            prompt="Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
+            label="Where the login is kept",
+            check=no_password,
         ),
-        on_complete=record_account,
-        role="admin",
-        submit_label="Add to the register",
     ),
+    then=record_account,
+    role="admin",
+    confirm=True,
+    submit_label="Add to the register",
 )
+
+
+def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """An administrator records the account they created."""
+    ctx.require("admin", "record new accounts")
+    app = ctx.get("applications", str(data.get("application", "")))
+    if app is None:
+        raise Expired("I can't find that application any more.")
+    if app["status"] == "created":
+        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
+    if app["status"] != "approved":
+        raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
+    if _blocked_untrained(app, ctx, out):
+        return
+    out.ask(RECORD_ACCOUNT, about={"application": app["id"]})
+
+
+FOLLOW_UPS = (RECORD_ACCOUNT,)
 
 ACTIONS = {"new_account.create": create}

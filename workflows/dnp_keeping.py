@@ -6,8 +6,11 @@ Every change and every viewing of the list is audited.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from bot.messages import Card
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
+from bot.workflow import Answers, Command, Context, FollowUp, Invalid, Outcome, Step, Workflow
 from workflows.dnp_match import class_key, class_name, name_key
 from workflows.photo_check import TABLE, entry, matches, record_key
 
@@ -36,23 +39,40 @@ def add_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
     )
 
 
-def remove_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
+def _remove(name: str, klass: str, ctx: Context, out: Outcome) -> None:
+    """Take the pupil called `name` (in class `klass`, if given) off the list; ask the class if several match."""
     ctx.require("slt,admin", "change the do-not-publish list")
-    name = answers.get("name") or answers["_context"]["name"]
     found = matches(ctx, name)
-    if answers.get("class"):
-        found = [e for e in found if class_name(e["class"]) == class_name(answers["class"])]
+    if klass:
+        found = [e for e in found if class_name(e["class"]) == class_name(klass)]
     if not found:
-        out.tell(Card("Not on the list", f"Nobody called {name}{' in ' + answers['class'] if answers.get('class') else ''} is on the do-not-publish list, so nothing was changed."), private=True)
+        out.tell(Card("Not on the list", f"Nobody called {name}{' in ' + klass if klass else ''} is on the do-not-publish list, so nothing was changed."), private=True)
         return
     if len(found) > 1:
         classes = ", ".join(sorted(e["class"] for e in found))
         out.tell(Card("Which class?", f"There is more than one {name} on the list ({classes})."), private=True)
-        out.begin("dnp_remove_class", {"name": name})
+        out.ask(WHICH_CLASS, about={"name": name})
         return
     e = found[0]
     out.delete(TABLE, e["id"], action="dnp_removed", detail=e["class"])
     out.tell(Card("Removed from the do-not-publish list", f"{e['name']} ({e['class']}) is no longer on the list.", tone="success"), private=True)
+
+
+def remove_in_class(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    _remove(about["name"], answers["class"], ctx, out)
+
+
+# Asked when several pupils on the list share the name to remove.
+WHICH_CLASS = FollowUp(
+    name="dnp_remove_class",
+    title="Remove from the do-not-publish list",
+    steps=(Step(key="class", prompt="Which class is the pupil in?", label="Class", max_length=50),),
+    then=remove_in_class,
+)
+
+
+def remove_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
+    _remove(answers["name"], "", ctx, out)
 
 
 def list_entries(_text: str, ctx: Context, out: Outcome) -> None:
@@ -93,13 +113,8 @@ WORKFLOWS = (
         submit_label="Remove from the list",
         on_start=start_keeper,
     ),
-    Workflow(
-        name="dnp_remove_class",
-        title="Remove from the do-not-publish list",
-        steps=(Step(key="class", prompt="Which class is the pupil in?", label="Class", max_length=50),),
-        on_complete=remove_entry,
-        confirm=False,
-    ),
 )
+
+FOLLOW_UPS = (WHICH_CLASS,)
 
 COMMANDS = (Command("dnp-list", "see the do-not-publish list (SLT, administrators)", list_entries, role="slt,admin"),)

@@ -19,7 +19,7 @@ from typing import Any
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
+from bot.workflow import Answers, Command, Context, FollowUp, Invalid, Outcome, Step, Workflow, filled
 from workflows import people
 from workflows.people_status import runner_line
 
@@ -206,16 +206,10 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
     )
 
 
-def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """SLT reject: first ask the reason, which the applicant will see."""
+def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """The reason is given: the application is rejected, and the applicant is told why."""
     ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, str(data.get("application", "")))
-    out.begin("new_account_reject", {"application": app["id"]})
-
-
-def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
-    ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, answers["_context"]["application"])
+    app = _pending(ctx, about["application"])
     app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
     out.put("applications", app["id"], app, action="application_rejected", before="submitted", after="rejected", expect_version=app["version"])
     out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
@@ -228,6 +222,31 @@ def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
         ),
     )
     out.tell(Card("Rejection recorded", f"Application {app['id']} is rejected and the applicant has been told your reason.", tone="success"))
+
+
+# Asked when SLT choose Reject: the applicant will read the reason.
+REJECT_REASON = FollowUp(
+    name="new_account_reject",
+    title="Reject an application",
+    steps=(
+        Step(
+            key="reason",
+            prompt="Why is the application not approved? The applicant will see this.",
+            label="Reason",
+            check=not_blank,
+            example="We already have a Year 6 account; please share trip news there instead",
+        ),
+    ),
+    then=record_rejection,
+    role="slt",
+)
+
+
+def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """SLT reject: first ask the reason, which the applicant will see."""
+    ctx.require("slt", "approve or reject applications")
+    app = _pending(ctx, str(data.get("application", "")))
+    out.ask(REJECT_REASON, about={"application": app["id"]})
 
 
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
@@ -257,23 +276,9 @@ WORKFLOWS = (
         on_complete=submit,
         submit_label="Submit to SLT",
     ),
-    Workflow(
-        name="new_account_reject",
-        title="Reject an application",
-        steps=(
-            Step(
-                key="reason",
-                prompt="Why is the application not approved? The applicant will see this.",
-                label="Reason",
-                check=not_blank,
-                example="We already have a Year 6 account; please share trip news there instead",
-            ),
-        ),
-        on_complete=record_rejection,
-        confirm=False,
-        role="slt",
-    ),
 )
+
+FOLLOW_UPS = (REJECT_REASON,)
 
 COMMANDS = (Command("my-applications", "see your account applications and their status", my_applications),)
 

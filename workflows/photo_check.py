@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
 from typing import Any
 
 from bot.messages import Card
 from bot.people import fold
-from bot.workflow import Answers, Command, Context, Outcome, Step, Workflow
+from bot.workflow import Answers, Command, Context, FollowUp, Outcome, Step
 from workflows.dnp_match import ListCheck, check_pupil, class_key, name_key
 
 TABLE = "dnp"
@@ -113,6 +114,21 @@ def _answer(out: Outcome, name: str, found: ListCheck, klass: str = "") -> None:
     out.tell(card, private=True)
 
 
+def check_class(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """The class is given: the answer for the pupil of that name in that class."""
+    name = about["name"]
+    _answer(out, name, check_pupil(ctx.all(TABLE), name, answers["class"]), answers["class"])
+
+
+# Asked when several pupils on the list share the name typed.
+WHICH_CLASS = FollowUp(
+    name="photo_check_class",
+    title="Photo check",
+    steps=(Step(key="class", prompt="There is more than one pupil with that name. Which class is the pupil in?", label="Class", max_length=50),),
+    then=check_class,
+)
+
+
 def photo_check(text: str, ctx: Context, out: Outcome) -> None:
     """/photo-check NAME: may this pupil's image be published?"""
     name = " ".join(text.split())
@@ -122,24 +138,11 @@ def photo_check(text: str, ctx: Context, out: Outcome) -> None:
     found = check_pupil(ctx.all(TABLE), name)
     if found.ask_class:
         out.audit("photo_check", TABLE, detail=f"{name}: more than one pupil of that name, class asked")
-        out.begin("photo_check_class", {"name": name})
+        out.ask(WHICH_CLASS, about={"name": name})
         return
     _answer(out, name, found)
 
 
-def check_class(answers: Answers, ctx: Context, out: Outcome) -> None:
-    name = answers["_context"]["name"]
-    _answer(out, name, check_pupil(ctx.all(TABLE), name, answers["class"]), answers["class"])
-
-
-WORKFLOWS = (
-    Workflow(
-        name="photo_check_class",
-        title="Photo check",
-        steps=(Step(key="class", prompt="There is more than one pupil with that name. Which class is the pupil in?", label="Class", max_length=50),),
-        on_complete=check_class,
-        confirm=False,
-    ),
-)
+FOLLOW_UPS = (WHICH_CLASS,)
 
 COMMANDS = (Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),)

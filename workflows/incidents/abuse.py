@@ -85,6 +85,42 @@ def described(value: str, _answers: Answers, _ctx: Context) -> str:
     return value.strip()
 
 
+SUGGESTED = {
+    "removed": "We have removed a comment from this page because it broke our community guidelines.",
+    "blocked": "We have blocked an account from this page because of posts that broke our community guidelines.",
+}
+
+
+def suggested_wording(answers: Answers) -> str:
+    """A short, calm public note that says exactly why the school acted, naming nobody."""
+    lines = [SUGGESTED[v] for v in ("removed", "blocked") if v in answers.get("done", [])]
+    lines.append("We welcome respectful discussion and want this to be a safe, friendly space for our whole school community. Thank you for understanding.")
+    return " ".join(lines)
+
+
+def offer_wording(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """Not told the audience yet: a calm note they could post."""
+    if answers.get("told_audience") == "not_yet":
+        out.tell(
+            Card(
+                "Suggested wording for the audience",
+                f'You could post something like this:\n"{suggested_wording(answers)}"\nKeep it short, name nobody, and don\'t get drawn into a debate.',
+            )
+        )
+
+
+def act_swiftly(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """Nothing done yet about something on a school account: the policy says to act swiftly."""
+    if answers.get("done") == ["nothing"] and on_school_account(answers):
+        out.tell(
+            Card(
+                "On a school account, act swiftly",
+                "Once you have described it here, hide or delete it and block the user if needed, as the policy asks. Then tell the audience why.",
+                tone="warning",
+            )
+        )
+
+
 STEPS = (
     Step(
         key="danger",
@@ -113,7 +149,9 @@ STEPS = (
     ),
     Step(key="target", prompt="Who does it target? Choose all that apply (numbers separated by commas).", kind="multi", label="Targets", choices=TARGETS),
     Step(key="poster", prompt="Who posted it?", kind="choice", label="Posted by", choices=POSTERS),
-    Step(key="done", prompt="What has been done already? Choose all that apply (numbers separated by commas).", kind="multi", label="Done already", choices=DONE, check=nothing_alone),
+    Step(
+        key="done", prompt="What has been done already? Choose all that apply (numbers separated by commas).", kind="multi", label="Done already", choices=DONE, check=nothing_alone, then=act_swiftly
+    ),
     Step(
         key="told_audience",
         prompt="The policy asks us to tell the audience exactly why we took action. Have you told them?",
@@ -121,6 +159,7 @@ STEPS = (
         label="Audience told why",
         choices=TOLD,
         when=lambda a: on_school_account(a) and acted(a),
+        then=offer_wording,
     ),
     Step(
         key="evidence",
@@ -139,18 +178,6 @@ STEPS = (
     ),
 )
 
-SUGGESTED = {
-    "removed": "We have removed a comment from this page because it broke our community guidelines.",
-    "blocked": "We have blocked an account from this page because of posts that broke our community guidelines.",
-}
-
-
-def suggested_wording(answers: Answers) -> str:
-    """A short, calm public note that says exactly why the school acted, naming nobody."""
-    lines = [SUGGESTED[v] for v in ("removed", "blocked") if v in answers.get("done", [])]
-    lines.append("We welcome respectful discussion and want this to be a safe, friendly space for our whole school community. Thank you for understanding.")
-    return " ".join(lines)
-
 
 def urgency(answers: Answers, _ctx: Context) -> str:
     if answers.get("danger"):
@@ -158,25 +185,6 @@ def urgency(answers: Answers, _ctx: Context) -> str:
     if "pupil" in answers.get("target", []) or answers.get("kind") in ("threatening", "discriminatory", "harassment", "bullying"):
         return "high"
     return "normal"
-
-
-def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
-    """Offer wording for the audience; on a school account, say to act swiftly."""
-    if key == "told_audience" and answers.get("told_audience") == "not_yet":
-        out.tell(
-            Card(
-                "Suggested wording for the audience",
-                f'You could post something like this:\n"{suggested_wording(answers)}"\nKeep it short, name nobody, and don\'t get drawn into a debate.',
-            )
-        )
-    if key == "done" and answers.get("done") == ["nothing"] and on_school_account(answers):
-        out.tell(
-            Card(
-                "On a school account, act swiftly",
-                "Once you have described it here, hide or delete it and block the user if needed, as the policy asks. Then tell the audience why.",
-                tone="warning",
-            )
-        )
 
 
 REPORT = Report(
@@ -204,5 +212,4 @@ REPORT = Report(
             "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
         ),
     ),
-    on_answer=on_answer,
 )

@@ -23,6 +23,19 @@ CLOUD = (
 )
 DEVICE = (Choice("school", "A school device"), Choice("personal", "My personal device"))
 
+
+def ask_to_delete(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """It was shared: whoever has it is asked to delete it, and it goes to nobody else."""
+    if answers.get("shared"):
+        out.tell(
+            Card(
+                "Ask for it to be deleted",
+                "If you can, ask whoever has it to delete it now, and tell SLT in person too. Don't forward it to anyone, including SLT.",
+                tone="warning",
+            )
+        )
+
+
 STEPS = (
     Step(
         key="deleted",
@@ -45,7 +58,7 @@ STEPS = (
         label="Cloud backup or sync",
         choices=CLOUD,
     ),
-    Step(key="shared", prompt="Step 4: was the picture sent, shared or posted anywhere, even by accident?", kind="yesno", label="Sent or shared"),
+    Step(key="shared", prompt="Step 4: was the picture sent, shared or posted anywhere, even by accident?", kind="yesno", label="Sent or shared", then=ask_to_delete),
     Step(
         key="shared_with",
         prompt="Who was it sent or shared with, or where was it posted? Give names or places only, not the picture.",
@@ -63,17 +76,6 @@ def urgency(answers: Answers, _ctx: Context) -> str:
     if answers.get("shared") or "need_help" in (answers.get("deleted"), answers.get("recently_deleted"), answers.get("cloud")):
         return "urgent"
     return "high"
-
-
-def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
-    if key == "shared" and answers.get("shared"):
-        out.tell(
-            Card(
-                "Ask for it to be deleted",
-                "If you can, ask whoever has it to delete it now, and tell SLT in person too. Don't forward it to anyone, including SLT.",
-                tone="warning",
-            )
-        )
 
 
 REPORT = Report(
@@ -98,5 +100,4 @@ REPORT = Report(
         ),
     ),
     help_answer="need_help",
-    on_answer=on_answer,
 )

@@ -28,6 +28,19 @@ ACTION = (
     Choice("nothing", "Nothing yet"),
 )
 
+
+def undo_it(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """They engaged: undo it now, and leave the rest to SLT."""
+    if answers.get("engaged"):
+        out.tell(
+            Card(
+                "Please undo it now",
+                "Please remove the follow or connection now and don't reply any further. That's all: SLT will talk it through with you.",
+                tone="warning",
+            )
+        )
+
+
 STEPS = (
     Step(key="platform", prompt="Which platform was it on?", kind="choice", label="Platform", choices=PLATFORMS),
     Step(key="pupil_status", prompt="Is it a current pupil, or a former pupil who is still under 18?", kind="choice", label="Pupil", choices=PUPIL),
@@ -41,21 +54,10 @@ STEPS = (
     ),
     Step(key="what", prompt="What did they do? Choose all that apply (numbers separated by commas).", kind="multi", label="What happened", choices=WHAT),
     Step(key="when_seen", prompt="When did it happen? (for example: yesterday 19:00, 2h ago)", kind="datetime", label="When", direction="past"),
-    Step(key="engaged", prompt="Did you accept, follow back or reply?", kind="yesno", label="Staff member engaged"),
+    Step(key="engaged", prompt="Did you accept, follow back or reply?", kind="yesno", label="Staff member engaged", then=undo_it),
     Step(key="done", prompt="What have you done about it? Choose all that apply.", kind="multi", label="Done already", choices=ACTION),
     Step(key="anything_else", prompt="Anything else SLT should know? For example, anything worrying in what they said.", label="Anything else", optional=True),
 )
-
-
-def on_answer(key: str, answers: Answers, _ctx: Context, out: Outcome) -> None:
-    if key == "engaged" and answers.get("engaged"):
-        out.tell(
-            Card(
-                "Please undo it now",
-                "Please remove the follow or connection now and don't reply any further. That's all: SLT will talk it through with you.",
-                tone="warning",
-            )
-        )
 
 
 def urgency(answers: Answers, _ctx: Context) -> str:
@@ -76,5 +78,4 @@ REPORT = Report(
     ),
     steps=STEPS,
     urgency=urgency,
-    on_answer=on_answer,
 )

@@ -2,7 +2,8 @@
 
 Each report module (abuse.py, compromising_image.py, ...) holds one `Report` beside the
 policy words it implements; reporting.py turns it into the conversation, and nothing else
-needs writing for a new kind of report.
+needs writing for a new kind of report. What the reporter is told after one answer (a
+warning, suggested wording) is that question's own reaction: `Step(..., then=...)`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from bot.messages import Card
-from bot.workflow import Answers, Context, Outcome, Step, filled
+from bot.workflow import Answers, Context, Step, filled
 
 not_blank = filled("Please write a few words, so the record makes sense to whoever reads it later.")
 
@@ -49,8 +50,6 @@ class Report:
     alerts: tuple[Alert, ...] = ()
     # A choice meaning "I can't, I need help": SLT are asked to help the reporter at once.
     help_answer: str = ""
-    # Told to the reporter after an answer (a warning, suggested wording); it only tells.
-    on_answer: Callable[[str, Answers, Context, Outcome], None] | None = None
     # People of SLT alerted by name as well, each with why ({"swhitfield": "the headteacher"}).
     also: Callable[[Context], Mapping[str, str]] | None = None
     # Told to the reporter after the thank-you, given who was alerted by name.

@@ -1,7 +1,7 @@
 """The conversation of each report type, made from its declaration (report.py).
 
-What every report does alike: SLT are alerted when the declaration says (at the start, or the
-moment a yes/no question is answered yes), a reporter who cannot do a step asks SLT for help
+What every report does alike: SLT are alerted when the declaration says (at the start, or as
+the reaction of a yes/no question answered yes), a reporter who cannot do a step asks SLT for help
 with one answer, the incident's copy of a report in progress is kept current, a file sent is
 never kept, a cancelled report stays with SLT, and filing tells SLT and the reporter.
 """
@@ -9,12 +9,13 @@ never kept, a cancelled report stays with SLT, and filing tells SLT and the repo
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from bot.messages import Card
-from bot.workflow import Answers, Context, Outcome, Workflow
+from bot.workflow import Answers, Context, Outcome, Step, Workflow
 from workflows.incidents import REPORTS, TABLE
 from workflows.incidents.record import ask_for_help, draft, file_report, on_cancel, on_file, open_incident, sync_draft
-from workflows.incidents.report import Report
+from workflows.incidents.report import Alert, Report
 
 
 def _tone(urgency: str) -> str:
@@ -40,16 +41,31 @@ def _on_start(report: Report) -> Callable[[Answers, Context, Outcome], None] | N
     return start
 
 
+def _alert_now(report: Report, alert: Alert) -> Callable[[Answers, Context, Outcome], None]:
+    """The reaction of the question `alert.step`: answered yes, SLT are alerted before anything else is asked."""
+    own = next((s.then for s in report.steps if s.key == alert.step), None)
+
+    def alert_slt(answers: Answers, ctx: Context, out: Outcome) -> None:
+        if answers.get(alert.step) and not answers.get("_incident"):
+            out.tell(Card(alert.title, alert.body, tone=_tone(alert.urgency)))  # type: ignore[arg-type]
+            open_incident(report.name, alert.urgency, answers, ctx, out, why=alert.why)
+        if own:
+            own(answers, ctx, out)
+
+    return alert_slt
+
+
+def _steps(report: Report) -> tuple[Step, ...]:
+    """The report's questions, each alert beside the question that raises it."""
+    raising = {a.step: a for a in report.alerts if a.step}
+    return tuple(replace(s, then=_alert_now(report, raising[s.key])) if s.key in raising else s for s in report.steps)
+
+
 def _on_answer(report: Report) -> Callable[[str, Answers, Context, Outcome], None]:
-    """After each answer: alert SLT if this answer calls for it, ask SLT to help a reporter who
-    is stuck, say what the declaration says, and keep the incident's copy of the report current."""
+    """After every answer: ask SLT to help a reporter who is stuck, and keep the incident's copy of
+    the report current (each question's own reaction has run already)."""
 
     def answered(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
-        for alert in report.alerts:
-            if alert.step == key and answers.get(key) and not answers.get("_incident"):
-                out.tell(Card(alert.title, alert.body, tone=_tone(alert.urgency)))  # type: ignore[arg-type]
-                open_incident(report.name, alert.urgency, answers, ctx, out, why=alert.why)
-                return
         inc = draft(answers, ctx)
         action = ""
         step = report.step(key)
@@ -57,8 +73,6 @@ def _on_answer(report: Report) -> Callable[[str, Answers, Context, Outcome], Non
             told = ask_for_help(inc, answers, step, ctx, out)
             action = "incident_help_asked"
             out.tell(Card("SLT will help", f"That's fine. {told} Please carry on with the rest of the checklist.", tone="warning"))
-        if report.on_answer:
-            report.on_answer(key, answers, ctx, out)
         sync_draft(answers, ctx, out, inc, action=action, detail=key if action else "")
 
     return answered
@@ -83,7 +97,7 @@ def conversation(report: Report) -> Workflow:
         summary=report.summary,
         aliases=report.aliases,
         intro=report.intro,
-        steps=report.steps,
+        steps=_steps(report),
         on_complete=_submit(report),
         on_start=_on_start(report),
         on_answer=_on_answer(report),

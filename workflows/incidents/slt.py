@@ -10,7 +10,7 @@ from typing import Any
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Card, Choice, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
+from bot.workflow import ActionHandler, Answers, Command, Context, FollowUp, Invalid, Outcome, Step, filled
 from workflows.incidents import RANK, TABLE, URGENCY, kind_label
 from workflows.incidents.cards import age, alert_card, details_card, show_button
 from workflows.incidents.record import log, save
@@ -73,8 +73,8 @@ def _own(inc: dict[str, Any], ctx: Context, out: Outcome) -> None:
     )
 
 
-def begin(workflow: str, *, must_be_open: bool | None) -> Any:
-    """An action that asks SLT some questions about one incident."""
+def ask_about(follow_up: FollowUp, *, must_be_open: bool | None) -> ActionHandler:
+    """An action that asks SLT the follow-up's questions about one incident."""
 
     def action(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         inc = _incident(ctx, data)
@@ -82,7 +82,7 @@ def begin(workflow: str, *, must_be_open: bool | None) -> Any:
             _open(inc, ctx)
         if must_be_open is False and inc["status"] != "closed":
             raise AlreadyDecided(f"{inc['id']} is still open, so there is nothing to reopen.")
-        out.begin(workflow, {"incident": inc["id"]})
+        out.ask(follow_up, about={"incident": inc["id"]})
 
     return action
 
@@ -122,12 +122,8 @@ def only_none(value: list[str], _answers: Answers, _ctx: Context) -> list[str]:
 not_blank = filled("Please write a few words, so the record makes sense to whoever reads it later.")
 
 
-def _context_incident(answers: Answers, ctx: Context) -> dict[str, Any]:
-    return _incident(ctx, {"incident": answers["_context"].get("incident", "")})
-
-
-def record_assessment(answers: Answers, ctx: Context, out: Outcome) -> None:
-    inc = _context_incident(answers, ctx)
+def record_assessment(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    inc = _incident(ctx, about)
     _open(inc, ctx)
     involve = [c.label.split(" (")[0].split(":")[0] for c in INVOLVE if c.value in answers["involve"]]
     first = inc.get("assessment") is None
@@ -149,16 +145,16 @@ def record_assessment(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(Card(f"{word} recorded for {inc['id']}", body, buttons=(show_button(inc),), tone="success"))
 
 
-def record_note(answers: Answers, ctx: Context, out: Outcome) -> None:
-    inc = _context_incident(answers, ctx)
+def record_note(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    inc = _incident(ctx, about)
     inc.setdefault("notes", []).append({"by": ctx.actor.id, "at": ctx.now.isoformat(), "text": answers["note"]})
     log(inc, ctx, f"Note added by {ctx.actor.name}")
     save(out, inc, "incident_note_added", before=inc["status"])
     out.tell(Card(f"Note added to {inc['id']}", "Only SLT can see it.", buttons=(show_button(inc),), tone="success"))
 
 
-def record_close(answers: Answers, ctx: Context, out: Outcome) -> None:
-    inc = _context_incident(answers, ctx)
+def record_close(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    inc = _incident(ctx, about)
     _open(inc, ctx)
     inc.update(status="closed", outcome=answers["outcome"], reporter_message=answers.get("reporter_message", ""), closed_by=ctx.actor.id, closed_at=ctx.now.isoformat())
     if not inc.get("owner"):
@@ -172,8 +168,8 @@ def record_close(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(Card(f"{inc['id']} closed", "The reporter has been told it is closed" + (" with your message." if told else " (without your notes)."), buttons=(show_button(inc),), tone="success"))
 
 
-def record_reopen(answers: Answers, ctx: Context, out: Outcome) -> None:
-    inc = _context_incident(answers, ctx)
+def record_reopen(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    inc = _incident(ctx, about)
     if inc["status"] != "closed":
         raise AlreadyDecided(f"{inc['id']} is already open, so nothing was changed.")
     inc.update(status="open", closed_by=None, closed_at=None)
@@ -237,72 +233,78 @@ def my_reports(_text: str, ctx: Context, out: Outcome) -> None:
     out.tell(Card("Your reports", "", fields=tuple(fields)), private=True)
 
 
-WORKFLOWS = (
-    Workflow(
-        name="incident_assess",
-        title="Initial assessment",
-        steps=(
-            Step(key="severity", prompt="How severe is it?", kind="choice", label="Severity", choices=SEVERITY),
-            Step(
-                key="involve",
-                prompt="Who needs to be involved? Choose all that apply (numbers separated by commas).",
-                kind="multi",
-                label="Involve",
-                choices=INVOLVE,
-                check=only_none,
-            ),
-            Step(
-                key="summary",
-                prompt="Your initial assessment in a few lines: what happened, the risk, and what happens next.",
-                label="Assessment",
-                check=not_blank,
-                example="A parent posted a photo of a pupil in the class Facebook group. Low risk; I have asked them to remove it and will call them today",
-            ),
+ASSESS = FollowUp(
+    name="incident_assess",
+    title="Initial assessment",
+    steps=(
+        Step(key="severity", prompt="How severe is it?", kind="choice", label="Severity", choices=SEVERITY),
+        Step(
+            key="involve",
+            prompt="Who needs to be involved? Choose all that apply (numbers separated by commas).",
+            kind="multi",
+            label="Involve",
+            choices=INVOLVE,
+            check=only_none,
         ),
-        on_complete=record_assessment,
-        role="slt",
-        submit_label="Record the assessment",
-    ),
-    Workflow(
-        name="incident_note",
-        title="Add a note",
-        steps=(Step(key="note", prompt="What would you like to note? Only SLT will see it.", label="Note", check=not_blank, example="Spoke to the parent at 15:30; they have removed the post"),),
-        on_complete=record_note,
-        role="slt",
-        confirm=False,
-    ),
-    Workflow(
-        name="incident_close",
-        title="Close an incident",
-        steps=(
-            Step(
-                key="outcome",
-                prompt="What was the outcome? (This stays with SLT.)",
-                label="Outcome",
-                check=not_blank,
-                example="The post was removed and the parent met the headteacher. No further action",
-            ),
-            Step(
-                key="reporter_message",
-                prompt="Anything you would like the person who reported it to be told? They will not see the outcome or your notes otherwise.",
-                label="Message to the reporter",
-                optional=True,
-                example="Thank you for reporting this. It has been dealt with",
-            ),
+        Step(
+            key="summary",
+            prompt="Your initial assessment in a few lines: what happened, the risk, and what happens next.",
+            label="Assessment",
+            check=not_blank,
+            example="A parent posted a photo of a pupil in the class Facebook group. Low risk; I have asked them to remove it and will call them today",
         ),
-        on_complete=record_close,
-        role="slt",
-        submit_label="Close the incident",
     ),
-    Workflow(
-        name="incident_reopen",
-        title="Reopen an incident",
-        steps=(Step(key="reason", prompt="Why is it being reopened?", label="Reason", check=not_blank, example="The same account posted again this morning"),),
-        on_complete=record_reopen,
-        role="slt",
-        confirm=False,
-    ),
+    then=record_assessment,
+    role="slt",
+    submit_label="Record the assessment",
+    confirm=True,
 )
+
+
+NOTE = FollowUp(
+    name="incident_note",
+    title="Add a note",
+    steps=(Step(key="note", prompt="What would you like to note? Only SLT will see it.", label="Note", check=not_blank, example="Spoke to the parent at 15:30; they have removed the post"),),
+    then=record_note,
+    role="slt",
+)
+
+
+CLOSE = FollowUp(
+    name="incident_close",
+    title="Close an incident",
+    steps=(
+        Step(
+            key="outcome",
+            prompt="What was the outcome? (This stays with SLT.)",
+            label="Outcome",
+            check=not_blank,
+            example="The post was removed and the parent met the headteacher. No further action",
+        ),
+        Step(
+            key="reporter_message",
+            prompt="Anything you would like the person who reported it to be told? They will not see the outcome or your notes otherwise.",
+            label="Message to the reporter",
+            optional=True,
+            example="Thank you for reporting this. It has been dealt with",
+        ),
+    ),
+    then=record_close,
+    role="slt",
+    submit_label="Close the incident",
+    confirm=True,
+)
+
+
+REOPEN = FollowUp(
+    name="incident_reopen",
+    title="Reopen an incident",
+    steps=(Step(key="reason", prompt="Why is it being reopened?", label="Reason", check=not_blank, example="The same account posted again this morning"),),
+    then=record_reopen,
+    role="slt",
+)
+
+FOLLOW_UPS = (ASSESS, NOTE, CLOSE, REOPEN)
 
 COMMANDS = (
     Command("incidents", "SLT: see open incidents (add 'closed' for closed ones)", list_incidents, role="slt"),
@@ -312,8 +314,8 @@ COMMANDS = (
 ACTIONS = {
     "incidents.show": show,
     "incidents.own": take_ownership,
-    "incidents.assess": begin("incident_assess", must_be_open=True),
-    "incidents.note": begin("incident_note", must_be_open=None),
-    "incidents.close": begin("incident_close", must_be_open=True),
-    "incidents.reopen": begin("incident_reopen", must_be_open=False),
+    "incidents.assess": ask_about(ASSESS, must_be_open=True),
+    "incidents.note": ask_about(NOTE, must_be_open=None),
+    "incidents.close": ask_about(CLOSE, must_be_open=True),
+    "incidents.reopen": ask_about(REOPEN, must_be_open=False),
 }
