@@ -5,8 +5,9 @@ rest of a long message, and `Core.admit` for anything added later), and each of 
 starts here, with the user id the platform vouched for:
 
 - someone not on the school's staff list is refused (`NotRecognised`);
-- someone recorded as having left, after their last day, is refused whatever roles the
-  configuration still gives them (`NotAllowed`);
+- someone a procedure's guard stops (bot/declarations.py `Guard`, such as someone recorded
+  as having left, after their last day) is refused whatever roles the configuration still
+  gives them (`NotAllowed`);
 - someone without the role a thing needs, or who is not among the people a message was
   addressed to, is refused (`NotAllowed`).
 
@@ -17,15 +18,15 @@ for and why it was refused. Roles come from the configuration only, never from a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, tzinfo
-from typing import Any
 
 from bot.config import Person
+from bot.declarations import Guard, Reader
 from bot.errors import NotAllowed, NotRecognised
 from bot.messages import Recipient
 from bot.people import Directory
-from bot.store import Store, Transaction
-from bot.timefmt import day
+from bot.store import Transaction
 
 REFUSED = "refused"  # the audit action of every refusal
 UNKNOWN = "Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again."
@@ -41,6 +42,7 @@ def admit(
     user: str,
     now: datetime,
     *,
+    guards: Sequence[Guard],
     doing: str,
     record: str = "",
     role: str = "",
@@ -48,6 +50,7 @@ def admit(
 ) -> Person:
     """The person behind `user` on `platform`, if they may do `doing` now.
 
+    `guards` are the procedures' rules that stop someone at all (the registry's `guards`);
     `role` is a role it needs ("slt", "admin", or "slt,admin" for either); `to`, the
     recipient of a message they want to read. Otherwise the refusal is recorded in `tx`
     and raised: `NotRecognised` for someone not on the staff list, `NotAllowed` for the
@@ -58,7 +61,9 @@ def admit(
         refuse(tx, unknown_actor(platform, user), doing, record, "not on the staff list", now)
         raise NotRecognised(UNKNOWN)
     try:
-        refuse_if_left(tx, who, now.astimezone(tz).date().isoformat())
+        today = now.astimezone(tz).date().isoformat()
+        for guard in guards:
+            guard.check(tx, who, today)
         if role:
             require(who, role, doing)
         if to is not None and not (who.id == to.id if to.kind == "person" else who in directory.members(to.id)):
@@ -69,27 +74,9 @@ def admit(
     return who
 
 
-def left_on(record: dict[str, Any] | None, today: str) -> str:
-    """The last day of someone whose people record says they have left before `today` (ISO dates), else ""."""
-    leaving = (record or {}).get("leaving") or {}
-    last_day = str(leaving.get("date") or "") if isinstance(leaving, dict) else ""
-    return last_day if last_day and last_day < today else ""
-
-
-def gone(store: Store | Transaction, today: str) -> set[str]:
-    """The ids of everyone who has left before `today`: messages to a role no longer reach them."""
-    return {r["id"] for r in store.where("people", lambda r: bool(left_on(r, today)))}
-
-
-def refuse_if_left(tx: Transaction, who: Person, today: str) -> None:
-    """Someone recorded as having left (after their last day, an ISO date) can no longer act
-    or read through policybot, whatever roles the configuration still gives them."""
-    last_day = left_on(tx.get("people", who.id), today)
-    if last_day:
-        raise NotAllowed(
-            f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.",
-            why=f"left on {last_day}",
-        )
+def gone(records: Reader, guards: Sequence[Guard], today: str) -> set[str]:
+    """The ids of everyone a guard stops `today` (an ISO date): messages to a role no longer reach them."""
+    return set().union(*(guard.barred(records, today) for guard in guards))
 
 
 def require(who: Person, role: str, doing: str) -> None:

@@ -21,9 +21,8 @@ from bot.people import Directory, fold
 from bot.questions import SUMMARY, applicable, question_card, resolved, summary_card
 from bot.registry import Registry
 from bot.timefmt import when
-from bot.workflow import Context, Invalid, Outcome, Workflow
+from bot.workflow import CONVERSATIONS, Context, Invalid, Outcome, Workflow
 
-CONVERSATIONS = "conversations"
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
@@ -51,8 +50,7 @@ class Conversations:
 
     def active(self, ctx: Context) -> dict[str, Any] | None:
         """The actor's most recently touched conversation, if any."""
-        mine = ctx.find(CONVERSATIONS, person=ctx.actor.id)
-        mine.sort(key=lambda c: c["updated_at"])
+        mine = ctx.drafts()
         return mine[-1] if mine else None
 
     def begin(self, name: str, context: dict[str, Any], ctx: Context, out: Outcome) -> None:
@@ -261,7 +259,7 @@ class Conversations:
 
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
-        if step is None:  # such as Teams' Change pressed with nothing chosen in its list
+        if step is None:  # such as a card's Change pressed with nothing chosen in its list
             self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
             out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
             return

@@ -98,7 +98,7 @@ class Core:
         store.requests = self.priority  # checkpoints wait for a gap between requests too
         # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
         self.backlog = Backlog(self.priority)
-        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz)
+        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz, guards=self.registry.guards)
         self._tasks: list[asyncio.Task[None]] = []
         # When the disk refuses changes, the administrators are told, once, and told again when it is over.
         self._outage: tuple[datetime, str] | None = None

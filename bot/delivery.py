@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
 from bot import access
+from bot.declarations import Guard
 from bot.errors import PermanentFailure, StoreUnavailable, TemporaryFailure
 from bot.messages import Card, Recipient
 from bot.people import Directory
@@ -65,9 +66,10 @@ def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
 class Delivery:
     """Works through the outbox; `flush()` sends everything due now."""
 
-    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None, tz: tzinfo = UTC) -> None:
+    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None, tz: tzinfo = UTC, guards: Sequence[Guard] = ()) -> None:
         self.store = store
         self.directory = directory
+        self.guards = guards  # the procedures' rules (someone who has left): messages to a role no longer reach those they stop
         self.tz = tz  # the school's: whose last day is over is decided by the school's date
         self.now = now
         self.give_way = give_way  # before each message: let requests being answered go first
@@ -124,7 +126,7 @@ class Delivery:
             behind = [(r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None]
             held: set[str] = set()  # targets with an earlier message still owed
             # A message to a role reaches the people who hold it now: not those who have left.
-            present = self.directory.without(access.gone(self.store, now.astimezone(self.tz).date().isoformat())) if ready else self.directory
+            present = self.directory.without(access.gone(self.store, self.guards, now.astimezone(self.tz).date().isoformat())) if ready else self.directory
             for key in ready:
                 row = self.store.get("outbox", key)
                 if row is None:

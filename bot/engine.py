@@ -22,7 +22,7 @@ from bot.outbox import apply, queue
 from bot.people import Directory, fold
 from bot.registry import Registry
 from bot.scheduler import EVENTS, Scheduler
-from bot.store import Conflict, Store
+from bot.store import Conflict, Store, Transaction
 from bot.workflow import Command, Context, Outcome, Step, Workflow
 
 log = logging.getLogger("policybot.engine")
@@ -41,7 +41,8 @@ class Engine:
         self.directory = Directory(settings.people)
         self.tz = settings.school.tz
         self.conversations = Conversations(settings, registry, self.directory)
-        self.scheduler = Scheduler(settings, store, registry, self.directory, self.conversations)
+        schedules = [self.conversations.reminders, *registry.schedules]
+        self.scheduler = Scheduler(settings, store, self.directory, schedules, begin=self.conversations.begin)
 
     # ---- the turn ------------------------------------------------------------
 
@@ -52,7 +53,7 @@ class Engine:
         """
         async with self.store.transaction() as tx:
             try:
-                return access.admit(tx, self.directory, self.tz, platform, user, now, doing=doing, record=record, role=role, to=to)
+                return self._admit(tx, platform, user, now, doing=doing, record=record, role=role, to=to)
             except (NotRecognised, NotAllowed) as exc:
                 refusal: PolicybotError = exc  # leave the block normally: the record of it is committed
         raise refusal
@@ -64,7 +65,7 @@ class Engine:
         """
         async with self.store.transaction() as tx:
             try:
-                who = access.admit(tx, self.directory, self.tz, platform, user, now, doing="open their home page")
+                who = self._admit(tx, platform, user, now, doing="open their home page")
             except (NotRecognised, NotAllowed) as exc:
                 refusal: PolicybotError = exc  # leave the block normally: the record of it is committed
             else:
@@ -90,9 +91,9 @@ class Engine:
                     return []  # a platform retry of something already handled
                 tx.put(EVENTS, event.event_id, {"at": now.isoformat()})
             try:
-                who = access.admit(tx, self.directory, self.tz, event.platform, event.user, now, doing=_what(event), record=_record(event))
+                who = self._admit(tx, event.platform, event.user, now, doing=_what(event), record=self._record(event))
                 ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
-                out = self._turn(event, ctx)
+                out = self._turn(event, ctx, tx)
             except NotRecognised as refusal:
                 unknown = refusal  # recorded, and the request removed; nobody to write to, so the front end tells them
             except NotAllowed as refusal:  # someone who has left: recorded by admit
@@ -100,23 +101,31 @@ class Engine:
                 ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
                 out = _sorry(who, refusal)
             if unknown is None:
-                sent = apply(out, ctx, self.conversations)
+                sent = apply(out, tx, ctx, self.conversations.begin)
                 queue(tx, sent, now)
         if unknown is not None:
             raise unknown
         return sent
 
-    def _turn(self, event: Inbound, ctx: Context) -> Outcome:
+    def _admit(self, tx: Transaction, platform: str, user: str, now: datetime, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+        """The one access check (bot/access.py), with the procedures' guards."""
+        return access.admit(tx, self.directory, self.tz, platform, user, now, guards=self.registry.guards, doing=doing, record=record, role=role, to=to)
+
+    def _record(self, event: Inbound) -> str:
+        """The record an action was about, from the id its button carries ("applications/A-3")."""
+        return self.registry.named(event.data) or _what(event)
+
+    def _turn(self, event: Inbound, ctx: Context, tx: Transaction) -> Outcome:
         """What the person's request does, or the refusal they are shown (and its record)."""
         out = Outcome(actor=ctx.actor.id)
         try:
             self._dispatch(event, ctx, out)
         except NotAllowed as refusal:
-            access.refuse(ctx.tx, ctx.actor.id, _what(event), _record(event), refusal.why or str(refusal), ctx.now)
+            access.refuse(tx, ctx.actor.id, _what(event), self._record(event), refusal.why or str(refusal), ctx.now)
             out = _sorry(ctx.actor, refusal)
         except (AlreadyDecided, Expired) as refusal:
             out = _sorry(ctx.actor, refusal)
-            out.audit("too_late", _record(event), detail=_what(event))
+            out.audit("too_late", self._record(event), detail=_what(event))
         except Conflict:
             out = Outcome(actor=ctx.actor.id)
             out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
@@ -227,14 +236,6 @@ def _sorry(who: Person, refusal: PolicybotError) -> Outcome:
     out = Outcome(actor=who.id)
     out.tell(Card("Sorry", str(refusal), tone="warning"), ephemeral=True)
     return out
-
-
-def _record(event: Inbound) -> str:
-    """The record an action was about, from the ids a button carries ("applications/A-3")."""
-    for key, table in (("application", "applications"), ("incident", "incidents"), ("account", "accounts"), ("item", "items")):
-        if event.data.get(key):
-            return f"{table}/{event.data[key]}"
-    return _what(event)
 
 
 def _what(event: Inbound) -> str:

@@ -5,20 +5,23 @@ the same commit as the change that sent them. Sending them is bot/delivery.py's 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
-from bot.conversation import Conversations
 from bot.messages import Outbound
 from bot.store import Transaction
 from bot.workflow import Context, Outcome
 
 OUTBOX = "outbox"
+# Starts a workflow by name for the actor: (workflow, context, ctx, out) (`Conversations.begin`).
+Begin = Callable[[str, dict[str, Any], Context, Outcome], None]
 
 
-def apply(out: Outcome, ctx: Context, conversations: Conversations) -> list[Outbound]:
-    """Write an outcome's changes and audit entries; return its messages, for the caller
-    to `queue` (a tick queues all of its messages in one go)."""
-    tx = ctx.tx
+def apply(out: Outcome, tx: Transaction, ctx: Context, begin: Begin) -> list[Outbound]:
+    """Write an outcome's changes and audit entries in `tx`, and start the conversation it
+    begins (`Outcome.begin`) with `begin`; return its messages, for the caller to `queue`
+    (a tick queues all of its messages in one go)."""
     for w in out.writes:
         before = (tx.get(w.table, w.key) or {}).get("status") if w.action else None
         if w.doc is None:
@@ -32,7 +35,7 @@ def apply(out: Outcome, ctx: Context, conversations: Conversations) -> list[Outb
     if out.start:
         name, context = out.start
         inner = Outcome(actor=out.actor)
-        conversations.begin(name, context, ctx, inner)
+        begin(name, context, ctx, inner)
         out.start = None
         out.messages.extend(inner.messages)
         for w in inner.writes:

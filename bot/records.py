@@ -1,7 +1,10 @@
 """Records for SLT, governors and inspections: exports, subject access, retention, list import.
 
 Used by the `policybot` command line (`export`, `import-dnp`, `purge`), which opens the
-store itself, so these work on a `Store` directly rather than through a chat turn.
+store itself, so these work on a `Store` directly rather than through a chat turn. What
+each table exports, when its retention starts and how an imported list becomes records is
+declared by the workflow module that owns it (`TABLES`, bot/declarations.py) and read
+from the registry (`registry=`, by default every workflow policybot ships with).
 Exports are readable in a spreadsheet: UTF-8 CSV with a byte-order mark and a header row,
 times in the school's time zone, lists joined with "; ", anything more nested as JSON
 text, and cells a spreadsheet would run as a formula prefixed with an apostrophe.
@@ -15,28 +18,23 @@ import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
 from bot import files
 from bot.config import Settings
+from bot.declarations import Table
 from bot.people import Directory, fold
+from bot.registry import Registry, default_registry
+from bot.scheduler import EVENTS
 from bot.store import META, Store, iter_tables
 
-EXPORTS = ("accounts", "applications", "incidents", "items", "audit", "people")
-# Columns for a CSV of a kind with no records yet, so the empty file still says what it would hold.
-HEADERS = {
-    "accounts": ["id", "name", "platform_label", "handle", "runners", "status", "created_at"],
-    "applications": ["id", "applicant", "account_name", "platform", "runners", "status", "submitted_at", "decided_by", "decided_at"],
-    "incidents": ["id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"],
-    "items": ["id", "account", "received_at", "due_at", "replied_at"],
-    "audit": ["at", "actor", "action", "record", "before", "after", "detail"],
-    "people": ["id", "name", "title", "roles", "employed"],
-}
+AUDIT = "audit"  # the audit trail, exported like a table
+AUDIT_COLUMNS = ["at", "actor", "action", "record", "before", "after", "detail"]
 CLI_ACTOR = "command line"
 # Tables with nothing about people in them, left out of a subject access export.
-_MACHINERY = {META, "counters", "events"}
+_MACHINERY = {META, "counters", EVENTS}
 # A cell starting with any of these can be run by a spreadsheet as a formula (or, with tab and
 # CR, turned into one on import), whatever follows: `@cmd|' /C calc'!A0` needs no brackets.
 # See https://owasp.org/www-community/attacks/CSV_Injection
@@ -138,10 +136,15 @@ def _natural(row: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(int(p) if p.isdigit() else p for p in re.split(r"(\d+)", ident))
 
 
-def people_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
-    """Everyone in the configuration with what is stored about them (policy, training, leaving)."""
+def exports(registry: Registry | None = None) -> tuple[str, ...]:
+    """What `export` can write: every table declared for export, and the audit trail."""
+    return (*(t.name for t in (registry or default_registry()).tables.values() if t.export), AUDIT)
+
+
+def people_rows(store: Store, settings: Settings, table: str) -> list[dict[str, Any]]:
+    """Everyone in the configuration with what `table` stores about them (one record per person)."""
     rows = []
-    stored = {r["id"]: r for r in store.all("people")}
+    stored = {r["id"]: r for r in store.all(table)}
     for p in settings.people:
         row: dict[str, Any] = {"id": p.id, "name": p.name, "title": p.title, "roles": sorted(p.roles), "employed": p.employed}
         row.update({k: v for k, v in stored.pop(p.id, {}).items() if k != "id"})
@@ -151,24 +154,33 @@ def people_rows(store: Store, settings: Settings) -> list[dict[str, Any]]:
     return rows
 
 
-def export_rows(store: Store, settings: Settings, what: str) -> list[dict[str, Any]]:
+def _exported(what: str, registry: Registry | None) -> Table | None:
+    """The table `what` names (None for the audit trail); RecordsError for anything else."""
+    registry = registry or default_registry()
+    table = registry.tables.get(what)
+    if what != AUDIT and (table is None or not table.export):
+        raise RecordsError(f"I can't export {what!r}; choose one of {', '.join(exports(registry))}.")
+    return table
+
+
+def export_rows(store: Store, settings: Settings, what: str, registry: Registry | None = None) -> list[dict[str, Any]]:
     """The records of one kind, as exported."""
-    if what not in EXPORTS:
-        raise RecordsError(f"I can't export {what!r}; choose one of {', '.join(EXPORTS)}.")
-    if what == "audit":
+    table = _exported(what, registry)
+    if table is None:
         return store.audit()
-    if what == "people":
-        return people_rows(store, settings)
-    return sorted(store.all(what), key=_natural)
+    if table.per_person:
+        return people_rows(store, settings, table.name)
+    return sorted(store.all(table.name), key=_natural)
 
 
-def export(store: Store, settings: Settings, what: str, fmt: str, out: Path) -> int:
+def export(store: Store, settings: Settings, what: str, fmt: str, out: Path, registry: Registry | None = None) -> int:
     """Write one kind of record to `out` as CSV or JSON; return how many records."""
-    rows = export_rows(store, settings, what)
+    table = _exported(what, registry)
+    rows = export_rows(store, settings, what, registry)
     if fmt == "json":
         write_private(out, to_json(rows))
     else:
-        write_private(out, to_csv(rows, settings.school.tz, HEADERS.get(what)), bom=True)
+        write_private(out, to_csv(rows, settings.school.tz, list(table.columns) if table else AUDIT_COLUMNS), bom=True)
     return len(rows)
 
 
@@ -256,48 +268,6 @@ def export_person(store: Store, settings: Settings, name: str, fmt: str, out: Pa
 # ---- retention -----------------------------------------------------------------------
 
 
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), datetime.min.time()).astimezone()
-        return datetime.fromisoformat(value)
-    except ValueError:
-        return None
-
-
-def _first(record: dict[str, Any], *names: str) -> datetime | None:
-    for name in names:
-        moment = _moment(record.get(name))
-        if moment is not None:
-            return moment
-    return None
-
-
-def _retention_age(kind: str, record: dict[str, Any]) -> datetime | None:
-    """When a record's retention period starts, or None while it must be kept (still live)."""
-    if kind == "applications":
-        return _first(record, "decided_at", "submitted_at") if record.get("status") in ("rejected", "created") else None
-    if kind == "accounts":
-        return _first(record, "closed_at") if record.get("status") == "closed" else None
-    if kind == "incidents":
-        return _first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
-    if kind == "items":
-        return _first(record, "replied_at", "handled_at", "answered_at")  # one still waiting for a reply is live
-    if kind == "people":
-        leaving = record.get("leaving") or {}
-        return _moment(leaving.get("date")) if leaving.get("status") == "finished" else None
-    if kind == "dnp":
-        return _first(record, "added_at")
-    return None
-
-
-def _live_account(store: Store, application: dict[str, Any]) -> bool:
-    account = store.get("accounts", str(application.get("account") or ""))
-    return account is not None and account.get("status") != "closed"
-
-
 @dataclass(frozen=True)
 class Expiry:
     table: str
@@ -306,52 +276,59 @@ class Expiry:
     days: int
 
 
-def past_retention(store: Store, settings: Settings, now: datetime) -> list[Expiry]:
+def past_retention(store: Store, settings: Settings, now: datetime, registry: Registry | None = None) -> list[Expiry]:
     """Every record older than its kind's retention period in `[records.retention]`."""
+    tables = (registry or default_registry()).tables
     due = []
     for kind, days in settings.records.retention.items():
-        if days <= 0:
+        table = tables.get(kind)
+        if days <= 0 or table is None or table.retention is None:
             continue  # kept for ever
         limit = now - timedelta(days=days)
         for record in store.all(kind):
-            if kind == "applications" and _live_account(store, record):
-                continue  # the business case of an account still running is kept with it
-            since = _retention_age(kind, record)
+            since = table.retention(record, store)
             if since is not None and since < limit:
                 due.append(Expiry(kind, record["id"], since, days))
     return due
 
 
-async def purge(store: Store, settings: Settings, now: datetime) -> list[Expiry]:
+async def purge(store: Store, settings: Settings, now: datetime, registry: Registry | None = None) -> list[Expiry]:
     """Delete what is past retention, auditing each deletion; return what was deleted."""
     async with store.transaction() as tx:
-        due = past_retention(store, settings, now)
+        due = past_retention(store, settings, now, registry)
         for e in due:
             tx.delete(e.table, e.key)
             tx.audit(CLI_ACTOR, "purged", f"{e.table}/{e.key}", at=now, detail=f"past the {e.days}-day retention period for {e.table} (since {e.since.date().isoformat()})")
     return due
 
 
-# ---- the do-not-publish list ------------------------------------------------------------
+# ---- importing a list ---------------------------------------------------------------------
 
 
-async def import_dnp(store: Store, pupils: list[tuple[str, str]], now: datetime, *, replace: bool = False) -> tuple[int, int, int]:
-    """Add pupils to the list in one commit; `replace` clears the old list first. Returns (added, already there, removed)."""
-    from workflows.photo_check import TABLE, entry, record_key
-
+async def import_rows(store: Store, table: str, rows: list[tuple[str, ...]], now: datetime, *, replace: bool = False, registry: Registry | None = None) -> tuple[int, int, int]:
+    """Add rows of a list to `table` in one commit, each made a record by the table's declared
+    `load`; `replace` clears the old list first. Returns (added, already there, removed)."""
+    declared = (registry or default_registry()).tables.get(table)
+    if declared is None or declared.load is None:
+        raise RecordsError(f"The {table!r} records can't be imported from a list.")
     async with store.transaction() as tx:
         removed = 0
         if replace:
-            for old in tx.all(TABLE):
-                tx.delete(TABLE, old["id"])
+            for old in tx.all(table):
+                tx.delete(table, old["id"])
                 removed += 1
         added = skipped = 0
-        for name, klass in pupils:
-            key = record_key(name, klass)
-            if tx.get(TABLE, key):
+        for fields in rows:
+            key, record = declared.load(fields, CLI_ACTOR, now.isoformat())
+            if tx.get(table, key):
                 skipped += 1
                 continue
-            tx.put(TABLE, key, entry(name, klass, CLI_ACTOR, now.isoformat(), "csv"))
+            tx.put(table, key, record)
             added += 1
-        tx.audit(CLI_ACTOR, "dnp_imported", TABLE, at=now, detail=f"{added} added, {skipped} already on the list" + (f", {removed} previous entries replaced" if replace else ""))
+        tx.audit(CLI_ACTOR, f"{table}_imported", table, at=now, detail=f"{added} added, {skipped} already on the list" + (f", {removed} previous entries replaced" if replace else ""))
     return added, skipped, removed
+
+
+async def import_dnp(store: Store, pupils: list[tuple[str, str]], now: datetime, *, replace: bool = False) -> tuple[int, int, int]:
+    """The command line's `dnp-import` (adapters/cli.py names it so): the do-not-publish list's rows."""
+    return await import_rows(store, "dnp", list(pupils), now, replace=replace)

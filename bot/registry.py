@@ -1,4 +1,7 @@
-"""Collects what the workflow modules offer: conversations, commands, actions, schedules."""
+"""Collects what the workflow modules offer: conversations, commands, actions, schedules,
+and their declarations for the core (tables, guards; bot/declarations.py).
+
+This is the one place in bot/ that imports workflows/ (`default_registry`)."""
 
 from __future__ import annotations
 
@@ -7,13 +10,11 @@ from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any
 
+import workflows
+from bot.declarations import Guard, Table
 from bot.messages import Card
 from bot.people import fold
-from bot.workflow import ActionHandler, Command, Context, FollowUp, Outcome, Workflow
-
-# A schedule looks at the records and returns (deterministic key, outcome) pairs for
-# what is due now; the scheduler sends each key's outcome once only.
-Schedule = Callable[[Context], Iterable[tuple[str, Outcome]]]
+from bot.workflow import ActionHandler, Command, Context, FollowUp, Schedule, Workflow
 
 
 @dataclass
@@ -22,14 +23,18 @@ class Registry:
     commands: dict[str, Command] = field(default_factory=dict)
     actions: dict[str, ActionHandler] = field(default_factory=dict)
     schedules: list[Schedule] = field(default_factory=list)
-    # A person's home page (Slack's App Home): (ctx) -> Card, from a module's `HOME`.
+    # What the core needs to know of the records: each table's export, retention, button field.
+    tables: dict[str, Table] = field(default_factory=dict)
+    # Rules that stop someone using policybot at all (someone who has left), checked on every request.
+    guards: list[Guard] = field(default_factory=list)
+    # A person's home page (a chat platform's home tab): (ctx) -> Card, from a module's `HOME`.
     home: Callable[[Context], Card] | None = None
     _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
     _names_built: int = field(default=-1, repr=False)
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `TABLES`, `GUARDS` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
@@ -43,6 +48,11 @@ class Registry:
             reg.actions.update(actions)
             reg.schedules.extend(getattr(module, "SCHEDULES", ()))
             reg.home = getattr(module, "HOME", reg.home)
+            for table in getattr(module, "TABLES", ()):
+                if table.name in reg.tables:
+                    raise ValueError(f"{module.__name__} declares the table {table.name!r}, already declared by another module: a table has one owner.")
+                reg.tables[table.name] = table
+            reg.guards.extend(getattr(module, "GUARDS", ()))
         return reg
 
     def by_command(self, name: str) -> Workflow | Command | None:
@@ -59,6 +69,13 @@ class Registry:
             self._names_built = names
         return self._names.get(want)
 
+    def named(self, data: Mapping[str, Any]) -> str:
+        """The record a button's data names ("applications/A-3", by a table's `named_by` field), or ""."""
+        for table in self.tables.values():
+            if table.named_by and data.get(table.named_by):
+                return f"{table.name}/{data[table.named_by]}"
+        return ""
+
     def menu(self) -> list[tuple[str, str, str]]:
         """(command, one line, role) for every command a person can type."""
         rows = [(wf.command, wf.summary, wf.role) for wf in self.workflows.values() if wf.command]
@@ -68,8 +85,6 @@ class Registry:
 
 def default_registry() -> Registry:
     """Every workflow policybot ships with."""
-    import workflows
-
     return Registry.from_modules(workflows.MODULES)
 
 

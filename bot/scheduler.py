@@ -10,17 +10,17 @@ ran, so a reminder can say whether it is late because policybot was not running.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot import outbox
 from bot.config import Person, Settings
-from bot.conversation import Conversations
 from bot.messages import Outbound
 from bot.people import Directory
-from bot.registry import Registry
 from bot.store import Store
-from bot.workflow import REMINDERS, Context
+from bot.timefmt import when
+from bot.workflow import REMINDERS, Context, Schedule
 
 SCHEDULER = "scheduler"
 EVENTS = "events"  # platform event ids already handled (a retry is ignored), forgotten after EVENTS_KEEP
@@ -31,17 +31,23 @@ EVENTS_KEEP = timedelta(days=2)
 # unread after three months) is sent once more, which is what SLT would want.
 REMINDER_KEEP_DAYS = 90
 SYSTEM = Person(id="policybot", name="policybot")
+# A reminder sent more than this after its time says it is late and why.
+LATE_AFTER = timedelta(minutes=15)
 
 
 class Scheduler:
-    """Runs the ticks: every registered schedule, in one transaction per tick."""
+    """Runs the ticks: every schedule, in one transaction per tick.
 
-    def __init__(self, settings: Settings, store: Store, registry: Registry, directory: Directory, conversations: Conversations) -> None:
+    `schedules` are the conversation machine's and the workflow modules'; `begin` starts a
+    conversation an outcome begins (`Conversations.begin`).
+    """
+
+    def __init__(self, settings: Settings, store: Store, directory: Directory, schedules: Sequence[Schedule], begin: outbox.Begin) -> None:
         self.settings = settings
         self.store = store
-        self.registry = registry
         self.directory = directory
-        self.conversations = conversations
+        self.schedules = schedules
+        self.begin = begin
 
     async def tick(self, now: datetime) -> list[Outbound]:
         """Send whatever is due now, each reminder once only (keys in `reminders`)."""
@@ -49,14 +55,14 @@ class Scheduler:
         async with self.store.transaction() as tx:
             ctx = Context(SYSTEM, now, self.settings, self.directory, tx, "scheduler")
             self._forget_old_reminders(ctx)  # first, so one whose cause still stands goes again at once
-            due = list(self.conversations.reminders(ctx))
-            for schedule in self.registry.schedules:
+            due = []
+            for schedule in self.schedules:
                 due.extend(schedule(ctx))
             for key, out in due:
                 if ctx.reminded(key):
                     continue
                 tx.put(REMINDERS, key, {"at": now.isoformat()})
-                sent.extend(outbox.apply(out, ctx, self.conversations))
+                sent.extend(outbox.apply(out, tx, ctx, self.begin))
             outbox.queue(tx, sent, now)
             old = now - EVENTS_KEEP
             for ev in tx.where(EVENTS, lambda e: _before(e, old)):
@@ -75,6 +81,33 @@ class Scheduler:
         for reminder in tx.where(REMINDERS, lambda r: _before(r, cutoff)):
             tx.delete(REMINDERS, reminder["id"])
         tx.put(SCHEDULER, "reminders_forgotten", {"day": today})
+
+
+def last_tick(ctx: Context) -> datetime | None:
+    """When the scheduler last ran; during a tick, the tick before it. None for a new store."""
+    last = (ctx.get(SCHEDULER, "last_tick") or {}).get("at")
+    return datetime.fromisoformat(last) if last else None
+
+
+def missed(scheduled: datetime, ctx: Context) -> bool:
+    """True when the scheduler did not run between `scheduled` and now: policybot was down.
+
+    With no tick stored (a new store) policybot has never run, so anything scheduled
+    earlier was missed.
+    """
+    last = last_tick(ctx)
+    return last is None or last < scheduled
+
+
+def late_note(scheduled: datetime, ctx: Context) -> str:
+    """'' when on time; else a line saying the reminder is late and why.
+
+    A reminder that only became due later (an item logged after its time, a rota set
+    after the morning reminder) is not late: the scheduler was running at its time.
+    """
+    if ctx.now - scheduled <= LATE_AFTER or not missed(scheduled, ctx):
+        return ""
+    return f"This reminder is late because policybot was not running at {when(scheduled, ctx.settings.school.tz)}. Sorry for the delay."
 
 
 def _before(record: dict[str, Any], cutoff: datetime) -> bool:

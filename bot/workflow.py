@@ -8,16 +8,16 @@ in one transaction, so each policy rule reads and tests as plain Python.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from bot import access
 from bot.config import Person, Settings
+from bot.declarations import Reader
 from bot.messages import Card, Choice, Outbound, QuestionKind, Recipient, person
 from bot.people import Directory
-from bot.store import Transaction
 
 
 class Invalid(Exception):
@@ -64,6 +64,14 @@ class Step:
 
 
 REMINDERS = "reminders"  # the scheduler's record of each reminder it has sent, by key (bot/scheduler.py)
+CONVERSATIONS = "conversations"  # people's workflows in progress (bot/conversation.py)
+
+
+class Records(Reader, Protocol):
+    """What a `Context` uses of the store: reading records, and numbering new ones.
+    The engine hands it the turn's transaction."""
+
+    def next_id(self, counter: str, count: int = 1) -> int: ...
 
 
 @dataclass
@@ -74,7 +82,7 @@ class Context:
     now: datetime
     settings: Settings
     directory: Directory
-    tx: Transaction
+    tx: Records
     platform: str = "console"
 
     @property
@@ -108,6 +116,10 @@ class Context:
 
     def next_id(self, counter: str) -> int:
         return self.tx.next_id(counter)
+
+    def drafts(self) -> list[dict[str, Any]]:
+        """The actor's unfinished conversations (forms they started), least recently answered first."""
+        return sorted(self.tx.find(CONVERSATIONS, person=self.actor.id), key=lambda c: c["updated_at"])
 
     def require(self, role: str, doing: str) -> None:
         """Refuse unless the actor holds `role` ("slt", "admin", or "slt,admin" for either);
@@ -181,6 +193,9 @@ Handler = Callable[[Answers, Context, Outcome], None]
 ActionHandler = Callable[[Mapping[str, Any], Context, Outcome], None]
 # What a follow-up does with its answers: (answers, about, ctx, out), `about` as it was asked.
 FollowUpHandler = Callable[[Answers, Mapping[str, Any], Context, Outcome], None]
+# A schedule looks at the records and returns (deterministic key, outcome) pairs for
+# what is due now; the scheduler sends each key's outcome once only.
+Schedule = Callable[[Context], Iterable[tuple[str, Outcome]]]
 
 
 @dataclass(frozen=True)

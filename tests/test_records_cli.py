@@ -350,7 +350,7 @@ def test_no_csv_cell_can_start_a_formula(tmp_path: Path, rows: list[dict], texts
                 tx.audit("eclarke", text, f"accounts/T-{n}", detail=text)
         settings_ = load_config(SAMPLE)
         written = []
-        for what in records.EXPORTS:
+        for what in records.exports():
             out = tmp_path / f"{what}.csv"
             records.export(store, settings_, what, "csv", out)
             written.append(out)

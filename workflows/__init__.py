@@ -3,8 +3,9 @@
 Each module may offer `WORKFLOWS` (conversations), `FOLLOW_UPS` (questions asked on their
 own after a click or a command, with `Outcome.ask`), `COMMANDS` (instant answers),
 `ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
-derived from the records). Adding a module to `MODULES` is all it takes to switch it on;
-nothing registers itself when imported.
+derived from the records), and declare for the core the `TABLES` it owns and the `GUARDS`
+its procedure sets (bot/declarations.py). Adding a module to `MODULES` is all it takes to
+switch it on; nothing registers itself when imported.
 """
 
 from workflows import (
@@ -17,6 +18,7 @@ from workflows import (
     monitoring_items,
     monitoring_rota,
     new_account,
+    people,
     photo_check,
     policy_acknowledgement,
     rota_gaps,
@@ -25,13 +27,14 @@ from workflows import (
     training,
     waiting,
 )
-from workflows.incidents import chasing, reporting, slt
+from workflows.incidents import chasing, record, reporting, slt
 
 MODULES = (
     accounts,
     new_account,
     account_setup,  # an approved account is recorded in the register
     slt,  # SLT's handling of incidents
+    record,  # the incident record (its table)
     chasing,  # incidents nobody owns
     reporting,  # a conversation for each report type in workflows/incidents/
     monitoring_rota,  # /rota and /rota-set
@@ -40,6 +43,7 @@ MODULES = (
     monitoring_items,
     policy_acknowledgement,
     training,
+    people,  # a person's record (its table)
     leavers,
     account_handover,  # a leaver's accounts: transfer or close
     photo_check,

@@ -8,8 +8,10 @@ the table's name and the helpers every other module reads it through.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.declarations import Reader, Record, Table, first
 from bot.messages import Card
 from bot.workflow import Command, Context, Outcome
 from workflows.people_status import runner_line
@@ -57,3 +59,13 @@ def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
 
 
 COMMANDS = (Command(name="accounts", summary="see the school's account register", run=list_accounts),)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "closed_at") if record.get("status") == "closed" else None
+
+
+TABLES = (Table(TABLE, export=True, columns=("id", "name", "platform_label", "handle", "runners", "status", "created_at"), retention=_retention, named_by="account"),)

@@ -19,7 +19,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.errors import Expired
+from bot.config import Person
+from bot.declarations import Guard, Reader, Record
+from bot.errors import Expired, NotAllowed
 from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
@@ -189,3 +191,32 @@ ACTIONS = {
 }
 
 SCHEDULES = (daily_reminders,)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def left_on(record: Record | None, today: str) -> str:
+    """The last day of someone whose people record says they have left before `today` (ISO dates), else ""."""
+    leaving = (record or {}).get("leaving") or {}
+    last_day = str(leaving.get("date") or "") if isinstance(leaving, dict) else ""
+    return last_day if last_day and last_day < today else ""
+
+
+def refuse_if_left(records: Reader, who: Person, today: str) -> None:
+    """Someone recorded as having left (after their last day, an ISO date) can no longer act
+    or read through policybot, whatever roles the configuration still gives them."""
+    last_day = left_on(records.get("people", who.id), today)
+    if last_day:
+        raise NotAllowed(
+            f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.",
+            why=f"left on {last_day}",
+        )
+
+
+def gone(records: Reader, today: str) -> set[str]:
+    """The ids of everyone who has left before `today`: messages to a role no longer reach them."""
+    return {r["id"] for r in records.where("people", lambda r: bool(left_on(r, today)))}
+
+
+GUARDS = (Guard("left the school", check=refuse_if_left, barred=gone),)

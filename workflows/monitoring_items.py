@@ -20,12 +20,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.calendar import at_local, response_due
+from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, Choice, person, role
+from bot.scheduler import late_note
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
 from workflows.accounts import active_accounts, get_account, label
-from workflows.rota_records import late_note, no_open_accounts, on_duty
+from workflows.rota_records import no_open_accounts, on_duty
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
@@ -334,3 +336,13 @@ ACTIONS = {
 }
 
 SCHEDULES = (duty_reminders, reply_reminders)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "replied_at", "handled_at", "answered_at")  # one still waiting for a reply is live
+
+
+TABLES = (Table(ITEMS, export=True, columns=("id", "account", "received_at", "due_at", "replied_at"), retention=_retention, named_by="item"),)

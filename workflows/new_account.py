@@ -14,8 +14,10 @@ records where the login is kept, never the password (that step is account_setup.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
@@ -286,3 +288,26 @@ ACTIONS = {
     "new_account.approve": approve,
     "new_account.reject": reject,
 }
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _application_retention(record: Record, records: Reader) -> datetime | None:
+    if record.get("status") not in ("rejected", "created"):
+        return None
+    account = records.get("accounts", str(record.get("account") or ""))
+    if account is not None and account.get("status") != "closed":
+        return None  # the business case of an account still running is kept with it
+    return first(record, "decided_at", "submitted_at")
+
+
+TABLES = (
+    Table(
+        "applications",
+        export=True,
+        columns=("id", "applicant", "account_name", "platform", "runners", "status", "submitted_at", "decided_by", "decided_at"),
+        retention=_application_retention,
+        named_by="application",
+    ),
+)

@@ -13,8 +13,10 @@ record through these helpers, so the shape is written down once.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+from bot.declarations import Reader, Record, Table, moment
 from bot.workflow import Context, Outcome
 
 TABLE = "people"
@@ -94,3 +96,15 @@ def finish_leaving(ctx: Context, out: Outcome, person_id: str) -> None:
     """The person's leaving is complete (the caller has checked every account is settled)."""
     entry = {**leaving(ctx, person_id), "status": "finished", "finished_by": ctx.actor.id, "finished_at": ctx.now.isoformat()}
     _update(ctx, out, person_id, action="leaver_finished", before="open", after="finished", leaving=entry)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    leaving = record.get("leaving") or {}
+    return moment(leaving.get("date")) if leaving.get("status") == "finished" else None
+
+
+# The people record (policy read, training, leaving) is kept until the retention period after someone has left.
+TABLES = (Table(TABLE, export=True, columns=("id", "name", "title", "roles", "employed"), retention=_retention, per_person=True),)

@@ -21,8 +21,10 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from bot.declarations import Reader, Record, Table, first
 from bot.messages import Card
 from bot.people import fold
 from bot.workflow import Answers, Command, Context, FollowUp, Outcome, Step
@@ -146,3 +148,19 @@ def photo_check(text: str, ctx: Context, out: Outcome) -> None:
 FOLLOW_UPS = (WHICH_CLASS,)
 
 COMMANDS = (Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),)
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _load(fields: tuple[str, ...], by: str, at: str) -> tuple[str, Record]:
+    """A (name, class) row of an imported list (`policybot dnp-import`) as its entry."""
+    name, klass = fields
+    return record_key(name, klass), entry(name, klass, by, at, "csv")
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "added_at")
+
+
+TABLES = (Table(TABLE, retention=_retention, load=_load),)

@@ -2,26 +2,23 @@
 
 Each account has a weekly pattern ({"mon": person id or None, ...}) and dated overrides
 for holidays, absence and swaps ({"2026-12-24": person id or None}). Also: how an account
-is named in a rota answer, and whether a reminder is late because policybot was down.
+is named in a rota answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from bot.errors import Expired
 from bot.people import fold
-from bot.timefmt import when
 from bot.workflow import Answers, Context, Invalid
 from workflows.accounts import active_accounts, every_account, get_account, label
 
 ROTA = "rota"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
-# A reminder sent more than this after its time says it is late and why.
-LATE_AFTER = timedelta(minutes=15)
 
 
 def account_value(account: Mapping[str, Any]) -> str:
@@ -77,27 +74,6 @@ def on_duty(ctx: Context, account: Mapping[str, Any], day: date, rota: Mapping[s
     if not pid or pid not in account.get("runners", ()) or ctx.directory.get(pid) is None:
         return None
     return str(pid)
-
-
-def missed(scheduled: datetime, ctx: Context) -> bool:
-    """True when the scheduler did not run between `scheduled` and now: policybot was down.
-
-    During a tick the engine's stored "last_tick" is the previous tick. With none stored
-    (a new store) policybot has never run, so anything scheduled earlier was missed.
-    """
-    last = (ctx.get("scheduler", "last_tick") or {}).get("at")
-    return last is None or datetime.fromisoformat(last) < scheduled
-
-
-def late_note(scheduled: datetime, ctx: Context) -> str:
-    """'' when on time; else a line saying the reminder is late and why.
-
-    A reminder that only became due later (an item logged after its time, a rota set
-    after the morning reminder) is not late: the scheduler was running at its time.
-    """
-    if ctx.now - scheduled <= LATE_AFTER or not missed(scheduled, ctx):
-        return ""
-    return f"This reminder is late because policybot was not running at {when(scheduled, ctx.settings.school.tz)}. Sorry for the delay."
 
 
 def within_a_year(value: str, _answers: Answers, ctx: Context) -> str:

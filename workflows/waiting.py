@@ -42,7 +42,7 @@ def waiting(ctx: Context) -> list[Waiting]:
     me = ctx.actor
     tz = ctx.settings.school.tz
     out: list[Waiting] = []
-    for d in sorted(ctx.find("conversations", person=me.id), key=lambda d: d["updated_at"]):
+    for d in ctx.drafts():
         name = d["workflow"].replace("_", " ")
         data = {"workflow": d["workflow"]}
         card = Card(

@@ -5,9 +5,11 @@ and its timeline (who did what, when). Only SLT see what is on it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from bot import answers as shown
+from bot.declarations import Reader, Record, Table, first
 from bot.messages import Button, Card, person, role
 from bot.timefmt import when
 from bot.workflow import Answers, Context, Outcome, Step
@@ -234,3 +236,13 @@ def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:
             tone="warning",
         )
     )
+
+
+# ---- what the core needs from this module (collected by bot/registry.py) ---------------------
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    return first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
+
+
+TABLES = (Table(TABLE, export=True, columns=("id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"), retention=_retention, named_by="incident"),)
