@@ -11,9 +11,11 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from bot.config import Settings, load_config
+from adapters.platforms import load_config
+from bot.config import Settings
 from bot.core import Core
 from bot.errors import PolicybotError
+from bot.registry import default_registry
 from bot.timefmt import day
 
 log = logging.getLogger("policybot")
@@ -100,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _check(settings: Settings) -> int:
     print(f"{settings.source}: OK for {settings.school.name} ({len(settings.people)} people).")
-    print(f"  Slack: {'on' if settings.slack else 'off'}; Teams: {'on' if settings.teams else 'off'}; data in {settings.storage_path}")
+    platforms = "; ".join(f"{name.title()}: {'off' if on is None else 'on'}" for name, on in settings.platforms.items())
+    print(f"  {platforms}; data in {settings.storage_path}")
     return 0
 
 
@@ -175,10 +178,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"I can't find {path}. Check the file name and folder.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicybotError(f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again.") from None
-        from workflows.photo_check import parse_dnp_csv
-
         try:
-            pupils = parse_dnp_csv(text)
+            pupils = default_registry().importers["dnp"](text)
         except ValueError as exc:
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
@@ -239,11 +240,12 @@ def _slack_manifest(settings: Settings, url: str) -> int:
     import json
 
     from adapters.slack.manifest import manifest
-    from bot.registry import default_registry
+    from adapters.slack.settings import slack_settings
 
-    if settings.slack is None:
+    slack = slack_settings(settings)
+    if slack is None:
         raise PolicybotError(f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml.")
-    if not settings.slack.socket_mode and not url.startswith("https://"):
+    if not slack.socket_mode and not url.startswith("https://"):
         raise PolicybotError(
             "Without Socket Mode, Slack needs the public https address of policybot serve: add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
         )
@@ -257,7 +259,6 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
     from adapters.teams.package import write_package
     from bot.files import check_outside, write_private
-    from bot.registry import default_registry
 
     out = Path(args.out)
     check_outside(out, settings.storage_path)
@@ -321,10 +322,9 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
-    if settings.teams is not None:
-        from adapters.teams import check_host
+    from adapters.teams import check_host
 
-        check_host(settings, host)
+    check_host(settings, host)
     core = Core.open(settings)
     runner = None
     try:

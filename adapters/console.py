@@ -26,8 +26,7 @@ from typing import TextIO
 from bot.answers import clean_text
 from bot.core import Core
 from bot.delivery import Message, person_targets
-from bot.engine import reference
-from bot.errors import PolicybotError
+from bot.errors import PolicybotError, reference
 from bot.messages import Button, Card, Choice, Inbound
 from bot.people import Directory
 from bot.timefmt import when
@@ -159,15 +158,15 @@ class ConsoleChat:
         self.out = out
         # Where the simulated clock is kept between chats (`policybot chat` keeps it in the data folder).
         self.clock_file = clock_file
-        self.channel = ConsoleChannel(core.directory, self.write)
-        core.delivery.add(self.channel)
+        self.channel = ConsoleChannel(core.people, self.write)
+        core.add_channel(self.channel)
         self.echo = False
 
     def write(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
     async def start(self, as_person: str = "") -> None:
-        people = self.core.directory.people
+        people = self.core.people.people
         first = as_person or next((p.id for p in people if not p.roles and p.employed), people[0].id)
         self.write(f"policybot terminal chat for {self.core.settings.school.name}.")
         self.write("Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave.")
@@ -176,7 +175,7 @@ class ConsoleChat:
         await self.settle()
 
     async def switch(self, name: str) -> None:
-        found = self.core.directory.match(name)
+        found = self.core.match(name)
         if len(found) != 1:
             self.write("I couldn't tell who you meant." if found else f"Nobody called {name!r}. Type /who to see everyone.")
             return
@@ -188,7 +187,7 @@ class ConsoleChat:
     async def settle(self) -> None:
         """Run the scheduler and deliver everything due, so the screen is up to date."""
         await self.core.tick()
-        await self.core.delivery.flush()
+        await self.core.flush()
 
     async def line(self, raw: str) -> bool:
         """Handle one typed line; False when the chat should end."""
@@ -197,7 +196,7 @@ class ConsoleChat:
             return True
         me = self.channel.active
         if self.echo:
-            self.write(f"\n{self.core.directory.name(me)}> {safe(text)}")
+            self.write(f"\n{self.core.people.name(me)}> {safe(text)}")
         word = text.lower()
         try:
             if word in ("/quit", "/exit"):
@@ -206,7 +205,7 @@ class ConsoleChat:
                 await self.switch(text[4:].strip())
                 return True
             if word == "/who":
-                for p in self.core.directory.people:
+                for p in self.core.people.people:
                     roles = " ".join(sorted(p.roles)) or ("staff" if p.employed else "volunteer")
                     self.write(f"  {p.id:12} {p.describe()} [{roles}]")
                 return True
@@ -254,8 +253,8 @@ class ConsoleChat:
             moved += step
             if await self.core.tick():
                 self.write(f"-- {when(self.core.now(), tz)} --")
-                await self.core.delivery.flush()
-        await self.core.delivery.flush()  # anything else now due (a retried message)
+                await self.core.flush()
+        await self.core.flush()  # anything else now due (a retried message)
         self.save_clock()
         self.write(f"The clock moves on: it is now {when(self.core.now(), tz)}.")
 
@@ -309,7 +308,7 @@ class ConsoleChat:
             await self.start()
             while True:
                 if stream.isatty():
-                    print(f"{self.core.directory.name(self.channel.active)}> ", end="", file=self.out, flush=True)
+                    print(f"{self.core.people.name(self.channel.active)}> ", end="", file=self.out, flush=True)
                 raw = await lines.get()
                 if lines.interrupted:
                     self.write("\nGoodbye. (Ctrl-C: everything so far is saved; type policybot chat to carry on.)")

@@ -7,8 +7,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
+from adapters.platforms import MOUNTS, Mount
 from bot.core import Core
-from bot.engine import INBOX
 
 log = logging.getLogger("policybot.server")
 MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB is refused.
@@ -16,24 +16,12 @@ MAX_BODY = 1024 * 1024  # Slack and Teams requests are small; anything over 1 MB
 CORE = web.AppKey("core", Core)
 FRONT_ENDS = web.AppKey("front_ends", list)  # names of the front ends mounted, for /healthz and the log
 
-# Each front end adds its routes and delivery channel: (app, core) -> None.
-Mount = Callable[[web.Application, Core], Awaitable[None]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def mounts(core: Core) -> list[tuple[str, Mount]]:
-    """The front ends the configuration switches on."""
-    found: list[tuple[str, Mount]] = []
-    if core.settings.slack is not None:
-        from adapters.slack import mount as mount_slack
-
-        found.append(("slack", mount_slack))
-
-    if core.settings.teams is not None:
-        from adapters.teams import mount as mount_teams
-
-        found.append(("teams", mount_teams))
-    return found
+    """The front ends the configuration switches on (those with a section in it)."""
+    return [(name, mount) for name, mount in MOUNTS.items() if core.settings.platform(name) is not None]
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -43,8 +31,7 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "school": core.settings.school.name,
             "front_ends": request.app[FRONT_ENDS],
-            "outbox": core.delivery.waiting(),  # messages owed and not yet delivered
-            "unhandled": core.store.count(INBOX),  # requests acknowledged and not yet handled
+            **core.counts(),  # messages owed and not yet delivered (outbox), requests acknowledged and not yet handled (unhandled)
         }
     )
 
@@ -54,7 +41,7 @@ async def answering_first(request: web.Request, handler: Handler) -> web.StreamR
     """Slack and Teams wait on each POST: while one is in flight, deferrable work gives way."""
     if request.method != "POST":
         return await handler(request)
-    with request.app[CORE].priority.answering():
+    with request.app[CORE].answering():
         return await handler(request)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError
@@ -33,9 +33,9 @@ class Person:
     roles: frozenset[str] = frozenset()
     title: str = ""
     email: str = ""
-    slack_id: str = ""
-    teams_id: str = ""  # the person's Microsoft Entra (AAD) object id
     employed: bool = True  # False for volunteers and parents who help run an account
+    # {platform: the person's id there}, from each front end's key in [[people]] (see PlatformConfig).
+    identities: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     @property
     def is_slt(self) -> bool:
@@ -92,27 +92,25 @@ class Server:
     port: int = 3000
 
 
-@dataclass(frozen=True)
-class SlackSettings:
-    bot_token: str
-    signing_secret: str
-    app_token: str = ""
-    api_url: str = "https://slack.com/api/"
-    slt_channel: str = ""
-    admin_channel: str = ""
+class PlatformSettings(Protocol):
+    """What a front end's parsed section offers the core: its secrets, to keep them out of logs."""
 
-    @property
-    def socket_mode(self) -> bool:
-        return bool(self.app_token)
+    def secrets(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
-class TeamsSettings:
-    app_id: str = ""
-    app_password: str = ""
-    tenant_id: str = ""
-    app_type: str = "SingleTenant"
-    slt_team: str = ""  # name or id of the SLT's team: approval cards go to its channel once the app is added there
+class PlatformConfig:
+    """What a front end reads from the configuration file, declared in its folder in adapters/.
+
+    The adapters package hands these to `load_config`; bot/ never names a platform itself.
+    `read` turns the front end's own [`name`] section into its settings (raising
+    `ConfigError` naming the key, as every other section does); `identity` is its key in
+    [[people]] for a person's id on the platform, kept in `Person.identities[name]`.
+    """
+
+    name: str
+    read: Callable[[Section], PlatformSettings]
+    identity: str = ""
 
 
 @dataclass(frozen=True)
@@ -148,24 +146,23 @@ class Settings:
     conversations: Conversations = Conversations()
     server: Server = Server()
     monitoring: Monitoring = Monitoring()
-    slack: SlackSettings | None = None
-    teams: TeamsSettings | None = None
+    # Each front end the configuration loader was given: its parsed section, or None when the file has none.
+    platforms: Mapping[str, PlatformSettings | None] = field(default_factory=dict)
     records: Records = Records()
 
     incidents: IncidentSettings = IncidentSettings()
 
     def secrets(self) -> list[str]:
         """Every configured secret, so tests and logs can check none leaks."""
-        out = []
-        if self.slack:
-            out += [self.slack.bot_token, self.slack.signing_secret, self.slack.app_token]
-        if self.teams:
-            out += [self.teams.app_password]
-        return [s for s in out if s]
+        return [s for platform in self.platforms.values() if platform is not None for s in platform.secrets() if s]
+
+    def platform(self, name: str) -> Any:
+        """The parsed section of front end `name` (its own settings type), or None when the file has none."""
+        return self.platforms.get(name)
 
 
-class _Section:
-    """Reads one TOML table, naming the file and key in every error."""
+class Section:
+    """Reads one TOML table, naming the file and key in every error (front ends read their own sections with it)."""
 
     def __init__(self, file: str, prefix: str, table: Any) -> None:
         self.file, self.prefix = file, prefix
@@ -239,13 +236,13 @@ class _Section:
                 raise ConfigError(self.file, self.key(name), "unknown key; check its spelling against config.example.toml")
 
 
-def _people(file: str, raw: Any) -> tuple[Person, ...]:
+def _people(file: str, raw: Any, platforms: Sequence[PlatformConfig] = ()) -> tuple[Person, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(file, "people", "expected at least one [[people]] entry")
     people: list[Person] = []
     ids: set[str] = set()
     for n, entry in enumerate(raw, start=1):
-        sec = _Section(file, f"people[{n}]", entry)
+        sec = Section(file, f"people[{n}]", entry)
         pid = sec.str("id").strip().lower()
         if not pid.replace(".", "").replace("-", "").replace("_", "").isalnum():
             raise ConfigError(file, sec.key("id"), "expected letters, digits, '.', '-' or '_' only")
@@ -263,9 +260,8 @@ def _people(file: str, raw: Any) -> tuple[Person, ...]:
                 roles=frozenset(roles),
                 title=sec.str("title", ""),
                 email=sec.str("email", ""),
-                slack_id=sec.str("slack_id", ""),
-                teams_id=sec.str("teams_id", ""),
                 employed=sec.bool("employed", True),
+                identities=_identities(sec, platforms),
             )
         )
         sec.done()
@@ -276,10 +272,32 @@ def _people(file: str, raw: Any) -> tuple[Person, ...]:
     return tuple(people)
 
 
-def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) -> Settings:
-    """Turn parsed TOML into settings, or raise `ConfigError` naming the key."""
-    top = _Section(file, "", dict(raw))
-    school_sec = _Section(file, "school", top._get("school", _MISSING))
+def _identities(sec: Section, platforms: Sequence[PlatformConfig]) -> dict[str, str]:
+    """A person's id on each front end that names people by its own ids (its key in [[people]])."""
+    found = {p.name: sec.str(p.identity, "") for p in platforms if p.identity}
+    return {name: value for name, value in found.items() if value}
+
+
+def _platforms(file: str, top: Section, platforms: Sequence[PlatformConfig]) -> dict[str, PlatformSettings | None]:
+    """Each front end's own section, read by the front end (None when the file has none)."""
+    out: dict[str, PlatformSettings | None] = {}
+    for platform in platforms:
+        out[platform.name] = None
+        if platform.name in top.table:
+            sec = Section(file, platform.name, top._get(platform.name, {}))
+            out[platform.name] = platform.read(sec)
+            sec.done()
+    return out
+
+
+def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, platforms: Sequence[PlatformConfig] = ()) -> Settings:
+    """Turn parsed TOML into settings, or raise `ConfigError` naming the key.
+
+    `platforms`: the front ends whose sections and [[people]] keys the file may hold
+    (adapters.platforms gives them all); any other section or key is refused.
+    """
+    top = Section(file, "", dict(raw))
+    school_sec = Section(file, "school", top._get("school", _MISSING))
     tz = school_sec.str("timezone", "Europe/London")
     try:
         ZoneInfo(tz)
@@ -297,24 +315,24 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
     )
     school_sec.done()
 
-    storage = _Section(file, "storage", top._get("storage", {}))
+    storage = Section(file, "storage", top._get("storage", {}))
     path = Path(storage.str("path", "data"))
     if not path.is_absolute() and base is not None:
         path = base / path
     storage.done()
 
-    conv = _Section(file, "conversations", top._get("conversations", {}))
+    conv = Section(file, "conversations", top._get("conversations", {}))
     conversations = Conversations(
         remind_after_hours=conv.number("remind_after_hours", 24.0),
         expire_after_days=conv.number("expire_after_days", 7.0),
     )
     conv.done()
 
-    srv = _Section(file, "server", top._get("server", {}))
+    srv = Section(file, "server", top._get("server", {}))
     server = Server(host=srv.str("host", "127.0.0.1"), port=srv.int("port", 3000, low=0, high=65535))
     srv.done()
 
-    mon = _Section(file, "monitoring", top._get("monitoring", {}))
+    mon = Section(file, "monitoring", top._get("monitoring", {}))
     monitoring = Monitoring(
         duty_reminder_time=mon.clock("duty_reminder_time", dt_time(8, 0)),
         reminder_lead_hours=mon.number("reminder_lead_hours", 3.0),
@@ -323,48 +341,11 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
     )
     mon.done()
 
-    slack = None
-    if "slack" in raw:
-        sl = _Section(file, "slack", top._get("slack", {}))
-        slack = SlackSettings(
-            bot_token=sl.str("bot_token", "", env="SLACK_BOT_TOKEN", blank=True),
-            signing_secret=sl.str("signing_secret", "", env="SLACK_SIGNING_SECRET", blank=True),
-            app_token=sl.str("app_token", "", env="SLACK_APP_TOKEN", blank=True),
-            api_url=sl.str("api_url", "https://slack.com/api/"),
-            slt_channel=sl.str("slt_channel", ""),
-            admin_channel=sl.str("admin_channel", ""),
-        )
-        if not slack.bot_token:
-            raise ConfigError(file, "slack.bot_token", "expected the bot token (xoxb-…), or set SLACK_BOT_TOKEN")
-        if not slack.bot_token.startswith("xoxb-"):
-            raise ConfigError(file, "slack.bot_token", "expected a bot token starting xoxb- (Slack app settings > OAuth & Permissions)")
-        if not slack.signing_secret and not slack.app_token:
-            raise ConfigError(file, "slack.signing_secret", "expected the signing secret, or set SLACK_SIGNING_SECRET (or give app_token for Socket Mode)")
-        if slack.app_token and not slack.app_token.startswith("xapp-"):
-            raise ConfigError(file, "slack.app_token", "expected an app-level token starting xapp- (Slack app settings > Basic Information)")
-        sl.done()
-
-    teams = None
-    if "teams" in raw:
-        tm = _Section(file, "teams", top._get("teams", {}))
-        teams = TeamsSettings(
-            app_id=tm.str("app_id", "", env="MicrosoftAppId", blank=True),
-            app_password=tm.str("app_password", "", env="MicrosoftAppPassword", blank=True),
-            tenant_id=tm.str("tenant_id", "", env="MicrosoftAppTenantId", blank=True),
-            app_type=tm.str("app_type", "SingleTenant", env="MicrosoftAppType"),
-            slt_team=tm.str("slt_team", ""),
-        )
-        if teams.app_type not in ("SingleTenant", "MultiTenant", "UserAssignedMSI"):
-            raise ConfigError(file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
-        if teams.app_id and not teams.app_password and teams.app_type != "UserAssignedMSI":
-            raise ConfigError(file, "teams.app_password", "expected the client secret of the Azure bot registration, or set MicrosoftAppPassword")
-        if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id:
-            raise ConfigError(file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
-        tm.done()
+    front_ends = _platforms(file, top, platforms)
 
     records = _records(file, top._get("records", {}))
 
-    inc = _Section(file, "incidents", top._get("incidents", {}))
+    inc = Section(file, "incidents", top._get("incidents", {}))
     incidents = IncidentSettings(
         urgent_reminder_minutes=inc.number("urgent_reminder_minutes", 30.0),
         high_reminder_hours=inc.number("high_reminder_hours", 2.0),
@@ -374,7 +355,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
     inc.done()
 
-    people = _people(file, top._get("people", _MISSING))
+    people = _people(file, top._get("people", _MISSING), platforms)
     if school.headteacher:
         head = next((p for p in people if p.id == school.headteacher), None)
         if head is None:
@@ -392,31 +373,33 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) ->
         conversations=conversations,
         server=server,
         monitoring=monitoring,
-        slack=slack,
-        teams=teams,
+        platforms=front_ends,
         records=records,
         incidents=incidents,
     )
 
 
 def _records(file: str, raw: Any) -> Records:
-    sec = _Section(file, "records", raw)
+    sec = Section(file, "records", raw)
     untrained = sec.str("untrained_runner", "block")
     if untrained not in UNTRAINED_RUNNER:
         raise ConfigError(file, "records.untrained_runner", 'expected "block" or "warn"')
-    ret = _Section(file, "records.retention", sec._get("retention", {}))
+    ret = Section(file, "records.retention", sec._get("retention", {}))
     retention = {kind: ret.int(kind, days, low=0, high=36500) for kind, days in RETENTION_DEFAULTS.items()}
     ret.done()
     sec.done()
     return Records(untrained_runner=untrained, retention=retention)
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Load settings from `path`, `$POLICYBOT_CONFIG`, or the built-in sample school."""
+def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[PlatformConfig] = ()) -> Settings:
+    """Load settings from `path`, `$POLICYBOT_CONFIG`, or the built-in sample school.
+
+    `platforms` as for `parse_config` (adapters.platforms.load_config passes every front end's).
+    """
     chosen = path or os.environ.get("POLICYBOT_CONFIG") or None
     if chosen is None:
         text = resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8")
-        return parse_config(tomllib.loads(text), SAMPLE, Path.cwd())
+        return parse_config(tomllib.loads(text), SAMPLE, Path.cwd(), platforms)
     file = Path(chosen)
     try:
         text = file.read_text(encoding="utf-8")
@@ -428,4 +411,4 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "(syntax)", f"not valid TOML: {exc}") from None
-    return parse_config(raw, str(file), Path.cwd())
+    return parse_config(raw, str(file), Path.cwd(), platforms)

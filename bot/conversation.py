@@ -173,7 +173,7 @@ class Conversations:
                 out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
-            if wf.step(convo["step"]).kind in ("person", "people") and ctx.platform not in ("console", "test"):  # type: ignore[union-attr]
+            if wf.step(convo["step"]).kind in ("person", "people") and self.directory.names_by_identity(ctx.platform):  # type: ignore[union-attr]  # a picker there gives the platform's own ids
                 value = self._platform_people(value, ctx.platform)
             self._accept(convo, wf, value, ctx, out)
 

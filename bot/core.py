@@ -1,4 +1,10 @@
-"""The core: configuration, store, engine, delivery and scheduler wired together."""
+"""The core: configuration, store, engine, delivery and scheduler wired together.
+
+`Core` is the one door front ends (adapters/) come through: they accept and handle
+requests, ask for a person's home page or admission, look people up, add their delivery
+channel, wake or flush the outbox, run work later in a person's order, and keep their own
+few records (`records`). They never reach the store, the engine or the outbox around it
+(tests/test_access.py checks)."""
 
 from __future__ import annotations
 
@@ -6,15 +12,16 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
 from bot.config import Person, Settings
-from bot.delivery import Delivery
-from bot.engine import INBOX, Engine, queue, reference
-from bot.errors import NotRecognised, NotSaved, StoreUnavailable
+from bot.delivery import Channel, Delivery
+from bot.engine import INBOX, Engine, queue
+from bot.errors import NotRecognised, NotSaved, StoreUnavailable, reference
+from bot.front_end import OwnRecords
 from bot.messages import Card, Inbound, Outbound, Recipient, role
 from bot.people import Directory
 from bot.priority import Backlog, Priority
@@ -87,16 +94,16 @@ class Core:
     """One running policybot: every front end talks to this."""
 
     def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None) -> None:
-        self.settings = settings
+        self.settings = settings  # the school's settings, and each front end's own section (`Settings.platform`)
         self.store = store
-        self.clock = clock or Clock()
+        self.clock = clock or Clock()  # the core's clock (the terminal chat moves it on)
         self.registry = registry or default_registry()
         self.engine = Engine(settings, store, self.registry)
         self.directory: Directory = self.engine.directory
         # Requests a platform is waiting on go before work that can wait (bot/priority.py).
         self.priority = Priority()
         store.requests = self.priority  # checkpoints wait for a gap between requests too
-        # Requests acknowledged before they were handled (Slack, Teams messages) are handled here.
+        # Requests acknowledged before they were handled (chat platforms' messages) are handled here.
         self.backlog = Backlog(self.priority)
         self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz, guards=self.registry.guards)
         self._tasks: list[asyncio.Task[None]] = []
@@ -113,6 +120,7 @@ class Core:
         return cls(settings, store, clock)
 
     def now(self) -> datetime:
+        """The time now, by the core's clock (which a test or the terminal chat may have moved)."""
         return self.clock.now()
 
     @staticmethod
@@ -123,8 +131,8 @@ class Core:
     async def accept(self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "", within: float | None = None) -> str:
         """Save a request before it is acknowledged to its platform; return its inbox key.
 
-        For platforms that must be answered before the work is done (Slack, Teams
-        messages): once this returns, the request survives a crash and `unhandled()` hands
+        For platforms that must be answered before the work is done (a chat
+        platform's messages): once this returns, the request survives a crash and `unhandled()` hands
         it back on start. With `within` (seconds), it returns by then even if the store is
         busy or the disk slow, and the save carries on: the turn queues for the store
         behind it, so it still finds and clears the saved copy, and the request is never
@@ -231,6 +239,61 @@ class Core:
         """
         return await self.engine.admit(platform, user, self.clock.now(), doing=doing, record=record, role=role, to=to)
 
+    # ---- for front ends: people, delivery, work later, their own records ------------------
+
+    @property
+    def people(self) -> Directory:
+        """The school's people, to look up and to show by name (read-only)."""
+        return self.directory
+
+    def person(self, platform: str, user: str) -> Person | None:
+        """The person behind a platform's user id (the person id, on a platform without ids of its own).
+
+        Only for showing or addressing someone: whether they may do something is `admit`'s to say.
+        """
+        return self.directory.by_platform(platform, user)
+
+    def match(self, text: str) -> list[Person]:
+        """People whose id or name matches `text` (ignoring case, accents and word order)."""
+        return self.directory.match(text)
+
+    def add_channel(self, channel: Channel) -> None:
+        """Deliver the outbox through `channel` too (a front end's delivery channel)."""
+        self.delivery.add(channel)
+
+    def wake(self) -> None:
+        """Ask the delivery loop to look at the outbox now."""
+        self.delivery.kick()
+
+    async def flush(self) -> int:
+        """Send everything due in the outbox now; return how many targets were sent."""
+        return await self.delivery.flush()
+
+    async def deliver_now(self, channel: str, target: str) -> None:
+        """`target` of `channel` can be reached now (someone opened a chat with the bot):
+        what waits for it, and what waits for nobody reachable, is sent now, not at its next try."""
+        await self.delivery.hurry(f"{channel}|{target}")
+
+    def later(self, work: Callable[[], Awaitable[None]], *, key: str) -> None:
+        """Run `work` soon, after what is already waiting under the same `key` (one person's requests in order)."""
+        self.backlog.add(work, key=key)
+
+    async def idle(self) -> None:
+        """Wait until the work given to `later` is done."""
+        await self.backlog.idle()
+
+    def answering(self) -> contextlib.AbstractContextManager[None]:
+        """Around a request a platform waits on: work that can wait gives way meanwhile."""
+        return self.priority.answering()
+
+    def counts(self) -> dict[str, int]:
+        """For a health check: messages owed and not yet delivered, requests acknowledged and not yet handled."""
+        return {"outbox": self.delivery.waiting(), "unhandled": self.store.count(INBOX)}
+
+    def records(self, platform: str, tables: Iterable[str]) -> OwnRecords:
+        """A front end's own records: `tables` only, plus who it cannot reach (see bot/front_end.py)."""
+        return OwnRecords(platform, tables, self.store, self.clock.now)
+
     async def tick(self) -> list[Outbound]:
         """Run the scheduler once (reminders, deadlines, expiries)."""
         sent = await self.engine.tick(self.clock.now())
@@ -254,6 +317,7 @@ class Core:
         self._tasks.append(asyncio.create_task(self._tick_forever(tick_interval)))
 
     async def close(self) -> None:
+        """Finish the work acknowledged and the alerts under way, stop the background tasks, close the store."""
         await self.backlog.close()
         for alert in list(self._alerts):
             with contextlib.suppress(Exception):

@@ -1,8 +1,8 @@
 """Delivery: send what the outbox holds through each front end, retrying until it is sent.
 
 The engine puts every message in the persisted outbox in the same commit as the change
-that caused it. Here each message is planned once into targets (a Slack DM, an SLT
-channel, a Teams chat...), each target is sent, and the message leaves the outbox only
+that caused it. Here each message is planned once into targets (a person's direct
+message, an SLT channel, on each front end), each target is sent, and the message leaves the outbox only
 when every target has it. A temporary failure (rate limit, server error, timeout) is
 retried with backoff, across restarts; a message is never sent twice to a target that
 acknowledged it.
@@ -45,7 +45,7 @@ class Message:
 
 
 class Channel(Protocol):
-    """A front end that can deliver messages (Slack, Teams, the terminal)."""
+    """A front end that can deliver messages (a chat platform, the terminal)."""
 
     name: str
 
@@ -166,6 +166,15 @@ class Delivery:
         """The targets of a message on every front end running here ("<channel>|<target>")."""
         return [f"{ch.name}|{t}" for ch in self.channels.values() for t in ch.targets(msg, directory)]
 
+    async def hurry(self, target: str) -> None:
+        """`target` ("<channel>|<address>") can be reached now: what waits for it, or for
+        nobody reachable yet, is due now rather than at its next try."""
+        now = self.now().isoformat()
+        async with self.store.transaction() as tx:
+            for row in tx.where("outbox", lambda r: r["next_at"] > now and (r.get("targets") is None or target in (r.get("targets") or []))):
+                tx.put("outbox", row["id"], {**row, "next_at": now})
+        self.kick()
+
     def waiting(self) -> int:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")
@@ -176,8 +185,8 @@ class Delivery:
         if not targets:
             targets = self._plan(msg, directory)
             if not targets:
-                # Nobody reachable yet (for example a Teams user who has not installed the
-                # app). Keep it and look again later rather than lose it.
+                # Nobody reachable yet (for example someone who has not added the app on
+                # their platform). Keep it and look again later rather than lose it.
                 await self._update(row["id"], {"next_at": (now + timedelta(minutes=5)).isoformat(), "unreachable": True})
                 return 0
         done = 0

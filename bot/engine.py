@@ -10,13 +10,12 @@ changes nothing. Ticks are the scheduler's (bot/scheduler.py).
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import datetime
 
 from bot import access, answers
 from bot.config import Person, Settings
 from bot.conversation import ACTIONS, HELP_WORDS, Conversations
-from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable
+from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable, reference
 from bot.messages import Button, Card, Inbound, Outbound, Recipient
 from bot.outbox import apply, queue
 from bot.people import Directory, fold
@@ -38,7 +37,7 @@ class Engine:
         self.settings = settings
         self.store = store
         self.registry = registry
-        self.directory = Directory(settings.people)
+        self.directory = Directory(settings.people, platforms=settings.platforms)
         self.tz = settings.school.tz
         self.conversations = Conversations(settings, registry, self.directory)
         schedules = [self.conversations.reminders, *registry.schedules]
@@ -240,11 +239,6 @@ def _sorry(who: Person, refusal: PolicybotError) -> Outcome:
 
 def _what(event: Inbound) -> str:
     return event.action or (f"/{event.command}" if event.command else event.kind)
-
-
-def reference() -> str:
-    """A short id for an unexpected error, shown to the person and written to the log."""
-    return uuid.uuid4().hex[:8].upper()
 
 
 __all__ = ["COMMAND_TEXT_MAX", "INBOX", "Engine", "NotRecognised", "StoreUnavailable", "queue", "reference"]

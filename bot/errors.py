@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -78,3 +79,8 @@ class TemporaryFailure(PolicybotError):
 
 class PermanentFailure(PolicybotError):
     """A send failed and retrying will not help (unknown user, app not installed)."""
+
+
+def reference() -> str:
+    """A short id for an unexpected error, shown to the person and written to the log."""
+    return uuid.uuid4().hex[:8].upper()

@@ -1,4 +1,4 @@
-"""Files policybot's commands write for people (exports, the Teams package): never in the data folder, never through a link, private.
+"""Files policybot's commands write for people (exports, a platform's app package): never in the data folder, never through a link, private.
 
 The data folder is the store's alone: a command that wrote one of its files (an export
 given ``--out data/audit.jsonl``) would destroy the records it holds. Every path a command

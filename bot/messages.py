@@ -1,7 +1,7 @@
 """The neutral message model: what comes in from a person and what goes out to people.
 
 Adapters turn platform payloads into `Inbound` and render `Card` for their platform.
-Nothing here knows Slack, Teams or the terminal.
+Nothing here knows any platform, nor the terminal.
 """
 
 from __future__ import annotations
@@ -156,7 +156,7 @@ class Outbound:
     `private` marks content that must only reach the person directly (never a
     shared channel), such as incident details. `ephemeral` marks a reply meant only
     for the person who acted, where they acted (a refusal): a front end that can show
-    it privately in place (a Slack ephemeral message) does so, others send it as usual.
+    it privately in place (a message only they can see) does so, others send it as usual.
     """
 
     to: Recipient
@@ -174,8 +174,8 @@ InboundKind = Literal["command", "text", "action", "file"]
 class Inbound:
     """Something a person did, in neutral form.
 
-    `platform` and `user` are the platform's own names for the person (a Slack user
-    id, a Teams AAD object id, a person id in the terminal); the engine resolves them
+    `platform` and `user` are the platform's own names for the person (its user or
+    member id, or a person id in the terminal); the engine resolves them
     to a person from the configuration, never trusting anything else in the request.
     """
 

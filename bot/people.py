@@ -18,13 +18,16 @@ def fold(text: str) -> str:
 class Directory:
     """Who is who. Roles come from the configuration only, never from a request."""
 
-    def __init__(self, people: Iterable[Person], away: Iterable[str] = ()) -> None:
+    def __init__(self, people: Iterable[Person], away: Iterable[str] = (), platforms: Iterable[str] = ()) -> None:
         self.people = tuple(people)
         self.away = frozenset(away)  # ids of people who have left: no longer among a role's members
         self._by_id = {p.id: p for p in self.people}
-        # First entry wins, as a scan would; config validation refuses duplicates anyway.
-        self._by_slack = {p.slack_id: p for p in reversed(self.people) if p.slack_id}
-        self._by_teams = {p.teams_id.lower(): p for p in reversed(self.people) if p.teams_id}
+        # Platforms that name people by their own ids (`Person.identities`): the front ends
+        # that declare a key in [[people]], and any a person has an id on.
+        self.platforms = frozenset(platforms) | {name for p in self.people for name in p.identities}
+        # First entry wins, as a scan would. Ids compare ignoring case (Entra object ids are
+        # written either way; chat platforms' member ids are upper case).
+        self._by_identity = {(name, uid.lower()): p for p in reversed(self.people) for name, uid in p.identities.items()}
 
     def get(self, person_id: str) -> Person | None:
         return self._by_id.get(person_id)
@@ -33,20 +36,21 @@ class Directory:
         p = self._by_id.get(person_id)
         return p.name if p else person_id
 
+    def names_by_identity(self, platform: str) -> bool:
+        """Whether `platform` names people by its own ids, rather than by their person ids (the terminal)."""
+        return platform in self.platforms
+
     def by_platform(self, platform: str, user: str) -> Person | None:
-        """The person behind a platform's user id (the terminal uses person ids)."""
-        if platform == "slack":
-            return self._by_slack.get(user)
-        if platform == "teams":
-            return self._by_teams.get(user.lower())
-        if platform in ("console", "test"):
-            return self._by_id.get(user.lower())
-        return None
+        """The person behind a platform's user id; on a platform without ids of its own
+        (the terminal), the user is the person id."""
+        if self.names_by_identity(platform):
+            return self._by_identity.get((platform, user.lower()))
+        return self._by_id.get(user.lower())
 
     def without(self, away: Iterable[str]) -> Directory:
         """The same people, with `away` (people who have left) no longer among any role's
         members; each is still found by id and platform id, for a message to them alone."""
-        return Directory(self.people, away)
+        return Directory(self.people, away, self.platforms)
 
     def members(self, role: str) -> list[Person]:
         """Everyone holding a role; "staff" is everyone employed by the school."""

@@ -1,8 +1,8 @@
 """Requests first: work that can wait gives way to requests a platform is waiting on.
 
-Slack must be answered within 3 seconds and Teams within 15, or they tell the person it
+A chat platform must be answered within seconds (3 for some), or it tells the person it
 failed; a reply that arrives a moment later is fine. So in a burst (a whole staff room at
-once) the work that follows an answer -- a Slack turn, sending a message -- waits for a
+once) the work that follows an answer -- a turn, sending a message -- waits for a
 gap between requests before each step, for at most `patience` seconds, and the answers go
 out first. With no request in flight nothing waits, so at an ordinary pace replies are as
 quick as before, and under a long burst the waiting work still advances at least one step
@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 
-from bot.engine import reference
+from bot.errors import reference
 
 log = logging.getLogger("policybot")
 

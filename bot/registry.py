@@ -1,4 +1,4 @@
-"""Collects what the workflow modules offer: conversations, commands, actions, schedules,
+"""Collects what the workflow modules offer: conversations, commands, actions, schedules, importers,
 and their declarations for the core (tables, guards; bot/declarations.py).
 
 This is the one place in bot/ that imports workflows/ (`default_registry`)."""
@@ -16,6 +16,10 @@ from bot.messages import Card
 from bot.people import fold
 from bot.workflow import ActionHandler, Command, Context, FollowUp, Schedule, Workflow
 
+# An importer reads a file a school keeps elsewhere (such as a CSV) into the rows a
+# command-line import stores, or raises ValueError saying what to fix.
+Importer = Callable[[str], Any]
+
 
 @dataclass
 class Registry:
@@ -27,6 +31,7 @@ class Registry:
     tables: dict[str, Table] = field(default_factory=dict)
     # Rules that stop someone using policybot at all (someone who has left), checked on every request.
     guards: list[Guard] = field(default_factory=list)
+    importers: dict[str, Importer] = field(default_factory=dict)
     # A person's home page (a chat platform's home tab): (ctx) -> Card, from a module's `HOME`.
     home: Callable[[Context], Card] | None = None
     _names: dict[str, Workflow | Command] = field(default_factory=dict, repr=False)
@@ -34,7 +39,7 @@ class Registry:
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `TABLES`, `GUARDS` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS`, `TABLES`, `GUARDS` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
@@ -47,6 +52,7 @@ class Registry:
             actions: Mapping[str, ActionHandler] = getattr(module, "ACTIONS", {})
             reg.actions.update(actions)
             reg.schedules.extend(getattr(module, "SCHEDULES", ()))
+            reg.importers.update(getattr(module, "IMPORTERS", {}))
             reg.home = getattr(module, "HOME", reg.home)
             for table in getattr(module, "TABLES", ()):
                 if table.name in reg.tables:

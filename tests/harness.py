@@ -10,8 +10,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from adapters.platforms import load_config
 from bot.clock import Clock
-from bot.config import Settings, load_config
+from bot.config import Settings
 from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.messages import Button, Card, Inbound, Outbound

@@ -9,10 +9,10 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from adapters.platforms import load_config
 from adapters.server import CORE, MAX_BODY, answering_first
 from adapters.slack import SLACK, SlackFrontEnd, mount
 from bot.clock import Clock
-from bot.config import load_config
 from bot.core import Core
 from bot.store import Store
 from tests.fakes.slack_api import FakeSlack, SlackSender, block_actions, dm_event, find_element

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.platforms import load_config
 from adapters.server import build_app
 from bot.clock import Clock
-from bot.config import load_config
 from bot.core import Core
 from bot.store import Store
 from tests.adaptive_schema import check_card

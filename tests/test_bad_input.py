@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from adapters.platforms import load_config, parse_config
 from bot.answers import parse
-from bot.config import load_config, parse_config
 from bot.errors import ConfigError
 from bot.people import Directory
 from bot.workflow import Invalid

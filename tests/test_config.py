@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import copy
 import os
+import re
 import subprocess
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_config, parse_config
+from adapters.platforms import PLATFORMS, load_config, parse_config
+from bot import config
+from bot.config import PlatformConfig, Section
 from bot.errors import ConfigError
+from bot.people import Directory
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -30,8 +36,8 @@ def test_example_with_secrets_from_environment_is_valid(monkeypatch: pytest.Monk
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
     s = load_config(EXAMPLE)
-    assert s.slack is not None and s.slack.bot_token == "xoxb-made-up-for-tests"
-    assert s.teams is not None
+    assert s.platform("slack") is not None and s.platform("slack").bot_token == "xoxb-made-up-for-tests"
+    assert s.platform("teams") is not None
     assert {p.id for p in s.people if p.is_slt} == {"swhitfield", "dokafor"}
     assert not next(p for p in s.people if p.id == "glowe").employed
 
@@ -52,12 +58,12 @@ def test_every_example_key_has_a_comment() -> None:
 def test_teams_only_and_slack_only_schools_need_no_other_section(monkeypatch: pytest.MonkeyPatch) -> None:
     raw = example()
     del raw["slack"]
-    assert parse_config(raw, "t.toml").slack is None
+    assert parse_config(raw, "t.toml").platform("slack") is None
     raw = example()
     del raw["teams"]
     raw["slack"].update(bot_token="xoxb-1-made-up", signing_secret="made-up")
     s = parse_config(raw, "s.toml")
-    assert s.teams is None and s.slack is not None
+    assert s.platform("teams") is None and s.platform("slack") is not None
 
 
 def _broken(change) -> str:
@@ -148,3 +154,69 @@ def test_monitoring_mistakes_name_the_key(key: str, value: object, expected: str
     with pytest.raises(ConfigError) as caught:
         parse_config(raw, "school.toml")
     assert f"monitoring.{key}" in str(caught.value) and expected in str(caught.value)
+
+
+# ---- a new platform: its own section and [[people]] key, declared by its front end ---------------
+
+
+@dataclass(frozen=True)
+class ChatSettings:
+    """A made-up platform's section, as a front end in adapters/chat/settings.py would read it."""
+
+    token: str
+
+    def secrets(self) -> list[str]:
+        return [self.token]
+
+
+def read_chat(sec: Section) -> ChatSettings:
+    token = sec.str("token")
+    if not token.startswith("chat-"):
+        raise ConfigError(sec.file, "chat.token", "expected a token starting chat-")
+    return ChatSettings(token=token)
+
+
+CHAT = PlatformConfig(name="chat", read=read_chat, identity="chat_id")
+
+
+def with_chat(raw: dict) -> dict:
+    raw = {**copy.deepcopy(raw), "chat": {"token": "chat-made-up-secret"}}
+    raw["people"][0]["chat_id"] = "C-0SW"
+    return raw
+
+
+def test_a_new_platform_is_read_by_what_its_front_end_declares() -> None:
+    """No edit in bot/: the front end's declaration brings its section, its key in [[people]] and its secrets."""
+    raw = example()
+    del raw["slack"], raw["teams"]
+    s = config.parse_config(with_chat(raw), "school.toml", None, [*PLATFORMS, CHAT])
+    assert s.platform("chat") == ChatSettings(token="chat-made-up-secret")
+    assert "chat-made-up-secret" in s.secrets()
+    first = s.people[0]
+    assert first.identities["chat"] == "C-0SW" and set(first.identities) == {"slack", "teams", "chat"}
+    assert Directory(s.people, platforms=s.platforms).by_platform("chat", "c-0sw") == first
+    assert Directory(s.people, platforms=s.platforms).by_platform("chat", first.id) is None  # its own ids, not person ids
+    for change, expected in [
+        (lambda r: r["chat"].update(token="nope"), "school.toml: chat.token: expected a token starting chat-"),
+        (lambda r: r["chat"].update(colour="blue"), "school.toml: chat.colour: unknown key"),
+        (lambda r: r["people"][1].update(chat_id=3), "school.toml: people[2].chat_id: expected text in quotes"),
+    ]:
+        broken = with_chat(raw)
+        change(broken)
+        with pytest.raises(ConfigError) as err:
+            config.parse_config(broken, "school.toml", None, [*PLATFORMS, CHAT])
+        assert str(err.value).startswith(expected)
+    # Without its front end, the section and the key are typos like any other.
+    with pytest.raises(ConfigError, match=re.escape("school.toml: chat: unknown section")):
+        parse_config({**raw, "chat": {"token": "chat-made-up-secret"}}, "school.toml")
+    with pytest.raises(ConfigError, match=re.escape("school.toml: people[1].chat_id: unknown key")):
+        parse_config({k: v for k, v in with_chat(raw).items() if k != "chat"}, "school.toml")
+
+
+def test_secrets_cover_every_front_ends_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType"):
+        monkeypatch.delenv(var, raising=False)
+    raw = example()
+    raw["slack"].update(bot_token="xoxb-made-up", signing_secret="made-up-signing", app_token="xapp-made-up")
+    raw["teams"].update(app_id="00000000-0000-4000-8000-000000000001", app_password="made-up-password", tenant_id="t")
+    assert set(parse_config(raw, "s.toml").secrets()) == {"xoxb-made-up", "made-up-signing", "xapp-made-up", "made-up-password"}

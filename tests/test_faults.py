@@ -25,6 +25,14 @@ TENANT = "9d1e2f3a-0000-4000-8000-00000000fa17"  # made up
 ASKS_NAME = "What would you like the account to be called?"
 
 
+async def first_answered(tasks: list[asyncio.Task[int]], limit: float = 10.0) -> None:
+    """Wait until one request of a burst has been answered (at most `limit` seconds), so a kill
+    lands in the middle of the burst however busy the machine is, not before its first answer."""
+    deadline = asyncio.get_running_loop().time() + limit
+    while not any(t.done() and t.result() == 200 for t in tasks) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.01)
+
+
 def teams_id(i: int) -> str:
     return f"{i:08x}-0000-4000-8000-{i:012x}"
 
@@ -86,7 +94,7 @@ async def test_sigkill_mid_burst_loses_nothing_and_doubles_nothing(tmp_path: Pat
             for n, act in enumerate(answers):
                 sent.append((act, asyncio.create_task(post(session, serve.url, act))))
                 if n == STAFF // 2:
-                    await asyncio.sleep(0.05)
+                    await first_answered([task for _, task in sent])
                     serve.kill()
             statuses = {act["id"]: await task for act, task in sent}
             acknowledged = [a for a in answers if 200 <= statuses[a["id"]] < 300]
@@ -277,7 +285,7 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
             for n, body in enumerate(answers):
                 sent.append((body, asyncio.create_task(post(session, body, "application/json"))))
                 if n == STAFF // 2:
-                    await asyncio.sleep(0.05)
+                    await first_answered([task for _, task in sent])
                     serve.kill()
             statuses = {body: await task for body, task in sent}
             acknowledged = [b for b in answers if statuses[b] == 200]

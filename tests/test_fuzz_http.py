@@ -24,9 +24,9 @@ from aiohttp.test_utils import TestServer
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from adapters.platforms import load_config
 from adapters.server import build_app
 from bot.clock import Clock
-from bot.config import load_config
 from bot.core import Core
 from bot.store import Store
 from tests.fakes.bf_connector import FakeConnector

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from adapters.console import ConsoleChat
+from adapters.platforms import load_config, parse_config
 from bot.clock import Clock
-from bot.config import load_config, parse_config
 from bot.core import Core
 from bot.errors import ConfigError
 from bot.messages import Card, Inbound

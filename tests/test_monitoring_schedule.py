@@ -212,7 +212,8 @@ async def test_the_configured_reminder_time_lead_and_end_of_day_are_used() -> No
     from dataclasses import replace
     from datetime import time
 
-    from bot.config import Monitoring, load_config
+    from adapters.platforms import load_config
+    from bot.config import Monitoring
     from tests.harness import add_account
 
     sample = load_config(None)

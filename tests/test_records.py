@@ -206,7 +206,7 @@ def school_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 async def _seed(config: Path) -> None:
-    from bot.config import load_config
+    from adapters.platforms import load_config
 
     bot = TestBot(load_config(config), load_config(config).storage_path)
     await add_account(bot)
@@ -237,7 +237,7 @@ def test_exports_for_slt_open_in_a_spreadsheet(school_files: Path, capsys: pytes
 
 
 def test_export_refuses_clearly_while_the_bot_is_running(school_files: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.config import load_config
+    from adapters.platforms import load_config
 
     running = Store(load_config(school_files).storage_path)
     try:
@@ -257,7 +257,7 @@ def test_dnp_import_checks_every_row_before_adding_any(school_files: Path, capsy
     good.write_text("\ufeffName,Class\nZoë Amos,Year 3\nSam Jones,Oak\n", encoding="utf-8")
     assert main(["dnp-import", "--config", str(school_files), "--csv", str(good)]) == 0
     assert "2 pupil(s) added" in capsys.readouterr().out
-    from bot.config import load_config
+    from adapters.platforms import load_config
 
     store = Store(load_config(school_files).storage_path)
     try:
@@ -273,7 +273,7 @@ def test_purge_lists_then_deletes_what_is_past_retention_and_audits_it(school_fi
     assert "  accounts/ACC-2: past the 2190-day retention period" in listed and "ACC-1" not in listed  # a live account is never purged
     assert main(["purge", "--config", str(school_files)]) == 0
     assert "deleted accounts/ACC-2" in capsys.readouterr().out
-    from bot.config import load_config
+    from adapters.platforms import load_config
 
     store = Store(load_config(school_files).storage_path)
     try:

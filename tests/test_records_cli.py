@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from adapters.cli import _parser, main
 from adapters.console import ConsoleChat
+from adapters.platforms import load_config
 from bot import records
-from bot.config import load_config
 from bot.store import Store
 from tests.harness import APPLICATION, TestBot, button, person_record, put_person, read_policy
 

@@ -355,8 +355,8 @@ async def test_app_home_shows_what_is_waiting_and_slt_see_what_to_decide(slack: 
 
 
 def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch) -> None:
+    from adapters.platforms import load_config
     from adapters.slack.manifest import manifest
-    from bot.config import load_config
     from bot.registry import default_registry
 
     root = Path(__file__).resolve().parent.parent
@@ -795,3 +795,26 @@ async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack
     # Both copies of the card (the first, and the one /waiting sent) now say it is done, with no button left.
     assert not [text_of(m) for m in slack.fake.posted(dm(PS)) if has_buttons(m) and "Please create an account" in text_of(m)]
     assert len([m for m in slack.fake.posted(dm(PS)) if "Account created: Year 6 Trip" in text_of(m)]) == 2
+
+
+async def test_unreachable_in_slack_lists_staff_slack_cannot_reach_and_refuses_staff(slack: Workspace) -> None:
+    """/unreachable is an ordinary command in Slack too; Slack tells the core whom it cannot reach (staff with no slack_id)."""
+    from dataclasses import replace
+
+    from adapters.slack.channel import TABLES, SlackChannel
+    from bot.people import Directory
+
+    await slack.command(SW, "/unreachable")
+    assert "Everyone is reachable" in text_of(slack.fake.last(dm(SW)))  # every member of staff has a slack_id; the volunteer needs none
+    await slack.command(EC, "/unreachable")
+    refusal = [c.args["text"] for c in slack.fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
+    assert refusal and "Only the Senior Leadership Team or an administrator" in refusal[-1]
+    assert slack.core.store.audit(action="refused", actor="eclarke")
+
+    # The same school with Jo Bennett's slack_id left out, as Slack's channel would see it on start.
+    people = Directory([replace(p, identities={}) if p.id == "jbennett" else p for p in slack.core.people.people])
+    await SlackChannel(slack.front.client, slack.front.settings, slack.core.records("slack", TABLES), people).publish_reachability()
+    await slack.command(SW, "/unreachable")
+    shown = text_of(slack.fake.last(dm(SW)))
+    assert "Jo Bennett" in shown and "Slack: no slack_id in the configuration" in shown and "Copy member ID" in shown
+    assert "Gary Lowe" not in shown and "Emma Clarke" not in shown

@@ -26,7 +26,7 @@ def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
 async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
     tc, fake_server, client, core = await start_teams(tmp_path)
     # The SDK's anonymous path: with an empty app id, CloudAdapter accepts a request with no token.
-    assert core.settings.teams is not None and core.settings.teams.app_id == ""
+    assert core.settings.platform("teams") is not None and core.settings.platform("teams").app_id == ""
     assert "teams" in client.app[FRONT_ENDS]
     yield tc
     await client.close()
@@ -182,6 +182,9 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     await teams.install("dokafor")  # he adds the app: what waited for him arrives now
     assert any("New account application" in c.text() for c in teams.fake.to(personal("dokafor")))
     assert teams.core.store.get("teams_unreachable", "dokafor") is None
+    await teams.say("pshah", "/unreachable")
+    listing = teams.last(personal("pshah")).text()
+    assert "David Okafor" not in listing and "Jo Bennett" in listing  # reached now; Jo Bennett still has no teams_id
 
 
 async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient) -> None:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from adapters.platforms import load_config
 from adapters.teams.cards import ANSWER_ID, MANY_ID, TIME_ID, parse_submit, render_card
-from bot.config import load_config
 from bot.messages import Button, Card
 from bot.people import Directory
 from tests.adaptive_schema import check_card

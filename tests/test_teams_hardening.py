@@ -288,10 +288,10 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
     from aiohttp.test_utils import TestServer
     from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
 
+    from adapters.platforms import load_config
     from adapters.server import build_app
     from adapters.teams.channel import person_key, save_reference
     from bot.clock import Clock
-    from bot.config import load_config
     from bot.core import Core
     from bot.engine import queue
     from bot.messages import Card, Outbound, person
@@ -485,8 +485,8 @@ async def test_a_very_long_command_from_teams_is_refused_kindly(teams: TeamsClie
 
 
 def test_no_bidirectional_control_reaches_a_teams_card() -> None:
+    from adapters.platforms import load_config
     from adapters.teams.cards import render_card
-    from bot.config import load_config
     from bot.messages import Card
     from bot.people import Directory
 

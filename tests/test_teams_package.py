@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.cli import main
+from adapters.platforms import load_config
 from adapters.teams import check_host
-from bot.config import load_config
 from bot.errors import PolicybotError
 from tests.adaptive_schema import check_card
 from tests.teams_client import write_config

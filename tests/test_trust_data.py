@@ -10,7 +10,8 @@ from importlib import resources
 import pytest
 
 from adapters.console import ConsoleChat
-from bot.config import Settings, parse_config
+from adapters.platforms import parse_config
+from bot.config import Settings
 from bot.errors import ConfigError
 from bot.registry import default_registry
 from tests.harness import TestBot, add_account

@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from adapters.console import ConsoleChat
-from bot.config import load_config
+from adapters.platforms import load_config
 from bot.messages import Card
 from tests.harness import APPLICATION, TestBot, add_account, button, person_record, put_person, read_policy, ready_record
 

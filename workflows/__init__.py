@@ -21,6 +21,7 @@ from workflows import (
     people,
     photo_check,
     policy_acknowledgement,
+    reachability,
     rota_gaps,
     rota_swaps,
     slt_digest,
@@ -50,5 +51,6 @@ MODULES = (
     dnp_keeping,  # /dnp-add, /dnp-remove, /dnp-list
     slt_digest,
     waiting,
+    reachability,
     home,
 )

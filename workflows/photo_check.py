@@ -164,3 +164,6 @@ def _retention(record: Record, _records: Reader) -> datetime | None:
 
 
 TABLES = (Table(TABLE, retention=_retention, load=_load),)
+
+# `policybot dnp-import FILE` reads the school's do-not-publish CSV with this.
+IMPORTERS = {"dnp": parse_dnp_csv}

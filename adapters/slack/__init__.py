@@ -22,10 +22,11 @@ from collections.abc import Callable
 import aiohttp
 from aiohttp import web
 
-from adapters.slack.channel import SlackChannel
+from adapters.slack.channel import TABLES, SlackChannel
 from adapters.slack.listeners import ACCEPT_WAIT, Listeners
 from adapters.slack.notes import PrivateNotes
 from adapters.slack.request import EVENTS_PATH, Route
+from adapters.slack.settings import PLATFORM, slack_settings
 from adapters.slack.socket_mode import SocketMode
 from adapters.slack.webapi import TIMEOUT, web_client
 from adapters.slack.work import Work
@@ -41,12 +42,12 @@ class SlackFrontEnd:
     """
 
     def __init__(self, core: Core, *, timeout: float = TIMEOUT, accept_wait: float = ACCEPT_WAIT, wall_time: Callable[[], float] = time.time) -> None:
-        settings = core.settings.slack
+        settings = slack_settings(core.settings)
         assert settings is not None
         self.core = core
         self.settings = settings
         self.client = web_client(settings.bot_token, settings.api_url, timeout)
-        self.channel = SlackChannel(self.client, settings, core.store, core.directory, now=core.clock.now)
+        self.channel = SlackChannel(self.client, settings, core.records(PLATFORM, TABLES), core.people, now=core.now)
         self.work = Work(core, self.channel, PrivateNotes(self.channel))
         self.bolt = Listeners(core, self.client, settings.signing_secret, self.work, accept_wait=accept_wait).bolt
         self.route = Route(self.bolt, settings.signing_secret, wall_time=wall_time)
@@ -80,7 +81,8 @@ async def mount(app: web.Application, core: Core, front_end: SlackFrontEnd | Non
         if front.client.session is not None:
             await front.client.session.close()
 
-    core.delivery.add(front.channel)
+    core.add_channel(front.channel)
+    await front.channel.publish_reachability()  # for /unreachable, on every front end
     app[SLACK] = front
     if front.settings.signing_secret:
         app.router.add_post(EVENTS_PATH, front.route.handle)

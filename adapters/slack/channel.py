@@ -26,18 +26,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack import webapi
 from adapters.slack.blocks import render_card
+from adapters.slack.settings import PLATFORM, SlackSettings
 from adapters.slack.webapi import Refused, WebAPI
-from bot.config import SlackSettings
 from bot.delivery import Message, person_targets
 from bot.errors import PermanentFailure, TemporaryFailure
+from bot.front_end import OwnRecords
 from bot.people import Directory
-from bot.store import Store
 
 log = logging.getLogger("policybot.slack")
 
 DMS = "slack_dms"  # slack user id -> {"channel": DM channel id}
 CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
 FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
+TABLES = (DMS, CARDS, FULL)  # all the Slack front end keeps (Core.records)
+HOW_TO_REACH = "For Slack, add their Slack member ID (their Slack profile > ... > Copy member ID) as slack_id in their [[people]] entry."
 TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
 
 
@@ -72,7 +74,7 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: Store, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: OwnRecords, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
         self.client = client
         # Every call to this workspace, keeping to Slack's rate limits, timed by policybot's clock.
         self.api = WebAPI(client, clock=(lambda: now().timestamp()) if now is not None else time.monotonic)
@@ -82,6 +84,12 @@ class SlackChannel:
         # Where each Slack user last acted (a channel id), so a refusal can be shown to
         # them there privately. Only a routing hint: after a restart it falls back to the DM.
         self.surfaces: dict[str, str] = {}
+
+    async def publish_reachability(self) -> None:
+        """Tell the core whom Slack cannot reach (listed by /unreachable on every front end): staff with no slack_id."""
+        missing = {p.id: ("no slack_id in the configuration", HOW_TO_REACH) for p in self.directory.people if p.employed and not p.identities.get(PLATFORM)}
+        async with self.store.transaction() as tx:
+            tx.cannot_reach_only(missing)
 
     # ---- planning ------------------------------------------------------------
 
@@ -95,7 +103,7 @@ class SlackChannel:
             channel = {"slt": self.settings.slt_channel, "admins": self.settings.admin_channel, "admin": self.settings.admin_channel}.get(msg.to.id, "")
             if channel:
                 return [f"channel:{channel}"]
-        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.slack_id]
+        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)]
 
     # ---- sending -------------------------------------------------------------
 
@@ -107,16 +115,17 @@ class SlackChannel:
             return
         if kind == "dm":
             person = self.directory.get(address)
-            if person is None or not person.slack_id:
+            slack_id = person.identities.get(PLATFORM, "") if person else ""
+            if not slack_id:
                 raise PermanentFailure(f"{address} has no slack_id in the configuration")
-            surface = self.surfaces.get(person.slack_id, "")
+            surface = self.surfaces.get(slack_id, "")
             if msg.ephemeral and surface and not surface.startswith("D"):
                 try:
-                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=person.slack_id, **(await self._content(msg, post=False)))
+                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=slack_id, **(await self._content(msg, post=False)))
                     return
                 except PermanentFailure as exc:
                     log.warning("private reply in %s not possible (%s); sending it by direct message instead", surface, exc)
-            channel = await self.dm_channel(person.slack_id)
+            channel = await self.dm_channel(slack_id)
         else:
             channel = address
         response = await self._call("posting a message", "chat.postMessage", channel=channel, **(await self._content(msg)))

@@ -24,8 +24,7 @@ from adapters.slack.notes import sorry
 from adapters.slack.webapi import quiet_logger
 from adapters.slack.work import Work
 from bot.core import Core
-from bot.engine import reference
-from bot.errors import NotSaved
+from bot.errors import NotSaved, reference
 from bot.messages import Inbound
 
 log = logging.getLogger("policybot.slack")
@@ -72,7 +71,7 @@ class Listeners:
         await self._take(parse_command(body), body, ack, "" if in_dm else NOT_IN_DM)
 
     async def _on_message(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any]) -> None:
-        event = parse_message(body, self.core.directory)
+        event = parse_message(body, self.core.people)
         if event is None:
             await ack()
             return

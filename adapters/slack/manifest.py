@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.slack.settings import slack_settings
 from bot.config import Settings
 from bot.registry import Registry
 
@@ -23,7 +24,8 @@ SCOPES = [
 
 def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str, Any]:
     """The manifest as a dict (Slack accepts it as JSON)."""
-    socket = bool(settings.slack and settings.slack.socket_mode)
+    slack = slack_settings(settings)
+    socket = bool(slack and slack.socket_mode)
     events = (url.rstrip("/") + "/slack/events") if url and not url.rstrip("/").endswith("/slack/events") else url
     commands: list[dict[str, Any]] = [{"command": "/policybot", "description": "What policybot can do for you", "usage_hint": "help", "should_escape": False}]
     for name, summary, _role in registry.menu():

@@ -23,7 +23,7 @@ from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from adapters.slack.notes import sorry
-from bot.engine import reference
+from bot.errors import reference
 
 log = logging.getLogger("policybot.slack")
 EVENTS_PATH = "/slack/events"

@@ -21,9 +21,9 @@ from adapters.slack.blocks import answer_modal, chunks, escape, full_text, home_
 from adapters.slack.channel import FULL, SlackChannel
 from adapters.slack.inbound import where
 from adapters.slack.notes import PRIVATE_WAIT, PrivateNotes, sorry
+from adapters.slack.settings import PLATFORM
 from bot.core import Core
-from bot.engine import NotRecognised, reference
-from bot.errors import PolicybotError
+from bot.errors import NotRecognised, PolicybotError, reference
 from bot.messages import Card, Inbound, Outbound, Recipient
 
 log = logging.getLogger("policybot.slack")
@@ -40,7 +40,7 @@ class Work:
 
     def then(self, user: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do `work` after Slack has been answered, in the order requests arrived (one at a time for each person)."""
-        self.core.backlog.add(work, key=f"slack:{user}")
+        self.core.later(work, key=f"slack:{user}")
 
     async def kindly(self, channel: str, user: str, work: Callable[[], Awaitable[None]]) -> None:
         """Do work after the acknowledgement that is not a turn (a home tab, a full text): a bug
@@ -54,13 +54,13 @@ class Work:
 
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""
-        await self.core.backlog.idle()
+        await self.core.idle()
         await self.flush()
 
     async def flush(self) -> None:
         """Deliver what is due now (the delivery loop does this too when a turn kicks it)."""
         try:
-            await self.core.delivery.flush()
+            await self.core.flush()
         except Exception:
             log.exception("delivery after a Slack request failed; the outbox will retry")
 
@@ -98,7 +98,7 @@ class Work:
         The question is in the person's DM as well, so typing the answer there works too.
         """
         trigger = body.get("trigger_id")
-        person = self.core.directory.by_platform("slack", str((body.get("user") or {}).get("id", "")))
+        person = self.core.person(PLATFORM, str((body.get("user") or {}).get("id", "")))
         if not trigger or person is None:
             return
         for out in sent:
@@ -135,7 +135,7 @@ class Work:
             msg_id = str(read_json(str(action.get("value", "")))["message"])
         except (ValueError, KeyError, TypeError):
             msg_id = ""
-        kept = self.core.store.get(FULL, msg_id) if msg_id else None
+        kept = self.channel.store.get(FULL, msg_id) if msg_id else None
         try:
             # Only someone the message was addressed to, who may still use policybot, reads the rest of it.
             to = Recipient.parse(str(kept["to"])) if kept else None

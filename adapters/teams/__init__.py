@@ -24,10 +24,11 @@ from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
 from adapters.teams.channel import TeamsChannel
+from adapters.teams.references import TABLES, publish_reachability
+from adapters.teams.settings import PLATFORM, teams_settings
 from bot.config import Settings
 from bot.core import Core
-from bot.engine import reference
-from bot.errors import NotSaved, PolicybotError
+from bot.errors import NotSaved, PolicybotError, reference
 
 log = logging.getLogger("policybot.teams")
 ROUTE = "/api/messages"
@@ -47,7 +48,8 @@ def is_loopback(host: str) -> bool:
 
 def check_host(settings: Settings, host: str) -> None:
     """Refuse to serve Teams without authentication anywhere but this computer."""
-    if settings.teams is None or settings.teams.app_id:
+    teams = teams_settings(settings)
+    if teams is None or teams.app_id:
         return
     if not is_loopback(host):
         raise PolicybotError(
@@ -77,7 +79,7 @@ def well_formed(body: object) -> bool:
 
 async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT) -> None:
     """Add POST /api/messages and the Teams delivery channel."""
-    teams = core.settings.teams
+    teams = teams_settings(core.settings)
     assert teams is not None
     if not teams.app_id:
         log.warning(
@@ -87,8 +89,9 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         )
     adapter = CloudAdapter(build_authentication(teams, timeout))
     bot = TeamsBot(core, teams.slt_team)
-    channel = TeamsChannel(adapter, teams.app_id, core.store, core.directory, core.now, timeout)
-    core.delivery.add(channel)
+    channel = TeamsChannel(adapter, teams.app_id, core.records(PLATFORM, TABLES), core.people, core.now, timeout)
+    core.add_channel(channel)
+    await publish_reachability(channel.store, core.people)  # for /unreachable, on every front end
     app[TEAMS] = {"adapter": adapter, "bot": bot, "channel": channel}
 
     async def messages(request: web.Request) -> web.StreamResponse:
@@ -151,17 +154,17 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             await core.accept(event, {"activity": body}, key=key)
         except NotSaved:
             return False
-        core.backlog.add(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
+        core.later(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
         return True
 
     async def replay(_app: web.Application) -> None:
         """Handle the messages acknowledged but not handled when policybot last stopped, oldest first."""
         for key, event, extra in core.unhandled():
-            if event.platform == "teams" and isinstance(extra.get("activity"), dict):
+            if event.platform == PLATFORM and isinstance(extra.get("activity"), dict):
                 activity = read_activity(extra["activity"])
                 # As a proactive turn: the sender's token was checked when the message arrived.
                 claims = adapter.create_claims_identity(teams.app_id)
-                core.backlog.add(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
+                core.later(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
 
     app.router.add_post(ROUTE, messages)
     app.on_startup.append(replay)

@@ -47,7 +47,7 @@ from botframework.connector.skills import BotFrameworkClient
 from jwt.algorithms import RSAAlgorithm
 from msrest.authentication import Authentication
 
-from bot.config import TeamsSettings
+from adapters.teams.settings import TeamsSettings
 
 log = logging.getLogger("policybot.teams")
 SEND_TIMEOUT = 20  # seconds for one connector call; a timeout is retried from the outbox

@@ -21,18 +21,10 @@ from botbuilder.schema import Activity, ActivityTypes, AdaptiveCardInvokeRespons
 
 from adapters.teams import activity as shape
 from adapters.teams.cards import parse_submit, render_card, shown
-from adapters.teams.channel import (
-    HOW_TO_REACH,
-    REFERENCES,
-    SERVICE,
-    SLT,
-    person_key,
-    save_reference,
-    unreachable_people,
-)
+from adapters.teams.references import REFERENCES, SERVICE, SLT, TABLES, person_key, save_reference
+from adapters.teams.settings import PLATFORM
 from bot.core import Core, not_saved
-from bot.engine import NotRecognised, reference
-from bot.errors import PolicybotError, StoreUnavailable
+from bot.errors import NotRecognised, PolicybotError, StoreUnavailable, reference
 from bot.messages import Card, Inbound, Outbound, person
 from bot.people import fold
 
@@ -100,14 +92,15 @@ class TeamsBot(Bot):
 
     def __init__(self, core: Core, slt_team: str = "", now: Callable[[], datetime] | None = None) -> None:
         self.core = core
+        self.records = core.records(PLATFORM, TABLES)
         self.slt_team = fold(slt_team)
         self.now = now or core.now
 
     async def on_turn(self, context: TurnContext, inbox_key: str = "") -> None:
         """Handle one activity. `inbox_key` names its saved copy when it was acknowledged
         before being handled (see `mount`): once the turn reaches the engine, `Core.handle`
-        decides what becomes of it; a message answered here without the engine (such as
-        /unreachable) is dropped here."""
+        decides what becomes of it; a message answered here without the engine (one it
+        could not read) is dropped here."""
         if not await self._turn(context, inbox_key) and inbox_key:  # answered without the engine
             with contextlib.suppress(Exception):
                 await self.core.forget(inbox_key)
@@ -126,9 +119,6 @@ class TeamsBot(Bot):
             if event is None:
                 # An invoke Teams expects an answer to, but not one of ours: answer rather than fail it.
                 await self._ack(context, "Sorry, I didn't understand that. Type help to see what I can do.")
-                return False
-            if (event.kind == "command" and event.command == "unreachable") or (event.kind == "text" and fold(event.text) == "unreachable"):
-                await self._reply(context, await self._unreachable_card(event.user))
                 return False
             leave_copy = True  # from here Core.handle decides what becomes of it
             sent = await self.core.handle(event, inbox_key)
@@ -162,12 +152,12 @@ class TeamsBot(Bot):
             await self._ack(context, f"{card.title}. {card.body}")
             return
         try:
-            await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.directory))]))
+            await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.people))]))
         except Exception as exc:  # the answer to this turn could not be sent: say so in the log, not with a 500
             log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
 
     def _answer(self, event: Inbound, sent: list[Outbound]) -> str:
-        who = self.core.directory.by_platform("teams", event.user)
+        who = self.core.person(PLATFORM, event.user)
         return click_answer(who.id if who else "", sent)
 
     async def _ack(self, context: TurnContext, text: str) -> None:
@@ -176,19 +166,6 @@ class TeamsBot(Bot):
             return
         body = InvokeMessage(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
         await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
-
-    async def _unreachable_card(self, user: str) -> Card:
-        # The core's one access check (bot/access.py): a refusal is recorded and raised.
-        await self.core.admit("teams", user, doing="see who policybot cannot reach", role="slt,admin")
-        people = unreachable_people(self.core.store, self.core.directory)
-        if not people:
-            return Card("Everyone is reachable", "policybot can reach every member of staff in Teams.", tone="success")
-        return Card(
-            "People policybot cannot reach in Teams yet",
-            f"Messages for these people wait until they can be delivered. {HOW_TO_REACH}",
-            fields=tuple((p.describe(), why) for p, why in people),
-            tone="warning",
-        )
 
     # ---- conversation references ------------------------------------------------------
 
@@ -200,7 +177,7 @@ class TeamsBot(Bot):
     def _greeting(self, activity: Activity) -> Inbound | None:
         who = activity.from_property
         user = (who.aad_object_id or who.id) if who else ""
-        if not user or self.core.directory.by_platform("teams", user) is None:
+        if not user or self.core.person(PLATFORM, user) is None:
             return None
         return Inbound("teams", user, "text", text="help", event_id=f"teams:welcome:{activity.conversation.id}")
 
@@ -213,39 +190,36 @@ class TeamsBot(Bot):
         conv = activity.conversation
         tenant = shape.tenant_id(activity)
         bot = activity.recipient
-        service = self.core.store.get(REFERENCES, SERVICE) or {}
+        service = self.records.get(REFERENCES, SERVICE) or {}
         want = {"service_url": activity.service_url, "tenant_id": tenant, "bot_id": bot.id if bot else "", "bot_name": bot.name if bot else "", "channel_id": activity.channel_id}
         if any(service.get(k) != v for k, v in want.items()):
-            async with self.core.store.transaction() as tx:
+            async with self.records.transaction() as tx:
                 tx.put(REFERENCES, SERVICE, {**want, "updated_at": now.isoformat()})
         who = activity.from_property
-        person = self.core.directory.by_platform("teams", (who.aad_object_id or who.id) if who else "")
+        person = self.core.person(PLATFORM, (who.aad_object_id or who.id) if who else "")
         if person is not None and who is not None and who.id:
             # The id Teams gave them in this tenant, to open a chat with them later. (Not
             # stored as "id": the store sets that to the record's own key.)
-            member = self.core.store.get(REFERENCES, f"teams:member:{person.id}")
+            member = self.records.get(REFERENCES, f"teams:member:{person.id}")
             if member is None or member.get("member_id") != who.id:
-                async with self.core.store.transaction() as tx:
+                async with self.records.transaction() as tx:
                     tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "member_id": who.id})
         if conv.conversation_type == "personal" and person is not None:
-            if await save_reference(self.core.store, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
+            if await save_reference(self.records, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
                 await self._wake(person.id)
         elif conv.conversation_type == "channel" and (team := shape.team(activity)) is not None:
             # Post new threads in the channel itself, not as replies to whatever was said.
             ref.conversation.id = shape.channel_id(activity) or team["id"]
             doc = {"kind": "team", "team": team["id"], "name": team.get("name", "")}
-            await save_reference(self.core.store, f"teams:team:{team['id']}", doc, ref, now)
+            await save_reference(self.records, f"teams:team:{team['id']}", doc, ref, now)
             installing = activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update)
             is_slt = self.slt_team and self.slt_team in {fold(team[k]) for k in ("id", "name", "aadGroupId") if k in team}
-            if is_slt and (installing or self.core.store.get(REFERENCES, SLT) is None):
-                if await save_reference(self.core.store, SLT, {"kind": "slt", **doc}, ref, now):
+            if is_slt and (installing or self.records.get(REFERENCES, SLT) is None):
+                if await save_reference(self.records, SLT, {"kind": "slt", **doc}, ref, now):
                     log.info("SLT approvals will go to the channel of team %r", team.get("name"))
 
     async def _wake(self, person_id: str) -> None:
         """Someone just became reachable: send what was waiting for them now."""
-        now = self.now().isoformat()
-        target = f"teams|person|{person_id}"
-        async with self.core.store.transaction() as tx:
-            for row in tx.where("outbox", lambda r: r["next_at"] > now and (r.get("targets") is None or target in (r.get("targets") or []))):
-                tx.put("outbox", row["id"], {**row, "next_at": now})
-        self.core.delivery.kick()
+        async with self.records.transaction() as tx:
+            tx.can_reach(person_id)
+        await self.core.deliver_now(PLATFORM, f"person|{person_id}")

@@ -35,35 +35,17 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from adapters.teams.auth import SEND_TIMEOUT, TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
-from bot.config import Person
+from adapters.teams.references import CARDS, HOW_TO_REACH, REFERENCES, SERVICE, SLT, UNREACHABLE, WAITING, person_key, save_reference
+from adapters.teams.settings import PLATFORM
 from bot.delivery import Message
-from bot.engine import queue
 from bot.errors import PermanentFailure, TemporaryFailure
+from bot.front_end import OwnRecords
 from bot.messages import Card, Outbound, role
 from bot.people import Directory
-from bot.store import Store
 
 log = logging.getLogger("policybot.teams")
-REFERENCES = "references"  # how to reach people and channels later (keys start "teams:")
-CARDS = "teams_cards"  # every sent copy of a keyed card: {copies: [...], final: card}
-UNREACHABLE = "teams_unreachable"  # people the bot could not reach yet
-SERVICE = "teams:service"  # the last service URL, tenant and bot account seen
-SLT = "teams:slt"
 GIVE_UP_AFTER = timedelta(days=7)
 RETRY_UNREACHABLE = timedelta(minutes=15)
-HOW_TO_REACH = (
-    "Please add the policybot app for them: in the Teams admin centre go to Teams apps > Manage apps > policybot > "
-    "Assign users (or use a setup policy to install it for all staff), or ask them to open Apps in Teams, find policybot and choose Add. "
-    "Also check that their teams_id in the configuration is their Microsoft Entra object id."
-)
-
-
-def person_key(person_id: str) -> str:
-    return f"teams:person:{person_id}"
-
-
-def serialise(reference: ConversationReference) -> dict[str, Any]:
-    return reference.serialize()
 
 
 class Unreachable(Exception):
@@ -182,10 +164,10 @@ class TeamsChannel:
 
     name = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, store: Store, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(self, adapter: CloudAdapter, app_id: str, records: OwnRecords, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
         self.adapter = adapter
         self.app_id = app_id
-        self.store = store
+        self.store = records  # its own tables only (TABLES)
         self.directory = directory
         self.now = now
         self.timeout = timeout
@@ -250,7 +232,7 @@ class TeamsChannel:
         if msg.to.kind == "role" and msg.to.id == "slt" and not msg.private and self.store.get(REFERENCES, SLT):
             return ["slt"]
         people = [msg.to.id] if msg.to.kind == "person" else [p.id for p in directory.members(msg.to.id)]
-        on_teams = [pid for pid in people if (p := directory.get(pid)) is not None and p.teams_id]
+        on_teams = [pid for pid in people if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)]
         # People we can already reach go first: one unreachable person must not hold up the rest.
         on_teams.sort(key=lambda pid: self.store.get(REFERENCES, person_key(pid)) is None)
         return [f"person|{pid}" for pid in on_teams]
@@ -329,16 +311,18 @@ class TeamsChannel:
         if self.store.get(UNREACHABLE, person_id):
             async with self.store.transaction() as tx:
                 tx.delete(UNREACHABLE, person_id)
+                tx.can_reach(person_id)
 
     async def _create_chat(self, person_id: str) -> None:
         """Open a personal chat with someone who has the app but never wrote to the bot."""
         who = self.directory.get(person_id)
         service = self.store.get(REFERENCES, SERVICE)
-        if who is None or not who.teams_id:
+        teams_id = who.identities.get(PLATFORM, "") if who else ""
+        if not teams_id:
             raise PermanentFailure("this person has no teams_id in the configuration")
         if service is None:
             raise Unreachable("nobody has used policybot in Teams yet, so the bot does not know where to reach people")
-        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("member_id") or who.teams_id
+        member = (self.store.get(REFERENCES, f"teams:member:{person_id}") or {}).get("member_id") or teams_id
         params = ConversationParameters(
             is_group=False,
             bot=ChannelAccount(id=service["bot_id"], name=service.get("bot_name")),
@@ -355,6 +339,8 @@ class TeamsChannel:
         if not captured:
             raise TemporaryFailure("Teams did not open the chat; trying again later")
         await save_reference(self.store, person_key(person_id), {"kind": "person", "person": person_id}, captured[0], self.now())
+        async with self.store.transaction() as tx:
+            tx.can_reach(person_id)
 
     async def _unreachable(self, person_id: str, msg: Message, why: str) -> None:
         """Tell administrators once, keep the message for a week, then give up on this target."""
@@ -367,6 +353,7 @@ class TeamsChannel:
             assert doc is not None
             seen = doc["messages"].setdefault(msg.id, now.isoformat())
             tx.put(UNREACHABLE, person_id, doc)
+            tx.cannot_reach(person_id, WAITING, HOW_TO_REACH)
             if first:
                 who = self.directory.get(person_id)
                 name = who.name if who else person_id
@@ -377,44 +364,7 @@ class TeamsChannel:
                     tone="warning",
                 )
                 # Admins hear through every front end; not through this target itself.
-                queue(tx, [Outbound(role("admins"), card, key=f"unreachable:{person_id}")], now)
+                tx.send([Outbound(role("admins"), card, key=f"unreachable:{person_id}")])
         if now - datetime.fromisoformat(seen) > GIVE_UP_AFTER:
             raise PermanentFailure(f"{why}; gave up after {GIVE_UP_AFTER.days} days")
         raise TemporaryFailure(why, retry_after=RETRY_UNREACHABLE.total_seconds())
-
-
-def _fingerprint(reference: ConversationReference, doc: dict[str, Any]) -> str:
-    """What a stored reference is made of, cheaply: equal means serialising it again would give the same."""
-    accounts = [None if a is None else a.__dict__ for a in (reference.conversation, reference.user, reference.bot)]
-    return json.dumps([reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str)
-
-
-async def save_reference(store: Store, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
-    """Store how to reach a person or channel; True if it is new or changed.
-
-    The record keeps a fingerprint of what it was made from, so the same conversation
-    again (every message a person sends) costs a comparison, not a serialisation.
-    """
-    made_from = _fingerprint(reference, doc)
-    if (store.get(REFERENCES, key) or {}).get("made_from") == made_from:
-        return False
-    data = serialise(reference)
-    data.pop("activityId", None)  # replies go to the conversation, not to one message
-    async with store.transaction() as tx:
-        old = tx.get(REFERENCES, key)
-        tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "made_from": made_from, "updated_at": now.isoformat()})
-    return old is None or old.get("reference") != data
-
-
-def unreachable_people(store: Store, directory: Directory) -> list[tuple[Person, str]]:
-    """Everyone policybot cannot reach in Teams yet, with what is wrong."""
-    out = []
-    for p in directory.people:
-        if not p.employed and not p.teams_id:
-            continue
-        if not p.teams_id:
-            out.append((p, "no teams_id in the configuration"))
-        elif store.get(REFERENCES, person_key(p.id)) is None:
-            failed = store.get(UNREACHABLE, p.id)
-            out.append((p, "messages are waiting for them" if failed else "has not opened policybot in Teams yet"))
-    return out

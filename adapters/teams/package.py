@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from adapters.teams.settings import teams_settings
 from bot.config import Settings
 from bot.errors import PolicybotError
 from bot.registry import Registry
@@ -89,7 +90,7 @@ def outline_icon(size: int = 32) -> bytes:
 
 def manifest(settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str, version: str = "1.0.0") -> dict[str, Any]:
     """The Teams app manifest for this school's bot."""
-    teams = settings.teams
+    teams = teams_settings(settings)
     if teams is None or not teams.app_id:
         raise PolicybotError(f"{settings.source}: [teams] app_id is needed for the app package: it is the Microsoft App ID of your Azure bot registration.")
     if not GUID.match(teams.app_id):
@@ -100,7 +101,6 @@ def manifest(settings: Settings, registry: Registry, *, website: str, privacy: s
     # Teams shows at most 10 suggestions: everyone's commands first, then SLT's and administrators'.
     # The help card lists every command, so nothing is out of reach.
     menu = sorted(registry.menu(), key=lambda row: bool(row[2]))
-    menu.append(("unreachable", "Administrators: see who policybot cannot reach in Teams yet", "admin"))
     commands = [{"title": "help", "description": "See what policybot can do for you"}]
     commands += [{"title": command[:32], "description": summary[:128]} for command, summary, _role in menu]
     school = settings.school.name
