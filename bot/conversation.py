@@ -235,9 +235,12 @@ class Conversations:
         # starting "_" are the workflow's own notes (such as an incident number) and stay.
         live = {s.key for s in applicable(wf, convo["answers"])}
         convo["answers"] = {k: v for k, v in convo["answers"].items() if k in live or k.startswith("_")}
-        if wf.on_answer:
+        if step.then or wf.on_answer:
             told = len(out.messages)
-            wf.on_answer(step.key, convo["answers"], ctx, out)
+            if step.then:  # the question's own reaction, declared beside it
+                step.then(convo["answers"], ctx, out)
+            if wf.on_answer:  # what the workflow does after every answer
+                wf.on_answer(step.key, convo["answers"], ctx, out)
             self._remember(convo, out, told, ctx)
         self._advance(convo, wf, ctx, out)
 

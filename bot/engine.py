@@ -201,7 +201,7 @@ class Engine:
             lines.append(f"/{command} - {summary}")
             wf = self.registry.by_command(command)
             if isinstance(wf, Workflow):
-                buttons.append(Button("conversation.start", wf.title, {"workflow": wf.name}))
+                buttons.append(Button(action="conversation.start", label=wf.title, data={"workflow": wf.name}))
         lines.append("While answering questions you can type back, cancel or help at any time.")
         out.tell(Card(f"Hello {ctx.actor.name.split()[0]}, here is what I can do", "\n".join(lines), buttons=tuple(buttons)))
 

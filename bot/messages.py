@@ -41,9 +41,9 @@ class Question:
     action: str = "answer"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Button:
-    """A button on a card. `data` carries ids only, never the whole record."""
+    """A button on a card (built with keywords). `data` carries ids only, never the whole record."""
 
     action: str  # "<workflow>.<action>", e.g. "new_account.decide"
     label: str

@@ -51,13 +51,13 @@ def question_card(convo: dict[str, Any], wf: Workflow, step: Step, note: str = "
 def summary_card(convo: dict[str, Any], wf: Workflow, directory: Directory, tz: tzinfo, note: str = "", ctx: Context | None = None) -> Card:
     """The check-your-answers card: every answer, a Change button for each, Submit and Cancel."""
     fields = []
-    buttons = [Button("conversation.submit", wf.submit_label, {"workflow": wf.name}, style="primary")]
+    buttons = [Button(action="conversation.submit", label=wf.submit_label, data={"workflow": wf.name}, style="primary")]
     for step in applicable(wf, convo["answers"]):
         if ctx is not None:
             step = resolved(step, convo["answers"], ctx)
         fields.append((step.title, answers.show(step, convo["answers"].get(step.key), directory, tz)))
-        buttons.append(Button("conversation.edit", f"Change: {step.title}", {"workflow": wf.name, "key": step.key}))
-    buttons.append(Button("conversation.cancel", "Cancel", {"workflow": wf.name}, style="danger"))
+        buttons.append(Button(action="conversation.edit", label=f"Change: {step.title}", data={"workflow": wf.name, "key": step.key}))
+    buttons.append(Button(action="conversation.cancel", label="Cancel", data={"workflow": wf.name}, style="danger"))
     body = f"Please check your answers. If they are right, choose {wf.submit_label}; or change any answer first."
     return Card(f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons))
 

@@ -14,7 +14,7 @@ import workflows
 from bot.declarations import Guard, Table
 from bot.messages import Card
 from bot.people import fold
-from bot.workflow import ActionHandler, Command, Context, Schedule, Workflow
+from bot.workflow import ActionHandler, Command, Context, FollowUp, Schedule, Workflow
 
 # An importer reads a file a school keeps elsewhere (such as a CSV) into the rows a
 # command-line import stores, or raises ValueError saying what to fix.
@@ -39,11 +39,14 @@ class Registry:
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS`, `TABLES`, `GUARDS` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS`, `TABLES`, `GUARDS` and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
                 reg.workflows[wf.name] = wf
+            follow_ups: Iterable[FollowUp] = getattr(module, "FOLLOW_UPS", ())
+            for follow_up in follow_ups:
+                reg.workflows[follow_up.name] = follow_up.conversation()
             for cmd in getattr(module, "COMMANDS", ()):
                 reg.commands[cmd.name] = cmd
             actions: Mapping[str, ActionHandler] = getattr(module, "ACTIONS", {})

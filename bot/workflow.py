@@ -27,9 +27,9 @@ class Invalid(Exception):
 Answers = dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Step:
-    """One question of a conversation."""
+    """One question of a conversation (built with keywords, so each argument says what it is)."""
 
     key: str
     prompt: str
@@ -54,6 +54,9 @@ class Step:
     # (when something happened), "future" (a deadline, a day of cover) or "any"; the
     # reader (bot/answers.py) refuses the other side, saying so. Every one declares it.
     direction: Literal["past", "future", "any"] | None = None
+    # The reaction to this question, beside it: run the moment it is answered (after `check`),
+    # with the answers so far, to tell the person something or alert SLT at once.
+    then: Callable[[Answers, Context, Outcome], None] | None = None
 
     @property
     def title(self) -> str:
@@ -176,12 +179,20 @@ class Outcome:
         self.audits.append(Write("", record, None, action, before, after, detail))
 
     def begin(self, workflow: str, context: dict[str, Any] | None = None) -> None:
-        """Start another conversation for the actor, such as asking a reason."""
+        """Start another of the school's conversations for the actor (one with a command), its
+        answers already known given as `context["answers"]`."""
         self.start = (workflow, context or {})
+
+    def ask(self, follow_up: FollowUp, about: Mapping[str, str]) -> None:
+        """Ask the actor a follow-up question (the reason for a rejection); `about` holds the ids
+        of the records it is about, and comes back to `follow_up.then` with the answers."""
+        self.start = (follow_up.name, dict(about))
 
 
 Handler = Callable[[Answers, Context, Outcome], None]
 ActionHandler = Callable[[Mapping[str, Any], Context, Outcome], None]
+# What a follow-up does with its answers: (answers, about, ctx, out), `about` as it was asked.
+FollowUpHandler = Callable[[Answers, Mapping[str, Any], Context, Outcome], None]
 # A schedule looks at the records and returns (deterministic key, outcome) pairs for
 # what is due now; the scheduler sends each key's outcome once only.
 Schedule = Callable[[Context], Iterable[tuple[str, Outcome]]]
@@ -204,7 +215,8 @@ class Workflow:
     submit_label: str = "Submit"
     # Run when the conversation starts (before the first question is sent).
     on_start: Callable[[Answers, Context, Outcome], None] | None = None
-    # Run after each accepted answer, e.g. to alert SLT at once.
+    # Run after every accepted answer, whichever the question (keeping a copy of a report in
+    # progress current); a reaction to one question is that step's own `then`.
     on_answer: Callable[[str, Answers, Context, Outcome], None] | None = None
     # A file sent during the conversation: the handler decides what to record.
     on_file: Callable[[Answers, Context, Outcome], None] | None = None
@@ -214,6 +226,32 @@ class Workflow:
 
     def step(self, key: str) -> Step | None:
         return next((s for s in self.steps if s.key == key), None)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FollowUp:
+    """A question (or a few) asked on its own as the follow-up of a click or a command, such as
+    the reason SLT give for a rejection: `Outcome.ask(FOLLOW_UP, about={"application": "A-3"})`
+    asks it, and `then(answers, about, ctx, out)` files the answers. A module lists its
+    follow-ups in `FOLLOW_UPS`, so an answer given after a restart still finds its question."""
+
+    name: str  # the conversation's stored name: "new_account_reject"
+    title: str
+    steps: tuple[Step, ...]
+    then: FollowUpHandler
+    role: str = ""
+    confirm: bool = False  # show the answers to check before filing (for more than one question)
+    submit_label: str = "Submit"
+
+    def conversation(self) -> Workflow:
+        """The follow-up as the conversation machine runs it: `about` travels as the answers' `_context`."""
+        then = self.then
+
+        def complete(answers: Answers, ctx: Context, out: Outcome) -> None:
+            about = answers.pop("_context", {})
+            then(answers, about, ctx, out)
+
+        return Workflow(name=self.name, title=self.title, steps=self.steps, on_complete=complete, role=self.role, confirm=self.confirm, submit_label=self.submit_label)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.messages import Button, Card, Inbound, Outbound, Question
 from bot.workflow import Workflow
-from tests.harness import APPLICATION, TestBot, add_account
+from tests.harness import APPLICATION, TestBot, add_account, put_person, ready_record
 
 STAFF, SLT, ADMIN = "eclarke", "swhitfield", "pshah"
 PEOPLE = ("eclarke", "treid", "swhitfield", "dokafor", "pshah", "jbennett")
@@ -67,7 +67,7 @@ class Tour:
                     if edit is not None:
                         await self.bot.click(who, edit)
                         continue
-                await self.bot.click(who, Button("conversation.submit", "Submit", {"workflow": workflow}))
+                await self.bot.click(who, Button(action="conversation.submit", label="Submit", data={"workflow": workflow}))
                 if self._step(who) == where:  # refused at the end: give up on this one
                     await self.bot.say(who, "cancel")
                 continue
@@ -109,7 +109,7 @@ async def setup(bot: TestBot) -> None:
     await add_account(bot, "ACC-1")
     async with bot.store.transaction() as tx:
         for pid in ("eclarke", "treid", "jbennett"):
-            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+            put_person(tx, pid, ready_record())
 
 
 async def tour(bot: TestBot, clicks: list[tuple[str, Button, list[Outbound]]] | None = None) -> list[Card]:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from adapters.platforms import load_config
 from bot.clock import Clock
@@ -13,7 +17,9 @@ from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.messages import Button, Card, Inbound, Outbound
 from bot.people import Directory
+from bot.registry import Registry
 from bot.store import Store
+from workflows import people
 
 # Wednesday 25 November 2026, 10:00 in London (GMT).
 START = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -49,10 +55,10 @@ class TestBot:
 
     __test__ = False
 
-    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START) -> None:
+    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START, registry: Registry | None = None) -> None:
         self.settings = settings or load_config(None)
         self.clock = Clock(start)
-        self.core = Core(self.settings, Store(path), self.clock)
+        self.core = Core(self.settings, Store(path), self.clock, registry)
         self.outbox = RecordingChannel()
         self.core.delivery.add(self.outbox)
 
@@ -124,3 +130,68 @@ async def read_policy(core: Core, *people: str) -> None:
     version = core.settings.school.policy_version
     for pid in people:
         await core.handle(Inbound("test", pid, "action", action="policy_acknowledgement.ack", data={"version": version}))
+
+
+# When the sample school's staff read the policy and were trained, in the records made by hand below.
+READ_AT = "2026-11-20T09:00:00+00:00"
+
+
+def person_record(*, read: str | None = None, trained: str | None = None, leaving: str | None = None, leaving_status: str = "open") -> dict[str, Any]:
+    """A person's record in the shape workflows/people.py keeps: `read` the policy version they
+    confirmed (on READ_AT), `trained` the date of their induction, `leaving` their last day."""
+    doc: dict[str, Any] = {}
+    if read:
+        doc["policy_ack"] = people.acknowledgement(read, READ_AT)
+    if trained:
+        doc["training"] = [people.training_entry(trained, "Induction", "pshah")]
+    if leaving:
+        doc["leaving"] = {"date": leaving, "status": leaving_status}
+    return doc
+
+
+def ready_record(version: str = "2025-1") -> dict[str, Any]:
+    """The record of someone ready to run an account: read the current policy and trained."""
+    return person_record(read=version, trained=READ_AT[:10])
+
+
+def put_person(tx: Any, pid: str, doc: dict[str, Any]) -> None:
+    """Write a person's record (from `person_record`) inside an open store transaction."""
+    tx.put(people.TABLE, pid, doc)
+
+
+# The sample school's Senior Leadership Team (config.example.toml).
+SLT = ("swhitfield", "dokafor")
+
+
+def text(card: Card) -> str:
+    """Everything a person reads on a card, in one string: title, body, fields and button labels."""
+    return " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields), *(b.label for b in card.buttons)])
+
+
+async def school(path: Path | None = None, start: datetime | None = None) -> TestBot:
+    """The sample school with one registered account run by Emma Clarke and Tom Reid."""
+    bot = TestBot(path=path, start=start) if start else TestBot(path=path)
+    if bot.store.get("accounts", "ACC-1") is None:
+        await add_account(bot)
+    return bot
+
+
+async def set_weekly(bot: TestBot, pattern: str = "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid") -> None:
+    """An administrator sets the weekly monitoring rota of the only account."""
+    await bot.answer_all("pshah", "/rota-set", "1", pattern, "submit")
+
+
+EVIDENCE = "A comment calling a Year 5 child names under the sports day post, posted at 19:40 last night."
+
+
+async def report_abuse(bot: TestBot, who: str = "eclarke", danger: str = "no") -> str:
+    """A complete report about a post on the school's Facebook page; returns the incident's number."""
+    await add_account(bot)
+    await bot.answer_all(who, "/report-abuse", danger, "1", "bullying", "1, 2", "parent", "2, 3", "not yet", EVIDENCE, "https://facebook.example/post/1", "submit")
+    return bot.store.find("incidents", reporter=who)[-1]["id"]
+
+
+def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """Run the terminal chat (`policybot chat`) in `cwd` with `script` typed in, as a person would."""
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    return subprocess.run([sys.executable, "-m", "adapters.cli", "chat"], input=script, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)

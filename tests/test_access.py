@@ -23,8 +23,7 @@ from bot.engine import NotRecognised
 from bot.errors import NotAllowed
 from bot.messages import Inbound, role
 from bot.store import iter_tables
-from tests.harness import TestBot, add_account, read_policy
-from tests.test_incidents import report_abuse
+from tests.harness import TestBot, add_account, person_record, put_person, read_policy, report_abuse
 
 SLACK = {"swhitfield": "U0SW", "dokafor": "U0DO", "pshah": "U0PS", "eclarke": "U0EC", "treid": "U0TR", "jbennett": "U0JB"}
 TEAMS = {pid: f"a1000000-0000-4000-8000-00000000000{n}" for n, pid in enumerate(SLACK, 1)}
@@ -53,7 +52,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     incident = await report_abuse(bot, "treid")
     # David Okafor (SLT in the configuration) left yesterday.
     async with bot.store.transaction() as tx:
-        tx.put("people", "dokafor", {"leaving": {"date": "2026-11-24", "status": "open"}})
+        put_person(tx, "dokafor", person_record(leaving="2026-11-24"))
     app = bot.store.all("applications")[0]["id"]
     return bot, {"application": app, "incident": incident}
 

@@ -84,7 +84,8 @@ def test_any_config_file_text_loads_or_explains(tmp_path_factory, text: str) -> 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(max_size=400) | st.lists(st.lists(st.text(max_size=20) | HOSTILE, max_size=4), max_size=6).map(lambda rows: "\n".join(",".join(r) for r in [["name", "class"], *rows])))
 def test_any_do_not_publish_csv_is_imported_whole_or_explained(text: str) -> None:
-    from workflows.photo_check import name_key, parse_dnp_csv
+    from workflows.dnp_match import name_key
+    from workflows.photo_check import parse_dnp_csv
 
     try:
         pupils = parse_dnp_csv(text)

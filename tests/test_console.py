@@ -10,14 +10,9 @@ from pathlib import Path
 
 from adapters.console import ConsoleChat, render_card
 from bot.messages import Card
-from tests.harness import TestBot, read_policy
+from tests.harness import TestBot, chat, read_policy
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "adapters.cli", "chat"], input=script, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
 
 
 def test_piped_session_from_application_to_register(tmp_path: Path) -> None:

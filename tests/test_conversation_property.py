@@ -31,7 +31,7 @@ from bot.people import fold
 from bot.questions import SUMMARY, resolved
 from bot.registry import default_registry
 from bot.workflow import Context, Invalid
-from tests.harness import PTA_ACCOUNT, TestBot
+from tests.harness import PTA_ACCOUNT, TestBot, put_person, ready_record
 
 WORKFLOWS = sorted(default_registry().workflows)
 WORDS = ["1", "2", "3", "7", "12", "0", "yes", "no", "skip", "back", "help", "cancel", "submit", "?"]
@@ -69,7 +69,7 @@ def who_may(role: str) -> str:
 async def school(bot: TestBot) -> None:
     """A school with one account on a rota, runners who read the policy and were trained,
     an application waiting for SLT, an approved one, and an open incident."""
-    ready = {"policy_ack": {"version": bot.settings.school.policy_version, "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]}
+    ready = ready_record(bot.settings.school.policy_version)
     app = {
         "number": 1,
         "applicant": "eclarke",
@@ -113,7 +113,7 @@ async def school(bot: TestBot) -> None:
         tx.put("accounts", "ACC-1", dict(PTA_ACCOUNT))
         tx.put("rota", "ACC-1", {"weekly": {d: "eclarke" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, "overrides": {}})
         for pid in ("eclarke", "treid"):
-            tx.put("people", pid, dict(ready))
+            put_person(tx, pid, dict(ready))
         tx.put("applications", "A-1", {**app, "id": "A-1"})
         tx.put("applications", "A-2", {**app, "id": "A-2", "number": 2, "status": "approved", "decided_by": "swhitfield", "decided_at": "2026-11-24T10:00:00+00:00"})
         tx.put("incidents", "INC-1", {**inc, "id": "INC-1"})
@@ -155,7 +155,7 @@ class Run:
         else:
             # Started by a button on a card (Reject, Record the new account, Add a note...):
             # the engine's own way of starting one, `Outcome.begin`, behind a test button.
-            await self.turn("click", Button("test.begin", "Start", {"workflow": self.wf.name}))
+            await self.turn("click", Button(action="test.begin", label="Start", data={"workflow": self.wf.name}))
 
     def convo(self) -> dict[str, Any] | None:
         return self.bot.store.get(CONVERSATIONS, conversation_key(self.me, self.wf.name))
@@ -245,7 +245,7 @@ class Run:
             q = card.question
             if q is not None:
                 for c in q.choices:
-                    found.append(Button(q.action, c.label, {"workflow": q.workflow, "key": q.key, "value": c.value}))
+                    found.append(Button(action=q.action, label=c.label, data={"workflow": q.workflow, "key": q.key, "value": c.value}))
         return found
 
 

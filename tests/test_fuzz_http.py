@@ -209,7 +209,7 @@ def test_any_card_is_block_kit_slack_accepts_with_user_text_made_harmless(title:
 
     choices = tuple(Choice(f"v{i}", label or "-") for i, label in enumerate(labels))
     question = Question("k", kind, body, choices, workflow="w")
-    buttons = tuple(Button("wf.go", label or "-", {"id": str(i)}) for i, label in enumerate(labels[:3]))
+    buttons = tuple(Button(action="wf.go", label=label or "-", data={"id": str(i)}) for i, label in enumerate(labels[:3]))
     card = Card(title or "-", body, tuple(fields), buttons, question)
     for more in (None, {"message": "1"}):
         rendered = render_card(card, more)

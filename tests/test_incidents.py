@@ -18,34 +18,12 @@ from bot.core import Core
 from bot.errors import ConfigError
 from bot.messages import Card, Inbound
 from bot.store import Store
-from tests.harness import START, TestBot, button
-
-EVIDENCE = "A comment calling a Year 5 child names under the sports day post, posted at 19:40 last night."
-SLT = ("swhitfield", "dokafor")
-
-
-async def add_account(bot: TestBot) -> None:
-    async with bot.store.transaction() as tx:
-        tx.put(
-            "accounts",
-            "ACC-1",
-            {"platform": "facebook", "platform_label": "Facebook", "name": "Pennington PTA", "handle": "@PenningtonPTA", "status": "active", "runners": ["eclarke", "treid"]},
-        )
-
-
-async def report_abuse(bot: TestBot, who: str = "eclarke", danger: str = "no") -> str:
-    """A complete report about a post on the school's Facebook page."""
-    await add_account(bot)
-    await bot.answer_all(who, "/report-abuse", danger, "1", "bullying", "1, 2", "parent", "2, 3", "not yet", EVIDENCE, "https://facebook.example/post/1", "submit")
-    return bot.store.find("incidents", reporter=who)[-1]["id"]
+from tests.harness import EVIDENCE, SLT, START, TestBot, add_account, button, report_abuse
+from tests.harness import text as text_of
 
 
 def cards_to(bot: TestBot, who: str) -> list[Card]:
     return bot.outbox.cards(who)
-
-
-def text_of(card: Card) -> str:
-    return " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields), *(b.label for b in card.buttons)])
 
 
 async def test_immediate_danger_alerts_slt_before_the_next_question(bot: TestBot) -> None:

@@ -13,7 +13,10 @@ def test_a_card_round_trips_through_the_outbox_format() -> None:
         "Application A-3",
         "Please decide.",
         fields=(("Aim", "Trip updates"), ("Runners", "Emma Clarke, Tom Reid")),
-        buttons=(Button("new_account.approve", "Approve", {"application": "A-3"}, style="primary"), Button("new_account.reject", "Reject", {"application": "A-3"}, "danger")),
+        buttons=(
+            Button(action="new_account.approve", label="Approve", data={"application": "A-3"}, style="primary"),
+            Button(action="new_account.reject", label="Reject", data={"application": "A-3"}, style="danger"),
+        ),
         question=Question("visibility", "choice", "Open or private?", (Choice("open", "Open"), Choice("private", "Private")), optional=True, workflow="new_account"),
         tone="urgent",
     )

@@ -5,26 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.messages import Card
-from tests.harness import TestBot, add_account, button
-
-SLT = ("swhitfield", "dokafor")
-
-
-async def school(path: Path | None = None, start: datetime | None = None) -> TestBot:
-    """The sample school with one registered account run by Emma Clarke and Tom Reid."""
-    bot = TestBot(path=path, start=start) if start else TestBot(path=path)
-    if bot.store.get("accounts", "ACC-1") is None:
-        await add_account(bot)
-    return bot
-
-
-def text(card: Card) -> str:
-    return " ".join([card.title, card.body, *(f"{a} {b}" for a, b in card.fields), *(b.label for b in card.buttons)])
-
-
-async def set_weekly(bot: TestBot, pattern: str = "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid") -> None:
-    await bot.answer_all("pshah", "/rota-set", "1", pattern, "submit")
+from tests.harness import SLT, button, school, set_weekly, text
 
 
 async def test_administrators_set_the_rota_and_everyone_can_see_it(tmp_path: Path) -> None:

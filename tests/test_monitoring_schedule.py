@@ -10,8 +10,7 @@ import pytest
 
 from bot.answers import parse_datetime
 from bot.messages import Outbound
-from tests.harness import TestBot, button
-from tests.test_monitoring import SLT, school, set_weekly
+from tests.harness import SLT, TestBot, button, school, set_weekly
 
 LONDON = ZoneInfo("Europe/London")
 QUARTER = timedelta(minutes=15)

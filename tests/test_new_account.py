@@ -141,3 +141,18 @@ async def test_stale_click_after_decision_is_answered_politely(bot: TestBot) -> 
     assert "already approved by Sarah Whitfield" in bot.last("swhitfield").body
     assert len(bot.store.audit(action="application_approved")) == 1
     assert bot.store.get("applications", app_id)["version"] == 2
+
+
+async def test_the_approval_card_shows_each_business_case_question_under_its_label(bot: TestBot) -> None:
+    """SLT read every answer of the business case, named as the applicant was asked it; "another
+    platform" is named as typed, and each runner's row shows their policy and training record."""
+    answers = ("/new-account", "Another platform", "Flickr", *APPLICATION[2:])
+    await bot.answer_all("eclarke", *answers, "submit")
+    card = bot.last("swhitfield")
+    labels = [label for label, _ in card.fields]
+    assert labels == ["Applicant", "Platform", "Account name", "Aim", "Audience", "How it will be promoted", "Run by", "Open or private"]
+    shown = dict(card.fields)
+    assert shown["Applicant"] == "Emma Clarke" and shown["Platform"] == "Flickr" and shown["Account name"] == "Year 6 Trips"
+    assert shown["Aim"] == "To share trip news with families" and shown["How it will be promoted"] == "In the newsletter"
+    assert shown["Run by"].splitlines()[0].startswith("Emma Clarke") and "read the policy on" in shown["Run by"] and len(shown["Run by"].splitlines()) == 2
+    assert shown["Open or private"] == "Private or closed (approved followers only)"

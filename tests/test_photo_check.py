@@ -6,7 +6,8 @@ import pytest
 
 from bot.records import import_dnp
 from tests.harness import START, TestBot
-from workflows.photo_check import check_pupil, class_name, name_key, parse_dnp_csv
+from workflows.dnp_match import check_pupil, class_name, name_key
+from workflows.photo_check import parse_dnp_csv
 
 
 async def add(bot: TestBot, who: str, name: str, klass: str) -> None:

@@ -13,10 +13,7 @@ import pytest
 
 from adapters.cli import main
 from bot.store import Store
-from tests.harness import TestBot, add_account, button
-from tests.test_monitoring import school, set_weekly, text
-
-SLT = ("swhitfield", "dokafor")
+from tests.harness import TestBot, add_account, button, school, set_weekly, text
 
 
 async def test_policy_summary_full_text_and_acknowledgement_with_version() -> None:
@@ -30,7 +27,8 @@ async def test_policy_summary_full_text_and_acknowledgement_with_version() -> No
     await bot.click("eclarke", button(card, "I have read"))
     assert "version 2025-1" in bot.last("eclarke").body
     assert bot.store.get("people", "eclarke")["policy_ack"]["version"] == "2025-1"
-    assert bot.store.audit(actor="eclarke", action="policy_acknowledged") or bot.store.audit(actor="eclarke")
+    acks = [(e["action"], e["record"], e["detail"]) for e in bot.store.audit(actor="eclarke")]
+    assert acks == [("policy_acknowledged", "people/eclarke", "version 2025-1")]  # the one thing Emma did: confirm this version
     await bot.say("eclarke", "/policy-status")
     assert bot.last("eclarke").title == "Sorry"  # staff can't see who has not read it
     await bot.say("swhitfield", "/policy-status")
@@ -117,7 +115,8 @@ async def test_a_leavers_account_can_be_closed_instead() -> None:
     assert bot.store.get("accounts", "ACC-1")["status"] != "closed"  # it must really be closed on the platform
     await bot.say("pshah", "yes")
     assert bot.store.get("accounts", "ACC-1")["status"] == "closed"
-    assert bot.store.audit(action="account_closed") or [e for e in bot.store.audit() if "closed" in e["action"]]
+    closed = [(e["actor"], e["record"], e["before"], e["after"]) for e in bot.store.audit(action="account_closed")]
+    assert closed == [("pshah", "accounts/ACC-1", "transferring", "closed")]
     await bot.close()
 
 
@@ -149,8 +148,8 @@ async def test_slt_get_a_weekly_digest() -> None:
     bot = await school(start=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday
     await bot.answer_all("eclarke", "/log-comment", "1", "query", "parent", "Is the disco on?", "skip", "no", "submit")
     await bot.tick()
-    digest = [c for c in bot.outbox.cards("swhitfield") if "digest" in c.title.lower() or "week" in c.title.lower()]
-    assert digest
+    digest = [c for c in bot.outbox.cards("swhitfield") if c.title == "Weekly social media digest"]
+    assert len(digest) == 1
     shown = text(digest[-1])
     assert "Pennington PTA" in shown  # an account with fewer than two trained runners
     await bot.tick()

@@ -20,7 +20,7 @@ from adapters.console import ConsoleChat
 from adapters.platforms import load_config
 from bot import records
 from bot.store import Store
-from tests.harness import APPLICATION, TestBot, button, read_policy
+from tests.harness import APPLICATION, TestBot, button, person_record, put_person, read_policy
 
 SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "sample_school.toml"
 
@@ -187,8 +187,8 @@ def test_purge_deletes_exactly_what_is_past_retention(tmp_path: Path, capsys: py
             tx.put("items", "I-1", {"received_at": old, "replied_at": (now - timedelta(days=31)).isoformat()})  # past 30 days
             tx.put("items", "I-2", {"received_at": old})  # still waiting for a reply
             tx.put("dnp", "zoe-obrien|year3", {"name": "Zoë O'Brien", "class": "Year 3", "added_at": old})  # kept until removed
-            tx.put("people", "eclarke", {"leaving": {"date": old[:10], "status": "finished"}})  # past
-            tx.put("people", "treid", {"leaving": {"date": old[:10], "status": "open"}})  # still leaving
+            put_person(tx, "eclarke", person_record(leaving=old[:10], leaving_status="finished"))  # past
+            put_person(tx, "treid", person_record(leaving=old[:10]))  # still leaving
         await store.close()
 
     asyncio.run(seed())

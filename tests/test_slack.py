@@ -13,7 +13,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack, sign
-from tests.harness import read_policy
+from tests.harness import person_record, put_person, read_policy, ready_record
 from tests.slack_world import DO, EC, JB, PS, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
 
 
@@ -121,7 +121,7 @@ async def test_new_account_in_slack_from_command_to_decision(slack: Workspace) -
     # The administrator records the account; it joins the register.
     async with slack.core.store.transaction() as tx:  # both runners have read the policy and been trained
         for pid in ("eclarke", "treid"):
-            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+            put_person(tx, pid, ready_record())
     await slack.act(PS, dm(PS), "Record the new account")
     await slack.say(PS, "@PenningtonY6")
     await slack.say(PS, "school password manager, Social Media folder")
@@ -562,7 +562,7 @@ async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack
 async def leave(ws: Workspace, pid: str, day: str = "2026-11-24") -> None:
     """Record that someone left the school on `day` (the day before the workspace's today)."""
     async with ws.core.store.transaction() as tx:
-        tx.put("people", pid, {"leaving": {"date": day, "status": "open"}})
+        put_person(tx, pid, person_record(leaving=day))
 
 
 async def test_approve_clicked_by_someone_not_on_the_staff_list_changes_nothing_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
@@ -781,7 +781,7 @@ async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack
     assert "Not yet: training or policy reading needed" in text_of(slack.fake.last(dm(PS)))
     async with slack.core.store.transaction() as tx:
         for pid in ("eclarke", "treid"):
-            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+            put_person(tx, pid, ready_record())
     await slack.command(PS, "/waiting")
     shown = [text_of(m) for m in slack.fake.posted(dm(PS))]
     assert any("What is waiting for you" in t and "Approved accounts to record" in t for t in shown)

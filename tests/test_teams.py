@@ -10,7 +10,7 @@ import pytest
 
 from adapters.server import FRONT_ENDS
 from adapters.teams import TEAMS
-from tests.harness import read_policy
+from tests.harness import put_person, read_policy, ready_record
 from tests.teams_client import SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
@@ -112,7 +112,7 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     assert teams.core.store.all("accounts") == []
     async with teams.core.store.transaction() as tx:  # (the records tests cover /policy and /training themselves)
         for pid in ("eclarke", "treid"):
-            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+            put_person(tx, pid, ready_record())
     await teams.execute("pshah", action(admin, "Record the new account"))
     await teams.say("pshah", "@PenningtonY6")
     await teams.say("pshah", "school password manager, Social Media folder")

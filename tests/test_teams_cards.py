@@ -13,7 +13,7 @@ from bot.messages import Button, Card
 from bot.people import Directory
 from tests.adaptive_schema import check_card
 from tests.card_tour import tour
-from tests.harness import TestBot, read_policy
+from tests.harness import TestBot, put_person, read_policy, ready_record
 from tests.teams_client import Blocked, TeamsClient, card_inputs, personal, start_teams, teams_sends
 
 QUESTION_INPUTS = {ANSWER_ID, MANY_ID, TIME_ID}
@@ -235,7 +235,7 @@ async def test_waiting_in_teams_brings_back_record_the_new_account(teams: TeamsC
     await teams.press("pshah", first, "Record the new account")  # refused: the runners are not trained yet
     async with teams.core.store.transaction() as tx:
         for pid in ("eclarke", "treid"):
-            tx.put("people", pid, {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]})
+            put_person(tx, pid, ready_record())
     await teams.say("pshah", "/todo")
     sent = teams.fake.to(admin)
     assert any("What is waiting for you" in c.text() and "Approved accounts to record" in c.text() for c in sent)

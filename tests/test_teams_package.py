@@ -90,7 +90,7 @@ def test_every_question_kind_renders_a_valid_card() -> None:
     choices = (Choice("a", "Apples"), Choice("b", "Bananas"))
     for kind in ("text", "choice", "multi", "person", "people", "date", "datetime", "yesno"):
         q = Question("key1", kind, "Pick?", choices if kind in ("choice", "multi") else (Choice("yes", "Yes"), Choice("no", "No")) if kind == "yesno" else (), optional=kind == "text", workflow="wf")
-        card = render_card(Card("Title", "Body\nsecond line", fields=(("Run by", "Emma\nTom"),), buttons=(Button("wf.go", "Go", {"id": "1"}),), question=q, tone="urgent"), directory)
+        card = render_card(Card("Title", "Body\nsecond line", fields=(("Run by", "Emma\nTom"),), buttons=(Button(action="wf.go", label="Go", data={"id": "1"}),), question=q, tone="urgent"), directory)
         assert not check_card(card), kind
         assert card["version"] == "1.5" and card["actions"]
     assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": "2026-11-25", "value_time": "14:05"})[1]["value"] == "2026-11-25 14:05"

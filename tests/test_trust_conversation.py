@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 from adapters.console import ConsoleChat
-from tests.harness import TestBot, button, read_policy
-from tests.test_console import chat
+from tests.harness import TestBot, button, chat, read_policy
 
 
 async def console_session(bot: TestBot, who: str, *lines: str) -> str:

@@ -74,7 +74,7 @@ def test_the_headteacher_must_be_someone_listed_and_one_of_slt() -> None:
 
 
 def test_every_kind_of_unacceptable_conduct_the_policy_names_can_be_reported() -> None:
-    from workflows.report_abuse import KINDS
+    from workflows.incidents.abuse import KINDS
 
     policy = resources.files("bot").joinpath("policy.txt").read_text(encoding="utf-8")
     named = re.search(r"Unacceptable conduct, \(e\.g\. ([^)]*)\)", policy)

@@ -11,9 +11,9 @@ import pytest
 from adapters.console import ConsoleChat
 from adapters.platforms import load_config
 from bot.messages import Card
-from tests.harness import APPLICATION, TestBot, add_account, button, read_policy
+from tests.harness import APPLICATION, TestBot, add_account, button, person_record, put_person, read_policy, ready_record
 
-TRAINED = {"policy_ack": {"version": "2025-1", "at": "2026-11-20T09:00:00+00:00"}, "training": [{"date": "2026-11-20", "what": "Induction"}]}
+TRAINED = ready_record()
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ async def approved(bot: TestBot) -> None:
 async def train(bot: TestBot, *people: str) -> None:
     async with bot.store.transaction() as tx:
         for pid in people:
-            tx.put("people", pid, TRAINED)
+            put_person(tx, pid, TRAINED)
 
 
 def titled(cards: list[Card], start: str) -> Card:
@@ -105,7 +105,7 @@ async def test_waiting_is_offered_in_help_and_someone_who_has_left_sees_nothing(
     await bot.answer_all("eclarke", *APPLICATION, "submit")
     assert bot.store.get("applications", "A-1")
     async with bot.store.transaction() as tx:
-        tx.put("people", "swhitfield", {"leaving": {"date": "2026-11-20", "status": "done"}})
+        put_person(tx, "swhitfield", person_record(leaving="2026-11-20", leaving_status="done"))
     await bot.say("swhitfield", "/waiting")
     told = bot.last("swhitfield")
     assert "left the school" in told.body and "A-1" not in told.body + str(told.fields) and not told.buttons

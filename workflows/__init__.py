@@ -1,43 +1,54 @@
 """The school's social media policy, one module per procedure.
 
-Each module may offer `WORKFLOWS` (conversations), `COMMANDS` (instant answers),
+Each module may offer `WORKFLOWS` (conversations), `FOLLOW_UPS` (questions asked on their
+own after a click or a command, with `Outcome.ask`), `COMMANDS` (instant answers),
 `ACTIONS` (buttons on cards, named "<module>.<action>") and `SCHEDULES` (reminders
 derived from the records), and declare for the core the `TABLES` it owns and the `GUARDS`
-its procedure sets (bot/declarations.py). Adding a module here is all it takes to switch it on.
+its procedure sets (bot/declarations.py). Adding a module to `MODULES` is all it takes to
+switch it on; nothing registers itself when imported.
 """
 
 from workflows import (
-    compromising_image,
+    account_handover,
+    account_setup,
+    accounts,
+    dnp_keeping,
     home,
-    incidents,
     leavers,
-    media_enquiry,
     monitoring_items,
     monitoring_rota,
     new_account,
+    people,
     photo_check,
     policy_acknowledgement,
-    pupil_contact,
     reachability,
-    report_abuse,
+    rota_gaps,
+    rota_swaps,
     slt_digest,
     training,
     waiting,
 )
+from workflows.incidents import chasing, record, reporting, slt
 
 MODULES = (
+    accounts,
     new_account,
-    incidents,
-    report_abuse,
-    compromising_image,
-    media_enquiry,
-    pupil_contact,
-    monitoring_rota,
+    account_setup,  # an approved account is recorded in the register
+    slt,  # SLT's handling of incidents
+    record,  # the incident record (its table)
+    chasing,  # incidents nobody owns
+    reporting,  # a conversation for each report type in workflows/incidents/
+    monitoring_rota,  # /rota and /rota-set
+    rota_swaps,  # /swap-duty
+    rota_gaps,  # days with nobody on duty
     monitoring_items,
     policy_acknowledgement,
     training,
+    people,  # a person's record (its table)
     leavers,
+    account_handover,  # a leaver's accounts: transfer or close
     photo_check,
+    dnp_keeping,  # /dnp-add, /dnp-remove, /dnp-list
     slt_digest,
     waiting,
     reachability,

@@ -12,14 +12,13 @@ from __future__ import annotations
 from bot.messages import Button, Card
 from bot.timefmt import when
 from bot.workflow import Context
+from workflows.accounts import active_accounts, label
+from workflows.rota_records import on_duty
+from workflows.waiting import waiting
 
 
 def home_card(ctx: Context) -> Card:
     """The home page for `ctx.actor`: what is waiting for them (the same list as /waiting), their applications and duty."""
-    from workflows.monitoring_rota import on_duty
-    from workflows.new_account import active_accounts, label
-    from workflows.waiting import waiting
-
     me = ctx.actor
     tz = ctx.settings.school.tz
     sections: dict[str, list[str]] = {}
@@ -40,7 +39,7 @@ def home_card(ctx: Context) -> Card:
     for name, lines in sections.items():
         fields.append((name, "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more (type /waiting)" if len(lines) > 10 else "") if lines else "None."))
     updated = f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. Type /policybot in any channel, or write to me in Messages, to start something."
-    return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),))
+    return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),))
 
 
 HOME = home_card

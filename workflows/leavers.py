@@ -7,10 +7,10 @@ leave the employment of the School" (Behaviour).
 SLT or an administrator records that someone is leaving, with the date. For each account
 they run: if two or more runners remain, the leaver is simply taken off; otherwise the
 administrators are led through transferring it (a new runner, who must accept) or closing
-it (confirmed closed on the platform). Their rota days go to the new runner, or back to the
-administrators for cover. Until
-every account is settled the administrators are reminded daily, and the leaver cannot be
-marked finished. The leaver is reminded that confidentiality continues.
+it (confirmed closed on the platform): that is account_handover.py. Their rota days go to
+the new runner, or back to the administrators for cover. Until every account is settled
+the administrators are reminded daily, and the leaver cannot be marked finished. The
+leaver is reminded that confidentiality continues.
 """
 
 from __future__ import annotations
@@ -20,96 +20,23 @@ from datetime import datetime
 from typing import Any
 
 from bot.config import Person
-from bot.declarations import Guard, Reader, Record, Table, moment
-from bot.errors import AlreadyDecided, Expired, NotAllowed
+from bot.declarations import Guard, Reader, Record
+from bot.errors import Expired, NotAllowed
 from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.people_status import not_ready
+from workflows import accounts, people
+from workflows.account_handover import hand_over_rota, handover_card, strip, unsettled
 from workflows.policy_acknowledgement import daily_slot
 
 
-def _leaving(ctx: Context, pid: str) -> dict[str, Any]:
-    return (ctx.get("people", pid) or {}).get("leaving") or {}
-
-
-def _open_leaver(ctx: Context, pid: str) -> dict[str, Any]:
-    record = ctx.get("people", pid) or {}
-    leaving = record.get("leaving") or {}
-    if not leaving or leaving.get("status") != "open":
+def _open_leaver(ctx: Context, pid: str) -> None:
+    if not people.is_leaving(ctx, pid):
         raise Expired(f"{ctx.directory.name(pid)} has no leaving in progress, so nothing was changed.")
-    return record
-
-
-def unsettled(ctx: Context, pid: str) -> list[dict[str, Any]]:
-    """Accounts waiting to be transferred or closed because this person is leaving."""
-    return [a for a in ctx.all("accounts") if (a.get("handover") or {}).get("leaver") == pid and a.get("status") != "closed"]
-
-
-def _strip(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if k not in ("id", "version")}
-
-
-def _handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card:
-    h = acc["handover"]
-    remaining = [r for r in acc["runners"] if r != h["leaver"]]
-    who = ", ".join(ctx.directory.name(r) for r in remaining) or "nobody"
-    body = (
-        f"{ctx.directory.name(h['leaver'])} is leaving on {day(h['date'])}. {acc['platform_label']} {acc['handle']} would be left with {len(remaining)} runner(s) ({who}), "
-        "and the policy asks for at least two. Please transfer it to a new runner, or close it on the platform."
-    )
-    if h.get("state") == "offered":
-        body += f"\nWaiting for {ctx.directory.name(h['offered_to'])} to accept."
-    if note:
-        body = f"{note}\n\n{body}"
-    data = {"account": acc["id"]}
-    return Card(
-        f"Account to transfer or close: {acc['name']}",
-        body,
-        buttons=(
-            Button("leavers.transfer", "Transfer to a new runner", data, "primary"),
-            Button("leavers.close", "It is closed on the platform", data, "danger"),
-        ),
-        tone="warning",
-    )
-
-
-# The monitoring module's rota: one record per account, {"weekly": {"mon": person id or None,
-# ...}, "overrides": {"2026-12-20": person id or None}}. Without that module there is no
-# rota table and nothing to hand over.
-ROTA = "rota"
-WEEKDAYS = {"mon": "Mondays", "tue": "Tuesdays", "wed": "Wednesdays", "thu": "Thursdays", "fri": "Fridays", "sat": "Saturdays", "sun": "Sundays"}
-
-
-def hand_over_rota(ctx: Context, acc_id: str, leaver: str, to: str | None, out: Outcome) -> list[str]:
-    """Give the leaver's rota days on one account to `to` (None: they need cover); return them as people read them."""
-    rota = ctx.get(ROTA, acc_id)
-    if not rota:
-        return []
-    today = ctx.today.isoformat()
-    weekly = dict(rota.get("weekly") or {})
-    overrides = dict(rota.get("overrides") or {})
-    days = [d for d in WEEKDAYS if weekly.get(d) == leaver]
-    dates = sorted(d for d, p in overrides.items() if p == leaver and d >= today)  # earlier days are history
-    if not days and not dates:
-        return []
-    for d in days:
-        weekly[d] = to
-    for d in dates:
-        if to:
-            overrides[d] = to
-        else:
-            overrides.pop(d)
-    doc = _strip(rota)
-    doc.update(weekly=weekly, overrides=overrides)
-    shown = [WEEKDAYS[d] for d in days] + [day(d) for d in dates]
-    detail = f"{ctx.directory.name(leaver)}'s days ({', '.join(shown)}) " + (f"to {ctx.directory.name(to)}" if to else "need cover")
-    out.put(ROTA, acc_id, doc, action="rota_changed", detail=detail, expect_version=rota.get("version"))
-    return shown
 
 
 def check_person(value: str, _answers: Answers, ctx: Context) -> str:
-    if _leaving(ctx, value).get("status") == "open":
+    if people.is_leaving(ctx, value):
         raise Invalid(f"{ctx.directory.name(value)}'s leaving is already in progress. Type /leavers to see where it is up to.")
     return value
 
@@ -123,21 +50,18 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     ctx.require("slt,admin", "record that someone is leaving")
     pid, date = answers["person"], answers["date"]
     name = ctx.directory.name(pid)
-    record = ctx.get("people", pid) or {}
-    doc = _strip(record)
-    doc["leaving"] = {"date": date, "recorded_by": ctx.actor.id, "recorded_at": ctx.now.isoformat(), "status": "open"}
-    out.put("people", pid, doc, action="leaver_recorded", before=None, after="open", detail=f"leaving {date}", expect_version=record.get("version"))
+    people.record_leaving(ctx, out, pid, date)
     removed: list[dict[str, Any]] = []
     handover: list[dict[str, Any]] = []
     cover: list[str] = []
-    for acc in ctx.all("accounts"):
+    for acc in accounts.every_account(ctx):
         if pid not in acc.get("runners", []) or acc.get("status") == "closed":
             continue
-        remaining = [r for r in acc["runners"] if r != pid and _leaving(ctx, r).get("status") != "open"]
-        acc_doc = _strip(acc)
+        remaining = [r for r in acc["runners"] if r != pid and not people.is_leaving(ctx, r)]
+        acc_doc = strip(acc)
         if len(remaining) >= 2:
             acc_doc["runners"] = [r for r in acc["runners"] if r != pid]
-            out.put("accounts", acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(accounts.TABLE, acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
             removed.append(acc)
             days = hand_over_rota(ctx, acc["id"], pid, None, out)
             if days:
@@ -145,7 +69,7 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         else:
             acc_doc["handover"] = {"leaver": pid, "date": date, "state": "open"}
             acc_doc["status"] = "transferring"
-            out.put("accounts", acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(accounts.TABLE, acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
             handover.append({**acc_doc, "id": acc["id"]})
     lines = [f"{name} is recorded as leaving on {day(date)}."]
     if removed:
@@ -156,9 +80,9 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         lines.append("Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota.")
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
-    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button("leavers.finish", "Finish this leaver", {"person": pid}),), tone="success"))
+    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button(action="leavers.finish", label="Finish this leaver", data={"person": pid}),), tone="success"))
     for acc in handover:
-        out.send(role("admins"), _handover_card(acc, ctx), key=f"handover:{acc['id']}")
+        out.send(role("admins"), handover_card(acc, ctx), key=f"handover:{acc['id']}")
     if cover:
         out.send(
             role("admins"),
@@ -181,176 +105,15 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
     )
 
 
-def transfer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "transfer accounts")
-    acc = _handover_account(ctx, str(data.get("account", "")))
-    out.begin("leavers_transfer", {"account": acc["id"]})
-
-
-def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
-    acc = ctx.get("accounts", acc_id)
-    if acc is None:
-        raise Expired("I can't find that account any more.")
-    if not acc.get("handover"):
-        raise AlreadyDecided(f"{acc['name']} has already been {'closed' if acc.get('status') == 'closed' else 'transferred'}, so nothing was changed.")
-    return acc
-
-
-def check_new_runner(value: str, _answers: Answers, ctx: Context) -> str:
-    p = ctx.directory.get(value)
-    if _leaving(ctx, value).get("status") == "open":
-        raise Invalid(f"{ctx.directory.name(value)} is leaving, so can't take the account on. Please choose someone else.")
-    if p is not None and not p.employed:
-        raise Invalid("The account needs two members of staff; a volunteer or parent can help but not replace a member of staff. Please choose a member of staff.")
-    problems = not_ready(ctx, [value])
-    if problems and ctx.settings.records.untrained_runner == "block":
-        raise Invalid(f"Not yet: {problems[0]}. They need to read the policy (/policy) and have their training recorded (/training) first, or choose someone else.")
-    return value
-
-
-def offer_transfer(answers: Answers, ctx: Context, out: Outcome) -> None:
-    """Offer the account to the new runner, who must accept."""
-    ctx.require("admin", "transfer accounts")
-    acc = _handover_account(ctx, answers["_context"]["account"])
-    new = answers["new_runner"]
-    if new in acc["runners"]:
-        out.tell(_handover_card(acc, ctx, f"{ctx.directory.name(new)} already runs {acc['name']}, so they can't be the new runner. Please choose someone else."))
-        return
-    doc = _strip(acc)
-    doc["handover"] = {**acc["handover"], "state": "offered", "offered_to": new, "offered_by": ctx.actor.id}
-    out.put("accounts", acc["id"], doc, action="account_transfer_offered", detail=f"to {ctx.directory.name(new)}", expect_version=acc["version"])
-    out.send(person(new), offer_card({**doc, "id": acc["id"]}, ctx), key=f"offer:{acc['id']}:{new}")
-    out.tell(Card("Transfer offered", f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. I'll tell the administrators when they answer."))
-    out.send(role("admins"), _handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
-
-
-def offer_card(acc: Mapping[str, Any], ctx: Context) -> Card:
-    """What the person offered an account sees: accept it, or say they can't."""
-    h = acc["handover"]
-    data = {"account": acc["id"], "person": h["offered_to"]}
-    return Card(
-        f"Will you help run {acc['name']}?",
-        f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you to become one of the people running the school's "
-        f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
-        buttons=(Button("leavers.accept", "I accept", data, "primary"), Button("leavers.decline", "I can't take this on", data)),
-    )
-
-
-# What an administrator sees for an account a leaver leaves short of runners (also in /waiting).
-handover_card = _handover_card
-
-
-def _offer(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
-    acc = _handover_account(ctx, str(data.get("account", "")))
-    h = acc["handover"]
-    if h.get("state") != "offered" or h.get("offered_to") != ctx.actor.id or data.get("person") != ctx.actor.id:
-        raise Expired("This request is no longer open (the administrators may have chosen someone else), so nothing was changed.")
-    return acc
-
-
-def accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    acc = _offer(data, ctx)
-    h = acc["handover"]
-    doc = _strip(acc)
-    doc["runners"] = [r for r in acc["runners"] if r != h["leaver"]] + [ctx.actor.id]
-    doc["status"] = "active"
-    doc.pop("handover", None)
-    doc.setdefault("handovers", []).append({**h, "state": "transferred", "settled_at": ctx.now.isoformat(), "to": ctx.actor.id})
-    out.put("accounts", acc["id"], doc, action="account_transferred", after="active", detail=f"from {ctx.directory.name(h['leaver'])} to {ctx.actor.name}", expect_version=acc["version"])
-    days = hand_over_rota(ctx, acc["id"], h["leaver"], ctx.actor.id, out)
-    rota = f" You also take over {ctx.directory.name(h['leaver'])}'s monitoring days: {', '.join(days)} (see /rota)." if days else ""
-    out.send(
-        person(ctx.actor.id),
-        Card(f"You now help run {acc['name']}", f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. Ask an administrator for the login.{rota}"),
-        key=f"offer:{acc['id']}:{ctx.actor.id}",
-        replace=True,
-    )
-    done = Card(f"Transferred: {acc['name']}", f"{ctx.actor.name} accepted and now runs it with {', '.join(ctx.directory.name(r) for r in doc['runners'] if r != ctx.actor.id)}.", tone="success")
-    out.send(role("admins"), done, key=f"handover:{acc['id']}", replace=True)
-    _maybe_ready(ctx, h["leaver"], acc["id"], out)
-
-
-def decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    acc = _offer(data, ctx)
-    doc = _strip(acc)
-    doc["handover"] = {k: v for k, v in acc["handover"].items() if k not in ("offered_to", "offered_by")} | {"state": "open"}
-    out.put("accounts", acc["id"], doc, action="account_transfer_declined", detail=ctx.actor.name, expect_version=acc["version"])
-    out.send(
-        person(ctx.actor.id),
-        Card("Thank you for letting us know", f"You have not been added to {acc['name']}. The administrators will ask someone else."),
-        key=f"offer:{acc['id']}:{ctx.actor.id}",
-        replace=True,
-    )
-    out.send(
-        role("admins"),
-        _handover_card({**doc, "id": acc["id"]}, ctx, f"{ctx.actor.name} can't take {acc['name']} on. Please choose someone else, or close it."),
-        key=f"handover:{acc['id']}",
-        replace=True,
-    )
-
-
-def close(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "close accounts")
-    acc = _handover_account(ctx, str(data.get("account", "")))
-    out.begin("leavers_close", {"account": acc["id"]})
-
-
-def must_be_closed(value: bool, _answers: Answers, _ctx: Context) -> bool:
-    if not value:
-        raise Invalid("Please close (or delete) the account on the platform itself first, then answer yes. If you'd rather keep it, type cancel and transfer it to a new runner instead.")
-    return value
-
-
-def record_closed(answers: Answers, ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "close accounts")
-    acc = _handover_account(ctx, answers["_context"]["account"])
-    h = acc["handover"]
-    doc = _strip(acc)
-    doc["status"] = "closed"
-    doc["closed_at"] = ctx.now.isoformat()
-    doc["closed_by"] = ctx.actor.id
-    doc.pop("handover", None)
-    doc.setdefault("handovers", []).append({**h, "state": "closed", "settled_at": ctx.now.isoformat()})
-    out.put("accounts", acc["id"], doc, action="account_closed", after="closed", detail=f"{ctx.directory.name(h['leaver'])} leaving", expect_version=acc["version"])
-    out.send(
-        role("admins"),
-        Card(f"Closed: {acc['name']}", f"{ctx.actor.name} confirmed {acc['platform_label']} {acc['handle']} is closed on the platform.", tone="success"),
-        key=f"handover:{acc['id']}",
-        replace=True,
-    )
-    for r in acc["runners"]:
-        if r != h["leaver"]:
-            out.send(
-                person(r),
-                Card(
-                    f"{acc['name']} has been closed", f"{ctx.actor.name} closed {acc['platform_label']} {acc['handle']} because {ctx.directory.name(h['leaver'])} is leaving. Thank you for running it."
-                ),
-            )
-    _maybe_ready(ctx, h["leaver"], acc["id"], out)
-
-
-def _maybe_ready(ctx: Context, leaver: str, settled: str, out: Outcome) -> None:
-    left = [a for a in unsettled(ctx, leaver) if a["id"] != settled]
-    if not left:
-        out.send(
-            role("admins"),
-            Card(
-                f"All of {ctx.directory.name(leaver)}'s accounts are settled",
-                "Every account they ran has been transferred or closed. You can now finish their leaving.",
-                buttons=(Button("leavers.finish", "Finish this leaver", {"person": leaver}, "primary"),),
-            ),
-        )
-
-
 def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Mark the leaving finished; refused while any account still waits."""
     ctx.require("slt,admin", "finish a leaver")
     pid = str(data.get("person", ""))
-    record = _open_leaver(ctx, pid)
+    _open_leaver(ctx, pid)
     waiting = unsettled(ctx, pid)
     name = ctx.directory.name(pid)
     if waiting:
-        out.audit("leaver_finish_refused", f"people/{pid}", detail=", ".join(a["id"] for a in waiting))
+        out.audit("leaver_finish_refused", f"{people.TABLE}/{pid}", detail=", ".join(a["id"] for a in waiting))
         out.tell(
             Card(
                 "Not finished yet",
@@ -361,9 +124,7 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
             )
         )
         return
-    doc = _strip(record)
-    doc["leaving"] = {**record["leaving"], "status": "finished", "finished_by": ctx.actor.id, "finished_at": ctx.now.isoformat()}
-    out.put("people", pid, doc, action="leaver_finished", before="open", after="finished", expect_version=record["version"])
+    people.finish_leaving(ctx, out, pid)
     out.tell(Card("Leaver finished", f"{name}'s leaving is complete: every account they ran is transferred or closed.", tone="success"))
 
 
@@ -372,13 +133,13 @@ def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
     ctx.require("slt,admin", "see leavers")
     fields, buttons = [], []
     for p in ctx.directory.people:
-        leaving = _leaving(ctx, p.id)
+        leaving = people.leaving(ctx, p.id)
         if leaving.get("status") != "open":
             continue
         waiting = unsettled(ctx, p.id)
         text = f"Leaving {day(leaving['date'])}. " + ("Waiting: " + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting) if waiting else "Nothing waiting; ready to finish.")
         fields.append((p.name, text))
-        buttons.append(Button("leavers.finish", f"Finish: {p.name}", {"person": p.id}))
+        buttons.append(Button(action="leavers.finish", label=f"Finish: {p.name}", data={"person": p.id}))
     if not fields:
         out.tell(Card("Leavers", "Nobody's leaving is in progress. Record one with /leaver."))
         return
@@ -391,15 +152,15 @@ def daily_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     if slot is None:
         return []
     due = []
-    for acc in ctx.all("accounts"):
+    for acc in accounts.every_account(ctx):
         h = acc.get("handover")
         if not h or acc.get("status") == "closed":
             continue
-        started = _leaving(ctx, h["leaver"]).get("recorded_at", "")
+        started = people.leaving(ctx, h["leaver"]).get("recorded_at", "")
         if started and datetime.fromisoformat(started).astimezone(ctx.settings.school.tz).date().isoformat() == slot:
             continue  # the administrators were told today already
         out = Outcome(actor="policybot")
-        out.send(role("admins"), _handover_card(acc, ctx, "A daily reminder: this account is still waiting."), key=f"handover:{acc['id']}")
+        out.send(role("admins"), handover_card(acc, ctx, "A daily reminder: this account is still waiting."), key=f"handover:{acc['id']}")
         due.append((f"handover-remind:{acc['id']}:{slot}", out))
     return due
 
@@ -413,39 +174,19 @@ WORKFLOWS = (
         aliases=("record a leaver",),
         intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
         steps=(
-            Step("person", "Who is leaving?", "person", "Leaving", check=check_person),
-            Step("date", "What is their last day? (for example 18/12/2026; it may have passed already)", "date", "Last day", direction="any"),
+            Step(key="person", prompt="Who is leaving?", kind="person", label="Leaving", check=check_person),
+            Step(key="date", prompt="What is their last day? (for example 18/12/2026; it may have passed already)", kind="date", label="Last day", direction="any"),
         ),
         on_start=start_leaver,
         role="slt,admin",
         on_complete=record_leaver,
         submit_label="Record the leaver",
     ),
-    Workflow(
-        name="leavers_transfer",
-        title="Transfer an account",
-        steps=(Step("new_runner", "Who should take over as a runner? They will be asked to accept.", "person", "New runner", check=check_new_runner),),
-        on_complete=offer_transfer,
-        confirm=False,
-        role="admin",
-    ),
-    Workflow(
-        name="leavers_close",
-        title="Close an account",
-        steps=(Step("closed", "Have you closed or deleted the account on the platform itself?", "yesno", "Closed on the platform", check=must_be_closed),),
-        on_complete=record_closed,
-        confirm=False,
-        role="admin",
-    ),
 )
 
 COMMANDS = (Command("leavers", "see leavers in progress and what they wait for (SLT, administrators)", list_leavers, role="slt,admin"),)
 
 ACTIONS = {
-    "leavers.transfer": transfer,
-    "leavers.close": close,
-    "leavers.accept": accept,
-    "leavers.decline": decline,
     "leavers.finish": finish,
 }
 
@@ -478,11 +219,4 @@ def gone(records: Reader, today: str) -> set[str]:
     return {r["id"] for r in records.where("people", lambda r: bool(left_on(r, today)))}
 
 
-def _people_retention(record: Record, _records: Reader) -> datetime | None:
-    leaving = record.get("leaving") or {}
-    return moment(leaving.get("date")) if leaving.get("status") == "finished" else None
-
-
 GUARDS = (Guard("left the school", check=refuse_if_left, barred=gone),)
-# The people record (policy read, training, leaving) is kept until the retention period after someone has left.
-TABLES = (Table("people", export=True, columns=("id", "name", "title", "roles", "employed"), retention=_people_retention, per_person=True),)

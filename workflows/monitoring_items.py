@@ -26,8 +26,8 @@ from bot.messages import Button, Card, Choice, person, role
 from bot.scheduler import late_note
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
-from workflows.monitoring_rota import no_open_accounts, on_duty
-from workflows.new_account import active_accounts, label
+from workflows.accounts import active_accounts, get_account, label
+from workflows.rota_records import no_open_accounts, on_duty
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
@@ -75,7 +75,7 @@ def item_line(item: Mapping[str, Any], ctx: Context) -> str:
 
 def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone: str = "info") -> Card:
     """An item with its details and, while it is open, Mark replied."""
-    account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"]}
+    account = get_account(ctx, item["account"]) or {"id": item["account"], "name": item["account"]}
     tz = ctx.settings.school.tz
     fields = (
         ("Account", label(account)),
@@ -86,13 +86,13 @@ def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone
     )
     if item["status"] == "replied":
         fields += (("Replied", f"by {ctx.directory.name(item['replied_by'])}, {when(item['replied_at'], tz)}"),)
-    buttons = (Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary"),) if item["status"] == "open" else ()
+    buttons = (Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary"),) if item["status"] == "open" else ()
     return Card(title, body, fields=fields, buttons=buttons, tone=tone)  # type: ignore[arg-type]
 
 
 def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
     """Who should reply now: today's monitor, or (with nobody on duty) everyone who runs the account."""
-    account = ctx.get("accounts", item["account"])
+    account = get_account(ctx, item["account"])
     if account is None:
         return []
     monitor = on_duty(ctx, account, ctx.today)
@@ -109,7 +109,7 @@ def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
 
 def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
     """File the item with its due time, and tell whoever must reply."""
-    account = ctx.get("accounts", answers["account"])
+    account = get_account(ctx, answers["account"])
     if account is None:
         raise Expired("That account is no longer in the register, so nothing was logged.")
     received = datetime.fromisoformat(answers["received"]) if answers.get("received") else ctx.now
@@ -137,12 +137,12 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
         lines = [
             f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: please reply as soon as you can, then press Mark replied. SLT and the account's runners will be told it is overdue."
         ]
-    buttons = [Button("monitoring_items.replied", "Mark replied", {"item": item["id"]}, "primary")]
+    buttons = [Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary")]
     if item["kind"] == "complaint":
         lines.append("This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure)
     if item["abusive"]:
         lines.append("You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you.")
-        buttons.append(Button("monitoring_items.report", "Report it as abuse", {"item": item["id"]}, "danger"))
+        buttons.append(Button(action="monitoring_items.report", label="Report it as abuse", data={"item": item["id"]}, style="danger"))
     out.tell(Card(f"Logged: {item['id']}", "\n".join(lines), buttons=tuple(buttons), tone="success"), key=f"item:{item['id']}:{ctx.actor.id}")
     for pid in responsible(item, ctx):
         if pid != ctx.actor.id:
@@ -159,7 +159,7 @@ def _item_to_act_on(data: Mapping[str, Any], ctx: Context, refused: str) -> dict
     item = ctx.get(ITEMS, str(data.get("item", "")))
     if item is None:
         raise Expired("I can't find that item any more.")
-    account = ctx.get("accounts", item["account"]) or {}
+    account = get_account(ctx, item["account"]) or {}
     if not (ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt):
         raise NotAllowed(refused)
     return item
@@ -178,7 +178,7 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     told = {*responsible(item, ctx), item["logged_by"]}
     if ctx.reminded(f"item-late:{item['id']}"):
         # It was escalated: SLT's copy and every runner's copy lose their button too.
-        account = ctx.get("accounts", item["account"]) or {}
+        account = get_account(ctx, item["account"]) or {}
         told |= {r for r in account.get("runners", ()) if ctx.directory.get(r)}
         out.send(role("slt"), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:slt", replace=True)
     for pid in sorted(told - {ctx.actor.id}):
@@ -212,7 +212,7 @@ def open_items(_text: str, ctx: Context, out: Outcome) -> None:
         Card(
             f"Open items ({len(found)})",
             "\n".join(item_line(i, ctx) for i in found),
-            buttons=tuple(Button("monitoring_items.replied", f"Mark {i['id']} replied", {"item": i["id"]}) for i in found[:10]),
+            buttons=tuple(Button(action="monitoring_items.replied", label=f"Mark {i['id']} replied", data={"item": i["id"]}) for i in found[:10]),
         )
     )
 
@@ -232,7 +232,7 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         waiting.setdefault(item["account"], []).append(item)
     # The same for every account: worked out once.
     day, sent_at, note = today.isoformat(), when(ctx.now, tz), late_note(scheduled, ctx)
-    log_button = (Button("conversation.start", "Log a comment", {"workflow": "log_comment"}),)
+    log_button = (Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),)
     for account in active_accounts(ctx):
         key = f"duty:{account['id']}:{day}"
         if ctx.reminded(key):
@@ -257,7 +257,7 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     tz = ctx.settings.school.tz
     for item in ctx.find(ITEMS, status="open"):
         due = datetime.fromisoformat(item["due_at"])
-        account = ctx.get("accounts", item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
+        account = get_account(ctx, item["account"]) or {"id": item["account"], "name": item["account"], "runners": []}
         if ctx.now >= due:
             key = f"item-late:{item['id']}"
             if ctx.reminded(key):
@@ -301,22 +301,27 @@ WORKFLOWS = (
         intro="The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next working day at a weekend). I'll work out when the reply is due.",
         on_start=log_start,
         steps=(
-            Step("account", "Which school account was it on?", "choice", "Account", options=account_options),
-            Step("kind", "What is it?", "choice", "Kind", KINDS),
-            Step("source", "Who is it from?", "choice", "From", SOURCES),
+            Step(key="account", prompt="Which school account was it on?", kind="choice", label="Account", options=account_options),
+            Step(key="kind", prompt="What is it?", kind="choice", label="Kind", choices=KINDS),
+            Step(key="source", prompt="Who is it from?", kind="choice", label="From", choices=SOURCES),
             Step(
-                "summary", "In a few words, what does it say? (no full names of pupils, please)", label="Summary", check=short, max_length=300, example="A parent asking when the trip coach gets back"
+                key="summary",
+                prompt="In a few words, what does it say? (no full names of pupils, please)",
+                label="Summary",
+                check=short,
+                max_length=300,
+                example="A parent asking when the trip coach gets back",
             ),
             Step(
-                "received",
-                "When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",
-                "datetime",
-                "Received",
+                key="received",
+                prompt="When did it arrive? (for example: 2h ago, or yesterday 18:30; type skip if just now)",
+                kind="datetime",
+                label="Received",
                 check=not_too_old,
                 optional=True,
                 direction="past",
             ),
-            Step("abusive", "Is it abusive, offensive, bullying or harassing?", "yesno", "Abusive"),
+            Step(key="abusive", prompt="Is it abusive, offensive, bullying or harassing?", kind="yesno", label="Abusive"),
         ),
         on_complete=log_item,
         submit_label="Log it",

@@ -8,13 +8,12 @@ SLT an application will be approved or rejected. In all cases, the SLT must be
 satisfied that anyone running a social media account on behalf of The School has read
 and understood this policy." The administrator then "creates the account following SLT
 approval" and "stores account details, including passwords, securely" -- so the bot
-records where the login is kept, never the password.
+records where the login is kept, never the password (that step is account_setup.py).
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +21,9 @@ from bot.declarations import Reader, Record, Table, first
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Button, Card, Choice, person, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
-from workflows.people_status import acknowledged, not_ready, runner_line
+from bot.workflow import Answers, Command, Context, FollowUp, Invalid, Outcome, Step, Workflow, filled
+from workflows import people
+from workflows.people_status import runner_line
 
 PLATFORMS = (
     Choice("facebook", "Facebook"),
@@ -35,21 +35,6 @@ PLATFORMS = (
     Choice("other", "Another platform"),
 )
 VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
-
-
-# ---- the account register -----------------------------------------------------------
-
-
-def active_accounts(ctx: Context) -> list[dict[str, Any]]:
-    """Accounts in the register that are live (active, or being transferred to a new runner), in register order."""
-    accounts = [a for a in ctx.all("accounts") if a.get("status", "active") in ("active", "transferring")]
-    return sorted(accounts, key=lambda a: (a.get("created_at", ""), a["id"]))
-
-
-def label(account: Mapping[str, Any]) -> str:
-    """'Year 6 Trips (@PenningtonY6)'."""
-    handle = account.get("handle", "")
-    return f"{account['name']} ({handle})" if handle else str(account["name"])
 
 
 not_blank = filled("Please write a little more, so SLT can understand your plan.")
@@ -72,7 +57,7 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
             "Everyone running a school account must have read and understood the social media policy first. "
             "Please ask them to read it (type /policy), then answer yes here. Your answers so far are saved."
         )
-    unread = [pid for pid in answers.get("runners", []) if not acknowledged(ctx, pid)]
+    unread = [pid for pid in answers.get("runners", []) if not people.acknowledged(ctx, pid)]
     if unread:
         names = [("you" if pid == ctx.actor.id else ctx.directory.name(pid)) for pid in unread]
         who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -84,75 +69,58 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
     return value
 
 
-_PASSWORD_WORD = re.compile(r"\b(password|passwd|pwd|passcode|pass|pw|pin)\b\s*(is|:|=|-)?\s*\S+", re.IGNORECASE)
-
-
-def looks_like_password(text: str) -> bool:
-    """True for text that seems to contain a password rather than say where one is kept."""
-    if _PASSWORD_WORD.search(text) and re.search(r"\b(password|passwd|pwd|passcode|pw|pin)\b\s*(is|:|=|-)", text, re.IGNORECASE):
-        return True
-    for token in text.split():
-        token = token.strip(".,;()\"'")
-        if len(token) < 8 or "@" in token or "://" in token:
-            continue
-        classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token), any(not c.isalnum() for c in token)))
-        if classes >= 3:
-            return True
-    return False
-
-
-def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
-    if looks_like_password(value):
-        raise Invalid(
-            "That looks like it might be a password, so I have not kept it. Please never send passwords in chat. "
-            "Tell me only where the login details are kept, for example: 'the school password manager, Social Media folder'. "
-            "If it was a real password, please change it."
-        )
-    return value.strip()
-
-
 STEPS = (
-    Step("platform", "Which platform is the account for?", "choice", "Platform", PLATFORMS),
-    Step("platform_other", "Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
-    Step("account_name", "What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
-    Step("aim", "What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"),
-    Step("audience", "Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
-    Step("promotion", "How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(key="platform", prompt="Which platform is the account for?", kind="choice", label="Platform", choices=PLATFORMS),
+    Step(key="platform_other", prompt="Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
+    Step(key="account_name", prompt="What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
     Step(
-        "runners",
-        "Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
-        "people",
-        "Run by",
+        key="aim", prompt="What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"
+    ),
+    Step(key="audience", prompt="Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
+    Step(key="promotion", prompt="How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(
+        key="runners",
+        prompt="Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
+        kind="people",
+        label="Run by",
         check=two_staff,
         help="Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. Volunteers or parents can be added too, as long as two staff are named.",
     ),
-    Step("visibility", "Will the account be open, or private/closed?", "choice", "Open or private", VISIBILITY),
-    Step("all_read_policy", "Has everyone you named read and understood the school's social media policy?", "yesno", "Everyone named has read the policy", check=everyone_read),
+    Step(key="visibility", prompt="Will the account be open, or private/closed?", kind="choice", label="Open or private", choices=VISIBILITY),
+    Step(key="all_read_policy", prompt="Has everyone you named read and understood the school's social media policy?", kind="yesno", label="Everyone named has read the policy", check=everyone_read),
 )
 
 
-def _platform(app: Mapping[str, Any]) -> str:
+def platform_name(app: Mapping[str, Any]) -> str:
     if app.get("platform") == "other":
         return str(app.get("platform_other", "Another platform"))
     return next((c.label for c in PLATFORMS if c.value == app.get("platform")), str(app.get("platform")))
 
 
-def _visibility(app: Mapping[str, Any]) -> str:
+def visibility_name(app: Mapping[str, Any]) -> str:
     return next((c.label for c in VISIBILITY if c.value == app.get("visibility")), str(app.get("visibility")))
+
+
+# How SLT read an answer on the approval card, where it is not the answer as it was typed.
+ON_CARD: dict[str, Callable[[Mapping[str, Any], Context], str]] = {
+    "platform": lambda app, _ctx: platform_name(app),  # "another platform" is named by platform_other
+    "runners": lambda app, ctx: "\n".join(runner_line(ctx, pid) for pid in app["runners"]),  # each runner's policy and training record
+    "visibility": lambda app, _ctx: visibility_name(app),
+}
+# Questions the card does not repeat: the platform's row names the other platform, and each
+# runner's row shows from the records whether they have read the policy.
+NOT_ON_CARD = ("platform_other", "all_read_policy")
+
+
+def business_case(app: Mapping[str, Any], ctx: Context) -> tuple[tuple[str, str], ...]:
+    """The application's answers as rows, one per question of STEPS, under the question's label."""
+    rows = [(step.title, ON_CARD[step.key](app, ctx) if step.key in ON_CARD else str(app.get(step.key, ""))) for step in STEPS if step.key not in NOT_ON_CARD]
+    return (("Applicant", ctx.directory.name(app["applicant"])), *rows)
 
 
 def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
     """What SLT see: the business case and each runner's policy and training status."""
-    fields = (
-        ("Applicant", ctx.directory.name(app["applicant"])),
-        ("Platform", _platform(app)),
-        ("Account name", app["account_name"]),
-        ("Aim", app["aim"]),
-        ("Audience", app["audience"]),
-        ("How it will be promoted", app["promotion"]),
-        ("Run by", "\n".join(runner_line(ctx, pid) for pid in app["runners"])),
-        ("Open or private", _visibility(app)),
-    )
+    fields = business_case(app, ctx)
     if outcome:
         return Card(f"Application {app['id']}: {app['account_name']}", outcome, fields=fields, tone="success" if "Approved" in outcome else "info")
     data = {"application": app["id"]}
@@ -161,8 +129,8 @@ def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Ca
         "Please consider this business case. Approve it, or reject it with a reason for the applicant.",
         fields=fields,
         buttons=(
-            Button("new_account.approve", "Approve", data, "primary"),
-            Button("new_account.reject", "Reject", data, "danger"),
+            Button(action="new_account.approve", label="Approve", data=data, style="primary"),
+            Button(action="new_account.reject", label="Reject", data=data, style="danger"),
         ),
     )
 
@@ -234,22 +202,16 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
     """What administrators see for an approved application: create it, then record it."""
     return Card(
         f"Please create an account: {app['account_name']}",
-        f"SLT approved application {app['id']}. Please create the {_platform(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
-        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", _visibility(app))),
-        buttons=(Button("new_account.create", "Record the new account", {"application": app["id"]}, "primary"),),
+        f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
+        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", visibility_name(app))),
+        buttons=(Button(action="new_account.create", label="Record the new account", data={"application": app["id"]}, style="primary"),),
     )
 
 
-def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """SLT reject: first ask the reason, which the applicant will see."""
+def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """The reason is given: the application is rejected, and the applicant is told why."""
     ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, str(data.get("application", "")))
-    out.begin("new_account_reject", {"application": app["id"]})
-
-
-def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
-    ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, answers["_context"]["application"])
+    app = _pending(ctx, about["application"])
     app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
     out.put("applications", app["id"], app, action="application_rejected", before="submitted", after="rejected", expect_version=app["version"])
     out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
@@ -264,110 +226,29 @@ def record_rejection(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(Card("Rejection recorded", f"Application {app['id']} is rejected and the applicant has been told your reason.", tone="success"))
 
 
-def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """An administrator records the account they created."""
-    ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", str(data.get("application", "")))
-    if app is None:
-        raise Expired("I can't find that application any more.")
-    if app["status"] == "created":
-        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
-    if app["status"] != "approved":
-        raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
-    if _blocked_untrained(app, ctx, out):
-        return
-    out.begin("new_account_setup", {"application": app["id"]})
+# Asked when SLT choose Reject: the applicant will read the reason.
+REJECT_REASON = FollowUp(
+    name="new_account_reject",
+    title="Reject an application",
+    steps=(
+        Step(
+            key="reason",
+            prompt="Why is the application not approved? The applicant will see this.",
+            label="Reason",
+            check=not_blank,
+            example="We already have a Year 6 account; please share trip news there instead",
+        ),
+    ),
+    then=record_rejection,
+    role="slt",
+)
 
 
-def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bool:
-    """With `[records] untrained_runner = "block"`, refuse while a runner is not ready."""
-    problems = not_ready(ctx, list(app["runners"]))
-    if not problems or ctx.settings.records.untrained_runner != "block":
-        return False
-    out.audit("account_blocked_untrained", f"applications/{app['id']}", detail="; ".join(problems))
-    out.tell(
-        Card(
-            "Not yet: training or policy reading needed",
-            "Everyone running a school account must have read the current policy and been trained before the account is recorded. Still needed: "
-            + "; ".join(problems)
-            + ". Ask them to type /policy to read and confirm it, record their training with /training, then choose 'Record the new account' again.",
-            tone="warning",
-        )
-    )
-    return True
-
-
-def record_account(answers: Answers, ctx: Context, out: Outcome) -> None:
-    ctx.require("admin", "record new accounts")
-    app = ctx.get("applications", answers["_context"]["application"])
-    if app is None or app["status"] != "approved":
-        raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
-    if _blocked_untrained(app, ctx, out):
-        return
-    problems = not_ready(ctx, list(app["runners"]))
-    number = ctx.next_id("accounts")
-    acc_id = f"ACC-{number}"
-    account = {
-        "platform": app["platform"],
-        "platform_label": _platform(app),
-        "name": app["account_name"],
-        "handle": answers["handle"],
-        "aim": app["aim"],
-        "audience": app["audience"],
-        "visibility": app["visibility"],
-        "runners": list(app["runners"]),
-        "credentials_location": answers["credentials_location"],
-        "application": app["id"],
-        "created_by": ctx.actor.id,
-        "created_at": ctx.now.isoformat(),
-        "status": "active",
-    }
-    out.put("accounts", acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
-    app.update(status="created", account=acc_id)
-    out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
-    done = Card(
-        f"Account created: {account['name']}",
-        f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
-        tone="success",
-    )
-    out.send(role("admins"), done, key=f"create:{app['id']}", replace=True)
-    if problems:
-        out.tell(
-            Card(
-                "Recorded, with a warning",
-                "The policy asks that everyone running a school account has read it and been trained. Still needed: "
-                + "; ".join(problems)
-                + ". Please ask them to type /policy, and record their training with /training.",
-                tone="warning",
-            )
-        )
-    for runner in sorted(set(account["runners"]) | {app["applicant"]}):
-        out.send(
-            person(runner),
-            Card(
-                f"Your new school account is ready: {account['name']}",
-                f"{account['platform_label']} {account['handle']} is now in the school's account register. "
-                f"It is run by {', '.join(ctx.directory.name(r) for r in account['runners'])}. "
-                f"Ask {ctx.actor.name} for the login. Remember: every comment, query or complaint needs a reply within 24 hours.",
-                tone="success",
-            ),
-        )
-
-
-def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
-    """The school's account register. Where the login is kept is shown to SLT and admins only."""
-    accounts = sorted(ctx.all("accounts"), key=lambda a: a.get("created_at", ""))
-    if not accounts:
-        out.tell(Card("School account register", "There are no school accounts in the register yet. Apply for one with /new-account."))
-        return
-    trusted = ctx.actor.is_slt or ctx.actor.is_admin
-    fields = []
-    for acc in accounts:
-        lines = [f"{acc['platform_label']} {acc['handle']} - {acc['status']}", "Run by: " + "; ".join(runner_line(ctx, r) for r in acc["runners"])]
-        if trusted:
-            lines.append(f"Login kept: {acc['credentials_location']}")
-        fields.append((f"{acc['id']}: {acc['name']}", "\n".join(lines)))
-    out.tell(Card("School account register", f"{len(accounts)} account(s).", fields=tuple(fields)))
+def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
+    """SLT reject: first ask the reason, which the applicant will see."""
+    ctx.require("slt", "approve or reject applications")
+    app = _pending(ctx, str(data.get("application", "")))
+    out.ask(REJECT_REASON, about={"application": app["id"]})
 
 
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
@@ -397,57 +278,19 @@ WORKFLOWS = (
         on_complete=submit,
         submit_label="Submit to SLT",
     ),
-    Workflow(
-        name="new_account_reject",
-        title="Reject an application",
-        steps=(
-            Step(
-                "reason",
-                "Why is the application not approved? The applicant will see this.",
-                label="Reason",
-                check=not_blank,
-                example="We already have a Year 6 account; please share trip news there instead",
-            ),
-        ),
-        on_complete=record_rejection,
-        confirm=False,
-        role="slt",
-    ),
-    Workflow(
-        name="new_account_setup",
-        title="Record a new school account",
-        steps=(
-            Step("handle", "What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
-            Step(
-                "credentials_location",
-                "Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
-                label="Where the login is kept",
-                check=no_password,
-            ),
-        ),
-        on_complete=record_account,
-        role="admin",
-        submit_label="Add to the register",
-    ),
 )
 
-COMMANDS = (
-    Command("accounts", "see the school's account register", list_accounts),
-    Command("my-applications", "see your account applications and their status", my_applications),
-)
+FOLLOW_UPS = (REJECT_REASON,)
+
+COMMANDS = (Command("my-applications", "see your account applications and their status", my_applications),)
 
 ACTIONS = {
     "new_account.approve": approve,
     "new_account.reject": reject,
-    "new_account.create": create,
 }
 
 
 # ---- what the core needs from this module (collected by bot/registry.py) ---------------------
-
-
-def _account_retention(record: Record, _records: Reader) -> datetime | None:
-    return first(record, "closed_at") if record.get("status") == "closed" else None
 
 
 def _application_retention(record: Record, records: Reader) -> datetime | None:
@@ -460,7 +303,6 @@ def _application_retention(record: Record, records: Reader) -> datetime | None:
 
 
 TABLES = (
-    Table("accounts", export=True, columns=("id", "name", "platform_label", "handle", "runners", "status", "created_at"), retention=_account_retention, named_by="account"),
     Table(
         "applications",
         export=True,

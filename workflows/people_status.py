@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.timefmt import day
 from bot.workflow import Context
+from workflows import people
 
 
 def runner_line(ctx: Context, person_id: str) -> str:
@@ -12,26 +13,14 @@ def runner_line(ctx: Context, person_id: str) -> str:
     name = p.name if p else person_id
     if p is not None and not p.employed:
         name += " (not employed by the school: volunteer or parent)"
-    record = ctx.get("people", person_id) or {}
-    ack = record.get("policy_ack") or {}
+    ack = people.policy_ack(ctx, person_id)
     if ack.get("version") == ctx.settings.school.policy_version:
         read = f"read the policy on {day(ack['at'][:10])}"
     else:
         read = "has not confirmed reading the current policy"
-    training = record.get("training") or []
+    training = people.training(ctx, person_id)
     trained = f"trained on {day(training[-1]['date'])}" if training else "training not recorded"
     return f"{name} - {read}; {trained}"
-
-
-def acknowledged(ctx: Context, person_id: str) -> bool:
-    """True if the person has confirmed reading the current version of the policy."""
-    ack = (ctx.get("people", person_id) or {}).get("policy_ack") or {}
-    return ack.get("version") == ctx.settings.school.policy_version
-
-
-def trained(ctx: Context, person_id: str) -> bool:
-    """True if an administrator has recorded training for the person."""
-    return bool((ctx.get("people", person_id) or {}).get("training"))
 
 
 def not_ready(ctx: Context, person_ids: list[str]) -> list[str]:
@@ -39,9 +28,9 @@ def not_ready(ctx: Context, person_ids: list[str]) -> list[str]:
     problems = []
     for pid in person_ids:
         missing = []
-        if not acknowledged(ctx, pid):
+        if not people.acknowledged(ctx, pid):
             missing.append("has not confirmed reading the current policy")
-        if not trained(ctx, pid):
+        if not people.trained(ctx, pid):
             missing.append("training not recorded")
         if missing:
             problems.append(f"{ctx.directory.name(pid)} ({' and '.join(missing)})")

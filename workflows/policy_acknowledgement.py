@@ -19,7 +19,8 @@ from typing import Any
 from bot.messages import Button, Card, person
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
-from workflows.people_status import acknowledged, runner_line
+from workflows import people
+from workflows.people_status import runner_line
 
 HEADINGS = (
     "Roles & Responsibilities",
@@ -112,8 +113,8 @@ def policy_card(ctx: Context, note: str = "") -> Card:
         body,
         fields=SUMMARY,
         buttons=(
-            Button("policy_acknowledgement.full", "Show the full policy", {"version": version}),
-            Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),
+            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
+            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
         ),
     )
 
@@ -123,8 +124,8 @@ def _ask_card(version: str, note: str) -> Card:
         "Please read the social media policy",
         f"{note}\n\nType /policy to read a short summary and the full text, then choose 'I have read and understood it'.",
         buttons=(
-            Button("policy_acknowledgement.full", "Show the full policy", {"version": version}),
-            Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),
+            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
+            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
         ),
     )
 
@@ -132,8 +133,8 @@ def _ask_card(version: str, note: str) -> Card:
 def show_policy(_text: str, ctx: Context, out: Outcome) -> None:
     """/policy: the summary by section, the full text on request, and the confirmation."""
     note = ""
-    ack = (ctx.get("people", ctx.actor.id) or {}).get("policy_ack") or {}
-    if acknowledged(ctx, ctx.actor.id):
+    ack = people.policy_ack(ctx, ctx.actor.id)
+    if people.acknowledged(ctx, ctx.actor.id):
         note = f"You confirmed reading this version on {day(ack['at'][:10])}. Thank you."
     elif ack:
         note = f"The policy has been updated since you last confirmed it (you read version {ack.get('version')}). Please read it again."
@@ -150,7 +151,7 @@ def full_text(_data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         Card(
             "That is the whole policy",
             "When you have read it, please confirm.",
-            buttons=(Button("policy_acknowledgement.ack", "I have read and understood it", {"version": version}, "primary"),),
+            buttons=(Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),),
         )
     )
 
@@ -163,20 +164,17 @@ def acknowledge(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
             policy_card(ctx, f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below."), ephemeral=True
         )
         return
-    record = ctx.get("people", ctx.actor.id) or {}
-    if (record.get("policy_ack") or {}).get("version") == version:
-        out.tell(Card("Already recorded", f"You already confirmed reading version {version} on {day(record['policy_ack']['at'][:10])}. Thank you."), ephemeral=True)
+    ack = people.policy_ack(ctx, ctx.actor.id)
+    if ack.get("version") == version:
+        out.tell(Card("Already recorded", f"You already confirmed reading version {version} on {day(ack['at'][:10])}. Thank you."), ephemeral=True)
         return
-    expect = record.get("version")
-    doc = {k: v for k, v in record.items() if k not in ("id", "version")}
-    doc["policy_ack"] = {"version": version, "at": ctx.now.isoformat()}
-    out.put("people", ctx.actor.id, doc, action="policy_acknowledged", detail=f"version {version}", expect_version=expect)
+    people.record_acknowledgement(ctx, out, ctx.actor.id, version)
     out.tell(Card("Thank you", f"I have recorded that you have read and understood the social media policy (version {version}).", tone="success"))
 
 
 def not_acknowledged(ctx: Context) -> list[str]:
     """Ids of everyone in the school's list who has not confirmed the current version."""
-    return [p.id for p in ctx.directory.people if not acknowledged(ctx, p.id)]
+    return [p.id for p in ctx.directory.people if not people.acknowledged(ctx, p.id)]
 
 
 def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
@@ -216,7 +214,7 @@ def reask_on_change(ctx: Context) -> list[tuple[str, Outcome]]:
     version = ctx.settings.school.policy_version
     due = []
     for p in ctx.directory.people:
-        ack = (ctx.get("people", p.id) or {}).get("policy_ack") or {}
+        ack = people.policy_ack(ctx, p.id)
         if ack and ack.get("version") != version:
             out = Outcome(actor="policybot")
             note = f"The school's social media policy has been updated (now version {version}; you last confirmed version {ack.get('version')}). Please read it again."
@@ -233,8 +231,7 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     version = ctx.settings.school.policy_version
     due = []
     for pid in not_acknowledged(ctx):
-        record = ctx.get("people", pid) or {}
-        leaving = record.get("leaving") or {}
+        leaving = people.leaving(ctx, pid)
         if leaving and leaving.get("date", "9999") <= ctx.today.isoformat():
             continue  # someone who has left is not asked any more
         out = Outcome(actor="policybot")

@@ -15,7 +15,7 @@ from typing import Any
 from bot.messages import Card, role
 from bot.timefmt import day
 from bot.workflow import Context, Outcome
-from workflows.people_status import acknowledged, trained
+from workflows import accounts, people
 from workflows.policy_acknowledgement import not_acknowledged, weekly_slot
 
 CLOSED_INCIDENT = ("closed", "resolved")
@@ -66,10 +66,10 @@ def thin_accounts(ctx: Context) -> list[str]:
 
     def is_ready(pid: str) -> bool:
         if pid not in checked:
-            checked[pid] = trained(ctx, pid) and acknowledged(ctx, pid)
+            checked[pid] = people.trained(ctx, pid) and people.acknowledged(ctx, pid)
         return checked[pid]
 
-    for acc in ctx.all("accounts"):
+    for acc in accounts.every_account(ctx):
         if acc.get("status") == "closed":
             continue
         ready = [r for r in acc.get("runners", []) if is_ready(r)]

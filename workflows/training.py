@@ -13,17 +13,15 @@ from __future__ import annotations
 from bot.messages import Card, person
 from bot.timefmt import day
 from bot.workflow import Answers, Context, Outcome, Step, Workflow, filled
+from workflows import people
 
 
 def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
     """Add the training to each person's record and let each of them know."""
     ctx.require("admin", "record training")
-    entry = {"date": answers["date"], "what": answers["what"], "by": ctx.actor.id}
+    entry = people.training_entry(answers["date"], answers["what"], ctx.actor.id)
     for pid in answers["people"]:
-        record = ctx.get("people", pid) or {}
-        doc = {k: v for k, v in record.items() if k not in ("id", "version")}
-        doc["training"] = sorted([*(doc.get("training") or []), entry], key=lambda t: t["date"])
-        out.put("people", pid, doc, action="training_recorded", detail=f"{answers['date']}: {answers['what']}", expect_version=record.get("version"))
+        people.add_training(ctx, out, pid, entry)
         if pid != ctx.actor.id:
             out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
     names = ", ".join(ctx.directory.name(pid) for pid in answers["people"])
@@ -39,11 +37,11 @@ WORKFLOWS = (
         aliases=("record training",),
         role="admin",
         steps=(
-            Step("people", "Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", "people", "People"),
-            Step("date", "On what date did it take place? (for example today, yesterday, or 25/11/2026)", "date", "Date", direction="past"),
+            Step(key="people", prompt="Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", kind="people", label="People"),
+            Step(key="date", prompt="On what date did it take place? (for example today, yesterday, or 25/11/2026)", kind="date", label="Date", direction="past"),
             Step(
-                "what",
-                "What was the training? (for example: 'Social media policy induction with the DSL')",
+                key="what",
+                prompt="What was the training? (for example: 'Social media policy induction with the DSL')",
                 label="Training",
                 check=filled("Please say in a few words what the training was, for example 'Social media policy induction'."),
                 max_length=300,

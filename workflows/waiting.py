@@ -15,6 +15,13 @@ from bot.messages import Button, Card
 from bot.people import fold
 from bot.timefmt import day, when
 from bot.workflow import Command, Context, Outcome
+from workflows.account_handover import handover_card, offer_card
+from workflows.accounts import active_accounts, every_account, get_account, label
+from workflows.incidents import kind_label
+from workflows.incidents.cards import alert_card
+from workflows.monitoring_items import ITEMS, item_card, item_line
+from workflows.new_account import approval_card, create_card
+from workflows.rota_swaps import SWAPS, swap_card
 
 # How many things /waiting sends as cards at once; the overview lists every one.
 MAX_CARDS = 15
@@ -32,12 +39,6 @@ class Waiting:
 
 def waiting(ctx: Context) -> list[Waiting]:
     """Everything waiting for `ctx.actor`, section by section (read-only)."""
-    from workflows.incidents import alert_card, kind_label
-    from workflows.leavers import handover_card, offer_card
-    from workflows.monitoring_items import ITEMS, item_card, item_line
-    from workflows.monitoring_rota import SWAPS, swap_card
-    from workflows.new_account import active_accounts, approval_card, create_card, label
-
     me = ctx.actor
     tz = ctx.settings.school.tz
     out: list[Waiting] = []
@@ -47,7 +48,7 @@ def waiting(ctx: Context) -> list[Waiting]:
         card = Card(
             f"Unfinished: {name}",
             f"You started this on {when(d['started_at'], tz)} and last answered on {when(d['updated_at'], tz)}. Carry on where you left off, or cancel it.",
-            buttons=(Button("conversation.resume", "Carry on", data, "primary"), Button("conversation.cancel", "Cancel it", data, "danger")),
+            buttons=(Button(action="conversation.resume", label="Carry on", data=data, style="primary"), Button(action="conversation.cancel", label="Cancel it", data=data, style="danger")),
         )
         out.append(Waiting("Unfinished", f"{name} - last touched {when(d['updated_at'], tz)}", card))
     runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}
@@ -55,10 +56,10 @@ def waiting(ctx: Context) -> list[Waiting]:
         card = item_card(i, ctx, f"Waiting for a reply: {i['id']}", f"Please reply by {when(i['due_at'], tz)}, then press Mark replied.")
         out.append(Waiting("Waiting for a reply", item_line(i, ctx), card, f"item:{i['id']}:{me.id}"))
     for s in sorted(ctx.find(SWAPS, to=me.id, status="asked"), key=lambda s: s["day"]):
-        account = ctx.get("accounts", s["account"]) or {"name": s["account"]}
+        account = get_account(ctx, s["account"]) or {"name": s["account"]}
         line = f"{label(account)} on {day(s['day'])}, asked by {ctx.directory.name(s['from'])}"
         out.append(Waiting("Monitoring days you were asked to take", line, swap_card(s, ctx), f"swap:{s['id']}"))
-    accounts = sorted(ctx.all("accounts"), key=lambda a: a["id"])
+    accounts = sorted(every_account(ctx), key=lambda a: a["id"])
     for a in accounts:
         h = a.get("handover") or {}
         if h.get("state") == "offered" and h.get("offered_to") == me.id:

@@ -15,9 +15,9 @@ Evidence is a description and links; a file sent into the chat is never kept.
 from __future__ import annotations
 
 from bot.messages import Card, Choice
-from bot.workflow import Answers, Context, Invalid, Outcome, Step, Workflow
-from workflows import incidents
-from workflows.new_account import active_accounts
+from bot.workflow import Answers, Context, Invalid, Outcome, Step
+from workflows.accounts import active_accounts
+from workflows.incidents.report import Alert, Report, not_blank
 
 ELSEWHERE = "elsewhere"
 KINDS = (
@@ -85,60 +85,6 @@ def described(value: str, _answers: Answers, _ctx: Context) -> str:
     return value.strip()
 
 
-STEPS = (
-    Step(
-        "danger",
-        "First: is anyone in immediate danger right now?",
-        "yesno",
-        "Anyone in immediate danger",
-        help="For example a child who may be harmed today, or a threat to someone's safety. If you're not sure, answer yes.",
-    ),
-    Step("where", "Where did you see it?", "choice", "Where", options=where_options),
-    Step(
-        "where_else",
-        "Where is it? Name the site, app or group, and paste a link if there is one.",
-        label="Where (not a school account)",
-        check=incidents.not_blank,
-        when=lambda a: a.get("where") == ELSEWHERE,
-        example="the Pennington Parents WhatsApp group",
-    ),
-    Step("kind", "What kind of abuse is it?", "choice", "Kind", KINDS),
-    Step(
-        "kind_other",
-        "In a few words, what kind of thing is it?",
-        label="Kind (other)",
-        check=incidents.not_blank,
-        when=lambda a: a.get("kind") == "other",
-        example="a fake fundraising page using the school's logo",
-    ),
-    Step("target", "Who does it target? Choose all that apply (numbers separated by commas).", "multi", "Targets", TARGETS),
-    Step("poster", "Who posted it?", "choice", "Posted by", POSTERS),
-    Step("done", "What has been done already? Choose all that apply (numbers separated by commas).", "multi", "Done already", DONE, check=nothing_alone),
-    Step(
-        "told_audience",
-        "The policy asks us to tell the audience exactly why we took action. Have you told them?",
-        "choice",
-        "Audience told why",
-        TOLD,
-        when=lambda a: on_school_account(a) and acted(a),
-    ),
-    Step(
-        "evidence",
-        "Describe what you saw: what it said or showed, and when it was posted. Please use words only: don't send screenshots or files here.",
-        label="What was seen",
-        check=described,
-        example="A comment under the sports day post calling a teacher names, posted on Saturday evening",
-        help="If it might be an indecent image of a child, do not screenshot, save or forward it: describe where it is and SLT will act.",
-    ),
-    Step(
-        "links",
-        "Any links to the post or the account that posted it? (paste them, separated by spaces)",
-        label="Links",
-        optional=True,
-        example="https://www.facebook.com/groups/example/posts/123",
-    ),
-)
-
 SUGGESTED = {
     "removed": "We have removed a comment from this page because it broke our community guidelines.",
     "blocked": "We have blocked an account from this page because of posts that broke our community guidelines.",
@@ -152,35 +98,20 @@ def suggested_wording(answers: Answers) -> str:
     return " ".join(lines)
 
 
-def urgency(answers: Answers) -> str:
-    if answers.get("danger"):
-        return "urgent"
-    if "pupil" in answers.get("target", []) or answers.get("kind") in ("threatening", "discriminatory", "harassment", "bullying"):
-        return "high"
-    return "normal"
-
-
-def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
-    """Alert SLT the moment someone is in danger; offer wording; keep SLT's copy current."""
-    if key == "danger" and answers.get("danger") and not answers.get("_incident"):
-        out.tell(
-            Card(
-                "Call 999 now",
-                "If anyone is in immediate danger, call 999 now, before anything else. "
-                "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
-                tone="urgent",
-            )
-        )
-        incidents.open_incident("abuse", "urgent", answers, ctx, out, why="someone may be in immediate danger")
-        return
-    if key == "told_audience" and answers.get("told_audience") == "not_yet":
+def offer_wording(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """Not told the audience yet: a calm note they could post."""
+    if answers.get("told_audience") == "not_yet":
         out.tell(
             Card(
                 "Suggested wording for the audience",
                 f'You could post something like this:\n"{suggested_wording(answers)}"\nKeep it short, name nobody, and don\'t get drawn into a debate.',
             )
         )
-    if key == "done" and answers.get("done") == ["nothing"] and on_school_account(answers):
+
+
+def act_swiftly(answers: Answers, _ctx: Context, out: Outcome) -> None:
+    """Nothing done yet about something on a school account: the policy says to act swiftly."""
+    if answers.get("done") == ["nothing"] and on_school_account(answers):
         out.tell(
             Card(
                 "On a school account, act swiftly",
@@ -188,31 +119,97 @@ def on_answer(key: str, answers: Answers, ctx: Context, out: Outcome) -> None:
                 tone="warning",
             )
         )
-    incidents.sync_draft(answers, ctx, out)
 
 
-def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
-    incidents.file_report("abuse", urgency(answers), answers, ctx, out)
+STEPS = (
+    Step(
+        key="danger",
+        prompt="First: is anyone in immediate danger right now?",
+        kind="yesno",
+        label="Anyone in immediate danger",
+        help="For example a child who may be harmed today, or a threat to someone's safety. If you're not sure, answer yes.",
+    ),
+    Step(key="where", prompt="Where did you see it?", kind="choice", label="Where", options=where_options),
+    Step(
+        key="where_else",
+        prompt="Where is it? Name the site, app or group, and paste a link if there is one.",
+        label="Where (not a school account)",
+        check=not_blank,
+        when=lambda a: a.get("where") == ELSEWHERE,
+        example="the Pennington Parents WhatsApp group",
+    ),
+    Step(key="kind", prompt="What kind of abuse is it?", kind="choice", label="Kind", choices=KINDS),
+    Step(
+        key="kind_other",
+        prompt="In a few words, what kind of thing is it?",
+        label="Kind (other)",
+        check=not_blank,
+        when=lambda a: a.get("kind") == "other",
+        example="a fake fundraising page using the school's logo",
+    ),
+    Step(key="target", prompt="Who does it target? Choose all that apply (numbers separated by commas).", kind="multi", label="Targets", choices=TARGETS),
+    Step(key="poster", prompt="Who posted it?", kind="choice", label="Posted by", choices=POSTERS),
+    Step(
+        key="done", prompt="What has been done already? Choose all that apply (numbers separated by commas).", kind="multi", label="Done already", choices=DONE, check=nothing_alone, then=act_swiftly
+    ),
+    Step(
+        key="told_audience",
+        prompt="The policy asks us to tell the audience exactly why we took action. Have you told them?",
+        kind="choice",
+        label="Audience told why",
+        choices=TOLD,
+        when=lambda a: on_school_account(a) and acted(a),
+        then=offer_wording,
+    ),
+    Step(
+        key="evidence",
+        prompt="Describe what you saw: what it said or showed, and when it was posted. Please use words only: don't send screenshots or files here.",
+        label="What was seen",
+        check=described,
+        example="A comment under the sports day post calling a teacher names, posted on Saturday evening",
+        help="If it might be an indecent image of a child, do not screenshot, save or forward it: describe where it is and SLT will act.",
+    ),
+    Step(
+        key="links",
+        prompt="Any links to the post or the account that posted it? (paste them, separated by spaces)",
+        label="Links",
+        optional=True,
+        example="https://www.facebook.com/groups/example/posts/123",
+    ),
+)
 
 
-KIND = incidents.register(incidents.Kind("abuse", "Abuse reported online", "report_abuse", STEPS))
+def urgency(answers: Answers, _ctx: Context) -> str:
+    if answers.get("danger"):
+        return "urgent"
+    if "pupil" in answers.get("target", []) or answers.get("kind") in ("threatening", "discriminatory", "harassment", "bullying"):
+        return "high"
+    return "normal"
 
-WORKFLOWS = (
-    Workflow(
-        name="report_abuse",
-        command="report-abuse",
-        title="Report abuse online",
-        summary="report offensive, abusive or unacceptable content or behaviour online",
-        aliases=("report abuse", "report a post", "abuse"),
-        intro=(
-            "I'll ask a few quick questions and send your report to the Senior Leadership Team. "
-            "Please describe things in words: don't send screenshots or files here. You can type back, cancel or help at any time."
+
+REPORT = Report(
+    name="abuse",
+    label="Abuse reported online",
+    workflow="report_abuse",
+    command="report-abuse",
+    title="Report abuse online",
+    summary="report offensive, abusive or unacceptable content or behaviour online",
+    aliases=("report abuse", "report a post", "abuse"),
+    intro=(
+        "I'll ask a few quick questions and send your report to the Senior Leadership Team. "
+        "Please describe things in words: don't send screenshots or files here. You can type back, cancel or help at any time."
+    ),
+    steps=STEPS,
+    urgency=urgency,
+    # Alert SLT the moment someone is in danger, before anything else is asked.
+    alerts=(
+        Alert(
+            step="danger",
+            why="someone may be in immediate danger",
+            urgency="urgent",
+            title="Call 999 now",
+            body="If anyone is in immediate danger, call 999 now, before anything else. "
+            "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
         ),
-        steps=STEPS,
-        on_complete=submit,
-        on_answer=on_answer,
-        on_file=incidents.on_file,
-        on_cancel=incidents.on_cancel,
-        submit_label="Send to SLT",
     ),
 )
