@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config_section import MISSING, Section
 from bot.errors import ConfigError
 
 ROLES = ("slt", "admin")
 NATIONS = ("ENG", "NIR", "SCT", "WLS")
 SAMPLE = "built-in sample school"
-_MISSING: Any = object()
 
 
 @dataclass(frozen=True)
@@ -161,81 +161,6 @@ class Settings:
         return self.platforms.get(name)
 
 
-class Section:
-    """Reads one TOML table, naming the file and key in every error (front ends read their own sections with it)."""
-
-    def __init__(self, file: str, prefix: str, table: Any) -> None:
-        self.file, self.prefix = file, prefix
-        if not isinstance(table, dict):
-            raise ConfigError(file, prefix or "(top level)", "expected a table")
-        self.table: dict[str, Any] = table
-        self.seen: set[str] = set()
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}.{name}" if self.prefix else name
-
-    def _get(self, name: str, default: Any) -> Any:
-        self.seen.add(name)
-        if name in self.table:
-            return self.table[name]
-        if default is _MISSING:
-            raise ConfigError(self.file, self.key(name), "missing; this value is required")
-        return default
-
-    def str(self, name: str, default: Any = _MISSING, *, env: str = "", blank: bool = False) -> str:
-        if env and os.environ.get(env):
-            self.seen.add(name)
-            return os.environ[env]
-        value = self._get(name, default)
-        if not isinstance(value, str):
-            raise ConfigError(self.file, self.key(name), "expected text in quotes")
-        if not blank and default is _MISSING and not value.strip():
-            hint = f" (or set the environment variable {env})" if env else ""
-            raise ConfigError(self.file, self.key(name), f"expected a value, found it empty{hint}")
-        return value
-
-    def int(self, name: str, default: Any = _MISSING, *, low: int = 0, high: int = 2**31) -> int:
-        value = self._get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise ConfigError(self.file, self.key(name), f"expected a whole number from {low} to {high}")
-        return value
-
-    def number(self, name: str, default: Any = _MISSING, *, low: float = 0.0) -> float:
-        value = self._get(name, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= low:
-            raise ConfigError(self.file, self.key(name), f"expected a number above {low:g}")
-        return float(value)
-
-    def bool(self, name: str, default: Any = _MISSING) -> bool:
-        value = self._get(name, default)
-        if not isinstance(value, bool):
-            raise ConfigError(self.file, self.key(name), "expected true or false")
-        return value
-
-    def strings(self, name: str, default: Any = _MISSING) -> list[str]:
-        value = self._get(name, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(self.file, self.key(name), 'expected a list of text, like ["slt"]')
-        return list(value)
-
-    def clock(self, name: str, default: Any = _MISSING) -> dt_time:
-        """A local time of day written "08:00" (24-hour clock)."""
-        value = self._get(name, default)
-        if isinstance(value, dt_time):
-            return value
-        try:
-            hours, minutes = str(value).split(":")
-            return dt_time(int(hours), int(minutes))
-        except (ValueError, TypeError):
-            raise ConfigError(self.file, self.key(name), 'expected a time of day in quotes, like "08:00"') from None
-
-    def done(self) -> None:
-        """Refuse keys nobody reads: a typo should not be silently ignored."""
-        for name in self.table:
-            if name not in self.seen:
-                raise ConfigError(self.file, self.key(name), "unknown key; check its spelling against config.example.toml")
-
-
 def _people(file: str, raw: Any, platforms: Sequence[PlatformConfig] = ()) -> tuple[Person, ...]:
     if not isinstance(raw, list) or not raw:
         raise ConfigError(file, "people", "expected at least one [[people]] entry")
@@ -297,7 +222,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, pl
     (adapters.platforms gives them all); any other section or key is refused.
     """
     top = Section(file, "", dict(raw))
-    school_sec = Section(file, "school", top._get("school", _MISSING))
+    school_sec = Section(file, "school", top._get("school", MISSING))
     tz = school_sec.str("timezone", "Europe/London")
     try:
         ZoneInfo(tz)
@@ -355,7 +280,7 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, pl
         raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
     inc.done()
 
-    people = _people(file, top._get("people", _MISSING), platforms)
+    people = _people(file, top._get("people", MISSING), platforms)
     if school.headteacher:
         head = next((p for p in people if p.id == school.headteacher), None)
         if head is None:

@@ -20,10 +20,10 @@ from botbuilder.schema import Activity, ActivityTypes
 from botframework.connector.auth import AuthenticateRequestResult
 
 from adapters.teams.activity import parse_body, read_activity
-from adapters.teams.auth import SEND_TIMEOUT, build_authentication
 from adapters.teams.bot import TeamsBot, parse_activity
 from adapters.teams.cards import render_card
 from adapters.teams.channel import TeamsChannel
+from adapters.teams.clients import SEND_TIMEOUT, build_authentication
 from adapters.teams.references import TABLES, publish_reachability
 from adapters.teams.settings import PLATFORM, teams_settings
 from bot.config import Settings

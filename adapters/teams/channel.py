@@ -33,8 +33,9 @@ from botbuilder.integration.aiohttp import CloudAdapter
 from botbuilder.schema import ChannelAccount, ConversationParameters, ConversationReference
 from msrest.exceptions import ClientRequestError, HttpOperationError
 
-from adapters.teams.auth import SEND_TIMEOUT, TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
+from adapters.teams.auth import TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
+from adapters.teams.clients import SEND_TIMEOUT
 from adapters.teams.references import CARDS, HOW_TO_REACH, REFERENCES, SERVICE, SLT, UNREACHABLE, WAITING, person_key, save_reference
 from adapters.teams.settings import PLATFORM
 from bot.delivery import Message
