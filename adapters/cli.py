@@ -106,7 +106,7 @@ def _check(settings: Settings) -> int:
 
 def _check_data(settings: Settings) -> int:
     """Say what the data folder holds and what is damaged in it; 1 when something is."""
-    from bot.datafolder import check
+    from bot.store.repair import check
 
     folder = settings.storage_path
     if not folder.is_dir():
@@ -138,8 +138,8 @@ def _check_data(settings: Settings) -> int:
 async def _repair_data(settings: Settings) -> int:
     from datetime import UTC, datetime
 
-    from bot.datafolder import repair
     from bot.errors import StoreLocked
+    from bot.store.repair import repair
 
     folder = settings.storage_path
     try:

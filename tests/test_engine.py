@@ -9,6 +9,7 @@ import pytest
 
 from bot.engine import NotRecognised
 from bot.messages import Inbound
+from bot.store import iter_tables
 from tests.harness import APPLICATION, TestBot, button
 
 
@@ -127,7 +128,7 @@ async def test_step_removed_by_an_update_restarts_with_an_apology(bot: TestBot) 
 async def test_file_outside_a_conversation_is_not_kept(bot: TestBot) -> None:
     await bot.send(Inbound("test", "eclarke", "file", data={"name": "IMG_0001.jpg"}))
     assert "don't keep files" in bot.last("eclarke").body
-    assert "IMG_0001" not in repr(bot.store.db.storage.read())
+    assert "IMG_0001" not in repr({t: bot.store.all(t) for t in iter_tables(bot.store)})
 
 
 async def test_help_lists_commands_for_the_persons_role(bot: TestBot) -> None:

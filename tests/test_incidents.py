@@ -17,7 +17,7 @@ from bot.config import load_config, parse_config
 from bot.core import Core
 from bot.errors import ConfigError
 from bot.messages import Card, Inbound
-from bot.store import Store
+from bot.store import Store, iter_tables
 from tests.harness import START, TestBot, button
 
 EVIDENCE = "A comment calling a Year 5 child names under the sports day post, posted at 19:40 last night."
@@ -259,7 +259,7 @@ async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path
     finally:
         await bot.close()
     on_disk = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "data").iterdir() if p.is_file())
-    everywhere = on_disk + repr(bot.store.db.storage.read()) + repr(bot.store.audit()) + caplog.text
+    everywhere = on_disk + repr({t: bot.store.all(t) for t in iter_tables(bot.store)}) + repr(bot.store.audit()) + caplog.text
     for trace in ("IMG_2041", "files.example", "iVBORw0KGgo", "FAKEPNG"):
         assert trace not in everywhere
 
