@@ -19,9 +19,11 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tinydb import Query, TinyDB
+from tinydb.storages import JSONStorage
 
 from bot.errors import StoreLocked, StoreUnavailable
-from bot.store import AUDIT, JOURNAL, Conflict, Store, StoreTuning, lock_folder
+from bot.store import AUDIT, JOURNAL, META, Conflict, Store, StoreTuning, iter_tables, lock_folder
 from tests.disk import Disk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -350,6 +352,37 @@ def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path) -> Non
     out = io.StringIO()
     dump(snapshot, out, chunk=3)  # pieces meet inside tables
     assert out.getvalue() == json.dumps(snapshot, separators=(",", ":"))
+
+
+async def test_a_checkpoint_opens_with_plain_tinydb_read_only_and_holds_every_table_and_record(tmp_path: Path) -> None:
+    """live.json is TinyDB's own format: the school's data opens with plain TinyDB, read-only (docs/store.md shows how)."""
+    s = Store(tmp_path / "data", tuning=StoreTuning(dump_chunk=2))  # written in pieces, as a large store is
+    async with s.transaction() as tx:
+        for i in range(5):
+            tx.put("applications", f"A-{i}", {"status": "submitted", "who": "eclarke", "moderators": ["treid", "pshah"]})
+        tx.put("incidents", "INC-1", {"summary": "Zo\u00eb's photo \u202e shared", "timeline": [{"at": "2026-12-03T08:00:00+00:00", "what": "reported"}]})
+        tx.audit("eclarke", "application_submitted", "applications/A-0")
+    async with s.transaction() as tx:
+        tx.delete("applications", "A-1")
+        tx.put("applications", "A-2", {"status": "approved", "who": "eclarke", "moderators": []})
+        tx.put("people", "eclarke", {"name": "Emma Clarke"})
+    await s.close()  # checkpointed into live.json
+    live = tmp_path / "data" / "live.json"
+    before = live.read_bytes()
+
+    db = TinyDB(live, storage=JSONStorage, access_mode="r")
+    try:
+        assert db.tables() == {*iter_tables(s), META}
+        for table in iter_tables(s):
+            on_disk = [{k: v for k, v in doc.items() if k != "_key"} for doc in db.table(table).all()]
+            assert on_disk == s.all(table)
+            assert [doc["_key"] for doc in db.table(table).all()] == [r["id"] for r in s.all(table)]
+        assert db.table("applications").search(Query().status == "approved") == [{**s.get("applications", "A-2"), "_key": "A-2"}]
+        assert db.table(META).all()[0]["seq"] == s.seq
+    finally:
+        db.close()
+    assert live.read_bytes() == before  # read-only: nothing written
+    assert sorted(iter_tables(s)) == ["applications", "incidents", "people"]
 
 
 async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_path: Path) -> None:
