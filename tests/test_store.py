@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -22,8 +23,13 @@ from hypothesis import strategies as st
 from tinydb import Query, TinyDB
 from tinydb.storages import JSONStorage
 
-from bot.errors import StoreLocked, StoreUnavailable
+from bot.delivery import Delivery
+from bot.errors import DataDamaged, PolicybotError, StoreLocked, StoreUnavailable
+from bot.people import Directory
+from bot.priority import Priority
 from bot.store import AUDIT, JOURNAL, META, Conflict, Store, StoreTuning, iter_tables, lock_folder
+from bot.store.checkpoint import dump
+from bot.store.repair import repair
 from tests.disk import Disk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +260,6 @@ async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(t
 
 
 async def test_a_checkpoint_waits_for_the_requests_being_answered(tmp_path: Path) -> None:
-    from bot.priority import Priority
 
     priority = Priority(patience=60)
     s = Store(tmp_path, tuning=StoreTuning(checkpoint_every=3), gaps=priority)
@@ -339,9 +344,6 @@ async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tm
 
 
 def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path) -> None:
-    import io
-
-    from bot.store.checkpoint import dump
 
     snapshot = {
         "empty": {},
@@ -413,10 +415,6 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     nothing sent. Once the disk can be written again, the store goes back to what was on disk
     before the failure (the change never reported saved is undone, and the audit trail says
     so) and carries on, without a restart; a restart later finds the same."""
-    from datetime import UTC, datetime
-
-    from bot.delivery import Delivery
-    from bot.people import Directory
 
     s, held = killable(tmp_path)
     async with s.transaction() as tx:
@@ -570,7 +568,6 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", [JOURNAL, AUDIT])
 async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(tmp_path: Path, name: str) -> None:
-    from bot.errors import DataDamaged
 
     await _thirty_acknowledged(tmp_path)
     file = tmp_path / name
@@ -584,8 +581,6 @@ async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keep
             Store(tmp_path)
         assert f"{name} line 11" in str(refused.value) and "check-data" in str(refused.value) and "repair-data" in str(refused.value)
         assert _files(tmp_path) == before
-
-    from bot.store.repair import repair
 
     done = await repair(tmp_path, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
     assert [(a.file, a.lines) for a in done] == [(name, [11])]
@@ -618,7 +613,6 @@ async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
 
 
 async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Path) -> None:
-    from bot.errors import DataDamaged
 
     await _thirty_acknowledged(tmp_path)
     journal = tmp_path / JOURNAL
@@ -632,8 +626,6 @@ async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Pat
 
 
 async def test_a_damaged_live_json_is_refused_named_and_never_overwritten(tmp_path: Path) -> None:
-    from bot.errors import DataDamaged, PolicybotError
-    from bot.store.repair import repair
 
     s = Store(tmp_path)
     async with s.transaction() as tx:
@@ -657,7 +649,6 @@ def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silen
     """Whatever byte is damaged (except the newline ending the file, which makes the last line
     unfinished), policybot either opens with every acknowledged change and audit entry, or
     refuses to start naming that file, and changes nothing."""
-    from bot.errors import DataDamaged
 
     original = _THIRTY.setdefault("files", _make_thirty())
     with tempfile.TemporaryDirectory() as folder:
