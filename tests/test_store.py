@@ -6,6 +6,7 @@ import asyncio
 import io
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -610,6 +611,51 @@ async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
     assert {d["n"] for d in s.all("items")} == set(range(30))
     assert journal.read_bytes() == whole  # cut off, and only that
     await s.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        (JOURNAL, b'"i24",{', b'"i 4",{'),  # the record's key
+        (JOURNAL, b'[["items"', b'[["itens"'),  # its table
+        (JOURNAL, b'{"seq":25,"writes"', b'{"seq":95,"writes"'),  # the change number: the changes after it would be skipped
+        (JOURNAL, b'"n":24,', b'"n":21,'),  # a value
+        (AUDIT, b'"actor":"writer"', b'"actor":"wrider"'),
+        (AUDIT, b'"crc":', b'"\\rc":'),  # the checksum's own name, made into another valid one
+    ],
+)
+async def test_a_damaged_byte_that_leaves_valid_json_is_damage_not_a_different_change(tmp_path: Path, name: str, before: bytes, after: bytes) -> None:
+    """Each line carries its checksum: a damaged byte that still reads as JSON is found and named, never taken as
+    a different change (or a different audit entry), and nothing is changed."""
+    await _thirty_acknowledged(tmp_path)
+    file = tmp_path / name
+    lines = file.read_bytes().splitlines(keepends=True)
+    assert lines[24].count(before) == 1
+    lines[24] = lines[24].replace(before, after)
+    file.write_bytes(b"".join(lines))
+    before_files = _files(tmp_path)
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert [str(d) for d in refused.value.damage] == [f"{name} line 25: does not match its checksum (damaged)"]
+    assert _files(tmp_path) == before_files
+
+
+async def test_lines_written_before_checksums_are_read_as_before(tmp_path: Path) -> None:
+    await _thirty_acknowledged(tmp_path)
+    s = Store(tmp_path)
+    records, audit = s.all("items"), s.audit()
+    await s.close()
+    await _thirty_acknowledged(tmp_path / "old")
+    for name in (JOURNAL, AUDIT):  # as an earlier policybot wrote them: no checksum
+        file = tmp_path / "old" / name
+        file.write_bytes(re.sub(rb',"crc":\d+\}\n', b"}\n", file.read_bytes()))
+        assert b'"crc"' not in file.read_bytes()
+    old = Store(tmp_path / "old")
+    try:
+        assert old.all("items") == records
+        assert [{k: v for k, v in e.items() if k != "at"} for e in old.audit()] == [{k: v for k, v in e.items() if k != "at"} for e in audit]
+    finally:
+        await old.close()
 
 
 async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Path) -> None:

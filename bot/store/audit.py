@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.store.lines import compact
+from bot.store.lines import compact, seal
 
 
 def audit_problem(entry: Any) -> str:
@@ -52,7 +52,7 @@ class AuditTrail:
             # Not fsynced here: the journal line holds these entries, and a checkpoint
             # fsyncs this file before that journal is set aside.
             with self.file.open("a", encoding="utf-8") as fh:
-                fh.write("".join(line + "\n" for line in lines or map(compact, entries)))
+                fh.write("".join(seal(line) + "\n" for line in lines or map(compact, entries)))
         except OSError:
             # The entries are in the journal; they are written at the next checkpoint or
             # when the store next opens, and the journal is kept until they are.

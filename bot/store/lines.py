@@ -1,8 +1,15 @@
-"""Files of JSON lines (the journal, the audit trail): how a line is encoded, and reading one back, finding damage."""
+"""Files of JSON lines (the journal, the audit trail): how a line is encoded, and reading one back, finding damage.
+
+Each line ends with its own checksum (``,"crc":<CRC-32 of the text before it>}``), so a damaged
+byte that still leaves JSON (a key, a table name, a change number) is found, not read as a
+different change. Lines written before checksums were added have none, and are read as before.
+"""
 
 from __future__ import annotations
 
 import json
+import re
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +18,23 @@ from typing import Any
 from bot.store.tuning import os_fsync
 
 compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds an encoder on every call
+
+# The last field of a sealed line. Any other three-byte name there is "crc" damaged: no line ends so otherwise.
+_SEAL = re.compile(rb',"([^"]{3})":(\d{1,10})\}\n\Z')
+
+
+def seal(text: str) -> str:
+    """A JSON object's text (with at least one field) with its checksum added as its last field."""
+    body = text[:-1]
+    return f'{body},"crc":{zlib.crc32(body.encode("utf-8"))}}}'
+
+
+def _seal_holds(raw: bytes) -> bool | None:
+    """Whether a whole line's checksum matches the text before it (None: the line has none)."""
+    found = _SEAL.search(raw)
+    if found is None:
+        return None
+    return found[1] == b"crc" and zlib.crc32(raw[: found.start()]) == int(found[2])
 
 
 @dataclass(frozen=True)
@@ -68,7 +92,13 @@ def read_lines(file: Path, problem: Callable[[Any], str]) -> Lines:
             except ValueError:  # UnicodeDecodeError too
                 what = "is not a whole line of JSON (damaged or cut short)"
             else:
-                what = problem(entry)
+                sealed = _seal_holds(raw)
+                if sealed is False or (sealed is None and type(entry) is dict and "crc" in entry):
+                    what = "does not match its checksum (damaged)"
+                else:
+                    if sealed:
+                        del entry["crc"]
+                    what = problem(entry)
             if what:
                 lines.damage.append(Damage(file.name, number, what))
             else:

@@ -27,7 +27,7 @@ from bot.store.audit import AuditTrail, audit_problem, missing
 from bot.store.checkpoint import Checkpoints, read_live
 from bot.store.folder import AUDIT, JOURNAL, LIVE, PREVIOUS, lock_folder, release_folder
 from bot.store.journal import Journal, journal_problem
-from bot.store.lines import compact, read_lines
+from bot.store.lines import compact, read_lines, seal
 from bot.store.tables import META, Tables, everything
 from bot.store.transaction import Transaction
 from bot.store.tuning import Gaps, StoreTuning
@@ -215,7 +215,7 @@ class Store:
         if self.path is not None:
             # Each audit entry is encoded once, for the journal line and the audit file both.
             lines = [compact(e) for e in audits]
-            self.journal.append(seq, f'{{"seq":{seq},"writes":{compact(writes)},"audit":[{",".join(lines)}]}}')
+            self.journal.append(seq, seal(f'{{"seq":{seq},"writes":{compact(writes)},"audit":[{",".join(lines)}]}}'))
             if self._troubled:
                 self._troubled = False
                 if self.trouble is not None:
