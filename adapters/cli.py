@@ -6,16 +6,33 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import logging
 import signal
 import sys
+import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
 
+from aiohttp import web
+
+from adapters.console import ConsoleChat, load_clock
 from adapters.platforms import load_config
+from adapters.server import FRONT_ENDS, build_app
+from adapters.slack.manifest import manifest
+from adapters.slack.settings import slack_settings
+from adapters.teams import check_host
+from adapters.teams.package import write_package
+from bot import records
+from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Core
-from bot.errors import PolicybotError
+from bot.errors import PolicybotError, StoreLocked
+from bot.files import check_outside, write_private
 from bot.registry import default_registry
+from bot.store import Store
+from bot.store.repair import check, repair
 from bot.timefmt import day
 
 log = logging.getLogger("policybot")
@@ -109,7 +126,6 @@ def _check(settings: Settings) -> int:
 
 def _check_data(settings: Settings) -> int:
     """Say what the data folder holds and what is damaged in it; 1 when something is."""
-    from bot.datafolder import check
 
     folder = settings.storage_path
     if not folder.is_dir():
@@ -139,10 +155,6 @@ def _check_data(settings: Settings) -> int:
 
 
 async def _repair_data(settings: Settings) -> int:
-    from datetime import UTC, datetime
-
-    from bot.datafolder import repair
-    from bot.errors import StoreLocked
 
     folder = settings.storage_path
     try:
@@ -162,12 +174,6 @@ async def _repair_data(settings: Settings) -> int:
 
 async def _records_command(settings: Settings, command: str, args: argparse.Namespace) -> int:
     """export, dnp-import and purge: they open the data folder themselves (so the bot must not be running)."""
-    from datetime import UTC, datetime
-    from pathlib import Path
-
-    from bot import records
-    from bot.files import check_outside
-    from bot.store import Store
 
     now = datetime.now(UTC)
     if command == "dnp-import":
@@ -186,7 +192,6 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
         raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
     if command == "export":
         check_outside(Path(args.out), settings.storage_path)  # the data folder is the store's alone
-    from bot.errors import StoreLocked
 
     try:
         store = Store(settings.storage_path)
@@ -237,10 +242,6 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
 
 
 def _slack_manifest(settings: Settings, url: str) -> int:
-    import json
-
-    from adapters.slack.manifest import manifest
-    from adapters.slack.settings import slack_settings
 
     slack = slack_settings(settings)
     if slack is None:
@@ -254,11 +255,6 @@ def _slack_manifest(settings: Settings, url: str) -> int:
 
 
 def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
-    import tempfile
-    from pathlib import Path
-
-    from adapters.teams.package import write_package
-    from bot.files import check_outside, write_private
 
     out = Path(args.out)
     check_outside(out, settings.storage_path)
@@ -275,8 +271,6 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _chat(settings: Settings, as_person: str) -> int:
-    from adapters.console import ConsoleChat, load_clock
-    from bot.clock import Clock
 
     # The simulated clock (/advance) is kept with the data, so records made "tomorrow" stay in the past.
     clock_file = settings.storage_path / "chat-clock.json"
@@ -316,13 +310,9 @@ async def _until_stopped() -> None:
 
 
 async def _serve(settings: Settings, host: str | None, port: int | None, access_log: bool = False) -> int:
-    from aiohttp import web
-
-    from adapters.server import FRONT_ENDS, build_app
 
     host = host or settings.server.host
     port = port if port is not None else settings.server.port
-    from adapters.teams import check_host
 
     check_host(settings, host)
     core = Core.open(settings)

@@ -93,7 +93,8 @@ def disk_back_card(settings: Settings, since: datetime, until: datetime, why: st
 class Core:
     """One running policybot: every front end talks to this."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None) -> None:
+    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None, *, priority: Priority | None = None) -> None:
+        """`priority`: the requests being answered, which `store` was opened to give way to (see `open`)."""
         self.settings = settings  # the school's settings, and each front end's own section (`Settings.platform`)
         self.store = store
         self.clock = clock or Clock()  # the core's clock (the terminal chat moves it on)
@@ -101,8 +102,7 @@ class Core:
         self.engine = Engine(settings, store, self.registry)
         self.directory: Directory = self.engine.directory
         # Requests a platform is waiting on go before work that can wait (bot/priority.py).
-        self.priority = Priority()
-        store.requests = self.priority  # checkpoints wait for a gap between requests too
+        self.priority = priority or Priority()
         # Requests acknowledged before they were handled (chat platforms' messages) are handled here.
         self.backlog = Backlog(self.priority)
         self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz, guards=self.registry.guards)
@@ -116,8 +116,9 @@ class Core:
     @classmethod
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
         """Open the store named in the settings (or a memory one) and build the core."""
-        store = Store(None if memory else settings.storage_path)
-        return cls(settings, store, clock)
+        priority = Priority()
+        store = Store(None if memory else settings.storage_path, gaps=priority)  # checkpoints wait for a gap between requests too
+        return cls(settings, store, clock, priority=priority)
 
     def now(self) -> datetime:
         """The time now, by the core's clock (which a test or the terminal chat may have moved)."""

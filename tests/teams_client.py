@@ -12,7 +12,7 @@ from adapters.platforms import load_config
 from adapters.server import build_app
 from bot.clock import Clock
 from bot.core import Core
-from bot.store import Store
+from bot.store import Store, StoreTuning
 from tests.adaptive_schema import check_card
 from tests.fakes.bf_connector import Call, FakeConnector
 from tests.harness import START
@@ -252,13 +252,13 @@ def inputs(call: Call) -> dict[str, dict[str, Any]]:
     return {e["id"]: e for e in (call.card or {}).get("body", []) if e.get("type", "").startswith("Input.")}
 
 
-async def start_teams(tmp_path: Path, app_id: str = "", app_password: str = "") -> tuple[TeamsClient, TestServer, TestClient, Core]:
+async def start_teams(tmp_path: Path, app_id: str = "", app_password: str = "", tuning: StoreTuning | None = None) -> tuple[TeamsClient, TestServer, TestClient, Core]:
     """A Teams world over real HTTP: the fake connector, the core, and policybot's app."""
     fake = FakeConnector()
     fake_server = TestServer(fake.app(), host="127.0.0.1", port=0)
     await fake_server.start_server()
     settings = load_config(write_config(tmp_path, app_id, app_password))
-    core = Core(settings, Store(tmp_path / "data"), Clock(START))
+    core = Core(settings, Store(tmp_path / "data", tuning=tuning), Clock(START))
     app = await build_app(core)
     client = TestClient(TestServer(app, host="127.0.0.1", port=0))
     await client.start_server()

@@ -236,9 +236,9 @@ def source_lines(folder: str, suffixes: tuple[str, ...] = (".py",)) -> Iterator[
 # Behind Core's door: its parts, the engine, the store, outbox rows; and the workflows, whose
 # features the registry hands out.
 AROUND_THE_DOOR = re.compile(r"\bcore\.(store|engine|directory|backlog|delivery|registry|priority)\b|\bbot\.(engine|store)\b|[\"']outbox[\"']|^\s*(from|import) workflows\b")
-# `policybot export`, `purge` and `dnp-import` open the data folder while the bot is stopped:
-# there is no running core to go through.
-OFFLINE = {("adapters/cli.py", "from bot.store import Store")}
+# `policybot export`, `purge`, `dnp-import`, `check-data` and `repair-data` open the data folder
+# while the bot is stopped: there is no running core to go through.
+OFFLINE = {("adapters/cli.py", "from bot.store import Store"), ("adapters/cli.py", "from bot.store.repair import check, repair")}
 
 
 def test_front_ends_reach_the_core_only_through_its_entry_points() -> None:

@@ -5,17 +5,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from aiohttp.test_utils import TestServer
 
-from bot.store import JOURNAL, Store
+from bot.store import JOURNAL, Store, StoreTuning
+from tests.disk import Disk
 from tests.fakes.bf_connector import FakeConnector
 from tests.serve_process import ServeProcess
 from tests.teams_client import personal, start_teams
@@ -348,18 +347,12 @@ async def test_sigterm_and_sigint_stop_serve_cleanly_with_exit_code_0(tmp_path: 
         await store.close()
 
 
-async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot_carries_on_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot_carries_on_without_a_restart(tmp_path: Path) -> None:
     """fsync fails (a disk error, a file system gone read-only): each person is told their
     message was not saved, the administrators are told once (not once a message), and when
     the disk works again policybot saves again by itself, with no restart, and tells them."""
-    import bot.store
-
-    monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
-    teams, connector, client, core = await start_teams(tmp_path)
-    real_fsync = os.fsync
-
-    def failing(fd: int) -> None:
-        raise OSError(5, "Input/output error")
+    disk = Disk()
+    teams, connector, client, core = await start_teams(tmp_path, tuning=StoreTuning(recover_every=0.0, fsync=disk.fsync))
 
     def admin_messages() -> list[str]:
         return [c.text() for c in teams.fake.to(personal("pshah"))]
@@ -367,7 +360,7 @@ async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot
     try:
         await teams.install("eclarke")
         await teams.install("pshah")
-        monkeypatch.setattr(os, "fsync", failing)
+        disk.error = OSError(5, "Input/output error")
         for _ in range(3):
             assert (await teams.post(teams.activity("eclarke", "message", text="new account", textFormat="plain"), flush=False))[0] < 500
             await core.backlog.idle()
@@ -377,7 +370,7 @@ async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot
         alerts = [t for t in admin_messages() if "policybot cannot save anything" in t]
         assert len(alerts) == 1 and "Input/output error" in alerts[0] and "no restart" in alerts[0]
 
-        monkeypatch.setattr(os, "fsync", real_fsync)  # the disk works again: no restart
+        disk.error = None  # the disk works again: no restart
         assert await teams.say("eclarke", "new account") < 500
         assert "Which platform is the account for?" in teams.fake.last(personal("eclarke")).text()
         await asyncio.gather(*core._alerts)

@@ -17,7 +17,7 @@ from bot.clock import Clock
 from bot.core import Core
 from bot.errors import ConfigError
 from bot.messages import Card, Inbound
-from bot.store import Store
+from bot.store import Store, iter_tables
 from tests.harness import EVIDENCE, SLT, START, TestBot, add_account, button, report_abuse
 from tests.harness import text as text_of
 
@@ -237,7 +237,7 @@ async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path
     finally:
         await bot.close()
     on_disk = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "data").iterdir() if p.is_file())
-    everywhere = on_disk + repr(bot.store.db.storage.read()) + repr(bot.store.audit()) + caplog.text
+    everywhere = on_disk + repr({t: bot.store.all(t) for t in iter_tables(bot.store)}) + repr(bot.store.audit()) + caplog.text
     for trace in ("IMG_2041", "files.example", "iVBORw0KGgo", "FAKEPNG"):
         assert trace not in everywhere
 

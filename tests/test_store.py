@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
+import re
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
-import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,11 +21,35 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tinydb import Query, TinyDB
+from tinydb.storages import JSONStorage
 
-from bot.errors import StoreLocked, StoreUnavailable
-from bot.store import AUDIT, JOURNAL, Conflict, Store
+from bot.delivery import Delivery
+from bot.errors import DataDamaged, PolicybotError, StoreLocked, StoreUnavailable
+from bot.people import Directory
+from bot.priority import Priority
+from bot.store import AUDIT, JOURNAL, META, Conflict, Store, StoreTuning, iter_tables, lock_folder
+from bot.store.checkpoint import dump
+from bot.store.repair import repair
+from tests.disk import Disk
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def killable(folder: Path, **given: Any) -> tuple[Store, int]:
+    """A store opened with a lock the test holds: closing that lock without closing the store is a kill."""
+    held = lock_folder(folder)
+    return Store(folder, held=held, **given), held
+
+
+class Burst:
+    """Requests arriving all the time: a checkpoint's thread waits `patience` seconds for a gap between each of its pieces."""
+
+    in_flight = 1
+    patience = 0.3
+
+    async def give_way(self) -> None:
+        return None
 
 
 @pytest.fixture(params=["memory", "file"])
@@ -149,14 +173,14 @@ async def test_second_process_is_refused_clearly(tmp_path: Path) -> None:
 
 
 async def test_audit_lost_in_a_crash_is_recovered_and_torn_line_dropped(tmp_path: Path) -> None:
-    s = Store(tmp_path)
+    s, held = killable(tmp_path)
     async with s.transaction() as tx:
         tx.put("t", "a", {"v": 1})
         tx.audit("x", "first", "t/a")
     async with s.transaction() as tx:
         tx.put("t", "b", {"v": 2})
         tx.audit("x", "second", "t/b")
-    os.close(s._lock_fd)  # the process dies here, without a clean close
+    os.close(held)  # the process dies here, without a clean close
     audit = tmp_path / AUDIT
     lines = audit.read_text().splitlines()
     # Simulate a crash after live.json was renamed but while the audit line was half written.
@@ -190,69 +214,56 @@ async def test_disk_refusing_writes_changes_nothing(tmp_path: Path) -> None:
     await again.close()
 
 
-async def test_writes_during_a_background_checkpoint_and_a_failed_one_are_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.store
-
-    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
-    s = Store(tmp_path)
+async def test_writes_during_a_background_checkpoint_and_a_failed_one_are_kept(tmp_path: Path) -> None:
+    s, held = killable(tmp_path, tuning=StoreTuning(checkpoint_every=3))
     (tmp_path / "live.json.tmp").mkdir()  # the first checkpoints cannot be written
     for i in range(10):
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i})
-    await s._checkpoint_task
+    await s.wait_for_checkpoint()
     assert (tmp_path / "journal.prev.jsonl").exists() and not (tmp_path / "live.json").exists()
     (tmp_path / "live.json.tmp").rmdir()  # the disk is fine again
     for i in range(10, 20):
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i})
-    await s._checkpoint_task
+    await s.wait_for_checkpoint()
     assert (tmp_path / "live.json").exists() and not (tmp_path / "journal.prev.jsonl").exists()
     async with s.transaction() as tx:
         tx.put("t", "k0", {"v": 100})
-    s._lock_fd and os.close(s._lock_fd)  # no close: as if killed
+    os.close(held)  # no close: as if killed
     again = Store(tmp_path)
     assert sorted(d["v"] for d in again.all("t")) == [*range(1, 20), 100]
     await again.close()
 
 
-async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.store
-
-    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
-    real_dump = bot.store._dump
-    writing = threading.Event()
-
-    def slow_in_background(*args: Any) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            writing.set()
-            time.sleep(0.3)  # the background checkpoint is still writing when the next one starts
-        real_dump(*args)
-
-    monkeypatch.setattr(bot.store, "_dump", slow_in_background)
-    s = Store(tmp_path)
+async def test_a_checkpoint_asked_for_during_a_background_one_never_mixes_them(tmp_path: Path) -> None:
+    # In a burst, the background checkpoint is still writing when the next one starts.
+    s, held = killable(tmp_path, tuning=StoreTuning(checkpoint_every=3), gaps=Burst())
     for i in range(3):
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i})
-    assert s._checkpoint_task is not None and not s._checkpoint_task.done()
-    assert await asyncio.to_thread(writing.wait, 5)
+    assert s.checkpoint_running
+
+    async def writing() -> None:
+        while not (tmp_path / "live.json.tmp").exists():
+            await asyncio.sleep(0.005)
+
+    await asyncio.wait_for(writing(), timeout=5)
     for i in range(3, 60):  # a much bigger state than the one being written in the background
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i, "text": "x" * 100})
     s.checkpoint()
-    await s._checkpoint_task
-    s._lock_fd and os.close(s._lock_fd)  # no close: as if killed
+    await s.wait_for_checkpoint()
+    os.close(held)  # no close: as if killed
     again = Store(tmp_path)  # live.json is whole, and is the newer state
     assert sorted(d["v"] for d in again.all("t")) == list(range(60))
     await again.close()
 
 
-async def test_a_checkpoint_waits_for_the_requests_being_answered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.store
-    from bot.priority import Priority
+async def test_a_checkpoint_waits_for_the_requests_being_answered(tmp_path: Path) -> None:
 
-    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 3)
-    s = Store(tmp_path)
-    s.requests = priority = Priority(patience=60)
+    priority = Priority(patience=60)
+    s = Store(tmp_path, tuning=StoreTuning(checkpoint_every=3), gaps=priority)
     with priority.answering():  # a burst: Slack is waiting for an answer
         for i in range(6):
             async with s.transaction() as tx:
@@ -260,13 +271,13 @@ async def test_a_checkpoint_waits_for_the_requests_being_answered(tmp_path: Path
         await asyncio.sleep(0.1)
         assert not (tmp_path / "live.json").exists()  # due, but not while a request waits
         assert not (tmp_path / "journal.prev.jsonl").exists()  # not even its snapshot
-    await asyncio.wait_for(s._checkpoint_task, timeout=10)  # then at once
+    await asyncio.wait_for(s.wait_for_checkpoint(), timeout=10)  # then at once
     assert (tmp_path / "live.json").exists()
     await s.close()
 
 
 async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
-    s = Store(tmp_path)
+    s, held = killable(tmp_path)
     for i in range(5):
         async with s.transaction() as tx:
             tx.put("t", f"k{i}", {"v": i})
@@ -275,25 +286,18 @@ async def test_checkpoint_and_journal_replay_agree(tmp_path: Path) -> None:
         tx.put("t", "k1", {"v": 10})
         tx.delete("t", "k2")
     # no close: as if the process were killed
-    s._lock_fd and os.close(s._lock_fd)
+    os.close(held)
     again = Store(tmp_path)
     assert sorted((d["id"], d["v"]) for d in again.all("t")) == [("k0", 0), ("k1", 10), ("k3", 3), ("k4", 4)]
     await again.close()
 
 
-async def test_a_commit_returns_only_once_the_disk_has_it_and_commits_share_fsyncs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = Store(tmp_path)
-    disk = threading.Event()
-    calls = []
-    real_fsync = os.fsync
-
-    def slow_fsync(fd: int) -> None:
-        calls.append(fd)
-        disk.wait(10)  # the disk has not finished until the test says so
-        time.sleep(0.01)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", slow_fsync)
+async def test_a_commit_returns_only_once_the_disk_has_it_and_commits_share_fsyncs(tmp_path: Path) -> None:
+    disk = Disk()
+    disk.free.clear()  # the disk has not finished until the test says so
+    disk.lag = 0.01
+    s = Store(tmp_path, tuning=StoreTuning(fsync=disk.fsync))
+    calls = disk.calls
 
     async def write(i: int) -> None:
         async with s.transaction() as tx:
@@ -306,30 +310,24 @@ async def test_a_commit_returns_only_once_the_disk_has_it_and_commits_share_fsyn
     others = [asyncio.create_task(write(i)) for i in range(1, 50)]
     await asyncio.sleep(0.05)
     assert not any(t.done() for t in others)
-    disk.set()
+    disk.free.set()
     await asyncio.gather(first, *others)
     # Fifty commits, far fewer fsyncs: those waiting together share one.
     assert len(calls) <= 5, len(calls)
-    monkeypatch.setattr(os, "fsync", real_fsync)
+    disk.lag = 0.0
     await s.close()
     again = Store(tmp_path)
     assert len(again.all("t")) == 50
     await again.close()
 
 
-async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = Store(tmp_path)
-    disk = threading.Event()
-    real_fsync = os.fsync
-
-    def held_fsync(fd: int) -> None:
-        disk.wait(10)
-        real_fsync(fd)
-
+async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tmp_path: Path) -> None:
+    disk = Disk()
+    s = Store(tmp_path, tuning=StoreTuning(fsync=disk.fsync))
     async with s.transaction() as tx:
         assert s.put_now("inbox", "r0", {"v": 0}) is None  # a transaction is open: not now
         tx.put("t", "k", {"v": 1})
-    monkeypatch.setattr(os, "fsync", held_fsync)
+    disk.free.clear()  # the disk takes its time from here
     seq = s.put_now("inbox", "r1", {"v": 1})
     assert seq is not None and s.get("inbox", "r1") is not None  # written before anything is awaited
     impatient = asyncio.create_task(s.sync(seq))
@@ -338,21 +336,16 @@ async def test_put_now_writes_at_once_and_a_waiter_that_gives_up_stops_no_one(tm
     impatient.cancel()  # one waiter gives up (a timeout): the other still waits for the disk
     await asyncio.sleep(0.05)
     assert not patient.done()
-    disk.set()
+    disk.free.set()
     await asyncio.wait_for(patient, timeout=10)
-    monkeypatch.setattr(os, "fsync", real_fsync)
     await s.close()
     again = Store(tmp_path)
     assert again.get("inbox", "r1") is not None and again.get("inbox", "r0") is None and again.get("t", "k") is not None
     await again.close()
 
 
-def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import io
+def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path) -> None:
 
-    import bot.store
-
-    monkeypatch.setattr(bot.store, "DUMP_CHUNK", 3)  # pieces meet inside tables
     snapshot = {
         "empty": {},
         "t": {str(i): {"text": f"caf\u00e9 \u202e {i}", "n": i, "nested": {"a": [1, None, True]}} for i in range(10)},
@@ -360,21 +353,49 @@ def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path, monkey
         "_meta": {"1": {"seq": 7}},
     }
     out = io.StringIO()
-    bot.store._dump(snapshot, out)
+    dump(snapshot, out, chunk=3)  # pieces meet inside tables
     assert out.getvalue() == json.dumps(snapshot, separators=(",", ":"))
 
 
-async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import bot.store
+async def test_a_checkpoint_opens_with_plain_tinydb_read_only_and_holds_every_table_and_record(tmp_path: Path) -> None:
+    """live.json is TinyDB's own format: the school's data opens with plain TinyDB, read-only (docs/store.md shows how)."""
+    s = Store(tmp_path / "data", tuning=StoreTuning(dump_chunk=2))  # written in pieces, as a large store is
+    async with s.transaction() as tx:
+        for i in range(5):
+            tx.put("applications", f"A-{i}", {"status": "submitted", "who": "eclarke", "moderators": ["treid", "pshah"]})
+        tx.put("incidents", "INC-1", {"summary": "Zo\u00eb's photo \u202e shared", "timeline": [{"at": "2026-12-03T08:00:00+00:00", "what": "reported"}]})
+        tx.audit("eclarke", "application_submitted", "applications/A-0")
+    async with s.transaction() as tx:
+        tx.delete("applications", "A-1")
+        tx.put("applications", "A-2", {"status": "approved", "who": "eclarke", "moderators": []})
+        tx.put("people", "eclarke", {"name": "Emma Clarke"})
+    await s.close()  # checkpointed into live.json
+    live = tmp_path / "data" / "live.json"
+    before = live.read_bytes()
 
-    monkeypatch.setattr(bot.store, "CHECKPOINT_EVERY", 10)
-    s = Store(tmp_path)
+    db = TinyDB(live, storage=JSONStorage, access_mode="r")
+    try:
+        assert db.tables() == {*iter_tables(s), META}
+        for table in iter_tables(s):
+            on_disk = [{k: v for k, v in doc.items() if k != "_key"} for doc in db.table(table).all()]
+            assert on_disk == s.all(table)
+            assert [doc["_key"] for doc in db.table(table).all()] == [r["id"] for r in s.all(table)]
+        assert db.table("applications").search(Query().status == "approved") == [{**s.get("applications", "A-2"), "_key": "A-2"}]
+        assert db.table(META).all()[0]["seq"] == s.seq
+    finally:
+        db.close()
+    assert live.read_bytes() == before  # read-only: nothing written
+    assert sorted(iter_tables(s)) == ["applications", "incidents", "people"]
+
+
+async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_path: Path) -> None:
+    s = Store(tmp_path, tuning=StoreTuning(checkpoint_every=10))
     async with s.transaction() as tx:  # years of records: a live.json far larger than a commit
         for i in range(300):
             tx.put("history", f"h{i}", {"note": "x" * 200})
     s.checkpoint()
     live = (tmp_path / "live.json").stat().st_size
-    for i in range(40):  # four times CHECKPOINT_EVERY, but small: not worth rewriting live.json yet
+    for i in range(40):  # four times checkpoint_every, but small: not worth rewriting live.json yet
         async with s.transaction() as tx:
             tx.put("small", f"s{i}", {"v": i})
     await asyncio.sleep(0.05)
@@ -382,8 +403,7 @@ async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_pa
     for i in range(200):  # the journal grows past the size of live.json: now it is rewritten
         async with s.transaction() as tx:
             tx.put("big", f"b{i}", {"note": "y" * 400})
-    if s._checkpoint_task is not None:
-        await s._checkpoint_task
+    await s.wait_for_checkpoint()
     assert (tmp_path / "live.json").stat().st_size > live
     await s.close()
     again = Store(tmp_path)
@@ -391,31 +411,20 @@ async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_pa
     await again.close()
 
 
-async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(tmp_path: Path) -> None:
     """After a failed fsync nobody can say what reached the disk: every change is refused and
     nothing sent. Once the disk can be written again, the store goes back to what was on disk
     before the failure (the change never reported saved is undone, and the audit trail says
     so) and carries on, without a restart; a restart later finds the same."""
-    from datetime import UTC, datetime
 
-    import bot.store
-    from bot.delivery import Delivery
-    from bot.people import Directory
-
-    monkeypatch.setattr(bot.store, "RECOVER_EVERY", 0.0)
-    s = Store(tmp_path)
+    s, held = killable(tmp_path)
     async with s.transaction() as tx:
         tx.put("t", "kept", {"v": 1})
-    os.close(s._lock_fd)  # killed: "kept" is in the journal, which the next start reads back
-    s = Store(tmp_path)
+    os.close(held)  # killed: "kept" is in the journal, which the next start reads back
+    disk = Disk()
     told: list[str] = []
-    s.trouble = told.append
-
-    def failing(fd: int) -> None:
-        raise OSError(5, "Input/output error")
-
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", failing)
+    s = Store(tmp_path, tuning=StoreTuning(recover_every=0.0, fsync=disk.fsync), trouble=told.append)
+    disk.error = OSError(5, "Input/output error")
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
             tx.put("outbox", "1", {"n": 1, "next_at": "2026-01-01T00:00:00+00:00", "to": "person:eclarke", "card": {"title": "Hello"}})
@@ -444,7 +453,7 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
                 tx.put("t", "later", {"v": 2})
     assert told == ["Input/output error"]  # once, not once a refusal
 
-    monkeypatch.setattr(os, "fsync", real_fsync)  # the disk works again
+    disk.error = None  # the disk works again
     async with s.transaction() as tx:  # no restart
         tx.put("t", "later", {"v": 2})
     assert told == ["Input/output error", ""]  # and told it is over
@@ -461,16 +470,12 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     await again.close()
 
 
-async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    s = Store(tmp_path)
+async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(tmp_path: Path) -> None:
+    disk = Disk()
+    s, held = killable(tmp_path, tuning=StoreTuning(fsync=disk.fsync))
     async with s.transaction() as tx:
         tx.put("t", "kept", {"v": 1})
-    real_fsync = os.fsync
-
-    def failing(fd: int) -> None:
-        raise OSError(30, "Read-only file system")
-
-    monkeypatch.setattr(os, "fsync", failing)
+    disk.error = OSError(30, "Read-only file system")
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
             tx.put("t", "lost", {"v": 2})
@@ -478,12 +483,12 @@ async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_
         s.checkpoint()  # never a checkpoint of changes the disk may not have
     await s.recover()  # the scheduler's try, while the disk still fails: nothing changes
     assert s.get("t", "lost") is not None and not (tmp_path / "live.json").exists()
-    monkeypatch.setattr(os, "fsync", real_fsync)
+    disk.error = None
     await s.recover()
     assert s.get("t", "lost") is None and s.get("t", "kept") is not None
     async with s.transaction() as tx:
         tx.put("t", "after", {"v": 3})
-    s._lock_fd and os.close(s._lock_fd)  # killed, no clean close
+    os.close(held)  # killed, no clean close
     again = Store(tmp_path)
     assert sorted(d["id"] for d in again.all("t")) == ["after", "kept"]
     await again.close()
@@ -492,13 +497,10 @@ async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_
 WRITER = textwrap.dedent(
     """
     import asyncio, itertools, sys
-    import bot.store
-    from bot.store import Store
-
-    bot.store.CHECKPOINT_EVERY = int(sys.argv[2])  # small: checkpoints in flight when the kill lands
+    from bot.store import Store, StoreTuning
 
     async def main():
-        s = Store(sys.argv[1])
+        s = Store(sys.argv[1], tuning=StoreTuning(checkpoint_every=int(sys.argv[2])))  # small: checkpoints in flight when the kill lands
         numbers = itertools.count()
 
         async def writer():
@@ -553,12 +555,12 @@ def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, k
 
 async def _thirty_acknowledged(folder: Path) -> None:
     """30 acknowledged commits, each with its audit entry, then a kill (no checkpoint)."""
-    s = Store(folder)
+    s, held = killable(folder)
     for i in range(30):
         async with s.transaction() as tx:
             tx.put("items", f"i{i}", {"n": i, "text": "x" * 40})
             tx.audit("writer", "wrote", f"items/i{i}")
-    os.close(s._lock_fd)  # killed: the journal holds all 30
+    os.close(held)  # killed: the journal holds all 30
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -567,7 +569,6 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", [JOURNAL, AUDIT])
 async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(tmp_path: Path, name: str) -> None:
-    from bot.errors import DataDamaged
 
     await _thirty_acknowledged(tmp_path)
     file = tmp_path / name
@@ -581,8 +582,6 @@ async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keep
             Store(tmp_path)
         assert f"{name} line 11" in str(refused.value) and "check-data" in str(refused.value) and "repair-data" in str(refused.value)
         assert _files(tmp_path) == before
-
-    from bot.datafolder import repair
 
     done = await repair(tmp_path, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
     assert [(a.file, a.lines) for a in done] == [(name, [11])]
@@ -614,8 +613,52 @@ async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
     await s.close()
 
 
+@pytest.mark.parametrize(
+    ("name", "before", "after"),
+    [
+        (JOURNAL, b'"i24",{', b'"i 4",{'),  # the record's key
+        (JOURNAL, b'[["items"', b'[["itens"'),  # its table
+        (JOURNAL, b'{"seq":25,"writes"', b'{"seq":95,"writes"'),  # the change number: the changes after it would be skipped
+        (JOURNAL, b'"n":24,', b'"n":21,'),  # a value
+        (AUDIT, b'"actor":"writer"', b'"actor":"wrider"'),
+        (AUDIT, b'"crc":', b'"\\rc":'),  # the checksum's own name, made into another valid one
+    ],
+)
+async def test_a_damaged_byte_that_leaves_valid_json_is_damage_not_a_different_change(tmp_path: Path, name: str, before: bytes, after: bytes) -> None:
+    """Each line carries its checksum: a damaged byte that still reads as JSON is found and named, never taken as
+    a different change (or a different audit entry), and nothing is changed."""
+    await _thirty_acknowledged(tmp_path)
+    file = tmp_path / name
+    lines = file.read_bytes().splitlines(keepends=True)
+    assert lines[24].count(before) == 1
+    lines[24] = lines[24].replace(before, after)
+    file.write_bytes(b"".join(lines))
+    before_files = _files(tmp_path)
+    with pytest.raises(DataDamaged) as refused:
+        Store(tmp_path)
+    assert [str(d) for d in refused.value.damage] == [f"{name} line 25: does not match its checksum (damaged)"]
+    assert _files(tmp_path) == before_files
+
+
+async def test_lines_written_before_checksums_are_read_as_before(tmp_path: Path) -> None:
+    await _thirty_acknowledged(tmp_path)
+    s = Store(tmp_path)
+    records, audit = s.all("items"), s.audit()
+    await s.close()
+    await _thirty_acknowledged(tmp_path / "old")
+    for name in (JOURNAL, AUDIT):  # as an earlier policybot wrote them: no checksum
+        file = tmp_path / "old" / name
+        file.write_bytes(re.sub(rb',"crc":\d+\}\n', b"}\n", file.read_bytes()))
+        assert b'"crc"' not in file.read_bytes()
+    old = Store(tmp_path / "old")
+    try:
+        assert old.all("items") == records
+        assert [{k: v for k, v in e.items() if k != "at"} for e in old.audit()] == [{k: v for k, v in e.items() if k != "at"} for e in audit]
+    finally:
+        await old.close()
+
+
 async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Path) -> None:
-    from bot.errors import DataDamaged
 
     await _thirty_acknowledged(tmp_path)
     journal = tmp_path / JOURNAL
@@ -629,8 +672,6 @@ async def test_a_journal_line_of_json_in_the_wrong_shape_is_damage(tmp_path: Pat
 
 
 async def test_a_damaged_live_json_is_refused_named_and_never_overwritten(tmp_path: Path) -> None:
-    from bot.datafolder import repair
-    from bot.errors import DataDamaged, PolicybotError
 
     s = Store(tmp_path)
     async with s.transaction() as tx:
@@ -654,7 +695,6 @@ def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silen
     """Whatever byte is damaged (except the newline ending the file, which makes the last line
     unfinished), policybot either opens with every acknowledged change and audit entry, or
     refuses to start naming that file, and changes nothing."""
-    from bot.errors import DataDamaged
 
     original = _THIRTY.setdefault("files", _make_thirty())
     with tempfile.TemporaryDirectory() as folder:

@@ -1,6 +1,6 @@
 """Checking a data folder (`policybot check-data`) and setting its damaged lines aside (`policybot repair-data`).
 
-policybot refuses to start on a damaged data folder rather than guess (bot/store.py): these
+policybot refuses to start on a damaged data folder rather than guess (store.py): these
 say what is damaged, and, when a person asks, move each damaged line of the journal or the
 audit trail into a file of its own in the data folder (``journal.damaged-<time>.jsonl``),
 keep every other line, and record the repair in the audit trail. live.json is one JSON
@@ -18,7 +18,13 @@ from pathlib import Path
 
 from bot import files
 from bot.errors import PolicybotError
-from bot.store import AUDIT, JOURNAL, LIVE, META, PREVIOUS, Damage, Lines, Store, _fsync_dir, audit_problem, journal_problem, lock_folder, read_lines, read_live
+from bot.store.audit import audit_problem
+from bot.store.checkpoint import read_live
+from bot.store.folder import AUDIT, JOURNAL, LIVE, PREVIOUS, fsync_dir, lock_folder
+from bot.store.journal import journal_problem
+from bot.store.lines import Damage, Lines, read_lines
+from bot.store.store import Store
+from bot.store.tables import META
 
 ACTOR = "command line"
 
@@ -127,5 +133,5 @@ def _set_aside(found: Lines, now: datetime) -> SetAside:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return SetAside(path.name, sorted(damaged), into.name)
