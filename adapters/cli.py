@@ -56,33 +56,74 @@ def settle_memory() -> None:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="FILE", help="the school's configuration file (default: $POLICYBOT_CONFIG, else the built-in sample school)")
-    parser = argparse.ArgumentParser(prog="policybot", description="Runs the school's social media policy as chat workflows.", parents=[common])
+    common.add_argument(
+        "--config",
+        metavar="FILE",
+        help="the school's configuration file (default: $POLICYBOT_CONFIG, else the built-in sample school)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="policybot", description="Runs the school's social media policy as chat workflows.", parents=[common]
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     chat = sub.add_parser("chat", parents=[common], help="chat with the bot in this terminal (the default)")
     chat.add_argument("--as", dest="as_person", default="", metavar="NAME", help="who you are at the start")
     serve = sub.add_parser("serve", parents=[common], help="run the Slack and Teams server")
     serve.add_argument("--host", help="address to listen on (default: [server] host)")
     serve.add_argument("--port", type=int, help="port to listen on (default: [server] port)")
-    serve.add_argument("--access-log", action="store_true", help="log a line for every HTTP request (refused requests are always logged)")
+    serve.add_argument(
+        "--access-log",
+        action="store_true",
+        help="log a line for every HTTP request (refused requests are always logged)",
+    )
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
-    sub.add_parser("check-data", parents=[common], help="check every file in the data folder and say what is damaged (changes nothing)")
-    sub.add_parser("repair-data", parents=[common], help="set damaged lines of the journal and audit trail aside in a file of their own, keep everything else (stop policybot first)")
+    sub.add_parser(
+        "check-data",
+        parents=[common],
+        help="check every file in the data folder and say what is damaged (changes nothing)",
+    )
+    sub.add_parser(
+        "repair-data",
+        parents=[common],
+        help="set damaged lines of the journal and audit trail aside in a file of their own, keep everything else (stop policybot first)",
+    )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
-    exp.add_argument("--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records")
-    exp.add_argument("--person", metavar="NAME", help="everything held about one person (a subject access request), instead of --what")
-    exp.add_argument("--format", choices=("csv", "json"), default="csv", help="csv opens in a spreadsheet (default); json keeps every detail")
+    exp.add_argument(
+        "--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records"
+    )
+    exp.add_argument(
+        "--person",
+        metavar="NAME",
+        help="everything held about one person (a subject access request), instead of --what",
+    )
+    exp.add_argument(
+        "--format",
+        choices=("csv", "json"),
+        default="csv",
+        help="csv opens in a spreadsheet (default); json keeps every detail",
+    )
     exp.add_argument("--out", required=True, metavar="FILE", help="where to write it")
-    dnp = sub.add_parser("dnp-import", parents=[common], help="import the do-not-publish list from a CSV file with columns name and class")
+    dnp = sub.add_parser(
+        "dnp-import",
+        parents=[common],
+        help="import the do-not-publish list from a CSV file with columns name and class",
+    )
     dnp.add_argument("--csv", required=True, metavar="FILE", help="the CSV file (a header row, then one pupil per row)")
     dnp.add_argument("--replace", action="store_true", help="replace the whole list instead of adding to it")
     pur = sub.add_parser("purge", parents=[common], help="delete records kept longer than [records] retention allows")
     pur.add_argument("--dry-run", action="store_true", help="only list what would be deleted")
-    man = sub.add_parser("slack-manifest", parents=[common], help="print the Slack app manifest (paste it when creating the Slack app)")
-    man.add_argument("--url", default="", help="the public https address of policybot serve (not needed with Socket Mode)")
-    pkg = sub.add_parser("teams-package", parents=[common], help="write the Microsoft Teams app package (a zip to upload in Teams admin)")
+    man = sub.add_parser(
+        "slack-manifest", parents=[common], help="print the Slack app manifest (paste it when creating the Slack app)"
+    )
+    man.add_argument(
+        "--url", default="", help="the public https address of policybot serve (not needed with Socket Mode)"
+    )
+    pkg = sub.add_parser(
+        "teams-package", parents=[common], help="write the Microsoft Teams app package (a zip to upload in Teams admin)"
+    )
     pkg.add_argument("--out", required=True, metavar="FILE.zip", help="where to write the package")
-    pkg.add_argument("--website", default="https://www.example.com/", help="the school's website (https), shown in the app's details")
+    pkg.add_argument(
+        "--website", default="https://www.example.com/", help="the school's website (https), shown in the app's details"
+    )
     pkg.add_argument("--privacy", default="", help="privacy notice address (https; default: the website)")
     pkg.add_argument("--terms", default="", help="terms of use address (https; default: the website)")
     return parser
@@ -92,7 +133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `policybot` console script."""
     args = _parser().parse_args(argv)
     command = args.command or "chat"
-    logging.basicConfig(level=logging.WARNING if command == "chat" else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.WARNING if command == "chat" else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     try:
         settings = load_config(args.config)
         if command == "check-config":
@@ -136,7 +181,9 @@ def _check_data(settings: Settings) -> int:
     for line in report.summary:
         print(f"  {line}")
     for name in report.unfinished:
-        print(f"  {name}: its last line is unfinished: a change being written when policybot stopped, which nobody was told was saved. policybot drops it when it next starts.")
+        print(
+            f"  {name}: its last line is unfinished: a change being written when policybot stopped, which nobody was told was saved. policybot drops it when it next starts."
+        )
     if not report.damage:
         print("Nothing is damaged.")
         return 0
@@ -145,7 +192,9 @@ def _check_data(settings: Settings) -> int:
         print(f"  {damage}")
     print("policybot will not start until this is dealt with. Nothing has been changed.")
     if any(d.file == "live.json" for d in report.damage):
-        print("live.json holds every record as of its last checkpoint and cannot be repaired line by line: restore the data folder from your backup (see docs/reliability.md).")
+        print(
+            "live.json holds every record as of its last checkpoint and cannot be repaired line by line: restore the data folder from your backup (see docs/reliability.md)."
+        )
     else:
         print(
             "To set the damaged lines aside in a file of their own in the data folder and keep everything else, stop policybot and run: "
@@ -160,7 +209,9 @@ async def _repair_data(settings: Settings) -> int:
     try:
         done = await repair(folder, datetime.now(UTC))
     except StoreLocked:
-        raise PolicybotError(f"policybot is running and using the data folder {folder}. Stop it first, then run this again.") from None
+        raise PolicybotError(
+            f"policybot is running and using the data folder {folder}. Stop it first, then run this again."
+        ) from None
     if not done:
         print(f"Nothing in {folder} is damaged, so nothing was changed.")
         return 0
@@ -168,7 +219,9 @@ async def _repair_data(settings: Settings) -> int:
         lines = ", ".join(map(str, aside.lines))
         print(f"  {aside.file}: line{'s' if len(aside.lines) > 1 else ''} {lines} set aside in {folder / aside.into}")
     print("Every other line is kept, and the repair is in the audit trail. policybot can start again.")
-    print("What the damaged lines held is not in policybot any more: look at the file(s) above to see whether anything needs doing again.")
+    print(
+        "What the damaged lines held is not in policybot any more: look at the file(s) above to see whether anything needs doing again."
+    )
     return 0
 
 
@@ -183,13 +236,17 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
         except FileNotFoundError:
             raise PolicybotError(f"I can't find {path}. Check the file name and folder.") from None
         except (OSError, UnicodeDecodeError) as exc:
-            raise PolicybotError(f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again.") from None
+            raise PolicybotError(
+                f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again."
+            ) from None
         try:
             pupils = default_registry().importers["dnp"](text)
         except ValueError as exc:
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
-        raise PolicybotError("Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person.")
+        raise PolicybotError(
+            "Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person."
+        )
     if command == "export":
         check_outside(Path(args.out), settings.storage_path)  # the data folder is the store's alone
 
@@ -214,23 +271,47 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             except records.RecordsError as exc:
                 raise PolicybotError(str(exc)) from None
             except OSError as exc:
-                raise PolicybotError(f"I couldn't write {out}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+                raise PolicybotError(
+                    f"I couldn't write {out}: {exc.strerror}. Check the folder exists and you can write to it."
+                ) from None
             if args.person:
-                action, record = "subject_access_export", (f"people/{found['configuration']['id']}" if found["configuration"] else found["subject"])
+                action, record = (
+                    "subject_access_export",
+                    (f"people/{found['configuration']['id']}" if found["configuration"] else found["subject"]),
+                )
             else:
                 action, record = "exported", args.what
             async with store.transaction() as tx:
-                tx.audit(records.CLI_ACTOR, action, record, at=now, detail=f"{what}: {count} records, {args.format}, to {out.name}")
-            empty = f" There are no {args.what} records yet, so the file has only the header." if not count and args.what and args.format == "csv" else ""
-            print(f"Wrote {count} records ({what}) to {out}.{empty} It holds personal information: keep it safe and delete it when done.")
+                tx.audit(
+                    records.CLI_ACTOR,
+                    action,
+                    record,
+                    at=now,
+                    detail=f"{what}: {count} records, {args.format}, to {out.name}",
+                )
+            empty = (
+                f" There are no {args.what} records yet, so the file has only the header."
+                if not count and args.what and args.format == "csv"
+                else ""
+            )
+            print(
+                f"Wrote {count} records ({what}) to {out}.{empty} It holds personal information: keep it safe and delete it when done."
+            )
         elif command == "dnp-import":
             added, skipped, removed = await records.import_dnp(store, pupils, now, replace=args.replace)
-            print(f"Do-not-publish list: {added} pupil(s) added, {skipped} already on it" + (f", {removed} earlier entries replaced" if args.replace else "") + ".")
+            print(
+                f"Do-not-publish list: {added} pupil(s) added, {skipped} already on it"
+                + (f", {removed} earlier entries replaced" if args.replace else "")
+                + "."
+            )
         elif args.dry_run:
             due = records.past_retention(store, settings, now)
             for e in due:
                 print(f"  {e.table}/{e.key}: past the {e.days}-day retention period (since {day(e.since.date())})")
-            print(f"{len(due)} record(s) are past their retention period." + (" Run 'policybot purge' to delete them." if due else " Nothing to delete."))
+            print(
+                f"{len(due)} record(s) are past their retention period."
+                + (" Run 'policybot purge' to delete them." if due else " Nothing to delete.")
+            )
         else:
             due = await records.purge(store, settings, now)
             for e in due:
@@ -245,7 +326,9 @@ def _slack_manifest(settings: Settings, url: str) -> int:
 
     slack = slack_settings(settings)
     if slack is None:
-        raise PolicybotError(f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml.")
+        raise PolicybotError(
+            f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml."
+        )
     if not slack.socket_mode and not url.startswith("https://"):
         raise PolicybotError(
             "Without Socket Mode, Slack needs the public https address of policybot serve: add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
@@ -260,12 +343,23 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
     check_outside(out, settings.storage_path)
     with tempfile.TemporaryDirectory() as folder:  # made aside, then put in place whole: never written through a link
         made = Path(folder) / "package.zip"
-        data = write_package(made, settings, default_registry(), website=args.website, privacy=args.privacy or args.website, terms=args.terms or args.website)
+        data = write_package(
+            made,
+            settings,
+            default_registry(),
+            website=args.website,
+            privacy=args.privacy or args.website,
+            terms=args.terms or args.website,
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         write_private(out, made.read_bytes(), mode=0o644)
-    print(f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands.")
+    print(
+        f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands."
+    )
     if "example.com" in args.website:
-        print("  Tip: give --website (and --privacy, --terms) with your school's real https addresses before uploading.")
+        print(
+            "  Tip: give --website (and --privacy, --terms) with your school's real https addresses before uploading."
+        )
     print("  Upload it in the Teams admin centre: Teams apps > Manage apps > Upload new app.")
     return 0
 
@@ -320,7 +414,9 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
     try:
         app = await build_app(core)
         if not app[FRONT_ENDS]:
-            raise PolicybotError(f"{settings.source}: nothing to serve; add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'.")
+            raise PolicybotError(
+                f"{settings.source}: nothing to serve; add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'."
+            )
         core.start_background()
         # A line per request costs more than acknowledging it; refusals are logged by the handlers.
         runner = web.AppRunner(app) if access_log else web.AppRunner(app, access_log=None)

@@ -51,7 +51,11 @@ def _duration(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     days, rest = divmod(minutes, 24 * 60)
     hours, mins = divmod(rest, 60)
-    parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "", f"{mins} min" if mins else ""]
+    parts = [
+        f"{days} day{'s' if days != 1 else ''}" if days else "",
+        f"{hours} h" if hours else "",
+        f"{mins} min" if mins else "",
+    ]
     return " ".join(p for p in parts if p) or "less than a minute"
 
 
@@ -132,7 +136,9 @@ class ConsoleChannel:
             self.show(target, msg.card, msg.key)
         else:
             box.unread.append((msg.key, msg.card))
-            self.write(f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)')
+            self.write(
+                f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)'
+            )
 
     def show(self, target: str, card: Card, key: str | None = None) -> None:
         items = menu_of(card)
@@ -169,7 +175,9 @@ class ConsoleChat:
         people = self.core.people.people
         first = as_person or next((p.id for p in people if not p.roles and p.employed), people[0].id)
         self.write(f"policybot terminal chat for {self.core.settings.school.name}.")
-        self.write("Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave.")
+        self.write(
+            "Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave."
+        )
         self.write(self.clock_line())
         await self.switch(first)
         await self.settle()
@@ -177,10 +185,14 @@ class ConsoleChat:
     async def switch(self, name: str) -> None:
         found = self.core.match(name)
         if len(found) != 1:
-            self.write("I couldn't tell who you meant." if found else f"Nobody called {name!r}. Type /who to see everyone.")
+            self.write(
+                "I couldn't tell who you meant." if found else f"Nobody called {name!r}. Type /who to see everyone."
+            )
             return
         p = found[0]
-        roles = ", ".join({"slt": "SLT", "admin": "administrator"}[r] for r in sorted(p.roles)) or ("staff" if p.employed else "volunteer")
+        roles = ", ".join({"slt": "SLT", "admin": "administrator"}[r] for r in sorted(p.roles)) or (
+            "staff" if p.employed else "volunteer"
+        )
         self.write(f"You are now {p.describe()} [{roles}].")
         self.channel.switch(p.id)
 
@@ -215,7 +227,9 @@ class ConsoleChat:
             if word == "/time reset":
                 self.core.clock.reset()
                 self.save_clock()
-                self.write(f"The clock is back to the real time: it is {when(self.core.now(), self.core.settings.school.tz)}.")
+                self.write(
+                    f"The clock is back to the real time: it is {when(self.core.now(), self.core.settings.school.tz)}."
+                )
                 return True
             if word.startswith("/advance"):
                 await self.advance(text[len("/advance") :].strip())
@@ -230,7 +244,9 @@ class ConsoleChat:
         except Exception:
             ref = reference()
             log.exception("unexpected error, reference %s", ref)
-            self.write(f"Sorry, something went wrong on my side (reference {ref}). Your last message may not have been saved; please try again, and tell your administrator if it keeps happening.")
+            self.write(
+                f"Sorry, something went wrong on my side (reference {ref}). Your last message may not have been saved; please try again, and tell your administrator if it keeps happening."
+            )
         return True
 
     async def advance(self, amount: str) -> None:
@@ -301,7 +317,9 @@ class ConsoleChat:
         loop = asyncio.get_running_loop()
         lines = Lines(stream, loop)
         interruptible = False
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not on Windows: Ctrl-C stops it as before
+        with contextlib.suppress(
+            NotImplementedError, RuntimeError, ValueError
+        ):  # not on Windows: Ctrl-C stops it as before
             loop.add_signal_handler(signal.SIGINT, lines.interrupt)
             interruptible = True
         try:

@@ -20,7 +20,10 @@ def slack_app(api_url: str) -> web.Application:
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
-    bolt = AsyncApp(signing_secret=os.environ["SLACK_SIGNING_SECRET"], client=AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=api_url))
+    bolt = AsyncApp(
+        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        client=AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=api_url),
+    )
 
     @bolt.command("/new-account")
     async def command(ack):  # type: ignore[no-untyped-def]
@@ -41,7 +44,11 @@ def teams_app() -> web.Application:
         async def on_message_activity(self, turn_context: TurnContext) -> None:
             await turn_context.send_activity(MessageFactory.text(f"Echo: {turn_context.activity.text}"))
 
-    adapter = CloudAdapter(ConfigurationBotFrameworkAuthentication(SimpleNamespace(APP_ID="", APP_PASSWORD="", APP_TYPE="MultiTenant", APP_TENANTID="")))
+    adapter = CloudAdapter(
+        ConfigurationBotFrameworkAuthentication(
+            SimpleNamespace(APP_ID="", APP_PASSWORD="", APP_TYPE="MultiTenant", APP_TENANTID="")
+        )
+    )
     bot = Echo()
 
     async def messages(request: web.Request) -> web.StreamResponse:

@@ -120,7 +120,9 @@ class Result:
 Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
 
 
-async def closed_loop(name: str, session: aiohttp.ClientSession, request: Request, total: int, concurrency: int) -> Result:
+async def closed_loop(
+    name: str, session: aiohttp.ClientSession, request: Request, total: int, concurrency: int
+) -> Result:
     """`total` requests, `concurrency` at a time, as fast as the server answers."""
     latencies: list[float] = []
     errors = 0
@@ -142,7 +144,14 @@ async def closed_loop(name: str, session: aiohttp.ClientSession, request: Reques
 ROUNDS = 3
 
 
-async def in_turns(session: aiohttp.ClientSession, base: str, ours: tuple[str, Request], bare: tuple[str, Request], total: int, concurrency: int) -> tuple[Result, Result]:
+async def in_turns(
+    session: aiohttp.ClientSession,
+    base: str,
+    ours: tuple[str, Request],
+    bare: tuple[str, Request],
+    total: int,
+    concurrency: int,
+) -> tuple[Result, Result]:
     """`total` requests to each of policybot and a bare app, in ROUNDS alternating rounds.
 
     Each round of policybot's is followed by waiting until it has handled every request
@@ -201,14 +210,18 @@ class Server:
     def __init__(self, args: list[str], port: int, env: dict[str, str], log: Path) -> None:
         self.port = port
         self.log = log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
 
     async def ready(self, session: aiohttp.ClientSession, path: str) -> None:
         for _ in range(200):
             if self.proc.poll() is not None:
                 raise SystemExit(f"the server stopped at start-up; see {self.log.name}")
             try:
-                async with session.request("GET" if path == "/healthz" else "POST", f"http://127.0.0.1:{self.port}{path}") as resp:
+                async with session.request(
+                    "GET" if path == "/healthz" else "POST", f"http://127.0.0.1:{self.port}{path}"
+                ) as resp:
                     await resp.read()
                     return
             except aiohttp.ClientConnectionError:
@@ -243,7 +256,11 @@ def teams_request(base: str, service_url: str, text: str) -> Request:
             "serviceUrl": service_url,
             "channelId": "msteams",
             "from": {"id": f"29:p{person}", "name": f"Person {person}", "aadObjectId": teams_id(person)},
-            "conversation": {"conversationType": "personal", "tenantId": TENANT, "id": f"a:personal-{teams_id(person)}"},
+            "conversation": {
+                "conversationType": "personal",
+                "tenantId": TENANT,
+                "id": f"a:personal-{teams_id(person)}",
+            },
             "recipient": {"id": "28:policybot-bench", "name": "policybot"},
             "channelData": {"tenant": {"id": TENANT}},
             "text": text,
@@ -272,8 +289,15 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
     async def click(session: aiohttp.ClientSession, i: int) -> int:
         person = slack_person(i)
         # The "New school social media account" button of the help card, as policybot renders it.
-        value = button_value(Button("conversation.start", "New school social media account", {"workflow": "new_account"}))
-        element = {"type": "button", "action_id": f"{BUTTON}.0", "value": value, "text": {"type": "plain_text", "text": "New account"}}
+        value = button_value(
+            Button("conversation.start", "New school social media account", {"workflow": "new_account"})
+        )
+        element = {
+            "type": "button",
+            "action_id": f"{BUTTON}.0",
+            "value": value,
+            "text": {"type": "plain_text", "text": "New account"},
+        }
         message = {"ts": "1700000000.000100", "blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}
         block = message["blocks"][0]
         payload = block_actions(slack_id(person), "D0BENCH", message, block, block["elements"][0])
@@ -332,7 +356,12 @@ async def run(quick: bool) -> None:
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
         # policybot serve
         port = free_port()
-        bot = Server(["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)], port, env, folder / "serve.log")
+        bot = Server(
+            ["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+            port,
+            env,
+            folder / "serve.log",
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             await bot.ready(session, "/healthz")
@@ -350,19 +379,33 @@ async def run(quick: bool) -> None:
                 command, click = slack_requests(base, secret)
                 await closed_loop("warm-up", session, command, 100, 8)
                 await drain(session, base)
-                ours["slack_paced"] = await paced(f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total)
+                ours["slack_paced"] = await paced(
+                    f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total
+                )
                 await drain(session, base)
                 # The bare bolt app runs alongside, and the two take turns in rounds (policybot,
                 # its replies, then bolt; three times over), so both meet the machine as it is
                 # then: its speed drifts by a fifth from one minute to the next.
                 bolt_port = free_port()
-                bolt = Server(["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log")
+                bolt = Server(
+                    ["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log"
+                )
                 try:
                     await bolt.ready(session, "/slack/events")
                     bare_command, bare_click = slack_requests(f"http://127.0.0.1:{bolt_port}", secret)
                     await closed_loop("warm-up", session, bare_command, 100, 8)
-                    for kind, mine, theirs, what in (("slack_cmd", command, bare_command, "slash commands"), ("slack_click", click, bare_click, "button clicks")):
-                        ours[kind], bare[kind] = await in_turns(session, base, (f"Slack {what} (policybot)", mine), (f"Slack {what} (bare slack-bolt)", theirs), total, concurrency)
+                    for kind, mine, theirs, what in (
+                        ("slack_cmd", command, bare_command, "slash commands"),
+                        ("slack_click", click, bare_click, "button clicks"),
+                    ):
+                        ours[kind], bare[kind] = await in_turns(
+                            session,
+                            base,
+                            (f"Slack {what} (policybot)", mine),
+                            (f"Slack {what} (bare slack-bolt)", theirs),
+                            total,
+                            concurrency,
+                        )
                     bare_slack_rss = bolt.rss_mb()
                 finally:
                     bolt.stop()
@@ -376,7 +419,9 @@ async def run(quick: bool) -> None:
             await echo.ready(session, "/api/messages")
             plain = teams_request(f"http://127.0.0.1:{port}", bf_url + "/", "help")
             await closed_loop("warm-up", session, plain, 100, 8)
-            bare["teams"] = await closed_loop("Teams activities (bare CloudAdapter echo)", session, plain, total, concurrency)
+            bare["teams"] = await closed_loop(
+                "Teams activities (bare CloudAdapter echo)", session, plain, total, concurrency
+            )
             bare_teams_rss = echo.rss_mb()
         finally:
             echo.stop()
@@ -384,9 +429,15 @@ async def run(quick: bool) -> None:
     if slack_runner is not None:
         await slack_runner.cleanup()
 
-    print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}")
-    print(f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school, half on Teams, half on Slack.\n")
-    print("| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare | all handled and replied (s) | RSS after (MB) |")
+    print(
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+    )
+    print(
+        f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school, half on Teams, half on Slack.\n"
+    )
+    print(
+        "| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare | all handled and replied (s) | RSS after (MB) |"
+    )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows.append(row(ours["teams"], bare["teams"], rss))
     rows.append(row(ours["teams_paced"]))

@@ -32,7 +32,15 @@ async def measure(n: int) -> tuple[float, float, float, float]:
         async with store.transaction() as tx:
             for i in range(start, min(n, start + batch)):
                 tx.put(
-                    "items", f"I-{i}", {"account": f"ACC-{i % 200}", "kind": "comment", "summary": "A parent asked about the trip" * 2, "status": "replied", "received_at": "2026-01-01T10:00:00+00:00"}
+                    "items",
+                    f"I-{i}",
+                    {
+                        "account": f"ACC-{i % 200}",
+                        "kind": "comment",
+                        "summary": "A parent asked about the trip" * 2,
+                        "status": "replied",
+                        "received_at": "2026-01-01T10:00:00+00:00",
+                    },
                 )
                 tx.audit("eclarke", "item_logged", f"items/I-{i}", after="open")
     store.checkpoint()  # (the commits count from here)
@@ -56,11 +64,19 @@ async def measure(n: int) -> tuple[float, float, float, float]:
     assert reopened.count("items") == n + SAMPLES
     await reopened.close()
     q = statistics.quantiles(writes, n=100)
-    return statistics.median(writes) * 1000, q[98] * 1000, max(writes) * 1000, statistics.median(lookups) * 1e6, reopen * 1000
+    return (
+        statistics.median(writes) * 1000,
+        q[98] * 1000,
+        max(writes) * 1000,
+        statistics.median(lookups) * 1e6,
+        reopen * 1000,
+    )
 
 
 async def main() -> None:
-    print("| records held | durable write p50 (ms) | write p99 (ms) | slowest write, one made during a checkpoint (ms) | lookup p50 (us) | reopen (ms) |")
+    print(
+        "| records held | durable write p50 (ms) | write p99 (ms) | slowest write, one made during a checkpoint (ms) | lookup p50 (us) | reopen (ms) |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for n in SIZES:
         w50, w99, wmax, look, reopen = await measure(n)

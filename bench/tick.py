@@ -55,7 +55,23 @@ async def seed(store: Store) -> int:
                     "created_at": "2025-09-01T09:00:00+00:00",
                 },
             )
-            tx.put("rota", acc, {"account": acc, "weekly": {"mon": "treid", "tue": "treid", "wed": "treid", "thu": "treid", "fri": "treid", "sat": "treid", "sun": "treid"}, "overrides": {}})
+            tx.put(
+                "rota",
+                acc,
+                {
+                    "account": acc,
+                    "weekly": {
+                        "mon": "treid",
+                        "tue": "treid",
+                        "wed": "treid",
+                        "thu": "treid",
+                        "fri": "treid",
+                        "sat": "treid",
+                        "sun": "treid",
+                    },
+                    "overrides": {},
+                },
+            )
     items = 0
     day = NOW - timedelta(days=365)
     while day < NOW:
@@ -110,11 +126,15 @@ async def main() -> None:
             later.append((time.perf_counter() - t) * 1000)
     await core.close()
     weekdays = [ms for name, ms in firsts.items() if name != "Mon"]
-    print(f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), {len(sent)} duty reminders each morning, {DAYS} days.\n")
+    print(
+        f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), {len(sent)} duty reminders each morning, {DAYS} days.\n"
+    )
     print("| tick | time (ms) |")
     print("|---|---:|")
     print(f"| first after opening the store (builds its indexes) | {opening_ms:.0f} |")
-    print(f"| first of the day, 08:05 (sends the duty reminders), median of {len(weekdays)} weekdays | {statistics.median(weekdays):.0f} |")
+    print(
+        f"| first of the day, 08:05 (sends the duty reminders), median of {len(weekdays)} weekdays | {statistics.median(weekdays):.0f} |"
+    )
     print(f"| first of the day, slowest of {len(weekdays)} weekdays | {max(weekdays):.0f} |")
     print(f"| first on Monday (the SLT digest and policy reminders too) | {firsts['Mon']:.0f} |")
     print(f"| every 30 s after, p50 of {len(later)} | {statistics.median(later):.1f} |")

@@ -84,7 +84,10 @@ def require(who: Person, role: str, doing: str) -> None:
     wanted = [r.strip() for r in role.split(",") if r.strip()]
     if not any(r in who.roles for r in wanted):
         names = " or ".join(ROLE_NAMES.get(r, r) for r in wanted)
-        raise NotAllowed(f"Only {names} can {doing}. If you think you should be able to, please ask a member of SLT.", why=f"needs {role}")
+        raise NotAllowed(
+            f"Only {names} can {doing}. If you think you should be able to, please ask a member of SLT.",
+            why=f"needs {role}",
+        )
 
 
 def refuse(tx: Transaction, actor: str, doing: str, record: str, why: str, now: datetime) -> None:

@@ -93,7 +93,9 @@ def _person(text: str, directory: Directory) -> str:
     if len(found) == 1:
         return found[0].id
     if not found:
-        raise Invalid(f"I couldn't find anyone called {text!r} in the school's list. Check the spelling, or use their full name.")
+        raise Invalid(
+            f"I couldn't find anyone called {text!r} in the school's list. Check the spelling, or use their full name."
+        )
     names = ", ".join(p.describe() for p in found)
     raise Invalid(f"{text!r} could be {names}. Please give their full name.")
 
@@ -109,7 +111,20 @@ DAY_ONLY_FUTURE = time(17, 0)  # a deadline of "Friday" means by the end of Frid
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})(?:[/.-](\d{2,4}))?$")
 _TIME = re.compile(r"(\d{1,2})(?::|\.)(\d{2})\s*(am|pm)?$|(\d{1,2})\s*(am|pm)$")
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december")
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
 
 
 def date_examples(direction: Direction) -> str:
@@ -204,7 +219,9 @@ def _read_date(t: str, today: date, direction: Direction) -> date | None:
         return ahead
     if back == ahead:
         return back  # today
-    raise Invalid(f"Do you mean {day(back)} or {day(ahead)}? Please give the date, like {ahead.day}/{ahead.month}/{ahead.year}.")
+    raise Invalid(
+        f"Do you mean {day(back)} or {day(ahead)}? Please give the date, like {ahead.day}/{ahead.month}/{ahead.year}."
+    )
 
 
 def _refuse_date(d: date, today: date, direction: Direction) -> None:
@@ -286,7 +303,11 @@ def _read_datetime(t: str, tz: ZoneInfo, now: datetime, direction: Direction) ->
     if d is None:
         return None
     if direction == "future":
-        return max(datetime.combine(d, DAY_ONLY_FUTURE, tz), now) if d == today else datetime.combine(d, DAY_ONLY_FUTURE, tz)
+        return (
+            max(datetime.combine(d, DAY_ONLY_FUTURE, tz), now)
+            if d == today
+            else datetime.combine(d, DAY_ONLY_FUTURE, tz)
+        )
     moment = datetime.combine(d, DAY_ONLY_PAST, tz)
     return min(moment, now) if d == today else moment
 
@@ -300,15 +321,24 @@ def explain(step: Step, directory: Directory, me: str = "") -> str:
     opts = "; ".join(f"{n} {c.label}" for n, c in enumerate(step.choices, start=1))
     others = [p.name for p in directory.people if p.employed and p.id != me][:2] or ["Tom Reid", "Emma Clarke"]
     if step.kind == "choice":
-        wants, example = f"Choose one of these, by its number or its name: {opts}.", (f"1 (or {step.choices[0].label.split(' (')[0]})" if step.choices else "1")
+        wants, example = (
+            f"Choose one of these, by its number or its name: {opts}.",
+            (f"1 (or {step.choices[0].label.split(' (')[0]})" if step.choices else "1"),
+        )
     elif step.kind == "multi":
-        wants, example = f"Choose one or more of these, by number or name, separated by commas: {opts}.", "1, 2" if len(step.choices) > 1 else "1"
+        wants, example = (
+            f"Choose one or more of these, by number or name, separated by commas: {opts}.",
+            "1, 2" if len(step.choices) > 1 else "1",
+        )
     elif step.kind == "yesno":
         wants, example = "Answer yes or no.", "yes"
     elif step.kind == "person":
         wants, example = "Give one person's name, as it is on the school's staff list.", others[0]
     elif step.kind == "people":
-        wants, example = "Give people's names as they are on the school's staff list, separated by commas.", ", ".join(others)
+        wants, example = (
+            "Give people's names as they are on the school's staff list, separated by commas.",
+            ", ".join(others),
+        )
     elif step.kind == "date":
         wants, example = "Give a date.", "25/11/2026"
     elif step.kind == "datetime":

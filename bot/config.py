@@ -215,7 +215,9 @@ def _platforms(file: str, top: Section, platforms: Sequence[PlatformConfig]) -> 
     return out
 
 
-def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, platforms: Sequence[PlatformConfig] = ()) -> Settings:
+def parse_config(
+    raw: Mapping[str, Any], file: str, base: Path | None = None, platforms: Sequence[PlatformConfig] = ()
+) -> Settings:
     """Turn parsed TOML into settings, or raise `ConfigError` naming the key.
 
     `platforms`: the front ends whose sections and [[people]] keys the file may hold
@@ -227,7 +229,9 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, pl
     try:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(file, "school.timezone", f'{tz!r} is not a time zone; expected a name like "Europe/London"') from None
+        raise ConfigError(
+            file, "school.timezone", f'{tz!r} is not a time zone; expected a name like "Europe/London"'
+        ) from None
     nation = school_sec.str("nation", "ENG")
     if nation not in NATIONS:
         raise ConfigError(file, "school.nation", f"expected one of {', '.join(NATIONS)}")
@@ -277,16 +281,28 @@ def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None, pl
         reminder_hours=inc.number("reminder_hours", 4.0),
     )
     if incidents.urgent_reminder_minutes > 60:
-        raise ConfigError(file, "incidents.urgent_reminder_minutes", "expected 60 or less: the policy's urgent incidents are chased within the hour")
+        raise ConfigError(
+            file,
+            "incidents.urgent_reminder_minutes",
+            "expected 60 or less: the policy's urgent incidents are chased within the hour",
+        )
     inc.done()
 
     people = _people(file, top._get("people", MISSING), platforms)
     if school.headteacher:
         head = next((p for p in people if p.id == school.headteacher), None)
         if head is None:
-            raise ConfigError(file, "school.headteacher", f"{school.headteacher!r} is not the id of anyone in [[people]]; expected one of {', '.join(p.id for p in people)}")
+            raise ConfigError(
+                file,
+                "school.headteacher",
+                f"{school.headteacher!r} is not the id of anyone in [[people]]; expected one of {', '.join(p.id for p in people)}",
+            )
         if not head.is_slt:
-            raise ConfigError(file, "school.headteacher", f'{head.id!r} must also have roles = ["slt"]: the headteacher is alerted with SLT, and incident details go only to SLT')
+            raise ConfigError(
+                file,
+                "school.headteacher",
+                f'{head.id!r} must also have roles = ["slt"]: the headteacher is alerted with SLT, and incident details go only to SLT',
+            )
     for name in raw:
         if name not in top.seen:
             raise ConfigError(file, name, "unknown section; check its spelling against config.example.toml")
@@ -329,9 +345,13 @@ def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(str(file), "(file)", "not found; check the path given to --config or POLICYBOT_CONFIG") from None
+        raise ConfigError(
+            str(file), "(file)", "not found; check the path given to --config or POLICYBOT_CONFIG"
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(str(file), "(file)", f"cannot be read ({exc.__class__.__name__}); expected a UTF-8 text file") from None
+        raise ConfigError(
+            str(file), "(file)", f"cannot be read ({exc.__class__.__name__}); expected a UTF-8 text file"
+        ) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -86,4 +86,6 @@ class Section:
         """Refuse keys nobody reads: a typo should not be silently ignored."""
         for name in self.table:
             if name not in self.seen:
-                raise ConfigError(self.file, self.key(name), "unknown key; check its spelling against config.example.toml")
+                raise ConfigError(
+                    self.file, self.key(name), "unknown key; check its spelling against config.example.toml"
+                )

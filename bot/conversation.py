@@ -61,7 +61,13 @@ class Conversations:
         key = conversation_key(ctx.actor.id, wf.name)
         existing = None if fresh else ctx.get(CONVERSATIONS, key)
         if existing and wf.command and not context:
-            self._ask(existing, wf, ctx, out, note="You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again).")
+            self._ask(
+                existing,
+                wf,
+                ctx,
+                out,
+                note="You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again).",
+            )
             return
         convo = {
             "person": ctx.actor.id,
@@ -140,9 +146,19 @@ class Conversations:
             tip = ""
             if step is not None:
                 step = resolved(step, convo["answers"], ctx)
-                needed = "If you have nothing to add, type skip." if step.optional else "This question is needed: it can't be skipped."
+                needed = (
+                    "If you have nothing to add, type skip."
+                    if step.optional
+                    else "This question is needed: it can't be skipped."
+                )
                 tip = f"Help with this question: {answers.explain(step, self.directory, ctx.actor.id)}\n{needed}\n\n"
-            self._ask(convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip())
+            self._ask(
+                convo,
+                wf,
+                ctx,
+                out,
+                note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip(),
+            )
         elif convo["step"] == SUMMARY:
             self._summary_reply(convo, wf, word, ctx, out)
         else:
@@ -154,7 +170,13 @@ class Conversations:
         convo = ctx.get(CONVERSATIONS, conversation_key(ctx.actor.id, name)) if name else self.active(ctx)
         wf = self.registry.workflows.get(convo["workflow"]) if convo else None
         if convo is None or wf is None:
-            out.tell(Card("Already done", "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new."), ephemeral=True)
+            out.tell(
+                Card(
+                    "Already done",
+                    "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new.",
+                ),
+                ephemeral=True,
+            )
             return
         if action == "conversation.cancel":
             self.cancel(convo, ctx, out)
@@ -169,8 +191,16 @@ class Conversations:
             self._edit(convo, wf, str(data.get("key", "")), ctx, out)
         else:
             if data.get("key") != convo["step"]:
-                self._ask(convo, wf, ctx, out, note="That question was already answered, so I ignored that click. Here is where you are now:")
-                out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # a refusal of the click (a front end may answer it in place)
+                self._ask(
+                    convo,
+                    wf,
+                    ctx,
+                    out,
+                    note="That question was already answered, so I ignored that click. Here is where you are now:",
+                )
+                out.messages[-1] = replace(
+                    out.messages[-1], ephemeral=True
+                )  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
             if wf.step(convo["step"]).kind in ("person", "people") and self.directory.names_by_identity(ctx.platform):  # type: ignore[union-attr]  # a picker there gives the platform's own ids
@@ -184,7 +214,9 @@ class Conversations:
         for uid in ids:
             p = self.directory.by_platform(platform, str(uid)) or self.directory.get(str(uid))
             if p is None:
-                raise Invalid("One of the people you picked is not on the school's staff list in policybot. Please pick someone else, or ask an administrator to add them.")
+                raise Invalid(
+                    "One of the people you picked is not on the school's staff list in policybot. Please pick someone else, or ask an administrator to add them."
+                )
             mapped.append(p.id)
         return mapped if isinstance(value, list) else mapped[0]
 
@@ -196,7 +228,13 @@ class Conversations:
             wf.on_file(convo["answers"], ctx, out)
             self._save(convo, ctx, out)
             return
-        out.tell(Card("I can't take files", "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.", tone="warning"))
+        out.tell(
+            Card(
+                "I can't take files",
+                "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.",
+                tone="warning",
+            )
+        )
 
     def _summary_reply(self, convo: dict[str, Any], wf: Workflow, word: str, ctx: Context, out: Outcome) -> None:
         if word in SUBMIT_WORDS or word == fold(wf.submit_label):
@@ -209,14 +247,26 @@ class Conversations:
                 if target in (str(n), fold(step.title), step.key):
                     self._edit(convo, wf, step.key, ctx, out)
                     return
-        self._ask(convo, wf, ctx, out, note="Type submit to send it, change and a number (like change 2) to change an answer, or cancel.")
+        self._ask(
+            convo,
+            wf,
+            ctx,
+            out,
+            note="Type submit to send it, change and a number (like change 2) to change an answer, or cancel.",
+        )
 
     def _accept(self, convo: dict[str, Any], wf: Workflow, raw: Any, ctx: Context, out: Outcome) -> None:
         step = wf.step(convo["step"])
         assert step is not None
         step = resolved(step, convo["answers"], ctx)
         if not step.optional and isinstance(raw, str) and fold(raw) in SKIP_WORDS:
-            self._ask(convo, wf, ctx, out, note=f"Sorry, this question is needed, so it can't be skipped. {answers.explain(step, self.directory, ctx.actor.id)}")
+            self._ask(
+                convo,
+                wf,
+                ctx,
+                out,
+                note=f"Sorry, this question is needed, so it can't be skipped. {answers.explain(step, self.directory, ctx.actor.id)}",
+            )
             return
         try:
             if step.optional and isinstance(raw, str) and fold(raw) in ("skip", "none", "no", "-", "n/a"):
@@ -249,7 +299,13 @@ class Conversations:
         if history:
             previous = history[-1]
         else:
-            self._ask(convo, wf, ctx, out, note="This is the first question, so there is nothing to go back to. Type cancel if you want to stop.")
+            self._ask(
+                convo,
+                wf,
+                ctx,
+                out,
+                note="This is the first question, so there is nothing to go back to. Type cancel if you want to stop.",
+            )
             return
         convo["history"] = history[:-1]
         convo["answers"].pop(previous, None)
@@ -260,8 +316,16 @@ class Conversations:
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
         if step is None:  # such as a card's Change pressed with nothing chosen in its list
-            self._ask(convo, wf, ctx, out, note="Please choose which answer to change first, then press Change again. Nothing was changed.")
-            out.messages[-1] = replace(out.messages[-1], ephemeral=True)  # the click is refused (a front end may say so in place)
+            self._ask(
+                convo,
+                wf,
+                ctx,
+                out,
+                note="Please choose which answer to change first, then press Change again. Nothing was changed.",
+            )
+            out.messages[-1] = replace(
+                out.messages[-1], ephemeral=True
+            )  # the click is refused (a front end may say so in place)
             return
         old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
         convo["answers"].pop(key, None)
@@ -311,7 +375,9 @@ class Conversations:
         if not before and not kept and not now_lines:
             out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
             return
-        lines = [f"{title}: cancelled. I have removed this form from your unfinished ones, and nothing more will be sent from it."]
+        lines = [
+            f"{title}: cancelled. I have removed this form from your unfinished ones, and nothing more will be sent from it."
+        ]
         if before:
             lines += ["", "Already sent while you were answering (cancelling does not take these back):", *before]
         if now_lines:
@@ -323,9 +389,19 @@ class Conversations:
     def _restart(self, convo: dict[str, Any], wf: Workflow | None, ctx: Context, out: Outcome) -> None:
         out.delete(CONVERSATIONS, conversation_key(convo["person"], convo["workflow"]))
         if wf is None:
-            out.tell(Card("Sorry", "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do."))
+            out.tell(
+                Card(
+                    "Sorry",
+                    "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do.",
+                )
+            )
             return
-        out.tell(Card("Sorry", "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble."))
+        out.tell(
+            Card(
+                "Sorry",
+                "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble.",
+            )
+        )
         self.start(wf, ctx, out, convo.get("context", {}), fresh=True)
 
     def _finish(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome) -> None:
@@ -339,8 +415,17 @@ class Conversations:
         except (AlreadyDecided, Expired) as refusal:
             # Too late (another member of SLT decided meanwhile): nothing of it is filed, and the
             # form is closed, or every later message would be refused again as an answer to it.
-            out.audit("too_late", f"{CONVERSATIONS}/{conversation_key(convo['person'], convo['workflow'])}", detail=wf.name)
-            out.tell(Card("Sorry", f"{refusal} I have closed this form ({wf.title}), so there is nothing more to answer.", tone="warning"), ephemeral=True)
+            out.audit(
+                "too_late", f"{CONVERSATIONS}/{conversation_key(convo['person'], convo['workflow'])}", detail=wf.name
+            )
+            out.tell(
+                Card(
+                    "Sorry",
+                    f"{refusal} I have closed this form ({wf.title}), so there is nothing more to answer.",
+                    tone="warning",
+                ),
+                ephemeral=True,
+            )
             return
         out.messages.extend(done.messages)
         out.writes.extend(done.writes)
@@ -363,15 +448,33 @@ class Conversations:
                 out.delete(CONVERSATIONS, key, action="draft_expired")
                 again = f" Type /{wf.command} to start again." if wf and wf.command else ""
                 sent = self._sent_lines(convo.get("sent") or [])
-                told = "Nothing was sent." if not sent else "\n".join(["Nothing more will be sent from it. What was already sent stays with whoever received it:", *sent])
+                told = (
+                    "Nothing was sent."
+                    if not sent
+                    else "\n".join(
+                        [
+                            "Nothing more will be sent from it. What was already sent stays with whoever received it:",
+                            *sent,
+                        ]
+                    )
+                )
                 out.send(
                     person(convo["person"]),
-                    Card("Your unfinished draft has expired", f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}"),
+                    Card(
+                        "Your unfinished draft has expired",
+                        f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}",
+                    ),
                 )
                 due.append((f"expired:{key}:{convo['started_at']}", out))
             elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
                 out.put(CONVERSATIONS, key, {**convo, "reminded": True})
-                out.send(person(convo["person"]), Card("A gentle reminder", f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away."))
+                out.send(
+                    person(convo["person"]),
+                    Card(
+                        "A gentle reminder",
+                        f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away.",
+                    ),
+                )
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))
         return due
 
@@ -379,4 +482,8 @@ class Conversations:
 def _sent_since(out: Outcome, since: int, ctx: Context) -> list[dict[str, Any]]:
     """The messages an outcome sent to someone other than the actor after its first `since` (updates of cards aside)."""
     me = person(ctx.actor.id)
-    return [{"to": str(m.to), "title": m.card.title, "at": ctx.now.isoformat()} for m in out.messages[since:] if m.to != me and not m.replace]
+    return [
+        {"to": str(m.to), "title": m.card.title, "at": ctx.now.isoformat()}
+        for m in out.messages[since:]
+        if m.to != me and not m.replace
+    ]

@@ -93,7 +93,15 @@ def disk_back_card(settings: Settings, since: datetime, until: datetime, why: st
 class Core:
     """One running policybot: every front end talks to this."""
 
-    def __init__(self, settings: Settings, store: Store, clock: Clock | None = None, registry: Registry | None = None, *, priority: Priority | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        clock: Clock | None = None,
+        registry: Registry | None = None,
+        *,
+        priority: Priority | None = None,
+    ) -> None:
         """`priority`: the requests being answered, which `store` was opened to give way to (see `open`)."""
         self.settings = settings  # the school's settings, and each front end's own section (`Settings.platform`)
         self.store = store
@@ -105,7 +113,14 @@ class Core:
         self.priority = priority or Priority()
         # Requests acknowledged before they were handled (chat platforms' messages) are handled here.
         self.backlog = Backlog(self.priority)
-        self.delivery = Delivery(store, self.directory, self.clock.now, give_way=self.priority.give_way, tz=settings.school.tz, guards=self.registry.guards)
+        self.delivery = Delivery(
+            store,
+            self.directory,
+            self.clock.now,
+            give_way=self.priority.give_way,
+            tz=settings.school.tz,
+            guards=self.registry.guards,
+        )
         self._tasks: list[asyncio.Task[None]] = []
         # When the disk refuses changes, the administrators are told, once, and told again when it is over.
         self._outage: tuple[datetime, str] | None = None
@@ -117,7 +132,9 @@ class Core:
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
         """Open the store named in the settings (or a memory one) and build the core."""
         priority = Priority()
-        store = Store(None if memory else settings.storage_path, gaps=priority)  # checkpoints wait for a gap between requests too
+        store = Store(
+            None if memory else settings.storage_path, gaps=priority
+        )  # checkpoints wait for a gap between requests too
         return cls(settings, store, clock, priority=priority)
 
     def now(self) -> datetime:
@@ -129,7 +146,9 @@ class Core:
         """The key a request is saved under: the platform's own event id, or a new one."""
         return event.event_id or f"{event.platform}:{uuid.uuid4().hex}"
 
-    async def accept(self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "", within: float | None = None) -> str:
+    async def accept(
+        self, event: Inbound, extra: dict[str, Any] | None = None, *, key: str = "", within: float | None = None
+    ) -> str:
         """Save a request before it is acknowledged to its platform; return its inbox key.
 
         For platforms that must be answered before the work is done (a chat
@@ -231,7 +250,9 @@ class Core:
         """
         return await self.engine.home(platform, user, self.clock.now())
 
-    async def admit(self, platform: str, user: str, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+    async def admit(
+        self, platform: str, user: str, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None
+    ) -> Person:
         """The person behind a platform user, if they may do `doing`: for anything a front end
         shows or does outside a turn (the rest of a long message, a status card).
 
@@ -306,7 +327,9 @@ class Core:
         while True:
             try:
                 await self.priority.give_way()  # reminders can wait a moment for answers owed now
-                await self.store.recover()  # after a failed fsync: saving again once the disk works, with or without traffic
+                await (
+                    self.store.recover()
+                )  # after a failed fsync: saving again once the disk works, with or without traffic
                 await self.tick()
             except Exception:
                 log.exception("scheduler tick failed; trying again next time")

@@ -66,10 +66,20 @@ def person_targets(recipient: Recipient, directory: Directory) -> list[str]:
 class Delivery:
     """Works through the outbox; `flush()` sends everything due now."""
 
-    def __init__(self, store: Store, directory: Directory, now: Callable[[], datetime], give_way: Callable[[], Awaitable[None]] | None = None, tz: tzinfo = UTC, guards: Sequence[Guard] = ()) -> None:
+    def __init__(
+        self,
+        store: Store,
+        directory: Directory,
+        now: Callable[[], datetime],
+        give_way: Callable[[], Awaitable[None]] | None = None,
+        tz: tzinfo = UTC,
+        guards: Sequence[Guard] = (),
+    ) -> None:
         self.store = store
         self.directory = directory
-        self.guards = guards  # the procedures' rules (someone who has left): messages to a role no longer reach those they stop
+        self.guards = (
+            guards  # the procedures' rules (someone who has left): messages to a role no longer reach those they stop
+        )
         self.tz = tz  # the school's: whose last day is over is decided by the school's date
         self.now = now
         self.give_way = give_way  # before each message: let requests being answered go first
@@ -123,10 +133,16 @@ class Delivery:
             # otherwise lose the change while its message had gone, and it would go twice.
             await self.store.sync(upto)
             # (n, targets still owed) of each message waiting after a failure, oldest first.
-            behind = [(r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None]
+            behind = [
+                (r["n"], set(r["targets"])) for r in (self.store.get("outbox", k) for k in failed) if r is not None
+            ]
             held: set[str] = set()  # targets with an earlier message still owed
             # A message to a role reaches the people who hold it now: not those who have left.
-            present = self.directory.without(access.gone(self.store, self.guards, now.astimezone(self.tz).date().isoformat())) if ready else self.directory
+            present = (
+                self.directory.without(access.gone(self.store, self.guards, now.astimezone(self.tz).date().isoformat()))
+                if ready
+                else self.directory
+            )
             for key in ready:
                 row = self.store.get("outbox", key)
                 if row is None:
@@ -158,7 +174,9 @@ class Delivery:
                 try:
                     await channel.send(target, msg)
                     sent += 1
-                except Exception as exc:  # best effort: the log has it, and the outbox message follows once the disk works
+                except (
+                    Exception
+                ) as exc:  # best effort: the log has it, and the outbox message follows once the disk works
                     log.warning("could not tell %s that policybot cannot save (%s)", target, exc)
         return sent
 
@@ -171,7 +189,10 @@ class Delivery:
         nobody reachable yet, is due now rather than at its next try."""
         now = self.now().isoformat()
         async with self.store.transaction() as tx:
-            for row in tx.where("outbox", lambda r: r["next_at"] > now and (r.get("targets") is None or target in (r.get("targets") or []))):
+            for row in tx.where(
+                "outbox",
+                lambda r: r["next_at"] > now and (r.get("targets") is None or target in (r.get("targets") or [])),
+            ):
                 tx.put("outbox", row["id"], {**row, "next_at": now})
         self.kick()
 
@@ -187,7 +208,9 @@ class Delivery:
             if not targets:
                 # Nobody reachable yet (for example someone who has not added the app on
                 # their platform). Keep it and look again later rather than lose it.
-                await self._update(row["id"], {"next_at": (now + timedelta(minutes=5)).isoformat(), "unreachable": True})
+                await self._update(
+                    row["id"], {"next_at": (now + timedelta(minutes=5)).isoformat(), "unreachable": True}
+                )
                 return 0
         done = 0
         remaining = list(targets)
@@ -201,9 +224,21 @@ class Delivery:
             except TemporaryFailure as exc:
                 if now - _written(row, now) < GIVE_UP_AFTER:
                     attempts = row.get("attempts", 0) + 1
-                    wait = timedelta(seconds=exc.retry_after) if exc.retry_after else min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 20)))
-                    log.warning("message %s to %s not sent yet (%s); retrying in %ss", msg.id, target, exc, int(wait.total_seconds()))
-                    await self._update(row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()})
+                    wait = (
+                        timedelta(seconds=exc.retry_after)
+                        if exc.retry_after
+                        else min(MAX_BACKOFF, timedelta(seconds=2 ** min(attempts, 20)))
+                    )
+                    log.warning(
+                        "message %s to %s not sent yet (%s); retrying in %ss",
+                        msg.id,
+                        target,
+                        exc,
+                        int(wait.total_seconds()),
+                    )
+                    await self._update(
+                        row["id"], {"targets": remaining, "attempts": attempts, "next_at": (now + wait).isoformat()}
+                    )
                     return done
                 # A day of failures: given up and recorded, so it holds back nothing more.
                 log.error("message %s to %s given up after a day of failures: %s", msg.id, target, exc)
@@ -229,7 +264,18 @@ class Delivery:
 
     async def _record_failure(self, msg: Message, target: str, why: str) -> None:
         async with self.store.transaction() as tx:
-            tx.put("undelivered", f"{msg.id}|{target}", {"message": msg.id, "to": str(msg.to), "target": target, "why": why, "title": msg.card.title, "at": self.now().isoformat()})
+            tx.put(
+                "undelivered",
+                f"{msg.id}|{target}",
+                {
+                    "message": msg.id,
+                    "to": str(msg.to),
+                    "target": target,
+                    "why": why,
+                    "title": msg.card.title,
+                    "at": self.now().isoformat(),
+                },
+            )
             tx.audit("policybot", "delivery_failed", f"outbox/{msg.id}", detail=f"{target}: {why}")
 
 

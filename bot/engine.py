@@ -45,7 +45,17 @@ class Engine:
 
     # ---- the turn ------------------------------------------------------------
 
-    async def admit(self, platform: str, user: str, now: datetime, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+    async def admit(
+        self,
+        platform: str,
+        user: str,
+        now: datetime,
+        *,
+        doing: str,
+        record: str = "",
+        role: str = "",
+        to: Recipient | None = None,
+    ) -> Person:
         """The person behind a platform user, if they may do `doing` (see bot/access.py).
 
         Raises `NotRecognised` or `NotAllowed` after recording the refusal in the audit trail.
@@ -68,7 +78,11 @@ class Engine:
             except (NotRecognised, NotAllowed) as exc:
                 refusal: PolicybotError = exc  # leave the block normally: the record of it is committed
             else:
-                return self.registry.home(Context(who, now, self.settings, self.directory, tx, platform)) if self.registry.home else None
+                return (
+                    self.registry.home(Context(who, now, self.settings, self.directory, tx, platform))
+                    if self.registry.home
+                    else None
+                )
         raise refusal
 
     async def handle(self, event: Inbound, now: datetime, inbox_key: str = "") -> list[Outbound]:
@@ -106,9 +120,32 @@ class Engine:
             raise unknown
         return sent
 
-    def _admit(self, tx: Transaction, platform: str, user: str, now: datetime, *, doing: str, record: str = "", role: str = "", to: Recipient | None = None) -> Person:
+    def _admit(
+        self,
+        tx: Transaction,
+        platform: str,
+        user: str,
+        now: datetime,
+        *,
+        doing: str,
+        record: str = "",
+        role: str = "",
+        to: Recipient | None = None,
+    ) -> Person:
         """The one access check (bot/access.py), with the procedures' guards."""
-        return access.admit(tx, self.directory, self.tz, platform, user, now, guards=self.registry.guards, doing=doing, record=record, role=role, to=to)
+        return access.admit(
+            tx,
+            self.directory,
+            self.tz,
+            platform,
+            user,
+            now,
+            guards=self.registry.guards,
+            doing=doing,
+            record=record,
+            role=role,
+            to=to,
+        )
 
     def _record(self, event: Inbound) -> str:
         """The record an action was about, from the id its button carries ("applications/A-3")."""
@@ -127,7 +164,14 @@ class Engine:
             out.audit("too_late", self._record(event), detail=_what(event))
         except Conflict:
             out = Outcome(actor=ctx.actor.id)
-            out.tell(Card("Sorry", "Someone else changed this at the same moment. Please look again and retry.", tone="warning"), ephemeral=True)
+            out.tell(
+                Card(
+                    "Sorry",
+                    "Someone else changed this at the same moment. Please look again and retry.",
+                    tone="warning",
+                ),
+                ephemeral=True,
+            )
         return out
 
     def _dispatch(self, event: Inbound, ctx: Context, out: Outcome) -> None:
@@ -186,7 +230,13 @@ class Engine:
             # Text after a command is read like a typed answer: cleaned, and no longer than one.
             rest = answers.clean_text(rest)
             if len(rest) > COMMAND_TEXT_MAX:
-                out.tell(Card("That is too long", f"That is {len(rest)} characters; please keep it under {COMMAND_TEXT_MAX}. Type /{found.name} again with a shorter text.", tone="warning"))
+                out.tell(
+                    Card(
+                        "That is too long",
+                        f"That is {len(rest)} characters; please keep it under {COMMAND_TEXT_MAX}. Type /{found.name} again with a shorter text.",
+                        tone="warning",
+                    )
+                )
                 return
             found.run(rest, ctx, out)
         else:
@@ -203,7 +253,9 @@ class Engine:
             if isinstance(wf, Workflow):
                 buttons.append(Button(action="conversation.start", label=wf.title, data={"workflow": wf.name}))
         lines.append("While answering questions you can type back, cancel or help at any time.")
-        out.tell(Card(f"Hello {ctx.actor.name.split()[0]}, here is what I can do", "\n".join(lines), buttons=tuple(buttons)))
+        out.tell(
+            Card(f"Hello {ctx.actor.name.split()[0]}, here is what I can do", "\n".join(lines), buttons=tuple(buttons))
+        )
 
     def _action(self, event: Inbound, ctx: Context, out: Outcome) -> None:
         data = dict(event.data)
@@ -220,7 +272,9 @@ class Engine:
             return
         handler = self.registry.actions.get(event.action)
         if handler is None:
-            raise Expired("That button is from an older version of a message and no longer works. Type /help to see what I can do.")
+            raise Expired(
+                "That button is from an older version of a message and no longer works. Type /help to see what I can do."
+            )
         handler(data, ctx, out)
 
     # ---- scheduled work ---------------------------------------------------------

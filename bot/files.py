@@ -54,14 +54,20 @@ def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
     wherever the link points.
     """
     if path.is_symlink():
-        raise WriteRefused(f"{path} is a link to another file, so nothing was written (the file would have gone wherever the link points). Give the path of an ordinary file.")
+        raise WriteRefused(
+            f"{path} is a link to another file, so nothing was written (the file would have gone wherever the link points). Give the path of an ordinary file."
+        )
     if path.is_dir():
         raise WriteRefused(f"{path} is a folder. Give a file name, for example {path / 'export.csv'}.")
     folder = path.parent
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)  # created 0600, never through a link
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{path.name}.", suffix=".tmp", dir=folder
+        )  # created 0600, never through a link
     except OSError as exc:
-        raise WriteRefused(f"I couldn't write {path}: {exc.strerror}. Check the folder {folder} exists and you can write to it.") from None
+        raise WriteRefused(
+            f"I couldn't write {path}: {exc.strerror}. Check the folder {folder} exists and you can write to it."
+        ) from None
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
@@ -73,4 +79,6 @@ def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
     except OSError as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise WriteRefused(f"I couldn't write {path}: {exc.strerror}. Check the folder exists and you can write to it.") from None
+        raise WriteRefused(
+            f"I couldn't write {path}: {exc.strerror}. Check the folder exists and you can write to it."
+        ) from None

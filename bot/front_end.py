@@ -22,7 +22,20 @@ from bot.messages import Outbound
 from bot.store import Store, Transaction
 
 # The core's own tables, which no front end may declare as its own.
-CORE_TABLES = frozenset({"outbox", "inbox", "events", "conversations", "scheduler", "reminders", "counters", "undelivered", "people", reach.UNREACHABLE})
+CORE_TABLES = frozenset(
+    {
+        "outbox",
+        "inbox",
+        "events",
+        "conversations",
+        "scheduler",
+        "reminders",
+        "counters",
+        "undelivered",
+        "people",
+        reach.UNREACHABLE,
+    }
+)
 
 
 class NotItsTable(Exception):

@@ -70,7 +70,9 @@ class Card:
             "title": self.title,
             "body": self.body,
             "fields": [[a, b] for a, b in self.fields],
-            "buttons": [{"action": b.action, "label": b.label, "data": dict(b.data), "style": b.style} for b in self.buttons],
+            "buttons": [
+                {"action": b.action, "label": b.label, "data": dict(b.data), "style": b.style} for b in self.buttons
+            ],
             "question": None
             if q is None
             else {

@@ -29,7 +29,15 @@ def apply(out: Outcome, tx: Transaction, ctx: Context, begin: Begin) -> list[Out
         else:
             tx.put(w.table, w.key, w.doc, expect_version=w.expect_version)
         if w.action:
-            tx.audit(out.actor, w.action, f"{w.table}/{w.key}", before=w.before or before, after=w.after or (w.doc or {}).get("status"), at=ctx.now, detail=w.detail)
+            tx.audit(
+                out.actor,
+                w.action,
+                f"{w.table}/{w.key}",
+                before=w.before or before,
+                after=w.after or (w.doc or {}).get("status"),
+                at=ctx.now,
+                detail=w.detail,
+            )
     for a in out.audits:
         tx.audit(out.actor, a.action, a.key, before=a.before, after=a.after, at=ctx.now, detail=a.detail)
     if out.start:

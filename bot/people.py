@@ -27,7 +27,9 @@ class Directory:
         self.platforms = frozenset(platforms) | {name for p in self.people for name in p.identities}
         # First entry wins, as a scan would. Ids compare ignoring case (Entra object ids are
         # written either way; chat platforms' member ids are upper case).
-        self._by_identity = {(name, uid.lower()): p for p in reversed(self.people) for name, uid in p.identities.items()}
+        self._by_identity = {
+            (name, uid.lower()): p for p in reversed(self.people) for name, uid in p.identities.items()
+        }
 
     def get(self, person_id: str) -> Person | None:
         return self._by_id.get(person_id)

@@ -68,9 +68,13 @@ class Backlog:
 
     def __init__(self, priority: Priority, workers: int = 4) -> None:
         self.priority = priority
-        self.size = workers  # steps in progress at once (the store runs turns one at a time; the others wait for the disk)
+        self.size = (
+            workers  # steps in progress at once (the store runs turns one at a time; the others wait for the disk)
+        )
         self._queue: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]]] = asyncio.Queue()
-        self._after: dict[str, collections.deque[Callable[[], Awaitable[None]]]] = {}  # per key: work waiting behind the piece in hand
+        self._after: dict[
+            str, collections.deque[Callable[[], Awaitable[None]]]
+        ] = {}  # per key: work waiting behind the piece in hand
         self._workers: list[asyncio.Task[None]] = []
         self._waiting = 0
         self._idle = asyncio.Event()  # set while nothing is owed

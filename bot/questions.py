@@ -48,7 +48,9 @@ def question_card(convo: dict[str, Any], wf: Workflow, step: Step, note: str = "
     return Card(f"{wf.title} - {count}", body, question=question)
 
 
-def summary_card(convo: dict[str, Any], wf: Workflow, directory: Directory, tz: tzinfo, note: str = "", ctx: Context | None = None) -> Card:
+def summary_card(
+    convo: dict[str, Any], wf: Workflow, directory: Directory, tz: tzinfo, note: str = "", ctx: Context | None = None
+) -> Card:
     """The check-your-answers card: every answer, a Change button for each, Submit and Cancel."""
     fields = []
     buttons = [Button(action="conversation.submit", label=wf.submit_label, data={"workflow": wf.name}, style="primary")]
@@ -56,10 +58,16 @@ def summary_card(convo: dict[str, Any], wf: Workflow, directory: Directory, tz: 
         if ctx is not None:
             step = resolved(step, convo["answers"], ctx)
         fields.append((step.title, answers.show(step, convo["answers"].get(step.key), directory, tz)))
-        buttons.append(Button(action="conversation.edit", label=f"Change: {step.title}", data={"workflow": wf.name, "key": step.key}))
+        buttons.append(
+            Button(
+                action="conversation.edit", label=f"Change: {step.title}", data={"workflow": wf.name, "key": step.key}
+            )
+        )
     buttons.append(Button(action="conversation.cancel", label="Cancel", data={"workflow": wf.name}, style="danger"))
     body = f"Please check your answers. If they are right, choose {wf.submit_label}; or change any answer first."
-    return Card(f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons))
+    return Card(
+        f"{wf.title} - check your answers", f"{note}\n\n{body}".strip(), fields=tuple(fields), buttons=tuple(buttons)
+    )
 
 
 class _Reads(dict[str, Any]):

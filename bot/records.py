@@ -146,11 +146,19 @@ def people_rows(store: Store, settings: Settings, table: str) -> list[dict[str, 
     rows = []
     stored = {r["id"]: r for r in store.all(table)}
     for p in settings.people:
-        row: dict[str, Any] = {"id": p.id, "name": p.name, "title": p.title, "roles": sorted(p.roles), "employed": p.employed}
+        row: dict[str, Any] = {
+            "id": p.id,
+            "name": p.name,
+            "title": p.title,
+            "roles": sorted(p.roles),
+            "employed": p.employed,
+        }
         row.update({k: v for k, v in stored.pop(p.id, {}).items() if k != "id"})
         rows.append(row)
     for pid, record in sorted(stored.items()):
-        rows.append({"id": pid, "name": "(no longer in the configuration)", **{k: v for k, v in record.items() if k != "id"}})
+        rows.append(
+            {"id": pid, "name": "(no longer in the configuration)", **{k: v for k, v in record.items() if k != "id"}}
+        )
     return rows
 
 
@@ -216,13 +224,17 @@ class Subject:
 def find_subject(settings: Settings, name: str) -> Subject:
     found = Directory(settings.people).match(name)
     if len(found) > 1:
-        raise RecordsError(f"{name!r} could be {', '.join(p.describe() for p in found)}. Please give their full name or id.")
+        raise RecordsError(
+            f"{name!r} could be {', '.join(p.describe() for p in found)}. Please give their full name or id."
+        )
     if found:
         p = found[0]
         return Subject(p.describe(), p.id, _words(p.name))
     words = _words(name)
     if len(words) < 2:
-        raise RecordsError(f"Nobody called {name!r} is on the staff list. For anyone else (a pupil or parent), give their first and last name.")
+        raise RecordsError(
+            f"Nobody called {name!r} is on the staff list. For anyone else (a pupil or parent), give their first and last name."
+        )
     return Subject(name, "", words)
 
 
@@ -237,7 +249,18 @@ def subject_access(store: Store, settings: Settings, name: str) -> dict[str, Any
         if hits:
             records[table] = sorted(hits, key=_natural)
     person = next((p for p in settings.people if p.id == subject.person_id), None)
-    config = {"id": person.id, "name": person.name, "title": person.title, "roles": sorted(person.roles), "employed": person.employed, "email": person.email} if person else None
+    config = (
+        {
+            "id": person.id,
+            "name": person.name,
+            "title": person.title,
+            "roles": sorted(person.roles),
+            "employed": person.employed,
+            "email": person.email,
+        }
+        if person
+        else None
+    )
     audit = [e for e in store.audit() if subject.mentioned(e)]
     return {"subject": subject.label, "configuration": config, "records": records, "audit": audit}
 
@@ -261,7 +284,9 @@ def export_person(store: Store, settings: Settings, name: str, fmt: str, out: Pa
     if fmt == "json":
         write_private(out, to_json(found))
     else:
-        write_private(out, to_csv(subject_rows(found), settings.school.tz, ["source", "record", "field", "value"]), bom=True)
+        write_private(
+            out, to_csv(subject_rows(found), settings.school.tz, ["source", "record", "field", "value"]), bom=True
+        )
     return found
 
 
@@ -298,14 +323,28 @@ async def purge(store: Store, settings: Settings, now: datetime, registry: Regis
         due = past_retention(store, settings, now, registry)
         for e in due:
             tx.delete(e.table, e.key)
-            tx.audit(CLI_ACTOR, "purged", f"{e.table}/{e.key}", at=now, detail=f"past the {e.days}-day retention period for {e.table} (since {e.since.date().isoformat()})")
+            tx.audit(
+                CLI_ACTOR,
+                "purged",
+                f"{e.table}/{e.key}",
+                at=now,
+                detail=f"past the {e.days}-day retention period for {e.table} (since {e.since.date().isoformat()})",
+            )
     return due
 
 
 # ---- importing a list ---------------------------------------------------------------------
 
 
-async def import_rows(store: Store, table: str, rows: list[tuple[str, ...]], now: datetime, *, replace: bool = False, registry: Registry | None = None) -> tuple[int, int, int]:
+async def import_rows(
+    store: Store,
+    table: str,
+    rows: list[tuple[str, ...]],
+    now: datetime,
+    *,
+    replace: bool = False,
+    registry: Registry | None = None,
+) -> tuple[int, int, int]:
     """Add rows of a list to `table` in one commit, each made a record by the table's declared
     `load`; `replace` clears the old list first. Returns (added, already there, removed)."""
     declared = (registry or default_registry()).tables.get(table)
@@ -325,10 +364,19 @@ async def import_rows(store: Store, table: str, rows: list[tuple[str, ...]], now
                 continue
             tx.put(table, key, record)
             added += 1
-        tx.audit(CLI_ACTOR, f"{table}_imported", table, at=now, detail=f"{added} added, {skipped} already on the list" + (f", {removed} previous entries replaced" if replace else ""))
+        tx.audit(
+            CLI_ACTOR,
+            f"{table}_imported",
+            table,
+            at=now,
+            detail=f"{added} added, {skipped} already on the list"
+            + (f", {removed} previous entries replaced" if replace else ""),
+        )
     return added, skipped, removed
 
 
-async def import_dnp(store: Store, pupils: list[tuple[str, str]], now: datetime, *, replace: bool = False) -> tuple[int, int, int]:
+async def import_dnp(
+    store: Store, pupils: list[tuple[str, str]], now: datetime, *, replace: bool = False
+) -> tuple[int, int, int]:
     """The command line's `dnp-import` (adapters/cli.py names it so): the do-not-publish list's rows."""
     return await import_rows(store, "dnp", list(pupils), now, replace=replace)

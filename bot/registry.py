@@ -56,7 +56,9 @@ class Registry:
             reg.home = getattr(module, "HOME", reg.home)
             for table in getattr(module, "TABLES", ()):
                 if table.name in reg.tables:
-                    raise ValueError(f"{module.__name__} declares the table {table.name!r}, already declared by another module: a table has one owner.")
+                    raise ValueError(
+                        f"{module.__name__} declares the table {table.name!r}, already declared by another module: a table has one owner."
+                    )
                 reg.tables[table.name] = table
             reg.guards.extend(getattr(module, "GUARDS", ()))
         return reg

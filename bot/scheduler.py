@@ -42,7 +42,9 @@ class Scheduler:
     conversation an outcome begins (`Conversations.begin`).
     """
 
-    def __init__(self, settings: Settings, store: Store, directory: Directory, schedules: Sequence[Schedule], begin: outbox.Begin) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, directory: Directory, schedules: Sequence[Schedule], begin: outbox.Begin
+    ) -> None:
         self.settings = settings
         self.store = store
         self.directory = directory

@@ -164,17 +164,39 @@ class Outcome:
         """Reply to the person who acted."""
         self.messages.append(Outbound(person(self.actor), card, **kw))
 
-    def send(self, to: Recipient, card: Card, *, key: str | None = None, replace: bool = False, private: bool = False, ephemeral: bool = False) -> None:
+    def send(
+        self,
+        to: Recipient,
+        card: Card,
+        *,
+        key: str | None = None,
+        replace: bool = False,
+        private: bool = False,
+        ephemeral: bool = False,
+    ) -> None:
         self.messages.append(Outbound(to, card, key=key, replace=replace, private=private, ephemeral=ephemeral))
 
-    def put(self, table: str, key: str, doc: dict[str, Any], *, action: str = "", before: str | None = None, after: str | None = None, detail: str = "", expect_version: int | None = None) -> None:
+    def put(
+        self,
+        table: str,
+        key: str,
+        doc: dict[str, Any],
+        *,
+        action: str = "",
+        before: str | None = None,
+        after: str | None = None,
+        detail: str = "",
+        expect_version: int | None = None,
+    ) -> None:
         """Write a record; with `action`, the audit trail records it too."""
         self.writes.append(Write(table, key, doc, action, before, after, detail, expect_version))
 
     def delete(self, table: str, key: str, *, action: str = "", detail: str = "") -> None:
         self.writes.append(Write(table, key, None, action, detail=detail))
 
-    def audit(self, action: str, record: str, *, before: str | None = None, after: str | None = None, detail: str = "") -> None:
+    def audit(
+        self, action: str, record: str, *, before: str | None = None, after: str | None = None, detail: str = ""
+    ) -> None:
         """Record something that changed nothing but must be on the record (a refusal, a view)."""
         self.audits.append(Write("", record, None, action, before, after, detail))
 
@@ -251,7 +273,15 @@ class FollowUp:
             about = answers.pop("_context", {})
             then(answers, about, ctx, out)
 
-        return Workflow(name=self.name, title=self.title, steps=self.steps, on_complete=complete, role=self.role, confirm=self.confirm, submit_label=self.submit_label)
+        return Workflow(
+            name=self.name,
+            title=self.title,
+            steps=self.steps,
+            on_complete=complete,
+            role=self.role,
+            confirm=self.confirm,
+            submit_label=self.submit_label,
+        )
 
 
 @dataclass(frozen=True)

@@ -34,13 +34,36 @@ ACTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "Action.Execute": ("1.4", ()),
 }
 # property -> version introduced, for properties newer than 1.0
-NEWER_PROPERTIES = {"isRequired": "1.3", "errorMessage": "1.3", "label": "1.3", "style:filtered": "1.5", "style:heading": "1.5", "verb": "1.4", "associatedInputs": "1.3"}
+NEWER_PROPERTIES = {
+    "isRequired": "1.3",
+    "errorMessage": "1.3",
+    "label": "1.3",
+    "style:filtered": "1.5",
+    "style:heading": "1.5",
+    "verb": "1.4",
+    "associatedInputs": "1.3",
+}
 # Which inputs an Action.Submit or Action.Execute validates and sends (case does not matter).
 ASSOCIATED_INPUTS = {"auto", "none"}
 ENUMS = {
     "size": {"Default", "Small", "Medium", "Large", "ExtraLarge"},
     "weight": {"Default", "Lighter", "Bolder"},
-    "color": {"Default", "Dark", "Light", "Accent", "Good", "Warning", "Attention", "default", "dark", "light", "accent", "good", "warning", "attention"},
+    "color": {
+        "Default",
+        "Dark",
+        "Light",
+        "Accent",
+        "Good",
+        "Warning",
+        "Attention",
+        "default",
+        "dark",
+        "light",
+        "accent",
+        "good",
+        "warning",
+        "attention",
+    },
     "spacing": {"None", "Small", "Default", "Medium", "Large", "ExtraLarge", "Padding"},
 }
 INPUT_STYLES = {"Input.ChoiceSet": {"compact", "expanded", "filtered"}}
@@ -89,7 +112,9 @@ def check_card(card: dict[str, Any]) -> list[str]:
             if kind not in ("Action.Submit", "Action.Execute"):
                 problems.append(f"{where}: associatedInputs belongs to Action.Submit and Action.Execute, not {kind}")
             elif str(a["associatedInputs"]).lower() not in ASSOCIATED_INPUTS:
-                problems.append(f"{where}: associatedInputs {a['associatedInputs']!r} is not one of {sorted(ASSOCIATED_INPUTS)}")
+                problems.append(
+                    f"{where}: associatedInputs {a['associatedInputs']!r} is not one of {sorted(ASSOCIATED_INPUTS)}"
+                )
         if "data" in a and not isinstance(a["data"], dict):
             problems.append(f"{where}: data must be an object")
         if kind == "Action.ShowCard":

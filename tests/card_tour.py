@@ -19,7 +19,15 @@ from tests.harness import APPLICATION, TestBot, add_account, put_person, ready_r
 
 STAFF, SLT, ADMIN = "eclarke", "swhitfield", "pshah"
 PEOPLE = ("eclarke", "treid", "swhitfield", "dokafor", "pshah", "jbennett")
-TEXTS = ("Pennington PTA", "@PenningtonPTA", "Year 3", "Mohammed Khan", "Weekdays, every morning", "A short note about it, in enough words to be useful.", "Mon-Sun: Emma Clarke")
+TEXTS = (
+    "Pennington PTA",
+    "@PenningtonPTA",
+    "Year 3",
+    "Mohammed Khan",
+    "Weekdays, every morning",
+    "A short note about it, in enough words to be useful.",
+    "Mon-Sun: Emma Clarke",
+)
 ANSWERS: dict[str, tuple[Any, ...]] = {
     "yesno": ("yes", "no"),
     "person": ("treid", "jbennett", "eclarke", "dokafor", "swhitfield"),
@@ -67,7 +75,9 @@ class Tour:
                     if edit is not None:
                         await self.bot.click(who, edit)
                         continue
-                await self.bot.click(who, Button(action="conversation.submit", label="Submit", data={"workflow": workflow}))
+                await self.bot.click(
+                    who, Button(action="conversation.submit", label="Submit", data={"workflow": workflow})
+                )
                 if self._step(who) == where:  # refused at the end: give up on this one
                     await self.bot.say(who, "cancel")
                 continue
@@ -78,7 +88,11 @@ class Tour:
             elif q is not None and q.key == step:
                 options = ANSWERS.get(q.kind, TEXTS)
             for value in options or TEXTS:
-                await self.bot.send(Inbound("test", who, "action", action="answer", data={"workflow": workflow, "key": step, "value": value}))
+                await self.bot.send(
+                    Inbound(
+                        "test", who, "action", action="answer", data={"workflow": workflow, "key": step, "value": value}
+                    )
+                )
                 if self._step(who) != where:
                     break
             else:
@@ -92,7 +106,8 @@ class Tour:
                     (who, b)
                     for who, msg in list(self.bot.outbox.sent)
                     for b in msg.card.buttons
-                    if who in PEOPLE and (who, b.action, tuple(sorted((k, str(v)) for k, v in b.data.items()))) not in self.clicked
+                    if who in PEOPLE
+                    and (who, b.action, tuple(sorted((k, str(v)) for k, v in b.data.items()))) not in self.clicked
                 ),
                 None,
             )

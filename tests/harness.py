@@ -55,7 +55,13 @@ class TestBot:
 
     __test__ = False
 
-    def __init__(self, settings: Settings | None = None, path: Path | None = None, start: datetime = START, registry: Registry | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        path: Path | None = None,
+        start: datetime = START,
+        registry: Registry | None = None,
+    ) -> None:
         self.settings = settings or load_config(None)
         self.clock = Clock(start)
         self.core = Core(self.settings, Store(path), self.clock, registry)
@@ -103,7 +109,17 @@ def button(card: Card, label: str) -> Button:
 
 
 # A complete, valid business case typed by Emma Clarke (Year 6 teacher).
-APPLICATION = ("/new-account", "Facebook", "Year 6 Trips", "To share trip news with families", "Parents and carers of Year 6", "In the newsletter", "Emma Clarke, Tom Reid", "private", "yes")
+APPLICATION = (
+    "/new-account",
+    "Facebook",
+    "Year 6 Trips",
+    "To share trip news with families",
+    "Parents and carers of Year 6",
+    "In the newsletter",
+    "Emma Clarke, Tom Reid",
+    "private",
+    "yes",
+)
 
 
 # A registered school account, as an administrator records it (see workflows/new_account.py).
@@ -129,14 +145,18 @@ async def read_policy(core: Core, *people: str) -> None:
     """Each person confirms reading the current policy, as they would with /policy."""
     version = core.settings.school.policy_version
     for pid in people:
-        await core.handle(Inbound("test", pid, "action", action="policy_acknowledgement.ack", data={"version": version}))
+        await core.handle(
+            Inbound("test", pid, "action", action="policy_acknowledgement.ack", data={"version": version})
+        )
 
 
 # When the sample school's staff read the policy and were trained, in the records made by hand below.
 READ_AT = "2026-11-20T09:00:00+00:00"
 
 
-def person_record(*, read: str | None = None, trained: str | None = None, leaving: str | None = None, leaving_status: str = "open") -> dict[str, Any]:
+def person_record(
+    *, read: str | None = None, trained: str | None = None, leaving: str | None = None, leaving_status: str = "open"
+) -> dict[str, Any]:
     """A person's record in the shape workflows/people.py keeps: `read` the policy version they
     confirmed (on READ_AT), `trained` the date of their induction, `leaving` their last day."""
     doc: dict[str, Any] = {}
@@ -187,11 +207,32 @@ EVIDENCE = "A comment calling a Year 5 child names under the sports day post, po
 async def report_abuse(bot: TestBot, who: str = "eclarke", danger: str = "no") -> str:
     """A complete report about a post on the school's Facebook page; returns the incident's number."""
     await add_account(bot)
-    await bot.answer_all(who, "/report-abuse", danger, "1", "bullying", "1, 2", "parent", "2, 3", "not yet", EVIDENCE, "https://facebook.example/post/1", "submit")
+    await bot.answer_all(
+        who,
+        "/report-abuse",
+        danger,
+        "1",
+        "bullying",
+        "1, 2",
+        "parent",
+        "2, 3",
+        "not yet",
+        EVIDENCE,
+        "https://facebook.example/post/1",
+        "submit",
+    )
     return bot.store.find("incidents", reporter=who)[-1]["id"]
 
 
 def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
     """Run the terminal chat (`policybot chat`) in `cwd` with `script` typed in, as a person would."""
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
-    return subprocess.run([sys.executable, "-m", "adapters.cli", "chat"], input=script, capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "chat"],
+        input=script,
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=120,
+    )

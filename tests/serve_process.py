@@ -27,7 +27,11 @@ class ServeProcess:
     def __init__(self, config: Path, log: Path, env: dict[str, str] | None = None) -> None:
         self.config = config
         self.log_path = log
-        self.env = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "policybot_config")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k.lower() not in ("http_proxy", "https_proxy", "all_proxy", "policybot_config")
+        }
         self.env.update(env or {})
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
@@ -39,7 +43,18 @@ class ServeProcess:
     async def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "adapters.cli", "serve", "--config", str(self.config), "--host", "127.0.0.1", "--port", str(self.port)],
+                [
+                    sys.executable,
+                    "-m",
+                    "adapters.cli",
+                    "serve",
+                    "--config",
+                    str(self.config),
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                ],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

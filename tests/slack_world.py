@@ -109,7 +109,9 @@ class Workspace:
     async def settle(self) -> None:
         await self.front.idle()
 
-    async def command(self, user: str, command: str, text: str = "", channel: str = "C0STAFF") -> aiohttp.ClientResponse:
+    async def command(
+        self, user: str, command: str, text: str = "", channel: str = "C0STAFF"
+    ) -> aiohttp.ClientResponse:
         assert self.sender is not None
         resp = await self.sender.command(user, command, text, channel)
         assert resp.status == 200
@@ -123,7 +125,9 @@ class Workspace:
         await self.settle()
         return resp
 
-    async def act(self, user: str, channel: str, label: str, *, message: dict[str, Any] | None = None, **extra: Any) -> aiohttp.ClientResponse:
+    async def act(
+        self, user: str, channel: str, label: str, *, message: dict[str, Any] | None = None, **extra: Any
+    ) -> aiohttp.ClientResponse:
         """Use the element labelled `label` (or of that type) on the last message in `channel`."""
         assert self.sender is not None
         message = message or self.fake.last(channel)
@@ -175,7 +179,14 @@ async def slack_app(core: Core, front: SlackFrontEnd) -> web.Application:
 
 
 async def open_workspace(
-    tmp: Path, fake: FakeSlack, aiohttp_client: Any, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, clock: Clock | None = None, front_end: dict[str, Any] | None = None
+    tmp: Path,
+    fake: FakeSlack,
+    aiohttp_client: Any,
+    *,
+    socket: bool = False,
+    slt_channel: str = SLT_CHANNEL,
+    clock: Clock | None = None,
+    front_end: dict[str, Any] | None = None,
 ) -> Workspace:
     """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time).
 

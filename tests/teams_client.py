@@ -19,7 +19,11 @@ from tests.harness import START
 
 TENANT = "9d1e2f3a-0000-4000-8000-00000000feed"  # made up
 BOT = {"id": "28:policybot-test", "name": "policybot"}
-SLT_TEAM = {"id": "19:slt-general@thread.tacv2", "name": "Senior Leadership", "aadGroupId": "7c0c0c0c-0000-4000-8000-000000000001"}
+SLT_TEAM = {
+    "id": "19:slt-general@thread.tacv2",
+    "name": "Senior Leadership",
+    "aadGroupId": "7c0c0c0c-0000-4000-8000-000000000001",
+}
 TEAMS_IDS = {
     "swhitfield": "a1000000-0000-4000-8000-000000000001",
     "dokafor": "a1000000-0000-4000-8000-000000000002",
@@ -84,7 +88,9 @@ title = "Teaching Assistant"
 
 def write_config(folder: Path, app_id: str = "", app_password: str = "") -> Path:
     path = folder / "school.toml"
-    path.write_text(CONFIG.format(app_id=app_id, app_password=app_password, tenant=TENANT if app_id else ""), encoding="utf-8")
+    path.write_text(
+        CONFIG.format(app_id=app_id, app_password=app_password, tenant=TENANT if app_id else ""), encoding="utf-8"
+    )
     return path
 
 
@@ -108,7 +114,9 @@ class TeamsClient:
     def _user(self, person_id: str) -> dict[str, str]:
         return {"id": f"29:{person_id}", "name": person_id, "aadObjectId": TEAMS_IDS[person_id]}
 
-    def activity(self, person_id: str, kind: str, conversation: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+    def activity(
+        self, person_id: str, kind: str, conversation: dict[str, Any] | None = None, **extra: Any
+    ) -> dict[str, Any]:
         return {
             "type": kind,
             "id": f"f:{next(self._ids)}",
@@ -116,14 +124,17 @@ class TeamsClient:
             "serviceUrl": self.service_url,
             "channelId": "msteams",
             "from": self._user(person_id),
-            "conversation": conversation or {"conversationType": "personal", "tenantId": TENANT, "id": personal(person_id)},
+            "conversation": conversation
+            or {"conversationType": "personal", "tenantId": TENANT, "id": personal(person_id)},
             "recipient": BOT,
             "channelData": {"tenant": {"id": TENANT}},
             "locale": "en-GB",
             **extra,
         }
 
-    async def post(self, activity: dict[str, Any], headers: dict[str, str] | None = None, flush: bool = True) -> tuple[int, Any]:
+    async def post(
+        self, activity: dict[str, Any], headers: dict[str, str] | None = None, flush: bool = True
+    ) -> tuple[int, Any]:
         resp = await self.client.post("/api/messages", json=activity, headers=headers or {})
         body = await resp.json() if resp.content_type == "application/json" else await resp.text()
         if flush:
@@ -139,7 +150,12 @@ class TeamsClient:
     async def install_in_slt_team(self, by: str = "swhitfield") -> int:
         conv = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": SLT_TEAM["id"]}
         act = self.activity(by, "conversationUpdate", conv, membersAdded=[BOT])
-        act["channelData"] = {"team": SLT_TEAM, "channel": {"id": SLT_TEAM["id"]}, "eventType": "teamMemberAdded", "tenant": {"id": TENANT}}
+        act["channelData"] = {
+            "team": SLT_TEAM,
+            "channel": {"id": SLT_TEAM["id"]},
+            "eventType": "teamMemberAdded",
+            "tenant": {"id": TENANT},
+        }
         status, _ = await self.post(act)
         return status
 
@@ -152,21 +168,43 @@ class TeamsClient:
         status, _ = await self.post(self.activity(person_id, "message", value=data))
         return status
 
-    async def execute(self, person_id: str, action: dict[str, Any], inputs: dict[str, Any] | None = None, conversation: dict[str, Any] | None = None) -> tuple[int, Any]:
+    async def execute(
+        self,
+        person_id: str,
+        action: dict[str, Any],
+        inputs: dict[str, Any] | None = None,
+        conversation: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
         """An Action.Execute click on `action` (from a card), with the card's input values."""
-        value = {"action": {"type": "Action.Execute", "verb": action["verb"], "data": {**action["data"], **(inputs or {})}}, "trigger": "manual"}
-        return await self.post(self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value))
+        value = {
+            "action": {"type": "Action.Execute", "verb": action["verb"], "data": {**action["data"], **(inputs or {})}},
+            "trigger": "manual",
+        }
+        return await self.post(
+            self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value)
+        )
 
-    async def press(self, person_id: str, call: Call, title: str, inputs: dict[str, Any] | None = None, conversation: dict[str, Any] | None = None) -> tuple[int, Any]:
+    async def press(
+        self,
+        person_id: str,
+        call: Call,
+        title: str,
+        inputs: dict[str, Any] | None = None,
+        conversation: dict[str, Any] | None = None,
+    ) -> tuple[int, Any]:
         """Press the button titled `title` on a card as Teams would: choose in a folded
         picker if that is where it is, fill `inputs`, and send only what Teams sends."""
         card = call.card or {}
         chosen = action(call, title)
         original = next((a for a in card.get("actions", []) if a["title"] == chosen["title"]), chosen)
-        picked = {k: v for k, v in chosen["data"].items() if k not in original.get("data", {})}  # a choice made in a picker
+        picked = {
+            k: v for k, v in chosen["data"].items() if k not in original.get("data", {})
+        }  # a choice made in a picker
         data = teams_sends(card, original, {**picked, **(inputs or {})})
         value = {"action": {"type": "Action.Execute", "verb": original["verb"], "data": data}, "trigger": "manual"}
-        return await self.post(self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value))
+        return await self.post(
+            self.activity(person_id, "invoke", conversation, name="adaptiveCard/action", value=value)
+        )
 
     def last(self, conversation: str) -> Call:
         call = self.fake.last(conversation)
@@ -252,7 +290,9 @@ def inputs(call: Call) -> dict[str, dict[str, Any]]:
     return {e["id"]: e for e in (call.card or {}).get("body", []) if e.get("type", "").startswith("Input.")}
 
 
-async def start_teams(tmp_path: Path, app_id: str = "", app_password: str = "", tuning: StoreTuning | None = None) -> tuple[TeamsClient, TestServer, TestClient, Core]:
+async def start_teams(
+    tmp_path: Path, app_id: str = "", app_password: str = "", tuning: StoreTuning | None = None
+) -> tuple[TeamsClient, TestServer, TestClient, Core]:
     """A Teams world over real HTTP: the fake connector, the core, and policybot's app."""
     fake = FakeConnector()
     fake_server = TestServer(fake.app(), host="127.0.0.1", port=0)

@@ -25,19 +25,32 @@ from bot.messages import Inbound, role
 from bot.store import iter_tables
 from tests.harness import TestBot, add_account, person_record, put_person, read_policy, report_abuse
 
-SLACK = {"swhitfield": "U0SW", "dokafor": "U0DO", "pshah": "U0PS", "eclarke": "U0EC", "treid": "U0TR", "jbennett": "U0JB"}
+SLACK = {
+    "swhitfield": "U0SW",
+    "dokafor": "U0DO",
+    "pshah": "U0PS",
+    "eclarke": "U0EC",
+    "treid": "U0TR",
+    "jbennett": "U0JB",
+}
 TEAMS = {pid: f"a1000000-0000-4000-8000-00000000000{n}" for n, pid in enumerate(SLACK, 1)}
 PLATFORMS = ("console", "slack", "teams")
 
 
 def settings_with_ids() -> Any:
     base = load_config(None)
-    people = tuple(replace(p, identities={"slack": SLACK.get(p.id, ""), "teams": TEAMS.get(p.id, "")}) for p in base.people)
+    people = tuple(
+        replace(p, identities={"slack": SLACK.get(p.id, ""), "teams": TEAMS.get(p.id, "")}) for p in base.people
+    )
     return replace(base, people=people)
 
 
 def user_of(platform: str, pid: str) -> str:
-    return {"console": pid, "slack": SLACK.get(pid, "U0NOBODY"), "teams": TEAMS.get(pid, "f0000000-0000-4000-8000-00000000dead")}[platform]
+    return {
+        "console": pid,
+        "slack": SLACK.get(pid, "U0NOBODY"),
+        "teams": TEAMS.get(pid, "f0000000-0000-4000-8000-00000000dead"),
+    }[platform]
 
 
 async def world() -> tuple[TestBot, dict[str, str]]:
@@ -45,7 +58,17 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     bot = TestBot(settings_with_ids())
     await school_accounts(bot)
     await read_policy(bot.core, "eclarke", "treid")
-    await bot.answer_all("eclarke", "/new-account", "1", "Year 6 Trip", "Trip updates for parents", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "2")
+    await bot.answer_all(
+        "eclarke",
+        "/new-account",
+        "1",
+        "Year 6 Trip",
+        "Trip updates for parents",
+        "Year 6 parents",
+        "Newsletter",
+        "Emma Clarke, Tom Reid",
+        "2",
+    )
     while "submit" not in " ".join(b.label.lower() for b in bot.last("eclarke").buttons):
         await bot.say("eclarke", "yes")
     await bot.say("eclarke", "submit")
@@ -90,17 +113,28 @@ ROLES = {"jbennett": set(), "dokafor": set(), "swhitfield": {"slt"}, "pshah": {"
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize(("what", "how", "allowed"), TABLE, ids=[row[0] for row in TABLE])
-async def test_only_the_right_role_succeeds_and_every_refusal_is_audited(platform: str, what: str, how: Any, allowed: set[str]) -> None:
+async def test_only_the_right_role_succeeds_and_every_refusal_is_audited(
+    platform: str, what: str, how: Any, allowed: set[str]
+) -> None:
     for persona, pid in PERSONAS.items():
         bot, ref = await world()
         kind, fields = how(ref)
-        event = Inbound(platform, user_of(platform, pid), "action" if kind == "action" else "text", text=fields.get("text", ""), action=fields.get("action", ""), data=fields.get("data", {}))
+        event = Inbound(
+            platform,
+            user_of(platform, pid),
+            "action" if kind == "action" else "text",
+            text=fields.get("text", ""),
+            action=fields.get("action", ""),
+            data=fields.get("data", {}),
+        )
         refused_before = len(bot.store.audit(action="refused"))
         await bot.send(event)
         reply = bot.last(pid)
         refused = bot.store.audit(action="refused")[refused_before:]
         if ROLES[pid] & allowed:
-            assert not refused and reply.title != "Sorry", f"{persona} should be able to {what} on {platform}: {reply.title} {reply.body}"
+            assert not refused and reply.title != "Sorry", (
+                f"{persona} should be able to {what} on {platform}: {reply.title} {reply.body}"
+            )
         else:
             assert reply.title == "Sorry" and reply.body, f"{persona} must not {what} on {platform}"
             assert [e["actor"] for e in refused] == [pid], f"the refusal of {persona} to {what} is not audited"
@@ -119,19 +153,35 @@ async def test_an_unknown_user_changes_nothing_and_every_refusal_is_audited(plat
     stranger = user_of(platform, "stranger")
     for what, how, _allowed in TABLE:
         kind, fields = how(ref)
-        event = Inbound(platform, stranger, "action" if kind == "action" else "text", text=fields.get("text", ""), action=fields.get("action", ""), data=fields.get("data", {}))
+        event = Inbound(
+            platform,
+            stranger,
+            "action" if kind == "action" else "text",
+            text=fields.get("text", ""),
+            action=fields.get("action", ""),
+            data=fields.get("data", {}),
+        )
         refused_before = len(bot.store.audit(action="refused"))
         with pytest.raises(NotRecognised):
             await bot.send(event)
         refused = bot.store.audit(action="refused")[refused_before:]
-        assert [e["actor"] for e in refused] == [f"{platform}:{stranger}"], f"the refusal of a stranger to {what} is not audited"
+        assert [e["actor"] for e in refused] == [f"{platform}:{stranger}"], (
+            f"the refusal of a stranger to {what} is not audited"
+        )
     assert tables(bot) == before
     await bot.close()
 
 
 async def test_a_request_from_a_stranger_is_audited_once_even_when_the_platform_sends_it_again() -> None:
     bot, ref = await world()
-    event = Inbound("slack", "U0NOBODY", "action", action="new_account.approve", data={"application": ref["application"]}, event_id="action:1.2.3")
+    event = Inbound(
+        "slack",
+        "U0NOBODY",
+        "action",
+        action="new_account.approve",
+        data={"application": ref["application"]},
+        event_id="action:1.2.3",
+    )
     for _ in range(3):  # Slack retries a request it thinks was not answered
         try:
             await bot.send(event)
@@ -187,7 +237,11 @@ def reply_of(bot: TestBot, platform: str, user: str) -> str:
 
 
 ENTRY_POINTS = {
-    "handle": [("open an incident from its card", click), ("list incidents", type_command), ("see who policybot cannot reach", see_unreachable)],
+    "handle": [
+        ("open an incident from its card", click),
+        ("list incidents", type_command),
+        ("see who policybot cannot reach", see_unreachable),
+    ],
     "home": [("open the home page", open_home)],
     "admit": [("read the rest of an SLT card", read_more)],
 }
@@ -203,7 +257,11 @@ def test_every_way_into_the_core_is_in_the_access_matrix() -> None:
 
     from bot.core import Core
 
-    ways_in = {name for name, method in inspect.getmembers(Core, inspect.iscoroutinefunction) if not name.startswith("_") and {"user", "event", "platform"} & set(inspect.signature(method).parameters)}
+    ways_in = {
+        name
+        for name, method in inspect.getmembers(Core, inspect.iscoroutinefunction)
+        if not name.startswith("_") and {"user", "event", "platform"} & set(inspect.signature(method).parameters)
+    }
     assert ways_in == set(ENTRY_POINTS) | set(NOT_READS)
     used = {m.group(1) for _path, _n, line in source_lines("adapters") for m in re.finditer(r"\bcore\.(\w+)", line)}
     assert used <= DOOR, f"front ends use {sorted(used - DOOR)} of Core, which is not its door"
@@ -218,7 +276,20 @@ DOOR = {
     *ENTRY_POINTS,
     *NOT_READS,
     *("tick", "unhandled", "forget", "inbox_key", "now", "open", "close", "start_background"),
-    *("people", "person", "match", "add_channel", "wake", "flush", "deliver_now", "later", "idle", "answering", "counts", "records"),
+    *(
+        "people",
+        "person",
+        "match",
+        "add_channel",
+        "wake",
+        "flush",
+        "deliver_now",
+        "later",
+        "idle",
+        "answering",
+        "counts",
+        "records",
+    ),
     *("settings", "clock"),
 }
 INSTANCE_DOOR = {"settings", "clock"}  # set in Core.__init__, documented there
@@ -235,28 +306,43 @@ def source_lines(folder: str, suffixes: tuple[str, ...] = (".py",)) -> Iterator[
 
 # Behind Core's door: its parts, the engine, the store, outbox rows; and the workflows, whose
 # features the registry hands out.
-AROUND_THE_DOOR = re.compile(r"\bcore\.(store|engine|directory|backlog|delivery|registry|priority)\b|\bbot\.(engine|store)\b|[\"']outbox[\"']|^\s*(from|import) workflows\b")
+AROUND_THE_DOOR = re.compile(
+    r"\bcore\.(store|engine|directory|backlog|delivery|registry|priority)\b|\bbot\.(engine|store)\b|[\"']outbox[\"']|^\s*(from|import) workflows\b"
+)
 # `policybot export`, `purge`, `dnp-import`, `check-data` and `repair-data` open the data folder
 # while the bot is stopped: there is no running core to go through.
-OFFLINE = {("adapters/cli.py", "from bot.store import Store"), ("adapters/cli.py", "from bot.store.repair import check, repair")}
+OFFLINE = {
+    ("adapters/cli.py", "from bot.store import Store"),
+    ("adapters/cli.py", "from bot.store.repair import check, repair"),
+}
 
 
 def test_front_ends_reach_the_core_only_through_its_entry_points() -> None:
     """No front end calls the engine directly, around the access check, nor touches the store, the
     outbox, delivery or the backlog behind Core's door, nor imports a workflow."""
-    around = [f"{path}:{n}: {line.strip()}" for path, n, line in source_lines("adapters") if AROUND_THE_DOOR.search(line) and (path, line.strip()) not in OFFLINE]
+    around = [
+        f"{path}:{n}: {line.strip()}"
+        for path, n, line in source_lines("adapters")
+        if AROUND_THE_DOOR.search(line) and (path, line.strip()) not in OFFLINE
+    ]
     assert around == []
 
 
 def test_the_core_names_no_platform() -> None:
     """bot/ knows no platform: a new one is a folder in adapters/ and its config section, with no edit in bot/."""
-    named = [f"{path}:{n}: {line.strip()}" for path, n, line in source_lines("bot", (".py", ".toml", ".txt")) if re.search(r"slack|teams", line, re.IGNORECASE)]
+    named = [
+        f"{path}:{n}: {line.strip()}"
+        for path, n, line in source_lines("bot", (".py", ".toml", ".txt"))
+        if re.search(r"slack|teams", line, re.IGNORECASE)
+    ]
     assert named == []
 
 
 def test_the_core_imports_workflows_in_the_registry_alone() -> None:
     """bot/ knows no procedure: the registry is the one place it imports workflows/."""
-    importing = sorted({path for path, _n, line in source_lines("bot") if re.match(r"\s*(from|import) workflows\b", line)})
+    importing = sorted(
+        {path for path, _n, line in source_lines("bot") if re.match(r"\s*(from|import) workflows\b", line)}
+    )
     # bot/records.py still imports the do-not-publish list's helpers from workflows/photo_check.py: the
     # part of issue 18 that takes procedures out of the core removes it, and then it leaves this list.
     assert importing == ["bot/registry.py"]
@@ -267,9 +353,16 @@ ROWS = [(entry, what, how) for entry, ways in ENTRY_POINTS.items() for what, how
 
 @pytest.mark.parametrize("platform", PLATFORMS)
 @pytest.mark.parametrize(("entry", "what", "how"), ROWS, ids=[row[1] for row in ROWS])
-async def test_every_read_and_click_refuses_a_leaver_a_stranger_and_the_wrong_role_and_audits_it(platform: str, entry: str, what: str, how: Any) -> None:
+async def test_every_read_and_click_refuses_a_leaver_a_stranger_and_the_wrong_role_and_audits_it(
+    platform: str, entry: str, what: str, how: Any
+) -> None:
     bot, ref = await world()
-    cases = {"SLT": "swhitfield", "leaver (SLT who has left)": "dokafor", "unknown id": "stranger", "wrong role (staff)": "jbennett"}
+    cases = {
+        "SLT": "swhitfield",
+        "leaver (SLT who has left)": "dokafor",
+        "unknown id": "stranger",
+        "wrong role (staff)": "jbennett",
+    }
     for persona, pid in cases.items():
         user = user_of(platform, pid)
         refused_before = len(bot.store.audit(action="refused"))
@@ -281,14 +374,20 @@ async def test_every_read_and_click_refuses_a_leaver_a_stranger_and_the_wrong_ro
             raised = False
         refused = bot.store.audit(action="refused")[refused_before:]
         if persona == "SLT":
-            assert not raised and not shown.startswith("Sorry") and not refused, f"SLT should be able to {what} on {platform}: {shown}"
+            assert not raised and not shown.startswith("Sorry") and not refused, (
+                f"SLT should be able to {what} on {platform}: {shown}"
+            )
         elif entry == "home" and persona.startswith("wrong role"):
             # The home page needs no role: staff open their own, without what only SLT see.
             assert not raised and not refused and not any(s in shown for s in SLT_ONLY), shown
         else:
-            assert shown.startswith("Sorry") and not any(s in shown for s in SLT_ONLY), f"{persona} must not {what} on {platform}: {shown}"
+            assert shown.startswith("Sorry") and not any(s in shown for s in SLT_ONLY), (
+                f"{persona} must not {what} on {platform}: {shown}"
+            )
             actor = f"{platform}:{user}" if pid == "stranger" else pid
-            assert [e["actor"] for e in refused] == [actor], f"the refusal of the {persona} to {what} on {platform} is not audited"
+            assert [e["actor"] for e in refused] == [actor], (
+                f"the refusal of the {persona} to {what} on {platform} is not audited"
+            )
     await bot.close()
 
 
@@ -296,9 +395,13 @@ async def test_nothing_about_an_incident_reaches_someone_who_is_not_slt() -> Non
     bot, _ref = await world()
     details = "A comment calling a Year 5 child names"
     for pid in ("jbennett", "pshah", "eclarke"):
-        assert not [c for c in bot.outbox.cards(pid) if details in c.body or any(details in v for _k, v in c.fields)], pid
+        assert not [c for c in bot.outbox.cards(pid) if details in c.body or any(details in v for _k, v in c.fields)], (
+            pid
+        )
     bot.clock.advance(timedelta(hours=5))
     await bot.tick()  # chasing reminders go to SLT only, without the details
     for pid in ("jbennett", "pshah", "eclarke"):
-        assert not [c for c in bot.outbox.cards(pid) if details in c.body or any(details in v for _k, v in c.fields)], pid
+        assert not [c for c in bot.outbox.cards(pid) if details in c.body or any(details in v for _k, v in c.fields)], (
+            pid
+        )
     await bot.close()

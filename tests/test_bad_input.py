@@ -20,7 +20,23 @@ from workflows.new_account import STEPS
 DIRECTORY = Directory(load_config(None).people)
 NOW = datetime(2026, 11, 25, 10, tzinfo=UTC)
 HOSTILE = st.sampled_from(
-    ["<!channel>", "@here", "<https://evil.example|school.org>", "\u202egnp.exe", "\x00\x1b[2J", "x" * 10_000, "", " ", "back", "cancel", "1", "99", "-1", "yesterday 25:99", "31/02/2026"]
+    [
+        "<!channel>",
+        "@here",
+        "<https://evil.example|school.org>",
+        "\u202egnp.exe",
+        "\x00\x1b[2J",
+        "x" * 10_000,
+        "",
+        " ",
+        "back",
+        "cancel",
+        "1",
+        "99",
+        "-1",
+        "yesterday 25:99",
+        "31/02/2026",
+    ]
 )
 TEXT = st.one_of(st.text(max_size=300), HOSTILE)
 
@@ -50,13 +66,34 @@ async def test_any_conversation_never_crashes_the_engine(lines: list[str]) -> No
         await bot.close()
 
 
-SCALARS = st.one_of(st.text(max_size=20), st.integers(), st.booleans(), st.floats(allow_nan=False), st.lists(st.text(max_size=5), max_size=3))
+SCALARS = st.one_of(
+    st.text(max_size=20),
+    st.integers(),
+    st.booleans(),
+    st.floats(allow_nan=False),
+    st.lists(st.text(max_size=5), max_size=3),
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     section=st.sampled_from(["school", "storage", "server", "conversations", "slack", "teams"]),
-    key=st.sampled_from(["name", "timezone", "nation", "path", "host", "port", "bot_token", "signing_secret", "app_id", "app_type", "remind_after_hours", "bogus"]),
+    key=st.sampled_from(
+        [
+            "name",
+            "timezone",
+            "nation",
+            "path",
+            "host",
+            "port",
+            "bot_token",
+            "signing_secret",
+            "app_id",
+            "app_type",
+            "remind_after_hours",
+            "bogus",
+        ]
+    ),
     value=SCALARS,
 )
 def test_any_wrong_config_value_is_a_one_line_config_error(section: str, key: str, value: object) -> None:
@@ -82,7 +119,12 @@ def test_any_config_file_text_loads_or_explains(tmp_path_factory, text: str) -> 
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(max_size=400) | st.lists(st.lists(st.text(max_size=20) | HOSTILE, max_size=4), max_size=6).map(lambda rows: "\n".join(",".join(r) for r in [["name", "class"], *rows])))
+@given(
+    text=st.text(max_size=400)
+    | st.lists(st.lists(st.text(max_size=20) | HOSTILE, max_size=4), max_size=6).map(
+        lambda rows: "\n".join(",".join(r) for r in [["name", "class"], *rows])
+    )
+)
 def test_any_do_not_publish_csv_is_imported_whole_or_explained(text: str) -> None:
     from workflows.dnp_match import name_key
     from workflows.photo_check import parse_dnp_csv
@@ -92,7 +134,9 @@ def test_any_do_not_publish_csv_is_imported_whole_or_explained(text: str) -> Non
     except ValueError as problem:
         assert str(problem) and "Traceback" not in str(problem)  # says what to fix
         return
-    assert pupils and all(len(name_key(name)) >= 2 and klass.strip() for name, klass in pupils)  # a first and last name, and a class
+    assert pupils and all(
+        len(name_key(name)) >= 2 and klass.strip() for name, klass in pupils
+    )  # a first and last name, and a class
 
 
 # Unicode's Bidi_Control characters (PropList.txt): each can change how the text around it is shown.
@@ -106,7 +150,9 @@ def test_no_bidirectional_control_survives_cleaning(text: str) -> None:
 
     cleaned = clean_text(text)
     assert not set(cleaned) & set(BIDI_CONTROLS), ascii(cleaned)
-    kept = "".join(ch for ch in text if ch not in BIDI_CONTROLS and (ch in "\t\n" or ord(ch) >= 0x20) and ch != "\x7f").strip()
+    kept = "".join(
+        ch for ch in text if ch not in BIDI_CONTROLS and (ch in "\t\n" or ord(ch) >= 0x20) and ch != "\x7f"
+    ).strip()
     assert cleaned == kept  # nothing else is taken out
 
 

@@ -26,7 +26,10 @@ def london(*args: int) -> datetime:
         (london(2026, 11, 27, 23, 59), london(2026, 11, 28, 23, 59)),  # late Friday is still Friday
         (london(2026, 11, 28, 0, 5), london(2026, 11, 30, 17, 0)),  # Saturday: Monday at 17:00
         (london(2026, 11, 29, 22, 0), london(2026, 11, 30, 17, 0)),  # Sunday night: Monday at 17:00
-        (london(2026, 12, 25, 9, 0), london(2026, 12, 29, 17, 0)),  # Christmas Day: Boxing Day (Sat) and its substitute (Mon 28th) are off
+        (
+            london(2026, 12, 25, 9, 0),
+            london(2026, 12, 29, 17, 0),
+        ),  # Christmas Day: Boxing Day (Sat) and its substitute (Mon 28th) are off
         (london(2026, 12, 24, 12, 0), london(2026, 12, 25, 12, 0)),  # Christmas Eve is a working day: 24 hours
         (london(2027, 1, 1, 10, 0), london(2027, 1, 4, 17, 0)),  # New Year's Day (Fri): Monday
         (london(2026, 5, 25, 8, 0), london(2026, 5, 26, 17, 0)),  # Spring bank holiday Monday
@@ -78,7 +81,10 @@ def test_a_time_without_a_zone_is_refused_clearly() -> None:
 
 
 def test_eight_oclock_stays_eight_oclock_local_across_the_clock_changes() -> None:
-    before, after = at_local(datetime(2026, 3, 28).date(), time(8), LONDON), at_local(datetime(2026, 3, 29).date(), time(8), LONDON)
+    before, after = (
+        at_local(datetime(2026, 3, 28).date(), time(8), LONDON),
+        at_local(datetime(2026, 3, 29).date(), time(8), LONDON),
+    )
     assert (before.hour, after.hour) == (8, 8) and before.astimezone(UTC).hour == 8 and after.astimezone(UTC).hour == 7
     october = at_local(datetime(2026, 10, 25).date(), time(8), LONDON)
     assert october.hour == 8 and october.astimezone(UTC).hour == 8
@@ -118,7 +124,11 @@ def test_due_is_after_receipt_and_never_on_a_day_off_for_weekend_items(moment: d
         (london(2027, 12, 31, 16, 0), "SCT", london(2028, 1, 1, 16, 0)),  # New Year's Eve: 24 hours
         (london(2028, 1, 1, 11, 0), "ENG", london(2028, 1, 4, 17, 0)),  # Monday 3 January is the substitute
         (london(2028, 1, 1, 11, 0), "SCT", london(2028, 1, 5, 17, 0)),  # Scotland also has Tuesday 4 January
-        (london(2027, 1, 2, 11, 0), "SCT", london(2027, 1, 5, 17, 0)),  # 2 January (Sat) moves to Monday 4th in Scotland
+        (
+            london(2027, 1, 2, 11, 0),
+            "SCT",
+            london(2027, 1, 5, 17, 0),
+        ),  # 2 January (Sat) moves to Monday 4th in Scotland
         (london(2027, 1, 2, 11, 0), "ENG", london(2027, 1, 4, 17, 0)),
     ],
 )
@@ -164,11 +174,16 @@ ZONES = ("Europe/London", "Europe/Dublin", "America/New_York", "Australia/Sydney
     zone=st.sampled_from(ZONES),
     end=st.times(min_value=time(12, 0), max_value=time(20, 0)).map(lambda t: t.replace(second=0, microsecond=0)),
 )
-def test_in_any_zone_due_is_later_aware_and_on_a_working_day_for_days_off(moment: datetime, nation: str, zone: str, end: time) -> None:
+def test_in_any_zone_due_is_later_aware_and_on_a_working_day_for_days_off(
+    moment: datetime, nation: str, zone: str, end: time
+) -> None:
     due = response_due(moment, tz=zone, nation=nation, end_of_day=end)
     assert due > moment and due.tzinfo == ZoneInfo(zone)
     if is_working_day(moment.astimezone(ZoneInfo(zone)).date(), nation):
         assert due - moment == timedelta(hours=24)
     else:
         assert is_working_day(due.date(), nation) and due.time() == end
-        assert not any(is_working_day(moment.astimezone(ZoneInfo(zone)).date() + timedelta(days=n), nation) for n in range(1, (due.date() - moment.astimezone(ZoneInfo(zone)).date()).days))
+        assert not any(
+            is_working_day(moment.astimezone(ZoneInfo(zone)).date() + timedelta(days=n), nation)
+            for n in range(1, (due.date() - moment.astimezone(ZoneInfo(zone)).date()).days)
+        )

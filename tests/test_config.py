@@ -80,32 +80,70 @@ def _broken(change) -> str:
     [
         (lambda r: r.pop("school"), "school.toml: school: missing"),
         (lambda r: r["school"].pop("name"), "school.toml: school.name: missing"),
-        (lambda r: r["school"].update(timezone="Mars/Olympus"), "school.toml: school.timezone: 'Mars/Olympus' is not a time zone"),
+        (
+            lambda r: r["school"].update(timezone="Mars/Olympus"),
+            "school.toml: school.timezone: 'Mars/Olympus' is not a time zone",
+        ),
         (lambda r: r["school"].update(nation="FR"), "school.toml: school.nation: expected one of ENG, NIR, SCT, WLS"),
         (lambda r: r["school"].update(name=3), "school.toml: school.name: expected text in quotes"),
         (lambda r: r["server"].update(port=70000), "school.toml: server.port: expected a whole number from 0 to 65535"),
         (lambda r: r["server"].update(port="80"), "school.toml: server.port: expected a whole number"),
-        (lambda r: r["conversations"].update(expire_after_days=0), "school.toml: conversations.expire_after_days: expected a number above 0"),
+        (
+            lambda r: r["conversations"].update(expire_after_days=0),
+            "school.toml: conversations.expire_after_days: expected a number above 0",
+        ),
         (lambda r: r["school"].update(colour="blue"), "school.toml: school.colour: unknown key"),
         (lambda r: r.update(slak={}), "school.toml: slak: unknown section"),
         (lambda r: r.pop("people"), "school.toml: people: missing"),
         (lambda r: r["people"][0].update(roles=["boss"]), "school.toml: people[1].roles: unknown role 'boss'"),
-        (lambda r: r["people"][1].update(id="swhitfield"), "school.toml: people[2].id: the id 'swhitfield' is used twice"),
+        (
+            lambda r: r["people"][1].update(id="swhitfield"),
+            "school.toml: people[2].id: the id 'swhitfield' is used twice",
+        ),
         (lambda r: r["people"][0].pop("name"), "school.toml: people[1].name: missing"),
         (lambda r: r["people"][0].update(employed="yes"), "school.toml: people[1].employed: expected true or false"),
-        (lambda r: r.update(people=[p for p in r["people"] if "slt" not in p.get("roles", [])]), 'school.toml: people: expected at least one person with roles = ["slt"]'),
-        (lambda r: r.update(people=[p for p in r["people"] if "admin" not in p.get("roles", [])]), 'school.toml: people: expected at least one person with roles = ["admin"]'),
+        (
+            lambda r: r.update(people=[p for p in r["people"] if "slt" not in p.get("roles", [])]),
+            'school.toml: people: expected at least one person with roles = ["slt"]',
+        ),
+        (
+            lambda r: r.update(people=[p for p in r["people"] if "admin" not in p.get("roles", [])]),
+            'school.toml: people: expected at least one person with roles = ["admin"]',
+        ),
         (lambda r: r.update(slack={"signing_secret": "x"}), "school.toml: slack.bot_token: expected the bot token"),
-        (lambda r: r.update(slack={"bot_token": "abc", "signing_secret": "x"}), "school.toml: slack.bot_token: expected a bot token starting xoxb-"),
-        (lambda r: r.update(slack={"bot_token": "xoxb-1"}), "school.toml: slack.signing_secret: expected the signing secret"),
-        (lambda r: r.update(slack={"bot_token": "xoxb-1", "app_token": "nope"}), "school.toml: slack.app_token: expected an app-level token starting xapp-"),
+        (
+            lambda r: r.update(slack={"bot_token": "abc", "signing_secret": "x"}),
+            "school.toml: slack.bot_token: expected a bot token starting xoxb-",
+        ),
+        (
+            lambda r: r.update(slack={"bot_token": "xoxb-1"}),
+            "school.toml: slack.signing_secret: expected the signing secret",
+        ),
+        (
+            lambda r: r.update(slack={"bot_token": "xoxb-1", "app_token": "nope"}),
+            "school.toml: slack.app_token: expected an app-level token starting xapp-",
+        ),
         (lambda r: r.update(teams={"app_id": "abc"}), "school.toml: teams.app_password: expected the client secret"),
-        (lambda r: r.update(teams={"app_id": "abc", "app_password": "p"}), "school.toml: teams.tenant_id: expected the Directory (tenant) ID"),
-        (lambda r: r.update(teams={"app_type": "Solo"}), "school.toml: teams.app_type: expected SingleTenant, MultiTenant or UserAssignedMSI"),
+        (
+            lambda r: r.update(teams={"app_id": "abc", "app_password": "p"}),
+            "school.toml: teams.tenant_id: expected the Directory (tenant) ID",
+        ),
+        (
+            lambda r: r.update(teams={"app_type": "Solo"}),
+            "school.toml: teams.app_type: expected SingleTenant, MultiTenant or UserAssignedMSI",
+        ),
     ],
 )
 def test_bad_values_name_file_key_and_expectation(change, expected: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType"):
+    for var in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppTenantId",
+        "MicrosoftAppType",
+    ):
         monkeypatch.delenv(var, raising=False)
     assert _broken(change).startswith(expected)
 
@@ -123,18 +161,36 @@ def test_cli_stops_with_one_clear_line(tmp_path: Path) -> None:
     bad = tmp_path / "school.toml"
     bad.write_text('[school]\nname = "X"\ntimezone = "Nowhere/Land"\n')
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
-    run = subprocess.run([sys.executable, "-m", "adapters.cli", "check-config", "--config", str(bad)], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "check-config", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert run.returncode == 2
-    assert run.stderr.strip().splitlines() == [f"policybot: {bad}: school.timezone: 'Nowhere/Land' is not a time zone; expected a name like \"Europe/London\""]
+    assert run.stderr.strip().splitlines() == [
+        f"policybot: {bad}: school.timezone: 'Nowhere/Land' is not a time zone; expected a name like \"Europe/London\""
+    ]
     env["POLICYBOT_CONFIG"] = str(bad)
-    run = subprocess.run([sys.executable, "-m", "adapters.cli", "check-config"], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-m", "adapters.cli", "check-config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=60,
+    )
     assert "Nowhere/Land" in run.stderr
 
 
 def test_built_in_sample_school_has_every_role() -> None:
     s = load_config(None) if "POLICYBOT_CONFIG" not in os.environ else None
     assert s is not None
-    assert any(p.is_slt for p in s.people) and any(p.is_admin for p in s.people) and any(not p.employed for p in s.people)
+    assert (
+        any(p.is_slt for p in s.people) and any(p.is_admin for p in s.people) and any(not p.employed for p in s.people)
+    )
 
 
 @pytest.mark.parametrize(
@@ -195,7 +251,9 @@ def test_a_new_platform_is_read_by_what_its_front_end_declares() -> None:
     first = s.people[0]
     assert first.identities["chat"] == "C-0SW" and set(first.identities) == {"slack", "teams", "chat"}
     assert Directory(s.people, platforms=s.platforms).by_platform("chat", "c-0sw") == first
-    assert Directory(s.people, platforms=s.platforms).by_platform("chat", first.id) is None  # its own ids, not person ids
+    assert (
+        Directory(s.people, platforms=s.platforms).by_platform("chat", first.id) is None
+    )  # its own ids, not person ids
     for change, expected in [
         (lambda r: r["chat"].update(token="nope"), "school.toml: chat.token: expected a token starting chat-"),
         (lambda r: r["chat"].update(colour="blue"), "school.toml: chat.colour: unknown key"),
@@ -214,9 +272,22 @@ def test_a_new_platform_is_read_by_what_its_front_end_declares() -> None:
 
 
 def test_secrets_cover_every_front_ends_section(monkeypatch: pytest.MonkeyPatch) -> None:
-    for var in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType"):
+    for var in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppTenantId",
+        "MicrosoftAppType",
+    ):
         monkeypatch.delenv(var, raising=False)
     raw = example()
     raw["slack"].update(bot_token="xoxb-made-up", signing_secret="made-up-signing", app_token="xapp-made-up")
     raw["teams"].update(app_id="00000000-0000-4000-8000-000000000001", app_password="made-up-password", tenant_id="t")
-    assert set(parse_config(raw, "s.toml").secrets()) == {"xoxb-made-up", "made-up-signing", "xapp-made-up", "made-up-password"}
+    assert set(parse_config(raw, "s.toml").secrets()) == {
+        "xoxb-made-up",
+        "made-up-signing",
+        "xapp-made-up",
+        "made-up-password",
+    }

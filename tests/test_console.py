@@ -62,7 +62,14 @@ def test_piped_session_from_application_to_register(tmp_path: Path) -> None:
 
 def test_second_chat_on_the_same_data_is_refused_clearly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
-    first = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    first = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     try:
         assert first.stdout is not None
         first.stdout.readline()  # started and holding the data folder
@@ -80,7 +87,19 @@ async def test_numbers_choose_and_switching_shows_waiting_cards() -> None:
     out = io.StringIO()
     console = ConsoleChat(bot.core, out)
     await console.start("eclarke")
-    for line in ("/new-account", "2", "Art club", "Show pupils' art", "Parents", "Newsletter", "me and Tom Reid", "Emma Clarke, Tom Reid", "1", "y", "1"):
+    for line in (
+        "/new-account",
+        "2",
+        "Art club",
+        "Show pupils' art",
+        "Parents",
+        "Newsletter",
+        "me and Tom Reid",
+        "Emma Clarke, Tom Reid",
+        "1",
+        "y",
+        "1",
+    ):
         await console.line(line)
     text = out.getvalue()
     assert "couldn't find anyone called 'me'" in text  # re-asked with what was wrong
@@ -104,13 +123,31 @@ async def test_advance_runs_the_scheduler_through_the_day_so_reminders_come_at_t
     out = io.StringIO()
     console = ConsoleChat(bot.core, out)
     await console.start("pshah")
-    for line in ("/rota-set", "1", "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid", "submit", "/as treid", "/log-comment", "1", "2", "1", "When is the trip back?", "skip", "no", "submit"):
+    for line in (
+        "/rota-set",
+        "1",
+        "Mon-Fri: Emma Clarke; Sat-Sun: Tom Reid",
+        "submit",
+        "/as treid",
+        "/log-comment",
+        "1",
+        "2",
+        "1",
+        "When is the trip back?",
+        "skip",
+        "no",
+        "submit",
+    ):
         await console.line(line)
     await console.line("/time")
     assert "It is Wed 25 Nov 2026, 10:00 (school time)." in out.getvalue()
     await console.line("/advance 1d")
     day = out.getvalue().split("(school time).")[1]
-    assert "-- Thu 26 Nov 2026, 07:00 --" in day and "-- Thu 26 Nov 2026, 08:00 --" in day and "-- Thu 26 Nov 2026, 10:00 --" in day
+    assert (
+        "-- Thu 26 Nov 2026, 07:00 --" in day
+        and "-- Thu 26 Nov 2026, 08:00 --" in day
+        and "-- Thu 26 Nov 2026, 10:00 --" in day
+    )
     assert day.index("07:00 --") < day.index("08:00 --") < day.index("10:00 --")
     # Each reminder is a new message for the person (a notification), not a silent edit of an old card.
     assert day.index('a message for Emma Clarke: "Reply due soon: IT-1') < day.index("08:00 --")

@@ -111,11 +111,26 @@ async def school(bot: TestBot) -> None:
     }
     async with bot.store.transaction() as tx:
         tx.put("accounts", "ACC-1", dict(PTA_ACCOUNT))
-        tx.put("rota", "ACC-1", {"weekly": {d: "eclarke" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, "overrides": {}})
+        tx.put(
+            "rota",
+            "ACC-1",
+            {"weekly": {d: "eclarke" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, "overrides": {}},
+        )
         for pid in ("eclarke", "treid"):
             put_person(tx, pid, dict(ready))
         tx.put("applications", "A-1", {**app, "id": "A-1"})
-        tx.put("applications", "A-2", {**app, "id": "A-2", "number": 2, "status": "approved", "decided_by": "swhitfield", "decided_at": "2026-11-24T10:00:00+00:00"})
+        tx.put(
+            "applications",
+            "A-2",
+            {
+                **app,
+                "id": "A-2",
+                "number": 2,
+                "status": "approved",
+                "decided_by": "swhitfield",
+                "decided_at": "2026-11-24T10:00:00+00:00",
+            },
+        )
         tx.put("incidents", "INC-1", {**inc, "id": "INC-1"})
         tx.put("dnp", "p1", {"name": "Mohammed Khan", "class": "Year 3"})
         tx.put("dnp", "p2", {"name": "Mohammed Khan", "class": "Year 6"})
@@ -162,7 +177,10 @@ class Run:
 
     def mine(self) -> dict[tuple[str, str], str]:
         """My conversations, (workflow, started at) -> last updated."""
-        return {(c["workflow"], c["started_at"]): c["updated_at"] for c in self.bot.store.find(CONVERSATIONS, person=self.me)}
+        return {
+            (c["workflow"], c["started_at"]): c["updated_at"]
+            for c in self.bot.store.find(CONVERSATIONS, person=self.me)
+        }
 
     def my_cards(self) -> list[Card]:
         return self.bot.outbox.cards(self.me)
@@ -171,15 +189,39 @@ class Run:
         """(question, value it should store) if `text` typed now answers the question being asked."""
         convo = self.convo()
         cards = self.my_cards()
-        if convo is None or convo["step"] == SUMMARY or not cards or cards[-1].question is None or cards[-1].question.key != convo["step"]:
+        if (
+            convo is None
+            or convo["step"] == SUMMARY
+            or not cards
+            or cards[-1].question is None
+            or cards[-1].question.key != convo["step"]
+        ):
             return None  # the last card shown is not this question: a number may click one of its buttons
         word = fold(text)
-        if word in ("back", "go back", "help", "?", "cancel", "stop", "quit", "submit", "send", "done") or text.startswith("/"):
+        if word in (
+            "back",
+            "go back",
+            "help",
+            "?",
+            "cancel",
+            "stop",
+            "quit",
+            "submit",
+            "send",
+            "done",
+        ) or text.startswith("/"):
             return None
         step = self.wf.step(convo["step"])
         assert step is not None
         async with self.bot.store.transaction() as tx:
-            ctx = Context(self.bot.directory_person(self.me), self.bot.clock.now(), self.bot.settings, self.bot.core.directory, tx, "test")
+            ctx = Context(
+                self.bot.directory_person(self.me),
+                self.bot.clock.now(),
+                self.bot.settings,
+                self.bot.core.directory,
+                tx,
+                "test",
+            )
             step = resolved(step, convo["answers"], ctx)
             if step.optional and word in ("skip", "none", "no", "-", "n/a"):
                 return step.key, ""
@@ -204,7 +246,9 @@ class Run:
         before_all = len(self.bot.outbox.sent)
         before = self.mine()
         want = await self.expected(what) if kind == "type" else None
-        convo_turn = kind == "type" or (isinstance(what, Button) and what.action.startswith(("conversation.", "answer", "test.")))
+        convo_turn = kind == "type" or (
+            isinstance(what, Button) and what.action.startswith(("conversation.", "answer", "test."))
+        )
         if kind == "type":
             await self.console.line(what)
             await self.bot.core.delivery.flush()
@@ -220,7 +264,9 @@ class Run:
         created = set(self.mine()) - set(before)
         target = next(iter(created)) if created else max(before, key=lambda k: before[k]) if before else None
         if convo_turn and target is not None:
-            self.sent_by[target] = self.sent_by.get(target, 0) + sum(1 for _t, m in new if m.to != person(self.me) and not m.replace)
+            self.sent_by[target] = self.sent_by.get(target, 0) + sum(
+                1 for _t, m in new if m.to != person(self.me) and not m.replace
+            )
         sent = self.sent_by.get(target, 0) if target is not None else 0
         for card in new_me:
             said = f"{card.title} {card.body}".lower()
@@ -245,7 +291,13 @@ class Run:
             q = card.question
             if q is not None:
                 for c in q.choices:
-                    found.append(Button(action=q.action, label=c.label, data={"workflow": q.workflow, "key": q.key, "value": c.value}))
+                    found.append(
+                        Button(
+                            action=q.action,
+                            label=c.label,
+                            data={"workflow": q.workflow, "key": q.key, "value": c.value},
+                        )
+                    )
         return found
 
 
@@ -254,9 +306,13 @@ def begin_action(data: Any, ctx: Context, out: Any) -> None:
 
 
 @pytest.mark.parametrize("name", WORKFLOWS)
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(steps=st.lists(STEP, max_size=16))
-async def test_every_conversation_keeps_what_was_given_and_says_only_what_is_true(name: str, steps: list[tuple[str, Any]]) -> None:
+async def test_every_conversation_keeps_what_was_given_and_says_only_what_is_true(
+    name: str, steps: list[tuple[str, Any]]
+) -> None:
     bot = TestBot()
     bot.core.registry.actions["test.begin"] = begin_action
     bot.directory_person = bot.core.directory.get  # type: ignore[attr-defined]

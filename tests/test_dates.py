@@ -22,7 +22,12 @@ NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)  # Wednesday 10:00 in London
 
 def date_steps() -> list[tuple[str, object]]:
     registry = default_registry()
-    return [(f"{wf.name}.{s.key}", s) for wf in registry.workflows.values() for s in wf.steps if s.kind in ("date", "datetime")]
+    return [
+        (f"{wf.name}.{s.key}", s)
+        for wf in registry.workflows.values()
+        for s in wf.steps
+        if s.kind in ("date", "datetime")
+    ]
 
 
 def test_every_date_question_declares_whether_it_is_about_the_past_or_the_future() -> None:
@@ -32,7 +37,11 @@ def test_every_date_question_declares_whether_it_is_about_the_past_or_the_future
     assert not undeclared, f"date questions without a direction: {undeclared}"
     directions = {name: s.direction for name, s in steps}  # type: ignore[attr-defined]
     assert directions["compromising_image.taken_at"] == "past" and directions["media_enquiry.deadline"] == "future"
-    assert directions["training.date"] == "past" and directions["rota_swap.day"] == "future" and directions["log_comment.received"] == "past"
+    assert (
+        directions["training.date"] == "past"
+        and directions["rota_swap.day"] == "future"
+        and directions["log_comment.received"] == "past"
+    )
 
 
 def _examples(prompt: str) -> list[str]:
@@ -145,9 +154,14 @@ async def test_a_compromising_picture_cannot_have_been_taken_tomorrow(bot: TestB
 
 
 async def test_a_journalists_deadline_cannot_be_yesterday(bot: TestBot) -> None:
-    await bot.answer_all("treid", "/media-enquiry", "Westmorland Gazette", "Sam Hart", "phone", "Asked about a post", "yesterday 10:00")
+    await bot.answer_all(
+        "treid", "/media-enquiry", "Westmorland Gazette", "Sam Hart", "phone", "Asked about a post", "yesterday 10:00"
+    )
     refusal = bot.last("treid")
-    assert "That has already passed (Tue 24 Nov 2026, 10:00)" in refusal.body and "When do they want a reply by?" in refusal.body
+    assert (
+        "That has already passed (Tue 24 Nov 2026, 10:00)" in refusal.body
+        and "When do they want a reply by?" in refusal.body
+    )
     await bot.say("treid", "tomorrow 9am")
     assert "Have you said anything" in bot.last("treid").body
 
@@ -168,7 +182,9 @@ async def test_swap_duty_reads_saturday_as_log_comment_does(bot: TestBot) -> Non
     assert "Who would you like to ask?" in bot.last("treid").body
     await bot.answer_all("treid", "Emma Clarke", "submit")
     assert bot.store.get("swaps", "S-1")["day"] == "2026-11-28"
-    await bot.answer_all("eclarke", "/log-comment", "1", "comment", "public", "Nice post", "Saturday 18:30", "no", "submit")
+    await bot.answer_all(
+        "eclarke", "/log-comment", "1", "comment", "public", "Nice post", "Saturday 18:30", "no", "submit"
+    )
     assert bot.store.get("items", "IT-1")["received_at"].startswith("2026-11-21T18:30")
 
 
@@ -187,7 +203,9 @@ def test_no_message_writes_a_date_any_other_way() -> None:
             if path.name in ("timefmt.py", "records.py"):  # the one formatter; exports stay ISO
                 continue
             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-                if _OTHER_FORMATS.search(line) and not re.search(r"\bdetail=|\b\w*(key|keys|_id) ?=", line):  # audit details, keys and ids are data
+                if _OTHER_FORMATS.search(line) and not re.search(
+                    r"\bdetail=|\b\w*(key|keys|_id) ?=", line
+                ):  # audit details, keys and ids are data
                     found.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()}")
     assert not found, "\n".join(found)
 
@@ -236,7 +254,10 @@ def test_any_moment_is_accepted_exactly_when_it_is_on_the_questions_side(offset:
             parse_datetime(typed, LONDON, NOW, direction)  # type: ignore[arg-type]
 
 
-@given(day_name=st.sampled_from(["monday", "Tue", "wed", "Thursday", "fri", "Saturday", "sun"]), direction=st.sampled_from(["past", "future"]))
+@given(
+    day_name=st.sampled_from(["monday", "Tue", "wed", "Thursday", "fri", "Saturday", "sun"]),
+    direction=st.sampled_from(["past", "future"]),
+)
 @settings(max_examples=30)
 def test_a_day_name_is_the_nearest_such_day_on_the_questions_side(day_name: str, direction: str) -> None:
     found = parse_date(day_name, LONDON, NOW, direction)  # type: ignore[arg-type]

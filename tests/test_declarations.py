@@ -60,10 +60,19 @@ def _module(**declared: Any) -> ModuleType:
 WIDGETS = _module(
     TABLES=(
         Table(
-            "widgets", export=True, columns=("id", "colour", "status"), retention=_widget_retention, named_by="widget", load=lambda fields, by, at: (fields[0], {"colour": fields[1], "added_by": by})
+            "widgets",
+            export=True,
+            columns=("id", "colour", "status"),
+            retention=_widget_retention,
+            named_by="widget",
+            load=lambda fields, by, at: (fields[0], {"colour": fields[1], "added_by": by}),
         ),
     ),
-    GUARDS=(Guard("suspended", check=_suspended, barred=lambda records_, _today: {r["id"] for r in records_.all(SUSPENDED)}),),
+    GUARDS=(
+        Guard(
+            "suspended", check=_suspended, barred=lambda records_, _today: {r["id"] for r in records_.all(SUSPENDED)}
+        ),
+    ),
     COMMANDS=(Command("announce", "tell SLT something", _announce),),
     ACTIONS={"widgets.poke": _poke},
 )
@@ -73,7 +82,9 @@ class Bot:
     """The real core with the shipped workflows and the widgets module above."""
 
     def __init__(self) -> None:
-        self.core = Core(load_config(None), Store(None), Clock(START), registry=Registry.from_modules([*workflows.MODULES, WIDGETS]))
+        self.core = Core(
+            load_config(None), Store(None), Clock(START), registry=Registry.from_modules([*workflows.MODULES, WIDGETS])
+        )
         self.outbox = RecordingChannel()
         self.core.delivery.add(self.outbox)
 
@@ -138,13 +149,28 @@ async def test_records_export_purge_and_import_a_table_as_its_module_declares_it
         with pytest.raises(records.RecordsError, match="choose one of widgets, audit"):
             records.export(store, settings, "accounts", "csv", empty, registry=registry)
 
-        assert await records.import_rows(store, "widgets", [("W-1", "red"), ("W-2", "blue"), ("W-1", "green")], START, registry=registry) == (2, 1, 0)
-        assert store.get("widgets", "W-1") == {"id": "W-1", "colour": "red", "added_by": records.CLI_ACTOR, "version": 1}
+        assert await records.import_rows(
+            store, "widgets", [("W-1", "red"), ("W-2", "blue"), ("W-1", "green")], START, registry=registry
+        ) == (2, 1, 0)
+        assert store.get("widgets", "W-1") == {
+            "id": "W-1",
+            "colour": "red",
+            "added_by": records.CLI_ACTOR,
+            "version": 1,
+        }
         assert store.audit(action="widgets_imported")[0]["detail"] == "2 added, 1 already on the list"
 
         async with store.transaction() as tx:
-            tx.put("widgets", "W-1", {"colour": "red", "status": "done", "done_at": (START - timedelta(days=31)).isoformat()})
-            tx.put("widgets", "W-2", {"colour": "blue", "status": "done", "done_at": (START - timedelta(days=29)).isoformat()})
+            tx.put(
+                "widgets",
+                "W-1",
+                {"colour": "red", "status": "done", "done_at": (START - timedelta(days=31)).isoformat()},
+            )
+            tx.put(
+                "widgets",
+                "W-2",
+                {"colour": "blue", "status": "done", "done_at": (START - timedelta(days=29)).isoformat()},
+            )
         due = await records.purge(store, settings, START, registry=registry)
         assert [(e.table, e.key) for e in due] == [("widgets", "W-1")]
         assert store.get("widgets", "W-1") is None and store.get("widgets", "W-2") is not None

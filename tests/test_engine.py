@@ -54,7 +54,10 @@ async def test_an_introduction_comes_before_what_the_start_itself_says(bot: Test
     # Reporting a compromising picture alerts SLT at the start and says so, before the first question.
     await bot.say("eclarke", "/compromising-image")
     cards = bot.outbox.cards("eclarke")
-    assert [c.body.split(".")[0] for c in cards[:2]] == ["The policy says to delete it immediately and alert SLT", "Thank you for reporting this straight away"]
+    assert [c.body.split(".")[0] for c in cards[:2]] == [
+        "The policy says to delete it immediately and alert SLT",
+        "Thank you for reporting this straight away",
+    ]
     assert cards[1].title.startswith("SLT have been alerted")
     assert len(cards) == 3 and cards[2].question is not None
 
@@ -110,7 +113,13 @@ async def test_repeated_platform_event_is_applied_once(bot: TestBot) -> None:
 
 async def test_stale_widget_answer_changes_nothing(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/new-account", "Instagram")
-    old = Inbound("test", "eclarke", "action", action="answer", data={"workflow": "new_account", "key": "platform", "value": "facebook"})
+    old = Inbound(
+        "test",
+        "eclarke",
+        "action",
+        action="answer",
+        data={"workflow": "new_account", "key": "platform", "value": "facebook"},
+    )
     await bot.send(old)
     assert "already answered" in bot.last("eclarke").body
     convo = bot.store.all("conversations")[0]
@@ -130,12 +139,17 @@ async def test_step_removed_by_an_update_restarts_with_an_apology(bot: TestBot) 
 async def test_file_outside_a_conversation_is_not_kept(bot: TestBot) -> None:
     def kept() -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
         """Every record (the outbox, emptied once delivered, and its counter aside) and the audit trail."""
-        return {t: bot.store.all(t) for t in iter_tables(bot.store) if t not in ("outbox", "counters")}, bot.store.audit()
+        return {
+            t: bot.store.all(t) for t in iter_tables(bot.store) if t not in ("outbox", "counters")
+        }, bot.store.audit()
 
     before = kept()
     await bot.send(Inbound("test", "eclarke", "file", data={"name": "IMG_0001.jpg"}))
     card = bot.last("eclarke")
-    assert (card.title, card.body) == ("I can't take files", "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.")
+    assert (card.title, card.body) == (
+        "I can't take files",
+        "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.",
+    )
     assert kept() == before  # nothing of the file, nor anything else, is stored or recorded
 
 

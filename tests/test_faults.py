@@ -37,10 +37,23 @@ def teams_id(i: int) -> str:
 
 
 def write_config(folder: Path) -> Path:
-    lines = ["[school]", 'name = "Fault Test Primary"', "[storage]", f'path = "{folder / "data"}"', "[teams]", 'app_id = ""']
+    lines = [
+        "[school]",
+        'name = "Fault Test Primary"',
+        "[storage]",
+        f'path = "{folder / "data"}"',
+        "[teams]",
+        'app_id = ""',
+    ]
     for i in range(STAFF):
         roles = '["slt", "admin"]' if i == 0 else "[]"
-        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'teams_id = "{teams_id(i)}"']
+        lines += [
+            "[[people]]",
+            f'id = "p{i}"',
+            f'name = "Person {i} Example"',
+            f"roles = {roles}",
+            f'teams_id = "{teams_id(i)}"',
+        ]
     path = folder / "school.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -212,16 +225,35 @@ async def test_no_secret_appears_in_the_log_of_a_full_run(tmp_path: Path) -> Non
         async with aiohttp.ClientSession() as session:
 
             async def slack(body: str, content_type: str, secret: str) -> int:
-                async with session.post(f"{serve.url}/slack/events", data=body.encode(), headers={"Content-Type": content_type, **sign(secret, body)}) as resp:
+                async with session.post(
+                    f"{serve.url}/slack/events",
+                    data=body.encode(),
+                    headers={"Content-Type": content_type, **sign(secret, body)},
+                ) as resp:
                     return resp.status
 
             good = made_up["signing_secret"]
-            assert await slack(urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", good) == 200
+            assert (
+                await slack(urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", good)
+                == 200
+            )
             assert await slack(json.dumps(dm_event("U0P1", "facebook")), "application/json", good) == 200
-            assert await slack(urlencode(command_form("U0NOBODY", "/policybot")), "application/x-www-form-urlencoded", good) == 200
-            assert await slack(urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", "wrong") == 401
+            assert (
+                await slack(
+                    urlencode(command_form("U0NOBODY", "/policybot")), "application/x-www-form-urlencoded", good
+                )
+                == 200
+            )
+            assert (
+                await slack(
+                    urlencode(command_form("U0P1", "/new-account")), "application/x-www-form-urlencoded", "wrong"
+                )
+                == 401
+            )
             teams = activity(1, "help", 1, "http://127.0.0.1:9/")
-            async with session.post(f"{serve.url}/api/messages", json=teams, headers={"Authorization": "Bearer " + made_up["app_password"]}) as resp:
+            async with session.post(
+                f"{serve.url}/api/messages", json=teams, headers={"Authorization": "Bearer " + made_up["app_password"]}
+            ) as resp:
                 assert resp.status == 401
             await asyncio.sleep(0.5)  # let the bot answer through the fake Slack
         assert [c for c in fake.ok("chat.postMessage")]  # the run really talked to Slack
@@ -258,7 +290,13 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
     ]
     for i in range(STAFF):
         roles = '["slt", "admin"]' if i == 0 else "[]"
-        lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}", f'slack_id = "U{i:04d}"']
+        lines += [
+            "[[people]]",
+            f'id = "p{i}"',
+            f'name = "Person {i} Example"',
+            f"roles = {roles}",
+            f'slack_id = "U{i:04d}"',
+        ]
     config = tmp_path / "slack.toml"
     config.write_text("\n".join(lines) + "\n", encoding="utf-8")
     serve = ServeProcess(config, tmp_path / "serve.log")
@@ -269,15 +307,25 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
         if retry is not None:
             headers["X-Slack-Retry-Num"] = str(retry)
         try:
-            async with session.post(f"{serve.url}/slack/events", data=body.encode(), headers=headers, timeout=aiohttp.ClientTimeout(total=10)) as resp:
+            async with session.post(
+                f"{serve.url}/slack/events",
+                data=body.encode(),
+                headers=headers,
+                timeout=aiohttp.ClientTimeout(total=10),
+            ) as resp:
                 return resp.status
         except (aiohttp.ClientError, TimeoutError):
             return 0
 
     try:
         async with aiohttp.ClientSession() as session:
-            starts = [urlencode(command_form(f"U{i:04d}", "/new-account", channel=f"D{i:04d}")) for i in range(1, STAFF)]
-            assert all(s == 200 for s in await asyncio.gather(*(post(session, b, "application/x-www-form-urlencoded") for b in starts)))
+            starts = [
+                urlencode(command_form(f"U{i:04d}", "/new-account", channel=f"D{i:04d}")) for i in range(1, STAFF)
+            ]
+            assert all(
+                s == 200
+                for s in await asyncio.gather(*(post(session, b, "application/x-www-form-urlencoded") for b in starts))
+            )
             assert await serve.drained()
             answers = [json.dumps(dm_event(f"U{i:04d}", "facebook", event_id=f"EvFault{i}")) for i in range(1, STAFF)]
             sent = []
@@ -292,7 +340,10 @@ async def test_sigkill_mid_burst_of_slack_answers_loses_nothing(tmp_path: Path) 
             await serve.start()
             # Slack retries what was not acknowledged, and may retry what was.
             retried = [b for b in answers if statuses[b] != 200] + acknowledged[:5]
-            assert all(s == 200 for s in await asyncio.gather(*(post(session, b, "application/json", retry=1) for b in retried)))
+            assert all(
+                s == 200
+                for s in await asyncio.gather(*(post(session, b, "application/json", retry=1) for b in retried))
+            )
             await asyncio.sleep(0.5)
             assert await serve.drained()
     finally:
@@ -329,7 +380,9 @@ async def test_sigterm_and_sigint_stop_serve_cleanly_with_exit_code_0(tmp_path: 
                 assert 200 <= await post(session, serve.url, activity(1, text, n, service)) < 300
                 assert await serve.drained()
                 assert serve.stop_with(sig) == 0, serve.log()[-2000:]
-                assert not (data / JOURNAL).exists() or (data / JOURNAL).stat().st_size == 0  # everything is in live.json
+                assert (
+                    not (data / JOURNAL).exists() or (data / JOURNAL).stat().st_size == 0
+                )  # everything is in live.json
                 assert (data / "live.json").exists()
             await serve.start()  # and the next start is clean
             assert await serve.drained()
@@ -347,12 +400,16 @@ async def test_sigterm_and_sigint_stop_serve_cleanly_with_exit_code_0(tmp_path: 
         await store.close()
 
 
-async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot_carries_on_without_a_restart(tmp_path: Path) -> None:
+async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot_carries_on_without_a_restart(
+    tmp_path: Path,
+) -> None:
     """fsync fails (a disk error, a file system gone read-only): each person is told their
     message was not saved, the administrators are told once (not once a message), and when
     the disk works again policybot saves again by itself, with no restart, and tells them."""
     disk = Disk()
-    teams, connector, client, core = await start_teams(tmp_path, tuning=StoreTuning(recover_every=0.0, fsync=disk.fsync))
+    teams, connector, client, core = await start_teams(
+        tmp_path, tuning=StoreTuning(recover_every=0.0, fsync=disk.fsync)
+    )
 
     def admin_messages() -> list[str]:
         return [c.text() for c in teams.fake.to(personal("pshah"))]
@@ -362,10 +419,18 @@ async def test_a_failing_disk_tells_people_and_administrators_once_and_policybot
         await teams.install("pshah")
         disk.error = OSError(5, "Input/output error")
         for _ in range(3):
-            assert (await teams.post(teams.activity("eclarke", "message", text="new account", textFormat="plain"), flush=False))[0] < 500
+            assert (
+                await teams.post(
+                    teams.activity("eclarke", "message", text="new account", textFormat="plain"), flush=False
+                )
+            )[0] < 500
             await core.backlog.idle()
             told = teams.fake.last(personal("eclarke")).text()
-            assert "couldn't save that, so nothing has changed" in told and "try again in a few minutes" in told and str(tmp_path) not in told
+            assert (
+                "couldn't save that, so nothing has changed" in told
+                and "try again in a few minutes" in told
+                and str(tmp_path) not in told
+            )
         await asyncio.gather(*core._alerts)
         alerts = [t for t in admin_messages() if "policybot cannot save anything" in t]
         assert len(alerts) == 1 and "Input/output error" in alerts[0] and "no restart" in alerts[0]

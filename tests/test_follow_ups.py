@@ -31,7 +31,12 @@ def record_reason(answers: Answers, about: Mapping[str, Any], _ctx: Context, out
     out.tell(Card("Reason recorded", f"{about['thing']}: {answers['reason']}"))
 
 
-REASON = FollowUp(name="test_reason", title="Why?", steps=(Step(key="reason", prompt="Why is that?", label="Reason"),), then=record_reason)
+REASON = FollowUp(
+    name="test_reason",
+    title="Why?",
+    steps=(Step(key="reason", prompt="Why is that?", label="Reason"),),
+    then=record_reason,
+)
 
 
 def ask_reason(text: str, _ctx: Context, out: Outcome) -> None:
@@ -44,7 +49,10 @@ MODULE = SimpleNamespace(
             name="two_questions",
             command="two-questions",
             title="Two questions",
-            steps=(Step(key="first", prompt="First?", label="First", then=noted), Step(key="second", prompt="Second?", label="Second")),
+            steps=(
+                Step(key="first", prompt="First?", label="First", then=noted),
+                Step(key="second", prompt="Second?", label="Second"),
+            ),
             on_complete=file_it,
             confirm=False,
         ),
@@ -63,7 +71,9 @@ async def test_a_questions_reaction_runs_right_after_that_question_is_answered()
     await bot.say("eclarke", "/two-questions")
     await bot.say("eclarke", "apples")
     titles = [c.title for c in bot.outbox.cards("eclarke")]
-    assert titles[-2] == "Noted" and "apples" in bot.outbox.cards("eclarke")[-2].body  # the reaction, before the next question
+    assert (
+        titles[-2] == "Noted" and "apples" in bot.outbox.cards("eclarke")[-2].body
+    )  # the reaction, before the next question
     assert "Second?" in bot.last("eclarke").body
     await bot.say("eclarke", "pears")
     titles = [c.title for c in bot.outbox.cards("eclarke")]
@@ -81,8 +91,13 @@ async def test_a_follow_up_is_asked_with_its_records_and_files_them_even_after_a
     await bot.close()
     again = TestBot(path=path, registry=registry())  # policybot restarted between the question and the answer
     await again.say("swhitfield", "It is a duplicate")
-    assert FILED == [({"reason": "It is a duplicate"}, {"thing": "A-7"})]  # the ids come as `about`, not among the answers
-    assert again.last("swhitfield").title == "Reason recorded" and again.last("swhitfield").body == "A-7: It is a duplicate"
+    assert FILED == [
+        ({"reason": "It is a duplicate"}, {"thing": "A-7"})
+    ]  # the ids come as `about`, not among the answers
+    assert (
+        again.last("swhitfield").title == "Reason recorded"
+        and again.last("swhitfield").body == "A-7: It is a duplicate"
+    )
     await again.close()
 
 

@@ -43,10 +43,23 @@ async def test_immediate_danger_alerts_slt_before_the_next_question(bot: TestBot
     assert inc["urgency"] == "urgent" and inc["report_complete"] is False
 
     # The rest of the report lands on the same incident, and SLT hear when it is complete.
-    await bot.answer_all("eclarke", "1", "A local community Facebook group", "threatening", "pupil", "unknown", "nothing", EVIDENCE, "skip", "submit")
+    await bot.answer_all(
+        "eclarke",
+        "1",
+        "A local community Facebook group",
+        "threatening",
+        "pupil",
+        "unknown",
+        "nothing",
+        EVIDENCE,
+        "skip",
+        "submit",
+    )
     inc = bot.store.get("incidents", "INC-1")
     assert inc["report_complete"] is True and inc["urgency"] == "urgent"
-    assert ("Where", "Somewhere else (a personal account, a group chat, another site)") in [tuple(d) for d in inc["details"]]
+    assert ("Where", "Somewhere else (a personal account, a group chat, another site)") in [
+        tuple(d) for d in inc["details"]
+    ]
     assert len(bot.store.all("incidents")) == 1
     assert "now complete" in bot.last("swhitfield").title
     assert "INC-1" in bot.last("eclarke").title
@@ -133,14 +146,21 @@ async def test_full_cycle_timeline_is_complete(bot: TestBot) -> None:
     bot.clock.advance(timedelta(minutes=10))
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Show details"))
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Initial assessment"))
-    await bot.answer_all("swhitfield", "high", "platform, parents", "Parent posted about a pupil; ask for removal and meet.", "submit")
+    await bot.answer_all(
+        "swhitfield", "high", "platform, parents", "Parent posted about a pupil; ask for removal and meet.", "submit"
+    )
     assert "ask them to remove the post" in bot.last("swhitfield").body
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Show details"))
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Add a note"))
     await bot.say("swhitfield", "Met the parent; post removed.")
     await bot.click("dokafor", button(bot.last("dokafor"), "Show details"))
     await bot.click("dokafor", button(bot.last("dokafor"), "Close"))
-    await bot.answer_all("dokafor", "Post removed, apology given, behaviour policy followed for the pupil.", "Thank you: it has been dealt with.", "submit")
+    await bot.answer_all(
+        "dokafor",
+        "Post removed, apology given, behaviour policy followed for the pupil.",
+        "Thank you: it has been dealt with.",
+        "submit",
+    )
     assert bot.store.get("incidents", inc_id)["status"] == "closed"
     await bot.click("dokafor", button(bot.last("dokafor"), "Show details"))
     await bot.click("dokafor", button(bot.last("dokafor"), "Reopen"))
@@ -194,7 +214,10 @@ async def test_reporter_sees_status_never_slt_notes(bot: TestBot) -> None:
     await bot.say("dokafor", "CONFIDENTIAL-NOTE: spoke to the family")
     await bot.say("eclarke", "/my-reports")
     status = bot.last("eclarke")
-    assert status.fields[0][0] == f"{inc_id}: Abuse reported online" and "being handled by David Okafor" in status.fields[0][1]
+    assert (
+        status.fields[0][0] == f"{inc_id}: Abuse reported online"
+        and "being handled by David Okafor" in status.fields[0][1]
+    )
     await bot.click("dokafor", button(bot.last("dokafor"), "Show details"))
     await bot.click("dokafor", button(bot.last("dokafor"), "Close"))
     await bot.answer_all("dokafor", "CONFIDENTIAL-OUTCOME: sanctions", "Thank you, it has been dealt with.", "submit")
@@ -207,13 +230,19 @@ async def test_reporter_sees_status_never_slt_notes(bot: TestBot) -> None:
     assert "haven't reported anything" in bot.last("treid").body  # nobody sees another's reports
 
 
-async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     bot = TestBot(path=tmp_path / "data")
     try:
         await bot.say("eclarke", "/compromising-image")
         sent = [(t, c.title) for t, m in bot.outbox.sent for c in [m.card]]
-        alert = next(i for i, (t, title) in enumerate(sent) if t == "swhitfield" and title.startswith("Incident INC-1: Compromising image"))
+        alert = next(
+            i
+            for i, (t, title) in enumerate(sent)
+            if t == "swhitfield" and title.startswith("Incident INC-1: Compromising image")
+        )
         first_question = next(i for i, (t, title) in enumerate(sent) if t == "eclarke" and "question 1" in title)
         assert alert < first_question
         await bot.say("eclarke", "done")
@@ -223,7 +252,11 @@ async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path
                 "eclarke",
                 "file",
                 text="IMG_2041.jpg",
-                data={"name": "IMG_2041.jpg", "url": "https://files.example.invalid/IMG_2041.jpg", "content": "iVBORw0KGgoFAKEPNGDATA"},
+                data={
+                    "name": "IMG_2041.jpg",
+                    "url": "https://files.example.invalid/IMG_2041.jpg",
+                    "content": "iVBORw0KGgoFAKEPNGDATA",
+                },
             )
         )
         reply = bot.last("eclarke")
@@ -236,8 +269,12 @@ async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path
         assert "1 file(s)" in dict(bot.last("swhitfield").fields)["Files"]
     finally:
         await bot.close()
-    on_disk = "".join(p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "data").iterdir() if p.is_file())
-    everywhere = on_disk + repr({t: bot.store.all(t) for t in iter_tables(bot.store)}) + repr(bot.store.audit()) + caplog.text
+    on_disk = "".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "data").iterdir() if p.is_file()
+    )
+    everywhere = (
+        on_disk + repr({t: bot.store.all(t) for t in iter_tables(bot.store)}) + repr(bot.store.audit()) + caplog.text
+    )
     for trace in ("IMG_2041", "files.example", "iVBORw0KGgo", "FAKEPNG"):
         assert trace not in everywhere
 
@@ -245,7 +282,9 @@ async def test_a_file_sent_during_compromising_image_leaves_only_a_flag(tmp_path
 async def test_compromising_image_checklist_and_help_raise_urgency(bot: TestBot) -> None:
     await bot.say("eclarke", "/compromising-image")
     assert "SLT have been alerted (INC-1)" in [c.title for c in cards_to(bot, "eclarke")]
-    await bot.answer_all("eclarke", "done", "2", "done", "yes", "Sent to my partner by mistake", "school", "yesterday 15:00")
+    await bot.answer_all(
+        "eclarke", "done", "2", "done", "yes", "Sent to my partner by mistake", "school", "yesterday 15:00"
+    )
     assert any(c.title == "Ask for it to be deleted" for c in cards_to(bot, "eclarke"))
     assert any(c.title == "SLT will help" for c in cards_to(bot, "eclarke"))
     # SLT can already see the answers so far, before the person submits.
@@ -269,7 +308,16 @@ async def test_cancelled_compromising_image_keeps_its_incident_when_restarted(bo
 async def test_media_enquiry_says_do_not_respond_and_alerts_slt(bot: TestBot) -> None:
     await bot.say("treid", "/media-enquiry")
     assert "don't respond" in cards_to(bot, "treid")[0].body
-    await bot.answer_all("treid", "Westmorland Gazette", "Sam Hart, 01234 000000", "phone", "Asked about a parent's post on our page", "today 16:00", "no", "submit")
+    await bot.answer_all(
+        "treid",
+        "Westmorland Gazette",
+        "Sam Hart, 01234 000000",
+        "phone",
+        "Asked about a parent's post on our page",
+        "today 16:00",
+        "no",
+        "submit",
+    )
     inc = bot.store.get("incidents", "INC-1")
     assert inc["kind"] == "media_enquiry" and inc["urgency"] == "urgent"  # the deadline is today
     assert bot.last("swhitfield").title.startswith("Incident INC-1: Journalist contact (URGENT)")
@@ -279,8 +327,12 @@ async def test_media_enquiry_says_do_not_respond_and_alerts_slt(bot: TestBot) ->
 async def test_pupil_contact_reminds_not_to_engage_and_informs_slt(bot: TestBot) -> None:
     await bot.say("jbennett", "/pupil-contact")
     assert "must not follow or engage" in cards_to(bot, "jbennett")[0].body
-    await bot.answer_all("jbennett", "instagram", "former", "A. Pupil, left Year 6 in July", "follow", "yesterday 19:00", "yes")
-    assert bot.last("jbennett").title.startswith("A pupil contacted you") and any(c.title == "Please undo it now" for c in cards_to(bot, "jbennett"))
+    await bot.answer_all(
+        "jbennett", "instagram", "former", "A. Pupil, left Year 6 in July", "follow", "yesterday 19:00", "yes"
+    )
+    assert bot.last("jbennett").title.startswith("A pupil contacted you") and any(
+        c.title == "Please undo it now" for c in cards_to(bot, "jbennett")
+    )
     await bot.answer_all("jbennett", "blocked", "skip", "submit")
     inc = bot.store.get("incidents", "INC-1")
     assert inc["kind"] == "pupil_contact" and inc["urgency"] == "high"
@@ -289,7 +341,9 @@ async def test_pupil_contact_reminds_not_to_engage_and_informs_slt(bot: TestBot)
 
 async def test_unowned_incident_is_chased_once_per_interval_until_owned(bot: TestBot) -> None:
     await add_account(bot)
-    await bot.answer_all("eclarke", "/report-abuse", "no", "1", "copyright", "school", "public", "reported", EVIDENCE, "skip", "submit")
+    await bot.answer_all(
+        "eclarke", "/report-abuse", "no", "1", "copyright", "school", "public", "reported", EVIDENCE, "skip", "submit"
+    )
     assert bot.store.get("incidents", "INC-1")["urgency"] == "normal"
 
     def reminders(who: str = "swhitfield") -> list[Card]:
@@ -331,7 +385,10 @@ async def test_incidents_list_for_slt_and_stale_clicks(bot: TestBot) -> None:
     bot.clock.advance(timedelta(hours=2))
     await bot.say("swhitfield", "/incidents")
     listing = bot.last("swhitfield")
-    assert [f[0] for f in listing.fields] == ["INC-2: Abuse reported online", "INC-1: Abuse reported online"]  # urgent first
+    assert [f[0] for f in listing.fields] == [
+        "INC-2: Abuse reported online",
+        "INC-1: Abuse reported online",
+    ]  # urgent first
     assert listing.fields[0][1] == "URGENT - owner: NO OWNER - reported 2 h ago"
     await bot.click("swhitfield", button(listing, "Show details of INC-1"))
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Close"))
@@ -342,7 +399,11 @@ async def test_incidents_list_for_slt_and_stale_clicks(bot: TestBot) -> None:
     assert [f[0] for f in bot.last("swhitfield").fields] == ["INC-2: Abuse reported online"]
     await bot.say("swhitfield", "/incidents closed")
     assert [f[0] for f in bot.last("swhitfield").fields] == ["INC-1: Abuse reported online"]
-    await bot.send(Inbound("test", "dokafor", "action", action="incidents.own", data={"incident": "INC-1", "record": "incidents/INC-1"}))
+    await bot.send(
+        Inbound(
+            "test", "dokafor", "action", action="incidents.own", data={"incident": "INC-1", "record": "incidents/INC-1"}
+        )
+    )
     assert "was closed by Sarah Whitfield" in bot.last("dokafor").body
 
 
@@ -376,7 +437,11 @@ async def test_report_abuse_in_the_terminal_chat() -> None:
         await core.close()
     text = out.getvalue()
     assert "!!! === Call 999 now ===" in text
-    assert text.index("Call 999 now") < text.index('a message for Sarah Whitfield: "Incident INC-1') < text.index("question 2")
+    assert (
+        text.index("Call 999 now")
+        < text.index('a message for Sarah Whitfield: "Incident INC-1')
+        < text.index("question 2")
+    )
     assert "Thank you: your report is INC-1" in text
     assert "you haven't finished" not in text and "waiting for someone to take it on" in text
     assert "INC-1: Abuse reported online (private to you)" in text and "Year 3 pupil after school" in text
@@ -388,7 +453,11 @@ async def test_report_abuse_in_the_terminal_chat() -> None:
 def test_incident_reminder_settings_are_read_and_checked() -> None:
     base = tomllib.loads(resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8"))
     settings = parse_config({**base, "incidents": {"urgent_reminder_minutes": 15, "reminder_hours": 8}}, "school.toml")
-    assert settings.incidents.urgent_reminder_minutes == 15 and settings.incidents.reminder_hours == 8 and settings.incidents.high_reminder_hours == 2
+    assert (
+        settings.incidents.urgent_reminder_minutes == 15
+        and settings.incidents.reminder_hours == 8
+        and settings.incidents.high_reminder_hours == 2
+    )
     with pytest.raises(ConfigError, match=r"school.toml: incidents.urgent_reminder_minutes: expected 60 or less"):
         parse_config({**base, "incidents": {"urgent_reminder_minutes": 120}}, "school.toml")
     with pytest.raises(ConfigError, match=r"incidents.remind_hours: unknown key"):
@@ -414,6 +483,9 @@ async def test_a_second_owner_must_take_over_explicitly(bot: TestBot) -> None:
     await bot.click("dokafor", button(bot.outbox.messages("dokafor")[0].card, "Show details"))
     await bot.click("dokafor", button(bot.last("dokafor"), "Take over from Sarah Whitfield"))
     inc = bot.store.get("incidents", inc_id)
-    assert inc["owner"] == "dokafor" and inc["timeline"][-1]["what"] == "Ownership taken over from Sarah Whitfield by David Okafor"
+    assert (
+        inc["owner"] == "dokafor"
+        and inc["timeline"][-1]["what"] == "Ownership taken over from Sarah Whitfield by David Okafor"
+    )
     assert f"{inc_id} has a new owner" in [c.title for c in cards_to(bot, "swhitfield")]
     assert "David Okafor" in bot.last("eclarke").body

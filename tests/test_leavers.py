@@ -10,11 +10,43 @@ from tests.harness import TestBot, button
 async def seed(bot: TestBot, rota: bool = True) -> None:
     """Two accounts Emma Clarke runs: one left with a single runner when she goes, one keeping two."""
     async with bot.store.transaction() as tx:
-        tx.put("accounts", "ACC-1", {"name": "Year 6 Trips", "platform_label": "Facebook", "handle": "@PenningtonY6", "runners": ["eclarke", "treid"], "status": "active"})
-        tx.put("accounts", "ACC-2", {"name": "School Choir", "platform_label": "Instagram", "handle": "@choir", "runners": ["eclarke", "treid", "jbennett"], "status": "active"})
+        tx.put(
+            "accounts",
+            "ACC-1",
+            {
+                "name": "Year 6 Trips",
+                "platform_label": "Facebook",
+                "handle": "@PenningtonY6",
+                "runners": ["eclarke", "treid"],
+                "status": "active",
+            },
+        )
+        tx.put(
+            "accounts",
+            "ACC-2",
+            {
+                "name": "School Choir",
+                "platform_label": "Instagram",
+                "handle": "@choir",
+                "runners": ["eclarke", "treid", "jbennett"],
+                "status": "active",
+            },
+        )
         if rota:
-            weekly = {"mon": "eclarke", "tue": "treid", "wed": "eclarke", "thu": "treid", "fri": "treid", "sat": None, "sun": None}
-            tx.put("rota", "ACC-1", {"account": "ACC-1", "weekly": weekly, "overrides": {"2026-11-20": "eclarke", "2026-12-05": "eclarke"}})
+            weekly = {
+                "mon": "eclarke",
+                "tue": "treid",
+                "wed": "eclarke",
+                "thu": "treid",
+                "fri": "treid",
+                "sat": None,
+                "sun": None,
+            }
+            tx.put(
+                "rota",
+                "ACC-1",
+                {"account": "ACC-1", "weekly": weekly, "overrides": {"2026-11-20": "eclarke", "2026-12-05": "eclarke"}},
+            )
             tx.put("rota", "ACC-2", {"account": "ACC-2", "weekly": {**weekly, "tue": "jbennett"}, "overrides": {}})
 
 
@@ -88,7 +120,11 @@ async def test_a_leaver_with_a_sole_runner_account_cannot_finish_until_it_is_tra
     assert settled.title == "All of Emma Clarke's accounts are settled"
     await bot.click("pshah", button(settled, "Finish this leaver"))
     assert bot.store.get("people", "eclarke")["leaving"]["status"] == "finished"
-    assert [e["action"] for e in bot.store.audit(record="people/eclarke")] == ["leaver_recorded", "leaver_finish_refused", "leaver_finished"]
+    assert [e["action"] for e in bot.store.audit(record="people/eclarke")] == [
+        "leaver_recorded",
+        "leaver_finish_refused",
+        "leaver_finished",
+    ]
 
 
 async def test_closing_the_account_settles_it_once_confirmed_on_the_platform(bot: TestBot) -> None:

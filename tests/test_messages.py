@@ -17,7 +17,14 @@ def test_a_card_round_trips_through_the_outbox_format() -> None:
             Button(action="new_account.approve", label="Approve", data={"application": "A-3"}, style="primary"),
             Button(action="new_account.reject", label="Reject", data={"application": "A-3"}, style="danger"),
         ),
-        question=Question("visibility", "choice", "Open or private?", (Choice("open", "Open"), Choice("private", "Private")), optional=True, workflow="new_account"),
+        question=Question(
+            "visibility",
+            "choice",
+            "Open or private?",
+            (Choice("open", "Open"), Choice("private", "Private")),
+            optional=True,
+            workflow="new_account",
+        ),
         tone="urgent",
     )
     stored = json.loads(json.dumps(card.to_dict()))

@@ -18,7 +18,12 @@ async def test_administrators_set_the_rota_and_everyone_can_see_it(tmp_path: Pat
     assert saved.title.startswith("Rota saved") and "Emma Clarke" in saved.body and "Tom Reid" in saved.body
     await bot.say("jbennett", "/rota")
     shown = text(bot.last("jbennett"))
-    assert "this week" in shown and "next week" in shown and "Wed 25 Nov 2026 (today): Emma Clarke" in shown and "Sat 28 Nov 2026: Tom Reid" in shown
+    assert (
+        "this week" in shown
+        and "next week" in shown
+        and "Wed 25 Nov 2026 (today): Emma Clarke" in shown
+        and "Sat 28 Nov 2026: Tom Reid" in shown
+    )
     await bot.answer_all("pshah", "/rota-set", "1", "weekends: Jo Bennett")
     assert "does not run" in bot.last("pshah").body  # only runners can be on the rota
     await bot.close()
@@ -65,7 +70,9 @@ async def test_reminders_are_sent_once_a_day_and_forgotten_after_ninety_days() -
         await bot.tick()
         await bot.tick()  # a second tick the same day sends nothing more
         bot.clock.advance(timedelta(days=1))
-    duty = [c for c in bot.outbox.cards("eclarke") + bot.outbox.cards("treid") if c.title.startswith("Monitoring today")]
+    duty = [
+        c for c in bot.outbox.cards("eclarke") + bot.outbox.cards("treid") if c.title.startswith("Monitoring today")
+    ]
     assert len(duty) == 100  # one a day, never twice
     kept = sorted(r["id"] for r in bot.store.all("reminders") if r["id"].startswith("duty:"))
     # The last day's first tick forgot every key sent before 10:00 on 4 Dec, 90 days earlier.
@@ -81,7 +88,9 @@ async def test_a_reminder_or_event_record_without_a_readable_time_never_stops_th
         tx.put("reminders", "odd-2", {"at": "last Tuesday"})
         tx.put("events", "odd-3", {"at": None})
     await bot.tick()
-    assert [c.title for c in bot.outbox.cards("eclarke")].count("Monitoring today: Pennington PTA (@PenningtonPTA)") == 1
+    assert [c.title for c in bot.outbox.cards("eclarke")].count(
+        "Monitoring today: Pennington PTA (@PenningtonPTA)"
+    ) == 1
     assert {"odd-1", "odd-2"} <= {r["id"] for r in bot.store.all("reminders")}  # kept: nothing is deleted on a guess
     await bot.close()
 
@@ -90,7 +99,17 @@ async def test_logging_a_weekend_complaint_gives_the_next_working_day_and_the_pr
     saturday = datetime(2026, 11, 28, 11, 0, tzinfo=UTC)
     bot = await school(start=saturday)
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "complaint", "parent", "Unhappy the trip photos show her child", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid",
+        "/log-comment",
+        "1",
+        "complaint",
+        "parent",
+        "Unhappy the trip photos show her child",
+        "skip",
+        "no",
+        "submit",
+    )
     logged = bot.last("treid")
     assert "IT-1" in logged.title and "Mon 30 Nov 2026, 17:00" in logged.body
     assert "complaints procedure" in logged.body
@@ -102,7 +121,17 @@ async def test_logging_a_weekend_complaint_gives_the_next_working_day_and_the_pr
 async def test_received_yesterday_evening_is_accepted_and_due_24_hours_later() -> None:
     bot = await school()  # Wednesday 25 Nov, 10:00
     await set_weekly(bot)
-    await bot.answer_all("eclarke", "/log-comment", "1", "query", "parent", "When is the trip coming back?", "yesterday 18:30", "no", "submit")
+    await bot.answer_all(
+        "eclarke",
+        "/log-comment",
+        "1",
+        "query",
+        "parent",
+        "When is the trip coming back?",
+        "yesterday 18:30",
+        "no",
+        "submit",
+    )
     assert "Wed 25 Nov 2026, 18:30" in bot.last("eclarke").body
     await bot.answer_all("eclarke", "/log-comment", "1", "query", "parent", "Another question", "tomorrow 09:00")
     assert "future" in bot.last("eclarke").body  # re-asked, nothing logged
@@ -113,7 +142,17 @@ async def test_received_yesterday_evening_is_accepted_and_due_24_hours_later() -
 async def test_an_abusive_comment_offers_a_report_with_the_details_filled_in() -> None:
     bot = await school()
     await set_weekly(bot)
-    await bot.answer_all("eclarke", "/log-comment", "1", "comment", "public", "Calls a teacher names under the sports day post", "skip", "yes", "submit")
+    await bot.answer_all(
+        "eclarke",
+        "/log-comment",
+        "1",
+        "comment",
+        "public",
+        "Calls a teacher names under the sports day post",
+        "skip",
+        "yes",
+        "submit",
+    )
     logged = bot.last("eclarke")
     await bot.click("eclarke", button(logged, "Report it as abuse"))
     assert "immediate danger" in bot.last("eclarke").body
@@ -127,7 +166,9 @@ async def test_the_monitor_is_reminded_each_morning_and_nothing_is_sent_twice(tm
     start = datetime(2026, 11, 25, 7, 0, tzinfo=UTC)  # Wednesday, 07:00 in London
     bot = await school(tmp_path / "data", start)
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "What time is pick-up?", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "query", "parent", "What time is pick-up?", "skip", "no", "submit"
+    )
     await bot.tick()
     assert not [c for c in bot.outbox.cards("eclarke") if c.title.startswith("Monitoring today")]
     bot.clock.advance(timedelta(hours=1, minutes=1))  # 08:01
@@ -166,7 +207,9 @@ async def test_eight_oclock_local_across_the_march_clock_change() -> None:
 async def test_reply_reminder_then_escalation_then_marked_replied() -> None:
     bot = await school()  # Wed 10:00; a query logged now is due Thu 10:00
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "Is the disco still on?", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "query", "parent", "Is the disco still on?", "skip", "no", "submit"
+    )
     bot.clock.advance(timedelta(hours=20, minutes=30))  # Thu 06:30: 3 h 30 before due
     await bot.tick()
     assert not [c for c in bot.outbox.cards("eclarke") if c.title.startswith("Reply due soon")]

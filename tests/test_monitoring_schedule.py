@@ -36,7 +36,9 @@ async def run_ticks(bot: TestBot, until: datetime) -> list[tuple[datetime, Outbo
         (datetime(2026, 10, 23, 12, 0, tzinfo=UTC), 4),  # Fri 23 October to Tue 27 October: clocks back on Sunday 25th
     ],
 )
-async def test_the_duty_reminder_comes_at_eight_local_once_a_day_through_a_clock_change(start: datetime, days: int) -> None:
+async def test_the_duty_reminder_comes_at_eight_local_once_a_day_through_a_clock_change(
+    start: datetime, days: int
+) -> None:
     bot = await school(start=start)
     await set_weekly(bot)
     await bot.tick()
@@ -54,7 +56,9 @@ async def test_escalation_at_17_00_local_on_the_monday_after_the_clocks_go_forwa
     saturday = datetime(2026, 3, 28, 10, 0, tzinfo=UTC)  # 10:00 GMT
     bot = await school(start=saturday)
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "Is there a club on Monday?", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "query", "parent", "Is there a club on Monday?", "skip", "no", "submit"
+    )
     assert "Mon 30 Mar 2026, 17:00" in bot.last("treid").body
     seen = await run_ticks(bot, datetime(2026, 3, 31, 0, 0, tzinfo=UTC))
     soon = [at.astimezone(LONDON) for at, o in seen if o.card.title.startswith("Reply due soon")]
@@ -70,7 +74,9 @@ async def test_a_restart_sends_nothing_twice_and_downtime_is_caught_up_once_mark
     wednesday = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
     bot = await school(data, wednesday)
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "Is the disco still on?", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "query", "parent", "Is the disco still on?", "skip", "no", "submit"
+    )
     await run_ticks(bot, datetime(2026, 11, 26, 6, 0, tzinfo=UTC))  # running until Thursday 06:00
     assert len(titled(bot, "eclarke", "Monitoring today")) == 1  # Wednesday's, at the first tick
     await bot.close()  # policybot stops at 06:00: the 07:00 reminder, 08:00 duty and 10:00 escalation pass
@@ -102,7 +108,17 @@ async def test_something_that_only_became_due_later_is_not_called_late() -> None
     duty = titled(bot, "eclarke", "Monitoring today")
     assert len(duty) == 1 and "late" not in duty[0].body
     # Received on Monday and only logged now, two days later: overdue at once, but not because policybot was down.
-    await bot.answer_all("eclarke", "/log-comment", "1", "complaint", "parent", "No reply about the trip refund", "Monday 09:00", "no", "submit")
+    await bot.answer_all(
+        "eclarke",
+        "/log-comment",
+        "1",
+        "complaint",
+        "parent",
+        "No reply about the trip refund",
+        "Monday 09:00",
+        "no",
+        "submit",
+    )
     logged = bot.last("eclarke")
     assert "already late" in logged.body and "Tue 24 Nov 2026, 09:00" in logged.body
     await bot.tick()
@@ -115,7 +131,17 @@ async def test_something_that_only_became_due_later_is_not_called_late() -> None
 async def test_an_item_logged_inside_its_lead_time_gets_no_extra_due_soon_reminder() -> None:
     bot = await school(start=datetime(2026, 11, 25, 16, 0, tzinfo=UTC))  # Wednesday 16:00
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "pupil", "Asks when the play tickets go on sale", "yesterday at 18:30", "no", "submit")
+    await bot.answer_all(
+        "treid",
+        "/log-comment",
+        "1",
+        "query",
+        "pupil",
+        "Asks when the play tickets go on sale",
+        "yesterday at 18:30",
+        "no",
+        "submit",
+    )
     assert "Wed 25 Nov 2026, 18:30" in bot.last("treid").body
     told = bot.last("eclarke")  # today's monitor is told at once, with the due time
     assert told.title.startswith("New query") and "from a pupil" in " ".join(v for _, v in told.fields)
@@ -179,7 +205,17 @@ def test_when_it_arrived_is_read_as_staff_type_it(typed: str, moment: datetime) 
 async def test_a_summer_item_shows_its_times_in_british_summer_time() -> None:
     bot = await school(start=datetime(2026, 6, 1, 9, 0, tzinfo=UTC))  # Monday 10:00 BST
     await set_weekly(bot)
-    await bot.answer_all("eclarke", "/log-comment", "1", "comment", "public", "Lovely photos from sports day", "Saturday 18:30", "no", "submit")
+    await bot.answer_all(
+        "eclarke",
+        "/log-comment",
+        "1",
+        "comment",
+        "public",
+        "Lovely photos from sports day",
+        "Saturday 18:30",
+        "no",
+        "submit",
+    )
     body = bot.last("eclarke").body
     assert "Mon 1 Jun 2026, 17:00" in body  # 16:00 UTC, shown as the school reads it
     item = bot.store.get("items", "IT-1")
@@ -190,7 +226,9 @@ async def test_a_summer_item_shows_its_times_in_british_summer_time() -> None:
 async def test_reminders_are_new_messages_and_mark_replied_updates_every_copy_including_slts() -> None:
     bot = await school()  # Wednesday 10:00
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "complaint", "parent", "Upset about the cancelled trip", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "complaint", "parent", "Upset about the cancelled trip", "skip", "no", "submit"
+    )
     await run_ticks(bot, datetime(2026, 11, 26, 10, 0, tzinfo=UTC))  # through Thursday's due time
     soon = [m for m in bot.outbox.messages("eclarke") if m.card.title.startswith("Reply due soon")]
     overdue = [m for m in bot.outbox.messages("swhitfield") if m.card.title.startswith("Reply overdue")]
@@ -217,13 +255,21 @@ async def test_the_configured_reminder_time_lead_and_end_of_day_are_used() -> No
     from tests.harness import add_account
 
     sample = load_config(None)
-    settings = replace(sample, monitoring=Monitoring(duty_reminder_time=time(7, 30), reminder_lead_hours=1.0, end_of_day=time(16, 0)))
+    settings = replace(
+        sample, monitoring=Monitoring(duty_reminder_time=time(7, 30), reminder_lead_hours=1.0, end_of_day=time(16, 0))
+    )
     bot = TestBot(settings=settings, start=datetime(2026, 11, 28, 12, 0, tzinfo=UTC))  # Saturday noon
     await add_account(bot)
     await set_weekly(bot)
-    await bot.answer_all("treid", "/log-comment", "1", "query", "parent", "Is the fair still on?", "skip", "no", "submit")
+    await bot.answer_all(
+        "treid", "/log-comment", "1", "query", "parent", "Is the fair still on?", "skip", "no", "submit"
+    )
     assert "Mon 30 Nov 2026, 16:00" in bot.last("treid").body
     seen = await run_ticks(bot, datetime(2026, 11, 30, 17, 0, tzinfo=UTC))
-    times = {o.card.title.split(":")[0]: at.strftime("%a %H:%M") for at, o in seen if str(o.to) == "person:eclarke" and "IT-1" in o.card.title + o.card.body}
+    times = {
+        o.card.title.split(":")[0]: at.strftime("%a %H:%M")
+        for at, o in seen
+        if str(o.to) == "person:eclarke" and "IT-1" in o.card.title + o.card.body
+    }
     assert times == {"Monitoring today": "Mon 07:30", "Reply due soon": "Mon 15:00", "Reply overdue": "Mon 16:00"}
     await bot.close()

@@ -28,7 +28,11 @@ async def test_application_to_registered_account(bot: TestBot) -> None:
     assert "gone to the Senior Leadership Team" in bot.last("eclarke").body
     card = bot.last("swhitfield")
     assert card.title.startswith(f"New account application {app_id}")
-    assert ("Run by", card.fields[6][1]) == card.fields[6] and "Emma Clarke" in card.fields[6][1] and "Tom Reid" in card.fields[6][1]
+    assert (
+        ("Run by", card.fields[6][1]) == card.fields[6]
+        and "Emma Clarke" in card.fields[6][1]
+        and "Tom Reid" in card.fields[6][1]
+    )
     assert bot.last("dokafor").title == card.title  # every SLT member gets it
 
     await bot.click("swhitfield", button(card, "Approve"))
@@ -55,7 +59,12 @@ async def test_application_to_registered_account(bot: TestBot) -> None:
     assert "password manager" in bot.last("pshah").fields[0][1]
 
     actions = [e["action"] for e in bot.store.audit() if e["action"] != "policy_acknowledged"]
-    assert actions == ["application_submitted", "application_approved", "account_created", "application_account_created"]
+    assert actions == [
+        "application_submitted",
+        "application_approved",
+        "account_created",
+        "application_account_created",
+    ]
 
 
 async def test_rejection_with_reason_reaches_applicant(bot: TestBot) -> None:
@@ -151,9 +160,28 @@ async def test_the_approval_card_shows_each_business_case_question_under_its_lab
     await bot.answer_all("eclarke", *answers, "submit")
     card = bot.last("swhitfield")
     labels = [label for label, _ in card.fields]
-    assert labels == ["Applicant", "Platform", "Account name", "Aim", "Audience", "How it will be promoted", "Run by", "Open or private"]
+    assert labels == [
+        "Applicant",
+        "Platform",
+        "Account name",
+        "Aim",
+        "Audience",
+        "How it will be promoted",
+        "Run by",
+        "Open or private",
+    ]
     shown = dict(card.fields)
-    assert shown["Applicant"] == "Emma Clarke" and shown["Platform"] == "Flickr" and shown["Account name"] == "Year 6 Trips"
-    assert shown["Aim"] == "To share trip news with families" and shown["How it will be promoted"] == "In the newsletter"
-    assert shown["Run by"].splitlines()[0].startswith("Emma Clarke") and "read the policy on" in shown["Run by"] and len(shown["Run by"].splitlines()) == 2
+    assert (
+        shown["Applicant"] == "Emma Clarke"
+        and shown["Platform"] == "Flickr"
+        and shown["Account name"] == "Year 6 Trips"
+    )
+    assert (
+        shown["Aim"] == "To share trip news with families" and shown["How it will be promoted"] == "In the newsletter"
+    )
+    assert (
+        shown["Run by"].splitlines()[0].startswith("Emma Clarke")
+        and "read the policy on" in shown["Run by"]
+        and len(shown["Run by"].splitlines()) == 2
+    )
     assert shown["Open or private"] == "Private or closed (approved followers only)"

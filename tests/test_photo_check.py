@@ -40,7 +40,10 @@ async def test_photo_check_finds_a_name_written_differently_and_never_reveals_th
     # Every check is on the record: who asked about whom, and the answer.
     checks = bot.store.audit(action="photo_check")
     assert len(checks) == 5 and {e["actor"] for e in checks} == {"treid"}
-    assert checks[0]["detail"] == "Zoe O'Brien: do not publish (exact name)" and checks[-1]["detail"] == "Sam Smith: no restriction recorded (no close name)"
+    assert (
+        checks[0]["detail"] == "Zoe O'Brien: do not publish (exact name)"
+        and checks[-1]["detail"] == "Sam Smith: no restriction recorded (no close name)"
+    )
 
     # Staff can neither see nor change the list.
     for command in ("/dnp-list", "/dnp-add", "/dnp-remove"):
@@ -68,7 +71,10 @@ async def test_several_pupils_of_one_name_ask_which_class(bot: TestBot) -> None:
     # The name is listed, in other classes: not an all-clear (pupils change class).
     await bot.answer_all("jbennett", "/photo-check Sam Patel", "Year 4")
     assert bot.last("jbennett").title == "Can't be sure: check before publishing"
-    assert bot.store.audit(action="photo_check")[-1]["detail"] == "Sam Patel: can't be sure (class Year 4) (exact name, another class)"
+    assert (
+        bot.store.audit(action="photo_check")[-1]["detail"]
+        == "Sam Patel: can't be sure (class Year 4) (exact name, another class)"
+    )
 
 
 async def test_slt_and_admins_add_and_remove_in_chat(bot: TestBot) -> None:
@@ -84,7 +90,11 @@ async def test_slt_and_admins_add_and_remove_in_chat(bot: TestBot) -> None:
     await bot.say("swhitfield", "Year 2")
     assert "Sam Patel (Year 2) is no longer on the list" in bot.last("swhitfield").body
     assert [e["class"] for e in bot.store.all("dnp")] == ["Year 5"]
-    assert [e["action"] for e in bot.store.audit() if e["action"].startswith("dnp_")] == ["dnp_added", "dnp_added", "dnp_removed"]
+    assert [e["action"] for e in bot.store.audit() if e["action"].startswith("dnp_")] == [
+        "dnp_added",
+        "dnp_added",
+        "dnp_removed",
+    ]
 
     await bot.say("treid", "/photo-check Sam Patel")
     assert bot.last("treid").title == "Do not publish"
@@ -97,7 +107,11 @@ def test_csv_reading_reports_bad_rows_and_imports_nothing() -> None:
         parse_dnp_csv("name,class\nZoe O'Brien,Year 3\nAmir,Oak\nRuby Jones,\n,Year 1\n")
     message = str(bad.value)
     assert message.startswith("Nothing was imported")
-    assert "row 3 gives only one name (Amir)" in message and "row 4 has no class" in message and "row 5 has no name" in message
+    assert (
+        "row 3 gives only one name (Amir)" in message
+        and "row 4 has no class" in message
+        and "row 5 has no name" in message
+    )
     with pytest.raises(ValueError, match="could not find a 'class' column"):
         parse_dnp_csv("pupil,teacher\nZoe O'Brien,Mrs Smith\n")
     with pytest.raises(ValueError, match="empty"):
@@ -114,12 +128,21 @@ async def test_imported_pupils_are_found_by_photo_check(bot: TestBot) -> None:
     assert await import_dnp(bot.store, [("Ruby Jones", "Year 1")], START, replace=True) == (1, 0, 2)
     await bot.say("eclarke", "/photo-check amir haddad")
     assert bot.last("eclarke").title == "No restriction recorded"
-    assert [e["detail"] for e in bot.store.audit(action="dnp_imported")][-1] == "1 added, 0 already on the list, 2 previous entries replaced"
+    assert [e["detail"] for e in bot.store.audit(action="dnp_imported")][
+        -1
+    ] == "1 added, 0 already on the list, 2 previous entries replaced"
 
 
 # ---- issue 16 item 2: three answers, never a false all-clear --------------------------
 
-LISTED = [("Mohammed Khan", "Year 3"), ("Mohammed Khan", "Year 6"), ("Zoe Amos", "Year 2"), ("O'Brien, Zoë Anne", "3B"), ("Amir Haddad", "Oak"), ("Priya Patel", "Reception")]
+LISTED = [
+    ("Mohammed Khan", "Year 3"),
+    ("Mohammed Khan", "Year 6"),
+    ("Zoe Amos", "Year 2"),
+    ("O'Brien, Zoë Anne", "3B"),
+    ("Amir Haddad", "Oak"),
+    ("Priya Patel", "Reception"),
+]
 
 # Typed names close to a listed one: never "no restriction recorded".
 NEAR_MISSES = [
@@ -177,12 +200,17 @@ async def test_a_name_close_to_a_listed_one_is_never_an_all_clear(bot: TestBot, 
 
 
 @pytest.mark.parametrize("typed", DIFFERENT)
-async def test_a_clearly_different_name_is_no_restriction_recorded_saying_how_it_was_compared(bot: TestBot, typed: str) -> None:
+async def test_a_clearly_different_name_is_no_restriction_recorded_saying_how_it_was_compared(
+    bot: TestBot, typed: str
+) -> None:
     await _listed_bot(bot)
     await bot.say("treid", f"/photo-check {typed}")
     card = bot.last("treid")
     assert card.title == "No restriction recorded", typed
-    assert "ignoring case, accents, punctuation and the order of the names" in card.body and "similar spellings" in card.body
+    assert (
+        "ignoring case, accents, punctuation and the order of the names" in card.body
+        and "similar spellings" in card.body
+    )
 
 
 @pytest.mark.parametrize(
@@ -236,7 +264,11 @@ async def test_every_check_and_its_three_way_answer_is_audited(bot: TestBot) -> 
 
 
 def test_check_pupil_is_one_call_for_any_workflow() -> None:
-    entries = [{"id": "x", "name": "Zoe Amos", "class": "Year 2"}, {"id": "y", "name": "Sam Patel", "class": "3B"}, {"id": "z", "name": "Sam Patel", "class": "5"}]
+    entries = [
+        {"id": "x", "name": "Zoe Amos", "class": "Year 2"},
+        {"id": "y", "name": "Sam Patel", "class": "3B"},
+        {"id": "z", "name": "Sam Patel", "class": "5"},
+    ]
     assert check_pupil(entries, "zoe amos").verdict == "do_not_publish"
     assert check_pupil(entries, "Zoey Amos").verdict == "unsure" and check_pupil(entries, "Zoey Amos").entries == ("x",)
     several = check_pupil(entries, "Sam Patel")
@@ -248,14 +280,29 @@ def test_check_pupil_is_one_call_for_any_workflow() -> None:
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("3", "Year 3"), ("Y3", "year3"), ("yr 3", "Year 3"), ("3b", "3 B"), ("Y3B", "3B"), ("Reception", "R"), ("Rec", "reception"), ("Nursery", "N"), ("Y3/4", "Years 3 and 4"), ("Oak", "oak ")],
+    [
+        ("3", "Year 3"),
+        ("Y3", "year3"),
+        ("yr 3", "Year 3"),
+        ("3b", "3 B"),
+        ("Y3B", "3B"),
+        ("Reception", "R"),
+        ("Rec", "reception"),
+        ("Nursery", "N"),
+        ("Y3/4", "Years 3 and 4"),
+        ("Oak", "oak "),
+    ],
 )
 def test_class_names_normalise(a: str, b: str) -> None:
     assert class_name(a) == class_name(b)
 
 
 def test_class_names_that_differ() -> None:
-    assert class_name("3A") != class_name("3B") and class_name("Year 3") != class_name("Year 4") and class_name("Oak") != class_name("Ash")
+    assert (
+        class_name("3A") != class_name("3B")
+        and class_name("Year 3") != class_name("Year 4")
+        and class_name("Oak") != class_name("Ash")
+    )
     assert class_name("3B").within(class_name("Year 3")) and not class_name("Year 3").within(class_name("3B"))
     assert class_name("Year 3").overlaps(class_name("3B")) and not class_name("3A").overlaps(class_name("3B"))
 

@@ -26,11 +26,18 @@ def row(card: Card, name: str) -> str:
     return next((v for k, v in card.fields if k.startswith(name)), "")
 
 
-async def test_unreachable_lists_what_any_front_end_recorded_to_slt_and_admins_and_refuses_staff_with_an_audit_entry() -> None:
+async def test_unreachable_lists_what_any_front_end_recorded_to_slt_and_admins_and_refuses_staff_with_an_audit_entry() -> (
+    None
+):
     bot = TestBot()
     chat = bot.core.records("chat", ["chat_references"])
     async with chat.transaction() as tx:
-        tx.cannot_reach_only({"jbennett": ("has not opened policybot in Chat yet", CHAT_FIX), "treid": ("no chat_id in the configuration", CHAT_FIX)})
+        tx.cannot_reach_only(
+            {
+                "jbennett": ("has not opened policybot in Chat yet", CHAT_FIX),
+                "treid": ("no chat_id in the configuration", CHAT_FIX),
+            }
+        )
 
     await bot.say("swhitfield", "/unreachable")
     listing = bot.last("swhitfield")
@@ -45,7 +52,9 @@ async def test_unreachable_lists_what_any_front_end_recorded_to_slt_and_admins_a
     await bot.say("eclarke", "/unreachable")
     refused = text(bot.last("eclarke"))
     assert "Only the Senior Leadership Team or an administrator" in refused and "Jo Bennett" not in refused
-    assert [e["detail"].endswith(": needs slt,admin") for e in bot.store.audit(action="refused", actor="eclarke")] == [True]
+    assert [e["detail"].endswith(": needs slt,admin") for e in bot.store.audit(action="refused", actor="eclarke")] == [
+        True
+    ]
 
     async with chat.transaction() as tx:
         tx.can_reach("jbennett")
@@ -83,7 +92,9 @@ async def test_a_front_ends_records_reach_its_own_tables_and_nothing_else() -> N
     """`Core.records` is the narrow door for a front end's own records: the outbox, conversations and
     the school's records stay behind it, and a transaction that tries one changes nothing."""
     bot = TestBot()
-    await bot.send(Inbound("console", "eclarke", "command", command="new-account"))  # a conversation and an outbox row exist
+    await bot.send(
+        Inbound("console", "eclarke", "command", command="new-account")
+    )  # a conversation and an outbox row exist
     chat = bot.core.records("chat", ["chat_references"])
     for table in ("outbox", "conversations", "inbox", "people", "unreachable"):
         with pytest.raises(NotItsTable):

@@ -28,7 +28,9 @@ async def test_policy_summary_full_text_and_acknowledgement_with_version() -> No
     assert "version 2025-1" in bot.last("eclarke").body
     assert bot.store.get("people", "eclarke")["policy_ack"]["version"] == "2025-1"
     acks = [(e["action"], e["record"], e["detail"]) for e in bot.store.audit(actor="eclarke")]
-    assert acks == [("policy_acknowledged", "people/eclarke", "version 2025-1")]  # the one thing Emma did: confirm this version
+    assert acks == [
+        ("policy_acknowledged", "people/eclarke", "version 2025-1")
+    ]  # the one thing Emma did: confirm this version
     await bot.say("eclarke", "/policy-status")
     assert bot.last("eclarke").title == "Sorry"  # staff can't see who has not read it
     await bot.say("swhitfield", "/policy-status")
@@ -70,7 +72,9 @@ async def test_training_is_recorded_by_administrators_and_shown_on_the_register(
     await bot.answer_all("pshah", "/training", "Tom Reid", "tomorrow")
     assert "future" in bot.last("pshah").body
     await bot.say("swhitfield", "/accounts")
-    assert "Tom Reid - has not confirmed reading the current policy; trained on Wed 25 Nov 2026" in text(bot.last("swhitfield"))
+    assert "Tom Reid - has not confirmed reading the current policy; trained on Wed 25 Nov 2026" in text(
+        bot.last("swhitfield")
+    )
     await bot.close()
 
 
@@ -84,7 +88,9 @@ async def test_a_leaver_is_reminded_of_confidentiality_and_their_account_is_tran
     assert "confidentiality" in told.title.lower() and "even after you leave" in told.body
     handover = next(c for c in bot.outbox.cards("pshah") if c.title.startswith("Account to transfer"))
     assert "at least two" in handover.body
-    assert bot.store.get("rota", "ACC-1")["weekly"]["mon"] == "eclarke"  # still hers until someone takes the account over
+    assert (
+        bot.store.get("rota", "ACC-1")["weekly"]["mon"] == "eclarke"
+    )  # still hers until someone takes the account over
     # Until it is settled, administrators are reminded daily (once a day).
     bot.clock.advance(timedelta(days=1))
     await bot.tick()
@@ -98,7 +104,9 @@ async def test_a_leaver_is_reminded_of_confidentiality_and_their_account_is_tran
     await bot.click("jbennett", button(ask, "I accept"))
     account = bot.store.get("accounts", "ACC-1")
     assert account["runners"] == ["treid", "jbennett"] and account["status"] == "active"
-    assert bot.store.get("rota", "ACC-1")["weekly"]["mon"] == "jbennett"  # the new runner takes over her monitoring days
+    assert (
+        bot.store.get("rota", "ACC-1")["weekly"]["mon"] == "jbennett"
+    )  # the new runner takes over her monitoring days
     assert "settled" in bot.last("pshah").title
     bot.clock.advance(timedelta(days=1))
     await bot.tick()
@@ -138,7 +146,9 @@ async def test_photo_check_matches_names_loosely_and_never_shows_the_list() -> N
     assert "no restriction recorded" in answer.body and "Patel" not in text(answer) and "Amos" not in text(answer)
     await bot.say("jbennett", "/dnp-list")
     assert bot.last("jbennett").title == "Sorry"
-    assert len(bot.store.audit(action="photo_check")) == 4 and all(e["actor"] == "jbennett" for e in bot.store.audit(action="photo_check"))
+    assert len(bot.store.audit(action="photo_check")) == 4 and all(
+        e["actor"] == "jbennett" for e in bot.store.audit(action="photo_check")
+    )
     await bot.say("swhitfield", "/dnp-list")
     assert "Priya Patel" in text(bot.last("swhitfield"))
     await bot.close()
@@ -180,7 +190,9 @@ async def test_the_digest_counts_the_weeks_replies_in_any_time_zone_and_no_older
         }
 
     async with bot.store.transaction() as tx:
-        tx.put("items", "IT-1", item(monday - timedelta(days=30), monday - timedelta(days=31)))  # a month ago: not this week
+        tx.put(
+            "items", "IT-1", item(monday - timedelta(days=30), monday - timedelta(days=31))
+        )  # a month ago: not this week
         tx.put("items", "IT-2", item(since - timedelta(hours=1), since))  # just before the week began
         tx.put("items", "IT-3", item(monday - timedelta(days=2), monday - timedelta(days=1)))  # on time
         tx.put("items", "IT-4", item(monday - timedelta(days=6), monday - timedelta(days=6, hours=2)))  # late
@@ -188,7 +200,9 @@ async def test_the_digest_counts_the_weeks_replies_in_any_time_zone_and_no_older
         tx.put("items", "IT-6", item(None, monday - timedelta(hours=3)))  # still waiting, overdue
     await bot.tick()
     digest = next(c for c in bot.outbox.cards("swhitfield") if c.title == "Weekly social media digest")
-    assert "3 replied to in the last 7 days, 1 of them after the 24-hour deadline; 1 waiting and overdue now." in text(digest)
+    assert "3 replied to in the last 7 days, 1 of them after the 24-hour deadline; 1 waiting and overdue now." in text(
+        digest
+    )
     await bot.close()
 
 
@@ -210,7 +224,15 @@ async def _seed(config: Path) -> None:
 
     bot = TestBot(load_config(config), load_config(config).storage_path)
     await add_account(bot)
-    await add_account(bot, "ACC-2", name="Old Trip", handle="@OldTrip", status="closed", closed_at="2019-07-01T09:00:00+00:00", runners=["eclarke"])
+    await add_account(
+        bot,
+        "ACC-2",
+        name="Old Trip",
+        handle="@OldTrip",
+        status="closed",
+        closed_at="2019-07-01T09:00:00+00:00",
+        runners=["eclarke"],
+    )
     async with bot.store.transaction() as tx:
         tx.audit("eclarke", "account_created", "accounts/ACC-1")
     await bot.close()
@@ -219,29 +241,66 @@ async def _seed(config: Path) -> None:
 def test_exports_for_slt_open_in_a_spreadsheet(school_files: Path, capsys: pytest.CaptureFixture[str]) -> None:
     asyncio.run(_seed(school_files))
     out = school_files.parent / "accounts.csv"
-    assert main(["export", "--config", str(school_files), "--what", "accounts", "--format", "csv", "--out", str(out)]) == 0
+    assert (
+        main(["export", "--config", str(school_files), "--what", "accounts", "--format", "csv", "--out", str(out)]) == 0
+    )
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, so Excel reads UTF-8
     rows = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert [r["id"] for r in rows] == ["ACC-1", "ACC-2"] and rows[0]["name"] == "Pennington PTA"
     assert "keep it safe" in capsys.readouterr().out
     audit = school_files.parent / "audit.json"
-    assert main(["export", "--config", str(school_files), "--what", "audit", "--format", "json", "--out", str(audit)]) == 0
+    assert (
+        main(["export", "--config", str(school_files), "--what", "audit", "--format", "json", "--out", str(audit)]) == 0
+    )
     assert any(e["action"] == "account_created" for e in json.loads(audit.read_text(encoding="utf-8")))
     person = school_files.parent / "emma.json"
-    assert main(["export", "--config", str(school_files), "--person", "Emma Clarke", "--format", "json", "--out", str(person)]) == 0
+    assert (
+        main(
+            [
+                "export",
+                "--config",
+                str(school_files),
+                "--person",
+                "Emma Clarke",
+                "--format",
+                "json",
+                "--out",
+                str(person),
+            ]
+        )
+        == 0
+    )
     found = json.loads(person.read_text(encoding="utf-8"))
-    assert found["configuration"]["id"] == "eclarke" and {r["id"] for r in found["records"]["accounts"]} == {"ACC-1", "ACC-2"}
+    assert found["configuration"]["id"] == "eclarke" and {r["id"] for r in found["records"]["accounts"]} == {
+        "ACC-1",
+        "ACC-2",
+    }
     assert main(["export", "--config", str(school_files), "--out", str(person)]) == 2  # neither --what nor --person
     assert "--what" in capsys.readouterr().err
 
 
-def test_export_refuses_clearly_while_the_bot_is_running(school_files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_refuses_clearly_while_the_bot_is_running(
+    school_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from adapters.platforms import load_config
 
     running = Store(load_config(school_files).storage_path)
     try:
-        assert main(["export", "--config", str(school_files), "--what", "people", "--out", str(school_files.parent / "p.csv")]) == 2
+        assert (
+            main(
+                [
+                    "export",
+                    "--config",
+                    str(school_files),
+                    "--what",
+                    "people",
+                    "--out",
+                    str(school_files.parent / "p.csv"),
+                ]
+            )
+            == 2
+        )
         assert "policybot is running and using the data folder" in capsys.readouterr().err
     finally:
         asyncio.run(running.close())
@@ -266,11 +325,15 @@ def test_dnp_import_checks_every_row_before_adding_any(school_files: Path, capsy
         asyncio.run(store.close())
 
 
-def test_purge_lists_then_deletes_what_is_past_retention_and_audits_it(school_files: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_purge_lists_then_deletes_what_is_past_retention_and_audits_it(
+    school_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     asyncio.run(_seed(school_files))
     assert main(["purge", "--config", str(school_files), "--dry-run"]) == 0
     listed = capsys.readouterr().out
-    assert "  accounts/ACC-2: past the 2190-day retention period" in listed and "ACC-1" not in listed  # a live account is never purged
+    assert (
+        "  accounts/ACC-2: past the 2190-day retention period" in listed and "ACC-1" not in listed
+    )  # a live account is never purged
     assert main(["purge", "--config", str(school_files)]) == 0
     assert "deleted accounts/ACC-2" in capsys.readouterr().out
     from adapters.platforms import load_config

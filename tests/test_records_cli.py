@@ -62,7 +62,17 @@ async def school_with_records(tmp_path: Path) -> None:
         await bot.click("eclarke", button(bot.last("eclarke"), "I have read and understood it"))
         await bot.answer_all("pshah", "/training", "Emma Clarke", "today", "Induction", "Record it")
         async with bot.store.transaction() as tx:
-            tx.put("incidents", "INC-1", {"kind": "other", "status": "closed", "owner": "dokafor", "reported_at": "2026-07-01T09:00:00+00:00", "what": "a summer report"})
+            tx.put(
+                "incidents",
+                "INC-1",
+                {
+                    "kind": "other",
+                    "status": "closed",
+                    "owner": "dokafor",
+                    "reported_at": "2026-07-01T09:00:00+00:00",
+                    "what": "a summer report",
+                },
+            )
     finally:
         await bot.close()
 
@@ -77,7 +87,11 @@ def test_export_round_trips_and_reads_in_a_spreadsheet(tmp_path: Path, capsys: p
         if what == "people":
             assert {r["id"] for r in exported} >= {"eclarke", "pshah"}
             emma = next(r for r in exported if r["id"] == "eclarke")
-            assert emma["name"] == "Emma Clarke" and emma["training"][0]["what"] == "Induction" and emma["policy_ack"]["version"] == "2025-1"
+            assert (
+                emma["name"] == "Emma Clarke"
+                and emma["training"][0]["what"] == "Induction"
+                and emma["policy_ack"]["version"] == "2025-1"
+            )
         elif what == "audit":
             assert exported == stored(tmp_path, "audit")[: len(exported)]
         else:
@@ -89,7 +103,9 @@ def test_export_round_trips_and_reads_in_a_spreadsheet(tmp_path: Path, capsys: p
     rows = read_csv(out)
     account = stored(tmp_path, "accounts")[0]
     assert len(rows) == 1 and next(iter(rows[0])) == "id" and rows[0]["id"] == account["id"]
-    assert rows[0]["handle"] == "'@PenningtonY6" and rows[0]["runners"] == "eclarke; treid"  # '@' can start a formula too
+    assert (
+        rows[0]["handle"] == "'@PenningtonY6" and rows[0]["runners"] == "eclarke; treid"
+    )  # '@' can start a formula too
     assert rows[0]["created_at"] == "2026-11-25 10:00"  # in the school's time zone
     assert rows[0]["credentials_location"] == "'=1+1 in the school safe"  # never run as a formula
 
@@ -108,7 +124,10 @@ def test_a_table_not_there_yet_exports_headers_and_says_so(tmp_path: Path, capsy
     assert main(["export", "--config", str(config(tmp_path)), "--what", "items", "--out", str(out)]) == 0
     assert "no items records yet, so the file has only the header" in capsys.readouterr().out
     assert out.read_bytes().decode("utf-8-sig") == "id,account,received_at,due_at,replied_at\r\n"
-    assert main(["export", "--config", str(config(tmp_path)), "--what", "items", "--format", "json", "--out", str(out)]) == 0
+    assert (
+        main(["export", "--config", str(config(tmp_path)), "--what", "items", "--format", "json", "--out", str(out)])
+        == 0
+    )
     assert json.loads(out.read_text(encoding="utf-8")) == []
 
 
@@ -121,7 +140,9 @@ def test_subject_access_gathers_everything_about_one_person(tmp_path: Path, caps
     assert found["configuration"]["id"] == "treid" and found["configuration"]["title"] == "Year 4 Teacher"
     assert [a["account_name"] for a in found["records"]["applications"]] == ["Year 6 Trips"]
     assert found["records"]["accounts"][0]["runners"] == ["eclarke", "treid"]
-    assert "incidents" not in found["records"]  # nothing about him there but that he read the policy (before the application)
+    assert (
+        "incidents" not in found["records"]
+    )  # nothing about him there but that he read the policy (before the application)
     assert [p["policy_ack"]["version"] for p in found["records"]["people"]] == ["2025-1"]
     assert "Tom Reid" in capsys.readouterr().out
 
@@ -140,12 +161,22 @@ def test_subject_access_gathers_everything_about_one_person(tmp_path: Path, caps
 
 def test_records_commands_refuse_clearly_while_the_bot_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     running = Store(tmp_path / "data")  # a running bot holds the data folder
-    (tmp_path / "x.csv").write_text("name,class\nZoe Amos,Year 3\n", encoding="utf-8")  # a good file: the bot is the only problem
+    (tmp_path / "x.csv").write_text(
+        "name,class\nZoe Amos,Year 3\n", encoding="utf-8"
+    )  # a good file: the bot is the only problem
     try:
-        for args in (["export", "--what", "accounts", "--out", str(tmp_path / "a.csv")], ["purge", "--dry-run"], ["dnp-import", "--csv", str(tmp_path / "x.csv")]):
+        for args in (
+            ["export", "--what", "accounts", "--out", str(tmp_path / "a.csv")],
+            ["purge", "--dry-run"],
+            ["dnp-import", "--csv", str(tmp_path / "x.csv")],
+        ):
             assert main([*args, "--config", str(config(tmp_path))]) == 2
             err = capsys.readouterr().err
-            assert "policybot is running and using the data folder" in err and "Stop the bot" in err and "Traceback" not in err
+            assert (
+                "policybot is running and using the data folder" in err
+                and "Stop the bot" in err
+                and "Traceback" not in err
+            )
         assert not (tmp_path / "a.csv").exists()
     finally:
         asyncio.run(running.close())
@@ -159,7 +190,9 @@ def test_import_dnp_from_csv(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert "Nothing was imported" in capsys.readouterr().err and stored(tmp_path, "dnp") == []
 
     good = tmp_path / "list.csv"
-    good.write_bytes("\ufeffName,Class\r\nZoë O'Brien,Year 3\r\nAmir Haddad,Oak\r\n".encode())  # as a spreadsheet saves it
+    good.write_bytes(
+        "\ufeffName,Class\r\nZoë O'Brien,Year 3\r\nAmir Haddad,Oak\r\n".encode()
+    )  # as a spreadsheet saves it
     assert main(["dnp-import", "--config", cfg, "--csv", str(good)]) == 0
     assert "2 pupil(s) added, 0 already on it" in capsys.readouterr().out
     assert sorted(e["name"] for e in stored(tmp_path, "dnp")) == ["Amir Haddad", "Zoë O'Brien"]
@@ -178,15 +211,21 @@ def test_purge_deletes_exactly_what_is_past_retention(tmp_path: Path, capsys: py
         async with store.transaction() as tx:
             tx.put("applications", "A-1", {"status": "rejected", "submitted_at": old, "decided_at": old})  # past
             tx.put("applications", "A-2", {"status": "rejected", "submitted_at": old, "decided_at": recent})  # kept
-            tx.put("applications", "A-3", {"status": "created", "decided_at": old, "account": "ACC-1"})  # its account is live
+            tx.put(
+                "applications", "A-3", {"status": "created", "decided_at": old, "account": "ACC-1"}
+            )  # its account is live
             tx.put("applications", "A-4", {"status": "submitted", "submitted_at": old})  # still undecided
             tx.put("accounts", "ACC-1", {"status": "active", "created_at": old})  # live: never deleted
             tx.put("accounts", "ACC-2", {"status": "closed", "created_at": old, "closed_at": old})  # past
             tx.put("incidents", "INC-1", {"status": "open", "reported_at": old})  # open: never deleted
             tx.put("incidents", "INC-2", {"status": "closed", "reported_at": old, "closed_at": old})  # past
-            tx.put("items", "I-1", {"received_at": old, "replied_at": (now - timedelta(days=31)).isoformat()})  # past 30 days
+            tx.put(
+                "items", "I-1", {"received_at": old, "replied_at": (now - timedelta(days=31)).isoformat()}
+            )  # past 30 days
             tx.put("items", "I-2", {"received_at": old})  # still waiting for a reply
-            tx.put("dnp", "zoe-obrien|year3", {"name": "Zoë O'Brien", "class": "Year 3", "added_at": old})  # kept until removed
+            tx.put(
+                "dnp", "zoe-obrien|year3", {"name": "Zoë O'Brien", "class": "Year 3", "added_at": old}
+            )  # kept until removed
             put_person(tx, "eclarke", person_record(leaving=old[:10], leaving_status="finished"))  # past
             put_person(tx, "treid", person_record(leaving=old[:10]))  # still leaving
         await store.close()
@@ -196,14 +235,29 @@ def test_purge_deletes_exactly_what_is_past_retention(tmp_path: Path, capsys: py
 
     assert main(["purge", "--dry-run", "--config", cfg]) == 0
     listed = capsys.readouterr().out
-    assert sorted(line.split(":")[0].strip() for line in listed.splitlines() if line.startswith("  ")) == sorted(expected)
+    assert sorted(line.split(":")[0].strip() for line in listed.splitlines() if line.startswith("  ")) == sorted(
+        expected
+    )
     assert "5 record(s) are past their retention period" in listed
     assert stored(tmp_path, "applications")[0]["id"] == "A-1"  # a dry run deletes nothing
 
     assert main(["purge", "--config", cfg]) == 0
     assert "Deleted 5 record(s)" in capsys.readouterr().out
-    left = {f"{t}/{r['id']}" for t in ("applications", "accounts", "incidents", "items", "dnp", "people") for r in stored(tmp_path, t)}
-    assert left == {"applications/A-2", "applications/A-3", "applications/A-4", "accounts/ACC-1", "incidents/INC-1", "items/I-2", "dnp/zoe-obrien|year3", "people/treid"}
+    left = {
+        f"{t}/{r['id']}"
+        for t in ("applications", "accounts", "incidents", "items", "dnp", "people")
+        for r in stored(tmp_path, t)
+    }
+    assert left == {
+        "applications/A-2",
+        "applications/A-3",
+        "applications/A-4",
+        "accounts/ACC-1",
+        "incidents/INC-1",
+        "items/I-2",
+        "dnp/zoe-obrien|year3",
+        "people/treid",
+    }
     purged = [e for e in stored(tmp_path, "audit") if e["action"] == "purged"]
     assert sorted(e["record"] for e in purged) == sorted(expected) and all(e["actor"] == "command line" for e in purged)
 
@@ -252,7 +306,11 @@ async def test_records_in_the_terminal_chat(tmp_path: Path) -> None:
 
 # Every command that writes a file a person names, with the arguments it needs besides --out.
 WRITERS = {
-    "export": [["export", "--what", "people"], ["export", "--what", "audit", "--format", "json"], ["export", "--person", "Emma Clarke"]],
+    "export": [
+        ["export", "--what", "people"],
+        ["export", "--what", "audit", "--format", "json"],
+        ["export", "--person", "Emma Clarke"],
+    ],
     "teams-package": [["teams-package"]],
 }
 
@@ -269,7 +327,9 @@ def data_folder_bytes(data: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("args", [a for runs in WRITERS.values() for a in runs], ids=lambda a: " ".join(a))
-def test_no_command_writes_into_the_data_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]) -> None:
+def test_no_command_writes_into_the_data_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
     asyncio.run(school_with_records(tmp_path))
     cfg = str(config(tmp_path))
     data = tmp_path / "data"
@@ -299,7 +359,9 @@ def test_no_command_writes_into_the_data_folder(tmp_path: Path, capsys: pytest.C
     assert stored(tmp_path, "audit")  # and the store still opens with its audit trail
 
 
-def test_an_export_is_private_and_never_written_through_a_link(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_export_is_private_and_never_written_through_a_link(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     asyncio.run(school_with_records(tmp_path))
     cfg = str(config(tmp_path))
     old = tmp_path / "people.csv"
@@ -320,7 +382,10 @@ def test_an_export_is_private_and_never_written_through_a_link(tmp_path: Path, c
     shared = tmp_path / "shared.txt"
     shared.write_text("kept\n", encoding="utf-8")
     os.link(shared, tmp_path / "hard.csv")
-    assert main(["export", "--config", cfg, "--what", "people", "--format", "json", "--out", str(tmp_path / "hard.csv")]) == 0
+    assert (
+        main(["export", "--config", cfg, "--what", "people", "--format", "json", "--out", str(tmp_path / "hard.csv")])
+        == 0
+    )
     assert shared.read_text(encoding="utf-8") == "kept\n"  # the other name still holds its own text
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left behind
 
@@ -329,11 +394,18 @@ def test_an_export_is_private_and_never_written_through_a_link(tmp_path: Path, c
 
 RISKY = st.sampled_from(["=", "+", "-", "@", "\t", "\r", "'", "''", "'=", "\n", ",", '"'])
 TEXT = st.builds(lambda a, b: a + b, RISKY | st.text(max_size=3), st.text(max_size=20))
-VALUE = st.recursive(TEXT | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none(), lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=6)
+VALUE = st.recursive(
+    TEXT | st.integers() | st.floats(allow_nan=False) | st.booleans() | st.none(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=6,
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=st.lists(st.dictionaries(TEXT, VALUE, min_size=1, max_size=4), max_size=4), texts=st.lists(TEXT, min_size=1, max_size=5))
+@given(
+    rows=st.lists(st.dictionaries(TEXT, VALUE, min_size=1, max_size=4), max_size=4),
+    texts=st.lists(TEXT, min_size=1, max_size=5),
+)
 def test_no_csv_cell_can_start_a_formula(tmp_path: Path, rows: list[dict], texts: list[str]) -> None:
     """Every cell of every CSV policybot writes (each kind of export, and a subject access
     request), headers included: none starts with = + - @ tab or CR, and a text cell reads
@@ -363,7 +435,10 @@ def test_no_csv_cell_can_start_a_formula(tmp_path: Path, rows: list[dict], texts
     for path in asyncio.run(run()):
         cells = [c for row in csv.reader(io.StringIO(path.read_bytes().decode("utf-8-sig"), newline="")) for c in row]
         assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))], path.name
-    handles = {r["id"]: r["handle"] for r in csv.DictReader(io.StringIO((tmp_path / "accounts.csv").read_bytes().decode("utf-8-sig"), newline=""))}
+    handles = {
+        r["id"]: r["handle"]
+        for r in csv.DictReader(io.StringIO((tmp_path / "accounts.csv").read_bytes().decode("utf-8-sig"), newline=""))
+    }
     for n, text in enumerate(texts):
         assert records.uncell(handles[f"T-{n}"]) == text
 
@@ -405,7 +480,9 @@ def test_check_data_and_repair_data(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["check-data", "--config", cfg]) == 0
     assert "Nothing is damaged." in capsys.readouterr().out
     entries = stored(tmp_path, "audit")
-    assert len(entries) >= count  # every other entry kept (the one set aside is in the journal or the damaged file), and the repair
+    assert (
+        len(entries) >= count
+    )  # every other entry kept (the one set aside is in the journal or the damaged file), and the repair
     assert [e["action"] for e in entries].count("data_repaired") == 1
     assert main(["repair-data", "--config", cfg]) == 0
     assert "nothing was changed" in capsys.readouterr().out

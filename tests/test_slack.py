@@ -14,12 +14,34 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack, sign
 from tests.harness import person_record, put_person, read_policy, ready_record
-from tests.slack_world import DO, EC, JB, PS, SECRET, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
+from tests.slack_world import (
+    DO,
+    EC,
+    JB,
+    PS,
+    SECRET,
+    SLT_CHANNEL,
+    SW,
+    TR,
+    Workspace,
+    has_buttons,
+    open_workspace,
+    text_of,
+)
 
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "POLICYBOT_CONFIG", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "POLICYBOT_CONFIG",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -131,7 +153,9 @@ async def test_new_account_in_slack_from_command_to_decision(slack: Workspace) -
     assert "register" in text_of(slack.fake.last(dm(TR)))
 
 
-async def test_slack_errors_are_retried_from_the_outbox_and_sent_once(slack: Workspace, tmp_path: Path, fake: FakeSlack) -> None:
+async def test_slack_errors_are_retried_from_the_outbox_and_sent_once(
+    slack: Workspace, tmp_path: Path, fake: FakeSlack
+) -> None:
     from datetime import timedelta
 
     fake.fail("chat.postMessage", 429, times=1, retry_after=1)
@@ -219,7 +243,11 @@ async def test_a_report_reaches_slt_with_only_what_they_need_and_files_are_never
     for answer in ("1", "A local community Facebook group", "threatening", "pupil", "unknown", "nothing"):
         await slack.say(JB, answer)
     # A picture is sent: it is never downloaded, and the person is asked to delete it.
-    await slack.sender.event(dm_event(JB, "here it is", files=[{"id": "F0PIC", "name": "x.png", "url_private": "https://files.slack.com/x.png"}]))
+    await slack.sender.event(
+        dm_event(
+            JB, "here it is", files=[{"id": "F0PIC", "name": "x.png", "url_private": "https://files.slack.com/x.png"}]
+        )
+    )
     await slack.settle()
     assert not [c for c in slack.fake.calls if c.method.startswith("files.")]
     assert "delete" in "\n".join(text_of(m) for m in slack.fake.posted(dm(JB))[-2:]).lower()
@@ -231,7 +259,9 @@ async def test_a_report_reaches_slt_with_only_what_they_need_and_files_are_never
     assert secret_detail not in channel and "x.png" not in channel and "Jo Bennett" not in channel
     # The details are shown to a member of SLT privately, not in the channel.
     await slack.act(SW, SLT_CHANNEL, "Show details")
-    private = "\n".join(text_of(m) for m in slack.fake.posted(dm(SW))) + str([c.args for c in slack.fake.ok("chat.postEphemeral")])
+    private = "\n".join(text_of(m) for m in slack.fake.posted(dm(SW))) + str(
+        [c.args for c in slack.fake.ok("chat.postEphemeral")]
+    )
     assert secret_detail in private
     assert secret_detail not in "\n".join(text_of(m) for m in slack.fake.posted(SLT_CHANNEL))
 
@@ -262,7 +292,9 @@ async def test_socket_mode_needs_no_public_url_and_behaves_the_same(tmp_path: Pa
         await ws.core.close()
 
 
-def test_slack_manifest_lists_every_command_and_the_events_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_slack_manifest_lists_every_command_and_the_events_url(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     import json
 
     from adapters.cli import main
@@ -314,7 +346,12 @@ async def test_reject_asks_the_reason_in_a_modal(slack: Workspace) -> None:
         "api_app_id": "A0POLICY",
         "token": "fake-verification-token",
         "trigger_id": "9.9.faketrigger",
-        "view": {**view, "id": "V0MODAL", "hash": "1.abc", "state": {"values": {"pb.modal.answer": {"text": {"type": "plain_text_input", "value": reason}}}}},
+        "view": {
+            **view,
+            "id": "V0MODAL",
+            "hash": "1.abc",
+            "state": {"values": {"pb.modal.answer": {"text": {"type": "plain_text_input", "value": reason}}}},
+        },
     }
     resp = await slack.sender.interact(submission)
     assert resp.status == 200
@@ -363,7 +400,13 @@ def test_the_committed_slack_manifest_is_current(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setenv("SLACK_SIGNING_SECRET", "placeholder")
     monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-placeholder")
     expected = manifest(load_config(root / "config.example.toml"), default_registry(), "https://YOUR-HOST")
-    committed = json.loads("\n".join(line for line in (root / "slack-manifest.yml").read_text(encoding="utf-8").splitlines() if not line.startswith("#")))
+    committed = json.loads(
+        "\n".join(
+            line
+            for line in (root / "slack-manifest.yml").read_text(encoding="utf-8").splitlines()
+            if not line.startswith("#")
+        )
+    )
     # If this fails after adding a command: regenerate slack-manifest.yml as its first lines say.
     assert committed == expected
 
@@ -440,7 +483,9 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
 
 
 @pytest.mark.parametrize("slack", [{"accept_wait": 0.2}], indirect=True, ids=["accept_wait=0.2"])
-async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_command_is_acknowledged_while_the_disk_is_slow(
+    slack: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
     import os
     import threading
@@ -489,14 +534,18 @@ async def test_a_command_whose_text_says_payload_is_understood(slack: Workspace,
     assert [m for m in fake.posted(dm(EC)) if "Which platform" in text_of(m)]
 
 
-async def test_someone_not_on_the_staff_list_is_told_their_member_id_and_nothing_is_kept(slack: Workspace, fake: FakeSlack) -> None:
+async def test_someone_not_on_the_staff_list_is_told_their_member_id_and_nothing_is_kept(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     await slack.command("U0STRANGER", "/new-account")
     told = [c.args for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
     assert told and "don't know you yet" in told[-1]["text"] and "U0STRANGER" in told[-1]["text"]
     assert slack.core.store.count("inbox") == 0  # answered, so not handled again at the next start
 
 
-async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_in_the_log(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_in_the_log(
+    slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
     import re
 
@@ -512,7 +561,11 @@ async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_
     from tests.fakes.slack_api import command_form
 
     body = urlencode(command_form(EC, "/new-account"))
-    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+    async with slack.sender.session.post(
+        slack.sender.url,
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)},
+    ) as resp:
         answer = await resp.text()
         status = resp.status
     assert status == 200  # Slack shows a 200 answer's words to the person who typed the command
@@ -522,7 +575,9 @@ async def test_a_bug_behind_a_slash_command_is_answered_kindly_with_a_reference_
     assert logged and logged[0].levelno == logging.ERROR and logged[0].exc_info is not None
 
 
-async def test_a_bug_behind_a_click_is_told_to_the_person_privately(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_behind_a_click_is_told_to_the_person_privately(
+    slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
     import re
 
@@ -545,14 +600,20 @@ def broken_clock() -> float:
 
 
 @pytest.mark.parametrize("slack", [{"wall_time": broken_clock}], indirect=True, ids=["broken_clock"])
-async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(slack: Workspace, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_in_the_route_itself_is_a_kind_answer_with_a_reference(
+    slack: Workspace, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
     import re
 
     assert slack.sender is not None
     caplog.set_level(logging.WARNING)
     body = "command=%2Fnew-account&user_id=U0EC"
-    async with slack.sender.session.post(slack.sender.url, data=body.encode(), headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)}) as resp:
+    async with slack.sender.session.post(
+        slack.sender.url,
+        data=body.encode(),
+        headers={"Content-Type": "application/x-www-form-urlencoded", **sign(SECRET, body)},
+    ) as resp:
         answer, status = await resp.text(), resp.status
     found = re.search(r"reference ([0-9A-F]{8})", answer)
     assert status == 500 and found and "Traceback" not in answer and "RuntimeError" not in answer
@@ -565,14 +626,20 @@ async def leave(ws: Workspace, pid: str, day: str = "2026-11-24") -> None:
         put_person(tx, pid, person_record(leaving=day))
 
 
-async def test_approve_clicked_by_someone_not_on_the_staff_list_changes_nothing_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+async def test_approve_clicked_by_someone_not_on_the_staff_list_changes_nothing_and_is_audited(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     await apply(slack)
     await slack.act("U0STRANGER", SLT_CHANNEL, "Approve")
     assert slack.core.store.all("applications")[0]["status"] == "submitted"
     told = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"]
     assert told and "don't know you yet" in told[-1] and "U0STRANGER" in told[-1]
     refused = slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
-    assert len(refused) == 1 and refused[0]["record"] == "applications/A-1" and "new_account.approve" in refused[0]["detail"]
+    assert (
+        len(refused) == 1
+        and refused[0]["record"] == "applications/A-1"
+        and "new_account.approve" in refused[0]["detail"]
+    )
 
 
 async def slt_long_card(ws: Workspace, body: str) -> dict[str, Any]:
@@ -586,7 +653,9 @@ async def slt_long_card(ws: Workspace, body: str) -> dict[str, Any]:
     return copy.deepcopy(ws.fake.last(SLT_CHANNEL))
 
 
-async def test_an_slt_member_who_has_left_cannot_read_the_full_text_of_an_slt_card(slack: Workspace, fake: FakeSlack) -> None:
+async def test_an_slt_member_who_has_left_cannot_read_the_full_text_of_an_slt_card(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     secret = "Notes about the child involved"
     card = await slt_long_card(slack, " ".join(f"{secret}, line {n}." for n in range(400)))
     await leave(slack, "dokafor")
@@ -600,7 +669,9 @@ async def test_an_slt_member_who_has_left_cannot_read_the_full_text_of_an_slt_ca
     assert any("line 399." in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == SW)
     # Someone not on the staff list is refused too, and that is audited.
     await slack.act("U0STRANGER", SLT_CHANNEL, "Show the full text", message=card)
-    assert all("line" not in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER")
+    assert all(
+        "line" not in c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == "U0STRANGER"
+    )
     assert slack.core.store.audit(action="refused", actor="slack:U0STRANGER")
 
 
@@ -615,25 +686,44 @@ async def test_the_full_text_is_escaped_once(slack: Workspace, fake: FakeSlack) 
     await slack.act(EC, dm(EC), "Show the full text")
     pieces = [c.args["text"] for c in fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
     # Slack shows "&amp;" as "&" and "&lt;" as "<": escaped twice, a teacher would read "&amp;lt;3".
-    assert "Tom &amp; Jerry &lt;3" in pieces[0] and "&amp;amp;" not in "".join(pieces) and "&amp;lt;" not in "".join(pieces)
+    assert (
+        "Tom &amp; Jerry &lt;3" in pieces[0]
+        and "&amp;amp;" not in "".join(pieces)
+        and "&amp;lt;" not in "".join(pieces)
+    )
 
 
-async def test_the_home_tab_of_someone_who_has_left_shows_nothing_to_decide_and_is_audited(slack: Workspace, fake: FakeSlack) -> None:
+async def test_the_home_tab_of_someone_who_has_left_shows_nothing_to_decide_and_is_audited(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     assert slack.sender is not None
     await apply(slack)
     await leave(slack, "dokafor")
-    event = {"type": "event_callback", "team_id": "T0PENN", "api_app_id": "A0POLICY", "event_id": "EvHomeDO", "event": {"type": "app_home_opened", "user": DO, "channel": dm(DO), "tab": "home"}}
+    event = {
+        "type": "event_callback",
+        "team_id": "T0PENN",
+        "api_app_id": "A0POLICY",
+        "event_id": "EvHomeDO",
+        "event": {"type": "app_home_opened", "user": DO, "channel": dm(DO), "tab": "home"},
+    }
     resp = await slack.sender.event(event)
     assert resp.status == 200
     await slack.settle()
     published = [c for c in fake.ok("views.publish") if c.args.get("user_id") == DO]
     assert published
     view = json.dumps(published[-1].args["view"])
-    assert "left the school" in view and "Applications to decide" not in view and "Open incidents" not in view and "Year 6 Trip" not in view
+    assert (
+        "left the school" in view
+        and "Applications to decide" not in view
+        and "Open incidents" not in view
+        and "Year 6 Trip" not in view
+    )
     assert len(slack.core.store.audit(action="refused", actor="dokafor")) == 1
 
 
-async def test_a_persons_messages_arrive_in_the_order_they_were_written_when_one_fails(slack: Workspace, fake: FakeSlack) -> None:
+async def test_a_persons_messages_arrive_in_the_order_they_were_written_when_one_fails(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     from datetime import timedelta
 
     from bot.engine import queue
@@ -641,7 +731,14 @@ async def test_a_persons_messages_arrive_in_the_order_they_were_written_when_one
 
     fake.fail("chat.postMessage", 500, times=1)  # Slack fails the first message once
     async with slack.core.store.transaction() as tx:
-        queue(tx, [Outbound(person(pid), Card(f"Note {n}", f"Note {n} for {pid}")) for n, pid in enumerate(["eclarke", "eclarke", "treid", "eclarke"])], slack.clock.now())
+        queue(
+            tx,
+            [
+                Outbound(person(pid), Card(f"Note {n}", f"Note {n} for {pid}"))
+                for n, pid in enumerate(["eclarke", "eclarke", "treid", "eclarke"])
+            ],
+            slack.clock.now(),
+        )
     await slack.core.delivery.flush()
     assert [text_of(m).split(":")[0] for m in fake.posted(dm(EC))] == []  # held back behind note 0
     assert [text_of(m).split(":")[0] for m in fake.posted(dm(TR))] == ["Note 2"]  # someone else's are not held
@@ -664,7 +761,9 @@ async def test_a_message_given_up_holds_back_nothing(slack: Workspace, fake: Fak
     assert slack.core.store.count("undelivered") == 1 and slack.core.delivery.waiting() == 0
 
 
-async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_passed(tmp_path: Path, fake: FakeSlack) -> None:
+async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_passed(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
     import asyncio
 
     from bot.clock import Clock
@@ -690,7 +789,9 @@ async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_pas
         assert later and all(c.at >= limited.at + 1.0 for c in later), [round(c.at - limited.at, 3) for c in later]
         # ...while other methods went on (Slack limits each method on its own).
         assert [c for c in fake.calls if c.method == "conversations.open" and limited.at < c.at < limited.at + 1.0]
-        assert sorted(c.args["channel"] for c in later if c.status == 200) == sorted(f"D{fake_id[1:]}" for fake_id in ("U0EC", "U0TR", "U0JB", "U0PS"))
+        assert sorted(c.args["channel"] for c in later if c.status == 200) == sorted(
+            f"D{fake_id[1:]}" for fake_id in ("U0EC", "U0TR", "U0JB", "U0PS")
+        )
         assert ws.core.delivery.waiting() == 0
     finally:
         if ws.sender:
@@ -699,7 +800,9 @@ async def test_after_a_429_nothing_goes_to_that_method_until_retry_after_has_pas
         await ws.core.close()
 
 
-async def test_a_message_still_failing_after_a_day_is_given_up_and_holds_back_nothing_more(slack: Workspace, fake: FakeSlack) -> None:
+async def test_a_message_still_failing_after_a_day_is_given_up_and_holds_back_nothing_more(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     from datetime import timedelta
 
     from bot.engine import queue
@@ -741,7 +844,9 @@ async def test_cards_for_slt_no_longer_reach_a_member_who_has_left(tmp_path: Pat
         await ws.core.close()
 
 
-async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost(slack: Workspace, fake: FakeSlack) -> None:
+async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost(
+    slack: Workspace, fake: FakeSlack
+) -> None:
     fake.fail("chat.postEphemeral", 429, times=1, retry_after=1)
     await slack.command("U0STRANGER", "/new-account")  # someone not on the staff list, in a channel
     told = [c for c in fake.calls if c.method == "chat.postEphemeral" and c.args.get("user") == "U0STRANGER"]
@@ -749,7 +854,9 @@ async def test_a_private_note_waits_out_a_short_rate_limit_instead_of_being_lost
     assert "don't know you yet" in told[1].args["text"]
 
 
-async def test_a_bug_behind_show_the_full_text_is_told_to_the_person_with_a_reference(slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_bug_behind_show_the_full_text_is_told_to_the_person_with_a_reference(
+    slack: Workspace, fake: FakeSlack, caplog: pytest.LogCaptureFixture
+) -> None:
     import logging
     import re
 
@@ -785,7 +892,9 @@ async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack
     await slack.command(PS, "/waiting")
     shown = [text_of(m) for m in slack.fake.posted(dm(PS))]
     assert any("What is waiting for you" in t and "Approved accounts to record" in t for t in shown)
-    record = next(m for m in reversed(slack.fake.posted(dm(PS))) if "Please create an account: Year 6 Trip" in text_of(m))
+    record = next(
+        m for m in reversed(slack.fake.posted(dm(PS))) if "Please create an account: Year 6 Trip" in text_of(m)
+    )
     assert has_buttons(record)
     await slack.act(PS, dm(PS), "Record the new account", message=record)
     await slack.say(PS, "@PenningtonY6")
@@ -793,7 +902,9 @@ async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack
     await slack.act(PS, dm(PS), "Add to the register")
     assert [a["handle"] for a in slack.core.store.all("accounts")] == ["@PenningtonY6"]
     # Both copies of the card (the first, and the one /waiting sent) now say it is done, with no button left.
-    assert not [text_of(m) for m in slack.fake.posted(dm(PS)) if has_buttons(m) and "Please create an account" in text_of(m)]
+    assert not [
+        text_of(m) for m in slack.fake.posted(dm(PS)) if has_buttons(m) and "Please create an account" in text_of(m)
+    ]
     assert len([m for m in slack.fake.posted(dm(PS)) if "Account created: Year 6 Trip" in text_of(m)]) == 2
 
 
@@ -805,7 +916,9 @@ async def test_unreachable_in_slack_lists_staff_slack_cannot_reach_and_refuses_s
     from bot.people import Directory
 
     await slack.command(SW, "/unreachable")
-    assert "Everyone is reachable" in text_of(slack.fake.last(dm(SW)))  # every member of staff has a slack_id; the volunteer needs none
+    assert "Everyone is reachable" in text_of(
+        slack.fake.last(dm(SW))
+    )  # every member of staff has a slack_id; the volunteer needs none
     await slack.command(EC, "/unreachable")
     refusal = [c.args["text"] for c in slack.fake.ok("chat.postEphemeral") if c.args.get("user") == EC]
     assert refusal and "Only the Senior Leadership Team or an administrator" in refusal[-1]
@@ -813,7 +926,9 @@ async def test_unreachable_in_slack_lists_staff_slack_cannot_reach_and_refuses_s
 
     # The same school with Jo Bennett's slack_id left out, as Slack's channel would see it on start.
     people = Directory([replace(p, identities={}) if p.id == "jbennett" else p for p in slack.core.people.people])
-    await SlackChannel(slack.front.client, slack.front.settings, slack.core.records("slack", TABLES), people).publish_reachability()
+    await SlackChannel(
+        slack.front.client, slack.front.settings, slack.core.records("slack", TABLES), people
+    ).publish_reachability()
     await slack.command(SW, "/unreachable")
     shown = text_of(slack.fake.last(dm(SW)))
     assert "Jo Bennett" in shown and "Slack: no slack_id in the configuration" in shown and "Copy member ID" in shown

@@ -81,8 +81,13 @@ STATUSES = ("open", "replied", "closed", None)  # None: the record has no status
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from((*STATUSES, "delete"))), min_size=1, max_size=40), st.integers(1, 5))
-def test_find_agrees_with_reading_every_record_as_records_change(changes: list[tuple[int, str | None]], per_tx: int) -> None:
+@given(
+    st.lists(st.tuples(st.integers(0, 6), st.sampled_from((*STATUSES, "delete"))), min_size=1, max_size=40),
+    st.integers(1, 5),
+)
+def test_find_agrees_with_reading_every_record_as_records_change(
+    changes: list[tuple[int, str | None]], per_tx: int
+) -> None:
     """`find` looks only at the records with the value asked for (an index kept by every
     write): through changes of status, deletions and keys coming back, it finds exactly what
     reading every record finds, oldest first, inside a transaction and after reopening."""
@@ -101,7 +106,9 @@ def test_find_agrees_with_reading_every_record_as_records_change(changes: list[t
                     else:
                         tx.put("items", f"IT-{n}", {"status": status} if status else {"summary": "no status"})
                 for status in STATUSES:  # the transaction sees its own writes (those it changed may come last)
-                    assert sorted(r["id"] for r in tx.find("items", status=status)) == sorted(scan(tx.all("items"), status))
+                    assert sorted(r["id"] for r in tx.find("items", status=status)) == sorted(
+                        scan(tx.all("items"), status)
+                    )
             for status in STATUSES:
                 assert [r["id"] for r in store.find("items", status=status)] == scan(store.all("items"), status)
         expected = {status: scan(store.all("items"), status) for status in STATUSES}
@@ -157,7 +164,13 @@ async def test_file_store_reopens_with_everything(tmp_path: Path) -> None:
     again = Store(tmp_path)
     assert again.get("applications", "A-1")["status"] == "submitted"
     entry = again.audit()[0]
-    assert (entry["actor"], entry["action"], entry["record"], entry["before"], entry["after"]) == ("eclarke", "application_submitted", "applications/A-1", None, "submitted")
+    assert (entry["actor"], entry["action"], entry["record"], entry["before"], entry["after"]) == (
+        "eclarke",
+        "application_submitted",
+        "applications/A-1",
+        None,
+        "submitted",
+    )
     await again.close()
 
 
@@ -362,8 +375,17 @@ async def test_a_checkpoint_opens_with_plain_tinydb_read_only_and_holds_every_ta
     s = Store(tmp_path / "data", tuning=StoreTuning(dump_chunk=2))  # written in pieces, as a large store is
     async with s.transaction() as tx:
         for i in range(5):
-            tx.put("applications", f"A-{i}", {"status": "submitted", "who": "eclarke", "moderators": ["treid", "pshah"]})
-        tx.put("incidents", "INC-1", {"summary": "Zo\u00eb's photo \u202e shared", "timeline": [{"at": "2026-12-03T08:00:00+00:00", "what": "reported"}]})
+            tx.put(
+                "applications", f"A-{i}", {"status": "submitted", "who": "eclarke", "moderators": ["treid", "pshah"]}
+            )
+        tx.put(
+            "incidents",
+            "INC-1",
+            {
+                "summary": "Zo\u00eb's photo \u202e shared",
+                "timeline": [{"at": "2026-12-03T08:00:00+00:00", "what": "reported"}],
+            },
+        )
         tx.audit("eclarke", "application_submitted", "applications/A-0")
     async with s.transaction() as tx:
         tx.delete("applications", "A-1")
@@ -380,7 +402,9 @@ async def test_a_checkpoint_opens_with_plain_tinydb_read_only_and_holds_every_ta
             on_disk = [{k: v for k, v in doc.items() if k != "_key"} for doc in db.table(table).all()]
             assert on_disk == s.all(table)
             assert [doc["_key"] for doc in db.table(table).all()] == [r["id"] for r in s.all(table)]
-        assert db.table("applications").search(Query().status == "approved") == [{**s.get("applications", "A-2"), "_key": "A-2"}]
+        assert db.table("applications").search(Query().status == "approved") == [
+            {**s.get("applications", "A-2"), "_key": "A-2"}
+        ]
         assert db.table(META).all()[0]["seq"] == s.seq
     finally:
         db.close()
@@ -411,7 +435,9 @@ async def test_a_large_store_is_checkpointed_less_often_and_reopens_whole(tmp_pa
     await again.close()
 
 
-async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(tmp_path: Path) -> None:
+async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_on_without_a_restart(
+    tmp_path: Path,
+) -> None:
     """After a failed fsync nobody can say what reached the disk: every change is refused and
     nothing sent. Once the disk can be written again, the store goes back to what was on disk
     before the failure (the change never reported saved is undone, and the audit trail says
@@ -427,10 +453,16 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     disk.error = OSError(5, "Input/output error")
     with pytest.raises(StoreUnavailable):
         async with s.transaction() as tx:
-            tx.put("outbox", "1", {"n": 1, "next_at": "2026-01-01T00:00:00+00:00", "to": "person:eclarke", "card": {"title": "Hello"}})
+            tx.put(
+                "outbox",
+                "1",
+                {"n": 1, "next_at": "2026-01-01T00:00:00+00:00", "to": "person:eclarke", "card": {"title": "Hello"}},
+            )
             tx.audit("eclarke", "sent_hello", "outbox/1")
     assert told == ["Input/output error"]  # the core is told once (it tells the administrators)
-    assert (tmp_path / JOURNAL).read_bytes().count(b"sent_hello") == 1  # (the unsaved change is in the file, as the OS shows it)
+    assert (tmp_path / JOURNAL).read_bytes().count(
+        b"sent_hello"
+    ) == 1  # (the unsaved change is in the file, as the OS shows it)
     # The disk may have lost it: nothing is sent on its strength, and nothing more is accepted.
     sent = []
 
@@ -460,7 +492,9 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     assert s.get("outbox", "1") is None and s.get("t", "later") == {"v": 2, "id": "later", "version": 1}
     assert await delivery.flush() == 0 and sent == []  # the undone message never goes
     assert s.get("t", "kept") is not None  # what was on disk before the failure stays (here, read back at the start)
-    assert [e["detail"] for e in s.audit(action="not_saved")] == ["sent_hello by eclarke (change 2) did not happen: the disk failed before it was saved"]
+    assert [e["detail"] for e in s.audit(action="not_saved")] == [
+        "sent_hello by eclarke (change 2) did not happen: the disk failed before it was saved"
+    ]
     assert s.audit(action="store_recovered")
     await s.close()
     again = Store(tmp_path)  # a restart reads what the disk holds: the same
@@ -470,7 +504,9 @@ async def test_a_failed_fsync_refuses_changes_until_the_disk_works_then_carries_
     await again.close()
 
 
-async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(tmp_path: Path) -> None:
+async def test_a_failed_fsync_is_recovered_by_the_scheduler_with_no_traffic_and_never_checkpointed(
+    tmp_path: Path,
+) -> None:
     disk = Disk()
     s, held = killable(tmp_path, tuning=StoreTuning(fsync=disk.fsync))
     async with s.transaction() as tx:
@@ -524,8 +560,15 @@ WRITER = textwrap.dedent(
     ("kill_after", "checkpoint_every", "writers"),
     [(5, 2000, 1), (40, 2000, 1), (120, 2000, 1), (300, 7, 1), (700, 3, 1), (400, 2000, 16), (600, 5, 16)],
 )
-def test_sigkill_during_a_burst_keeps_every_acknowledged_write(tmp_path: Path, kill_after: int, checkpoint_every: int, writers: int) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, str(tmp_path), str(checkpoint_every), str(writers)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+def test_sigkill_during_a_burst_keeps_every_acknowledged_write(
+    tmp_path: Path, kill_after: int, checkpoint_every: int, writers: int
+) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(tmp_path), str(checkpoint_every), str(writers)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     acked: set[int] = set()
     try:
         assert proc.stdout is not None
@@ -568,7 +611,9 @@ def _files(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("name", [JOURNAL, AUDIT])
-async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(tmp_path: Path, name: str) -> None:
+async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keeps_every_byte(
+    tmp_path: Path, name: str
+) -> None:
 
     await _thirty_acknowledged(tmp_path)
     file = tmp_path / name
@@ -580,7 +625,11 @@ async def test_a_damaged_byte_mid_file_refuses_to_start_naming_the_line_and_keep
     for _ in range(2):  # and again: nothing was cut off or checkpointed over the first time
         with pytest.raises(DataDamaged) as refused:
             Store(tmp_path)
-        assert f"{name} line 11" in str(refused.value) and "check-data" in str(refused.value) and "repair-data" in str(refused.value)
+        assert (
+            f"{name} line 11" in str(refused.value)
+            and "check-data" in str(refused.value)
+            and "repair-data" in str(refused.value)
+        )
         assert _files(tmp_path) == before
 
     done = await repair(tmp_path, datetime(2026, 12, 3, 8, 0, tzinfo=UTC))
@@ -606,7 +655,9 @@ async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
     await _thirty_acknowledged(tmp_path)
     journal = tmp_path / JOURNAL
     whole = journal.read_bytes()
-    journal.write_bytes(whole + b'{"seq":31,"writes":[["items","i30",{"n":3')  # being written at the kill: nobody was told
+    journal.write_bytes(
+        whole + b'{"seq":31,"writes":[["items","i30",{"n":3'
+    )  # being written at the kill: nobody was told
     s = Store(tmp_path)
     assert {d["n"] for d in s.all("items")} == set(range(30))
     assert journal.read_bytes() == whole  # cut off, and only that
@@ -618,13 +669,19 @@ async def test_a_torn_last_line_is_the_only_one_dropped(tmp_path: Path) -> None:
     [
         (JOURNAL, b'"i24",{', b'"i 4",{'),  # the record's key
         (JOURNAL, b'[["items"', b'[["itens"'),  # its table
-        (JOURNAL, b'{"seq":25,"writes"', b'{"seq":95,"writes"'),  # the change number: the changes after it would be skipped
+        (
+            JOURNAL,
+            b'{"seq":25,"writes"',
+            b'{"seq":95,"writes"',
+        ),  # the change number: the changes after it would be skipped
         (JOURNAL, b'"n":24,', b'"n":21,'),  # a value
         (AUDIT, b'"actor":"writer"', b'"actor":"wrider"'),
         (AUDIT, b'"crc":', b'"\\rc":'),  # the checksum's own name, made into another valid one
     ],
 )
-async def test_a_damaged_byte_that_leaves_valid_json_is_damage_not_a_different_change(tmp_path: Path, name: str, before: bytes, after: bytes) -> None:
+async def test_a_damaged_byte_that_leaves_valid_json_is_damage_not_a_different_change(
+    tmp_path: Path, name: str, before: bytes, after: bytes
+) -> None:
     """Each line carries its checksum: a damaged byte that still reads as JSON is found and named, never taken as
     a different change (or a different audit entry), and nothing is changed."""
     await _thirty_acknowledged(tmp_path)
@@ -653,7 +710,9 @@ async def test_lines_written_before_checksums_are_read_as_before(tmp_path: Path)
     old = Store(tmp_path / "old")
     try:
         assert old.all("items") == records
-        assert [{k: v for k, v in e.items() if k != "at"} for e in old.audit()] == [{k: v for k, v in e.items() if k != "at"} for e in audit]
+        assert [{k: v for k, v in e.items() if k != "at"} for e in old.audit()] == [
+            {k: v for k, v in e.items() if k != "at"} for e in audit
+        ]
     finally:
         await old.close()
 
@@ -691,7 +750,9 @@ async def test_a_damaged_live_json_is_refused_named_and_never_overwritten(tmp_pa
 
 @settings(max_examples=40, deadline=None)
 @given(st.sampled_from([JOURNAL, AUDIT]), st.integers(0, 10**6), st.binary(min_size=1, max_size=1))
-def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silently(name: str, where: int, byte: bytes) -> None:
+def test_one_damaged_byte_anywhere_but_the_last_newline_never_loses_a_line_silently(
+    name: str, where: int, byte: bytes
+) -> None:
     """Whatever byte is damaged (except the newline ending the file, which makes the last line
     unfinished), policybot either opens with every acknowledged change and audit entry, or
     refuses to start naming that file, and changes nothing."""

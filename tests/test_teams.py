@@ -16,7 +16,13 @@ from tests.teams_client import SLT_TEAM, TENANT, TeamsClient, action, inputs, pe
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType", "POLICYBOT_CONFIG"):
+    for name in (
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppTenantId",
+        "MicrosoftAppType",
+        "POLICYBOT_CONFIG",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -41,7 +47,10 @@ async def test_anonymous_install_is_accepted_and_greets(teams: TeamsClient) -> N
     hello = teams.last(personal("eclarke"))
     assert "Hello Emma" in hello.text()
     start = action(hello, "New school social media account")
-    assert start["type"] == "Action.Execute" and start["data"] == {"action": "conversation.start", "workflow": "new_account"}
+    assert start["type"] == "Action.Execute" and start["data"] == {
+        "action": "conversation.start",
+        "workflow": "new_account",
+    }
 
 
 async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
@@ -61,7 +70,12 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     await teams.submit("eclarke", {**action(question, "Send")["data"], "value": "facebook"})
     assert "called" in teams.last(me).text()
 
-    for typed in ("Year 6 Trips", "To share trip news with families", "Parents and carers of Year 6", "In the newsletter"):
+    for typed in (
+        "Year 6 Trips",
+        "To share trip news with families",
+        "Parents and carers of Year 6",
+        "In the newsletter",
+    ):
         await teams.say("eclarke", typed)
     runners = teams.last(me)
     picker = inputs(runners)["values"]
@@ -76,7 +90,9 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     summary = teams.last(me)
     assert "check your answers" in summary.text() and "Emma Clarke" in summary.text() and "Tom Reid" in summary.text()
     assert len(summary.card["actions"]) <= 5  # the Change buttons fold into one choice set
-    assert "question" in inputs(summary) and "key" not in inputs(summary)  # the Agents Playground cannot send a field named key
+    assert "question" in inputs(summary) and "key" not in inputs(
+        summary
+    )  # the Agents Playground cannot send a field named key
     await teams.press("eclarke", summary, "Submit to SLT")  # as Teams sends it: the Change picker is left empty
     assert "gone to the Senior Leadership Team" in teams.last(me).text()
     app_id = teams.core.store.all("applications")[0]["id"]
@@ -85,7 +101,12 @@ async def test_new_account_through_teams_only(teams: TeamsClient) -> None:
     approval = teams.last(SLT_TEAM["id"])
     assert f"New account application {app_id}" in approval.text()
     assert not [c for c in teams.fake.to(personal("swhitfield")) if "New account application" in c.text()]
-    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+    channel = {
+        "isGroup": True,
+        "conversationType": "channel",
+        "tenantId": "x",
+        "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}",
+    }
 
     # A teacher cannot approve, even from the card.
     status, _ = await teams.execute("treid", action(approval, "Approve"), conversation=channel)
@@ -162,7 +183,18 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     await teams.install("swhitfield")
     # No SLT channel yet: the approval card goes to each SLT member's personal chat.
     await read_policy(teams.core, "eclarke", "treid")
-    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes", "submit"):
+    for typed in (
+        "/new-account",
+        "facebook",
+        "Year 6 Trips",
+        "Trip news",
+        "Year 6 parents",
+        "Newsletter",
+        "Emma Clarke, Tom Reid",
+        "private",
+        "yes",
+        "submit",
+    ):
         await teams.say("eclarke", typed)
     assert "New account application" in teams.last(personal("swhitfield")).text()
     # David Okafor has never opened the app, and Teams refuses to open a chat with him.
@@ -198,20 +230,31 @@ async def test_unknown_person_and_files_are_answered_in_teams(teams: TeamsClient
     assert teams.core.store.count("inbox") == 0  # answered, so not handled again at the next start
 
     await teams.install("eclarke")
-    photo = teams.activity("eclarke", "message", text="", attachments=[{"contentType": "image/png", "contentUrl": "https://example.invalid/x.png", "name": "trip.png"}])
+    photo = teams.activity(
+        "eclarke",
+        "message",
+        text="",
+        attachments=[{"contentType": "image/png", "contentUrl": "https://example.invalid/x.png", "name": "trip.png"}],
+    )
     await teams.post(photo)
     assert "I can't take files" in teams.last(personal("eclarke")).text()
     assert not [c for c in teams.fake.calls if "x.png" in str(c.body)]
 
 
 async def test_token_is_required_when_an_app_id_is_set(tmp_path: Path) -> None:
-    tc, fake_server, client, core = await start_teams(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    tc, fake_server, client, core = await start_teams(
+        tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret"
+    )
     try:
         act = tc.activity("eclarke", "message", text="/new-account")
         for headers in ({}, {"Authorization": "Bearer not-a-real-token"}):
             status, _ = await tc.post(act, headers)
             assert status == 401
-        assert core.store.all("conversations") == [] and core.store.all("references") == [] and core.store.all("outbox") == []
+        assert (
+            core.store.all("conversations") == []
+            and core.store.all("references") == []
+            and core.store.all("outbox") == []
+        )
         assert tc.fake.calls == []
     finally:
         await client.close()
@@ -229,7 +272,9 @@ async def test_clients_are_reused_across_turns(teams: TeamsClient) -> None:
     assert client.config.retry_policy.retries == 0  # the outbox retries, not msrest
 
 
-async def test_unexpected_error_shows_a_reference_not_a_traceback(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
+async def test_unexpected_error_shows_a_reference_not_a_traceback(
+    teams: TeamsClient, caplog: pytest.LogCaptureFixture
+) -> None:
     await teams.install("eclarke")
 
     def broken(*_: object) -> None:
@@ -242,7 +287,9 @@ async def test_unexpected_error_shows_a_reference_not_a_traceback(teams: TeamsCl
     assert f"quote reference {ref}" in reply.text() and "Traceback" not in reply.text() and "boom" not in reply.text()
 
 
-async def test_replies_follow_a_person_to_a_new_service_url_and_an_unchanged_one_is_not_rewritten(teams: TeamsClient) -> None:
+async def test_replies_follow_a_person_to_a_new_service_url_and_an_unchanged_one_is_not_rewritten(
+    teams: TeamsClient,
+) -> None:
     from aiohttp.test_utils import TestServer
 
     from adapters.teams.channel import REFERENCES, person_key
@@ -268,7 +315,9 @@ async def test_replies_follow_a_person_to_a_new_service_url_and_an_unchanged_one
         await server.close()
 
 
-async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Proactive messages are posted to the connector with the token the SDK's credentials give."""
     from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
     from botframework.connector.auth import MicrosoftAppCredentials
@@ -279,7 +328,9 @@ async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(tmp_
 
     token = "made-up-token-for-this-test"  # MSAL would fetch a real one from Microsoft Entra
     monkeypatch.setattr(MicrosoftAppCredentials, "get_access_token", lambda self, force_refresh=False: token)
-    tc, fake_server, client, core = await start_teams(tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret")
+    tc, fake_server, client, core = await start_teams(
+        tmp_path, app_id="0f0f0f0f-1111-4222-8333-444444444444", app_password="made-up-test-secret"
+    )
     try:
         tc.fake.token = token
         chat = personal("eclarke")
@@ -290,7 +341,9 @@ async def test_messages_to_teams_carry_the_bots_token_when_an_app_id_is_set(tmp_
             bot=ChannelAccount(id="28:policybot"),
             user=ChannelAccount(id="29:eclarke"),
         )
-        await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+        await save_reference(
+            core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now()
+        )
 
         async def send(text: str) -> None:
             async with core.store.transaction() as tx:
@@ -366,7 +419,9 @@ async def test_a_message_acknowledged_but_not_handled_before_a_stop_is_handled_a
     assert teams.core.store.count("inbox") == 0
 
 
-async def test_a_saved_message_that_cannot_be_handled_yet_is_not_asked_for_again(teams: TeamsClient, tmp_path: Path) -> None:
+async def test_a_saved_message_that_cannot_be_handled_yet_is_not_asked_for_again(
+    teams: TeamsClient, tmp_path: Path
+) -> None:
     from bot.store import JOURNAL
 
     await teams.install("eclarke")

@@ -34,21 +34,43 @@ BASE = {
 REAL = [
     {**BASE, "type": "message", "text": "help", "textFormat": "plain"},
     {**BASE, "type": "message", "value": {"action": "answer", "workflow": "new_account", "value": "facebook"}},
-    {**BASE, "type": "invoke", "name": "adaptiveCard/action", "value": {"action": {"type": "Action.Execute", "verb": "answer", "data": {"k": 1}}, "trigger": "manual"}},
+    {
+        **BASE,
+        "type": "invoke",
+        "name": "adaptiveCard/action",
+        "value": {"action": {"type": "Action.Execute", "verb": "answer", "data": {"k": 1}}, "trigger": "manual"},
+    },
     {**BASE, "type": "conversationUpdate", "membersAdded": [BOT], "membersRemoved": []},
     {**BASE, "type": "installationUpdate", "action": "add"},
     {
         **BASE,
         "type": "message",
         "text": "<at>policybot</at> help",
-        "entities": [{"type": "mention", "mentioned": BOT, "text": "<at>policybot</at>"}, {"type": "clientInfo", "locale": "en-GB", "country": "GB"}],
+        "entities": [
+            {"type": "mention", "mentioned": BOT, "text": "<at>policybot</at>"},
+            {"type": "clientInfo", "locale": "en-GB", "country": "GB"},
+        ],
         "attachments": [{"contentType": "text/html", "content": "<p>help</p>"}],
-        "conversation": {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": "19:slt@thread.tacv2;messageid=1"},
-        "channelData": {"team": {"id": "19:slt@thread.tacv2", "name": "Senior Leadership"}, "channel": {"id": "19:slt@thread.tacv2"}, "tenant": {"id": TENANT}},
+        "conversation": {
+            "isGroup": True,
+            "conversationType": "channel",
+            "tenantId": TENANT,
+            "id": "19:slt@thread.tacv2;messageid=1",
+        },
+        "channelData": {
+            "team": {"id": "19:slt@thread.tacv2", "name": "Senior Leadership"},
+            "channel": {"id": "19:slt@thread.tacv2"},
+            "tenant": {"id": TENANT},
+        },
         "replyToId": "1700000000000",
     },
     {**BASE, "type": "messageReaction", "reactionsAdded": [{"type": "like"}], "replyToId": "1"},
-    {**BASE, "type": "message", "suggestedActions": {"to": ["a"], "actions": [{"type": "imBack", "title": "Yes", "value": "yes"}]}, "speak": None},
+    {
+        **BASE,
+        "type": "message",
+        "suggestedActions": {"to": ["a"], "actions": [{"type": "imBack", "title": "Yes", "value": "yes"}]},
+        "speak": None,
+    },
 ]
 
 
@@ -93,13 +115,21 @@ def shaped(model: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]:
         right: st.SearchStrategy[Any]
         if isinstance(inner, type) and depth < 2:
             one = shaped(inner, depth + 1)
-            right = st.lists(one | st.none(), max_size=2) if kind.startswith("[") else st.dictionaries(st.text(max_size=5), one, max_size=2) if kind.startswith("{") else one
+            right = (
+                st.lists(one | st.none(), max_size=2)
+                if kind.startswith("[")
+                else st.dictionaries(st.text(max_size=5), one, max_size=2)
+                if kind.startswith("{")
+                else one
+            )
         else:
             right = {
                 "str": st.text(max_size=12),
                 "bool": st.booleans(),
                 "int": st.integers(),
-                "iso-8601": st.sampled_from(["2026-11-25T10:00:00Z", "2026-11-25T10:00:00.1234567+01:00", "2026-03-29T01:30:00.5Z"]),
+                "iso-8601": st.sampled_from(
+                    ["2026-11-25T10:00:00Z", "2026-11-25T10:00:00.1234567+01:00", "2026-03-29T01:30:00.5Z"]
+                ),
                 "[str]": st.lists(st.text(max_size=5), max_size=2),
             }.get(kind, JSON)
         fields[desc["key"]] = right | JSON
@@ -116,7 +146,25 @@ def test_generated_activities_are_read_as_botbuilder_reads_them(body: dict[str, 
 
 ODD = st.one_of(
     JSON,
-    st.sampled_from(["²", "①", "٣", "１２", "9" * 400, "1e400", "２０２６-11-25T10:00:00Z", "", None, [None], [None, {}], {"id": None}, {"id": 5}, 7, True]),
+    st.sampled_from(
+        [
+            "²",
+            "①",
+            "٣",
+            "１２",
+            "9" * 400,
+            "1e400",
+            "２０２６-11-25T10:00:00Z",
+            "",
+            None,
+            [None],
+            [None, {}],
+            {"id": None},
+            {"id": 5},
+            7,
+            True,
+        ]
+    ),
     st.sampled_from([10**400, -(2**63) - 1, 1e308, 5e-324]),
     st.integers(1, 70).map(lambda depth: __import__("functools").reduce(lambda inner, _: [inner], range(depth), [])),
 )
@@ -134,8 +182,17 @@ def odd_shaped(model: type, depth: int = 0) -> st.SearchStrategy[dict[str, Any]]
         else:
             right = ODD
         fields[desc["key"]] = right | ODD
-    channel_data = st.fixed_dictionaries({}, optional={"tenant": ODD | st.fixed_dictionaries({"id": ODD}), "team": ODD | st.fixed_dictionaries({"id": ODD, "name": ODD}), "channel": ODD})
-    return st.fixed_dictionaries({}, optional={**fields, **({"channelData": channel_data | ODD} if model is Activity else {})})
+    channel_data = st.fixed_dictionaries(
+        {},
+        optional={
+            "tenant": ODD | st.fixed_dictionaries({"id": ODD}),
+            "team": ODD | st.fixed_dictionaries({"id": ODD, "name": ODD}),
+            "channel": ODD,
+        },
+    )
+    return st.fixed_dictionaries(
+        {}, optional={**fields, **({"channelData": channel_data | ODD} if model is Activity else {})}
+    )
 
 
 @settings(max_examples=150, deadline=None)

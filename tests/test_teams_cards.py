@@ -32,7 +32,12 @@ def pressing(card: dict[str, Any], button: Button) -> list[str]:
         if a.get("verb") != button.action:
             continue
         # Straight away, or after choosing it in a picker the buttons were folded into.
-        pickers = [{}] + [{i["id"]: c["value"]} for i in card_inputs(card) if i["id"] not in QUESTION_INPUTS for c in i.get("choices", [])]
+        pickers = [{}] + [
+            {i["id"]: c["value"]}
+            for i in card_inputs(card)
+            if i["id"] not in QUESTION_INPUTS
+            for c in i.get("choices", [])
+        ]
         for chosen in pickers:
             try:
                 sent = teams_sends(card, a, chosen)
@@ -52,13 +57,18 @@ def answering(card: dict[str, Any], neutral: Card) -> list[str]:
     for a in card.get("actions", []):
         if a.get("verb") != q.action:
             continue
-        filled = {} if ANSWER_ID in a.get("data", {}) else {ANSWER_ID: "2026-11-26", MANY_ID: "eclarke", TIME_ID: "10:00"}
+        filled = (
+            {} if ANSWER_ID in a.get("data", {}) else {ANSWER_ID: "2026-11-26", MANY_ID: "eclarke", TIME_ID: "10:00"}
+        )
         try:
             action, data = received(a, teams_sends(card, a, filled))
         except Blocked as exc:
             problems.append(str(exc))
             continue
-        if (action, data.get("workflow"), data.get("key")) != (q.action, q.workflow, q.key) or data.get("value") in (None, ""):
+        if (action, data.get("workflow"), data.get("key")) != (q.action, q.workflow, q.key) or data.get("value") in (
+            None,
+            "",
+        ):
             problems.append(f"{a['title']!r} sends {action} {data}, not an answer to {q.workflow}/{q.key}")
     return problems
 
@@ -118,7 +128,13 @@ def test_every_button_on_every_card_can_be_pressed_in_teams(every_card: list[Car
 
 @pytest.fixture
 async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType", "POLICYBOT_CONFIG"):
+    for name in (
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppTenantId",
+        "MicrosoftAppType",
+        "POLICYBOT_CONFIG",
+    ):
         monkeypatch.delenv(name, raising=False)
     tc, fake_server, client, core = await start_teams(tmp_path)
     yield tc
@@ -130,7 +146,17 @@ async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 async def fill_in_new_account(teams: TeamsClient) -> None:
     await teams.install("eclarke")
     await read_policy(teams.core, "eclarke", "treid")  # so "everyone named has read the policy" is true
-    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter", "Emma Clarke, Tom Reid", "private", "yes"):
+    for typed in (
+        "/new-account",
+        "facebook",
+        "Year 6 Trips",
+        "Trip news",
+        "Year 6 parents",
+        "Newsletter",
+        "Emma Clarke, Tom Reid",
+        "private",
+        "yes",
+    ):
         await teams.say("eclarke", typed)
 
 
@@ -138,7 +164,9 @@ async def test_the_summary_can_be_changed_and_submitted_by_pressing_its_buttons(
     await fill_in_new_account(teams)
     me = personal("eclarke")
     summary = teams.last(me)
-    assert "check your answers" in summary.text() and "If they are right, choose Submit to SLT" in summary.text()  # the button's own name
+    assert (
+        "check your answers" in summary.text() and "If they are right, choose Submit to SLT" in summary.text()
+    )  # the button's own name
     # Change pressed with nothing chosen in its list: asked to choose, nothing changed.
     _, body = await teams.press("eclarke", summary, "Change")
     assert "Please choose which answer to change first" in teams.last(me).text()
@@ -159,7 +187,10 @@ async def test_a_card_sent_before_the_rename_still_works(teams: TeamsClient) -> 
     """Cards already in people's chats send `key`: they keep working after an upgrade."""
     await fill_in_new_account(teams)
     me = personal("eclarke")
-    await teams.execute("eclarke", {"verb": "conversation.edit", "data": {"action": "conversation.edit", "workflow": "new_account", "key": "aim"}})
+    await teams.execute(
+        "eclarke",
+        {"verb": "conversation.edit", "data": {"action": "conversation.edit", "workflow": "new_account", "key": "aim"}},
+    )
     question = teams.last(me)
     assert "Your answer was: Trip news" in question.text()
     old_send = {"verb": "answer", "data": {"action": "answer", "workflow": "new_account", "key": "aim"}}
@@ -173,11 +204,17 @@ async def test_a_card_sent_before_the_rename_still_works(teams: TeamsClient) -> 
 
 def shown_under_card(body: Any) -> str:
     """The text of an adaptiveCard/action invoke response (Teams shows it on the card)."""
-    assert isinstance(body, dict) and body["statusCode"] == 200 and body["type"] == "application/vnd.microsoft.activity.message", body
+    assert (
+        isinstance(body, dict)
+        and body["statusCode"] == 200
+        and body["type"] == "application/vnd.microsoft.activity.message"
+    ), body
     return str(body["value"])
 
 
-async def test_a_refused_click_is_answered_with_the_refusal_never_a_thank_you(teams: TeamsClient, tmp_path: Path) -> None:
+async def test_a_refused_click_is_answered_with_the_refusal_never_a_thank_you(
+    teams: TeamsClient, tmp_path: Path
+) -> None:
     from tests.teams_client import SLT_TEAM
 
     for pid in ("eclarke", "treid", "swhitfield", "pshah"):
@@ -189,7 +226,12 @@ async def test_a_refused_click_is_answered_with_the_refusal_never_a_thank_you(te
     assert shown_under_card(body) == "Thanks, got it."  # accepted: the application went
 
     approval = teams.last(SLT_TEAM["id"])
-    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+    channel = {
+        "isGroup": True,
+        "conversationType": "channel",
+        "tenantId": "x",
+        "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}",
+    }
     _, body = await teams.press("treid", approval, "Approve", conversation=channel)  # not SLT
     said = shown_under_card(body)
     assert "Only the Senior Leadership Team" in said and "Thanks" not in said
@@ -228,7 +270,12 @@ async def test_waiting_in_teams_brings_back_record_the_new_account(teams: TeamsC
     await fill_in_new_account(teams)
     await teams.press("eclarke", teams.last(personal("eclarke")), "Submit to SLT")
     approval = teams.last(SLT_TEAM["id"])
-    channel = {"isGroup": True, "conversationType": "channel", "tenantId": "x", "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}"}
+    channel = {
+        "isGroup": True,
+        "conversationType": "channel",
+        "tenantId": "x",
+        "id": f"{SLT_TEAM['id']};messageid={approval.activity_id}",
+    }
     await teams.press("swhitfield", approval, "Approve", conversation=channel)
     admin = personal("pshah")
     first = teams.last(admin)

@@ -26,7 +26,13 @@ from tests.teams_client import BOT, TENANT, TeamsClient, personal, start_teams
 
 @pytest.fixture(autouse=True)
 def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MicrosoftAppId", "MicrosoftAppPassword", "MicrosoftAppTenantId", "MicrosoftAppType", "POLICYBOT_CONFIG"):
+    for name in (
+        "MicrosoftAppId",
+        "MicrosoftAppPassword",
+        "MicrosoftAppTenantId",
+        "MicrosoftAppType",
+        "POLICYBOT_CONFIG",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
@@ -49,19 +55,31 @@ def crashes(caplog: pytest.LogCaptureFixture) -> list[str]:
 async def test_a_deeply_nested_body_is_refused_with_400(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
     for depth in (100_000, 2_000, 200):
         body = ("[" * depth + "]" * depth).encode()
-        resp = await teams.client.post("/api/messages", data=body, headers={"Content-Type": "application/json", "Authorization": "Bearer x"})
+        resp = await teams.client.post(
+            "/api/messages", data=body, headers={"Content-Type": "application/json", "Authorization": "Bearer x"}
+        )
         assert resp.status == 400, depth
     # Nested inside an activity that is otherwise fine: refused too, before anything is saved.
-    act = teams.activity("eclarke", "message", text="help", value={"a": __import__("functools").reduce(lambda inner, _: [inner], range(500), [])})
+    act = teams.activity(
+        "eclarke",
+        "message",
+        text="help",
+        value={"a": __import__("functools").reduce(lambda inner, _: [inner], range(500), [])},
+    )
     resp = await teams.client.post("/api/messages", json=act)
     assert resp.status == 400
     assert teams.core.store.count("inbox") == 0 and teams.fake.calls == []
     assert not crashes(caplog)
 
 
-async def test_a_tenant_given_as_text_is_ignored_and_the_person_is_greeted(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_tenant_given_as_text_is_ignored_and_the_person_is_greeted(
+    teams: TeamsClient, caplog: pytest.LogCaptureFixture
+) -> None:
     act = teams.activity("eclarke", "conversationUpdate", membersAdded=[BOT])
-    act["conversation"] = {"conversationType": "personal", "id": personal("eclarke")}  # no tenantId here, so channelData's is read
+    act["conversation"] = {
+        "conversationType": "personal",
+        "id": personal("eclarke"),
+    }  # no tenantId here, so channelData's is read
     act["channelData"] = {"tenant": "not an object"}
     status, _ = await teams.post(act)
     assert status == 201
@@ -71,13 +89,17 @@ async def test_a_tenant_given_as_text_is_ignored_and_the_person_is_greeted(teams
 
 
 async def test_nulls_among_the_members_added_are_ignored(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
-    status, _ = await teams.post(teams.activity("eclarke", "conversationUpdate", membersAdded=[None, {"name": "no id"}, BOT]))
+    status, _ = await teams.post(
+        teams.activity("eclarke", "conversationUpdate", membersAdded=[None, {"name": "no id"}, BOT])
+    )
     assert status == 201
     assert "Hello Emma" in teams.last(personal("eclarke")).text()
     assert not crashes(caplog)
 
 
-async def test_odd_shapes_in_a_channel_message_are_ignored(teams: TeamsClient, caplog: pytest.LogCaptureFixture) -> None:
+async def test_odd_shapes_in_a_channel_message_are_ignored(
+    teams: TeamsClient, caplog: pytest.LogCaptureFixture
+) -> None:
     await teams.install("eclarke")
     conv = {"isGroup": True, "conversationType": "channel", "tenantId": TENANT, "id": "19:x@thread.tacv2"}
     odd = [
@@ -87,7 +109,12 @@ async def test_odd_shapes_in_a_channel_message_are_ignored(teams: TeamsClient, c
     ]
     for data in odd:
         act = teams.activity("eclarke", "message", conv, text="<at>policybot</at> help", channelData=data)
-        act["entities"] = [None, {"type": None}, {"type": "mention", "mentioned": "policybot"}, {"type": "mention", "mentioned": BOT, "text": "<at>policybot</at>"}]
+        act["entities"] = [
+            None,
+            {"type": None},
+            {"type": "mention", "mentioned": "policybot"},
+            {"type": "mention", "mentioned": BOT, "text": "<at>policybot</at>"},
+        ]
         act["attachments"] = [None, {"contentType": "text/html", "content": "<p>help</p>"}]
         status, _ = await teams.post(act)
         assert status == 201
@@ -105,7 +132,9 @@ def msal_through(identity: FakeIdentity) -> Callable[..., str]:
     """What MSAL does for the bot's token: a blocking HTTP request, here to the fake Microsoft Entra."""
 
     def get_access_token(_self: object, force_refresh: bool = False) -> str:
-        with urllib.request.urlopen(urllib.request.Request(identity.url + "/token", data=b"grant_type=client_credentials"), timeout=30) as resp:
+        with urllib.request.urlopen(
+            urllib.request.Request(identity.url + "/token", data=b"grant_type=client_credentials"), timeout=30
+        ) as resp:
             return str(json.loads(resp.read())["access_token"])
 
     return get_access_token
@@ -139,7 +168,12 @@ def bearer(token: str) -> dict[str, str]:
 
 def nothing_changed(teams: TeamsClient) -> None:
     store = teams.core.store
-    assert store.all("references") == [] and store.all("conversations") == [] and store.count("inbox") == 0 and store.count("outbox") == 0
+    assert (
+        store.all("references") == []
+        and store.all("conversations") == []
+        and store.count("inbox") == 0
+        and store.count("outbox") == 0
+    )
     assert teams.fake.calls == []
 
 
@@ -151,11 +185,15 @@ async def test_a_token_signed_with_the_published_key_is_accepted(guarded: TeamsC
     assert identity.requests["openid"] == identity.requests["keys"] == 1
 
 
-async def test_every_forged_token_is_refused_with_401(guarded: TeamsClient, identity: FakeIdentity, caplog: pytest.LogCaptureFixture) -> None:
+async def test_every_forged_token_is_refused_with_401(
+    guarded: TeamsClient, identity: FakeIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
     claims = {"aud": APP_ID, "serviceurl": guarded.service_url}
     forged = {
         "alg none": identity.sign(claims, algorithm="none"),
-        "HS256 with a guessed secret": identity.sign(claims, key="a-secret-guessed-by-someone-at-least-32-bytes", algorithm="HS256"),
+        "HS256 with a guessed secret": identity.sign(
+            claims, key="a-secret-guessed-by-someone-at-least-32-bytes", algorithm="HS256"
+        ),
         "RS256 with another key": identity.sign(claims, key=new_key()),
         "an unknown key id": identity.sign(claims, kid="a-key-nobody-published"),
         "no key id": identity.sign(claims, kid=None),
@@ -280,7 +318,9 @@ def timed(request: urllib.request.Request) -> tuple[int, float]:
     return status, time.monotonic() - start
 
 
-def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Path, identity: FakeIdentity, caplog: pytest.LogCaptureFixture) -> None:
+def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(
+    tmp_path: Path, identity: FakeIdentity, caplog: pytest.LogCaptureFixture
+) -> None:
     from datetime import timedelta
     from urllib.parse import urlencode
 
@@ -306,7 +346,10 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
 
     async def start_fakes() -> tuple[FakeSlack, TestServer, TestServer]:
         slack = FakeSlack()
-        slack_server, connector_server = TestServer(slack.app(), host="127.0.0.1", port=0), TestServer(connector.app(), host="127.0.0.1", port=0)
+        slack_server, connector_server = (
+            TestServer(slack.app(), host="127.0.0.1", port=0),
+            TestServer(connector.app(), host="127.0.0.1", port=0),
+        )
         await slack_server.start_server()
         await connector_server.start_server()
         slack.base_url = str(slack_server.make_url("")).rstrip("/")
@@ -316,7 +359,9 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
     service_url = str(connector_server.make_url("/"))
 
     async def start_policybot() -> tuple[Core, web.AppRunner, str]:
-        core = Core(load_config(both_config(tmp_path, slack.base_url + "/api/")), Store(tmp_path / "data"), Clock(START))
+        core = Core(
+            load_config(both_config(tmp_path, slack.base_url + "/api/")), Store(tmp_path / "data"), Clock(START)
+        )
         runner = web.AppRunner(await build_app(core))
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", 0).start()
@@ -328,7 +373,9 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
             bot=ChannelAccount(id="28:policybot"),
             user=ChannelAccount(id="29:eclarke"),
         )
-        await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+        await save_reference(
+            core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now()
+        )
         return core, runner, f"http://127.0.0.1:{runner.addresses[0][1]}"
 
     core, runner, url = served.run(start_policybot())
@@ -349,7 +396,9 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
 
         async def owe_a_teams_card() -> None:
             async with core.store.transaction() as tx:
-                queue(tx, [Outbound(person("eclarke"), Card("A card owed", "Sent once Microsoft answers."))], core.now())
+                queue(
+                    tx, [Outbound(person("eclarke"), Card("A card owed", "Sent once Microsoft answers."))], core.now()
+                )
             core.delivery.kick()
 
         served.run(owe_a_teams_card())
@@ -360,8 +409,20 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
 
         # And someone sends a Teams request with a token the Bot Framework never signed: checking it needs the keys.
         forged = identity.sign({"aud": APP_ID, "serviceurl": service_url}, key=new_key())
-        activity = {"type": "message", "id": "f:1", "serviceUrl": service_url, "channelId": "msteams", "from": {"id": "29:x"}, "conversation": {"id": "a:x"}, "text": "help"}
-        teams_request = urllib.request.Request(url + "/api/messages", data=json.dumps(activity).encode(), headers={"Content-Type": "application/json", "Authorization": f"Bearer {forged}"})
+        activity = {
+            "type": "message",
+            "id": "f:1",
+            "serviceUrl": service_url,
+            "channelId": "msteams",
+            "from": {"id": "29:x"},
+            "conversation": {"id": "a:x"},
+            "text": "help",
+        }
+        teams_request = urllib.request.Request(
+            url + "/api/messages",
+            data=json.dumps(activity).encode(),
+            headers={"Content-Type": "application/json", "Authorization": f"Bearer {forged}"},
+        )
         with concurrent.futures.ThreadPoolExecutor(1) as pool:
             forged_answer = pool.submit(timed, teams_request)
             time.sleep(0.3)  # the token and the keys are being fetched now
@@ -374,7 +435,9 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
         assert acks and all(status == 200 for status, _ in acks + health)
         assert max(took for _, took in acks) < 3.0, acks  # the bounds the report asks for
         assert max(took for _, took in health) < 0.5, health
-        print(f"during the stall: {len(acks)} Slack acks, slowest {max(t for _, t in acks):.3f} s; /healthz slowest {max(t for _, t in health):.3f} s")
+        print(
+            f"during the stall: {len(acks)} Slack acks, slowest {max(t for _, t in acks):.3f} s; /healthz slowest {max(t for _, t in health):.3f} s"
+        )
         assert identity.requests["token"] >= 1 and identity.requests["openid"] >= 1  # both were stalled meanwhile
 
         deadline = time.monotonic() + 30
@@ -383,7 +446,9 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
             served.run(later())  # (the test's clock stands still otherwise: the outbox retries by it)
             time.sleep(0.1)
         assert len(owed()) == 1  # delivered with the bot's token, once it came
-        stalls = [r.getMessage() for r in caplog.records if r.name == "asyncio" and r.getMessage().startswith("Executing")]
+        stalls = [
+            r.getMessage() for r in caplog.records if r.name == "asyncio" and r.getMessage().startswith("Executing")
+        ]
         assert not stalls, stalls  # no callback held the event loop for over 100 ms
     finally:
         served.run(runner.cleanup())
@@ -396,12 +461,20 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(tmp_path: Pat
 
 # ---- no card bigger than Teams takes ------------------------------------------------------------
 
-LONG = st.sampled_from(["Emma ", "名前 ", "😀", '<b>"x"</b> ', "\\", "a" * 50 + "\n"]).flatmap(lambda unit: st.integers(0, 45_000 // len(unit)).map(lambda n: unit * n))
+LONG = st.sampled_from(["Emma ", "名前 ", "😀", '<b>"x"</b> ', "\\", "a" * 50 + "\n"]).flatmap(
+    lambda unit: st.integers(0, 45_000 // len(unit)).map(lambda n: unit * n)
+)
 
 
 @settings(max_examples=40, deadline=None)
-@given(title=LONG, body=LONG, fields=st.lists(st.tuples(st.sampled_from(["Pupil", "Class", "What happened"]), LONG), max_size=80))
-def test_no_card_sent_to_teams_is_over_the_size_teams_takes(title: str, body: str, fields: list[tuple[str, str]]) -> None:
+@given(
+    title=LONG,
+    body=LONG,
+    fields=st.lists(st.tuples(st.sampled_from(["Pupil", "Class", "What happened"]), LONG), max_size=80),
+)
+def test_no_card_sent_to_teams_is_over_the_size_teams_takes(
+    title: str, body: str, fields: list[tuple[str, str]]
+) -> None:
     from adapters.teams.cards import render_card
     from adapters.teams.channel import ACTIVITY_MAX, card_activity, size
     from bot.config import load_config
@@ -409,7 +482,13 @@ def test_no_card_sent_to_teams_is_over_the_size_teams_takes(title: str, body: st
     from bot.people import Directory
     from tests.adaptive_schema import check_card
 
-    reference = {"serviceUrl": "https://smba.example/", "channelId": "msteams", "conversation": {"id": "a:1"}, "bot": BOT, "user": {"id": "29:x"}}
+    reference = {
+        "serviceUrl": "https://smba.example/",
+        "channelId": "msteams",
+        "conversation": {"id": "a:1"},
+        "bot": BOT,
+        "user": {"id": "29:x"},
+    }
     card = Card(title or "-", body, tuple(fields))
     directory = Directory(load_config(None).people)
     activity = card_activity(card, directory, reference)
@@ -417,11 +496,16 @@ def test_no_card_sent_to_teams_is_over_the_size_teams_takes(title: str, body: st
     content = activity["attachments"][0]["content"]
     assert not check_card(content)
     whole = render_card(card, directory)
-    if len(json.dumps([whole, card.title], ensure_ascii=False).encode()) < ACTIVITY_MAX - 2_000:  # the card, and its title as the notification
+    if (
+        len(json.dumps([whole, card.title], ensure_ascii=False).encode()) < ACTIVITY_MAX - 2_000
+    ):  # the card, and its title as the notification
         assert content == whole  # a card that fits is sent as it is
     elif content != whole:  # near the limit a card may still fit whole; one that was cut says so
         shown = json.dumps(content, ensure_ascii=False)
-        assert "(shortened — this was too long to show in Teams)" in shown or "more not shown: this was too long to show in Teams" in shown
+        assert (
+            "(shortened — this was too long to show in Teams)" in shown
+            or "more not shown: this was too long to show in Teams" in shown
+        )
 
 
 async def test_a_card_too_big_for_teams_arrives_shortened_and_says_so(teams: TeamsClient) -> None:
@@ -431,15 +515,28 @@ async def test_a_card_too_big_for_teams_arrives_shortened_and_says_so(teams: Tea
 
     await teams.install("eclarke")
     async with teams.core.store.transaction() as tx:
-        queue(tx, [Outbound(person("eclarke"), Card("Photo check", "Starts here. " + "Emma Clarke " * 3_400, fields=(("Pupil", "名前 " * 5_000),)))], teams.core.now())
+        queue(
+            tx,
+            [
+                Outbound(
+                    person("eclarke"),
+                    Card("Photo check", "Starts here. " + "Emma Clarke " * 3_400, fields=(("Pupil", "名前 " * 5_000),)),
+                )
+            ],
+            teams.core.now(),
+        )
     await teams.core.delivery.flush()
     sent = teams.last(personal("eclarke"))  # a valid Adaptive Card
     assert len(json.dumps(sent.body, ensure_ascii=False).encode()) <= ACTIVITY_MAX
-    assert "Starts here. Emma Clarke" in sent.text() and "(shortened — this was too long to show in Teams)" in sent.text()
+    assert (
+        "Starts here. Emma Clarke" in sent.text() and "(shortened — this was too long to show in Teams)" in sent.text()
+    )
     assert teams.core.delivery.waiting() == 0
 
 
-async def test_a_failed_token_fetch_is_backed_off_and_the_card_waits(guarded: TeamsClient, identity: FakeIdentity, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_failed_token_fetch_is_backed_off_and_the_card_waits(
+    guarded: TeamsClient, identity: FakeIdentity, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from datetime import timedelta
 
     from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
@@ -457,7 +554,9 @@ async def test_a_failed_token_fetch_is_backed_off_and_the_card_waits(guarded: Te
         bot=ChannelAccount(id="28:policybot"),
         user=ChannelAccount(id="29:eclarke"),
     )
-    await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+    await save_reference(
+        core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now()
+    )
     identity.token_status = 401  # Microsoft Entra does not accept the app's password
     async with core.store.transaction() as tx:
         queue(tx, [Outbound(person("eclarke"), Card("A card owed", "Sent once there is a token."))], core.now())
@@ -472,7 +571,9 @@ async def test_a_failed_token_fetch_is_backed_off_and_the_card_waits(guarded: Te
     await core.delivery.flush()
     core.clock.advance(timedelta(minutes=15))
     await core.delivery.flush()
-    assert "Sent once there is a token." in guarded.fake.last(personal("eclarke")).text() and core.delivery.waiting() == 0
+    assert (
+        "Sent once there is a token." in guarded.fake.last(personal("eclarke")).text() and core.delivery.waiting() == 0
+    )
 
 
 async def test_a_very_long_command_from_teams_is_refused_kindly(teams: TeamsClient) -> None:
@@ -491,13 +592,18 @@ def test_no_bidirectional_control_reaches_a_teams_card() -> None:
     from bot.people import Directory
 
     controls = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-    card = render_card(Card(f"Report from {controls}Emma", f"gnp{controls}.exe", fields=(("Pupil", f"Jane{controls} Smith"),)), Directory(load_config(None).people))
+    card = render_card(
+        Card(f"Report from {controls}Emma", f"gnp{controls}.exe", fields=(("Pupil", f"Jane{controls} Smith"),)),
+        Directory(load_config(None).people),
+    )
     text = json.dumps(card, ensure_ascii=False)
     assert not set(text) & set(controls)
     assert "Report from Emma" in text and "gnp.exe" in text and "Jane Smith" in text
 
 
-async def test_a_send_is_put_off_while_the_token_is_slow_not_waited_for(guarded: TeamsClient, identity: FakeIdentity) -> None:
+async def test_a_send_is_put_off_while_the_token_is_slow_not_waited_for(
+    guarded: TeamsClient, identity: FakeIdentity
+) -> None:
     from datetime import timedelta
 
     from botbuilder.schema import ChannelAccount, ConversationAccount, ConversationReference
@@ -514,7 +620,9 @@ async def test_a_send_is_put_off_while_the_token_is_slow_not_waited_for(guarded:
         bot=ChannelAccount(id="28:policybot"),
         user=ChannelAccount(id="29:eclarke"),
     )
-    await save_reference(core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now())
+    await save_reference(
+        core.store, person_key("eclarke"), {"kind": "person", "person": "eclarke"}, reference, core.now()
+    )
     identity.delay = 2.0  # Microsoft Entra is slow
     async with core.store.transaction() as tx:
         for n in (1, 2):

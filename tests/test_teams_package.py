@@ -34,11 +34,26 @@ def read_png(data: bytes) -> tuple[int, int, list[tuple[int, int, int, int]]]:
     return width, height, pixels
 
 
-def test_teams_package_has_manifest_commands_and_icons(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_teams_package_has_manifest_commands_and_icons(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("MicrosoftAppId", raising=False)
     config = write_config(tmp_path, APP_ID, "made-up-test-secret")
     out = tmp_path / "policybot-teams.zip"
-    assert main(["teams-package", "--config", str(config), "--out", str(out), "--website", "https://pennington.example.sch.uk/"]) == 0
+    assert (
+        main(
+            [
+                "teams-package",
+                "--config",
+                str(config),
+                "--out",
+                str(out),
+                "--website",
+                "https://pennington.example.sch.uk/",
+            ]
+        )
+        == 0
+    )
     with zipfile.ZipFile(out) as z:
         assert sorted(z.namelist()) == ["color.png", "manifest.json", "outline.png"]
         manifest = json.loads(z.read("manifest.json"))
@@ -62,7 +77,9 @@ def test_teams_package_has_manifest_commands_and_icons(tmp_path: Path, monkeypat
     assert "Wrote" in capsys.readouterr().out
 
 
-def test_teams_package_needs_an_app_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_teams_package_needs_an_app_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.delenv("MicrosoftAppId", raising=False)
     config = write_config(tmp_path)
     assert main(["teams-package", "--config", str(config), "--out", str(tmp_path / "x.zip")]) == 2
@@ -89,10 +106,39 @@ def test_every_question_kind_renders_a_valid_card() -> None:
     directory = Directory(load_config(None).people)
     choices = (Choice("a", "Apples"), Choice("b", "Bananas"))
     for kind in ("text", "choice", "multi", "person", "people", "date", "datetime", "yesno"):
-        q = Question("key1", kind, "Pick?", choices if kind in ("choice", "multi") else (Choice("yes", "Yes"), Choice("no", "No")) if kind == "yesno" else (), optional=kind == "text", workflow="wf")
-        card = render_card(Card("Title", "Body\nsecond line", fields=(("Run by", "Emma\nTom"),), buttons=(Button(action="wf.go", label="Go", data={"id": "1"}),), question=q, tone="urgent"), directory)
+        q = Question(
+            "key1",
+            kind,
+            "Pick?",
+            choices
+            if kind in ("choice", "multi")
+            else (Choice("yes", "Yes"), Choice("no", "No"))
+            if kind == "yesno"
+            else (),
+            optional=kind == "text",
+            workflow="wf",
+        )
+        card = render_card(
+            Card(
+                "Title",
+                "Body\nsecond line",
+                fields=(("Run by", "Emma\nTom"),),
+                buttons=(Button(action="wf.go", label="Go", data={"id": "1"}),),
+                question=q,
+                tone="urgent",
+            ),
+            directory,
+        )
         assert not check_card(card), kind
         assert card["version"] == "1.5" and card["actions"]
-    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": "2026-11-25", "value_time": "14:05"})[1]["value"] == "2026-11-25 14:05"
-    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "values": "eclarke,treid"})[1]["value"] == ["eclarke", "treid"]
+    assert (
+        parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": "2026-11-25", "value_time": "14:05"})[
+            1
+        ]["value"]
+        == "2026-11-25 14:05"
+    )
+    assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "values": "eclarke,treid"})[1]["value"] == [
+        "eclarke",
+        "treid",
+    ]
     assert parse_submit({"action": "answer", "workflow": "wf", "key": "k", "value": ""})[1]["value"] == "skip"

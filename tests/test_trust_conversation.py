@@ -20,7 +20,18 @@ async def console_session(bot: TestBot, who: str, *lines: str) -> str:
     return out.getvalue()
 
 
-APPLY = ("/new-account", "1", "Year 6 Trips", "To share trip news", "Parents of Year 6", "Newsletter", "Emma Clarke, Tom Reid", "2", "yes", "submit")
+APPLY = (
+    "/new-account",
+    "1",
+    "Year 6 Trips",
+    "To share trip news",
+    "Parents of Year 6",
+    "Newsletter",
+    "Emma Clarke, Tom Reid",
+    "2",
+    "yes",
+    "submit",
+)
 
 
 # ---- 1. a typed number is a choice only of the question asked now ------------------------
@@ -29,11 +40,15 @@ APPLY = ("/new-account", "1", "Year 6 Trips", "To share trip news", "Parents of 
 def test_numbers_typed_at_free_text_questions_are_kept_as_typed_in_the_terminal_chat(tmp_path: Path) -> None:
     # The issue's own session: "1" typed as the account name and "7" as the aim were taken as
     # "facebook" and "other", choices of the first question.
-    run = chat(tmp_path, "/new-account\n2\n1\nShare learning with parents\n7\nNewsletter\nEmma Clarke, Tom Reid\n1\n1\n")
+    run = chat(
+        tmp_path, "/new-account\n2\n1\nShare learning with parents\n7\nNewsletter\nEmma Clarke, Tom Reid\n1\n1\n"
+    )
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stdout + run.stderr
     after_name = run.stdout.split("Emma Clarke> 1\n", 1)[1]
-    assert after_name.startswith("=== New school social media account - question 2")  # "1" read as a name: too short, asked again
+    assert after_name.startswith(
+        "=== New school social media account - question 2"
+    )  # "1" read as a name: too short, asked again
     assert "Please write a little more" in after_name.split("Emma Clarke>")[0]
     stored = json.loads((tmp_path / "data" / "live.json").read_text())
     (convo,) = stored["conversations"].values()
@@ -48,7 +63,21 @@ async def test_a_number_at_the_runners_question_is_a_name_not_an_earlier_choice(
 
 
 async def test_a_number_typed_for_links_in_report_abuse_is_kept_as_the_link_text(bot: TestBot) -> None:
-    text = await console_session(bot, "eclarke", "/report-abuse", "2", "1", "2", "Pennington Mums group", "1", "1", "5", "4", "Someone posted a nasty comment about a teacher", "3")
+    text = await console_session(
+        bot,
+        "eclarke",
+        "/report-abuse",
+        "2",
+        "1",
+        "2",
+        "Pennington Mums group",
+        "1",
+        "1",
+        "5",
+        "4",
+        "Someone posted a nasty comment about a teacher",
+        "3",
+    )
     convo = bot.store.get("conversations", "eclarke:report_abuse")
     assert convo["answers"]["links"] == "3"
     assert "Links: 3" in text and "Links: removed" not in text
@@ -56,7 +85,9 @@ async def test_a_number_typed_for_links_in_report_abuse_is_kept_as_the_link_text
 
 async def test_a_number_at_the_reject_reason_question_does_not_click_reject_again(bot: TestBot) -> None:
     await read_policy(bot.core, "eclarke", "treid")
-    text = await console_session(bot, "eclarke", *APPLY, "/as swhitfield", "2", "2", "Not enough staff to run it over the holidays")
+    text = await console_session(
+        bot, "eclarke", *APPLY, "/as swhitfield", "2", "2", "Not enough staff to run it over the holidays"
+    )
     after = text.split("Why is the application not approved?", 1)[1]
     assert "Please write a little more" in after  # the reason "2" is read as typed (and is too short)
     assert "Rejection recorded" in after
@@ -128,7 +159,10 @@ async def test_i_need_help_alerts_slt_naming_the_step(bot: TestBot) -> None:
     before = len(bot.outbox.cards("dokafor"))
     await bot.say("eclarke", "I can't, I need help")
     new = bot.outbox.cards("dokafor")[before:]
-    assert [c.title for c in new] == ["Incident INC-1: Compromising image (URGENT)", "INC-1: Emma Clarke needs help now"]  # the alert card updated, and the ask
+    assert [c.title for c in new] == [
+        "Incident INC-1: Compromising image (URGENT)",
+        "INC-1: Emma Clarke needs help now",
+    ]  # the alert card updated, and the ask
     new = new[1:]
     assert "Step 2 (Removed from 'Recently deleted')" in new[0].body
     private = [m for m in bot.outbox.messages("dokafor") if m.card.title == new[0].title]
@@ -144,7 +178,9 @@ async def test_i_need_help_alerts_slt_naming_the_step(bot: TestBot) -> None:
 async def test_asking_for_help_twice_with_one_step_tells_slt_once_and_says_so(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/compromising-image", "I can't, I need help", "back", "I can't, I need help")
     assert [c.title for c in bot.outbox.cards("dokafor")].count("INC-1: Emma Clarke needs help now") == 1
-    assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any("I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke"))
+    assert "I told SLT you need help with this step at" in bot.last("eclarke").body or any(
+        "I told SLT you need help with this step at" in c.body for c in bot.outbox.cards("eclarke")
+    )
 
 
 # ---- 10. the question count never changes under the person ------------------------------
@@ -163,7 +199,17 @@ def _totals(bot: TestBot, who: str) -> list[tuple[int, int | None]]:
 
 
 async def test_report_abuse_never_shows_a_total_that_later_changes(bot: TestBot) -> None:
-    await bot.answer_all("eclarke", "/report-abuse", "no", "Somewhere else", "Pennington Mums group", "Offensive", "A member of staff", "I don't know", "Nothing yet")
+    await bot.answer_all(
+        "eclarke",
+        "/report-abuse",
+        "no",
+        "Somewhere else",
+        "Pennington Mums group",
+        "Offensive",
+        "A member of staff",
+        "I don't know",
+        "Nothing yet",
+    )
     seen = _totals(bot, "eclarke")
     totals = [t for _n, t in seen if t is not None]
     assert totals and len(set(totals)) == 1, seen  # once a total is shown, it is the real one
@@ -197,7 +243,19 @@ async def test_skip_is_refused_kindly_at_a_required_question(bot: TestBot) -> No
 
 
 async def test_skip_still_works_at_an_optional_question(bot: TestBot) -> None:
-    await bot.answer_all("eclarke", "/report-abuse", "no", "1", "Pennington Mums group", "1", "1", "5", "4", "Someone posted a nasty comment about a teacher", "skip")
+    await bot.answer_all(
+        "eclarke",
+        "/report-abuse",
+        "no",
+        "1",
+        "Pennington Mums group",
+        "1",
+        "1",
+        "5",
+        "4",
+        "Someone posted a nasty comment about a teacher",
+        "skip",
+    )
     assert "check your answers" in bot.last("eclarke").title
     assert ("Links", "(not given)") in bot.last("eclarke").fields
 
@@ -205,20 +263,38 @@ async def test_skip_still_works_at_an_optional_question(bot: TestBot) -> None:
 async def test_help_says_what_each_question_wants_with_an_example(bot: TestBot) -> None:
     await bot.answer_all("eclarke", "/new-account", "help")
     said = bot.last("eclarke").body
-    assert "Choose one of these, by its number or its name: 1 Facebook; 2 Instagram" in said and "For example: 1 (or Facebook)" in said
+    assert (
+        "Choose one of these, by its number or its name: 1 Facebook; 2 Instagram" in said
+        and "For example: 1 (or Facebook)" in said
+    )
     await bot.answer_all("eclarke", "Instagram", "help")
     said = bot.last("eclarke").body
     assert "Write your answer in your own words (up to 100 characters). For example: Pennington Year 6 Trips." in said
     assert "This question is needed" in said
     await bot.answer_all("eclarke", "Art club", "Show art", "Parents", "Newsletter", "help")
-    assert "separated by commas. For example: Sarah Whitfield, David Okafor." in bot.last("eclarke").body  # names from the school's own list
+    assert (
+        "separated by commas. For example: Sarah Whitfield, David Okafor." in bot.last("eclarke").body
+    )  # names from the school's own list
 
 
 async def test_yes_everyone_has_read_the_policy_is_refused_when_the_records_say_not(bot: TestBot) -> None:
-    await bot.answer_all("eclarke", "/new-account", "Instagram", "Art club", "Show pupils' art", "Parents", "Newsletter", "Emma Clarke, Tom Reid", "open", "yes")
+    await bot.answer_all(
+        "eclarke",
+        "/new-account",
+        "Instagram",
+        "Art club",
+        "Show pupils' art",
+        "Parents",
+        "Newsletter",
+        "Emma Clarke, Tom Reid",
+        "open",
+        "yes",
+    )
     card = bot.last("eclarke")
     assert card.question is not None and card.question.key == "all_read_policy"
-    assert "Our records show that you and Tom Reid have not yet confirmed reading" in card.body and "/policy" in card.body
+    assert (
+        "Our records show that you and Tom Reid have not yet confirmed reading" in card.body and "/policy" in card.body
+    )
     await read_policy(bot.core, "eclarke")
     await bot.say("eclarke", "yes")
     assert "Our records show that Tom Reid has not yet confirmed reading" in bot.last("eclarke").body
@@ -251,7 +327,15 @@ def test_ctrl_c_at_the_prompt_ends_the_chat_at_once_and_keeps_everything(tmp_pat
 
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
     keyboard, terminal = pty.openpty()  # typed at a real terminal, as a teacher would
-    proc = subprocess.Popen([sys.executable, "-m", "adapters.cli", "chat"], stdin=terminal, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adapters.cli", "chat"],
+        stdin=terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
     os.close(terminal)
     assert proc.stdout is not None
     try:
@@ -285,7 +369,11 @@ async def test_a_form_that_comes_too_late_is_closed_not_left_refusing_every_answ
     await bot.click("dokafor", button(card, "Approve"))  # ...while another member of SLT approves
     await bot.say("swhitfield", "Not enough staff")
     said = bot.last("swhitfield").body
-    assert "already approved by David Okafor" in said and "so nothing was changed" in said and "I have closed this form" in said
+    assert (
+        "already approved by David Okafor" in said
+        and "so nothing was changed" in said
+        and "I have closed this form" in said
+    )
     assert bot.store.get("applications", "A-1")["status"] == "approved"
     assert bot.store.get("conversations", "swhitfield:new_account_reject") is None
     await bot.say("swhitfield", "hello")

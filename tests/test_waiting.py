@@ -11,7 +11,16 @@ import pytest
 from adapters.console import ConsoleChat
 from adapters.platforms import load_config
 from bot.messages import Card
-from tests.harness import APPLICATION, TestBot, add_account, button, person_record, put_person, read_policy, ready_record
+from tests.harness import (
+    APPLICATION,
+    TestBot,
+    add_account,
+    button,
+    person_record,
+    put_person,
+    read_policy,
+    ready_record,
+)
 
 TRAINED = ready_record()
 
@@ -54,7 +63,10 @@ async def test_the_administrator_refused_until_runners_are_trained_finds_the_but
     await bot.say("pshah", "/waiting")
     shown = bot.outbox.cards("pshah")[before:]
     overview = shown[0]
-    assert overview.title == "What is waiting for you" and ("Approved accounts to record", "A-1 Year 6 Trips") in overview.fields
+    assert (
+        overview.title == "What is waiting for you"
+        and ("Approved accounts to record", "A-1 Year 6 Trips") in overview.fields
+    )
     record = titled(shown, "Please create an account: Year 6 Trips")
     await bot.click("pshah", button(record, "Record the new account"))
     await bot.answer_all("pshah", "@PenningtonY6", "school password manager", "submit")
@@ -130,7 +142,19 @@ async def test_one_thing_among_many_is_brought_back_on_its_own(strict: TestBot) 
     """In the terminal chat only the last card's buttons are numbered: /waiting A-1 brings that one back last."""
     bot = strict
     await approved(bot)
-    await bot.answer_all("treid", "/new-account", "Instagram", "Class 4 Art", "Show pupils' art", "Parents of Class 4", "Newsletter", "Tom Reid, Emma Clarke", "open", "yes", "submit")
+    await bot.answer_all(
+        "treid",
+        "/new-account",
+        "Instagram",
+        "Class 4 Art",
+        "Show pupils' art",
+        "Parents of Class 4",
+        "Newsletter",
+        "Tom Reid, Emma Clarke",
+        "open",
+        "yes",
+        "submit",
+    )
     await bot.click("swhitfield", button(bot.last("swhitfield"), "Approve"))
     await train(bot, "eclarke", "treid")
     out = io.StringIO()

@@ -23,13 +23,22 @@ _PASSWORD_WORD = re.compile(r"\b(password|passwd|pwd|passcode|pass|pw|pin)\b\s*(
 
 def looks_like_password(text: str) -> bool:
     """True for text that seems to contain a password rather than say where one is kept."""
-    if _PASSWORD_WORD.search(text) and re.search(r"\b(password|passwd|pwd|passcode|pw|pin)\b\s*(is|:|=|-)", text, re.IGNORECASE):
+    if _PASSWORD_WORD.search(text) and re.search(
+        r"\b(password|passwd|pwd|passcode|pw|pin)\b\s*(is|:|=|-)", text, re.IGNORECASE
+    ):
         return True
     for token in text.split():
         token = token.strip(".,;()\"'")
         if len(token) < 8 or "@" in token or "://" in token:
             continue
-        classes = sum((any(c.islower() for c in token), any(c.isupper() for c in token), any(c.isdigit() for c in token), any(not c.isalnum() for c in token)))
+        classes = sum(
+            (
+                any(c.islower() for c in token),
+                any(c.isupper() for c in token),
+                any(c.isdigit() for c in token),
+                any(not c.isalnum() for c in token),
+            )
+        )
         if classes >= 3:
             return True
     return False
@@ -68,7 +77,9 @@ def record_account(answers: Answers, about: Mapping[str, Any], ctx: Context, out
     ctx.require("admin", "record new accounts")
     app = ctx.get("applications", about["application"])
     if app is None or app["status"] != "approved":
-        raise AlreadyDecided("That account has already been recorded, or the application is no longer approved. Nothing was changed.")
+        raise AlreadyDecided(
+            "That account has already been recorded, or the application is no longer approved. Nothing was changed."
+        )
     if _blocked_untrained(app, ctx, out):
         return
     problems = not_ready(ctx, list(app["runners"]))
@@ -89,9 +100,25 @@ def record_account(answers: Answers, about: Mapping[str, Any], ctx: Context, out
         "created_at": ctx.now.isoformat(),
         "status": "active",
     }
-    out.put(accounts.TABLE, acc_id, account, action="account_created", before=None, after="active", detail=("runners not ready: " + "; ".join(problems)) if problems else "")
+    out.put(
+        accounts.TABLE,
+        acc_id,
+        account,
+        action="account_created",
+        before=None,
+        after="active",
+        detail=("runners not ready: " + "; ".join(problems)) if problems else "",
+    )
     app.update(status="created", account=acc_id)
-    out.put("applications", app["id"], app, action="application_account_created", before="approved", after="created", expect_version=app["version"])
+    out.put(
+        "applications",
+        app["id"],
+        app,
+        action="application_account_created",
+        before="approved",
+        after="created",
+        expect_version=app["version"],
+    )
     done = Card(
         f"Account created: {account['name']}",
         f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
@@ -126,7 +153,13 @@ RECORD_ACCOUNT = FollowUp(
     name="new_account_setup",
     title="Record a new school account",
     steps=(
-        Step(key="handle", prompt="What is the new account's handle or web address? (for example @PenningtonY6)", label="Handle", check=not_blank, max_length=200),
+        Step(
+            key="handle",
+            prompt="What is the new account's handle or web address? (for example @PenningtonY6)",
+            label="Handle",
+            check=not_blank,
+            max_length=200,
+        ),
         Step(
             key="credentials_location",
             prompt="Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
@@ -148,7 +181,9 @@ def create(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     if app is None:
         raise Expired("I can't find that application any more.")
     if app["status"] == "created":
-        raise AlreadyDecided(f"The account for application {app['id']} was already recorded as {app.get('account', '')}.")
+        raise AlreadyDecided(
+            f"The account for application {app['id']} was already recorded as {app.get('account', '')}."
+        )
     if app["status"] != "approved":
         raise Expired(f"Application {app['id']} is {app['status']}, not approved, so no account should be created.")
     if _blocked_untrained(app, ctx, out):

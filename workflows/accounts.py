@@ -46,12 +46,20 @@ def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
     """The school's account register. Where the login is kept is shown to SLT and admins only."""
     accounts = sorted(ctx.all(TABLE), key=lambda a: a.get("created_at", ""))
     if not accounts:
-        out.tell(Card("School account register", "There are no school accounts in the register yet. Apply for one with /new-account."))
+        out.tell(
+            Card(
+                "School account register",
+                "There are no school accounts in the register yet. Apply for one with /new-account.",
+            )
+        )
         return
     trusted = ctx.actor.is_slt or ctx.actor.is_admin
     fields = []
     for acc in accounts:
-        lines = [f"{acc['platform_label']} {acc['handle']} - {acc['status']}", "Run by: " + "; ".join(runner_line(ctx, r) for r in acc["runners"])]
+        lines = [
+            f"{acc['platform_label']} {acc['handle']} - {acc['status']}",
+            "Run by: " + "; ".join(runner_line(ctx, r) for r in acc["runners"]),
+        ]
         if trusted:
             lines.append(f"Login kept: {acc['credentials_location']}")
         fields.append((f"{acc['id']}: {acc['name']}", "\n".join(lines)))
@@ -68,4 +76,12 @@ def _retention(record: Record, _records: Reader) -> datetime | None:
     return first(record, "closed_at") if record.get("status") == "closed" else None
 
 
-TABLES = (Table(TABLE, export=True, columns=("id", "name", "platform_label", "handle", "runners", "status", "created_at"), retention=_retention, named_by="account"),)
+TABLES = (
+    Table(
+        TABLE,
+        export=True,
+        columns=("id", "name", "platform_label", "handle", "runners", "status", "created_at"),
+        retention=_retention,
+        named_by="account",
+    ),
+)

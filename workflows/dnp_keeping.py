@@ -30,11 +30,26 @@ def add_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
     key = record_key(answers["name"], answers["class"])
     same = [e for e in matches(ctx, answers["name"]) if class_name(e["class"]) == class_name(answers["class"])]
     if ctx.get(TABLE, key) or same:
-        out.tell(Card("Already on the list", f"{answers['name']} ({answers['class']}) is already on the do-not-publish list. Nothing was changed."))
+        out.tell(
+            Card(
+                "Already on the list",
+                f"{answers['name']} ({answers['class']}) is already on the do-not-publish list. Nothing was changed.",
+            )
+        )
         return
-    out.put(TABLE, key, entry(answers["name"], answers["class"], ctx.actor.id, ctx.now.isoformat(), "chat"), action="dnp_added", detail=answers["class"])
+    out.put(
+        TABLE,
+        key,
+        entry(answers["name"], answers["class"], ctx.actor.id, ctx.now.isoformat(), "chat"),
+        action="dnp_added",
+        detail=answers["class"],
+    )
     out.tell(
-        Card("Added to the do-not-publish list", f"{answers['name']} ({answers['class']}) is now on the list. Staff checking with /photo-check will be told not to publish.", tone="success"),
+        Card(
+            "Added to the do-not-publish list",
+            f"{answers['name']} ({answers['class']}) is now on the list. Staff checking with /photo-check will be told not to publish.",
+            tone="success",
+        ),
         private=True,
     )
 
@@ -46,7 +61,13 @@ def _remove(name: str, klass: str, ctx: Context, out: Outcome) -> None:
     if klass:
         found = [e for e in found if class_name(e["class"]) == class_name(klass)]
     if not found:
-        out.tell(Card("Not on the list", f"Nobody called {name}{' in ' + klass if klass else ''} is on the do-not-publish list, so nothing was changed."), private=True)
+        out.tell(
+            Card(
+                "Not on the list",
+                f"Nobody called {name}{' in ' + klass if klass else ''} is on the do-not-publish list, so nothing was changed.",
+            ),
+            private=True,
+        )
         return
     if len(found) > 1:
         classes = ", ".join(sorted(e["class"] for e in found))
@@ -55,7 +76,14 @@ def _remove(name: str, klass: str, ctx: Context, out: Outcome) -> None:
         return
     e = found[0]
     out.delete(TABLE, e["id"], action="dnp_removed", detail=e["class"])
-    out.tell(Card("Removed from the do-not-publish list", f"{e['name']} ({e['class']}) is no longer on the list.", tone="success"), private=True)
+    out.tell(
+        Card(
+            "Removed from the do-not-publish list",
+            f"{e['name']} ({e['class']}) is no longer on the list.",
+            tone="success",
+        ),
+        private=True,
+    )
 
 
 def remove_in_class(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
@@ -81,7 +109,13 @@ def list_entries(_text: str, ctx: Context, out: Outcome) -> None:
     entries = sorted(ctx.all(TABLE), key=lambda e: (class_key(e["class"]), name_key(e["name"])))
     out.audit("dnp_list_viewed", TABLE, detail=f"{len(entries)} entries")
     if not entries:
-        out.tell(Card("Do-not-publish list", "The list is empty. Add a pupil with /dnp-add, or import a CSV with: policybot dnp-import --csv FILE"), private=True)
+        out.tell(
+            Card(
+                "Do-not-publish list",
+                "The list is empty. Add a pupil with /dnp-add, or import a CSV with: policybot dnp-import --csv FILE",
+            ),
+            private=True,
+        )
         return
     lines = [f"{e['name']} ({e['class']})" for e in entries]
     out.tell(Card("Do-not-publish list (confidential)", f"{len(entries)} pupil(s):\n" + "\n".join(lines)), private=True)
@@ -96,7 +130,9 @@ WORKFLOWS = (
         summary="add a pupil to the do-not-publish list (SLT, administrators)",
         steps=(
             Step(key="name", prompt="What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),
-            Step(key="class", prompt="Which class are they in? (for example Year 3 or Oak)", label="Class", max_length=50),
+            Step(
+                key="class", prompt="Which class are they in? (for example Year 3 or Oak)", label="Class", max_length=50
+            ),
         ),
         on_complete=add_entry,
         submit_label="Add to the list",
@@ -108,7 +144,9 @@ WORKFLOWS = (
         role="slt,admin",
         title="Remove from the do-not-publish list",
         summary="take a pupil off the do-not-publish list (SLT, administrators)",
-        steps=(Step(key="name", prompt="What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),),
+        steps=(
+            Step(key="name", prompt="What is the pupil's full name?", label="Pupil", check=full_name, max_length=100),
+        ),
         on_complete=remove_entry,
         submit_label="Remove from the list",
         on_start=start_keeper,

@@ -30,7 +30,11 @@ def class_key(text: str) -> str:
 
 
 Verdict = Literal["do_not_publish", "no_restriction", "unsure"]
-VERDICT_WORDS: dict[str, str] = {"do_not_publish": "do not publish", "no_restriction": "no restriction recorded", "unsure": "can't be sure"}
+VERDICT_WORDS: dict[str, str] = {
+    "do_not_publish": "do not publish",
+    "no_restriction": "no restriction recorded",
+    "unsure": "can't be sure",
+}
 
 # Two spellings of one name part count as close when they differ by at most this many
 # single-letter edits (a letter added, dropped, changed, or two neighbours swapped: the
@@ -174,7 +178,17 @@ class ClassName:
         return bool(self.years & other.years) and (not self.rest or not other.rest or self.rest == other.rest)
 
 
-_YEAR_WORDS = {"reception": "R", "rec": "R", "r": "R", "nursery": "N", "nur": "N", "n": "N", "foundation": "R", "fs2": "R", "fs1": "N"}
+_YEAR_WORDS = {
+    "reception": "R",
+    "rec": "R",
+    "r": "R",
+    "nursery": "N",
+    "nur": "N",
+    "n": "N",
+    "foundation": "R",
+    "fs2": "R",
+    "fs1": "N",
+}
 
 
 def class_name(text: str) -> ClassName:
@@ -219,11 +233,27 @@ def check_pupil(entries: Iterable[Mapping[str, Any]], name: str, klass: str | No
         classes = {class_name(e["class"]) for e in exact}
         if klass is None:
             if len(classes) == 1:
-                return ListCheck("do_not_publish", "exact name", "A pupil with exactly this name is on the do-not-publish list.", entries=ids)
-            return ListCheck("unsure", "several pupils of that name, no class given", "More than one pupil with this name is on the do-not-publish list.", ask_class=True, entries=ids)
+                return ListCheck(
+                    "do_not_publish",
+                    "exact name",
+                    "A pupil with exactly this name is on the do-not-publish list.",
+                    entries=ids,
+                )
+            return ListCheck(
+                "unsure",
+                "several pupils of that name, no class given",
+                "More than one pupil with this name is on the do-not-publish list.",
+                ask_class=True,
+                entries=ids,
+            )
         given = class_name(klass)
         if any(given.within(c) for c in classes):
-            return ListCheck("do_not_publish", "exact name and class", "A pupil with exactly this name in this class is on the do-not-publish list.", entries=ids)
+            return ListCheck(
+                "do_not_publish",
+                "exact name and class",
+                "A pupil with exactly this name in this class is on the do-not-publish list.",
+                entries=ids,
+            )
         overlap = any(given.overlaps(c) for c in classes)
         return ListCheck(
             "unsure",

@@ -29,7 +29,9 @@ def home_card(ctx: Context) -> Card:
         fields.append(("Unfinished", "\n".join(sections.pop("Unfinished"))))
     mine = sorted(ctx.find("applications", applicant=me.id), key=lambda a: a.get("submitted_at", ""))
     if mine:
-        fields.append(("Your applications", "\n".join(f"{a['id']} {a.get('account_name', '')}: {a['status']}" for a in mine[-5:])))
+        fields.append(
+            ("Your applications", "\n".join(f"{a['id']} {a.get('account_name', '')}: {a['status']}" for a in mine[-5:]))
+        )
     today = ctx.today
     duty = [a for a in active_accounts(ctx) if on_duty(ctx, a, today) == me.id]
     fields.append(("Monitoring today", "\n".join(label(a) for a in duty) if duty else "You are not on the rota today."))
@@ -37,9 +39,21 @@ def home_card(ctx: Context) -> Card:
         sections.setdefault("Applications to decide", [])
         sections.setdefault("Open incidents", [])
     for name, lines in sections.items():
-        fields.append((name, "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more (type /waiting)" if len(lines) > 10 else "") if lines else "None."))
+        fields.append(
+            (
+                name,
+                "\n".join(lines[:10]) + (f"\n... and {len(lines) - 10} more (type /waiting)" if len(lines) > 10 else "")
+                if lines
+                else "None.",
+            )
+        )
     updated = f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. Type /policybot in any channel, or write to me in Messages, to start something."
-    return Card(f"Hello {me.name.split()[0]}", updated, fields=tuple(fields), buttons=(Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),))
+    return Card(
+        f"Hello {me.name.split()[0]}",
+        updated,
+        fields=tuple(fields),
+        buttons=(Button(action="conversation.start", label="Log a comment", data={"workflow": "log_comment"}),),
+    )
 
 
 HOME = home_card

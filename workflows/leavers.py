@@ -37,7 +37,9 @@ def _open_leaver(ctx: Context, pid: str) -> None:
 
 def check_person(value: str, _answers: Answers, ctx: Context) -> str:
     if people.is_leaving(ctx, value):
-        raise Invalid(f"{ctx.directory.name(value)}'s leaving is already in progress. Type /leavers to see where it is up to.")
+        raise Invalid(
+            f"{ctx.directory.name(value)}'s leaving is already in progress. Type /leavers to see where it is up to."
+        )
     return value
 
 
@@ -61,7 +63,14 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         acc_doc = strip(acc)
         if len(remaining) >= 2:
             acc_doc["runners"] = [r for r in acc["runners"] if r != pid]
-            out.put(accounts.TABLE, acc["id"], acc_doc, action="runner_removed", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(
+                accounts.TABLE,
+                acc["id"],
+                acc_doc,
+                action="runner_removed",
+                detail=f"{name} leaving {date}",
+                expect_version=acc["version"],
+            )
             removed.append(acc)
             days = hand_over_rota(ctx, acc["id"], pid, None, out)
             if days:
@@ -69,18 +78,40 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         else:
             acc_doc["handover"] = {"leaver": pid, "date": date, "state": "open"}
             acc_doc["status"] = "transferring"
-            out.put(accounts.TABLE, acc["id"], acc_doc, action="account_handover_started", detail=f"{name} leaving {date}", expect_version=acc["version"])
+            out.put(
+                accounts.TABLE,
+                acc["id"],
+                acc_doc,
+                action="account_handover_started",
+                detail=f"{name} leaving {date}",
+                expect_version=acc["version"],
+            )
             handover.append({**acc_doc, "id": acc["id"]})
     lines = [f"{name} is recorded as leaving on {day(date)}."]
     if removed:
-        lines.append("Taken off (two or more runners remain): " + ", ".join(f"{a['name']} ({a['handle']})" for a in removed) + ".")
+        lines.append(
+            "Taken off (two or more runners remain): "
+            + ", ".join(f"{a['name']} ({a['handle']})" for a in removed)
+            + "."
+        )
     if handover:
-        lines.append(f"{len(handover)} account(s) must be transferred or closed; the administrators have been sent each one.")
+        lines.append(
+            f"{len(handover)} account(s) must be transferred or closed; the administrators have been sent each one."
+        )
     if cover:
-        lines.append("Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota.")
+        lines.append(
+            "Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota."
+        )
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
-    out.tell(Card("Leaver recorded", "\n".join(lines), buttons=(Button(action="leavers.finish", label="Finish this leaver", data={"person": pid}),), tone="success"))
+    out.tell(
+        Card(
+            "Leaver recorded",
+            "\n".join(lines),
+            buttons=(Button(action="leavers.finish", label="Finish this leaver", data={"person": pid}),),
+            tone="success",
+        )
+    )
     for acc in handover:
         out.send(role("admins"), handover_card(acc, ctx), key=f"handover:{acc['id']}")
     if cover:
@@ -125,7 +156,13 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         )
         return
     people.finish_leaving(ctx, out, pid)
-    out.tell(Card("Leaver finished", f"{name}'s leaving is complete: every account they ran is transferred or closed.", tone="success"))
+    out.tell(
+        Card(
+            "Leaver finished",
+            f"{name}'s leaving is complete: every account they ran is transferred or closed.",
+            tone="success",
+        )
+    )
 
 
 def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
@@ -137,7 +174,11 @@ def list_leavers(_text: str, ctx: Context, out: Outcome) -> None:
         if leaving.get("status") != "open":
             continue
         waiting = unsettled(ctx, p.id)
-        text = f"Leaving {day(leaving['date'])}. " + ("Waiting: " + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting) if waiting else "Nothing waiting; ready to finish.")
+        text = f"Leaving {day(leaving['date'])}. " + (
+            "Waiting: " + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting)
+            if waiting
+            else "Nothing waiting; ready to finish."
+        )
         fields.append((p.name, text))
         buttons.append(Button(action="leavers.finish", label=f"Finish: {p.name}", data={"person": p.id}))
     if not fields:
@@ -160,7 +201,11 @@ def daily_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
         if started and datetime.fromisoformat(started).astimezone(ctx.settings.school.tz).date().isoformat() == slot:
             continue  # the administrators were told today already
         out = Outcome(actor="policybot")
-        out.send(role("admins"), handover_card(acc, ctx, "A daily reminder: this account is still waiting."), key=f"handover:{acc['id']}")
+        out.send(
+            role("admins"),
+            handover_card(acc, ctx, "A daily reminder: this account is still waiting."),
+            key=f"handover:{acc['id']}",
+        )
         due.append((f"handover-remind:{acc['id']}:{slot}", out))
     return due
 
@@ -175,7 +220,13 @@ WORKFLOWS = (
         intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
         steps=(
             Step(key="person", prompt="Who is leaving?", kind="person", label="Leaving", check=check_person),
-            Step(key="date", prompt="What is their last day? (for example 18/12/2026; it may have passed already)", kind="date", label="Last day", direction="any"),
+            Step(
+                key="date",
+                prompt="What is their last day? (for example 18/12/2026; it may have passed already)",
+                kind="date",
+                label="Last day",
+                direction="any",
+            ),
         ),
         on_start=start_leaver,
         role="slt,admin",
@@ -184,7 +235,14 @@ WORKFLOWS = (
     ),
 )
 
-COMMANDS = (Command("leavers", "see leavers in progress and what they wait for (SLT, administrators)", list_leavers, role="slt,admin"),)
+COMMANDS = (
+    Command(
+        "leavers",
+        "see leavers in progress and what they wait for (SLT, administrators)",
+        list_leavers,
+        role="slt,admin",
+    ),
+)
 
 ACTIONS = {
     "leavers.finish": finish,

@@ -31,7 +31,12 @@ from workflows.rota_records import no_open_accounts, on_duty
 
 ITEMS = "items"
 KINDS = (Choice("comment", "A comment"), Choice("query", "A query (a question)"), Choice("complaint", "A complaint"))
-SOURCES = (Choice("parent", "A parent or carer"), Choice("pupil", "A pupil"), Choice("staff", "A member of staff"), Choice("public", "A member of the public"))
+SOURCES = (
+    Choice("parent", "A parent or carer"),
+    Choice("pupil", "A pupil"),
+    Choice("staff", "A member of staff"),
+    Choice("public", "A member of the public"),
+)
 KIND_NAMES = {c.value: c.label.removeprefix("A ").split(" (")[0].lower() for c in KINDS}
 # "a comment from a parent or carer", "... from a member of the public".
 SOURCE_NAMES = {c.value: c.label[0].lower() + c.label[1:] for c in SOURCES}
@@ -46,7 +51,9 @@ def account_options(_answers: Answers, ctx: Context) -> tuple[Choice, ...]:
 def not_too_old(value: str, _answers: Answers, ctx: Context) -> str:
     """The reader has refused the future (the step's direction); this refuses the long past."""
     if datetime.fromisoformat(value) < ctx.now - timedelta(days=30):
-        raise Invalid("That is more than 30 days ago. Please check the date, or tell an administrator about anything this old.")
+        raise Invalid(
+            "That is more than 30 days ago. Please check the date, or tell an administrator about anything this old."
+        )
     return value
 
 
@@ -86,7 +93,11 @@ def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone
     )
     if item["status"] == "replied":
         fields += (("Replied", f"by {ctx.directory.name(item['replied_by'])}, {when(item['replied_at'], tz)}"),)
-    buttons = (Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary"),) if item["status"] == "open" else ()
+    buttons = (
+        (Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary"),)
+        if item["status"] == "open"
+        else ()
+    )
     return Card(title, body, fields=fields, buttons=buttons, tone=tone)  # type: ignore[arg-type]
 
 
@@ -104,7 +115,9 @@ def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
 
 def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     if not active_accounts(ctx):
-        raise Expired(f"{no_open_accounts(ctx)}, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account).")
+        raise Expired(
+            f"{no_open_accounts(ctx)}, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account)."
+        )
 
 
 def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
@@ -137,16 +150,34 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
         lines = [
             f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: please reply as soon as you can, then press Mark replied. SLT and the account's runners will be told it is overdue."
         ]
-    buttons = [Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary")]
+    buttons = [
+        Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary")
+    ]
     if item["kind"] == "complaint":
-        lines.append("This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure)
+        lines.append(
+            "This is a complaint. The school's complaints procedure: " + ctx.settings.monitoring.complaints_procedure
+        )
     if item["abusive"]:
-        lines.append("You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you.")
-        buttons.append(Button(action="monitoring_items.report", label="Report it as abuse", data={"item": item["id"]}, style="danger"))
-    out.tell(Card(f"Logged: {item['id']}", "\n".join(lines), buttons=tuple(buttons), tone="success"), key=f"item:{item['id']}:{ctx.actor.id}")
+        lines.append(
+            "You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you."
+        )
+        buttons.append(
+            Button(
+                action="monitoring_items.report", label="Report it as abuse", data={"item": item["id"]}, style="danger"
+            )
+        )
+    out.tell(
+        Card(f"Logged: {item['id']}", "\n".join(lines), buttons=tuple(buttons), tone="success"),
+        key=f"item:{item['id']}:{ctx.actor.id}",
+    )
     for pid in responsible(item, ctx):
         if pid != ctx.actor.id:
-            card = item_card(item, ctx, f"New {KIND_NAMES[item['kind']]} to reply to: {label(account)}", f"{ctx.actor.name} logged this. Please reply by {when(due, tz)}.")
+            card = item_card(
+                item,
+                ctx,
+                f"New {KIND_NAMES[item['kind']]} to reply to: {label(account)}",
+                f"{ctx.actor.name} logged this. Please reply by {when(due, tz)}.",
+            )
             out.send(person(pid), card, key=f"item:{item['id']}:{pid}")
 
 
@@ -160,34 +191,65 @@ def _item_to_act_on(data: Mapping[str, Any], ctx: Context, refused: str) -> dict
     if item is None:
         raise Expired("I can't find that item any more.")
     account = get_account(ctx, item["account"]) or {}
-    if not (ctx.actor.id in account.get("runners", ()) or ctx.actor.id == item["logged_by"] or ctx.actor.is_admin or ctx.actor.is_slt):
+    if not (
+        ctx.actor.id in account.get("runners", ())
+        or ctx.actor.id == item["logged_by"]
+        or ctx.actor.is_admin
+        or ctx.actor.is_slt
+    ):
         raise NotAllowed(refused)
     return item
 
 
 def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Mark replied: records who and when; every copy of the item's cards loses its button."""
-    item = _item_to_act_on(data, ctx, "Only the people who run this account, administrators and SLT can mark it replied.")
+    item = _item_to_act_on(
+        data, ctx, "Only the people who run this account, administrators and SLT can mark it replied."
+    )
     if item["status"] == "replied":
-        raise AlreadyDecided(f"{ctx.directory.name(item['replied_by'])} already marked this replied on {when(item['replied_at'], ctx.settings.school.tz)}.")
+        raise AlreadyDecided(
+            f"{ctx.directory.name(item['replied_by'])} already marked this replied on {when(item['replied_at'], ctx.settings.school.tz)}."
+        )
     item.update(status="replied", replied_by=ctx.actor.id, replied_at=ctx.now.isoformat())
-    out.put(ITEMS, item["id"], item, action="item_replied", before="open", after="replied", expect_version=item["version"])
+    out.put(
+        ITEMS, item["id"], item, action="item_replied", before="open", after="replied", expect_version=item["version"]
+    )
     late = ctx.now > datetime.fromisoformat(item["due_at"])
-    body = f"Marked replied by {ctx.actor.name}, {when(ctx.now, ctx.settings.school.tz)}" + (" (after the due time)." if late else ".")
-    out.tell(item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{ctx.actor.id}", replace=True)
+    body = f"Marked replied by {ctx.actor.name}, {when(ctx.now, ctx.settings.school.tz)}" + (
+        " (after the due time)." if late else "."
+    )
+    out.tell(
+        item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"),
+        key=f"item:{item['id']}:{ctx.actor.id}",
+        replace=True,
+    )
     told = {*responsible(item, ctx), item["logged_by"]}
     if ctx.reminded(f"item-late:{item['id']}"):
         # It was escalated: SLT's copy and every runner's copy lose their button too.
         account = get_account(ctx, item["account"]) or {}
         told |= {r for r in account.get("runners", ()) if ctx.directory.get(r)}
-        out.send(role("slt"), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:slt", replace=True)
+        out.send(
+            role("slt"),
+            item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"),
+            key=f"item:{item['id']}:slt",
+            replace=True,
+        )
     for pid in sorted(told - {ctx.actor.id}):
-        out.send(person(pid), item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"), key=f"item:{item['id']}:{pid}", replace=True)
+        out.send(
+            person(pid),
+            item_card(item, ctx, f"Replied: {item['id']}", body, tone="success"),
+            key=f"item:{item['id']}:{pid}",
+            replace=True,
+        )
 
 
 def report(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """Start /report-abuse with what the logged item already says."""
-    item = _item_to_act_on(data, ctx, "Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.")
+    item = _item_to_act_on(
+        data,
+        ctx,
+        "Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.",
+    )
     received = when(item["received_at"], ctx.settings.school.tz)
     evidence = f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} received {received}: {item['summary']} (logged as {item['id']})"
     known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": evidence}
@@ -212,7 +274,10 @@ def open_items(_text: str, ctx: Context, out: Outcome) -> None:
         Card(
             f"Open items ({len(found)})",
             "\n".join(item_line(i, ctx) for i in found),
-            buttons=tuple(Button(action="monitoring_items.replied", label=f"Mark {i['id']} replied", data={"item": i["id"]}) for i in found[:10]),
+            buttons=tuple(
+                Button(action="monitoring_items.replied", label=f"Mark {i['id']} replied", data={"item": i["id"]})
+                for i in found[:10]
+            ),
         )
     )
 
@@ -241,12 +306,20 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         if monitor is None:
             continue  # the rota's gap alert covers a day with nobody on duty
         items = sorted(waiting.get(account["id"], []), key=lambda i: i["due_at"])
-        body = [f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."]
-        body.append("Open items:\n" + "\n".join(item_line(i, ctx) for i in items) if items else "Nothing is waiting for a reply.")
+        body = [
+            f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."
+        ]
+        body.append(
+            "Open items:\n" + "\n".join(item_line(i, ctx) for i in items)
+            if items
+            else "Nothing is waiting for a reply."
+        )
         if note:
             body.append(note)
         out = Outcome(actor="policybot")
-        out.send(person(monitor), Card(f"Monitoring today: {label(account)}", "\n".join(body), buttons=log_button), key=key)
+        out.send(
+            person(monitor), Card(f"Monitoring today: {label(account)}", "\n".join(body), buttons=log_button), key=key
+        )
         out.audit("duty_reminder_sent", f"accounts/{account['id']}", detail=f"{day} to {monitor} at {sent_at}")
         yield key, out
 
@@ -287,7 +360,11 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             if note := late_note(due - lead, ctx):
                 body += "\n" + note
             for pid in responsible(item, ctx):
-                out.send(person(pid), item_card(item, ctx, f"Reply due soon: {item['id']} on {label(account)}", body, tone="warning"), key=f"item:{item['id']}:{pid}")
+                out.send(
+                    person(pid),
+                    item_card(item, ctx, f"Reply due soon: {item['id']} on {label(account)}", body, tone="warning"),
+                    key=f"item:{item['id']}:{pid}",
+                )
             yield key, out
 
 
@@ -301,7 +378,13 @@ WORKFLOWS = (
         intro="The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next working day at a weekend). I'll work out when the reply is due.",
         on_start=log_start,
         steps=(
-            Step(key="account", prompt="Which school account was it on?", kind="choice", label="Account", options=account_options),
+            Step(
+                key="account",
+                prompt="Which school account was it on?",
+                kind="choice",
+                label="Account",
+                options=account_options,
+            ),
             Step(key="kind", prompt="What is it?", kind="choice", label="Kind", choices=KINDS),
             Step(key="source", prompt="Who is it from?", kind="choice", label="From", choices=SOURCES),
             Step(
@@ -321,14 +404,23 @@ WORKFLOWS = (
                 optional=True,
                 direction="past",
             ),
-            Step(key="abusive", prompt="Is it abusive, offensive, bullying or harassing?", kind="yesno", label="Abusive"),
+            Step(
+                key="abusive", prompt="Is it abusive, offensive, bullying or harassing?", kind="yesno", label="Abusive"
+            ),
         ),
         on_complete=log_item,
         submit_label="Log it",
     ),
 )
 
-COMMANDS = (Command("open-items", "see the comments, queries and complaints still waiting for a reply", open_items, aliases=("open items", "items")),)
+COMMANDS = (
+    Command(
+        "open-items",
+        "see the comments, queries and complaints still waiting for a reply",
+        open_items,
+        aliases=("open items", "items"),
+    ),
+)
 
 ACTIONS = {
     "monitoring_items.replied": replied,
@@ -345,4 +437,12 @@ def _retention(record: Record, _records: Reader) -> datetime | None:
     return first(record, "replied_at", "handled_at", "answered_at")  # one still waiting for a reply is live
 
 
-TABLES = (Table(ITEMS, export=True, columns=("id", "account", "received_at", "due_at", "replied_at"), retention=_retention, named_by="item"),)
+TABLES = (
+    Table(
+        ITEMS,
+        export=True,
+        columns=("id", "account", "received_at", "due_at", "replied_at"),
+        retention=_retention,
+        named_by="item",
+    ),
+)

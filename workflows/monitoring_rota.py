@@ -23,12 +23,23 @@ from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Work
 from workflows.accounts import active_accounts, label
 from workflows.rota_gaps import refresh_gap_alerts
 from workflows.rota_pattern import EXAMPLE, parse_pattern, show_pattern
-from workflows.rota_records import ROTA, account_of, account_value, find_account, no_open_accounts, on_duty, rota_record, within_a_year
+from workflows.rota_records import (
+    ROTA,
+    account_of,
+    account_value,
+    find_account,
+    no_open_accounts,
+    on_duty,
+    rota_record,
+    within_a_year,
+)
 
 # ---- /rota: this week and next ----------------------------------------------------
 
 
-def rota_lines(ctx: Context, account: Mapping[str, Any], first: date, days: int, rota: Mapping[str, Any] | None = None) -> list[str]:
+def rota_lines(
+    ctx: Context, account: Mapping[str, Any], first: date, days: int, rota: Mapping[str, Any] | None = None
+) -> list[str]:
     rota = rota if rota is not None else ctx.get(ROTA, account["id"]) or {}
     overrides = rota.get("overrides") or {}
     today = ctx.today
@@ -48,7 +59,12 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
     """Who is on duty this week and next, for every account (or the one named)."""
     accounts = active_accounts(ctx)
     if not accounts:
-        out.tell(Card("Monitoring rota", f"{no_open_accounts(ctx)}, so there is no rota. Apply for a new account with /new-account."))
+        out.tell(
+            Card(
+                "Monitoring rota",
+                f"{no_open_accounts(ctx)}, so there is no rota. Apply for a new account with /new-account.",
+            )
+        )
         return
     if text.strip():
         try:
@@ -93,10 +109,17 @@ def _list_accounts(ctx: Context, accounts: list[dict[str, Any]]) -> str:
 def set_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     accounts = active_accounts(ctx)
     if not accounts:
-        raise Expired(f"{no_open_accounts(ctx)}, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account).")
+        raise Expired(
+            f"{no_open_accounts(ctx)}, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account)."
+        )
     if len(accounts) == 1:
         answers["account"] = account_value(accounts[0])
-        out.tell(Card("Monitoring rota", f"Setting the rota for {label(accounts[0])}, the only account in the register.\n{_list_accounts(ctx, accounts)}"))
+        out.tell(
+            Card(
+                "Monitoring rota",
+                f"Setting the rota for {label(accounts[0])}, the only account in the register.\n{_list_accounts(ctx, accounts)}",
+            )
+        )
         return
     out.tell(Card("Monitoring rota", "The school's accounts:\n" + _list_accounts(ctx, accounts)))
 
@@ -122,7 +145,9 @@ def check_cover(value: str, answers: Answers, ctx: Context) -> str:
     account = account_of(answers["account"], ctx)
     if value not in account.get("runners", ()):
         names = ", ".join(ctx.directory.name(r) for r in account.get("runners", ()))
-        raise Invalid(f"{ctx.directory.name(value)} does not run {label(account)}, so can't monitor it. Please choose one of: {names}.")
+        raise Invalid(
+            f"{ctx.directory.name(value)} does not run {label(account)}, so can't monitor it. Please choose one of: {names}."
+        )
     return value
 
 
@@ -149,10 +174,21 @@ def save_rota(answers: Answers, ctx: Context, out: Outcome) -> None:
     lines = rota_lines(ctx, account, ctx.today, 14, rota)
     updated = refresh_gap_alerts(ctx, out, account, rota)
     note = "\nThe gap alert sent to administrators and SLT has been updated to match." if updated else ""
-    out.tell(Card(f"Rota saved: {label(account)}", f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines) + note, tone="success"))
+    out.tell(
+        Card(
+            f"Rota saved: {label(account)}",
+            f"Saved ({detail}). The next two weeks:\n" + "\n".join(lines) + note,
+            tone="success",
+        )
+    )
 
 
-ACCOUNT_STEP = Step(key="account", prompt="Which account? Type its number from the list, or its name.", label="Account", check=check_account)
+ACCOUNT_STEP = Step(
+    key="account",
+    prompt="Which account? Type its number from the list, or its name.",
+    label="Account",
+    check=check_account,
+)
 
 WORKFLOWS = (
     Workflow(
@@ -170,7 +206,10 @@ WORKFLOWS = (
                 prompt="What would you like to change?",
                 kind="choice",
                 label="What to change",
-                choices=(Choice("weekly", "The weekly pattern"), Choice("dates", "Cover for particular dates (holidays, absence)")),
+                choices=(
+                    Choice("weekly", "The weekly pattern"),
+                    Choice("dates", "Cover for particular dates (holidays, absence)"),
+                ),
             ),
             Step(
                 key="pattern",
@@ -199,11 +238,25 @@ WORKFLOWS = (
                 optional=True,
                 direction="future",
             ),
-            Step(key="cover", prompt="Who will monitor the account on those days?", kind="person", label="On duty", check=check_cover, when=lambda a: a.get("change") == "dates"),
+            Step(
+                key="cover",
+                prompt="Who will monitor the account on those days?",
+                kind="person",
+                label="On duty",
+                check=check_cover,
+                when=lambda a: a.get("change") == "dates",
+            ),
         ),
         on_complete=save_rota,
         submit_label="Save the rota",
     ),
 )
 
-COMMANDS = (Command("rota", "see who is monitoring each school account this week and next", show_rota, aliases=("monitoring rota", "who is on duty")),)
+COMMANDS = (
+    Command(
+        "rota",
+        "see who is monitoring each school account this week and next",
+        show_rota,
+        aliases=("monitoring rota", "who is on duty"),
+    ),
+)

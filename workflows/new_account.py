@@ -34,7 +34,10 @@ PLATFORMS = (
     Choice("tiktok", "TikTok"),
     Choice("other", "Another platform"),
 )
-VISIBILITY = (Choice("open", "Open (anyone can see it)"), Choice("private", "Private or closed (approved followers only)"))
+VISIBILITY = (
+    Choice("open", "Open (anyone can see it)"),
+    Choice("private", "Private or closed (approved followers only)"),
+)
 
 
 not_blank = filled("Please write a little more, so SLT can understand your plan.")
@@ -44,9 +47,13 @@ def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:
     """At least two different people, at least two of them employed by the school."""
     staff = [pid for pid in value if (p := ctx.directory.get(pid)) is not None and p.employed]
     if len(value) < 2:
-        raise Invalid("The policy asks for at least two named people to run every school account. Please name two or more (you can be one of them), separated by commas.")
+        raise Invalid(
+            "The policy asks for at least two named people to run every school account. Please name two or more (you can be one of them), separated by commas."
+        )
     if len(staff) < 2:
-        raise Invalid("At least two of the people running the account must be school staff; volunteers and parents can help, but in addition. Please add another member of staff.")
+        raise Invalid(
+            "At least two of the people running the account must be school staff; volunteers and parents can help, but in addition. Please add another member of staff."
+        )
     return value
 
 
@@ -70,14 +77,45 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
 
 
 STEPS = (
-    Step(key="platform", prompt="Which platform is the account for?", kind="choice", label="Platform", choices=PLATFORMS),
-    Step(key="platform_other", prompt="Which platform? (for example Threads or Flickr)", label="Other platform", check=not_blank, when=lambda a: a.get("platform") == "other"),
-    Step(key="account_name", prompt="What would you like the account to be called?", label="Account name", check=not_blank, max_length=100, example="Pennington Year 6 Trips"),
     Step(
-        key="aim", prompt="What is the aim of the account? What will it be used for?", label="Aim", check=not_blank, help="For example: 'To share Year 6 trip updates with parents while we are away.'"
+        key="platform", prompt="Which platform is the account for?", kind="choice", label="Platform", choices=PLATFORMS
     ),
-    Step(key="audience", prompt="Who is the intended audience?", label="Audience", check=not_blank, help="For example: parents and carers of Year 6, or the local community."),
-    Step(key="promotion", prompt="How will the account be promoted?", label="How it will be promoted", check=not_blank, help="For example: in the school newsletter and on the school website."),
+    Step(
+        key="platform_other",
+        prompt="Which platform? (for example Threads or Flickr)",
+        label="Other platform",
+        check=not_blank,
+        when=lambda a: a.get("platform") == "other",
+    ),
+    Step(
+        key="account_name",
+        prompt="What would you like the account to be called?",
+        label="Account name",
+        check=not_blank,
+        max_length=100,
+        example="Pennington Year 6 Trips",
+    ),
+    Step(
+        key="aim",
+        prompt="What is the aim of the account? What will it be used for?",
+        label="Aim",
+        check=not_blank,
+        help="For example: 'To share Year 6 trip updates with parents while we are away.'",
+    ),
+    Step(
+        key="audience",
+        prompt="Who is the intended audience?",
+        label="Audience",
+        check=not_blank,
+        help="For example: parents and carers of Year 6, or the local community.",
+    ),
+    Step(
+        key="promotion",
+        prompt="How will the account be promoted?",
+        label="How it will be promoted",
+        check=not_blank,
+        help="For example: in the school newsletter and on the school website.",
+    ),
     Step(
         key="runners",
         prompt="Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
@@ -86,8 +124,20 @@ STEPS = (
         check=two_staff,
         help="Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. Volunteers or parents can be added too, as long as two staff are named.",
     ),
-    Step(key="visibility", prompt="Will the account be open, or private/closed?", kind="choice", label="Open or private", choices=VISIBILITY),
-    Step(key="all_read_policy", prompt="Has everyone you named read and understood the school's social media policy?", kind="yesno", label="Everyone named has read the policy", check=everyone_read),
+    Step(
+        key="visibility",
+        prompt="Will the account be open, or private/closed?",
+        kind="choice",
+        label="Open or private",
+        choices=VISIBILITY,
+    ),
+    Step(
+        key="all_read_policy",
+        prompt="Has everyone you named read and understood the school's social media policy?",
+        kind="yesno",
+        label="Everyone named has read the policy",
+        check=everyone_read,
+    ),
 )
 
 
@@ -104,7 +154,9 @@ def visibility_name(app: Mapping[str, Any]) -> str:
 # How SLT read an answer on the approval card, where it is not the answer as it was typed.
 ON_CARD: dict[str, Callable[[Mapping[str, Any], Context], str]] = {
     "platform": lambda app, _ctx: platform_name(app),  # "another platform" is named by platform_other
-    "runners": lambda app, ctx: "\n".join(runner_line(ctx, pid) for pid in app["runners"]),  # each runner's policy and training record
+    "runners": lambda app, ctx: "\n".join(
+        runner_line(ctx, pid) for pid in app["runners"]
+    ),  # each runner's policy and training record
     "visibility": lambda app, _ctx: visibility_name(app),
 }
 # Questions the card does not repeat: the platform's row names the other platform, and each
@@ -114,7 +166,11 @@ NOT_ON_CARD = ("platform_other", "all_read_policy")
 
 def business_case(app: Mapping[str, Any], ctx: Context) -> tuple[tuple[str, str], ...]:
     """The application's answers as rows, one per question of STEPS, under the question's label."""
-    rows = [(step.title, ON_CARD[step.key](app, ctx) if step.key in ON_CARD else str(app.get(step.key, ""))) for step in STEPS if step.key not in NOT_ON_CARD]
+    rows = [
+        (step.title, ON_CARD[step.key](app, ctx) if step.key in ON_CARD else str(app.get(step.key, "")))
+        for step in STEPS
+        if step.key not in NOT_ON_CARD
+    ]
     return (("Applicant", ctx.directory.name(app["applicant"])), *rows)
 
 
@@ -122,7 +178,12 @@ def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Ca
     """What SLT see: the business case and each runner's policy and training status."""
     fields = business_case(app, ctx)
     if outcome:
-        return Card(f"Application {app['id']}: {app['account_name']}", outcome, fields=fields, tone="success" if "Approved" in outcome else "info")
+        return Card(
+            f"Application {app['id']}: {app['account_name']}",
+            outcome,
+            fields=fields,
+            tone="success" if "Approved" in outcome else "info",
+        )
     data = {"application": app["id"]}
     return Card(
         f"New account application {app['id']}: {app['account_name']}",
@@ -185,7 +246,15 @@ def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     ctx.require("slt", "approve or reject applications")
     app = _pending(ctx, str(data.get("application", "")))
     app.update(status="approved", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat())
-    out.put("applications", app["id"], app, action="application_approved", before="submitted", after="approved", expect_version=app["version"])
+    out.put(
+        "applications",
+        app["id"],
+        app,
+        action="application_approved",
+        before="submitted",
+        after="approved",
+        expect_version=app["version"],
+    )
     out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
     out.send(
         person(app["applicant"]),
@@ -203,8 +272,18 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
     return Card(
         f"Please create an account: {app['account_name']}",
         f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
-        fields=(("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])), ("Open or private", visibility_name(app))),
-        buttons=(Button(action="new_account.create", label="Record the new account", data={"application": app["id"]}, style="primary"),),
+        fields=(
+            ("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])),
+            ("Open or private", visibility_name(app)),
+        ),
+        buttons=(
+            Button(
+                action="new_account.create",
+                label="Record the new account",
+                data={"application": app["id"]},
+                style="primary",
+            ),
+        ),
     )
 
 
@@ -213,7 +292,15 @@ def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, o
     ctx.require("slt", "approve or reject applications")
     app = _pending(ctx, about["application"])
     app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
-    out.put("applications", app["id"], app, action="application_rejected", before="submitted", after="rejected", expect_version=app["version"])
+    out.put(
+        "applications",
+        app["id"],
+        app,
+        action="application_rejected",
+        before="submitted",
+        after="rejected",
+        expect_version=app["version"],
+    )
     out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
     out.send(
         person(app["applicant"]),
@@ -223,7 +310,13 @@ def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, o
             "If you'd like to talk it through, please speak to a member of SLT. You can apply again with /new-account.",
         ),
     )
-    out.tell(Card("Rejection recorded", f"Application {app['id']} is rejected and the applicant has been told your reason.", tone="success"))
+    out.tell(
+        Card(
+            "Rejection recorded",
+            f"Application {app['id']} is rejected and the applicant has been told your reason.",
+            tone="success",
+        )
+    )
 
 
 # Asked when SLT choose Reject: the applicant will read the reason.
@@ -256,7 +349,12 @@ def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
     if not mine:
         out.tell(Card("Your applications", "You haven't applied for an account yet. Type /new-account to start."))
         return
-    status = {"submitted": "waiting for SLT", "approved": "approved, waiting for an administrator to create it", "rejected": "not approved", "created": "account created"}
+    status = {
+        "submitted": "waiting for SLT",
+        "approved": "approved, waiting for an administrator to create it",
+        "rejected": "not approved",
+        "created": "account created",
+    }
     fields = []
     for app in mine:
         text = f"{status.get(app['status'], app['status'])} (sent {when(app['submitted_at'], ctx.settings.school.tz)})"
@@ -306,7 +404,17 @@ TABLES = (
     Table(
         "applications",
         export=True,
-        columns=("id", "applicant", "account_name", "platform", "runners", "status", "submitted_at", "decided_by", "decided_at"),
+        columns=(
+            "id",
+            "applicant",
+            "account_name",
+            "platform",
+            "runners",
+            "status",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+        ),
         retention=_application_retention,
         named_by="application",
     ),

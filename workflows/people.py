@@ -67,34 +67,76 @@ def training_entry(date: str, what: str, by: str) -> dict[str, Any]:
     return {"date": date, "what": what, "by": by}
 
 
-def _update(ctx: Context, out: Outcome, person_id: str, *, action: str, detail: str = "", before: str | None = None, after: str | None = None, **fields: Any) -> None:
+def _update(
+    ctx: Context,
+    out: Outcome,
+    person_id: str,
+    *,
+    action: str,
+    detail: str = "",
+    before: str | None = None,
+    after: str | None = None,
+    **fields: Any,
+) -> None:
     """Write the person's record with `fields` changed, guarded by the version read (one write per person)."""
     stored = ctx.get(TABLE, person_id) or {}
     doc = {k: v for k, v in stored.items() if k not in ("id", "version")}
     doc.update(fields)
-    out.put(TABLE, person_id, doc, action=action, before=before, after=after, detail=detail, expect_version=stored.get("version"))
+    out.put(
+        TABLE,
+        person_id,
+        doc,
+        action=action,
+        before=before,
+        after=after,
+        detail=detail,
+        expect_version=stored.get("version"),
+    )
 
 
 def record_acknowledgement(ctx: Context, out: Outcome, person_id: str, version: str) -> None:
     """The person read and understood `version` of the policy, now."""
-    _update(ctx, out, person_id, action="policy_acknowledged", detail=f"version {version}", policy_ack=acknowledgement(version, ctx.now.isoformat()))
+    _update(
+        ctx,
+        out,
+        person_id,
+        action="policy_acknowledged",
+        detail=f"version {version}",
+        policy_ack=acknowledgement(version, ctx.now.isoformat()),
+    )
 
 
 def add_training(ctx: Context, out: Outcome, person_id: str, entry: dict[str, Any]) -> None:
     """Add one training (from `training_entry`) to the person's record, keeping them in date order."""
     trainings = sorted([*training(ctx, person_id), entry], key=lambda t: t["date"])
-    _update(ctx, out, person_id, action="training_recorded", detail=f"{entry['date']}: {entry['what']}", training=trainings)
+    _update(
+        ctx, out, person_id, action="training_recorded", detail=f"{entry['date']}: {entry['what']}", training=trainings
+    )
 
 
 def record_leaving(ctx: Context, out: Outcome, person_id: str, date: str) -> None:
     """The person is leaving on `date` (ISO): recorded by the actor, open until every account is settled."""
     entry = {"date": date, "recorded_by": ctx.actor.id, "recorded_at": ctx.now.isoformat(), "status": "open"}
-    _update(ctx, out, person_id, action="leaver_recorded", before=None, after="open", detail=f"leaving {date}", leaving=entry)
+    _update(
+        ctx,
+        out,
+        person_id,
+        action="leaver_recorded",
+        before=None,
+        after="open",
+        detail=f"leaving {date}",
+        leaving=entry,
+    )
 
 
 def finish_leaving(ctx: Context, out: Outcome, person_id: str) -> None:
     """The person's leaving is complete (the caller has checked every account is settled)."""
-    entry = {**leaving(ctx, person_id), "status": "finished", "finished_by": ctx.actor.id, "finished_at": ctx.now.isoformat()}
+    entry = {
+        **leaving(ctx, person_id),
+        "status": "finished",
+        "finished_by": ctx.actor.id,
+        "finished_at": ctx.now.isoformat(),
+    }
     _update(ctx, out, person_id, action="leaver_finished", before="open", after="finished", leaving=entry)
 
 
@@ -107,4 +149,8 @@ def _retention(record: Record, _records: Reader) -> datetime | None:
 
 
 # The people record (policy read, training, leaving) is kept until the retention period after someone has left.
-TABLES = (Table(TABLE, export=True, columns=("id", "name", "title", "roles", "employed"), retention=_retention, per_person=True),)
+TABLES = (
+    Table(
+        TABLE, export=True, columns=("id", "name", "title", "roles", "employed"), retention=_retention, per_person=True
+    ),
+)

@@ -44,7 +44,13 @@ def matches(ctx: Context, name: str) -> list[dict[str, Any]]:
 
 
 def entry(name: str, klass: str, by: str, at: str, source: str) -> dict[str, Any]:
-    return {"name": " ".join(name.split()), "class": " ".join(klass.split()), "added_by": by, "added_at": at, "source": source}
+    return {
+        "name": " ".join(name.split()),
+        "class": " ".join(klass.split()),
+        "added_by": by,
+        "added_at": at,
+        "source": source,
+    }
 
 
 def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
@@ -55,17 +61,26 @@ def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
     try:
         rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     except csv.Error as exc:
-        raise ValueError(f"The file is not a CSV file I can read ({exc}). Save it from your spreadsheet as 'CSV UTF-8' and try again. Nothing was imported.") from None
+        raise ValueError(
+            f"The file is not a CSV file I can read ({exc}). Save it from your spreadsheet as 'CSV UTF-8' and try again. Nothing was imported."
+        ) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise ValueError("The file is empty. It needs a header row with the columns name and class, then one pupil per row.")
+        raise ValueError(
+            "The file is empty. It needs a header row with the columns name and class, then one pupil per row."
+        )
     header = [fold(c) for c in rows[0]]
-    aliases = {"name": ("name", "pupil", "pupil name", "full name", "child"), "class": ("class", "form", "year", "class name", "group")}
+    aliases = {
+        "name": ("name", "pupil", "pupil name", "full name", "child"),
+        "class": ("class", "form", "year", "class name", "group"),
+    }
     cols = {}
     for want, names in aliases.items():
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
-            raise ValueError(f"The first row must name the columns: I could not find a '{want}' column (found: {', '.join(rows[0]) or 'nothing'}). Add a header row like: name,class")
+            raise ValueError(
+                f"The first row must name the columns: I could not find a '{want}' column (found: {', '.join(rows[0]) or 'nothing'}). Add a header row like: name,class"
+            )
         cols[want] = found[0]
     out: list[tuple[str, str]] = []
     problems = []
@@ -81,7 +96,9 @@ def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
         out.append((name, klass))
     if problems:
         more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
-        raise ValueError("Nothing was imported. Please fix the file and try again: " + "; ".join(problems[:5]) + more + ".")
+        raise ValueError(
+            "Nothing was imported. Please fix the file and try again: " + "; ".join(problems[:5]) + more + "."
+        )
     if not out:
         raise ValueError("The file has a header row but no pupils. Nothing was imported.")
     return out
@@ -126,7 +143,14 @@ def check_class(answers: Answers, about: Mapping[str, Any], ctx: Context, out: O
 WHICH_CLASS = FollowUp(
     name="photo_check_class",
     title="Photo check",
-    steps=(Step(key="class", prompt="There is more than one pupil with that name. Which class is the pupil in?", label="Class", max_length=50),),
+    steps=(
+        Step(
+            key="class",
+            prompt="There is more than one pupil with that name. Which class is the pupil in?",
+            label="Class",
+            max_length=50,
+        ),
+    ),
     then=check_class,
 )
 
@@ -135,7 +159,12 @@ def photo_check(text: str, ctx: Context, out: Outcome) -> None:
     """/photo-check NAME: may this pupil's image be published?"""
     name = " ".join(text.split())
     if len(name_key(name)) < 2:
-        out.tell(Card("Photo check", "Please give the pupil's first and last name after the command: /photo-check followed by their name."))
+        out.tell(
+            Card(
+                "Photo check",
+                "Please give the pupil's first and last name after the command: /photo-check followed by their name.",
+            )
+        )
         return
     found = check_pupil(ctx.all(TABLE), name)
     if found.ask_class:
@@ -147,7 +176,14 @@ def photo_check(text: str, ctx: Context, out: Outcome) -> None:
 
 FOLLOW_UPS = (WHICH_CLASS,)
 
-COMMANDS = (Command("photo-check", "check whether a pupil's image may be published: /photo-check NAME", photo_check, aliases=("photo check",)),)
+COMMANDS = (
+    Command(
+        "photo-check",
+        "check whether a pupil's image may be published: /photo-check NAME",
+        photo_check,
+        aliases=("photo check",),
+    ),
+)
 
 
 # ---- what the core needs from this module (collected by bot/registry.py) ---------------------

@@ -62,16 +62,28 @@ SUMMARY = (
         "Be professional and respectful. Never use a school account for personal gain. Confidentiality continues even after you leave the school. "
         "Say who you are. If a journalist gets in touch, follow the media policy first. Report unacceptable conduct to a senior member of staff straight away.",
     ),
-    ("Legal considerations", "Respect copyright and ask permission where needed. Follow data protection law and keep confidences."),
-    ("Handling abuse", "Deal with offensive comments swiftly and sensitively: block, report or delete, and explain why. Report abuse by colleagues through the school's agreed protocols."),
-    ("Tone", "Suit the audience while staying professional: engaging, conversational, informative, and friendly where the platform fits."),
+    (
+        "Legal considerations",
+        "Respect copyright and ask permission where needed. Follow data protection law and keep confidences.",
+    ),
+    (
+        "Handling abuse",
+        "Deal with offensive comments swiftly and sensitively: block, report or delete, and explain why. Report abuse by colleagues through the school's agreed protocols.",
+    ),
+    (
+        "Tone",
+        "Suit the audience while staying professional: engaging, conversational, informative, and friendly where the platform fits.",
+    ),
     (
         "Use of images",
         "Follow the school's image permissions. Respect anyone who asks not to be photographed. Only share pupil pictures through school accounts. "
         "Pupils must be appropriately dressed, never ridiculed, and never on the do-not-publish list (check with /photo-check). "
         "Delete a compromising picture at once and tell SLT.",
     ),
-    ("Personal use", "Never follow or engage with current or former pupils under 18 on a personal account. Excessive personal use during work may lead to disciplinary action."),
+    (
+        "Personal use",
+        "Never follow or engage with current or former pupils under 18 on a personal account. Excessive personal use during work may lead to disciplinary action.",
+    ),
     (
         "Parents and posts about the school",
         "Parents are told about acceptable use. Inappropriate posts: ask for removal, invite a conversation, and use the complaints procedure if needed. "
@@ -114,7 +126,12 @@ def policy_card(ctx: Context, note: str = "") -> Card:
         fields=SUMMARY,
         buttons=(
             Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
-            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
+            Button(
+                action="policy_acknowledgement.ack",
+                label="I have read and understood it",
+                data={"version": version},
+                style="primary",
+            ),
         ),
     )
 
@@ -125,7 +142,12 @@ def _ask_card(version: str, note: str) -> Card:
         f"{note}\n\nType /policy to read a short summary and the full text, then choose 'I have read and understood it'.",
         buttons=(
             Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
-            Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),
+            Button(
+                action="policy_acknowledgement.ack",
+                label="I have read and understood it",
+                data={"version": version},
+                style="primary",
+            ),
         ),
     )
 
@@ -151,7 +173,14 @@ def full_text(_data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         Card(
             "That is the whole policy",
             "When you have read it, please confirm.",
-            buttons=(Button(action="policy_acknowledgement.ack", label="I have read and understood it", data={"version": version}, style="primary"),),
+            buttons=(
+                Button(
+                    action="policy_acknowledgement.ack",
+                    label="I have read and understood it",
+                    data={"version": version},
+                    style="primary",
+                ),
+            ),
         )
     )
 
@@ -161,15 +190,31 @@ def acknowledge(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     version = ctx.settings.school.policy_version
     if str(data.get("version", "")) != version:
         out.tell(
-            policy_card(ctx, f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below."), ephemeral=True
+            policy_card(
+                ctx,
+                f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below.",
+            ),
+            ephemeral=True,
         )
         return
     ack = people.policy_ack(ctx, ctx.actor.id)
     if ack.get("version") == version:
-        out.tell(Card("Already recorded", f"You already confirmed reading version {version} on {day(ack['at'][:10])}. Thank you."), ephemeral=True)
+        out.tell(
+            Card(
+                "Already recorded",
+                f"You already confirmed reading version {version} on {day(ack['at'][:10])}. Thank you.",
+            ),
+            ephemeral=True,
+        )
         return
     people.record_acknowledgement(ctx, out, ctx.actor.id, version)
-    out.tell(Card("Thank you", f"I have recorded that you have read and understood the social media policy (version {version}).", tone="success"))
+    out.tell(
+        Card(
+            "Thank you",
+            f"I have recorded that you have read and understood the social media policy (version {version}).",
+            tone="success",
+        )
+    )
 
 
 def not_acknowledged(ctx: Context) -> list[str]:
@@ -235,14 +280,30 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
         if leaving and leaving.get("date", "9999") <= ctx.today.isoformat():
             continue  # someone who has left is not asked any more
         out = Outcome(actor="policybot")
-        out.send(person(pid), _ask_card(version, f"A weekly reminder: you have not yet confirmed that you have read the school's social media policy (version {version})."))
+        out.send(
+            person(pid),
+            _ask_card(
+                version,
+                f"A weekly reminder: you have not yet confirmed that you have read the school's social media policy (version {version}).",
+            ),
+        )
         due.append((f"policy-remind:{slot}:{version}:{pid}", out))
     return due
 
 
 COMMANDS = (
-    Command("policy", "read the school's social media policy and confirm you have read it", show_policy, aliases=("social media policy", "read the policy")),
-    Command("policy-status", "see who has not confirmed reading the policy, and training records (SLT, admins)", policy_status, role="slt,admin"),
+    Command(
+        "policy",
+        "read the school's social media policy and confirm you have read it",
+        show_policy,
+        aliases=("social media policy", "read the policy"),
+    ),
+    Command(
+        "policy-status",
+        "see who has not confirmed reading the policy, and training records (SLT, admins)",
+        policy_status,
+        role="slt,admin",
+    ),
 )
 
 ACTIONS = {

@@ -18,7 +18,13 @@ def show_unreachable(_rest: str, ctx: Context, out: Outcome) -> None:
         rows.setdefault(row["person"], []).append(row)
     listed = [(p, row) for p in ctx.directory.people for row in sorted(rows.get(p.id, []), key=lambda r: r["platform"])]
     if not listed:
-        out.tell(Card("Everyone is reachable", "policybot can send messages to every member of staff on each platform it runs on.", tone="success"))
+        out.tell(
+            Card(
+                "Everyone is reachable",
+                "policybot can send messages to every member of staff on each platform it runs on.",
+                tone="success",
+            )
+        )
         return
     fixes = dict.fromkeys(row["fix"] for _p, row in listed if row.get("fix"))
     out.tell(
@@ -31,4 +37,11 @@ def show_unreachable(_rest: str, ctx: Context, out: Outcome) -> None:
     )
 
 
-COMMANDS = (Command(name="unreachable", summary="see who policybot cannot reach yet, and why (SLT, admins)", run=show_unreachable, role="slt,admin"),)
+COMMANDS = (
+    Command(
+        name="unreachable",
+        summary="see who policybot cannot reach yet, and why (SLT, admins)",
+        run=show_unreachable,
+        role="slt,admin",
+    ),
+)

@@ -25,7 +25,9 @@ GAP_WINDOW_DAYS = 7
 GAP_ALERTS = "rota_gap_alerts"
 
 
-def _gap_card(account: Mapping[str, Any], open_days: list[date], filled: list[date], gone: list[date], ctx: Context) -> Card:
+def _gap_card(
+    account: Mapping[str, Any], open_days: list[date], filled: list[date], gone: list[date], ctx: Context
+) -> Card:
     """The alert as things stand now: the days still without anyone, those since covered, and
     those that went by with nobody on the rota."""
     lines = []
@@ -35,7 +37,9 @@ def _gap_card(account: Mapping[str, Any], open_days: list[date], filled: list[da
         lines.append(f"Nobody was on the rota on: {', '.join(show_day(d) for d in gone)}.")
     if not open_days:
         every = "every day still to come" if gone else "every day listed"
-        lines.append(f"Updated {when(ctx.now, ctx.settings.school.tz)}: the rota now has someone on duty on {every}. Nothing more is needed.")
+        lines.append(
+            f"Updated {when(ctx.now, ctx.settings.school.tz)}: the rota now has someone on duty on {every}. Nothing more is needed."
+        )
         return Card(f"Filled: {label(account)} has someone monitoring on {every}", "\n".join(lines), tone="success")
     days = ", ".join(show_day(d) for d in open_days)
     return Card(
@@ -53,7 +57,9 @@ def _gap_card(account: Mapping[str, Any], open_days: list[date], filled: list[da
     )
 
 
-def refresh_gap_alerts(ctx: Context, out: Outcome, account: Mapping[str, Any], rota: Mapping[str, Any] | None = None) -> bool:
+def refresh_gap_alerts(
+    ctx: Context, out: Outcome, account: Mapping[str, Any], rota: Mapping[str, Any] | None = None
+) -> bool:
     """Bring the open gap alerts of `account` up to date with the rota (`rota` when the caller
     holds a newer one than the store): a day covered since is shown as covered, in place, on
     every copy. True if a card changed. An alert whose days have all gone by is forgotten."""
@@ -64,7 +70,11 @@ def refresh_gap_alerts(ctx: Context, out: Outcome, account: Mapping[str, Any], r
         if all(d < ctx.today for d in days):
             out.delete(GAP_ALERTS, alert["id"])
             continue
-        covered_now = [d for d in days if d >= ctx.today and d.isoformat() not in known and on_duty(ctx, account, d, rota) is not None]
+        covered_now = [
+            d
+            for d in days
+            if d >= ctx.today and d.isoformat() not in known and on_duty(ctx, account, d, rota) is not None
+        ]
         if not covered_now:
             continue  # nothing new to say: days going by unfilled are not news to anyone
         changed = True
@@ -91,7 +101,11 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         account = get_account(ctx, alert["account"]) or {"id": alert["account"], "name": alert["account"]}
         out = Outcome(actor="policybot")
         out.delete(GAP_ALERTS, alert["id"])
-        card = Card(f"Closed: {label(account)}", f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. Nothing more is needed.", tone="info")
+        card = Card(
+            f"Closed: {label(account)}",
+            f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. Nothing more is needed.",
+            tone="info",
+        )
         out.send(role("admins"), card, key=alert["id"], replace=True)
         out.send(role("slt"), card, key=alert["id"], replace=True)
         yield f"rota-gap-closed:{alert['id']}", out
@@ -101,7 +115,9 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         refresh_gap_alerts(ctx, update, account, rota)
         if update.writes:
             # Keyed by the alert records' versions: one state of them is brought up to date once.
-            versions = ",".join(f"{a['id']}@{a.get('version')}" for a in ctx.find(GAP_ALERTS, account=account["id"], open=True))
+            versions = ",".join(
+                f"{a['id']}@{a.get('version')}" for a in ctx.find(GAP_ALERTS, account=account["id"], open=True)
+            )
             yield f"rota-gap-update:{account['id']}:{versions}", update
         empty = [d for d in window if on_duty(ctx, account, d, rota) is None]
         keys = ((f"rota-gap:{account['id']}:{d.isoformat()}", d) for d in empty)
@@ -115,7 +131,17 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             out = Outcome(actor="policybot")
             if i == 0:
                 days = [d.isoformat() for _, d in gaps]
-                out.put(GAP_ALERTS, alert_id, {"account": account["id"], "days": days, "filled_days": [], "open": True, "sent_at": ctx.now.isoformat()})
+                out.put(
+                    GAP_ALERTS,
+                    alert_id,
+                    {
+                        "account": account["id"],
+                        "days": days,
+                        "filled_days": [],
+                        "open": True,
+                        "sent_at": ctx.now.isoformat(),
+                    },
+                )
                 out.send(role("admins"), card, key=alert_id)
                 out.send(role("slt"), card, key=alert_id)
             yield key, out

@@ -56,7 +56,9 @@ def parse_days(text: str) -> list[str]:
         else:
             one = _day_of(token)
             if one is None:
-                raise Invalid(f"I couldn't read the day {token!r}. Write days like Mon, Tuesday, Mon-Fri, weekends or every day.")
+                raise Invalid(
+                    f"I couldn't read the day {token!r}. Write days like Mon, Tuesday, Mon-Fri, weekends or every day."
+                )
             days = [one]
         found += [d for d in days if d not in found]
     return found
@@ -69,7 +71,9 @@ def runner_named(text: str, account: Mapping[str, Any], ctx: Context) -> str:
         return runners[0].id
     names = ", ".join(ctx.directory.name(r) for r in account.get("runners", ()))
     if matches and not runners:
-        raise Invalid(f"{matches[0].name} does not run {label(account)}, so can't monitor it. The people who run it are: {names}.")
+        raise Invalid(
+            f"{matches[0].name} does not run {label(account)}, so can't monitor it. The people who run it are: {names}."
+        )
     if len(runners) > 1:
         raise Invalid(f"{text!r} could be more than one person. Please use their full name ({names}).")
     raise Invalid(f"I couldn't find {text!r}. The people who run {label(account)} are: {names}.")

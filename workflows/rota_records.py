@@ -18,7 +18,15 @@ from workflows.accounts import active_accounts, every_account, get_account, labe
 
 ROTA = "rota"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday", "fri": "Friday", "sat": "Saturday", "sun": "Sunday"}
+DAY_NAMES = {
+    "mon": "Monday",
+    "tue": "Tuesday",
+    "wed": "Wednesday",
+    "thu": "Thursday",
+    "fri": "Friday",
+    "sat": "Saturday",
+    "sun": "Sunday",
+}
 
 
 def account_value(account: Mapping[str, Any]) -> str:
@@ -87,7 +95,12 @@ def within_a_year(value: str, _answers: Answers, ctx: Context) -> str:
 def rota_record(ctx: Context, account_id: str) -> dict[str, Any]:
     rota = ctx.get(ROTA, account_id)
     if rota is None:
-        return {"account": account_id, "weekly": dict.fromkeys(DAYS), "overrides": {}, "created_at": ctx.now.isoformat()}
+        return {
+            "account": account_id,
+            "weekly": dict.fromkeys(DAYS),
+            "overrides": {},
+            "created_at": ctx.now.isoformat(),
+        }
     # Overrides for days gone by are history, not rota.
     today = ctx.today.isoformat()
     rota["overrides"] = {d: p for d, p in (rota.get("overrides") or {}).items() if d >= today}

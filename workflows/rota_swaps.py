@@ -42,7 +42,9 @@ def check_my_day(value: str, answers: Answers, ctx: Context) -> str:
     who = on_duty(ctx, account, date.fromisoformat(value))
     if who != ctx.actor.id:
         now_on = ctx.directory.name(who) if who else "nobody"
-        raise Invalid(f"You are not on duty for {label(account)} on {show_day(value)} ({now_on} is). Please give one of your own days; type /rota to see them.")
+        raise Invalid(
+            f"You are not on duty for {label(account)} on {show_day(value)} ({now_on} is). Please give one of your own days; type /rota to see them."
+        )
     return value
 
 
@@ -66,7 +68,10 @@ def swap_card(swap: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
         title,
         f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
         fields=(("Account", label(account)), ("Day", show_day(swap["day"]))),
-        buttons=(Button(action="monitoring_rota.swap_accept", label="Accept", data=data, style="primary"), Button(action="monitoring_rota.swap_decline", label="Decline", data=data)),
+        buttons=(
+            Button(action="monitoring_rota.swap_accept", label="Accept", data=data, style="primary"),
+            Button(action="monitoring_rota.swap_decline", label="Decline", data=data),
+        ),
     )
 
 
@@ -101,7 +106,9 @@ def _open_swap(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
     if swap["to"] != ctx.actor.id:
         raise NotAllowed(f"This swap request was sent to {ctx.directory.name(swap['to'])}, so only they can answer it.")
     if swap["status"] != "asked":
-        raise AlreadyDecided(f"You already {swap['status']} this request on {when(swap['decided_at'], ctx.settings.school.tz)}, so nothing was changed.")
+        raise AlreadyDecided(
+            f"You already {swap['status']} this request on {when(swap['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
+        )
     if swap["day"] < ctx.today.isoformat():
         raise Expired(f"{show_day(swap['day'])} has already passed, so this request no longer applies.")
     return swap
@@ -114,19 +121,40 @@ def swap_accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     if account is None or ctx.actor.id not in account.get("runners", ()):
         raise Expired("You no longer run that account, so you can't take this day. Nothing was changed.")
     if on_duty(ctx, account, date.fromisoformat(swap["day"])) != swap["from"]:
-        raise Expired(f"The rota for {show_day(swap['day'])} has changed since {ctx.directory.name(swap['from'])} asked, so nothing was changed. Type /rota to see it.")
+        raise Expired(
+            f"The rota for {show_day(swap['day'])} has changed since {ctx.directory.name(swap['from'])} asked, so nothing was changed. Type /rota to see it."
+        )
     rota = rota_record(ctx, account["id"])
     version = rota.get("version")
     rota["overrides"][swap["day"]] = ctx.actor.id
     rota.update(updated_by=ctx.actor.id, updated_at=ctx.now.isoformat())
-    out.put(ROTA, account["id"], rota, action="rota_changed", detail=f"swap {swap['id']}: {swap['day']} to {ctx.actor.id}", expect_version=version)
+    out.put(
+        ROTA,
+        account["id"],
+        rota,
+        action="rota_changed",
+        detail=f"swap {swap['id']}: {swap['day']} to {ctx.actor.id}",
+        expect_version=version,
+    )
     swap.update(status="accepted", decided_at=ctx.now.isoformat())
-    out.put(SWAPS, swap["id"], swap, action="swap_accepted", before="asked", after="accepted", expect_version=swap["version"])
+    out.put(
+        SWAPS,
+        swap["id"],
+        swap,
+        action="swap_accepted",
+        before="asked",
+        after="accepted",
+        expect_version=swap["version"],
+    )
     done = f"You accepted on {when(ctx.now, ctx.settings.school.tz)}: you are on duty for {label(account)} on {show_day(swap['day'])}."
     out.send(person(ctx.actor.id), swap_card(swap, ctx, done), key=f"swap:{swap['id']}", replace=True)
     out.send(
         person(swap["from"]),
-        Card("Swap accepted", f"{ctx.actor.name} will monitor {label(account)} on {show_day(swap['day'])} instead of you. The rota has been updated.", tone="success"),
+        Card(
+            "Swap accepted",
+            f"{ctx.actor.name} will monitor {label(account)} on {show_day(swap['day'])} instead of you. The rota has been updated.",
+            tone="success",
+        ),
     )
 
 
@@ -134,9 +162,22 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """The colleague can't: the requester stays on duty and is told."""
     swap = _open_swap(data, ctx)
     swap.update(status="declined", decided_at=ctx.now.isoformat())
-    out.put(SWAPS, swap["id"], swap, action="swap_declined", before="asked", after="declined", expect_version=swap["version"])
+    out.put(
+        SWAPS,
+        swap["id"],
+        swap,
+        action="swap_declined",
+        before="asked",
+        after="declined",
+        expect_version=swap["version"],
+    )
     account = get_account(ctx, swap["account"]) or {"name": swap["account"], "id": swap["account"]}
-    out.send(person(ctx.actor.id), swap_card(swap, ctx, f"You declined on {when(ctx.now, ctx.settings.school.tz)}. Nothing changed."), key=f"swap:{swap['id']}", replace=True)
+    out.send(
+        person(ctx.actor.id),
+        swap_card(swap, ctx, f"You declined on {when(ctx.now, ctx.settings.school.tz)}. Nothing changed."),
+        key=f"swap:{swap['id']}",
+        replace=True,
+    )
     out.send(
         person(swap["from"]),
         Card(
@@ -156,9 +197,24 @@ WORKFLOWS = (
         aliases=("swap", "swap a day", "swap duty", "rota swap"),
         on_start=swap_start,
         steps=(
-            Step(key="account", prompt="Which account? Type its number or name.", label="Account", check=check_my_account),
-            Step(key="day", prompt="Which of your days would you like someone to take? (for example tomorrow, Saturday, or 28/11)", kind="date", label="Day", check=check_my_day, direction="future"),
-            Step(key="to", prompt="Who would you like to ask? They must also run the account.", kind="person", label="Ask", check=check_colleague),
+            Step(
+                key="account", prompt="Which account? Type its number or name.", label="Account", check=check_my_account
+            ),
+            Step(
+                key="day",
+                prompt="Which of your days would you like someone to take? (for example tomorrow, Saturday, or 28/11)",
+                kind="date",
+                label="Day",
+                check=check_my_day,
+                direction="future",
+            ),
+            Step(
+                key="to",
+                prompt="Who would you like to ask? They must also run the account.",
+                kind="person",
+                label="Ask",
+                check=check_colleague,
+            ),
         ),
         on_complete=request_swap,
         submit_label="Send the request",

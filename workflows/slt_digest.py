@@ -85,10 +85,26 @@ def digest_card(ctx: Context) -> Card:
     thin = thin_accounts(ctx)
     missing = [ctx.directory.name(p) for p in not_acknowledged(ctx)]
     fields = (
-        ("Comments, queries and complaints", f"{handled} replied to in the last 7 days, {late} of them after the 24-hour deadline; {overdue} waiting and overdue now."),
-        ("Open incidents", f"{len(incidents)} open" + (": " + ", ".join(str(i["id"]) for i in incidents[:20]) if incidents else "") + (". Type /incidents for details." if incidents else ".")),
-        ("Accounts with fewer than two trained runners", "; ".join(thin) if thin else "None: every account has at least two runners who are trained and have read the policy."),
-        ("Not yet confirmed reading the policy", ", ".join(missing) if missing else "Everyone has confirmed the current version."),
+        (
+            "Comments, queries and complaints",
+            f"{handled} replied to in the last 7 days, {late} of them after the 24-hour deadline; {overdue} waiting and overdue now.",
+        ),
+        (
+            "Open incidents",
+            f"{len(incidents)} open"
+            + (": " + ", ".join(str(i["id"]) for i in incidents[:20]) if incidents else "")
+            + (". Type /incidents for details." if incidents else "."),
+        ),
+        (
+            "Accounts with fewer than two trained runners",
+            "; ".join(thin)
+            if thin
+            else "None: every account has at least two runners who are trained and have read the policy.",
+        ),
+        (
+            "Not yet confirmed reading the policy",
+            ", ".join(missing) if missing else "Everyone has confirmed the current version.",
+        ),
     )
     return Card("Weekly social media digest", f"The week to {day(ctx.today)}.", fields=fields)
 

@@ -23,7 +23,13 @@ def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
     for pid in answers["people"]:
         people.add_training(ctx, out, pid, entry)
         if pid != ctx.actor.id:
-            out.send(person(pid), Card("Your training has been recorded", f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you."))
+            out.send(
+                person(pid),
+                Card(
+                    "Your training has been recorded",
+                    f"{ctx.actor.name} recorded your training: {answers['what']} on {day(answers['date'])}. Thank you.",
+                ),
+            )
     names = ", ".join(ctx.directory.name(pid) for pid in answers["people"])
     out.tell(Card("Training recorded", f"{names}: {answers['what']} on {day(answers['date'])}.", tone="success"))
 
@@ -37,13 +43,26 @@ WORKFLOWS = (
         aliases=("record training",),
         role="admin",
         steps=(
-            Step(key="people", prompt="Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).", kind="people", label="People"),
-            Step(key="date", prompt="On what date did it take place? (for example today, yesterday, or 25/11/2026)", kind="date", label="Date", direction="past"),
+            Step(
+                key="people",
+                prompt="Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).",
+                kind="people",
+                label="People",
+            ),
+            Step(
+                key="date",
+                prompt="On what date did it take place? (for example today, yesterday, or 25/11/2026)",
+                kind="date",
+                label="Date",
+                direction="past",
+            ),
             Step(
                 key="what",
                 prompt="What was the training? (for example: 'Social media policy induction with the DSL')",
                 label="Training",
-                check=filled("Please say in a few words what the training was, for example 'Social media policy induction'."),
+                check=filled(
+                    "Please say in a few words what the training was, for example 'Social media policy induction'."
+                ),
                 max_length=300,
             ),
         ),

@@ -48,12 +48,20 @@ def waiting(ctx: Context) -> list[Waiting]:
         card = Card(
             f"Unfinished: {name}",
             f"You started this on {when(d['started_at'], tz)} and last answered on {when(d['updated_at'], tz)}. Carry on where you left off, or cancel it.",
-            buttons=(Button(action="conversation.resume", label="Carry on", data=data, style="primary"), Button(action="conversation.cancel", label="Cancel it", data=data, style="danger")),
+            buttons=(
+                Button(action="conversation.resume", label="Carry on", data=data, style="primary"),
+                Button(action="conversation.cancel", label="Cancel it", data=data, style="danger"),
+            ),
         )
         out.append(Waiting("Unfinished", f"{name} - last touched {when(d['updated_at'], tz)}", card))
     runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}
     for i in sorted((i for i in ctx.find(ITEMS, status="open") if i["account"] in runs), key=lambda i: i["due_at"]):
-        card = item_card(i, ctx, f"Waiting for a reply: {i['id']}", f"Please reply by {when(i['due_at'], tz)}, then press Mark replied.")
+        card = item_card(
+            i,
+            ctx,
+            f"Waiting for a reply: {i['id']}",
+            f"Please reply by {when(i['due_at'], tz)}, then press Mark replied.",
+        )
         out.append(Waiting("Waiting for a reply", item_line(i, ctx), card, f"item:{i['id']}:{me.id}"))
     for s in sorted(ctx.find(SWAPS, to=me.id, status="asked"), key=lambda s: s["day"]):
         account = get_account(ctx, s["account"]) or {"name": s["account"]}
@@ -63,19 +71,39 @@ def waiting(ctx: Context) -> list[Waiting]:
     for a in accounts:
         h = a.get("handover") or {}
         if h.get("state") == "offered" and h.get("offered_to") == me.id:
-            out.append(Waiting("Accounts you were asked to help run", label(a), offer_card(a, ctx), f"offer:{a['id']}:{me.id}"))
+            out.append(
+                Waiting("Accounts you were asked to help run", label(a), offer_card(a, ctx), f"offer:{a['id']}:{me.id}")
+            )
     if me.is_slt:
         for app in sorted(ctx.find("applications", status="submitted"), key=lambda a: a.get("number", 0)):
-            out.append(Waiting("Applications to decide", f"{app['id']} {app.get('account_name', '')}", approval_card(app, ctx), f"approval:{app['id']}"))
-        for inc in sorted((i for i in ctx.all("incidents") if i.get("status") != "closed"), key=lambda i: i.get("number", 0)):
+            out.append(
+                Waiting(
+                    "Applications to decide",
+                    f"{app['id']} {app.get('account_name', '')}",
+                    approval_card(app, ctx),
+                    f"approval:{app['id']}",
+                )
+            )
+        for inc in sorted(
+            (i for i in ctx.all("incidents") if i.get("status") != "closed"), key=lambda i: i.get("number", 0)
+        ):
             line = f"{inc['id']}: {kind_label(inc.get('kind', ''))}, {inc.get('urgency', '')} urgency"
             out.append(Waiting("Open incidents", line, alert_card(inc, ctx), f"incident:{inc['id']}"))
     if me.is_admin:
         for app in sorted(ctx.find("applications", status="approved"), key=lambda a: a.get("number", 0)):
-            out.append(Waiting("Approved accounts to record", f"{app['id']} {app.get('account_name', '')}", create_card(app, ctx), f"create:{app['id']}"))
+            out.append(
+                Waiting(
+                    "Approved accounts to record",
+                    f"{app['id']} {app.get('account_name', '')}",
+                    create_card(app, ctx),
+                    f"create:{app['id']}",
+                )
+            )
         for a in accounts:
             if (a.get("handover") or {}).get("state") == "open" and a.get("status") != "closed":
-                out.append(Waiting("Accounts to transfer or close", label(a), handover_card(a, ctx), f"handover:{a['id']}"))
+                out.append(
+                    Waiting("Accounts to transfer or close", label(a), handover_card(a, ctx), f"handover:{a['id']}")
+                )
     return out
 
 
@@ -89,13 +117,24 @@ def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
     things = waiting(ctx)
     wanted = fold(text)
     if not things:
-        out.tell(Card("Nothing is waiting for you", "You have nothing to answer, decide or finish in policybot right now. Type /help to see what you can do.", tone="success"))
+        out.tell(
+            Card(
+                "Nothing is waiting for you",
+                "You have nothing to answer, decide or finish in policybot right now. Type /help to see what you can do.",
+                tone="success",
+            )
+        )
         return
     if wanted:
         found = [w for w in things if wanted in fold(f"{w.section} {w.line} {w.card.title}")]
         if not found:
             lines = "\n".join(f"- {w.line}" for w in things)
-            out.tell(Card(f"Nothing waiting matches '{text.strip()}'", f"What is waiting for you:\n{lines}\nType /waiting to see each with its buttons."))
+            out.tell(
+                Card(
+                    f"Nothing waiting matches '{text.strip()}'",
+                    f"What is waiting for you:\n{lines}\nType /waiting to see each with its buttons.",
+                )
+            )
             return
         for w in found[:MAX_CARDS]:
             out.tell(w.card, key=w.key)
@@ -104,12 +143,24 @@ def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
     for w in things:
         sections.setdefault(w.section, []).append(w.line)
     shown = things[:MAX_CARDS]
-    body = "1 thing needs you. It follows with its buttons." if len(things) == 1 else f"{len(things)} things need you. Each one follows with its buttons."
+    body = (
+        "1 thing needs you. It follows with its buttons."
+        if len(things) == 1
+        else f"{len(things)} things need you. Each one follows with its buttons."
+    )
     if len(things) > len(shown):
         body = f"{len(things)} things need you. The first {len(shown)} follow with their buttons; type /waiting again when you have dealt with them to see the rest."
     if len(things) > 1:
-        body += " To bring one back on its own, type /waiting and part of its line, like /waiting " + things[-1].line.split(" ")[0].rstrip(":") + "."
-    out.tell(Card("What is waiting for you", body, fields=tuple((name, "\n".join(lines)) for name, lines in sections.items())))
+        body += (
+            " To bring one back on its own, type /waiting and part of its line, like /waiting "
+            + things[-1].line.split(" ")[0].rstrip(":")
+            + "."
+        )
+    out.tell(
+        Card(
+            "What is waiting for you", body, fields=tuple((name, "\n".join(lines)) for name, lines in sections.items())
+        )
+    )
     for w in shown:
         out.tell(w.card, key=w.key)
 

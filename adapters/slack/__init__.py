@@ -41,7 +41,14 @@ class SlackFrontEnd:
     timestamp is checked against.
     """
 
-    def __init__(self, core: Core, *, timeout: float = TIMEOUT, accept_wait: float = ACCEPT_WAIT, wall_time: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        core: Core,
+        *,
+        timeout: float = TIMEOUT,
+        accept_wait: float = ACCEPT_WAIT,
+        wall_time: Callable[[], float] = time.time,
+    ) -> None:
         settings = slack_settings(core.settings)
         assert settings is not None
         self.core = core

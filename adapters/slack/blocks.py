@@ -155,7 +155,10 @@ def _section(text: str) -> Block:
 
 
 def _options(question: Question) -> list[Block]:
-    return [{"text": _plain(cut(plain(c.label), OPTION_TEXT_MAX, "…")[0]), "value": c.value[:OPTION_VALUE_MAX]} for c in question.choices[:100]]
+    return [
+        {"text": _plain(cut(plain(c.label), OPTION_TEXT_MAX, "…")[0]), "value": c.value[:OPTION_VALUE_MAX]}
+        for c in question.choices[:100]
+    ]
 
 
 def question_blocks(question: Question) -> list[Block]:
@@ -164,11 +167,15 @@ def question_blocks(question: Question) -> list[Block]:
     elements: list[Any] = []
     if question.kind in ("choice", "yesno") and question.choices and len(question.choices) <= BUTTON_CHOICES_MAX:
         for i, c in enumerate(question.choices):
-            elements.append(_button(cut(plain(c.label), BUTTON_TEXT_MAX, "…")[0], f"{ANSWER}.button.{i}", c.value[:VALUE_MAX]))
+            elements.append(
+                _button(cut(plain(c.label), BUTTON_TEXT_MAX, "…")[0], f"{ANSWER}.button.{i}", c.value[:VALUE_MAX])
+            )
     elif question.kind == "choice" and question.choices:
         elements.append(_picker("static_select", "Choose one", f"{ANSWER}.select", options=_options(question)))
     elif question.kind == "multi" and question.choices:
-        elements.append(_picker("multi_static_select", "Choose one or more", f"{PICK}.multi", options=_options(question)))
+        elements.append(
+            _picker("multi_static_select", "Choose one or more", f"{PICK}.multi", options=_options(question))
+        )
         elements.append(_button("Done", f"{ANSWER}.done", "done", "primary"))
     elif question.kind == "person":
         elements.append(_picker("users_select", "Choose a person", f"{ANSWER}.user"))
@@ -211,7 +218,9 @@ def _field_blocks(fields: tuple[tuple[str, str], ...]) -> tuple[list[Block], boo
 
 def render_card(card: Card, more: Mapping[str, str] | None = None) -> Rendered:
     """A card as Block Kit. With `more` (ids), a shortened card gets a "Show the full text" button."""
-    blocks: list[Block] = [{"type": "header", "text": _plain(cut(ICONS[card.tone] + plain(card.title), HEADER_MAX, "…")[0])}]
+    blocks: list[Block] = [
+        {"type": "header", "text": _plain(cut(ICONS[card.tone] + plain(card.title), HEADER_MAX, "…")[0])}
+    ]
     shortened = False
     if card.body:
         text, shortened = cut(escape(card.body), SECTION_MAX)
@@ -222,7 +231,10 @@ def render_card(card: Card, more: Mapping[str, str] | None = None) -> Rendered:
     if card.question is not None:
         tail.extend(question_blocks(card.question))
     if card.buttons:
-        elements = [_button(cut(plain(b.label), BUTTON_TEXT_MAX, "…")[0], f"{BUTTON}.{i}", button_value(b), b.style) for i, b in enumerate(card.buttons[:ACTIONS_MAX])]
+        elements = [
+            _button(cut(plain(b.label), BUTTON_TEXT_MAX, "…")[0], f"{BUTTON}.{i}", button_value(b), b.style)
+            for i, b in enumerate(card.buttons[:ACTIONS_MAX])
+        ]
         tail.append(_actions(elements))
     room = BLOCKS_MAX - len(blocks) - len(tail) - 2
     if len(field_blocks) > room:
@@ -282,7 +294,12 @@ def answer_modal(title: str, question: Question) -> Block:
                 "block_id": MODAL_BLOCK,
                 "optional": question.optional,
                 "label": _plain("Your answer"),
-                "element": {"type": "plain_text_input", "action_id": MODAL_INPUT, "multiline": True, "max_length": 3000},
+                "element": {
+                    "type": "plain_text_input",
+                    "action_id": MODAL_INPUT,
+                    "multiline": True,
+                    "max_length": 3000,
+                },
             },
         ],
     }

@@ -40,7 +40,14 @@ CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
 FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
 TABLES = (DMS, CARDS, FULL)  # all the Slack front end keeps (Core.records)
 HOW_TO_REACH = "For Slack, add their Slack member ID (their Slack profile > ... > Copy member ID) as slack_id in their [[people]] entry."
-TEMPORARY_ERRORS = {"ratelimited", "rate_limited", "service_unavailable", "fatal_error", "internal_error", "request_timeout"}
+TEMPORARY_ERRORS = {
+    "ratelimited",
+    "rate_limited",
+    "service_unavailable",
+    "fatal_error",
+    "internal_error",
+    "request_timeout",
+}
 
 
 def classify(exc: BaseException, doing: str) -> TemporaryFailure | PermanentFailure:
@@ -74,7 +81,14 @@ class SlackChannel:
 
     name = "slack"
 
-    def __init__(self, client: AsyncWebClient, settings: SlackSettings, store: OwnRecords, directory: Directory, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        settings: SlackSettings,
+        store: OwnRecords,
+        directory: Directory,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.client = client
         # Every call to this workspace, keeping to Slack's rate limits, timed by policybot's clock.
         self.api = WebAPI(client, clock=(lambda: now().timestamp()) if now is not None else time.monotonic)
@@ -87,7 +101,11 @@ class SlackChannel:
 
     async def publish_reachability(self) -> None:
         """Tell the core whom Slack cannot reach (listed by /unreachable on every front end): staff with no slack_id."""
-        missing = {p.id: ("no slack_id in the configuration", HOW_TO_REACH) for p in self.directory.people if p.employed and not p.identities.get(PLATFORM)}
+        missing = {
+            p.id: ("no slack_id in the configuration", HOW_TO_REACH)
+            for p in self.directory.people
+            if p.employed and not p.identities.get(PLATFORM)
+        }
         async with self.store.transaction() as tx:
             tx.cannot_reach_only(missing)
 
@@ -100,10 +118,18 @@ class SlackChannel:
             if copies:
                 return [f"update:{c['channel']}:{c['ts']}" for c in copies]
         if msg.to.kind == "role" and not msg.private:
-            channel = {"slt": self.settings.slt_channel, "admins": self.settings.admin_channel, "admin": self.settings.admin_channel}.get(msg.to.id, "")
+            channel = {
+                "slt": self.settings.slt_channel,
+                "admins": self.settings.admin_channel,
+                "admin": self.settings.admin_channel,
+            }.get(msg.to.id, "")
             if channel:
                 return [f"channel:{channel}"]
-        return [f"dm:{pid}" for pid in person_targets(msg.to, directory) if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)]
+        return [
+            f"dm:{pid}"
+            for pid in person_targets(msg.to, directory)
+            if (p := directory.get(pid)) is not None and p.identities.get(PLATFORM)
+        ]
 
     # ---- sending -------------------------------------------------------------
 
@@ -111,7 +137,9 @@ class SlackChannel:
         kind, _, address = target.partition(":")
         if kind == "update":
             channel, _, ts = address.rpartition(":")
-            await self._call("updating a card", "chat.update", channel=channel, ts=ts, **(await self._content(msg, post=False)))
+            await self._call(
+                "updating a card", "chat.update", channel=channel, ts=ts, **(await self._content(msg, post=False))
+            )
             return
         if kind == "dm":
             person = self.directory.get(address)
@@ -121,14 +149,24 @@ class SlackChannel:
             surface = self.surfaces.get(slack_id, "")
             if msg.ephemeral and surface and not surface.startswith("D"):
                 try:
-                    await self._call("showing a private reply", "chat.postEphemeral", channel=surface, user=slack_id, **(await self._content(msg, post=False)))
+                    await self._call(
+                        "showing a private reply",
+                        "chat.postEphemeral",
+                        channel=surface,
+                        user=slack_id,
+                        **(await self._content(msg, post=False)),
+                    )
                     return
                 except PermanentFailure as exc:
-                    log.warning("private reply in %s not possible (%s); sending it by direct message instead", surface, exc)
+                    log.warning(
+                        "private reply in %s not possible (%s); sending it by direct message instead", surface, exc
+                    )
             channel = await self.dm_channel(slack_id)
         else:
             channel = address
-        response = await self._call("posting a message", "chat.postMessage", channel=channel, **(await self._content(msg)))
+        response = await self._call(
+            "posting a message", "chat.postMessage", channel=channel, **(await self._content(msg))
+        )
         if msg.key:
             posted_channel = str(response.get("channel") or channel)
             ts = str(response.get("ts"))
@@ -141,7 +179,9 @@ class SlackChannel:
         if known:
             return str(known["channel"])
         try:
-            response = await self.api.sdk("conversations.open", lambda: self.client.conversations_open(users=slack_user))
+            response = await self.api.sdk(
+                "conversations.open", lambda: self.client.conversations_open(users=slack_user)
+            )
         except Exception as exc:
             raise classify(exc, "opening a direct message") from None
         channel = str(response["channel"]["id"])

@@ -11,7 +11,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from adapters.slack.blocks import ANSWER, BUTTON, MODAL_BLOCK, MODAL_INPUT, read_button_value, read_json, read_question_block_id
+from adapters.slack.blocks import (
+    ANSWER,
+    BUTTON,
+    MODAL_BLOCK,
+    MODAL_INPUT,
+    read_button_value,
+    read_json,
+    read_question_block_id,
+)
 from bot.messages import Inbound
 from bot.people import Directory
 
@@ -69,10 +77,18 @@ def parse_message(body: Mapping[str, Any], directory: Directory) -> Inbound | No
     subtype = event.get("subtype")
     event_id = str(body.get("event_id", ""))
     if subtype == "file_share" or event.get("files"):
-        return Inbound(PLATFORM, str(event["user"]), "file", text=parse_text(str(event.get("text", "")), directory), event_id=event_id)
+        return Inbound(
+            PLATFORM,
+            str(event["user"]),
+            "file",
+            text=parse_text(str(event.get("text", "")), directory),
+            event_id=event_id,
+        )
     if subtype is not None:
         return None  # edits, deletions, joins: not something the person said to us
-    return Inbound(PLATFORM, str(event["user"]), "text", text=parse_text(str(event.get("text", "")), directory), event_id=event_id)
+    return Inbound(
+        PLATFORM, str(event["user"]), "text", text=parse_text(str(event.get("text", "")), directory), event_id=event_id
+    )
 
 
 def _dict(value: Any) -> Mapping[str, Any]:
@@ -92,7 +108,11 @@ def _picked(body: Mapping[str, Any], block_id: str) -> Any:
         if kind == "multi_users_select":
             return [u for u in _list(element.get("selected_users")) if isinstance(u, str)]
         if kind == "multi_static_select":
-            return [o["value"] for o in map(_dict, _list(element.get("selected_options"))) if isinstance(o.get("value"), str)]
+            return [
+                o["value"]
+                for o in map(_dict, _list(element.get("selected_options")))
+                if isinstance(o.get("value"), str)
+            ]
     return []
 
 
@@ -122,7 +142,14 @@ def parse_action(body: Mapping[str, Any], action: Mapping[str, Any]) -> Inbound:
                 raise NothingChosen("nothing chosen")
             if not isinstance(value, str | list):
                 raise ValueError(f"an answer of type {type(value).__name__}")
-            return Inbound(PLATFORM, user, "action", action="answer", data={"workflow": workflow, "key": key, "value": value}, event_id=event_id)
+            return Inbound(
+                PLATFORM,
+                user,
+                "action",
+                action="answer",
+                data={"workflow": workflow, "key": key, "value": value},
+                event_id=event_id,
+            )
     except (ValueError, KeyError, TypeError) as exc:
         raise Unreadable(str(exc)) from None
     raise Unreadable(f"unknown action {action_id}")
@@ -157,7 +184,14 @@ def parse_modal(body: Mapping[str, Any], view: Mapping[str, Any]) -> Inbound:
         raise Unreadable(str(exc)) from None
     if not text:
         raise NothingWritten("nothing written")
-    return Inbound(PLATFORM, user, "action", action="answer", data={"workflow": workflow, "key": key, "value": text}, event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}")
+    return Inbound(
+        PLATFORM,
+        user,
+        "action",
+        action="answer",
+        data={"workflow": workflow, "key": key, "value": text},
+        event_id=f"view:{view.get('id', '')}:{view.get('hash', '')}",
+    )
 
 
 def user_of(body: Any) -> str:

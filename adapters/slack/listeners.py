@@ -19,7 +19,17 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack.blocks import MODAL, MORE, PICK, modal_errors
-from adapters.slack.inbound import NothingChosen, NothingWritten, Unreadable, parse_action, parse_command, parse_message, parse_modal, user_of, where
+from adapters.slack.inbound import (
+    NothingChosen,
+    NothingWritten,
+    Unreadable,
+    parse_action,
+    parse_command,
+    parse_message,
+    parse_modal,
+    user_of,
+    where,
+)
 from adapters.slack.notes import sorry
 from adapters.slack.webapi import quiet_logger
 from adapters.slack.work import Work
@@ -39,7 +49,9 @@ class Listeners:
     Slack anyway (see `_accept`).
     """
 
-    def __init__(self, core: Core, client: AsyncWebClient, signing_secret: str, work: Work, *, accept_wait: float = ACCEPT_WAIT) -> None:
+    def __init__(
+        self, core: Core, client: AsyncWebClient, signing_secret: str, work: Work, *, accept_wait: float = ACCEPT_WAIT
+    ) -> None:
         self.core = core
         self.work = work
         self.accept_wait = accept_wait
@@ -77,7 +89,9 @@ class Listeners:
             return
         await self._take(event, body, ack)
 
-    async def _on_action(self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def _on_action(
+        self, ack: Callable[..., Awaitable[None]], body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
         action_id = str(action.get("action_id", ""))
         user = str((body.get("user") or {}).get("id", ""))
         if action_id.startswith(PICK):
@@ -91,11 +105,23 @@ class Listeners:
             event = parse_action(body, action)
         except NothingChosen:
             await ack()
-            self.work.then(user, lambda: self.work.notes.tell(where(body), user, "Please choose first, then press Done. You can also type your answer."))
+            self.work.then(
+                user,
+                lambda: self.work.notes.tell(
+                    where(body), user, "Please choose first, then press Done. You can also type your answer."
+                ),
+            )
             return
         except Unreadable:
             await ack()
-            self.work.then(user, lambda: self.work.notes.tell(where(body), user, "That button is from an older message and no longer works. Type /policybot help to see what I can do."))
+            self.work.then(
+                user,
+                lambda: self.work.notes.tell(
+                    where(body),
+                    user,
+                    "That button is from an older message and no longer works. Type /policybot help to see what I can do.",
+                ),
+            )
             return
         await self._take(event, body, ack)
 
@@ -114,7 +140,11 @@ class Listeners:
         except NotSaved as exc:
             # Slack shows only a short line under the box; the log has the reference.
             log.warning("a modal answer could not be saved: %s", exc)
-            await ack(**modal_errors("Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."))
+            await ack(
+                **modal_errors(
+                    "Sorry, I couldn't save that just now, so nothing has changed. Please try again in a few minutes."
+                )
+            )
             return
         await ack()
         self.work.then(event.user, lambda: self.work.turn(event, body, inbox))
@@ -145,7 +175,9 @@ class Listeners:
                 self.work.then(user, lambda: self.work.notes.tell(channel, user, sorry(ref)))
         return BoltResponse(status=200, body=sorry(ref))
 
-    async def _take(self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = "") -> None:
+    async def _take(
+        self, event: Inbound, body: dict[str, Any], ack: Callable[..., Awaitable[None]], said: str = ""
+    ) -> None:
         """Save the request, acknowledge it to Slack, then handle it. If it cannot be saved,
         the person is told so (nothing changed) and it goes no further."""
         try:

@@ -27,7 +27,14 @@ def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str,
     slack = slack_settings(settings)
     socket = bool(slack and slack.socket_mode)
     events = (url.rstrip("/") + "/slack/events") if url and not url.rstrip("/").endswith("/slack/events") else url
-    commands: list[dict[str, Any]] = [{"command": "/policybot", "description": "What policybot can do for you", "usage_hint": "help", "should_escape": False}]
+    commands: list[dict[str, Any]] = [
+        {
+            "command": "/policybot",
+            "description": "What policybot can do for you",
+            "usage_hint": "help",
+            "should_escape": False,
+        }
+    ]
     for name, summary, _role in registry.menu():
         commands.append({"command": f"/{name}", "description": summary[:100], "should_escape": False})
     if not socket:
@@ -56,7 +63,11 @@ def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str,
             "background_color": "#1d4f91",
         },
         "features": {
-            "app_home": {"home_tab_enabled": True, "messages_tab_enabled": True, "messages_tab_read_only_enabled": False},
+            "app_home": {
+                "home_tab_enabled": True,
+                "messages_tab_enabled": True,
+                "messages_tab_read_only_enabled": False,
+            },
             "bot_user": {"display_name": "policybot", "always_online": True},
             "slash_commands": commands,
         },

@@ -35,10 +35,19 @@ class PrivateNotes:
         for attempt in (1, 2):
             try:
                 if channel:
-                    await self.channel.api.call("chat.postEphemeral", wait_up_to=PRIVATE_WAIT, channel=channel, user=user, text=text, blocks=blocks)
+                    await self.channel.api.call(
+                        "chat.postEphemeral",
+                        wait_up_to=PRIVATE_WAIT,
+                        channel=channel,
+                        user=user,
+                        text=text,
+                        blocks=blocks,
+                    )
                 else:
                     dm = await self.channel.dm_channel(user)
-                    await self.channel.api.call("chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks)
+                    await self.channel.api.call(
+                        "chat.postMessage", wait_up_to=PRIVATE_WAIT, channel=dm, text=text, blocks=blocks
+                    )
                 return
             except Refused as exc:
                 if exc.status == 429 and attempt == 1 and (exc.retry_after or 0) <= PRIVATE_WAIT:

@@ -80,7 +80,9 @@ class Route:
                 # (a slash command's text can say it too); read that form as it is, once.
                 form = dict(parse_qsl(body, keep_blank_values=True))
                 if "payload" not in form:
-                    bolt_request = AsyncBoltRequest(body=form, query=request.query_string, headers=dict(request.headers), mode="socket_mode")  # signature checked above
+                    bolt_request = AsyncBoltRequest(
+                        body=form, query=request.query_string, headers=dict(request.headers), mode="socket_mode"
+                    )  # signature checked above
         except Exception as exc:
             log.warning("refused a signed Slack request that could not be read (%s)", exc.__class__.__name__)
             return web.Response(status=400, text="malformed Slack request")
@@ -105,7 +107,9 @@ class Route:
             return False
         if abs(self.wall_time() - int(timestamp)) > MAX_AGE:
             return False
-        expected = "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+        expected = (
+            "v0=" + hmac.new(secret.encode(), b"v0:" + timestamp.encode() + b":" + raw, hashlib.sha256).hexdigest()
+        )
         return hmac.compare_digest(expected, signature)
 
 
@@ -119,7 +123,12 @@ def well_formed(data: object) -> bool:
     400 before slack-bolt's listeners, which assume them, ever see it.
     """
     if isinstance(data, dict) and "type" not in data and "command" in data:  # a slash command's form
-        return isinstance(data["command"], str) and data["command"].startswith("/") and isinstance(data.get("user_id"), str) and bool(data["user_id"])
+        return (
+            isinstance(data["command"], str)
+            and data["command"].startswith("/")
+            and isinstance(data.get("user_id"), str)
+            and bool(data["user_id"])
+        )
     if not isinstance(data, dict) or not isinstance(data.get("type"), str):
         return False
     if any(k in data and not isinstance(data[k], dict | type(None)) for k in _OBJECTS if k != "authorizations"):
@@ -131,18 +140,32 @@ def well_formed(data: object) -> bool:
         return isinstance(data.get("challenge"), str)
     if kind == "event_callback":
         event = data.get("event")
-        return isinstance(event, dict) and isinstance(event.get("type"), str) and all(isinstance(event.get(k, ""), str) for k in ("user", "channel", "channel_type", "text", "subtype", "tab"))
+        return (
+            isinstance(event, dict)
+            and isinstance(event.get("type"), str)
+            and all(
+                isinstance(event.get(k, ""), str) for k in ("user", "channel", "channel_type", "text", "subtype", "tab")
+            )
+        )
     if kind == "block_actions":
         actions = data.get("actions")
         user = data.get("user") or {}
         return (
             isinstance(actions, list)
             and bool(actions)
-            and all(isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("block_id", ""), str) for a in actions)
+            and all(
+                isinstance(a, dict) and isinstance(a.get("action_id"), str) and isinstance(a.get("block_id", ""), str)
+                for a in actions
+            )
             and isinstance(user.get("id"), str)
         )
     if kind in ("view_submission", "view_closed"):
         view = data.get("view") or {}
         user = data.get("user") or {}
-        return isinstance(view, dict) and isinstance(view.get("callback_id", ""), str) and isinstance(view.get("state", {}), dict) and isinstance(user.get("id"), str)
+        return (
+            isinstance(view, dict)
+            and isinstance(view.get("callback_id", ""), str)
+            and isinstance(view.get("state", {}), dict)
+            and isinstance(user.get("id"), str)
+        )
     return False  # shortcuts, options and the rest: policybot offers none

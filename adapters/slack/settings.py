@@ -40,11 +40,21 @@ def read(sl: Section) -> SlackSettings:
     if not slack.bot_token:
         raise ConfigError(sl.file, "slack.bot_token", "expected the bot token (xoxb-…), or set SLACK_BOT_TOKEN")
     if not slack.bot_token.startswith("xoxb-"):
-        raise ConfigError(sl.file, "slack.bot_token", "expected a bot token starting xoxb- (Slack app settings > OAuth & Permissions)")
+        raise ConfigError(
+            sl.file, "slack.bot_token", "expected a bot token starting xoxb- (Slack app settings > OAuth & Permissions)"
+        )
     if not slack.signing_secret and not slack.app_token:
-        raise ConfigError(sl.file, "slack.signing_secret", "expected the signing secret, or set SLACK_SIGNING_SECRET (or give app_token for Socket Mode)")
+        raise ConfigError(
+            sl.file,
+            "slack.signing_secret",
+            "expected the signing secret, or set SLACK_SIGNING_SECRET (or give app_token for Socket Mode)",
+        )
     if slack.app_token and not slack.app_token.startswith("xapp-"):
-        raise ConfigError(sl.file, "slack.app_token", "expected an app-level token starting xapp- (Slack app settings > Basic Information)")
+        raise ConfigError(
+            sl.file,
+            "slack.app_token",
+            "expected an app-level token starting xapp- (Slack app settings > Basic Information)",
+        )
     return slack
 
 

@@ -30,7 +30,9 @@ TIMEOUT = 10.0  # seconds for one Slack Web API call; a slow Slack is retried fr
 def web_client(token: str, api_url: str, timeout: float = TIMEOUT) -> AsyncWebClient:
     """slack_sdk's client for one workspace (its HTTP session is made when the front end is mounted)."""
     base = api_url if api_url.endswith("/") else api_url + "/"
-    client = AsyncWebClient(token=token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api"))
+    client = AsyncWebClient(
+        token=token, base_url=base, timeout=int(max(1, timeout)), logger=quiet_logger("policybot.slack.api")
+    )
     client.timeout = timeout  # type: ignore[assignment]  # allow sub-second timeouts in tests
     return client
 
@@ -123,7 +125,9 @@ class WebAPI:
             return await send()
         except SlackApiError as exc:
             if exc.response.status_code == 429:
-                self._hold(method, seconds(exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")))
+                self._hold(
+                    method, seconds(exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after"))
+                )
             raise
 
 
@@ -133,8 +137,12 @@ async def call(client: AsyncWebClient, method: str, **payload: Any) -> dict[str,
     session = client.session
     assert session is not None, "the Slack front end's HTTP session is made when it is mounted"
     headers = {"Authorization": f"Bearer {client.token}", "Content-Type": "application/json; charset=utf-8"}
-    body = json.dumps({k: v for k, v in payload.items() if v is not None}, separators=(",", ":"), ensure_ascii=False).encode()
-    async with session.post(client.base_url + method, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=client.timeout)) as resp:
+    body = json.dumps(
+        {k: v for k, v in payload.items() if v is not None}, separators=(",", ":"), ensure_ascii=False
+    ).encode()
+    async with session.post(
+        client.base_url + method, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=client.timeout)
+    ) as resp:
         raw = await resp.read()
         status, retry = resp.status, resp.headers.get("Retry-After")
     try:

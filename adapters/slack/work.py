@@ -68,7 +68,12 @@ class Work:
         """Handle requests that were acknowledged but not handled when policybot last stopped."""
         for key, event, extra in self.core.unhandled():
             if event.platform == "slack":
-                self.then(event.user, functools.partial(self.turn, event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key))
+                self.then(
+                    event.user,
+                    functools.partial(
+                        self.turn, event, {"channel_id": extra.get("channel", ""), "user": {"id": event.user}}, key
+                    ),
+                )
 
     async def turn(self, event: Inbound, body: dict[str, Any], inbox_key: str = "") -> None:
         """Run one turn and show a refusal privately; the delivery loop sends what it queued."""
@@ -107,7 +112,9 @@ class Work:
                 continue
             view = answer_modal(out.card.title, q)
             try:
-                await self.channel.api.sdk("views.open", functools.partial(self.client.views_open, trigger_id=str(trigger), view=view))
+                await self.channel.api.sdk(
+                    "views.open", functools.partial(self.client.views_open, trigger_id=str(trigger), view=view)
+                )
             except Exception as exc:
                 log.info("could not open a modal (%s); the question is in the direct message", exc.__class__.__name__)
             return
@@ -117,14 +124,19 @@ class Work:
         try:
             card = await self.core.home("slack", user)
         except NotRecognised:
-            card = Card("Hello", f"I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list: {user}")
+            card = Card(
+                "Hello",
+                f"I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list: {user}",
+            )
         except PolicybotError as exc:  # someone who has left: refused, and the refusal recorded
             card = Card("Sorry", str(exc), tone="warning")
         if card is None:
             return
         try:
             home = home_view(card)
-            await self.channel.api.sdk("views.publish", lambda: self.client.views_publish(user_id=user, view=home), wait_up_to=PRIVATE_WAIT)
+            await self.channel.api.sdk(
+                "views.publish", lambda: self.client.views_publish(user_id=user, view=home), wait_up_to=PRIVATE_WAIT
+            )
         except Exception as exc:
             log.warning("could not show the App Home tab to %s (%s)", user, exc.__class__.__name__)
 
@@ -139,7 +151,9 @@ class Work:
         try:
             # Only someone the message was addressed to, who may still use policybot, reads the rest of it.
             to = Recipient.parse(str(kept["to"])) if kept else None
-            await self.core.admit("slack", user, doing="show the full text of a message", record=f"outbox/{msg_id}" if kept else "", to=to)
+            await self.core.admit(
+                "slack", user, doing="show the full text of a message", record=f"outbox/{msg_id}" if kept else "", to=to
+            )
         except NotRecognised as exc:
             await self.notes.tell(where(body), user, f"{exc}\nYour Slack member ID for them to add is: {user}")
             return

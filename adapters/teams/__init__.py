@@ -127,7 +127,9 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
         if not activity.type:
             raise web.HTTPBadRequest(text="The request is not a Bot Framework activity.")
         try:
-            auth = await adapter.bot_framework_authentication.authenticate_request(activity, request.headers.get("Authorization", ""))
+            auth = await adapter.bot_framework_authentication.authenticate_request(
+                activity, request.headers.get("Authorization", "")
+            )
         except Exception as exc:  # a forged or unreadable token, or signing keys that cannot be fetched now
             log.warning("refused a Teams request whose token was not accepted (%s)", exc.__class__.__name__)
             raise web.HTTPUnauthorized() from None
@@ -154,7 +156,10 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
             await core.accept(event, {"activity": body}, key=key)
         except NotSaved:
             return False
-        core.later(functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
+        core.later(
+            functools.partial(adapter.process_activity, auth, activity, functools.partial(bot.on_turn, inbox_key=key)),
+            key=f"teams:{event.user}",
+        )
         return True
 
     async def replay(_app: web.Application) -> None:
@@ -164,7 +169,12 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
                 activity = read_activity(extra["activity"])
                 # As a proactive turn: the sender's token was checked when the message arrived.
                 claims = adapter.create_claims_identity(teams.app_id)
-                core.later(functools.partial(adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)), key=f"teams:{event.user}")
+                core.later(
+                    functools.partial(
+                        adapter.process_proactive, claims, activity, None, functools.partial(bot.on_turn, inbox_key=key)
+                    ),
+                    key=f"teams:{event.user}",
+                )
 
     app.router.add_post(ROUTE, messages)
     app.on_startup.append(replay)

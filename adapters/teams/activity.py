@@ -36,7 +36,9 @@ def read_activity(body: dict[str, Any]) -> Activity:
 
 
 @cache
-def _plan(cls: type[Model]) -> tuple[tuple[tuple[str, str, str, type[Model] | None], ...], frozenset[str], tuple[str, ...]]:
+def _plan(
+    cls: type[Model],
+) -> tuple[tuple[tuple[str, str, str, type[Model] | None], ...], frozenset[str], tuple[str, ...]]:
     """For a model: (attribute, JSON key, kind, nested model) per field, the known keys, read-only fields."""
     fields = []
     for attr, desc in cls._attribute_map.items():
@@ -56,7 +58,11 @@ def _plan(cls: type[Model]) -> tuple[tuple[tuple[str, str, str, type[Model] | No
 
 
 def _build(cls: type[Model], data: Any) -> Model:
-    if not isinstance(data, dict) or getattr(cls, "_subtype_map", None) or "additional_properties" in cls._attribute_map:
+    if (
+        not isinstance(data, dict)
+        or getattr(cls, "_subtype_map", None)
+        or "additional_properties" in cls._attribute_map
+    ):
         raise _Unusual
     fields, known, readonly = _plan(cls)
     if readonly:

@@ -87,7 +87,9 @@ class _Shared:
 
     def start(self, make: Any) -> asyncio.Future[Any]:
         task = self._task = asyncio.ensure_future(make())
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # a failure nobody waited for is not "never retrieved"
+        task.add_done_callback(
+            lambda t: t.cancelled() or t.exception()
+        )  # a failure nobody waited for is not "never retrieved"
         return task
 
 
@@ -134,7 +136,10 @@ class OffLoopCredentials(Authentication):
             if backing_off:
                 if self._kept(TOKEN_USABLE):
                     return
-                raise TokenUnavailable(f"could not get the bot's token from Microsoft Entra; trying again in {backing_off:.0f} s", backing_off)
+                raise TokenUnavailable(
+                    f"could not get the bot's token from Microsoft Entra; trying again in {backing_off:.0f} s",
+                    backing_off,
+                )
             task = self._fetch.start(self._fetch_token)
         elif wait is not None and not self._kept(TOKEN_USABLE):
             wait = 0  # someone already waits for this fetch: others are put off at once rather than queue behind it
@@ -153,9 +158,13 @@ class OffLoopCredentials(Authentication):
             token = await asyncio.wait_for(asyncio.to_thread(self.inner.get_access_token), self.timeout)
         except Exception as exc:
             delay = self._backoff.failed()
-            why = str(exc) if isinstance(exc, PermissionError) else exc.__class__.__name__  # MSAL's error code and description, never the secret
+            why = (
+                str(exc) if isinstance(exc, PermissionError) else exc.__class__.__name__
+            )  # MSAL's error code and description, never the secret
             log.warning("could not get the bot's token from Microsoft Entra (%s); trying again in %.0f s", why, delay)
-            raise TokenUnavailable(f"could not get the bot's token from Microsoft Entra ({exc.__class__.__name__})") from None
+            raise TokenUnavailable(
+                f"could not get the bot's token from Microsoft Entra ({exc.__class__.__name__})"
+            ) from None
         self._token, self._fetched_at = str(token), _now()
         self._backoff.succeeded()
 
@@ -194,11 +203,16 @@ class OffLoopCredentialsFactory(ServiceClientCredentialsFactory):
     async def is_authentication_disabled(self) -> bool:
         return bool(await self._inner.is_authentication_disabled())
 
-    async def create_credentials(self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool) -> Authentication:
+    async def create_credentials(
+        self, app_id: str, oauth_scope: str, login_endpoint: str, validate_authority: bool
+    ) -> Authentication:
         key = (app_id or "", oauth_scope or "", login_endpoint or "", bool(validate_authority))
         made = self.made.get(key)
         if made is None:
-            made = OffLoopCredentials(await self._inner.create_credentials(app_id, oauth_scope, login_endpoint, validate_authority), self.timeout)
+            made = OffLoopCredentials(
+                await self._inner.create_credentials(app_id, oauth_scope, login_endpoint, validate_authority),
+                self.timeout,
+            )
             self.made[key] = made
         return made
 
@@ -233,9 +247,16 @@ class SigningKeys:
             await self._refresh()  # perhaps a new key: at most once an hour, as the SDK does
             key = self.keys.get(key_id)
         if key is None:
-            raise PermissionError("the token is not signed with a key the Bot Framework publishes" if self.keys else "the Bot Framework's signing keys could not be fetched")
+            raise PermissionError(
+                "the token is not signed with a key the Bot Framework publishes"
+                if self.keys
+                else "the Bot Framework's signing keys could not be fetched"
+            )
         endorsements = key.get("endorsements")
-        return _Key(RSAAlgorithm.from_jwk(json.dumps(key)), [e for e in endorsements if isinstance(e, str)] if isinstance(endorsements, list) else [])
+        return _Key(
+            RSAAlgorithm.from_jwk(json.dumps(key)),
+            [e for e in endorsements if isinstance(e, str)] if isinstance(endorsements, list) else [],
+        )
 
     def _age(self) -> float:
         return float("inf") if self.fetched_at is None else _now() - self.fetched_at
@@ -253,7 +274,9 @@ class SigningKeys:
     async def _download(self) -> None:
         self.fetches += 1
         try:
-            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=True) as session:
+            async with aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout), trust_env=True
+            ) as session:
                 metadata = await _get_json(session, self.url)
                 jwks_uri = metadata.get("jwks_uri") if isinstance(metadata, dict) else None
                 if not isinstance(jwks_uri, str) or not jwks_uri.startswith(("https://", "http://")):
@@ -264,8 +287,18 @@ class SigningKeys:
                 raise ValueError("the key set has no keys")
         except Exception as exc:
             delay = self._backoff.failed()
-            kept = "keeping the keys fetched before" if self.keys else "Teams requests cannot be checked, so they are refused, until then"
-            log.warning("could not fetch the Bot Framework's signing keys from %s (%s); %s; trying again in %.0f s", self.url, exc.__class__.__name__, kept, delay)
+            kept = (
+                "keeping the keys fetched before"
+                if self.keys
+                else "Teams requests cannot be checked, so they are refused, until then"
+            )
+            log.warning(
+                "could not fetch the Bot Framework's signing keys from %s (%s); %s; trying again in %.0f s",
+                self.url,
+                exc.__class__.__name__,
+                kept,
+                delay,
+            )
             raise
         self.keys = {k["kid"]: k for k in keys if isinstance(k, dict) and isinstance(k.get("kid"), str)}
         self.fetched_at = _now()

@@ -84,7 +84,10 @@ class InvokeMessage(AdaptiveCardInvokeResponse):
     plain dict there fails ('dict' object has no attribute 'is_xml_model').
     """
 
-    _attribute_map: ClassVar[dict[str, Any]] = {**AdaptiveCardInvokeResponse._attribute_map, "value": {"key": "value", "type": "object"}}
+    _attribute_map: ClassVar[dict[str, Any]] = {
+        **AdaptiveCardInvokeResponse._attribute_map,
+        "value": {"key": "value", "type": "object"},
+    }
 
 
 class TeamsBot(Bot):
@@ -125,10 +128,15 @@ class TeamsBot(Bot):
             await self._ack(context, self._answer(event, sent))
         except NotRecognised as exc:
             user = event.user if event else ""
-            await self._reply(context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning"))
+            await self._reply(
+                context, Card("Sorry", f"{exc}\nYour Teams id for them to add is: {user}", tone="warning")
+            )
         except StoreUnavailable as exc:
             leave_copy = True  # handled at the next start, so the person is not asked to send it again
-            await self._reply(context, Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}", kept=bool(inbox_key))), tone="warning"))
+            await self._reply(
+                context,
+                Card("Sorry", str(not_saved(exc, f"a Teams {activity.type}", kept=bool(inbox_key))), tone="warning"),
+            )
         except PolicybotError as exc:
             await self._reply(context, Card("Sorry", str(exc), tone="warning"))
         except Exception:
@@ -152,7 +160,13 @@ class TeamsBot(Bot):
             await self._ack(context, f"{card.title}. {card.body}")
             return
         try:
-            await context.send_activity(Activity(type=ActivityTypes.message, summary=card.title, attachments=[CardFactory.adaptive_card(render_card(card, self.core.people))]))
+            await context.send_activity(
+                Activity(
+                    type=ActivityTypes.message,
+                    summary=card.title,
+                    attachments=[CardFactory.adaptive_card(render_card(card, self.core.people))],
+                )
+            )
         except Exception as exc:  # the answer to this turn could not be sent: say so in the log, not with a 500
             log.warning("could not answer a Teams turn directly (%s)", exc.__class__.__name__)
 
@@ -165,14 +179,18 @@ class TeamsBot(Bot):
         if context.activity.type != ActivityTypes.invoke:
             return
         body = InvokeMessage(status_code=200, type="application/vnd.microsoft.activity.message", value=text)
-        await context.send_activity(Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)))
+        await context.send_activity(
+            Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body))
+        )
 
     # ---- conversation references ------------------------------------------------------
 
     def _bot_added_personally(self, activity: Activity) -> bool:
         conv = activity.conversation
         bot_id = activity.recipient.id if activity.recipient else None
-        return bool(conv and conv.conversation_type == "personal" and bot_id and bot_id in shape.members_added(activity))
+        return bool(
+            conv and conv.conversation_type == "personal" and bot_id and bot_id in shape.members_added(activity)
+        )
 
     def _greeting(self, activity: Activity) -> Inbound | None:
         who = activity.from_property
@@ -191,7 +209,13 @@ class TeamsBot(Bot):
         tenant = shape.tenant_id(activity)
         bot = activity.recipient
         service = self.records.get(REFERENCES, SERVICE) or {}
-        want = {"service_url": activity.service_url, "tenant_id": tenant, "bot_id": bot.id if bot else "", "bot_name": bot.name if bot else "", "channel_id": activity.channel_id}
+        want = {
+            "service_url": activity.service_url,
+            "tenant_id": tenant,
+            "bot_id": bot.id if bot else "",
+            "bot_name": bot.name if bot else "",
+            "channel_id": activity.channel_id,
+        }
         if any(service.get(k) != v for k, v in want.items()):
             async with self.records.transaction() as tx:
                 tx.put(REFERENCES, SERVICE, {**want, "updated_at": now.isoformat()})
@@ -203,9 +227,15 @@ class TeamsBot(Bot):
             member = self.records.get(REFERENCES, f"teams:member:{person.id}")
             if member is None or member.get("member_id") != who.id:
                 async with self.records.transaction() as tx:
-                    tx.put(REFERENCES, f"teams:member:{person.id}", {"kind": "member", "person": person.id, "member_id": who.id})
+                    tx.put(
+                        REFERENCES,
+                        f"teams:member:{person.id}",
+                        {"kind": "member", "person": person.id, "member_id": who.id},
+                    )
         if conv.conversation_type == "personal" and person is not None:
-            if await save_reference(self.records, person_key(person.id), {"kind": "person", "person": person.id}, ref, now):
+            if await save_reference(
+                self.records, person_key(person.id), {"kind": "person", "person": person.id}, ref, now
+            ):
                 await self._wake(person.id)
         elif conv.conversation_type == "channel" and (team := shape.team(activity)) is not None:
             # Post new threads in the channel itself, not as replies to whatever was said.
@@ -213,7 +243,9 @@ class TeamsBot(Bot):
             doc = {"kind": "team", "team": team["id"], "name": team.get("name", "")}
             await save_reference(self.records, f"teams:team:{team['id']}", doc, ref, now)
             installing = activity.type in (ActivityTypes.conversation_update, ActivityTypes.installation_update)
-            is_slt = self.slt_team and self.slt_team in {fold(team[k]) for k in ("id", "name", "aadGroupId") if k in team}
+            is_slt = self.slt_team and self.slt_team in {
+                fold(team[k]) for k in ("id", "name", "aadGroupId") if k in team
+            }
             if is_slt and (installing or self.records.get(REFERENCES, SLT) is None):
                 if await save_reference(self.records, SLT, {"kind": "slt", **doc}, ref, now):
                     log.info("SLT approvals will go to the channel of team %r", team.get("name"))

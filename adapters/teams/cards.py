@@ -71,7 +71,9 @@ def _execute(title: str, verb: str, data: Mapping[str, Any], *, inputs: bool = F
 
 
 def _action(button: Button) -> dict[str, Any]:
-    action = _execute(button.label, button.action, {"action": button.action, **{k: str(v) for k, v in button.data.items()}})
+    action = _execute(
+        button.label, button.action, {"action": button.action, **{k: str(v) for k, v in button.data.items()}}
+    )
     if button.style == "primary":
         action["style"] = "positive"
     elif button.style == "danger":
@@ -81,7 +83,12 @@ def _action(button: Button) -> dict[str, Any]:
 
 def _fields(fields: tuple[tuple[str, str], ...]) -> list[dict[str, Any]]:
     if all("\n" not in value and len(value) <= 80 for _label, value in fields):
-        return [{"type": "FactSet", "facts": [{"title": shown(label), "value": shown(value) or "-"} for label, value in fields]}]
+        return [
+            {
+                "type": "FactSet",
+                "facts": [{"title": shown(label), "value": shown(value) or "-"} for label, value in fields],
+            }
+        ]
     out: list[dict[str, Any]] = []
     for label, value in fields:
         out.append(_text(label, weight="Bolder", spacing="Medium"))
@@ -93,7 +100,11 @@ def _question(q: Question, directory: Directory) -> tuple[list[dict[str, Any]], 
     """Inputs and actions for the question being asked."""
     data = {"action": q.action, "workflow": q.workflow, "key": q.key}
     send = _execute("Send", q.action, data, inputs=True, style="positive")
-    required = {} if q.optional else {"isRequired": True, "errorMessage": "Please answer this question, or type cancel to stop."}
+    required = (
+        {}
+        if q.optional
+        else {"isRequired": True, "errorMessage": "Please answer this question, or type cancel to stop."}
+    )
     if q.kind == "yesno":
         return [], [_execute(c.label, q.action, {**data, ANSWER_ID: c.value}) for c in q.choices or ()]
     if q.kind in ("choice", "multi"):
@@ -127,7 +138,14 @@ def _question(q: Question, directory: Directory) -> tuple[list[dict[str, Any]], 
             {"type": "Input.Date", "id": ANSWER_ID, "label": "Date", **required},
             {"type": "Input.Time", "id": TIME_ID, "label": "Time", **required},
         ], [send]
-    box = {"type": "Input.Text", "id": ANSWER_ID, "label": "Your answer", "isMultiline": True, "maxLength": 2000, **required}
+    box = {
+        "type": "Input.Text",
+        "id": ANSWER_ID,
+        "label": "Your answer",
+        "isMultiline": True,
+        "maxLength": 2000,
+        **required,
+    }
     if q.optional:
         box["placeholder"] = "Leave empty to skip"
     return [box], [send]
@@ -179,7 +197,9 @@ def _common_prefix(labels: list[str]) -> str:
 
 def render_card(card: Card, directory: Directory) -> dict[str, Any]:
     """The Adaptive Card JSON for a neutral card."""
-    body: list[dict[str, Any]] = [_text(card.title, size="Medium", weight="Bolder", color=COLOURS[card.tone], style="heading")]
+    body: list[dict[str, Any]] = [
+        _text(card.title, size="Medium", weight="Bolder", color=COLOURS[card.tone], style="heading")
+    ]
     if card.body:
         body.append(_text(card.body.replace("\n", "\n\n")))
     if card.fields:

@@ -36,7 +36,17 @@ from msrest.exceptions import ClientRequestError, HttpOperationError
 from adapters.teams.auth import TOKEN_WAIT, OffLoopCredentials, TokenUnavailable
 from adapters.teams.cards import plain_text, render_card
 from adapters.teams.clients import SEND_TIMEOUT
-from adapters.teams.references import CARDS, HOW_TO_REACH, REFERENCES, SERVICE, SLT, UNREACHABLE, WAITING, person_key, save_reference
+from adapters.teams.references import (
+    CARDS,
+    HOW_TO_REACH,
+    REFERENCES,
+    SERVICE,
+    SLT,
+    UNREACHABLE,
+    WAITING,
+    person_key,
+    save_reference,
+)
 from adapters.teams.settings import PLATFORM
 from bot.delivery import Message
 from bot.errors import PermanentFailure, TemporaryFailure
@@ -67,19 +77,33 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
     if isinstance(exc, HttpOperationError) and getattr(exc, "response", None) is not None:
         exc = Refused(exc.response.status_code, exc.response.headers.get("Retry-After", ""))
     if isinstance(exc, TokenUnavailable):
-        return TemporaryFailure(f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening", exc.retry_after)
+        return TemporaryFailure(
+            f"{exc}; check app_id, app_password and tenant_id in [teams] if this keeps happening", exc.retry_after
+        )
     if isinstance(exc, Refused):
         if exc.status == 429 or exc.status >= 500:
             retry = exc.retry_after
-            return TemporaryFailure(f"Teams answered {exc.status}", float(retry) if retry.replace(".", "", 1).isdigit() else None)
+            return TemporaryFailure(
+                f"Teams answered {exc.status}", float(retry) if retry.replace(".", "", 1).isdigit() else None
+            )
         if exc.status == 401:
             # Our token was not accepted (expired, or the app's secret changed): kept and
             # retried, as MSAL fetches a new token, rather than given up.
-            return TemporaryFailure("Teams did not accept the bot's token (401); check app_id, app_password and tenant_id in [teams] if this keeps happening")
+            return TemporaryFailure(
+                "Teams did not accept the bot's token (401); check app_id, app_password and tenant_id in [teams] if this keeps happening"
+            )
         if exc.status in (403, 404):
             return Unreachable(f"Teams answered {exc.status}")
         return PermanentFailure(f"Teams refused the message ({exc.status})")
-    if isinstance(exc, ClientRequestError | requests.RequestException | aiohttp.ClientError | TimeoutError | asyncio.TimeoutError | OSError):
+    if isinstance(
+        exc,
+        ClientRequestError
+        | requests.RequestException
+        | aiohttp.ClientError
+        | TimeoutError
+        | asyncio.TimeoutError
+        | OSError,
+    ):
         return TemporaryFailure(f"could not reach Teams ({exc.__class__.__name__})")
     return PermanentFailure(f"unexpected error sending to Teams ({exc.__class__.__name__})")
 
@@ -141,7 +165,13 @@ def _shorter(card: Card, excess: int) -> Card:
     hidden = len(card.fields) - len(shown) and int(card.fields[-1][1].split()[0])
     keep = len(shown) // 2
     if keep:
-        return replace(card, fields=(*shown[:keep], ("…", f"{hidden + len(shown) - keep} more not shown: this was too long to show in Teams")))
+        return replace(
+            card,
+            fields=(
+                *shown[:keep],
+                ("…", f"{hidden + len(shown) - keep} more not shown: this was too long to show in Teams"),
+            ),
+        )
     return card
 
 
@@ -155,7 +185,9 @@ def _activity(card: Card, directory: Directory, reference: dict[str, Any]) -> di
         "recipient": reference.get("user"),
         "locale": reference.get("locale"),
         "summary": plain_text(card),
-        "attachments": [{"contentType": CardFactory.content_types.adaptive_card, "content": render_card(card, directory)}],
+        "attachments": [
+            {"contentType": CardFactory.content_types.adaptive_card, "content": render_card(card, directory)}
+        ],
     }
     return {k: v for k, v in activity.items() if v is not None}
 
@@ -165,7 +197,15 @@ class TeamsChannel:
 
     name = "teams"
 
-    def __init__(self, adapter: CloudAdapter, app_id: str, records: OwnRecords, directory: Directory, now: Callable[[], datetime], timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(
+        self,
+        adapter: CloudAdapter,
+        app_id: str,
+        records: OwnRecords,
+        directory: Directory,
+        now: Callable[[], datetime],
+        timeout: float = SEND_TIMEOUT,
+    ) -> None:
         self.adapter = adapter
         self.app_id = app_id
         self.store = records  # its own tables only (TABLES)
@@ -211,7 +251,9 @@ class TeamsChannel:
             headers["Authorization"] = authorization
         if self.session is None:
             self.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        async with self.session.request(method, service_url.rstrip("/") + path, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers) as resp:
+        async with self.session.request(
+            method, service_url.rstrip("/") + path, data=json.dumps(body, ensure_ascii=False).encode(), headers=headers
+        ) as resp:
             if resp.status >= 300:
                 if resp.status == 401:
                     self._refused_token(service_url)
@@ -284,7 +326,12 @@ class TeamsChannel:
         reference = stored["reference"]
         conversation = quote(str((reference.get("conversation") or {}).get("id", "")), safe="")
         # A new message, not a reply: no replyToId, so a channel gets a new thread.
-        answer = await self._call("POST", reference, f"/v3/conversations/{conversation}/activities", card_activity(card, self.directory, reference))
+        answer = await self._call(
+            "POST",
+            reference,
+            f"/v3/conversations/{conversation}/activities",
+            card_activity(card, self.directory, reference),
+        )
         if msg.key and answer.get("id"):
             await self._remember_copy(msg.key, ref_key, str(answer["id"]))
 
@@ -302,7 +349,9 @@ class TeamsChannel:
         reference = stored["reference"]
         conversation = quote(str((reference.get("conversation") or {}).get("id", "")), safe="")
         body = {**card_activity(card, self.directory, reference), "id": activity_id}
-        await self._call("PUT", reference, f"/v3/conversations/{conversation}/activities/{quote(activity_id, safe='')}", body)
+        await self._call(
+            "PUT", reference, f"/v3/conversations/{conversation}/activities/{quote(activity_id, safe='')}", body
+        )
 
     async def _to_person(self, person_id: str, msg: Message) -> None:
         key = person_key(person_id)
@@ -336,10 +385,14 @@ class TeamsChannel:
         async def opened(tc: TurnContext) -> None:
             captured.append(TurnContext.get_conversation_reference(tc.activity))
 
-        await self.adapter.create_conversation(self.app_id, opened, params, service.get("channel_id", "msteams"), service["service_url"])
+        await self.adapter.create_conversation(
+            self.app_id, opened, params, service.get("channel_id", "msteams"), service["service_url"]
+        )
         if not captured:
             raise TemporaryFailure("Teams did not open the chat; trying again later")
-        await save_reference(self.store, person_key(person_id), {"kind": "person", "person": person_id}, captured[0], self.now())
+        await save_reference(
+            self.store, person_key(person_id), {"kind": "person", "person": person_id}, captured[0], self.now()
+        )
         async with self.store.transaction() as tx:
             tx.can_reach(person_id)
 

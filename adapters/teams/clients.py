@@ -14,7 +14,10 @@ import contextlib
 from types import SimpleNamespace
 from typing import Any
 
-from botbuilder.integration.aiohttp import ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory
+from botbuilder.integration.aiohttp import (
+    ConfigurationBotFrameworkAuthentication,
+    ConfigurationServiceClientCredentialFactory,
+)
 from botbuilder.schema import Activity
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import (
@@ -26,7 +29,13 @@ from botframework.connector.auth import (
 )
 from botframework.connector.skills import BotFrameworkClient
 
-from adapters.teams.auth import TOKEN_WAIT, OffLoopCredentials, OffLoopCredentialsFactory, TokenUnavailable, use_signing_keys
+from adapters.teams.auth import (
+    TOKEN_WAIT,
+    OffLoopCredentials,
+    OffLoopCredentialsFactory,
+    TokenUnavailable,
+    use_signing_keys,
+)
 from adapters.teams.settings import TeamsSettings
 
 SEND_TIMEOUT = 20  # seconds for one connector call; a timeout is retried from the outbox
@@ -91,14 +100,20 @@ class CachingAuthentication(BotFrameworkAuthentication):
     async def authenticate_request(self, activity: Activity, auth_header: str) -> AuthenticateRequestResult:
         result = await self._inner.authenticate_request(activity, auth_header)
         if result.connector_factory is not None:
-            result.connector_factory = _CachingConnectorFactory(self, result.connector_factory, _app_id(result.claims_identity))
+            result.connector_factory = _CachingConnectorFactory(
+                self, result.connector_factory, _app_id(result.claims_identity)
+            )
         return result
 
-    async def authenticate_streaming_request(self, auth_header: str, channel_id_header: str) -> AuthenticateRequestResult:
+    async def authenticate_streaming_request(
+        self, auth_header: str, channel_id_header: str
+    ) -> AuthenticateRequestResult:
         return await self._inner.authenticate_streaming_request(auth_header, channel_id_header)
 
     def create_connector_factory(self, claims_identity: ClaimsIdentity) -> ConnectorFactory:
-        return _CachingConnectorFactory(self, self._inner.create_connector_factory(claims_identity), _app_id(claims_identity))
+        return _CachingConnectorFactory(
+            self, self._inner.create_connector_factory(claims_identity), _app_id(claims_identity)
+        )
 
     async def create_user_token_client(self, claims_identity: ClaimsIdentity) -> UserTokenClient:
         key = _app_id(claims_identity)
@@ -123,4 +138,6 @@ def build_authentication(teams: TeamsSettings, timeout: float = SEND_TIMEOUT) ->
     use_signing_keys()
     config = configuration(teams)
     credentials = OffLoopCredentialsFactory(ConfigurationServiceClientCredentialFactory(config))
-    return CachingAuthentication(ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials), timeout)
+    return CachingAuthentication(
+        ConfigurationBotFrameworkAuthentication(config, credentials_factory=credentials), timeout
+    )

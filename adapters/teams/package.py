@@ -81,20 +81,28 @@ def outline_icon(size: int = 32) -> bytes:
     def pixel(x: int, y: int) -> Pixel:
         px, py = x + 0.5, y + 0.5
         inside = _bubble(size, px, py)
-        edge = inside and not all(_bubble(size, px + dx, py + dy) for dx, dy in ((1.5, 0), (-1.5, 0), (0, 1.5), (0, -1.5)))
+        edge = inside and not all(
+            _bubble(size, px + dx, py + dy) for dx, dy in ((1.5, 0), (-1.5, 0), (0, 1.5), (0, -1.5))
+        )
         on = edge or (inside and _tick(size, px, py, 0.06 * size))
         return (255, 255, 255, 255) if on else (255, 255, 255, 0)
 
     return png(size, size, pixel)
 
 
-def manifest(settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str, version: str = "1.0.0") -> dict[str, Any]:
+def manifest(
+    settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str, version: str = "1.0.0"
+) -> dict[str, Any]:
     """The Teams app manifest for this school's bot."""
     teams = teams_settings(settings)
     if teams is None or not teams.app_id:
-        raise PolicybotError(f"{settings.source}: [teams] app_id is needed for the app package: it is the Microsoft App ID of your Azure bot registration.")
+        raise PolicybotError(
+            f"{settings.source}: [teams] app_id is needed for the app package: it is the Microsoft App ID of your Azure bot registration."
+        )
     if not GUID.match(teams.app_id):
-        raise PolicybotError(f"{settings.source}: teams.app_id should look like 00000000-0000-0000-0000-000000000000 (the Microsoft App ID).")
+        raise PolicybotError(
+            f"{settings.source}: teams.app_id should look like 00000000-0000-0000-0000-000000000000 (the Microsoft App ID)."
+        )
     for name, url in (("--website", website), ("--privacy", privacy), ("--terms", terms)):
         if not url.startswith("https://"):
             raise PolicybotError(f"{name} must be an https:// address; Teams refuses packages without one.")
@@ -128,7 +136,10 @@ def manifest(settings: Settings, registry: Registry, *, website: str, privacy: s
                 "supportsFiles": False,
                 "isNotificationOnly": False,
                 # Teams allows ten commands per list.
-                "commandLists": [{"scopes": ["personal"], "commands": commands[:10]}, {"scopes": ["team"], "commands": commands[:1]}],
+                "commandLists": [
+                    {"scopes": ["personal"], "commands": commands[:10]},
+                    {"scopes": ["team"], "commands": commands[:1]},
+                ],
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],
@@ -136,7 +147,9 @@ def manifest(settings: Settings, registry: Registry, *, website: str, privacy: s
     }
 
 
-def write_package(out: Path, settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str) -> dict[str, Any]:
+def write_package(
+    out: Path, settings: Settings, registry: Registry, *, website: str, privacy: str, terms: str
+) -> dict[str, Any]:
     """Write the zip Teams admin accepts; return the manifest."""
     data = manifest(settings, registry, website=website, privacy=privacy, terms=terms)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -50,10 +50,14 @@ def serialise(reference: ConversationReference) -> dict[str, Any]:
 def _fingerprint(reference: ConversationReference, doc: dict[str, Any]) -> str:
     """What a stored reference is made of, cheaply: equal means serialising it again would give the same."""
     accounts = [None if a is None else a.__dict__ for a in (reference.conversation, reference.user, reference.bot)]
-    return json.dumps([reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str)
+    return json.dumps(
+        [reference.service_url, reference.channel_id, reference.locale, doc, accounts], sort_keys=True, default=str
+    )
 
 
-async def save_reference(store: Records, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime) -> bool:
+async def save_reference(
+    store: Records, key: str, doc: dict[str, Any], reference: ConversationReference, now: datetime
+) -> bool:
     """Store how to reach a person or channel; True if it is new or changed.
 
     The record keeps a fingerprint of what it was made from, so the same conversation
@@ -66,7 +70,11 @@ async def save_reference(store: Records, key: str, doc: dict[str, Any], referenc
     data.pop("activityId", None)  # replies go to the conversation, not to one message
     async with store.transaction() as tx:
         old = tx.get(REFERENCES, key)
-        tx.put(REFERENCES, key, {**doc, "platform": "teams", "reference": data, "made_from": made_from, "updated_at": now.isoformat()})
+        tx.put(
+            REFERENCES,
+            key,
+            {**doc, "platform": "teams", "reference": data, "made_from": made_from, "updated_at": now.isoformat()},
+        )
     return old is None or old.get("reference") != data
 
 

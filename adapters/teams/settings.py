@@ -35,9 +35,17 @@ def read(tm: Section) -> TeamsSettings:
     if teams.app_type not in APP_TYPES:
         raise ConfigError(tm.file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
     if teams.app_id and not teams.app_password and teams.app_type != "UserAssignedMSI":
-        raise ConfigError(tm.file, "teams.app_password", "expected the client secret of the Azure bot registration, or set MicrosoftAppPassword")
+        raise ConfigError(
+            tm.file,
+            "teams.app_password",
+            "expected the client secret of the Azure bot registration, or set MicrosoftAppPassword",
+        )
     if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id:
-        raise ConfigError(tm.file, "teams.tenant_id", "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId")
+        raise ConfigError(
+            tm.file,
+            "teams.tenant_id",
+            "expected the Directory (tenant) ID for a SingleTenant bot, or set MicrosoftAppTenantId",
+        )
     return teams
 
 

@@ -40,14 +40,18 @@ def read_live(file: Path) -> tuple[dict[str, Any], Damage | None]:
         return {}, Damage(file.name, 0, f"cannot be read as JSON (damaged or cut short near byte {exc.pos:,})")
     except ValueError:
         return {}, Damage(file.name, 0, "cannot be read as text (damaged)")
-    if type(data) is not dict or not all(type(docs) is dict and all(type(d) is dict for d in docs.values()) for docs in data.values()):
+    if type(data) is not dict or not all(
+        type(docs) is dict and all(type(d) is dict for d in docs.values()) for docs in data.values()
+    ):
         return {}, Damage(file.name, 0, "is not policybot's tables of records")
     if type(data.get(META, {}).get("1", {}).get("seq", 0)) is not int:
         return {}, Damage(file.name, 0, "has no change number")
     return data, None
 
 
-def dump(snapshot: dict[str, Any], fh: Any, chunk: int = StoreTuning.dump_chunk, pause: Callable[[], None] = lambda: None) -> None:
+def dump(
+    snapshot: dict[str, Any], fh: Any, chunk: int = StoreTuning.dump_chunk, pause: Callable[[], None] = lambda: None
+) -> None:
     """Write `snapshot` ({table: {doc id: record}}) as compact JSON, the text json.dump gives.
 
     `chunk` records at a time through the C encoder: json.dump's pure-Python encoder
@@ -89,7 +93,9 @@ class Checkpoints:
         # the journal to replay on opening stays about the size of live.json.
         if journal_size > max(self.tuning.checkpoint_bytes, self.live_size):
             return True
-        return self.since >= self.tuning.checkpoint_every and journal_size >= self.live_size * self.tuning.checkpoint_share
+        return (
+            self.since >= self.tuning.checkpoint_every and journal_size >= self.live_size * self.tuning.checkpoint_share
+        )
 
     @property
     def running(self) -> bool:

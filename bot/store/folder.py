@@ -27,12 +27,16 @@ def lock_folder(path: Path) -> int:
         path.mkdir(parents=True, exist_ok=True)
         fd = os.open(path / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
     except OSError as exc:
-        raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
+        raise StoreUnavailable(
+            f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to."
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         os.close(fd)
-        raise StoreLocked(f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path.") from None
+        raise StoreLocked(
+            f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path."
+        ) from None
     with contextlib.suppress(OSError):
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

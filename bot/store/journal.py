@@ -27,7 +27,13 @@ log = logging.getLogger("policybot.store")
 
 
 def _change(write: Any) -> bool:
-    return type(write) is list and len(write) == 3 and type(write[0]) is str and type(write[1]) is str and (write[2] is None or type(write[2]) is dict)
+    return (
+        type(write) is list
+        and len(write) == 3
+        and type(write[0]) is str
+        and type(write[1]) is str
+        and (write[2] is None or type(write[2]) is dict)
+    )
 
 
 def journal_problem(entry: Any) -> str:
@@ -122,7 +128,9 @@ class Journal:
         fh, self._fh = self._fh, None
         if fh is None:
             return
-        if self.failed:  # a second fsync may "succeed" with the lost pages still lost: only `cut_back` says what is on disk
+        if (
+            self.failed
+        ):  # a second fsync may "succeed" with the lost pages still lost: only `cut_back` says what is on disk
             with contextlib.suppress(OSError, ValueError):
                 fh.close()
             raise StoreUnavailable(self.failed)
@@ -169,7 +177,9 @@ class Journal:
         deadline = None if within is None else loop.time() + within
         while self.durable < target or self.undone(target):
             if self.failed or self.undone(target):
-                raise StoreUnavailable(self.failed or f"could not save to {self.folder}: the disk failed before this change was saved")
+                raise StoreUnavailable(
+                    self.failed or f"could not save to {self.folder}: the disk failed before this change was saved"
+                )
             if deadline is not None:
                 if loop.time() >= deadline:
                     return False
@@ -243,7 +253,10 @@ class Journal:
             self.undoing = (self.durable + 1, self.written)
             self._lost.append(self.undoing)
         self.failed = f"could not save to {self.folder}: {why}. Nothing is saved until the disk can be written again."
-        log.error("the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again", why)
+        log.error(
+            "the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again",
+            why,
+        )
         self._refused(why)
         return StoreUnavailable(self.failed)
 

@@ -17,7 +17,9 @@ from typing import Any
 
 from bot.store.tuning import os_fsync
 
-compact = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps(..., separators=...) builds an encoder on every call
+compact = json.JSONEncoder(
+    separators=(",", ":")
+).encode  # json.dumps(..., separators=...) builds an encoder on every call
 
 # The last field of a sealed line. Any other three-byte name there is "crc" damaged: no line ends so otherwise.
 _SEAL = re.compile(rb',"([^"]{3})":(\d{1,10})\}\n\Z')

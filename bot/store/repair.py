@@ -49,9 +49,15 @@ def check(folder: Path) -> Report:
         records = sum(len(docs) for name, docs in data.items() if name != META)
         seq = data.get(META, {}).get("1", {}).get("seq", 0)
         tables = len(data) - (META in data)
-        summary.append(f"{LIVE}: {records:,} record{'s' * (records != 1)} in {tables} table{'s' * (tables != 1)}, as of change {seq:,}")
+        summary.append(
+            f"{LIVE}: {records:,} record{'s' * (records != 1)} in {tables} table{'s' * (tables != 1)}, as of change {seq:,}"
+        )
     lines = {}
-    for name, problem, noun in ((PREVIOUS, journal_problem, "changes"), (JOURNAL, journal_problem, "changes"), (AUDIT, audit_problem, "entries")):
+    for name, problem, noun in (
+        (PREVIOUS, journal_problem, "changes"),
+        (JOURNAL, journal_problem, "changes"),
+        (AUDIT, audit_problem, "entries"),
+    ):
         found = read_lines(folder / name, problem)
         lines[name] = found
         damage += found.damage
@@ -98,7 +104,13 @@ async def repair(folder: Path, now: datetime) -> list[SetAside]:
             async with store.transaction() as tx:
                 for aside in done:
                     where = ", ".join(map(str, aside.lines))
-                    tx.audit(ACTOR, "data_repaired", aside.file, at=now, detail=f"damaged line{'s' if len(aside.lines) > 1 else ''} {where} set aside in {aside.into}; every other line kept")
+                    tx.audit(
+                        ACTOR,
+                        "data_repaired",
+                        aside.file,
+                        at=now,
+                        detail=f"damaged line{'s' if len(aside.lines) > 1 else ''} {where} set aside in {aside.into}; every other line kept",
+                    )
     finally:
         await store.close()
     return done

@@ -104,7 +104,9 @@ class Store:
             for lines in (previous, current, audit):
                 lines.cut_torn(self.tuning.fsync)
         except OSError as exc:
-            raise StoreUnavailable(f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to.") from None
+            raise StoreUnavailable(
+                f"policybot cannot use the data folder {path}: {exc.strerror}. Check it exists and can be written to."
+            ) from None
         seq = data.get(META, {}).get("1", {}).get("seq", 0)
         live_seq, live_size = (seq, live.stat().st_size) if live.exists() else (-1, 0)
         tables = Tables(data)
@@ -332,7 +334,9 @@ class Store:
             try:
                 read = self._read(self.path)
             except (OSError, PolicybotError) as exc:
-                log.error("after the disk failed, its data could not be read back (%s); policybot keeps refusing changes", exc)
+                log.error(
+                    "after the disk failed, its data could not be read back (%s); policybot keeps refusing changes", exc
+                )
                 return False
             self._install(read)
             self.seq = max(self.seq, written)  # the undone commits' numbers are never used again
@@ -340,11 +344,24 @@ class Store:
         finally:
             self.checkpoints.writing.release()
         undone = "" if hi < lo else f"{lo}" if lo == hi else f"{lo} to {hi}"
-        log.warning("the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)", undone or "none")
+        log.warning(
+            "the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)",
+            undone or "none",
+        )
         tx = Transaction(self)
         for e in lost:
-            tx.audit("policybot", "not_saved", str(e.get("record")), detail=f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: the disk failed before it was saved")
-        tx.audit("policybot", "store_recovered", "data folder", detail=f"the disk can be written again; changes not saved and undone: {undone or 'none'}")
+            tx.audit(
+                "policybot",
+                "not_saved",
+                str(e.get("record")),
+                detail=f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: the disk failed before it was saved",
+            )
+        tx.audit(
+            "policybot",
+            "store_recovered",
+            "data folder",
+            detail=f"the disk can be written again; changes not saved and undone: {undone or 'none'}",
+        )
         self._apply(tx)
         return True
 

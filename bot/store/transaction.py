@@ -63,7 +63,9 @@ class Transaction:
         """The records `keep` accepts, including this transaction's own writes."""
         return self._overlay(table, self.store.where(table, keep), keep)
 
-    def _overlay(self, table: str, stored: list[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+    def _overlay(
+        self, table: str, stored: list[dict[str, Any]], keep: Callable[[dict[str, Any]], bool]
+    ) -> list[dict[str, Any]]:
         """`stored` (what the store holds) with this transaction's own writes in place."""
         rows = {d["id"]: d for d in stored}
         for (t, key), doc in self.writes.items():

@@ -67,14 +67,20 @@ class FakeConnector:
     def _refusal(self, request: web.Request, body: Any, conversation: str = "") -> web.Response | None:
         """401 without the expected token; 400 for an activity the connector would not accept."""
         if self.token and request.headers.get("Authorization") != f"Bearer {self.token}":
-            return web.json_response({"error": {"code": "Unauthorized", "message": "Authorization has been denied for this request."}}, status=401)
+            return web.json_response(
+                {"error": {"code": "Unauthorized", "message": "Authorization has been denied for this request."}},
+                status=401,
+            )
         if conversation:
             ok = (
                 isinstance(body, dict)
                 and body.get("type") == "message"
                 and isinstance((body.get("from") or {}).get("id"), str)
                 and (body.get("conversation") or {}).get("id") == conversation
-                and all(isinstance(a, dict) and isinstance(a.get("contentType"), str) and "content" in a for a in body.get("attachments") or [])
+                and all(
+                    isinstance(a, dict) and isinstance(a.get("contentType"), str) and "content" in a
+                    for a in body.get("attachments") or []
+                )
             )
             if not ok:
                 return web.json_response({"error": {"code": "BadArgument", "message": "Invalid activity"}}, status=400)
@@ -88,7 +94,9 @@ class FakeConnector:
             status = self.failures.pop(0)
             self.refused += 1
             headers = {"Retry-After": "1"} if status == 429 else {}
-            return web.json_response({"error": {"code": "ServiceError", "message": "try again later"}}, status=status, headers=headers)
+            return web.json_response(
+                {"error": {"code": "ServiceError", "message": "try again later"}}, status=status, headers=headers
+            )
         return None
 
     def _id(self) -> str:
@@ -127,7 +135,15 @@ class FakeConnector:
         member = (body.get("members") or [{}])[0].get("id", "")
         self.calls.append(Call("CREATE", "", "", body))
         if member not in self.installed:
-            return web.json_response({"error": {"code": "BotNotInConversationRoster", "message": "The bot is not part of the conversation roster."}}, status=403)
+            return web.json_response(
+                {
+                    "error": {
+                        "code": "BotNotInConversationRoster",
+                        "message": "The bot is not part of the conversation roster.",
+                    }
+                },
+                status=403,
+            )
         return web.json_response({"id": f"a:personal-{member}", "activityId": ""}, status=201)
 
     def app(self) -> web.Application:

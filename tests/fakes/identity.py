@@ -74,7 +74,13 @@ class FakeIdentity:
         await self._wait("openid")
         if self.status != 200:
             return web.json_response({"error": "unavailable"}, status=self.status)
-        return web.json_response({"issuer": ISSUER, "jwks_uri": self.url + "/botframework/keys", "id_token_signing_alg_values_supported": ["RS256"]})
+        return web.json_response(
+            {
+                "issuer": ISSUER,
+                "jwks_uri": self.url + "/botframework/keys",
+                "id_token_signing_alg_values_supported": ["RS256"],
+            }
+        )
 
     async def _keys(self, _request: web.Request) -> web.Response:
         await self._wait("keys")
@@ -84,7 +90,10 @@ class FakeIdentity:
     async def _token(self, _request: web.Request) -> web.Response:
         await self._wait("token")
         if self.token_status != 200:
-            return web.json_response({"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."}, status=self.token_status)
+            return web.json_response(
+                {"error": "invalid_client", "error_description": "AADSTS7000215: Invalid client secret provided."},
+                status=self.token_status,
+            )
         return web.json_response({"token_type": "Bearer", "expires_in": 3599, "access_token": self.token})
 
     def sign(self, claims: dict[str, Any], *, kid: str | None = KID, key: Any = None, algorithm: str = "RS256") -> str:

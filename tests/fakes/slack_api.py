@@ -73,7 +73,16 @@ class FakeSlack:
 
     # ---- test controls ------------------------------------------------------
 
-    def fail(self, method: str, status: int, *, times: int = 1, retry_after: int | None = None, html: bool = False, delay: float = 0.0) -> None:
+    def fail(
+        self,
+        method: str,
+        status: int,
+        *,
+        times: int = 1,
+        retry_after: int | None = None,
+        html: bool = False,
+        delay: float = 0.0,
+    ) -> None:
         """Answer `method` with `status` for the next `times` calls, then recover."""
         self.failures.setdefault(method, []).append(Failure(status, times, retry_after, html, delay))
 
@@ -87,7 +96,9 @@ class FakeSlack:
 
     def last(self, channel: str) -> dict[str, Any]:
         found = self.posted(channel)
-        assert found, f"nothing was posted in {channel}; calls: {[(c.method, c.args.get('channel')) for c in self.calls]}"
+        assert found, (
+            f"nothing was posted in {channel}; calls: {[(c.method, c.args.get('channel')) for c in self.calls]}"
+        )
         return found[-1]
 
     # ---- the Web API -----------------------------------------------------------
@@ -115,7 +126,12 @@ class FakeSlack:
                 await asyncio.sleep(failure.delay)
             headers = {"Retry-After": str(failure.retry_after)} if failure.retry_after is not None else {}
             if failure.html:
-                return web.Response(status=failure.status, text="<html><body>Bad Gateway</body></html>", content_type="text/html", headers=headers)
+                return web.Response(
+                    status=failure.status,
+                    text="<html><body>Bad Gateway</body></html>",
+                    content_type="text/html",
+                    headers=headers,
+                )
             error = "ratelimited" if failure.status == 429 else "internal_error"
             return web.json_response({"ok": False, "error": error}, status=failure.status, headers=headers)
         self.calls.append(Call(method, args, token, 200))
@@ -140,7 +156,16 @@ class FakeSlack:
         return f"1764064800.{next(self._ts):06d}"
 
     def _auth_test(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://pennington.slack.com/", "team": "Pennington", "user": "policybot", "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID, "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://pennington.slack.com/",
+            "team": "Pennington",
+            "user": "policybot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
 
     def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
         user = str(args.get("users", ""))
@@ -148,7 +173,14 @@ class FakeSlack:
 
     def _chat_postMessage(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args["channel"]), self._next_ts()
-        message = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "ts": ts, "text": args.get("text", ""), "blocks": args.get("blocks", [])}
+        message = {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+            "ts": ts,
+            "text": args.get("text", ""),
+            "blocks": args.get("blocks", []),
+        }
         self.messages[(channel, ts)] = message
         return {"ok": True, "channel": channel, "ts": ts, "message": message}
 
@@ -178,7 +210,14 @@ class FakeSlack:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
         self.sockets.append(ws)
-        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {"host": "fake"}, "connection_info": {"app_id": APP_ID}})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "fake"},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
         self.connected.set()
         async for msg in ws:
             if msg.type == aiohttp.WSMsgType.TEXT:
@@ -188,11 +227,22 @@ class FakeSlack:
                     self._acked.notify_all()
         return ws
 
-    async def push(self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False) -> dict[str, Any]:
+    async def push(
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
+    ) -> dict[str, Any]:
         """Send an envelope down the socket as Slack does; return the app's acknowledgement."""
         await asyncio.wait_for(self.connected.wait(), timeout=5)
         envelope_id = f"env-{next(self._ts)}"
-        await self.sockets[-1].send_json({"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": accepts_response_payload, "retry_attempt": 0, "retry_reason": ""})
+        await self.sockets[-1].send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "payload": payload,
+                "accepts_response_payload": accepts_response_payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
         async with self._acked:
             await asyncio.wait_for(self._acked.wait_for(lambda: envelope_id in self.socket_acks), timeout=5)
         return self.socket_acks[envelope_id]
@@ -231,7 +281,15 @@ def command_form(user: str, command: str, text: str = "", channel: str = "C0STAF
 def dm_event(user: str, text: str, *, event_id: str = "", files: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """A message.im event callback (https://docs.slack.dev/reference/events/message.im)."""
     n = next(_ids)
-    event: dict[str, Any] = {"type": "message", "channel": "D" + user[1:], "user": user, "text": text, "ts": f"1764064900.{n:06d}", "event_ts": f"1764064900.{n:06d}", "channel_type": "im"}
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": "D" + user[1:],
+        "user": user,
+        "text": text,
+        "ts": f"1764064900.{n:06d}",
+        "event_ts": f"1764064900.{n:06d}",
+        "channel_type": "im",
+    }
     if files is not None:
         event.update(subtype="file_share", files=files, upload=False)
     return {
@@ -242,7 +300,15 @@ def dm_event(user: str, text: str, *, event_id: str = "", files: list[dict[str, 
         "type": "event_callback",
         "event_id": event_id or f"Ev{n:08d}",
         "event_time": 1764064900 + n,
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True, "is_enterprise_install": False}],
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM,
+                "user_id": BOT_USER,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
         "is_ext_shared_channel": False,
         "event_context": f"4-fake-{n}",
     }
@@ -279,7 +345,14 @@ def invalid_blocks(blocks: list[Any], most: int) -> str:
     return ""
 
 
-def block_actions(user: str, channel: str, message: dict[str, Any], block: dict[str, Any], action: dict[str, Any], state: dict[str, Any] | None = None) -> dict[str, Any]:
+def block_actions(
+    user: str,
+    channel: str,
+    message: dict[str, Any],
+    block: dict[str, Any],
+    action: dict[str, Any],
+    state: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """A block_actions payload (https://docs.slack.dev/reference/interaction-payloads/block_actions-payload)."""
     n = next(_ids)
     return {
@@ -317,8 +390,12 @@ class SlackSender:
             await resp.read()
             return resp
 
-    async def command(self, user: str, command: str, text: str = "", channel: str = "C0STAFF") -> aiohttp.ClientResponse:
-        return await self.post(urlencode(command_form(user, command, text, channel)), "application/x-www-form-urlencoded")
+    async def command(
+        self, user: str, command: str, text: str = "", channel: str = "C0STAFF"
+    ) -> aiohttp.ClientResponse:
+        return await self.post(
+            urlencode(command_form(user, command, text, channel)), "application/x-www-form-urlencoded"
+        )
 
     async def event(self, payload: dict[str, Any], retry: int | None = None) -> aiohttp.ClientResponse:
         body = json.dumps(payload)

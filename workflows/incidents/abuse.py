@@ -61,7 +61,13 @@ TOLD = (
 def where_options(_answers: Answers, ctx: Context) -> tuple[Choice, ...]:
     """The school's active accounts from the register, then 'somewhere else'."""
     accounts = active_accounts(ctx)  # one being handed over to a new runner is still the school's
-    found = tuple(Choice(a["id"], f"{a.get('platform_label', a.get('platform', ''))} {a.get('handle', '')} ({a.get('name', '')})".strip()) for a in accounts)
+    found = tuple(
+        Choice(
+            a["id"],
+            f"{a.get('platform_label', a.get('platform', ''))} {a.get('handle', '')} ({a.get('name', '')})".strip(),
+        )
+        for a in accounts
+    )
     return (*found, Choice(ELSEWHERE, "Somewhere else (a personal account, a group chat, another site)"))
 
 
@@ -75,13 +81,17 @@ def acted(a: Answers) -> bool:
 
 def nothing_alone(value: list[str], _answers: Answers, _ctx: Context) -> list[str]:
     if "nothing" in value and len(value) > 1:
-        raise Invalid("You chose 'Nothing yet' and something else too. Please choose what you have done, or just 'Nothing yet'.")
+        raise Invalid(
+            "You chose 'Nothing yet' and something else too. Please choose what you have done, or just 'Nothing yet'."
+        )
     return value
 
 
 def described(value: str, _answers: Answers, _ctx: Context) -> str:
     if len(value.strip()) < 10:
-        raise Invalid("Please describe it in a sentence or two: what it said or showed, and when it was posted. SLT need enough to act on.")
+        raise Invalid(
+            "Please describe it in a sentence or two: what it said or showed, and when it was posted. SLT need enough to act on."
+        )
     return value.strip()
 
 
@@ -94,7 +104,9 @@ SUGGESTED = {
 def suggested_wording(answers: Answers) -> str:
     """A short, calm public note that says exactly why the school acted, naming nobody."""
     lines = [SUGGESTED[v] for v in ("removed", "blocked") if v in answers.get("done", [])]
-    lines.append("We welcome respectful discussion and want this to be a safe, friendly space for our whole school community. Thank you for understanding.")
+    lines.append(
+        "We welcome respectful discussion and want this to be a safe, friendly space for our whole school community. Thank you for understanding."
+    )
     return " ".join(lines)
 
 
@@ -147,10 +159,22 @@ STEPS = (
         when=lambda a: a.get("kind") == "other",
         example="a fake fundraising page using the school's logo",
     ),
-    Step(key="target", prompt="Who does it target? Choose all that apply (numbers separated by commas).", kind="multi", label="Targets", choices=TARGETS),
+    Step(
+        key="target",
+        prompt="Who does it target? Choose all that apply (numbers separated by commas).",
+        kind="multi",
+        label="Targets",
+        choices=TARGETS,
+    ),
     Step(key="poster", prompt="Who posted it?", kind="choice", label="Posted by", choices=POSTERS),
     Step(
-        key="done", prompt="What has been done already? Choose all that apply (numbers separated by commas).", kind="multi", label="Done already", choices=DONE, check=nothing_alone, then=act_swiftly
+        key="done",
+        prompt="What has been done already? Choose all that apply (numbers separated by commas).",
+        kind="multi",
+        label="Done already",
+        choices=DONE,
+        check=nothing_alone,
+        then=act_swiftly,
     ),
     Step(
         key="told_audience",
@@ -182,7 +206,12 @@ STEPS = (
 def urgency(answers: Answers, _ctx: Context) -> str:
     if answers.get("danger"):
         return "urgent"
-    if "pupil" in answers.get("target", []) or answers.get("kind") in ("threatening", "discriminatory", "harassment", "bullying"):
+    if "pupil" in answers.get("target", []) or answers.get("kind") in (
+        "threatening",
+        "discriminatory",
+        "harassment",
+        "bullying",
+    ):
         return "high"
     return "normal"
 

@@ -48,8 +48,19 @@ def alert_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     buttons = [show_button(inc)]
     if inc["status"] == "open" and not inc.get("owner"):
         buttons.append(Button(action="incidents.own", label="Take ownership", data=data_of(inc), style="primary"))
-    tone = "urgent" if inc["urgency"] == "urgent" and inc["status"] == "open" else "warning" if inc["status"] == "open" else "info"
-    return Card(f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]})", body, buttons=tuple(buttons), tone=tone)
+    tone = (
+        "urgent"
+        if inc["urgency"] == "urgent" and inc["status"] == "open"
+        else "warning"
+        if inc["status"] == "open"
+        else "info"
+    )
+    return Card(
+        f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]})",
+        body,
+        buttons=tuple(buttons),
+        tone=tone,
+    )
 
 
 def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
@@ -59,7 +70,13 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
         (
             "Status",
             ("open" if inc["status"] == "open" else "closed")
-            + ("" if inc["report_complete"] else " (the reporter cancelled before finishing the report)" if inc.get("report_stopped_at") else " (the reporter has not finished the report yet)"),
+            + (
+                ""
+                if inc["report_complete"]
+                else " (the reporter cancelled before finishing the report)"
+                if inc.get("report_stopped_at")
+                else " (the reporter has not finished the report yet)"
+            ),
         ),
         ("Urgency", URGENCY[inc["urgency"]]),
         ("Reported by", f"{ctx.directory.name(inc['reporter'])}, {when(inc['reported_at'], tz)}"),
@@ -67,10 +84,17 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
     ]
     fields += [(label, text) for label, text in inc.get("details", [])]
     if inc.get("files_sent"):
-        fields.append(("Files", f"The reporter sent {inc['files_sent']} file(s) into the chat. They were not opened or kept."))
+        fields.append(
+            ("Files", f"The reporter sent {inc['files_sent']} file(s) into the chat. They were not opened or kept.")
+        )
     a = inc.get("assessment")
     if a:
-        fields.append(("Initial assessment", f"Severity {a['severity']}; involve: {a['involve_text']}\n{a['summary']}\n- {ctx.directory.name(a['by'])}, {when(a['at'], tz)}"))
+        fields.append(
+            (
+                "Initial assessment",
+                f"Severity {a['severity']}; involve: {a['involve_text']}\n{a['summary']}\n- {ctx.directory.name(a['by'])}, {when(a['at'], tz)}",
+            )
+        )
     for n in inc.get("notes", []):
         fields.append(("Note", f"{n['text']}\n- {ctx.directory.name(n['by'])}, {when(n['at'], tz)}"))
     if inc.get("outcome"):
@@ -84,11 +108,26 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
         if not inc.get("owner"):
             buttons.append(Button(action="incidents.own", label="Take ownership", data=data, style="primary"))
         elif inc["owner"] != ctx.actor.id:
-            buttons.append(Button(action="incidents.own", label=f"Take over from {ctx.directory.name(inc['owner'])}", data={**data, "takeover": "yes"}))
-        buttons.append(Button(action="incidents.assess", label="Initial assessment" if not a else "Update the assessment", data=data))
+            buttons.append(
+                Button(
+                    action="incidents.own",
+                    label=f"Take over from {ctx.directory.name(inc['owner'])}",
+                    data={**data, "takeover": "yes"},
+                )
+            )
+        buttons.append(
+            Button(
+                action="incidents.assess", label="Initial assessment" if not a else "Update the assessment", data=data
+            )
+        )
         buttons.append(Button(action="incidents.note", label="Add a note", data=data))
         buttons.append(Button(action="incidents.close", label="Close with an outcome", data=data, style="danger"))
     else:
         buttons.append(Button(action="incidents.note", label="Add a note", data=data))
         buttons.append(Button(action="incidents.reopen", label="Reopen", data=data))
-    return Card(f"{inc['id']}: {kind_label(inc['kind'])} (private to you)", "This is confidential. Please don't copy it into shared channels.", fields=tuple(fields), buttons=tuple(buttons))
+    return Card(
+        f"{inc['id']}: {kind_label(inc['kind'])} (private to you)",
+        "This is confidential. Please don't copy it into shared channels.",
+        fields=tuple(fields),
+        buttons=tuple(buttons),
+    )

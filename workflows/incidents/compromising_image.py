@@ -58,7 +58,13 @@ STEPS = (
         label="Cloud backup or sync",
         choices=CLOUD,
     ),
-    Step(key="shared", prompt="Step 4: was the picture sent, shared or posted anywhere, even by accident?", kind="yesno", label="Sent or shared", then=ask_to_delete),
+    Step(
+        key="shared",
+        prompt="Step 4: was the picture sent, shared or posted anywhere, even by accident?",
+        kind="yesno",
+        label="Sent or shared",
+        then=ask_to_delete,
+    ),
     Step(
         key="shared_with",
         prompt="Who was it sent or shared with, or where was it posted? Give names or places only, not the picture.",
@@ -67,13 +73,29 @@ STEPS = (
         when=lambda a: bool(a.get("shared")),
         example="my partner's phone, by WhatsApp",
     ),
-    Step(key="device", prompt="Step 5: was it taken on a school device or your personal device?", kind="choice", label="Device", choices=DEVICE),
-    Step(key="taken_at", prompt="Step 6: when was it taken? (for example: just now, 2h ago, yesterday 14:30)", kind="datetime", label="Taken", direction="past"),
+    Step(
+        key="device",
+        prompt="Step 5: was it taken on a school device or your personal device?",
+        kind="choice",
+        label="Device",
+        choices=DEVICE,
+    ),
+    Step(
+        key="taken_at",
+        prompt="Step 6: when was it taken? (for example: just now, 2h ago, yesterday 14:30)",
+        kind="datetime",
+        label="Taken",
+        direction="past",
+    ),
 )
 
 
 def urgency(answers: Answers, _ctx: Context) -> str:
-    if answers.get("shared") or "need_help" in (answers.get("deleted"), answers.get("recently_deleted"), answers.get("cloud")):
+    if answers.get("shared") or "need_help" in (
+        answers.get("deleted"),
+        answers.get("recently_deleted"),
+        answers.get("cloud"),
+    ):
         return "urgent"
     return "high"
 

@@ -25,9 +25,21 @@ HOW = (
 )
 
 STEPS = (
-    Step(key="outlet", prompt="Which newspaper, website, station or programme are they from?", label="Outlet", check=not_blank, max_length=200, example="the Evening Echo"),
     Step(
-        key="contact", prompt="Who contacted you? Their name, and their phone number or email if they gave one.", label="Journalist", check=not_blank, max_length=300, example="Sam Jones, 07700 900123"
+        key="outlet",
+        prompt="Which newspaper, website, station or programme are they from?",
+        label="Outlet",
+        check=not_blank,
+        max_length=200,
+        example="the Evening Echo",
+    ),
+    Step(
+        key="contact",
+        prompt="Who contacted you? Their name, and their phone number or email if they gave one.",
+        label="Journalist",
+        check=not_blank,
+        max_length=300,
+        example="Sam Jones, 07700 900123",
     ),
     Step(key="how", prompt="How did they get in touch?", kind="choice", label="How they got in touch", choices=HOW),
     Step(
@@ -45,7 +57,12 @@ STEPS = (
         optional=True,
         direction="future",
     ),
-    Step(key="responded", prompt="Have you said anything to them about it yet?", kind="yesno", label="Already said something"),
+    Step(
+        key="responded",
+        prompt="Have you said anything to them about it yet?",
+        kind="yesno",
+        label="Already said something",
+    ),
     Step(
         key="said",
         prompt="What did you say? As close to your words as you can.",

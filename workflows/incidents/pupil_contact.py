@@ -43,7 +43,13 @@ def undo_it(answers: Answers, _ctx: Context, out: Outcome) -> None:
 
 STEPS = (
     Step(key="platform", prompt="Which platform was it on?", kind="choice", label="Platform", choices=PLATFORMS),
-    Step(key="pupil_status", prompt="Is it a current pupil, or a former pupil who is still under 18?", kind="choice", label="Pupil", choices=PUPIL),
+    Step(
+        key="pupil_status",
+        prompt="Is it a current pupil, or a former pupil who is still under 18?",
+        kind="choice",
+        label="Pupil",
+        choices=PUPIL,
+    ),
     Step(
         key="pupil",
         prompt="Who is the pupil? Their name and class or year if you know it (only SLT will see this).",
@@ -52,11 +58,40 @@ STEPS = (
         max_length=200,
         example="Jamie Smith, Year 6",
     ),
-    Step(key="what", prompt="What did they do? Choose all that apply (numbers separated by commas).", kind="multi", label="What happened", choices=WHAT),
-    Step(key="when_seen", prompt="When did it happen? (for example: yesterday 19:00, 2h ago)", kind="datetime", label="When", direction="past"),
-    Step(key="engaged", prompt="Did you accept, follow back or reply?", kind="yesno", label="Staff member engaged", then=undo_it),
-    Step(key="done", prompt="What have you done about it? Choose all that apply.", kind="multi", label="Done already", choices=ACTION),
-    Step(key="anything_else", prompt="Anything else SLT should know? For example, anything worrying in what they said.", label="Anything else", optional=True),
+    Step(
+        key="what",
+        prompt="What did they do? Choose all that apply (numbers separated by commas).",
+        kind="multi",
+        label="What happened",
+        choices=WHAT,
+    ),
+    Step(
+        key="when_seen",
+        prompt="When did it happen? (for example: yesterday 19:00, 2h ago)",
+        kind="datetime",
+        label="When",
+        direction="past",
+    ),
+    Step(
+        key="engaged",
+        prompt="Did you accept, follow back or reply?",
+        kind="yesno",
+        label="Staff member engaged",
+        then=undo_it,
+    ),
+    Step(
+        key="done",
+        prompt="What have you done about it? Choose all that apply.",
+        kind="multi",
+        label="Done already",
+        choices=ACTION,
+    ),
+    Step(
+        key="anything_else",
+        prompt="Anything else SLT should know? For example, anything worrying in what they said.",
+        label="Anything else",
+        optional=True,
+    ),
 )
 
 

@@ -23,7 +23,16 @@ def log(inc: dict[str, Any], ctx: Context, what: str, by: str | None = None) -> 
 
 
 def save(out: Outcome, inc: dict[str, Any], action: str, before: str | None = None, detail: str = "") -> None:
-    out.put(TABLE, inc["id"], inc, action=action, before=before, after=inc["status"], detail=detail, expect_version=inc.get("version"))
+    out.put(
+        TABLE,
+        inc["id"],
+        inc,
+        action=action,
+        before=before,
+        after=inc["status"],
+        detail=detail,
+        expect_version=inc.get("version"),
+    )
 
 
 def details_of(kind: str, answers: Answers, ctx: Context) -> list[list[str]]:
@@ -36,7 +45,13 @@ def details_of(kind: str, answers: Answers, ctx: Context) -> list[list[str]]:
         if step.key not in answers or (step.when is not None and not step.when(answers)):
             continue
         if step.options is not None:
-            step = Step(key=step.key, prompt=step.prompt, kind=step.kind, label=step.label, choices=tuple(step.options(answers, ctx)))
+            step = Step(
+                key=step.key,
+                prompt=step.prompt,
+                kind=step.kind,
+                label=step.label,
+                choices=tuple(step.options(answers, ctx)),
+            )
         rows.append([step.title, shown.show(step, answers[step.key], ctx.directory, ctx.settings.school.tz)])
     return rows
 
@@ -69,7 +84,9 @@ def _new_record(kind: str, urgency: str, answers: Answers, ctx: Context, *, comp
     return inc
 
 
-def open_incident(kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, why: str = "") -> dict[str, Any]:
+def open_incident(
+    kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, why: str = ""
+) -> dict[str, Any]:
     """Create the incident now, while the report is still in progress, and alert SLT at once.
 
     The incident's number is kept in the conversation's answers as `_incident`, so the
@@ -90,7 +107,15 @@ def draft(answers: Answers, ctx: Context) -> dict[str, Any] | None:
     return ctx.get(TABLE, iid) if iid else None
 
 
-def sync_draft(answers: Answers, ctx: Context, out: Outcome, inc: dict[str, Any] | None = None, *, action: str = "", detail: str = "") -> None:
+def sync_draft(
+    answers: Answers,
+    ctx: Context,
+    out: Outcome,
+    inc: dict[str, Any] | None = None,
+    *,
+    action: str = "",
+    detail: str = "",
+) -> None:
     """Copy a report in progress onto its incident, so SLT see it even if it is never finished.
 
     `inc` is the incident as the step already changed it (see `ask_for_help`): one write."""
@@ -100,7 +125,15 @@ def sync_draft(answers: Answers, ctx: Context, out: Outcome, inc: dict[str, Any]
     inc["answers"] = {k: v for k, v in answers.items() if not k.startswith("_")}
     inc["details"] = details_of(inc["kind"], answers, ctx)
     inc.pop("report_stopped_at", None)  # carrying on after a cancel: the report is in progress again
-    out.put(TABLE, inc["id"], inc, action=action, before=inc["status"] if action else None, detail=detail, expect_version=inc["version"])
+    out.put(
+        TABLE,
+        inc["id"],
+        inc,
+        action=action,
+        before=inc["status"] if action else None,
+        detail=detail,
+        expect_version=inc["version"],
+    )
 
 
 def on_cancel(answers: Answers, ctx: Context, out: Outcome) -> list[str]:
@@ -126,10 +159,14 @@ def on_cancel(answers: Answers, ctx: Context, out: Outcome) -> list[str]:
     )
     given = len(inc["details"])
     what = f"the {given} answer(s) you had given" if given else "no answers from you"
-    return [f"Kept: incident {inc['id']} stays open with the Senior Leadership Team, with {what}. They may get in touch with you. Type /my-reports to see it."]
+    return [
+        f"Kept: incident {inc['id']} stays open with the Senior Leadership Team, with {what}. They may get in touch with you. Type /my-reports to see it."
+    ]
 
 
-def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, also: Mapping[str, str] | None = None) -> dict[str, Any]:
+def file_report(
+    kind: str, urgency: str, answers: Answers, ctx: Context, out: Outcome, *, also: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The reporter submitted: complete (or create) the incident and tell SLT and the reporter.
 
     `also` names people of SLT to alert by name as well, each with the reason ({"swhitfield":
@@ -145,7 +182,9 @@ def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Ou
         log(inc, ctx, f"SLT alerted ({URGENCY[urgency]})", by=SYSTEM)
         for line in named:
             log(inc, ctx, f"{line} alerted by name", by=SYSTEM)
-        out.put(TABLE, inc["id"], inc, action="incident_reported", before=None, after="open", detail=f"{kind}, {urgency}")
+        out.put(
+            TABLE, inc["id"], inc, action="incident_reported", before=None, after="open", detail=f"{kind}, {urgency}"
+        )
         out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}")
     else:
         inc = existing
@@ -162,13 +201,21 @@ def file_report(kind: str, urgency: str, answers: Answers, ctx: Context, out: Ou
             log(inc, ctx, f"{line} alerted by name", by=SYSTEM)
         save(out, inc, "incident_reported", before=inc["status"])
         out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
-        out.send(role("slt"), Card(f"{inc['id']}: the report is now complete", "The full report can be seen with Show details.", buttons=(show_button(inc),)))
+        out.send(
+            role("slt"),
+            Card(
+                f"{inc['id']}: the report is now complete",
+                "The full report can be seen with Show details.",
+                buttons=(show_button(inc),),
+            ),
+        )
     for pid, why in also.items():
         out.send(
             person(pid),
             Card(
                 f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]}) - for you as {why}",
-                f"{ctx.directory.name(pid)}, you are alerted by name as {why}, as well as SLT. Details are shown privately when you ask; each viewing is recorded.\n" + owner_line(inc, ctx),
+                f"{ctx.directory.name(pid)}, you are alerted by name as {why}, as well as SLT. Details are shown privately when you ask; each viewing is recorded.\n"
+                + owner_line(inc, ctx),
                 buttons=(show_button(inc),),
                 tone="urgent" if inc["urgency"] == "urgent" else "warning",
             ),
@@ -201,7 +248,9 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
     log(inc, ctx, f"{ctx.actor.name} asked for help with: {name}")
     if inc["urgency"] != "urgent":
         inc["urgency"] = "urgent"
-        out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)  # the channel's card shows it too
+        out.send(
+            role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True
+        )  # the channel's card shows it too
     buttons = [show_button(inc)]
     if not inc.get("owner"):
         buttons.append(Button(action="incidents.own", label="Take ownership", data=data_of(inc), style="primary"))
@@ -225,7 +274,11 @@ def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:
     inc = ctx.get(TABLE, iid) if iid else None
     if inc is not None:
         inc["files_sent"] = int(inc.get("files_sent", 0)) + 1
-        log(inc, ctx, "The reporter sent a file into the chat. It was not opened or kept; they were asked to delete the message.")
+        log(
+            inc,
+            ctx,
+            "The reporter sent a file into the chat. It was not opened or kept; they were asked to delete the message.",
+        )
         save(out, inc, "incident_file_refused")
     out.tell(
         Card(
@@ -245,4 +298,12 @@ def _retention(record: Record, _records: Reader) -> datetime | None:
     return first(record, "closed_at", "reported_at") if record.get("status") in ("closed", "resolved") else None
 
 
-TABLES = (Table(TABLE, export=True, columns=("id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"), retention=_retention, named_by="incident"),)
+TABLES = (
+    Table(
+        TABLE,
+        export=True,
+        columns=("id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"),
+        retention=_retention,
+        named_by="incident",
+    ),
+)

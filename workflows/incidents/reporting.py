@@ -29,14 +29,22 @@ def _on_start(report: Report) -> Callable[[Answers, Context, Outcome], None] | N
         return None
 
     def start(answers: Answers, ctx: Context, out: Outcome) -> None:
-        unfinished = [i for i in ctx.find(TABLE, reporter=ctx.actor.id, kind=report.name, status="open") if not i["report_complete"]]
+        unfinished = [
+            i
+            for i in ctx.find(TABLE, reporter=ctx.actor.id, kind=report.name, status="open")
+            if not i["report_complete"]
+        ]
         if unfinished and alert.resumed:
             # They started before and stopped: SLT already know, so carry on with the same incident.
             answers["_incident"] = unfinished[-1]["id"]
             out.tell(Card(f"Carrying on with {unfinished[-1]['id']}", alert.resumed, tone="warning"))
             return
         inc = open_incident(report.name, alert.urgency, answers, ctx, out, why=alert.why)
-        out.tell(Card(alert.title.format(incident=inc["id"]), alert.body.format(incident=inc["id"]), tone=_tone(alert.urgency)))  # type: ignore[arg-type]
+        out.tell(
+            Card(
+                alert.title.format(incident=inc["id"]), alert.body.format(incident=inc["id"]), tone=_tone(alert.urgency)
+            )
+        )  # type: ignore[arg-type]
 
     return start
 
@@ -72,7 +80,13 @@ def _on_answer(report: Report) -> Callable[[str, Answers, Context, Outcome], Non
         if report.help_answer and answers.get(key) == report.help_answer and step is not None:
             told = ask_for_help(inc, answers, step, ctx, out)
             action = "incident_help_asked"
-            out.tell(Card("SLT will help", f"That's fine. {told} Please carry on with the rest of the checklist.", tone="warning"))
+            out.tell(
+                Card(
+                    "SLT will help",
+                    f"That's fine. {told} Please carry on with the rest of the checklist.",
+                    tone="warning",
+                )
+            )
         sync_draft(answers, ctx, out, inc, action=action, detail=key if action else "")
 
     return answered

@@ -46,7 +46,10 @@ def take_ownership(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     inc = _incident(ctx, data)
     _open(inc, ctx)
     if inc.get("owner") == ctx.actor.id:
-        out.tell(Card(f"{inc['id']} is already yours", "You already own this incident, so nothing was changed."), ephemeral=True)
+        out.tell(
+            Card(f"{inc['id']} is already yours", "You already own this incident, so nothing was changed."),
+            ephemeral=True,
+        )
         return
     if inc.get("owner") and data.get("takeover") != "yes":
         raise AlreadyDecided(
@@ -55,7 +58,14 @@ def take_ownership(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         )
     _own(inc, ctx, out)
     save(out, inc, "incident_owned", before=inc["status"])
-    out.tell(Card(f"You own {inc['id']}", "Thank you. SLT will stop being reminded about it. Use Show details to assess it, add notes and close it.", buttons=(show_button(inc),), tone="success"))
+    out.tell(
+        Card(
+            f"You own {inc['id']}",
+            "Thank you. SLT will stop being reminded about it. Use Show details to assess it, add notes and close it.",
+            buttons=(show_button(inc),),
+            tone="success",
+        )
+    )
 
 
 def _own(inc: dict[str, Any], ctx: Context, out: Outcome) -> None:
@@ -63,13 +73,19 @@ def _own(inc: dict[str, Any], ctx: Context, out: Outcome) -> None:
     inc.update(owner=ctx.actor.id, owned_at=ctx.now.isoformat())
     if previous:
         log(inc, ctx, f"Ownership taken over from {ctx.directory.name(previous)} by {ctx.actor.name}")
-        out.send(person(previous), Card(f"{inc['id']} has a new owner", f"{ctx.actor.name} has taken over {inc['id']} from you."))
+        out.send(
+            person(previous),
+            Card(f"{inc['id']} has a new owner", f"{ctx.actor.name} has taken over {inc['id']} from you."),
+        )
     else:
         log(inc, ctx, f"Ownership taken by {ctx.actor.name}")
     out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
     out.send(
         person(inc["reporter"]),
-        Card(f"Your report {inc['id']}", f"{ctx.actor.name} from the Senior Leadership Team is now looking after your report. Please speak to them if anything changes."),
+        Card(
+            f"Your report {inc['id']}",
+            f"{ctx.actor.name} from the Senior Leadership Team is now looking after your report. Please speak to them if anything changes.",
+        ),
     )
 
 
@@ -115,7 +131,9 @@ _NEXT = {
 
 def only_none(value: list[str], _answers: Answers, _ctx: Context) -> list[str]:
     if "none" in value and len(value) > 1:
-        raise Invalid("You chose 'Nobody else for now' and others too. Please choose either the people to involve, or 'Nobody else for now'.")
+        raise Invalid(
+            "You chose 'Nobody else for now' and others too. Please choose either the people to involve, or 'Nobody else for now'."
+        )
     return value
 
 
@@ -138,10 +156,22 @@ def record_assessment(answers: Answers, about: Mapping[str, Any], ctx: Context, 
     if not inc.get("owner"):
         _own(inc, ctx, out)
     word = "Initial assessment" if first else "Assessment updated"
-    log(inc, ctx, f"{word} by {ctx.actor.name}: severity {answers['severity']}; involve: {', '.join(involve)}. {answers['summary']}")
-    save(out, inc, "incident_assessed", before=inc["status"], detail=f"severity {answers['severity']}; involve {','.join(answers['involve'])}")
+    log(
+        inc,
+        ctx,
+        f"{word} by {ctx.actor.name}: severity {answers['severity']}; involve: {', '.join(involve)}. {answers['summary']}",
+    )
+    save(
+        out,
+        inc,
+        "incident_assessed",
+        before=inc["status"],
+        detail=f"severity {answers['severity']}; involve {','.join(answers['involve'])}",
+    )
     steps = [_NEXT[v] for v in answers["involve"] if v in _NEXT]
-    body = "Recorded on the incident's timeline." + ("\nNext steps:\n" + "\n".join(f"- {s}" for s in steps) if steps else "")
+    body = "Recorded on the incident's timeline." + (
+        "\nNext steps:\n" + "\n".join(f"- {s}" for s in steps) if steps else ""
+    )
     out.tell(Card(f"{word} recorded for {inc['id']}", body, buttons=(show_button(inc),), tone="success"))
 
 
@@ -156,7 +186,13 @@ def record_note(answers: Answers, about: Mapping[str, Any], ctx: Context, out: O
 def record_close(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     inc = _incident(ctx, about)
     _open(inc, ctx)
-    inc.update(status="closed", outcome=answers["outcome"], reporter_message=answers.get("reporter_message", ""), closed_by=ctx.actor.id, closed_at=ctx.now.isoformat())
+    inc.update(
+        status="closed",
+        outcome=answers["outcome"],
+        reporter_message=answers.get("reporter_message", ""),
+        closed_by=ctx.actor.id,
+        closed_at=ctx.now.isoformat(),
+    )
     if not inc.get("owner"):
         inc.update(owner=ctx.actor.id, owned_at=ctx.now.isoformat())
         log(inc, ctx, f"Ownership taken by {ctx.actor.name}")
@@ -164,8 +200,21 @@ def record_close(answers: Answers, about: Mapping[str, Any], ctx: Context, out: 
     save(out, inc, "incident_closed", before="open")
     out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
     told = f"\nA message from SLT: {inc['reporter_message']}" if inc["reporter_message"] else ""
-    out.send(person(inc["reporter"]), Card(f"Your report {inc['id']} is closed", f"The Senior Leadership Team have closed your report. Thank you for raising it.{told}"))
-    out.tell(Card(f"{inc['id']} closed", "The reporter has been told it is closed" + (" with your message." if told else " (without your notes)."), buttons=(show_button(inc),), tone="success"))
+    out.send(
+        person(inc["reporter"]),
+        Card(
+            f"Your report {inc['id']} is closed",
+            f"The Senior Leadership Team have closed your report. Thank you for raising it.{told}",
+        ),
+    )
+    out.tell(
+        Card(
+            f"{inc['id']} closed",
+            "The reporter has been told it is closed" + (" with your message." if told else " (without your notes)."),
+            buttons=(show_button(inc),),
+            tone="success",
+        )
+    )
 
 
 def record_reopen(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
@@ -176,8 +225,21 @@ def record_reopen(answers: Answers, about: Mapping[str, Any], ctx: Context, out:
     log(inc, ctx, f"Reopened by {ctx.actor.name}: {answers['reason']}")
     save(out, inc, "incident_reopened", before="closed")
     out.send(role("slt"), alert_card(inc, ctx), key=f"incident:{inc['id']}", replace=True)
-    out.send(person(inc["reporter"]), Card(f"Your report {inc['id']} is open again", "The Senior Leadership Team have reopened your report. You don't need to do anything unless they ask."))
-    out.tell(Card(f"{inc['id']} reopened", f"It is open again and owned by {ctx.directory.name(inc['owner'])}.", buttons=(show_button(inc),), tone="success"))
+    out.send(
+        person(inc["reporter"]),
+        Card(
+            f"Your report {inc['id']} is open again",
+            "The Senior Leadership Team have reopened your report. You don't need to do anything unless they ask.",
+        ),
+    )
+    out.tell(
+        Card(
+            f"{inc['id']} reopened",
+            f"It is open again and owned by {ctx.directory.name(inc['owner'])}.",
+            buttons=(show_button(inc),),
+            tone="success",
+        )
+    )
 
 
 # ---- commands --------------------------------------------------------------------------
@@ -191,14 +253,34 @@ def list_incidents(text: str, ctx: Context, out: Outcome) -> None:
     found.sort(key=lambda i: (RANK.get(i["urgency"], 2), i["reported_at"]))
     out.audit("incidents_listed", TABLE, detail="closed" if closed else "open")
     if not found:
-        out.tell(Card("Incidents", "There are no closed incidents." if closed else "There are no open incidents. Type /incidents closed to see closed ones."))
+        out.tell(
+            Card(
+                "Incidents",
+                "There are no closed incidents."
+                if closed
+                else "There are no open incidents. Type /incidents closed to see closed ones.",
+            )
+        )
         return
     fields = []
     for inc in found:
         owner = ctx.directory.name(inc["owner"]) if inc.get("owner") else "NO OWNER"
-        fields.append((f"{inc['id']}: {kind_label(inc['kind'])}", f"{URGENCY[inc['urgency']]} - owner: {owner} - reported {age(inc['reported_at'], ctx.now)} ago"))
+        fields.append(
+            (
+                f"{inc['id']}: {kind_label(inc['kind'])}",
+                f"{URGENCY[inc['urgency']]} - owner: {owner} - reported {age(inc['reported_at'], ctx.now)} ago",
+            )
+        )
     title = "Closed incidents" if closed else "Open incidents"
-    out.tell(Card(title, f"{len(found)} incident(s). Choose one to see its details (the viewing is recorded).", fields=tuple(fields), buttons=tuple(show_button(i) for i in found[:20])), private=True)
+    out.tell(
+        Card(
+            title,
+            f"{len(found)} incident(s). Choose one to see its details (the viewing is recorded).",
+            fields=tuple(fields),
+            buttons=tuple(show_button(i) for i in found[:20]),
+        ),
+        private=True,
+    )
 
 
 _REPORTER_STATUS = {
@@ -212,7 +294,12 @@ def my_reports(_text: str, ctx: Context, out: Outcome) -> None:
     """A reporter's own reports and their status, never SLT's notes or assessment."""
     mine = sorted(ctx.find(TABLE, reporter=ctx.actor.id), key=lambda i: i["number"])
     if not mine:
-        out.tell(Card("Your reports", "You haven't reported anything. If you need to: /report-abuse, /compromising-image, /media-enquiry or /pupil-contact."))
+        out.tell(
+            Card(
+                "Your reports",
+                "You haven't reported anything. If you need to: /report-abuse, /compromising-image, /media-enquiry or /pupil-contact.",
+            )
+        )
         return
     tz = ctx.settings.school.tz
     fields = []
@@ -264,7 +351,15 @@ ASSESS = FollowUp(
 NOTE = FollowUp(
     name="incident_note",
     title="Add a note",
-    steps=(Step(key="note", prompt="What would you like to note? Only SLT will see it.", label="Note", check=not_blank, example="Spoke to the parent at 15:30; they have removed the post"),),
+    steps=(
+        Step(
+            key="note",
+            prompt="What would you like to note? Only SLT will see it.",
+            label="Note",
+            check=not_blank,
+            example="Spoke to the parent at 15:30; they have removed the post",
+        ),
+    ),
     then=record_note,
     role="slt",
 )
@@ -299,7 +394,15 @@ CLOSE = FollowUp(
 REOPEN = FollowUp(
     name="incident_reopen",
     title="Reopen an incident",
-    steps=(Step(key="reason", prompt="Why is it being reopened?", label="Reason", check=not_blank, example="The same account posted again this morning"),),
+    steps=(
+        Step(
+            key="reason",
+            prompt="Why is it being reopened?",
+            label="Reason",
+            check=not_blank,
+            example="The same account posted again this morning",
+        ),
+    ),
     then=record_reopen,
     role="slt",
 )
