@@ -36,7 +36,8 @@ def handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card:
     remaining = [r for r in acc["runners"] if r != h["leaver"]]
     who = ", ".join(ctx.directory.name(r) for r in remaining) or "nobody"
     body = (
-        f"{ctx.directory.name(h['leaver'])} is leaving on {day(h['date'])}. {acc['platform_label']} {acc['handle']} would be left with {len(remaining)} runner(s) ({who}), "
+        f"{ctx.directory.name(h['leaver'])} is leaving on {day(h['date'])}. "
+        f"{acc['platform_label']} {acc['handle']} would be left with {len(remaining)} runner(s) ({who}), "
         "and the policy asks for at least two. Please transfer it to a new runner, or close it on the platform."
     )
     if h.get("state") == "offered":
@@ -105,7 +106,8 @@ def _handover_account(ctx: Context, acc_id: str) -> dict[str, Any]:
         raise Expired("I can't find that account any more.")
     if not acc.get("handover"):
         raise AlreadyDecided(
-            f"{acc['name']} has already been {'closed' if acc.get('status') == 'closed' else 'transferred'}, so nothing was changed."
+            f"{acc['name']} has already been {'closed' if acc.get('status') == 'closed' else 'transferred'}, "
+            "so nothing was changed."
         )
     return acc
 
@@ -118,12 +120,14 @@ def check_new_runner(value: str, _answers: Answers, ctx: Context) -> str:
         )
     if p is not None and not p.employed:
         raise Invalid(
-            "The account needs two members of staff; a volunteer or parent can help but not replace a member of staff. Please choose a member of staff."
+            "The account needs two members of staff; a volunteer or parent can help but not replace a member of "
+            "staff. Please choose a member of staff."
         )
     problems = not_ready(ctx, [value])
     if problems and ctx.settings.records.untrained_runner == "block":
         raise Invalid(
-            f"Not yet: {problems[0]}. They need to read the policy (/policy) and have their training recorded (/training) first, or choose someone else."
+            f"Not yet: {problems[0]}. They need to read the policy (/policy) "
+            "and have their training recorded (/training) first, or choose someone else."
         )
     return value
 
@@ -138,7 +142,8 @@ def offer_transfer(answers: Answers, about: Mapping[str, Any], ctx: Context, out
             handover_card(
                 acc,
                 ctx,
-                f"{ctx.directory.name(new)} already runs {acc['name']}, so they can't be the new runner. Please choose someone else.",
+                f"{ctx.directory.name(new)} already runs {acc['name']}, so they can't be the new runner. "
+                "Please choose someone else.",
             )
         )
         return
@@ -156,7 +161,8 @@ def offer_transfer(answers: Answers, about: Mapping[str, Any], ctx: Context, out
     out.tell(
         Card(
             "Transfer offered",
-            f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. I'll tell the administrators when they answer.",
+            f"I have asked {ctx.directory.name(new)} to accept {acc['name']}. "
+            "I'll tell the administrators when they answer.",
         )
     )
     out.send(role("admins"), handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
@@ -168,8 +174,10 @@ def offer_card(acc: Mapping[str, Any], ctx: Context) -> Card:
     data = {"account": acc["id"], "person": h["offered_to"]}
     return Card(
         f"Will you help run {acc['name']}?",
-        f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you to become one of the people running the school's "
-        f"{acc['platform_label']} account {acc['handle']}. You would share monitoring and replies (within 24 hours) with the other runners.",
+        f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you "
+        "to become one of the people running the school's "
+        f"{acc['platform_label']} account {acc['handle']}. "
+        "You would share monitoring and replies (within 24 hours) with the other runners.",
         buttons=(
             Button(action="leavers.accept", label="I accept", data=data, style="primary"),
             Button(action="leavers.decline", label="I can't take this on", data=data),
@@ -216,14 +224,16 @@ def accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         person(ctx.actor.id),
         Card(
             f"You now help run {acc['name']}",
-            f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. Ask an administrator for the login.{rota}",
+            f"Thank you. You are now one of the runners of {acc['platform_label']} {acc['handle']}. "
+            f"Ask an administrator for the login.{rota}",
         ),
         key=f"offer:{acc['id']}:{ctx.actor.id}",
         replace=True,
     )
     done = Card(
         f"Transferred: {acc['name']}",
-        f"{ctx.actor.name} accepted and now runs it with {', '.join(ctx.directory.name(r) for r in doc['runners'] if r != ctx.actor.id)}.",
+        f"{ctx.actor.name} accepted and now runs it with "
+        f"{', '.join(ctx.directory.name(r) for r in doc['runners'] if r != ctx.actor.id)}.",
         tone="success",
     )
     out.send(role("admins"), done, key=f"handover:{acc['id']}", replace=True)
@@ -268,7 +278,8 @@ def decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 def must_be_closed(value: bool, _answers: Answers, _ctx: Context) -> bool:
     if not value:
         raise Invalid(
-            "Please close (or delete) the account on the platform itself first, then answer yes. If you'd rather keep it, type cancel and transfer it to a new runner instead."
+            "Please close (or delete) the account on the platform itself first, then answer yes. "
+            "If you'd rather keep it, type cancel and transfer it to a new runner instead."
         )
     return value
 
@@ -309,7 +320,8 @@ def record_closed(answers: Answers, about: Mapping[str, Any], ctx: Context, out:
                 person(r),
                 Card(
                     f"{acc['name']} has been closed",
-                    f"{ctx.actor.name} closed {acc['platform_label']} {acc['handle']} because {ctx.directory.name(h['leaver'])} is leaving. Thank you for running it.",
+                    f"{ctx.actor.name} closed {acc['platform_label']} {acc['handle']} because "
+                    f"{ctx.directory.name(h['leaver'])} is leaving. Thank you for running it.",
                 ),
             )
     _maybe_ready(ctx, h["leaver"], acc["id"], out)

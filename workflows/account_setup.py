@@ -48,7 +48,8 @@ def no_password(value: str, _answers: Answers, _ctx: Context) -> str:
     if looks_like_password(value):
         raise Invalid(
             "That looks like it might be a password, so I have not kept it. Please never send passwords in chat. "
-            "Tell me only where the login details are kept, for example: 'the school password manager, Social Media folder'. "
+            "Tell me only where the login details are kept, for example: 'the school password manager, "
+            "Social Media folder'. "
             "If it was a real password, please change it."
         )
     return value.strip()
@@ -63,9 +64,11 @@ def _blocked_untrained(app: Mapping[str, Any], ctx: Context, out: Outcome) -> bo
     out.tell(
         Card(
             "Not yet: training or policy reading needed",
-            "Everyone running a school account must have read the current policy and been trained before the account is recorded. Still needed: "
+            "Everyone running a school account must have read the current policy and been trained before the "
+            "account is recorded. Still needed: "
             + "; ".join(problems)
-            + ". Ask them to type /policy to read and confirm it, record their training with /training, then choose 'Record the new account' again.",
+            + ". Ask them to type /policy to read and confirm it, record their training with /training, "
+            "then choose 'Record the new account' again.",
             tone="warning",
         )
     )
@@ -121,7 +124,8 @@ def record_account(answers: Answers, about: Mapping[str, Any], ctx: Context, out
     )
     done = Card(
         f"Account created: {account['name']}",
-        f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
+        f"Recorded as {acc_id} ({account['platform_label']} {account['handle']}) "
+        f"by {ctx.actor.name} on {when(ctx.now, ctx.settings.school.tz)}.",
         tone="success",
     )
     out.send(role("admins"), done, key=f"create:{app['id']}", replace=True)
@@ -142,7 +146,8 @@ def record_account(answers: Answers, about: Mapping[str, Any], ctx: Context, out
                 f"Your new school account is ready: {account['name']}",
                 f"{account['platform_label']} {account['handle']} is now in the school's account register. "
                 f"It is run by {', '.join(ctx.directory.name(r) for r in account['runners'])}. "
-                f"Ask {ctx.actor.name} for the login. Remember: every comment, query or complaint needs a reply within 24 hours.",
+                f"Ask {ctx.actor.name} for the login. Remember: every comment, "
+                "query or complaint needs a reply within 24 hours.",
                 tone="success",
             ),
         )
@@ -162,7 +167,10 @@ RECORD_ACCOUNT = FollowUp(
         ),
         Step(
             key="credentials_location",
-            prompt="Where are the login details kept? Tell me the place only, never the password (for example: 'school password manager, Social Media folder').",
+            prompt=(
+                "Where are the login details kept? Tell me the place only, never the password (for example: "
+                "'school password manager, Social Media folder')."
+            ),
             label="Where the login is kept",
             check=no_password,
         ),

@@ -47,7 +47,8 @@ def add_entry(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             "Added to the do-not-publish list",
-            f"{answers['name']} ({answers['class']}) is now on the list. Staff checking with /photo-check will be told not to publish.",
+            f"{answers['name']} ({answers['class']}) is now on the list. "
+            "Staff checking with /photo-check will be told not to publish.",
             tone="success",
         ),
         private=True,
@@ -64,7 +65,8 @@ def _remove(name: str, klass: str, ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Not on the list",
-                f"Nobody called {name}{' in ' + klass if klass else ''} is on the do-not-publish list, so nothing was changed.",
+                f"Nobody called {name}{' in ' + klass if klass else ''} is on the do-not-publish list, "
+                "so nothing was changed.",
             ),
             private=True,
         )

@@ -47,7 +47,8 @@ CLOSE_EDITS_FROM_7_LETTERS = 2  # Muhammad/Mohammed, Stephen/Steven
 SKELETON_FROM_LETTERS = 5
 SKELETON_MIN = 3
 HOW_MATCHED = (
-    "I compared the full name you typed with every name on the do-not-publish list, ignoring case, accents, punctuation and the order of the names, "
+    "I compared the full name you typed with every name on the do-not-publish list, ignoring case, accents, "
+    "punctuation and the order of the names, "
     "and looked for similar spellings and for names with a middle name added or left out"
 )
 
@@ -268,7 +269,8 @@ def check_pupil(entries: Iterable[Mapping[str, Any]], name: str, klass: str | No
         return ListCheck(
             "unsure",
             "similar name listed",
-            "A pupil with a similar name is on the do-not-publish list, so this may be the same pupil with the name spelled differently.",
+            "A pupil with a similar name is on the do-not-publish list, "
+            "so this may be the same pupil with the name spelled differently.",
             entries=tuple(str(e.get("id", "")) for e in near),
         )
     return ListCheck("no_restriction", "no close name", HOW_MATCHED + ": none is close.")

@@ -18,7 +18,9 @@ from workflows.waiting import waiting
 
 
 def home_card(ctx: Context) -> Card:
-    """The home page for `ctx.actor`: what is waiting for them (the same list as /waiting), their applications and duty."""
+    """The home page for `ctx.actor`: what is waiting for them (the same list as /waiting), their applications
+    and duty.
+    """
     me = ctx.actor
     tz = ctx.settings.school.tz
     sections: dict[str, list[str]] = {}
@@ -47,7 +49,10 @@ def home_card(ctx: Context) -> Card:
                 else "None.",
             )
         )
-    updated = f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. Type /policybot in any channel, or write to me in Messages, to start something."
+    updated = (
+        f"Updated {when(ctx.now, tz)}. Type /waiting to see each of these with its buttons. "
+        "Type /policybot in any channel, or write to me in Messages, to start something."
+    )
     return Card(
         f"Hello {me.name.split()[0]}",
         updated,

@@ -100,7 +100,8 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         )
     if cover:
         lines.append(
-            "Their rota days on those accounts now need someone else to monitor; the administrators have been asked to update the rota."
+            "Their rota days on those accounts now need someone else to monitor; "
+            "the administrators have been asked to update the rota."
         )
     if not handover:
         lines.append("Nothing is waiting, so you can finish this now.")
@@ -119,7 +120,8 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
             role("admins"),
             Card(
                 "Rota days need cover",
-                f"{name} is leaving on {day(date)} and has been taken off these accounts, so their monitoring days need someone else:\n"
+                f"{name} is leaving on {day(date)} and has been taken off these accounts, "
+                "so their monitoring days need someone else:\n"
                 + "\n".join(cover)
                 + "\nPlease give each day to another runner with /rota-set.",
                 tone="warning",
@@ -130,8 +132,10 @@ def record_leaver(answers: Answers, ctx: Context, out: Outcome) -> None:
         Card(
             "Before you leave: confidentiality continues",
             f"The school has recorded that you are leaving on {day(date)}. Thank you for everything you have done. "
-            "Please remember the social media policy: confidentiality must be maintained on social media even after you leave the school. "
-            "Please don't share anything about pupils, families or colleagues that you learned at work, and don't post on the school's behalf after you leave.",
+            "Please remember the social media policy: confidentiality must be maintained on social media even "
+            "after you leave the school. "
+            "Please don't share anything about pupils, families or colleagues that you learned at work, "
+            "and don't post on the school's behalf after you leave.",
         ),
     )
 
@@ -150,7 +154,8 @@ def finish(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
                 "Not finished yet",
                 f"{name} still runs {len(waiting)} account(s) that would be left with fewer than two runners: "
                 + ", ".join(f"{a['name']} ({a['handle']})" for a in waiting)
-                + ". Each must be transferred to a new runner (who accepts) or closed on the platform first. The administrators have the buttons for each.",
+                + ". Each must be transferred to a new runner (who accepts) or closed on the platform first. "
+                "The administrators have the buttons for each.",
                 tone="warning",
             )
         )
@@ -217,7 +222,10 @@ WORKFLOWS = (
         title="Record a leaver",
         summary="record that someone is leaving; their accounts are transferred or closed (SLT, administrators)",
         aliases=("record a leaver",),
-        intro="I'll record the leaving date, take them off accounts that keep two runners, and lead the administrators through the rest.",
+        intro=(
+            "I'll record the leaving date, take them off accounts that keep two runners, "
+            "and lead the administrators through the rest."
+        ),
         steps=(
             Step(key="person", prompt="Who is leaving?", kind="person", label="Leaving", check=check_person),
             Step(
@@ -267,7 +275,8 @@ def refuse_if_left(records: Reader, who: Person, today: str) -> None:
     last_day = left_on(records.get("people", who.id), today)
     if last_day:
         raise NotAllowed(
-            f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. If this is wrong, please ask the school office to correct it.",
+            f"Our records show you left the school on {day(last_day)}, so policybot no longer acts for you. "
+            "If this is wrong, please ask the school office to correct it.",
             why=f"left on {last_day}",
         )
 

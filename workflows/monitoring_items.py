@@ -77,7 +77,10 @@ def from_whom(item: Mapping[str, Any]) -> str:
 def item_line(item: Mapping[str, Any], ctx: Context) -> str:
     due = datetime.fromisoformat(item["due_at"])
     late = " - OVERDUE" if ctx.now >= due and item["status"] == "open" else ""
-    return f'{item["id"]}: {KIND_NAMES.get(item["kind"], item["kind"])} from {from_whom(item)} - "{item["summary"]}" - reply due {when(due, ctx.settings.school.tz)}{late}'
+    return (
+        f'{item["id"]}: {KIND_NAMES.get(item["kind"], item["kind"])} from {from_whom(item)} - "{item["summary"]}" - '
+        f"reply due {when(due, ctx.settings.school.tz)}{late}"
+    )
 
 
 def item_card(item: Mapping[str, Any], ctx: Context, title: str, body: str, tone: str = "info") -> Card:
@@ -116,7 +119,8 @@ def responsible(item: Mapping[str, Any], ctx: Context) -> list[str]:
 def log_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     if not active_accounts(ctx):
         raise Expired(
-            f"{no_open_accounts(ctx)}, so there is nothing to log a comment against. Accounts join the register once SLT approve an application (/new-account)."
+            f"{no_open_accounts(ctx)}, so there is nothing to log a comment against. "
+            "Accounts join the register once SLT approve an application (/new-account)."
         )
 
 
@@ -148,7 +152,9 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
     lines = [f"Logged as {item['id']}. A reply is due by {when(due, tz)}."]
     if due <= ctx.now:
         lines = [
-            f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: please reply as soon as you can, then press Mark replied. SLT and the account's runners will be told it is overdue."
+            f"Logged as {item['id']}. A reply was due by {when(due, tz)}, so it is already late: "
+            "please reply as soon as you can, then press Mark replied. "
+            "SLT and the account's runners will be told it is overdue."
         ]
     buttons = [
         Button(action="monitoring_items.replied", label="Mark replied", data={"item": item["id"]}, style="primary")
@@ -159,7 +165,8 @@ def log_item(answers: Answers, ctx: Context, out: Outcome) -> None:
         )
     if item["abusive"]:
         lines.append(
-            "You said it is abusive or offensive. Please report it too, so SLT can act: the details you gave are filled in for you."
+            "You said it is abusive or offensive. Please report it too, so SLT can act: "
+            "the details you gave are filled in for you."
         )
         buttons.append(
             Button(
@@ -208,7 +215,8 @@ def replied(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     )
     if item["status"] == "replied":
         raise AlreadyDecided(
-            f"{ctx.directory.name(item['replied_by'])} already marked this replied on {when(item['replied_at'], ctx.settings.school.tz)}."
+            f"{ctx.directory.name(item['replied_by'])} already marked this replied on "
+            f"{when(item['replied_at'], ctx.settings.school.tz)}."
         )
     item.update(status="replied", replied_by=ctx.actor.id, replied_at=ctx.now.isoformat())
     out.put(
@@ -248,10 +256,14 @@ def report(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     item = _item_to_act_on(
         data,
         ctx,
-        "Only the people who run this account, administrators and SLT can report this item from here. You can still use /report-abuse.",
+        "Only the people who run this account, administrators and SLT can report this item from here. "
+        "You can still use /report-abuse.",
     )
     received = when(item["received_at"], ctx.settings.school.tz)
-    evidence = f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} received {received}: {item['summary']} (logged as {item['id']})"
+    evidence = (
+        f"{KIND_NAMES.get(item['kind'], item['kind']).capitalize()} received {received}: "
+        f"{item['summary']} (logged as {item['id']})"
+    )
     known = {"where": item["account"], "poster": POSTER.get(item["source"], "unknown"), "evidence": evidence}
     out.begin("report_abuse", {"answers": known, "item": item["id"]})
 
@@ -307,7 +319,8 @@ def duty_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             continue  # the rota's gap alert covers a day with nobody on duty
         items = sorted(waiting.get(account["id"], []), key=lambda i: i["due_at"])
         body = [
-            f"You are on duty today to monitor {label(account)}: please check it for new comments, queries and complaints, and log them with /log-comment."
+            f"You are on duty today to monitor {label(account)}: please check it for new comments, "
+            "queries and complaints, and log them with /log-comment."
         ]
         body.append(
             "Open items:\n" + "\n".join(item_line(i, ctx) for i in items)
@@ -335,7 +348,10 @@ def reply_reminders(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             key = f"item-late:{item['id']}"
             if ctx.reminded(key):
                 continue
-            body = f"No reply has been recorded and it was due {when(due, tz)}. The policy asks for a reply within 24 hours. Please reply now, then press Mark replied."
+            body = (
+                f"No reply has been recorded and it was due {when(due, tz)}. "
+                "The policy asks for a reply within 24 hours. Please reply now, then press Mark replied."
+            )
             if note := late_note(due, ctx):
                 body += "\n" + note
             out = Outcome(actor="policybot")
@@ -375,7 +391,10 @@ WORKFLOWS = (
         title="Log a comment, query or complaint",
         summary="log a comment, query or complaint on a school account, so it gets a reply on time",
         aliases=("log comment", "log a comment", "log complaint", "log query"),
-        intro="The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next working day at a weekend). I'll work out when the reply is due.",
+        intro=(
+            "The policy asks for every comment, query or complaint to get a reply within 24 hours (by the next "
+            "working day at a weekend). I'll work out when the reply is due."
+        ),
         on_start=log_start,
         steps=(
             Step(

@@ -86,7 +86,8 @@ def show_rota(text: str, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             "Monitoring rota",
-            "Who checks each school account for comments, queries and complaints, every day including holidays. To ask someone to take one of your days, type /swap-duty.",
+            "Who checks each school account for comments, queries and complaints, every day including holidays. "
+            "To ask someone to take one of your days, type /swap-duty.",
             fields=tuple(fields),
             buttons=tuple(buttons),
         )
@@ -110,14 +111,16 @@ def set_start(answers: Answers, ctx: Context, out: Outcome) -> None:
     accounts = active_accounts(ctx)
     if not accounts:
         raise Expired(
-            f"{no_open_accounts(ctx)}, so there is no rota to set. Accounts join the register once SLT approve an application (/new-account)."
+            f"{no_open_accounts(ctx)}, so there is no rota to set. "
+            "Accounts join the register once SLT approve an application (/new-account)."
         )
     if len(accounts) == 1:
         answers["account"] = account_value(accounts[0])
         out.tell(
             Card(
                 "Monitoring rota",
-                f"Setting the rota for {label(accounts[0])}, the only account in the register.\n{_list_accounts(ctx, accounts)}",
+                f"Setting the rota for {label(accounts[0])}, the only account in the register.\n"
+                f"{_list_accounts(ctx, accounts)}",
             )
         )
         return
@@ -146,7 +149,8 @@ def check_cover(value: str, answers: Answers, ctx: Context) -> str:
     if value not in account.get("runners", ()):
         names = ", ".join(ctx.directory.name(r) for r in account.get("runners", ()))
         raise Invalid(
-            f"{ctx.directory.name(value)} does not run {label(account)}, so can't monitor it. Please choose one of: {names}."
+            f"{ctx.directory.name(value)} does not run {label(account)}, so can't monitor it. "
+            f"Please choose one of: {names}."
         )
     return value
 
@@ -217,7 +221,10 @@ WORKFLOWS = (
                 label="Weekly pattern",
                 check=check_pattern,
                 when=lambda a: a.get("change") == "weekly",
-                help="Separate groups with ';'. Days can be written Mon, Tuesday, Mon-Fri, weekdays, weekends or every day. Only people who run the account can be on its rota.",
+                help=(
+                    "Separate groups with ';'. Days can be written Mon, Tuesday, Mon-Fri, weekdays, "
+                    "weekends or every day. Only people who run the account can be on its rota."
+                ),
             ),
             Step(
                 key="first_day",

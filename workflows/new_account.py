@@ -48,11 +48,13 @@ def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:
     staff = [pid for pid in value if (p := ctx.directory.get(pid)) is not None and p.employed]
     if len(value) < 2:
         raise Invalid(
-            "The policy asks for at least two named people to run every school account. Please name two or more (you can be one of them), separated by commas."
+            "The policy asks for at least two named people to run every school account. "
+            "Please name two or more (you can be one of them), separated by commas."
         )
     if len(staff) < 2:
         raise Invalid(
-            "At least two of the people running the account must be school staff; volunteers and parents can help, but in addition. Please add another member of staff."
+            "At least two of the people running the account must be school staff; "
+            "volunteers and parents can help, but in addition. Please add another member of staff."
         )
     return value
 
@@ -71,7 +73,8 @@ def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
         verb = "have" if len(names) > 1 or names == ["you"] else "has"
         raise Invalid(
             f"Our records show that {who} {verb} not yet confirmed reading the current social media policy. "
-            "Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. Your answers so far are saved."
+            "Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. "
+            "Your answers so far are saved."
         )
     return value
 
@@ -118,11 +121,17 @@ STEPS = (
     ),
     Step(
         key="runners",
-        prompt="Who will run the account? Name at least two members of staff (you can be one of them), separated by commas.",
+        prompt=(
+            "Who will run the account? Name at least two members of staff (you can be one of them), "
+            "separated by commas."
+        ),
         kind="people",
         label="Run by",
         check=two_staff,
-        help="Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. Volunteers or parents can be added too, as long as two staff are named.",
+        help=(
+            "Type their names as they appear in the staff list, for example: Emma Clarke, Tom Reid. "
+            "Volunteers or parents can be added too, as long as two staff are named."
+        ),
     ),
     Step(
         key="visibility",
@@ -216,7 +225,8 @@ def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             f"Application {app_id} sent",
-            f"Thank you. Your application for '{app['account_name']}' has gone to the Senior Leadership Team. I'll message you here when they decide. Type /my-applications to check on it.",
+            f"Thank you. Your application for '{app['account_name']}' has gone to the Senior Leadership Team. "
+            "I'll message you here when they decide. Type /my-applications to check on it.",
             tone="success",
         )
     )
@@ -228,7 +238,8 @@ def _pending(ctx: Context, app_id: str) -> dict[str, Any]:
         raise Expired("I can't find that application any more. It may have been removed under the retention rules.")
     if app["status"] != "submitted":
         raise AlreadyDecided(
-            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} on {when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
+            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} on "
+            f"{when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
         )
     return app
 
@@ -260,7 +271,8 @@ def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         person(app["applicant"]),
         Card(
             f"Application {app['id']} approved",
-            f"Good news: SLT approved your application for '{app['account_name']}'. An administrator will now create the account and let you know.",
+            f"Good news: SLT approved your application for '{app['account_name']}'. "
+            "An administrator will now create the account and let you know.",
             tone="success",
         ),
     )
@@ -271,7 +283,8 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
     """What administrators see for an approved application: create it, then record it."""
     return Card(
         f"Please create an account: {app['account_name']}",
-        f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, keep the login in the school's secure place, then choose 'Record the new account'.",
+        f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, "
+        "keep the login in the school's secure place, then choose 'Record the new account'.",
         fields=(
             ("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])),
             ("Open or private", visibility_name(app)),
@@ -371,7 +384,10 @@ WORKFLOWS = (
         title="New school social media account",
         summary="apply for a new school social media account (SLT decide)",
         aliases=("new account", "apply for an account"),
-        intro="I'll ask the questions the policy's business case needs, then send it to the Senior Leadership Team. You can type back, cancel or help at any time.",
+        intro=(
+            "I'll ask the questions the policy's business case needs, then send it to the Senior Leadership Team. "
+            "You can type back, cancel or help at any time."
+        ),
         steps=STEPS,
         on_complete=submit,
         submit_label="Submit to SLT",

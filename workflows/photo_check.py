@@ -62,7 +62,8 @@ def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
         rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"), newline="")))
     except csv.Error as exc:
         raise ValueError(
-            f"The file is not a CSV file I can read ({exc}). Save it from your spreadsheet as 'CSV UTF-8' and try again. Nothing was imported."
+            f"The file is not a CSV file I can read ({exc}). "
+            "Save it from your spreadsheet as 'CSV UTF-8' and try again. Nothing was imported."
         ) from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -79,7 +80,8 @@ def parse_dnp_csv(text: str) -> list[tuple[str, str]]:
         found = [i for i, h in enumerate(header) if h in names]
         if not found:
             raise ValueError(
-                f"The first row must name the columns: I could not find a '{want}' column (found: {', '.join(rows[0]) or 'nothing'}). Add a header row like: name,class"
+                f"The first row must name the columns: I could not find a '{want}' column (found: "
+                f"{', '.join(rows[0]) or 'nothing'}). Add a header row like: name,class"
             )
         cols[want] = found[0]
     out: list[tuple[str, str]] = []
@@ -115,19 +117,22 @@ def _answer(out: Outcome, name: str, found: ListCheck, klass: str = "") -> None:
     if found.verdict == "do_not_publish":
         card = Card(
             "Do not publish",
-            f"{shown}: DO NOT PUBLISH. This pupil's image must not be published on any school account. If a photo or video of them has been posted, please remove it and tell SLT.",
+            f"{shown}: DO NOT PUBLISH. This pupil's image must not be published on any school account. "
+            "If a photo or video of them has been posted, please remove it and tell SLT.",
             tone="urgent",
         )
     elif found.verdict == "unsure":
         card = Card(
             "Can't be sure: check before publishing",
-            f"{shown}{in_class}: I can't be sure this pupil's image may be published. {found.why} Please don't publish it until you have checked with SLT or the school office.",
+            f"{shown}{in_class}: I can't be sure this pupil's image may be published. "
+            f"{found.why} Please don't publish it until you have checked with SLT or the school office.",
             tone="warning",
         )
     else:
         card = Card(
             "No restriction recorded",
-            f"{shown}: no restriction recorded. {found.why} Please still check the image is appropriate, and respect anyone who asks not to be photographed.",
+            f"{shown}: no restriction recorded. {found.why} Please still check the image is appropriate, "
+            "and respect anyone who asks not to be photographed.",
             tone="success",
         )
     out.tell(card, private=True)

@@ -49,18 +49,22 @@ SUMMARY = (
     ),
     (
         "Creating new accounts",
-        "Make a business case to SLT (/new-account): aim, audience, how it will be promoted, at least two named people to run it, open or private. "
+        "Make a business case to SLT (/new-account): aim, audience, how it will be promoted, "
+        "at least two named people to run it, open or private. "
         "Everyone running an account must have read this policy and been trained.",
     ),
     (
         "Monitoring",
         "School accounts are checked regularly, preferably 7 days a week, holidays included. "
-        "Every comment, query or complaint gets a reply within 24 hours (next working day at weekends), even if only to acknowledge it.",
+        "Every comment, query or complaint gets a reply within 24 hours (next working day at weekends), "
+        "even if only to acknowledge it.",
     ),
     (
         "Behaviour",
-        "Be professional and respectful. Never use a school account for personal gain. Confidentiality continues even after you leave the school. "
-        "Say who you are. If a journalist gets in touch, follow the media policy first. Report unacceptable conduct to a senior member of staff straight away.",
+        "Be professional and respectful. Never use a school account for personal gain. "
+        "Confidentiality continues even after you leave the school. "
+        "Say who you are. If a journalist gets in touch, follow the media policy first. "
+        "Report unacceptable conduct to a senior member of staff straight away.",
     ),
     (
         "Legal considerations",
@@ -68,25 +72,31 @@ SUMMARY = (
     ),
     (
         "Handling abuse",
-        "Deal with offensive comments swiftly and sensitively: block, report or delete, and explain why. Report abuse by colleagues through the school's agreed protocols.",
+        "Deal with offensive comments swiftly and sensitively: block, report or delete, and explain why. "
+        "Report abuse by colleagues through the school's agreed protocols.",
     ),
     (
         "Tone",
-        "Suit the audience while staying professional: engaging, conversational, informative, and friendly where the platform fits.",
+        "Suit the audience while staying professional: engaging, conversational, informative, "
+        "and friendly where the platform fits.",
     ),
     (
         "Use of images",
-        "Follow the school's image permissions. Respect anyone who asks not to be photographed. Only share pupil pictures through school accounts. "
-        "Pupils must be appropriately dressed, never ridiculed, and never on the do-not-publish list (check with /photo-check). "
+        "Follow the school's image permissions. Respect anyone who asks not to be photographed. "
+        "Only share pupil pictures through school accounts. "
+        "Pupils must be appropriately dressed, never ridiculed, "
+        "and never on the do-not-publish list (check with /photo-check). "
         "Delete a compromising picture at once and tell SLT.",
     ),
     (
         "Personal use",
-        "Never follow or engage with current or former pupils under 18 on a personal account. Excessive personal use during work may lead to disciplinary action.",
+        "Never follow or engage with current or former pupils under 18 on a personal account. "
+        "Excessive personal use during work may lead to disciplinary action.",
     ),
     (
         "Parents and posts about the school",
-        "Parents are told about acceptable use. Inappropriate posts: ask for removal, invite a conversation, and use the complaints procedure if needed. "
+        "Parents are told about acceptable use. Inappropriate posts: ask for removal, invite a conversation, "
+        "and use the complaints procedure if needed. "
         "The school keeps an eye on public posts about it.",
     ),
 )
@@ -119,7 +129,10 @@ def policy_card(ctx: Context, note: str = "") -> Card:
     """The summary with the buttons to read everything and to confirm."""
     version = ctx.settings.school.policy_version
     body = f"{note}\n\n" if note else ""
-    body += f"Here is a short summary of {ctx.settings.school.name}'s social media policy (version {version}). Please read the full text too, then confirm."
+    body += (
+        f"Here is a short summary of {ctx.settings.school.name}'s social media policy (version {version}). "
+        "Please read the full text too, then confirm."
+    )
     return Card(
         "The school's social media policy",
         body,
@@ -139,7 +152,8 @@ def policy_card(ctx: Context, note: str = "") -> Card:
 def _ask_card(version: str, note: str) -> Card:
     return Card(
         "Please read the social media policy",
-        f"{note}\n\nType /policy to read a short summary and the full text, then choose 'I have read and understood it'.",
+        f"{note}\n\nType /policy to read a short summary and the full text, "
+        "then choose 'I have read and understood it'.",
         buttons=(
             Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
             Button(
@@ -159,7 +173,10 @@ def show_policy(_text: str, ctx: Context, out: Outcome) -> None:
     if people.acknowledged(ctx, ctx.actor.id):
         note = f"You confirmed reading this version on {day(ack['at'][:10])}. Thank you."
     elif ack:
-        note = f"The policy has been updated since you last confirmed it (you read version {ack.get('version')}). Please read it again."
+        note = (
+            f"The policy has been updated since you last confirmed it (you read version {ack.get('version')}). "
+            "Please read it again."
+        )
     out.tell(policy_card(ctx, note))
 
 
@@ -192,7 +209,8 @@ def acknowledge(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         out.tell(
             policy_card(
                 ctx,
-                f"The policy has changed since that message was sent (it is now version {version}), so I have not recorded it. Please read the current version below.",
+                f"The policy has changed since that message was sent (it is now version {version}), "
+                "so I have not recorded it. Please read the current version below.",
             ),
             ephemeral=True,
         )
@@ -262,7 +280,10 @@ def reask_on_change(ctx: Context) -> list[tuple[str, Outcome]]:
         ack = people.policy_ack(ctx, p.id)
         if ack and ack.get("version") != version:
             out = Outcome(actor="policybot")
-            note = f"The school's social media policy has been updated (now version {version}; you last confirmed version {ack.get('version')}). Please read it again."
+            note = (
+                f"The school's social media policy has been updated (now version {version}; "
+                f"you last confirmed version {ack.get('version')}). Please read it again."
+            )
             out.send(person(p.id), _ask_card(version, note))
             due.append((f"policy-reask:{version}:{p.id}", out))
     return due
@@ -284,7 +305,8 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
             person(pid),
             _ask_card(
                 version,
-                f"A weekly reminder: you have not yet confirmed that you have read the school's social media policy (version {version}).",
+                "A weekly reminder: you have not yet confirmed that you have read the school's social media "
+                f"policy (version {version}).",
             ),
         )
         due.append((f"policy-remind:{slot}:{version}:{pid}", out))

@@ -38,7 +38,8 @@ def _gap_card(
     if not open_days:
         every = "every day still to come" if gone else "every day listed"
         lines.append(
-            f"Updated {when(ctx.now, ctx.settings.school.tz)}: the rota now has someone on duty on {every}. Nothing more is needed."
+            f"Updated {when(ctx.now, ctx.settings.school.tz)}: the rota now has someone on duty on {every}. "
+            "Nothing more is needed."
         )
         return Card(f"Filled: {label(account)} has someone monitoring on {every}", "\n".join(lines), tone="success")
     days = ", ".join(show_day(d) for d in open_days)
@@ -48,7 +49,8 @@ def _gap_card(
             [
                 f"Nobody is on the rota to monitor {label(account)} on: {days}.",
                 *lines,
-                "The policy asks for school accounts to be monitored every day, including holidays, so comments and complaints get a reply within 24 hours. "
+                "The policy asks for school accounts to be monitored every day, including holidays, "
+                "so comments and complaints get a reply within 24 hours. "
                 "An administrator can fill the gap with /rota-set.",
             ]
         ),
@@ -103,7 +105,8 @@ def rota_gaps(ctx: Context) -> Iterable[tuple[str, Outcome]]:
         out.delete(GAP_ALERTS, alert["id"])
         card = Card(
             f"Closed: {label(account)}",
-            f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. Nothing more is needed.",
+            f"{label(account)} is no longer an open school account, so these days need nobody to monitor it. "
+            "Nothing more is needed.",
             tone="info",
         )
         out.send(role("admins"), card, key=alert["id"], replace=True)

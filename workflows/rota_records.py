@@ -47,7 +47,10 @@ def no_open_accounts(ctx: Context) -> str:
     closed = len(every_account(ctx))
     if not closed:
         return "There are no school accounts in the register yet"
-    return f"There is no open school account in the register (the {'one' if closed == 1 else closed} in it {'is' if closed == 1 else 'are'} closed)"
+    return (
+        f"There is no open school account in the register (the {'one' if closed == 1 else closed} in it "
+        f"{'is' if closed == 1 else 'are'} closed)"
+    )
 
 
 def find_account(text: str, ctx: Context, accounts: list[dict[str, Any]] | None = None) -> dict[str, Any]:

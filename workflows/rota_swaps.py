@@ -43,7 +43,8 @@ def check_my_day(value: str, answers: Answers, ctx: Context) -> str:
     if who != ctx.actor.id:
         now_on = ctx.directory.name(who) if who else "nobody"
         raise Invalid(
-            f"You are not on duty for {label(account)} on {show_day(value)} ({now_on} is). Please give one of your own days; type /rota to see them."
+            f"You are not on duty for {label(account)} on {show_day(value)} ({now_on} is). "
+            "Please give one of your own days; type /rota to see them."
         )
     return value
 
@@ -66,7 +67,8 @@ def swap_card(swap: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
     data = {"swap": swap["id"]}
     return Card(
         title,
-        f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
+        f"{ctx.directory.name(swap['from'])} is on duty that day and asks if you can take it instead. "
+        "If you accept, the rota will show you on duty that day and you'll get the morning reminder.",
         fields=(("Account", label(account)), ("Day", show_day(swap["day"]))),
         buttons=(
             Button(action="monitoring_rota.swap_accept", label="Accept", data=data, style="primary"),
@@ -94,7 +96,8 @@ def request_swap(answers: Answers, ctx: Context, out: Outcome) -> None:
     out.tell(
         Card(
             "Swap request sent",
-            f"I've asked {ctx.directory.name(answers['to'])} to monitor {label(account)} on {show_day(answers['day'])}. You stay on duty unless they accept; I'll tell you their answer.",
+            f"I've asked {ctx.directory.name(answers['to'])} to monitor {label(account)} on "
+            f"{show_day(answers['day'])}. You stay on duty unless they accept; I'll tell you their answer.",
         )
     )
 
@@ -107,7 +110,8 @@ def _open_swap(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:
         raise NotAllowed(f"This swap request was sent to {ctx.directory.name(swap['to'])}, so only they can answer it.")
     if swap["status"] != "asked":
         raise AlreadyDecided(
-            f"You already {swap['status']} this request on {when(swap['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
+            f"You already {swap['status']} this request on {when(swap['decided_at'], ctx.settings.school.tz)}, "
+            "so nothing was changed."
         )
     if swap["day"] < ctx.today.isoformat():
         raise Expired(f"{show_day(swap['day'])} has already passed, so this request no longer applies.")
@@ -122,7 +126,8 @@ def swap_accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         raise Expired("You no longer run that account, so you can't take this day. Nothing was changed.")
     if on_duty(ctx, account, date.fromisoformat(swap["day"])) != swap["from"]:
         raise Expired(
-            f"The rota for {show_day(swap['day'])} has changed since {ctx.directory.name(swap['from'])} asked, so nothing was changed. Type /rota to see it."
+            f"The rota for {show_day(swap['day'])} has changed since {ctx.directory.name(swap['from'])} asked, "
+            "so nothing was changed. Type /rota to see it."
         )
     rota = rota_record(ctx, account["id"])
     version = rota.get("version")
@@ -146,13 +151,17 @@ def swap_accept(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         after="accepted",
         expect_version=swap["version"],
     )
-    done = f"You accepted on {when(ctx.now, ctx.settings.school.tz)}: you are on duty for {label(account)} on {show_day(swap['day'])}."
+    done = (
+        f"You accepted on {when(ctx.now, ctx.settings.school.tz)}: you are on duty for {label(account)} on "
+        f"{show_day(swap['day'])}."
+    )
     out.send(person(ctx.actor.id), swap_card(swap, ctx, done), key=f"swap:{swap['id']}", replace=True)
     out.send(
         person(swap["from"]),
         Card(
             "Swap accepted",
-            f"{ctx.actor.name} will monitor {label(account)} on {show_day(swap['day'])} instead of you. The rota has been updated.",
+            f"{ctx.actor.name} will monitor {label(account)} on {show_day(swap['day'])} instead of you. "
+            "The rota has been updated.",
             tone="success",
         ),
     )
@@ -182,7 +191,8 @@ def swap_decline(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         person(swap["from"]),
         Card(
             "Swap declined",
-            f"{ctx.actor.name} can't monitor {label(account)} on {show_day(swap['day'])}, so you are still on duty that day. "
+            f"{ctx.actor.name} can't monitor {label(account)} on {show_day(swap['day'])}, "
+            "so you are still on duty that day. "
             "You could ask someone else with /swap-duty, or ask an administrator to arrange cover.",
         ),
     )

@@ -87,7 +87,8 @@ def digest_card(ctx: Context) -> Card:
     fields = (
         (
             "Comments, queries and complaints",
-            f"{handled} replied to in the last 7 days, {late} of them after the 24-hour deadline; {overdue} waiting and overdue now.",
+            f"{handled} replied to in the last 7 days, {late} of them after the 24-hour deadline; "
+            f"{overdue} waiting and overdue now.",
         ),
         (
             "Open incidents",

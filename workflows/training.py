@@ -45,7 +45,10 @@ WORKFLOWS = (
         steps=(
             Step(
                 key="people",
-                prompt="Who was trained? Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid).",
+                prompt=(
+                    "Who was trained? "
+                    "Give one name, or several separated by commas (for example: Emma Clarke, Tom Reid)."
+                ),
                 kind="people",
                 label="People",
             ),

@@ -47,7 +47,8 @@ def waiting(ctx: Context) -> list[Waiting]:
         data = {"workflow": d["workflow"]}
         card = Card(
             f"Unfinished: {name}",
-            f"You started this on {when(d['started_at'], tz)} and last answered on {when(d['updated_at'], tz)}. Carry on where you left off, or cancel it.",
+            f"You started this on {when(d['started_at'], tz)} and last answered on {when(d['updated_at'], tz)}. "
+            "Carry on where you left off, or cancel it.",
             buttons=(
                 Button(action="conversation.resume", label="Carry on", data=data, style="primary"),
                 Button(action="conversation.cancel", label="Cancel it", data=data, style="danger"),
@@ -120,7 +121,8 @@ def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Nothing is waiting for you",
-                "You have nothing to answer, decide or finish in policybot right now. Type /help to see what you can do.",
+                "You have nothing to answer, decide or finish in policybot right now. "
+                "Type /help to see what you can do.",
                 tone="success",
             )
         )
@@ -149,7 +151,10 @@ def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
         else f"{len(things)} things need you. Each one follows with its buttons."
     )
     if len(things) > len(shown):
-        body = f"{len(things)} things need you. The first {len(shown)} follow with their buttons; type /waiting again when you have dealt with them to see the rest."
+        body = (
+            f"{len(things)} things need you. The first {len(shown)} follow with their buttons; "
+            "type /waiting again when you have dealt with them to see the rest."
+        )
     if len(things) > 1:
         body += (
             " To bring one back on its own, type /waiting and part of its line, like /waiting "

@@ -90,7 +90,8 @@ def nothing_alone(value: list[str], _answers: Answers, _ctx: Context) -> list[st
 def described(value: str, _answers: Answers, _ctx: Context) -> str:
     if len(value.strip()) < 10:
         raise Invalid(
-            "Please describe it in a sentence or two: what it said or showed, and when it was posted. SLT need enough to act on."
+            "Please describe it in a sentence or two: what it said or showed, and when it was posted. "
+            "SLT need enough to act on."
         )
     return value.strip()
 
@@ -105,7 +106,8 @@ def suggested_wording(answers: Answers) -> str:
     """A short, calm public note that says exactly why the school acted, naming nobody."""
     lines = [SUGGESTED[v] for v in ("removed", "blocked") if v in answers.get("done", [])]
     lines.append(
-        "We welcome respectful discussion and want this to be a safe, friendly space for our whole school community. Thank you for understanding."
+        "We welcome respectful discussion and want this to be a safe, friendly space for our whole school "
+        "community. Thank you for understanding."
     )
     return " ".join(lines)
 
@@ -116,7 +118,8 @@ def offer_wording(answers: Answers, _ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Suggested wording for the audience",
-                f'You could post something like this:\n"{suggested_wording(answers)}"\nKeep it short, name nobody, and don\'t get drawn into a debate.',
+                f'You could post something like this:\n"{suggested_wording(answers)}"\n'
+                "Keep it short, name nobody, and don't get drawn into a debate.",
             )
         )
 
@@ -127,7 +130,8 @@ def act_swiftly(answers: Answers, _ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "On a school account, act swiftly",
-                "Once you have described it here, hide or delete it and block the user if needed, as the policy asks. Then tell the audience why.",
+                "Once you have described it here, hide or delete it and block the user if needed, "
+                "as the policy asks. Then tell the audience why.",
                 tone="warning",
             )
         )
@@ -139,7 +143,10 @@ STEPS = (
         prompt="First: is anyone in immediate danger right now?",
         kind="yesno",
         label="Anyone in immediate danger",
-        help="For example a child who may be harmed today, or a threat to someone's safety. If you're not sure, answer yes.",
+        help=(
+            "For example a child who may be harmed today, or a threat to someone's safety. "
+            "If you're not sure, answer yes."
+        ),
     ),
     Step(key="where", prompt="Where did you see it?", kind="choice", label="Where", options=where_options),
     Step(
@@ -187,11 +194,17 @@ STEPS = (
     ),
     Step(
         key="evidence",
-        prompt="Describe what you saw: what it said or showed, and when it was posted. Please use words only: don't send screenshots or files here.",
+        prompt=(
+            "Describe what you saw: what it said or showed, and when it was posted. "
+            "Please use words only: don't send screenshots or files here."
+        ),
         label="What was seen",
         check=described,
         example="A comment under the sports day post calling a teacher names, posted on Saturday evening",
-        help="If it might be an indecent image of a child, do not screenshot, save or forward it: describe where it is and SLT will act.",
+        help=(
+            "If it might be an indecent image of a child, do not screenshot, save or forward it: "
+            "describe where it is and SLT will act."
+        ),
     ),
     Step(
         key="links",
@@ -226,7 +239,8 @@ REPORT = Report(
     aliases=("report abuse", "report a post", "abuse"),
     intro=(
         "I'll ask a few quick questions and send your report to the Senior Leadership Team. "
-        "Please describe things in words: don't send screenshots or files here. You can type back, cancel or help at any time."
+        "Please describe things in words: don't send screenshots or files here. "
+        "You can type back, cancel or help at any time."
     ),
     steps=STEPS,
     urgency=urgency,
@@ -238,7 +252,8 @@ REPORT = Report(
             urgency="urgent",
             title="Call 999 now",
             body="If anyone is in immediate danger, call 999 now, before anything else. "
-            "I have alerted the Senior Leadership Team at once. When it is safe, carry on answering here so they have the details.",
+            "I have alerted the Senior Leadership Team at once. "
+            "When it is safe, carry on answering here so they have the details.",
         ),
     ),
 )

@@ -92,7 +92,8 @@ def details_card(inc: Mapping[str, Any], ctx: Context) -> Card:
         fields.append(
             (
                 "Initial assessment",
-                f"Severity {a['severity']}; involve: {a['involve_text']}\n{a['summary']}\n- {ctx.directory.name(a['by'])}, {when(a['at'], tz)}",
+                f"Severity {a['severity']}; involve: {a['involve_text']}\n{a['summary']}\n"
+                f"- {ctx.directory.name(a['by'])}, {when(a['at'], tz)}",
             )
         )
     for n in inc.get("notes", []):

@@ -40,7 +40,8 @@ def chase_unowned(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             role("slt"),
             Card(
                 f"Still needs an owner: {inc['id']} ({URGENCY[inc['urgency']]})",
-                f"{kind_label(inc['kind'])}, reported {waited} ago, and nobody has taken it yet. Please can one of you take ownership?",
+                f"{kind_label(inc['kind'])}, reported {waited} ago, and nobody has taken it yet. "
+                "Please can one of you take ownership?",
                 buttons=(
                     show_button(inc),
                     Button(action="incidents.own", label="Take ownership", data=data_of(inc), style="primary"),

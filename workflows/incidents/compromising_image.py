@@ -30,7 +30,8 @@ def ask_to_delete(answers: Answers, _ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Ask for it to be deleted",
-                "If you can, ask whoever has it to delete it now, and tell SLT in person too. Don't forward it to anyone, including SLT.",
+                "If you can, ask whoever has it to delete it now, and tell SLT in person too. "
+                "Don't forward it to anyone, including SLT.",
                 tone="warning",
             )
         )
@@ -46,14 +47,20 @@ STEPS = (
     ),
     Step(
         key="recently_deleted",
-        prompt="Step 2: most phones keep deleted pictures for 30 days in 'Recently deleted' (or 'Bin'). Have you deleted it from there too?",
+        prompt=(
+            "Step 2: most phones keep deleted pictures for 30 days in 'Recently deleted' (or 'Bin'). "
+            "Have you deleted it from there too?"
+        ),
         kind="choice",
         label="Removed from 'Recently deleted'",
         choices=DONE,
     ),
     Step(
         key="cloud",
-        prompt="Step 3: check whether the picture was backed up or synced (iCloud Photos, Google Photos, OneDrive, Dropbox), and delete it there too.",
+        prompt=(
+            "Step 3: check whether the picture was backed up or synced (iCloud Photos, Google Photos, OneDrive, "
+            "Dropbox), and delete it there too."
+        ),
         kind="choice",
         label="Cloud backup or sync",
         choices=CLOUD,
@@ -108,7 +115,10 @@ REPORT = Report(
     title="Compromising picture",
     summary="you took a picture by mistake that could be misconstrued or misused",
     aliases=("compromising image", "compromising picture"),
-    intro="The policy says to delete it immediately and alert SLT. Then we'll go through deleting it step by step. Never send me the picture.",
+    intro=(
+        "The policy says to delete it immediately and alert SLT. Then we'll go through deleting it step by step. "
+        "Never send me the picture."
+    ),
     steps=STEPS,
     urgency=urgency,
     # The policy says to alert SLT: that happens before the first question.
@@ -117,7 +127,10 @@ REPORT = Report(
             why="a compromising picture was taken",
             urgency="high",
             title="SLT have been alerted ({incident})",
-            body="Thank you for reporting this straight away. Please don't send me the picture, and don't show it to anyone. Let's go through the checklist together.",
+            body=(
+                "Thank you for reporting this straight away. Please don't send me the picture, "
+                "and don't show it to anyone. Let's go through the checklist together."
+            ),
             resumed="SLT were alerted when you started this before. Let's go through the checklist again.",
         ),
     ),

@@ -51,7 +51,10 @@ STEPS = (
     ),
     Step(
         key="deadline",
-        prompt="When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) Type skip if they didn't say.",
+        prompt=(
+            "When do they want a reply by? (for example: in 3 hours, tomorrow 9am, Friday 12:00) "
+            "Type skip if they didn't say."
+        ),
         kind="datetime",
         label="Their deadline",
         optional=True,
@@ -91,7 +94,8 @@ def if_they_call_again(also: Mapping[str, str]) -> Card:
     passed_to = "the headteacher" if also else "the school's leadership team"
     return Card(
         "If they contact you again",
-        f"Please don't comment. You can say: \"Thank you, I've passed your enquiry to {passed_to}, and someone from the school will be in touch.\" Then tell SLT they called again.",
+        f"Please don't comment. You can say: \"Thank you, I've passed your enquiry to {passed_to}, "
+        'and someone from the school will be in touch." Then tell SLT they called again.',
     )
 
 
@@ -104,7 +108,8 @@ REPORT = Report(
     summary="a journalist contacted you about the school or its social media",
     aliases=("media enquiry", "journalist", "press enquiry"),
     intro=(
-        "Please don't respond to the journalist yet: the school's media policy must be followed first, and the school's leaders will decide who replies. "
+        "Please don't respond to the journalist yet: the school's media policy must be followed first, "
+        "and the school's leaders will decide who replies. "
         "I'll take a few details, then alert them when you send it."
     ),
     steps=STEPS,

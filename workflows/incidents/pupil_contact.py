@@ -35,7 +35,8 @@ def undo_it(answers: Answers, _ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Please undo it now",
-                "Please remove the follow or connection now and don't reply any further. That's all: SLT will talk it through with you.",
+                "Please remove the follow or connection now and don't reply any further. "
+                "That's all: SLT will talk it through with you.",
                 tone="warning",
             )
         )
@@ -108,7 +109,8 @@ REPORT = Report(
     summary="a current or former pupil (under 18) tried to follow or contact your personal account",
     aliases=("pupil contact", "a pupil followed me"),
     intro=(
-        "Thank you for reporting it. Remember: staff must not follow or engage with current or former pupils under 18 on personal accounts, "
+        "Thank you for reporting it. Remember: staff must not follow or engage with current or former pupils "
+        "under 18 on personal accounts, "
         "so please don't accept or reply. I'll record it and inform SLT."
     ),
     steps=STEPS,

@@ -152,7 +152,8 @@ def on_cancel(answers: Answers, ctx: Context, out: Outcome) -> list[str]:
         role("slt"),
         Card(
             f"{inc['id']}: the report was cancelled before it was finished",
-            "The person reporting it stopped before the end, so no more answers will come. What they had answered is on the record.",
+            "The person reporting it stopped before the end, so no more answers will come. "
+            "What they had answered is on the record.",
             buttons=(show_button(inc),),
             tone="warning",
         ),
@@ -160,7 +161,8 @@ def on_cancel(answers: Answers, ctx: Context, out: Outcome) -> list[str]:
     given = len(inc["details"])
     what = f"the {given} answer(s) you had given" if given else "no answers from you"
     return [
-        f"Kept: incident {inc['id']} stays open with the Senior Leadership Team, with {what}. They may get in touch with you. Type /my-reports to see it."
+        f"Kept: incident {inc['id']} stays open with the Senior Leadership Team, with {what}. "
+        "They may get in touch with you. Type /my-reports to see it."
     ]
 
 
@@ -214,8 +216,8 @@ def file_report(
             person(pid),
             Card(
                 f"Incident {inc['id']}: {kind_label(inc['kind'])} ({URGENCY[inc['urgency']]}) - for you as {why}",
-                f"{ctx.directory.name(pid)}, you are alerted by name as {why}, as well as SLT. Details are shown privately when you ask; each viewing is recorded.\n"
-                + owner_line(inc, ctx),
+                f"{ctx.directory.name(pid)}, you are alerted by name as {why}, as well as SLT. "
+                "Details are shown privately when you ask; each viewing is recorded.\n" + owner_line(inc, ctx),
                 buttons=(show_button(inc),),
                 tone="urgent" if inc["urgency"] == "urgent" else "warning",
             ),
@@ -225,7 +227,8 @@ def file_report(
     out.tell(
         Card(
             f"Thank you: your report is {inc['id']}",
-            f"{told} have been told and will take it from here. Please don't discuss it more widely. Type /my-reports at any time to see where it has got to.",
+            f"{told} have been told and will take it from here. Please don't discuss it more widely. "
+            "Type /my-reports at any time to see where it has got to.",
             tone="success",
         )
     )
@@ -243,7 +246,10 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
     name = f"{number} ({step.title})" if number else step.title
     asked = answers.setdefault("_help_asked", {})
     if step.key in asked:
-        return f"I told SLT you need help with this step at {when(asked[step.key], ctx.settings.school.tz)} ({inc['id']}). If nobody has been in touch, please find a member of SLT in person."
+        return (
+            f"I told SLT you need help with this step at {when(asked[step.key], ctx.settings.school.tz)} "
+            f"({inc['id']}). If nobody has been in touch, please find a member of SLT in person."
+        )
     asked[step.key] = ctx.now.isoformat()
     log(inc, ctx, f"{ctx.actor.name} asked for help with: {name}")
     if inc["urgency"] != "urgent":
@@ -258,13 +264,17 @@ def ask_for_help(inc: dict[str, Any] | None, answers: Answers, step: Step, ctx: 
         role("slt"),
         Card(
             f"{inc['id']}: {ctx.actor.name} needs help now",
-            f"{ctx.actor.name} is stuck on this step and needs a member of SLT to help: {name}.\nPlease get in touch with them now.",
+            f"{ctx.actor.name} is stuck on this step and needs a member of SLT to help: {name}.\n"
+            "Please get in touch with them now.",
             buttons=tuple(buttons),
             tone="urgent",
         ),
         private=True,
     )
-    return f"I have told the Senior Leadership Team ({inc['id']}) that you need help with this step: {name}. One of them should get in touch with you soon."
+    return (
+        f"I have told the Senior Leadership Team ({inc['id']}) that you need help with this step: {name}. "
+        "One of them should get in touch with you soon."
+    )
 
 
 def on_file(answers: Answers, ctx: Context, out: Outcome) -> None:

@@ -27,7 +27,9 @@ def _incident(ctx: Context, data: Mapping[str, Any]) -> dict[str, Any]:
 def _open(inc: Mapping[str, Any], ctx: Context) -> None:
     if inc["status"] == "closed":
         raise AlreadyDecided(
-            f"{inc['id']} was closed by {ctx.directory.name(inc['closed_by'])} on {when(inc['closed_at'], ctx.settings.school.tz)}, so nothing was changed. Reopen it first if there is more to do."
+            f"{inc['id']} was closed by {ctx.directory.name(inc['closed_by'])} on "
+            f"{when(inc['closed_at'], ctx.settings.school.tz)}, so nothing was changed. "
+            "Reopen it first if there is more to do."
         )
 
 
@@ -53,7 +55,8 @@ def take_ownership(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         return
     if inc.get("owner") and data.get("takeover") != "yes":
         raise AlreadyDecided(
-            f"{ctx.directory.name(inc['owner'])} took ownership of {inc['id']} on {when(inc['owned_at'], ctx.settings.school.tz)}, so nothing was changed. "
+            f"{ctx.directory.name(inc['owner'])} took ownership of {inc['id']} on "
+            f"{when(inc['owned_at'], ctx.settings.school.tz)}, so nothing was changed. "
             "If you need to take it over, choose Show details, then Take over."
         )
     _own(inc, ctx, out)
@@ -84,7 +87,8 @@ def _own(inc: dict[str, Any], ctx: Context, out: Outcome) -> None:
         person(inc["reporter"]),
         Card(
             f"Your report {inc['id']}",
-            f"{ctx.actor.name} from the Senior Leadership Team is now looking after your report. Please speak to them if anything changes.",
+            f"{ctx.actor.name} from the Senior Leadership Team is now looking after your report. "
+            "Please speak to them if anything changes.",
         ),
     )
 
@@ -125,14 +129,18 @@ _NEXT = {
     "lado": "LADO: contact them within one working day, before any internal investigation, and note their advice here.",
     "social_care": "Children's social care: make the referral today and note the reference here.",
     "platform": "Platform: report the post or account through the platform's own reporting tools.",
-    "parents": "Parents or carers: ask them to remove the post and invite them in to discuss it; if needed, point them to the complaints procedure.",
+    "parents": (
+        "Parents or carers: ask them to remove the post and invite them in to discuss it; if needed, "
+        "point them to the complaints procedure."
+    ),
 }
 
 
 def only_none(value: list[str], _answers: Answers, _ctx: Context) -> list[str]:
     if "none" in value and len(value) > 1:
         raise Invalid(
-            "You chose 'Nobody else for now' and others too. Please choose either the people to involve, or 'Nobody else for now'."
+            "You chose 'Nobody else for now' and others too. "
+            "Please choose either the people to involve, or 'Nobody else for now'."
         )
     return value
 
@@ -159,7 +167,8 @@ def record_assessment(answers: Answers, about: Mapping[str, Any], ctx: Context, 
     log(
         inc,
         ctx,
-        f"{word} by {ctx.actor.name}: severity {answers['severity']}; involve: {', '.join(involve)}. {answers['summary']}",
+        f"{word} by {ctx.actor.name}: severity {answers['severity']}; involve: {', '.join(involve)}. "
+        f"{answers['summary']}",
     )
     save(
         out,
@@ -297,7 +306,8 @@ def my_reports(_text: str, ctx: Context, out: Outcome) -> None:
         out.tell(
             Card(
                 "Your reports",
-                "You haven't reported anything. If you need to: /report-abuse, /compromising-image, /media-enquiry or /pupil-contact.",
+                "You haven't reported anything. If you need to: /report-abuse, /compromising-image, "
+                "/media-enquiry or /pupil-contact.",
             )
         )
         return
@@ -338,7 +348,10 @@ ASSESS = FollowUp(
             prompt="Your initial assessment in a few lines: what happened, the risk, and what happens next.",
             label="Assessment",
             check=not_blank,
-            example="A parent posted a photo of a pupil in the class Facebook group. Low risk; I have asked them to remove it and will call them today",
+            example=(
+                "A parent posted a photo of a pupil in the class Facebook group. "
+                "Low risk; I have asked them to remove it and will call them today"
+            ),
         ),
     ),
     then=record_assessment,
@@ -378,7 +391,10 @@ CLOSE = FollowUp(
         ),
         Step(
             key="reporter_message",
-            prompt="Anything you would like the person who reported it to be told? They will not see the outcome or your notes otherwise.",
+            prompt=(
+                "Anything you would like the person who reported it to be told? "
+                "They will not see the outcome or your notes otherwise."
+            ),
             label="Message to the reporter",
             optional=True,
             example="Thank you for reporting this. It has been dealt with",
