@@ -84,7 +84,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "repair-data",
         parents=[common],
-        help="set damaged lines of the journal and audit trail aside in a file of their own, keep everything else (stop policybot first)",
+        help=(
+            "set damaged lines of the journal and audit trail aside in a file of their own, keep everything else "
+            "(stop policybot first)"
+        ),
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument(
@@ -182,7 +185,9 @@ def _check_data(settings: Settings) -> int:
         print(f"  {line}")
     for name in report.unfinished:
         print(
-            f"  {name}: its last line is unfinished: a change being written when policybot stopped, which nobody was told was saved. policybot drops it when it next starts."
+            f"  {name}: its last line is unfinished: "
+            "a change being written when policybot stopped, which nobody was told was saved. "
+            "policybot drops it when it next starts."
         )
     if not report.damage:
         print("Nothing is damaged.")
@@ -193,11 +198,13 @@ def _check_data(settings: Settings) -> int:
     print("policybot will not start until this is dealt with. Nothing has been changed.")
     if any(d.file == "live.json" for d in report.damage):
         print(
-            "live.json holds every record as of its last checkpoint and cannot be repaired line by line: restore the data folder from your backup (see docs/reliability.md)."
+            "live.json holds every record as of its last checkpoint and cannot be repaired line by line: "
+            "restore the data folder from your backup (see docs/reliability.md)."
         )
     else:
         print(
-            "To set the damaged lines aside in a file of their own in the data folder and keep everything else, stop policybot and run: "
+            "To set the damaged lines aside in a file of their own in the data folder and keep everything else, "
+            "stop policybot and run: "
             f"policybot repair-data --config {settings.source} (see docs/reliability.md)."
         )
     return 1
@@ -220,7 +227,8 @@ async def _repair_data(settings: Settings) -> int:
         print(f"  {aside.file}: line{'s' if len(aside.lines) > 1 else ''} {lines} set aside in {folder / aside.into}")
     print("Every other line is kept, and the repair is in the audit trail. policybot can start again.")
     print(
-        "What the damaged lines held is not in policybot any more: look at the file(s) above to see whether anything needs doing again."
+        "What the damaged lines held is not in policybot any more: "
+        "look at the file(s) above to see whether anything needs doing again."
     )
     return 0
 
@@ -237,7 +245,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"I can't find {path}. Check the file name and folder.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise PolicybotError(
-                f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. Save it from your spreadsheet as 'CSV UTF-8' and try again."
+                f"I couldn't read {path}: {getattr(exc, 'strerror', None) or 'it is not a UTF-8 text file'}. "
+                "Save it from your spreadsheet as 'CSV UTF-8' and try again."
             ) from None
         try:
             pupils = default_registry().importers["dnp"](text)
@@ -245,7 +254,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
         raise PolicybotError(
-            "Say what to export: --what accounts|applications|incidents|items|audit|people, or --person NAME for everything about one person."
+            "Say what to export: --what accounts|applications|incidents|items|audit|people, "
+            "or --person NAME for everything about one person."
         )
     if command == "export":
         check_outside(Path(args.out), settings.storage_path)  # the data folder is the store's alone
@@ -254,7 +264,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
         store = Store(settings.storage_path)
     except StoreLocked:
         raise PolicybotError(
-            f"policybot is running and using the data folder {settings.storage_path}, so its records can't be read or changed safely now. "
+            f"policybot is running and using the data folder {settings.storage_path}, so its records can't be read "
+            "or changed safely now. "
             "Stop the bot (for example out of hours), run this again, then start the bot."
         ) from None
     try:
@@ -295,7 +306,8 @@ async def _records_command(settings: Settings, command: str, args: argparse.Name
                 else ""
             )
             print(
-                f"Wrote {count} records ({what}) to {out}.{empty} It holds personal information: keep it safe and delete it when done."
+                f"Wrote {count} records ({what}) to {out}.{empty} It holds personal information: "
+                "keep it safe and delete it when done."
             )
         elif command == "dnp-import":
             added, skipped, removed = await records.import_dnp(store, pupils, now, replace=args.replace)
@@ -327,11 +339,13 @@ def _slack_manifest(settings: Settings, url: str) -> int:
     slack = slack_settings(settings)
     if slack is None:
         raise PolicybotError(
-            f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. See config.example.toml."
+            f"{settings.source}: there is no [slack] section, so there is no Slack app to describe. "
+            "See config.example.toml."
         )
     if not slack.socket_mode and not url.startswith("https://"):
         raise PolicybotError(
-            "Without Socket Mode, Slack needs the public https address of policybot serve: add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
+            "Without Socket Mode, Slack needs the public https address of policybot serve: "
+            "add --url https://YOUR-HOST (or set [slack] app_token to use Socket Mode, which needs no public address)."
         )
     print(json.dumps(manifest(settings, default_registry(), url), indent=2))
     return 0
@@ -354,7 +368,8 @@ def _teams_package(settings: Settings, args: argparse.Namespace) -> int:
         out.parent.mkdir(parents=True, exist_ok=True)
         write_private(out, made.read_bytes(), mode=0o644)
     print(
-        f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with {len(data['bots'][0]['commandLists'][0]['commands'])} commands."
+        f"Wrote {out}: Teams app '{data['name']['full']}' for bot {data['id']} with "
+        f"{len(data['bots'][0]['commandLists'][0]['commands'])} commands."
     )
     if "example.com" in args.website:
         print(
@@ -415,7 +430,8 @@ async def _serve(settings: Settings, host: str | None, port: int | None, access_
         app = await build_app(core)
         if not app[FRONT_ENDS]:
             raise PolicybotError(
-                f"{settings.source}: nothing to serve; add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'."
+                f"{settings.source}: nothing to serve; "
+                "add a [slack] or [teams] section (see config.example.toml), or use 'policybot chat'."
             )
         core.start_background()
         # A line per request costs more than acknowledging it; refusals are logged by the handlers.

@@ -137,7 +137,8 @@ class ConsoleChannel:
         else:
             box.unread.append((msg.key, msg.card))
             self.write(
-                f'  -> a message for {self.directory.name(target)}: "{safe(msg.card.title)}" (type /as {target} to read it)'
+                f"  -> a message for {self.directory.name(target)}: "
+                f'"{safe(msg.card.title)}" (type /as {target} to read it)'
             )
 
     def show(self, target: str, card: Card, key: str | None = None) -> None:
@@ -176,7 +177,8 @@ class ConsoleChat:
         first = as_person or next((p.id for p in people if not p.roles and p.employed), people[0].id)
         self.write(f"policybot terminal chat for {self.core.settings.school.name}.")
         self.write(
-            "Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, /quit to leave."
+            "Type /help for what the bot can do, /who for the people you can act as, /as NAME to switch, "
+            "/quit to leave."
         )
         self.write(self.clock_line())
         await self.switch(first)
@@ -245,7 +247,9 @@ class ConsoleChat:
             ref = reference()
             log.exception("unexpected error, reference %s", ref)
             self.write(
-                f"Sorry, something went wrong on my side (reference {ref}). Your last message may not have been saved; please try again, and tell your administrator if it keeps happening."
+                f"Sorry, something went wrong on my side (reference {ref}). "
+                "Your last message may not have been saved; "
+                "please try again, and tell your administrator if it keeps happening."
             )
         return True
 
@@ -281,7 +285,10 @@ class ConsoleChat:
         if not moved:
             return f"The chat's clock says {now}, the real time; /advance 1d moves it on, and /time shows it."
         kept = f", kept in {self.clock_file}" if self.clock_file else ""
-        return f"The chat's clock says {now}: /advance moved it on by {_duration(moved)} in earlier chats{kept}. Type /time reset to go back to the real time."
+        return (
+            f"The chat's clock says {now}: /advance moved it on by {_duration(moved)} in earlier chats{kept}. "
+            "Type /time reset to go back to the real time."
+        )
 
     def save_clock(self) -> None:
         """Keep how far the clock was moved on in the data folder, so the next chat carries on from here."""

@@ -31,7 +31,8 @@ async def healthz(request: web.Request) -> web.Response:
             "status": "ok",
             "school": core.settings.school.name,
             "front_ends": request.app[FRONT_ENDS],
-            **core.counts(),  # messages owed and not yet delivered (outbox), requests acknowledged and not yet handled (unhandled)
+            # messages owed and not yet delivered (outbox), requests acknowledged and not yet handled (unhandled)
+            **core.counts(),
         }
     )
 

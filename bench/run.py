@@ -328,7 +328,10 @@ def row(r: Result, base: Result | None = None, rss: float | None = None) -> str:
     ratio = f"{r.rate / base.rate:.0%}" if base else ""
     mem = f"{rss:.0f}" if rss is not None else ""
     done = f"{r.seconds + r.drained:.1f} ({r.count / (r.seconds + r.drained):,.0f}/s)" if r.drained is not None else ""
-    return f"| {r.name} | {r.count} | {r.errors} | {r.rate:,.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} | {ratio} | {done} | {mem} |"
+    return (
+        f"| {r.name} | {r.count} | {r.errors} | {r.rate:,.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} "
+        f"| {ratio} | {done} | {mem} |"
+    )
 
 
 async def run(quick: bool) -> None:
@@ -430,13 +433,16 @@ async def run(quick: bool) -> None:
         await slack_runner.cleanup()
 
     print(
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()} {platform.release()}"
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}"
     )
     print(
-        f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; {STAFF} staff in the school, half on Teams, half on Slack.\n"
+        f"Load: {total} requests at concurrency {concurrency}, then {paced_total} at a steady {pace}/s; "
+        f"{STAFF} staff in the school, half on Teams, half on Slack.\n"
     )
     print(
-        "| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare | all handled and replied (s) | RSS after (MB) |"
+        "| run | requests | errors | requests/s | ack p50 (ms) | ack p99 (ms) | vs bare "
+        "| all handled and replied (s) | RSS after (MB) |"
     )
     print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows.append(row(ours["teams"], bare["teams"], rss))
@@ -450,11 +456,13 @@ async def run(quick: bool) -> None:
         rows.append(row(bare["slack_click"]))
     print("\n".join(rows))
     print(
-        "\n'requests/s' counts acknowledgements (what Slack and Teams wait for); 'all handled and replied' is the time from the first request"
+        "\n'requests/s' counts acknowledgements (what Slack and Teams wait for); "
+        "'all handled and replied' is the time from the first request"
         " until every request had been handled and every reply it owed delivered to the fake Slack or connector."
     )
     print(
-        f"The fake connector received {len([c for c in connector.calls if c.method == 'POST'])} Teams messages, the fake Slack {len(fake_slack.calls) if fake_slack is not None else 0} Web API calls."
+        f"The fake connector received {len([c for c in connector.calls if c.method == 'POST'])} Teams messages, "
+        f"the fake Slack {len(fake_slack.calls) if fake_slack is not None else 0} Web API calls."
     )
 
 

@@ -75,7 +75,8 @@ async def measure(n: int) -> tuple[float, float, float, float]:
 
 async def main() -> None:
     print(
-        "| records held | durable write p50 (ms) | write p99 (ms) | slowest write, one made during a checkpoint (ms) | lookup p50 (us) | reopen (ms) |"
+        "| records held | durable write p50 (ms) | write p99 (ms) | slowest write, one made during a checkpoint (ms) "
+        "| lookup p50 (us) | reopen (ms) |"
     )
     print("|---:|---:|---:|---:|---:|---:|")
     for n in SIZES:

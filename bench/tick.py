@@ -127,13 +127,15 @@ async def main() -> None:
     await core.close()
     weekdays = [ms for name, ms in firsts.items() if name != "Mon"]
     print(
-        f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), {len(sent)} duty reminders each morning, {DAYS} days.\n"
+        f"{ACCOUNTS} accounts, {items:,} items over a year ({store.count('items'):,} held), "
+        f"{len(sent)} duty reminders each morning, {DAYS} days.\n"
     )
     print("| tick | time (ms) |")
     print("|---|---:|")
     print(f"| first after opening the store (builds its indexes) | {opening_ms:.0f} |")
     print(
-        f"| first of the day, 08:05 (sends the duty reminders), median of {len(weekdays)} weekdays | {statistics.median(weekdays):.0f} |"
+        f"| first of the day, 08:05 (sends the duty reminders), median of {len(weekdays)} weekdays "
+        f"| {statistics.median(weekdays):.0f} |"
     )
     print(f"| first of the day, slowest of {len(weekdays)} weekdays | {max(weekdays):.0f} |")
     print(f"| first on Monday (the SLT digest and policy reminders too) | {firsts['Mon']:.0f} |")

@@ -29,8 +29,14 @@ from bot.people import Directory
 from bot.store import Transaction
 
 REFUSED = "refused"  # the audit action of every refusal
-UNKNOWN = "Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, then try again."
-NOT_YOURS = "Sorry, that message was meant for someone else, so I can't show it to you. If you think it should have come to you, please ask a member of SLT."
+UNKNOWN = (
+    "Sorry, I don't know you yet. Please ask the school's policybot administrator to add you to the list of staff, "
+    "then try again."
+)
+NOT_YOURS = (
+    "Sorry, that message was meant for someone else, so I can't show it to you. "
+    "If you think it should have come to you, please ask a member of SLT."
+)
 ROLE_NAMES = {"slt": "the Senior Leadership Team", "admin": "an administrator"}
 
 

@@ -295,13 +295,15 @@ def parse_config(
             raise ConfigError(
                 file,
                 "school.headteacher",
-                f"{school.headteacher!r} is not the id of anyone in [[people]]; expected one of {', '.join(p.id for p in people)}",
+                f"{school.headteacher!r} is not the id of anyone in [[people]]; "
+                f"expected one of {', '.join(p.id for p in people)}",
             )
         if not head.is_slt:
             raise ConfigError(
                 file,
                 "school.headteacher",
-                f'{head.id!r} must also have roles = ["slt"]: the headteacher is alerted with SLT, and incident details go only to SLT',
+                f'{head.id!r} must also have roles = ["slt"]: '
+                "the headteacher is alerted with SLT, and incident details go only to SLT",
             )
     for name in raw:
         if name not in top.seen:

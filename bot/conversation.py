@@ -66,7 +66,10 @@ class Conversations:
                 wf,
                 ctx,
                 out,
-                note="You already started this, so I've kept your answers. Carrying on where you left off (type cancel to start again).",
+                note=(
+                    "You already started this, so I've kept your answers. "
+                    "Carrying on where you left off (type cancel to start again)."
+                ),
             )
             return
         convo = {
@@ -173,7 +176,8 @@ class Conversations:
             out.tell(
                 Card(
                     "Already done",
-                    "That question has already been answered or cancelled, so nothing was changed. Type /help to start something new.",
+                    "That question has already been answered or cancelled, so nothing was changed. "
+                    "Type /help to start something new.",
                 ),
                 ephemeral=True,
             )
@@ -203,7 +207,9 @@ class Conversations:
                 )  # a refusal of the click (a front end may answer it in place)
                 return
             value = data.get("value")
-            if wf.step(convo["step"]).kind in ("person", "people") and self.directory.names_by_identity(ctx.platform):  # type: ignore[union-attr]  # a picker there gives the platform's own ids
+            # a picker there gives the platform's own ids
+            picker = wf.step(convo["step"]).kind in ("person", "people")  # type: ignore[union-attr]
+            if picker and self.directory.names_by_identity(ctx.platform):
                 value = self._platform_people(value, ctx.platform)
             self._accept(convo, wf, value, ctx, out)
 
@@ -215,7 +221,8 @@ class Conversations:
             p = self.directory.by_platform(platform, str(uid)) or self.directory.get(str(uid))
             if p is None:
                 raise Invalid(
-                    "One of the people you picked is not on the school's staff list in policybot. Please pick someone else, or ask an administrator to add them."
+                    "One of the people you picked is not on the school's staff list in policybot. "
+                    "Please pick someone else, or ask an administrator to add them."
                 )
             mapped.append(p.id)
         return mapped if isinstance(value, list) else mapped[0]
@@ -231,7 +238,8 @@ class Conversations:
         out.tell(
             Card(
                 "I can't take files",
-                "I don't keep files or pictures. Please delete the message with the file, and describe it in words instead.",
+                "I don't keep files or pictures. "
+                "Please delete the message with the file, and describe it in words instead.",
                 tone="warning",
             )
         )
@@ -265,7 +273,10 @@ class Conversations:
                 wf,
                 ctx,
                 out,
-                note=f"Sorry, this question is needed, so it can't be skipped. {answers.explain(step, self.directory, ctx.actor.id)}",
+                note=(
+                    "Sorry, this question is needed, so it can't be skipped. "
+                    f"{answers.explain(step, self.directory, ctx.actor.id)}"
+                ),
             )
             return
         try:
@@ -376,7 +387,8 @@ class Conversations:
             out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
             return
         lines = [
-            f"{title}: cancelled. I have removed this form from your unfinished ones, and nothing more will be sent from it."
+            f"{title}: cancelled. I have removed this form from your unfinished ones, "
+            "and nothing more will be sent from it."
         ]
         if before:
             lines += ["", "Already sent while you were answering (cancelling does not take these back):", *before]
@@ -392,14 +404,16 @@ class Conversations:
             out.tell(
                 Card(
                     "Sorry",
-                    "Something you had started no longer exists in this version of policybot, so I have removed it. Type /help to see what you can do.",
+                    "Something you had started no longer exists in this version of policybot, so I have removed it. "
+                    "Type /help to see what you can do.",
                 )
             )
             return
         out.tell(
             Card(
                 "Sorry",
-                "policybot was updated and that question changed, so I need to start this again from the beginning. Sorry for the trouble.",
+                "policybot was updated and that question changed, so I need to start this again from the beginning. "
+                "Sorry for the trouble.",
             )
         )
         self.start(wf, ctx, out, convo.get("context", {}), fresh=True)
@@ -462,7 +476,8 @@ class Conversations:
                     person(convo["person"]),
                     Card(
                         "Your unfinished draft has expired",
-                        f"{title}: you didn't finish this, so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}",
+                        f"{title}: you didn't finish this, "
+                        f"so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}",
                     ),
                 )
                 due.append((f"expired:{key}:{convo['started_at']}", out))
@@ -472,7 +487,8 @@ class Conversations:
                     person(convo["person"]),
                     Card(
                         "A gentle reminder",
-                        f"{title}: you haven't finished this yet. Reply to carry on where you left off, or type cancel to throw it away.",
+                        f"{title}: you haven't finished this yet. "
+                        "Reply to carry on where you left off, or type cancel to throw it away.",
                     ),
                 )
                 due.append((f"nudge:{key}:{convo['updated_at']}", out))

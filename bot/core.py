@@ -72,10 +72,12 @@ def disk_trouble_card(settings: Settings, since: datetime, why: str) -> Card:
     """For the administrators: the store refuses changes (sent at once, without the outbox)."""
     return Card(
         "policybot cannot save anything",
-        f"Since {when(since, settings.school.tz)}, the computer policybot runs on has refused to save its changes ({why}). "
+        f"Since {when(since, settings.school.tz)}, "
+        f"the computer policybot runs on has refused to save its changes ({why}). "
         "Anyone who sends policybot something now is told it was not saved and to try again in a few minutes. "
         "Please check that computer's disk: is it full, read-only, or reporting errors? "
-        "policybot starts saving again by itself once the disk works, with no restart, and will tell you here. See docs/reliability.md.",
+        "policybot starts saving again by itself once the disk works, with no restart, and will tell you here. "
+        "See docs/reliability.md.",
         tone="urgent",
     )
 
@@ -84,9 +86,11 @@ def disk_back_card(settings: Settings, since: datetime, until: datetime, why: st
     """For the administrators: the store saves again (through the outbox, as usual)."""
     return Card(
         "policybot can save again",
-        f"From {when(since, settings.school.tz)} to {when(until, settings.school.tz)}, policybot could not save anything ({why}). "
+        f"From {when(since, settings.school.tz)} to {when(until, settings.school.tz)}, "
+        f"policybot could not save anything ({why}). "
         "Anyone who sent it something in that time was told it was not saved and asked to try again. "
-        "Everything saved before then is safe. If this happens again, check the disk of the computer policybot runs on.",
+        "Everything saved before then is safe. "
+        "If this happens again, check the disk of the computer policybot runs on.",
     )
 
 

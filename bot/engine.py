@@ -110,7 +110,8 @@ class Engine:
             except NotRecognised as refusal:
                 unknown = refusal  # recorded, and the request removed; nobody to write to, so the front end tells them
             except NotAllowed as refusal:  # someone who has left: recorded by admit
-                who = self.directory.by_platform(event.platform, event.user)  # type: ignore[assignment]  # known: admit found them
+                # known: admit found them
+                who = self.directory.by_platform(event.platform, event.user)  # type: ignore[assignment]
                 ctx = Context(who, now, self.settings, self.directory, tx, event.platform)
                 out = _sorry(who, refusal)
             if unknown is None:
@@ -233,7 +234,8 @@ class Engine:
                 out.tell(
                     Card(
                         "That is too long",
-                        f"That is {len(rest)} characters; please keep it under {COMMAND_TEXT_MAX}. Type /{found.name} again with a shorter text.",
+                        f"That is {len(rest)} characters; please keep it under {COMMAND_TEXT_MAX}. "
+                        f"Type /{found.name} again with a shorter text.",
                         tone="warning",
                     )
                 )
@@ -273,7 +275,8 @@ class Engine:
         handler = self.registry.actions.get(event.action)
         if handler is None:
             raise Expired(
-                "That button is from an older version of a message and no longer works. Type /help to see what I can do."
+                "That button is from an older version of a message and no longer works. "
+                "Type /help to see what I can do."
             )
         handler(data, ctx, out)
 

@@ -59,11 +59,19 @@ class DataDamaged(PolicybotError):
         first = damage[0]
         more = f" (and {len(damage) - 1} more damaged place{'s' if len(damage) > 2 else ''})" if len(damage) > 1 else ""
         if first.line == 0 and first.file == "live.json":
-            todo = "Restore the data folder from your backup: live.json holds every record as of its last checkpoint, and cannot be repaired line by line."
+            todo = (
+                "Restore the data folder from your backup: "
+                "live.json holds every record as of its last checkpoint, and cannot be repaired line by line."
+            )
         else:
-            todo = "To see everything that is damaged, run: policybot check-data --config YOUR-CONFIG. To set the damaged lines aside in a file of their own and keep everything else, run: policybot repair-data --config YOUR-CONFIG."
+            todo = (
+                "To see everything that is damaged, run: policybot check-data --config YOUR-CONFIG. "
+                "To set the damaged lines aside in a file of their own and keep everything else, run: "
+                "policybot repair-data --config YOUR-CONFIG."
+            )
         super().__init__(
-            f"A file in the data folder {folder} is damaged, so policybot will not start. {first}{more}. Nothing has been changed. {todo} See docs/reliability.md."
+            f"A file in the data folder {folder} is damaged, so policybot will not start. {first}{more}. "
+            f"Nothing has been changed. {todo} See docs/reliability.md."
         )
 
 

@@ -1,4 +1,5 @@
-"""Files policybot's commands write for people (exports, a platform's app package): never in the data folder, never through a link, private.
+"""Files policybot's commands write for people (exports, a platform's app package):
+never in the data folder, never through a link, private.
 
 The data folder is the store's alone: a command that wrote one of its files (an export
 given ``--out data/audit.jsonl``) would destroy the records it holds. Every path a command
@@ -42,7 +43,8 @@ def check_outside(path: Path, data_folder: Path) -> None:
                     break
     if inside:
         raise WriteRefused(
-            f"{path} is in policybot's data folder ({data_folder}), where only policybot keeps its records: writing there could destroy them, "
+            f"{path} is in policybot's data folder ({data_folder}), where only policybot keeps its records: "
+            "writing there could destroy them, "
             "so nothing was written. Give a file somewhere else, for example in your home folder."
         )
 
@@ -55,7 +57,8 @@ def write_private(path: Path, data: bytes, mode: int = 0o600) -> None:
     """
     if path.is_symlink():
         raise WriteRefused(
-            f"{path} is a link to another file, so nothing was written (the file would have gone wherever the link points). Give the path of an ordinary file."
+            f"{path} is a link to another file, so nothing was written "
+            "(the file would have gone wherever the link points). Give the path of an ordinary file."
         )
     if path.is_dir():
         raise WriteRefused(f"{path} is a folder. Give a file name, for example {path / 'export.csv'}.")

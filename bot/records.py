@@ -124,7 +124,8 @@ def to_json(data: Any) -> str:
 
 
 def write_private(path: Path, text: str, *, bom: bool = False) -> None:
-    """Write an export only its owner can read (exports hold personal data): a new file renamed over any old one, never through a link."""
+    """Write an export only its owner can read (exports hold personal data):
+    a new file renamed over any old one, never through a link."""
     files.write_private(path, (("\ufeff" if bom else "") + text).encode("utf-8"))
 
 
@@ -233,7 +234,8 @@ def find_subject(settings: Settings, name: str) -> Subject:
     words = _words(name)
     if len(words) < 2:
         raise RecordsError(
-            f"Nobody called {name!r} is on the staff list. For anyone else (a pupil or parent), give their first and last name."
+            f"Nobody called {name!r} is on the staff list. "
+            "For anyone else (a pupil or parent), give their first and last name."
         )
     return Subject(name, "", words)
 

@@ -39,7 +39,8 @@ class Registry:
 
     @classmethod
     def from_modules(cls, modules: Iterable[ModuleType]) -> Registry:
-        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS`, `TABLES`, `GUARDS` and `HOME` from each module."""
+        """Gather `WORKFLOWS`, `FOLLOW_UPS`, `COMMANDS`, `ACTIONS`, `SCHEDULES`, `IMPORTERS`, `TABLES`, `GUARDS`
+        and `HOME` from each module."""
         reg = cls()
         for module in modules:
             for wf in getattr(module, "WORKFLOWS", ()):
@@ -57,7 +58,8 @@ class Registry:
             for table in getattr(module, "TABLES", ()):
                 if table.name in reg.tables:
                     raise ValueError(
-                        f"{module.__name__} declares the table {table.name!r}, already declared by another module: a table has one owner."
+                        f"{module.__name__} declares the table {table.name!r}, already declared by another module: "
+                        "a table has one owner."
                     )
                 reg.tables[table.name] = table
             reg.guards.extend(getattr(module, "GUARDS", ()))

@@ -109,7 +109,10 @@ def late_note(scheduled: datetime, ctx: Context) -> str:
     """
     if ctx.now - scheduled <= LATE_AFTER or not missed(scheduled, ctx):
         return ""
-    return f"This reminder is late because policybot was not running at {when(scheduled, ctx.settings.school.tz)}. Sorry for the delay."
+    return (
+        f"This reminder is late because policybot was not running at {when(scheduled, ctx.settings.school.tz)}. "
+        "Sorry for the delay."
+    )
 
 
 def _before(record: dict[str, Any], cutoff: datetime) -> bool:

@@ -97,7 +97,8 @@ class ServeProcess:
         return self.log_path.read_text(encoding="utf-8", errors="replace") if self.log_path.exists() else ""
 
     async def drained(self, limit: float = 30.0) -> bool:
-        """True once every acknowledged request is handled and the outbox is empty (polls /healthz, at most `limit` seconds)."""
+        """True once every acknowledged request is handled and the outbox is empty
+        (polls /healthz, at most `limit` seconds)."""
         async with aiohttp.ClientSession() as session:
             for _ in range(int(limit * 10)):
                 async with session.get(f"{self.url}/healthz") as resp:

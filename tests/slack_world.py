@@ -190,7 +190,8 @@ async def open_workspace(
 ) -> Workspace:
     """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time).
 
-    `front_end`: keyword arguments for `SlackFrontEnd` (its seams, such as accept_wait); without them, the server `policybot serve` runs.
+    `front_end`: keyword arguments for `SlackFrontEnd` (its seams, such as accept_wait); without them, the server
+    `policybot serve` runs.
     """
     from adapters.server import build_app
 

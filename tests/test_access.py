@@ -1,4 +1,5 @@
-"""Who may do what: every privileged action tried by staff, a leaver, an unknown user, SLT and an administrator, on every front end.
+"""Who may do what: every privileged action tried by staff, a leaver, an unknown user, SLT and an administrator,
+on every front end.
 
 Roles come from the configuration only; the engine checks the acting person on every
 action, whichever front end it came through. Each refusal is answered kindly and lands
@@ -307,7 +308,8 @@ def source_lines(folder: str, suffixes: tuple[str, ...] = (".py",)) -> Iterator[
 # Behind Core's door: its parts, the engine, the store, outbox rows; and the workflows, whose
 # features the registry hands out.
 AROUND_THE_DOOR = re.compile(
-    r"\bcore\.(store|engine|directory|backlog|delivery|registry|priority)\b|\bbot\.(engine|store)\b|[\"']outbox[\"']|^\s*(from|import) workflows\b"
+    r"\bcore\.(store|engine|directory|backlog|delivery|registry|priority)\b|\bbot\.(engine|store)\b"
+    r"|[\"']outbox[\"']|^\s*(from|import) workflows\b"
 )
 # `policybot export`, `purge`, `dnp-import`, `check-data` and `repair-data` open the data folder
 # while the bot is stopped: there is no running core to go through.

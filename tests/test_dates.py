@@ -33,7 +33,8 @@ def date_steps() -> list[tuple[str, object]]:
 def test_every_date_question_declares_whether_it_is_about_the_past_or_the_future() -> None:
     steps = date_steps()
     assert len(steps) >= 9
-    undeclared = [name for name, s in steps if s.direction not in ("past", "future", "any")]  # type: ignore[attr-defined]
+    directions = ("past", "future", "any")
+    undeclared = [name for name, s in steps if s.direction not in directions]  # type: ignore[attr-defined]
     assert not undeclared, f"date questions without a direction: {undeclared}"
     directions = {name: s.direction for name, s in steps}  # type: ignore[attr-defined]
     assert directions["compromising_image.taken_at"] == "past" and directions["media_enquiry.deadline"] == "future"

@@ -211,8 +211,10 @@ async def test_no_secret_appears_in_the_log_of_a_full_run(tmp_path: Path) -> Non
         .read_text(encoding="utf-8")
         .replace(
             '[teams]\napp_id = ""',
-            f'[teams]\napp_id = "0f0f0f0f-1111-4222-8333-444444444444"\napp_password = "{made_up["app_password"]}"\ntenant_id = "{TENANT}"\n'
-            f'[slack]\nbot_token = "{made_up["bot_token"]}"\nsigning_secret = "{made_up["signing_secret"]}"\napp_token = "{made_up["app_token"]}"\n'
+            '[teams]\napp_id = "0f0f0f0f-1111-4222-8333-444444444444"\napp_password = '
+            f'"{made_up["app_password"]}"\ntenant_id = "{TENANT}"\n'
+            f'[slack]\nbot_token = "{made_up["bot_token"]}"\nsigning_secret = '
+            f'"{made_up["signing_secret"]}"\napp_token = "{made_up["app_token"]}"\n'
             f'api_url = "{fake.base_url}/api/"\nslt_channel = "C0SLT"',
         )
     )

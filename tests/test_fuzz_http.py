@@ -873,7 +873,8 @@ def slack_payloads() -> st.SearchStrategy[tuple[bytes, str]]:
 @settings(max_examples=300, deadline=None)
 @given(body=slack_bodies())
 def test_the_slack_parsers_read_any_payload_or_call_it_unreadable(body: tuple[str, Any]) -> None:
-    """What the listeners read from a payload that passed `well_formed`: an event, nothing, or Unreadable; never another error."""
+    """What the listeners read from a payload that passed `well_formed`: an event, nothing, or Unreadable;
+    never another error."""
     from adapters.slack.inbound import Unreadable, parse_action, parse_command, parse_message, parse_modal, where
     from adapters.slack.request import well_formed
     from bot.config import load_config as sample

@@ -26,7 +26,7 @@ def row(card: Card, name: str) -> str:
     return next((v for k, v in card.fields if k.startswith(name)), "")
 
 
-async def test_unreachable_lists_what_any_front_end_recorded_to_slt_and_admins_and_refuses_staff_with_an_audit_entry() -> (
+async def test_unreachable_lists_what_any_front_end_recorded_to_slt_and_admins_and_refuses_staff_with_an_audit_entry() -> (  # noqa: E501 (a test name cannot be wrapped)
     None
 ):
     bot = TestBot()

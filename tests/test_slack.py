@@ -74,7 +74,8 @@ async def fake() -> AsyncIterator[FakeSlack]:
 
 @pytest.fixture
 async def slack(tmp_path: Path, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
-    """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams (SlackFrontEnd's keywords)."""
+    """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams
+    (SlackFrontEnd's keywords)."""
     clients = Clients()
     ws = await open_workspace(tmp_path, fake, clients, front_end=getattr(request, "param", None))
     yield ws
@@ -909,7 +910,8 @@ async def test_waiting_brings_back_the_button_an_administrator_was_refused(slack
 
 
 async def test_unreachable_in_slack_lists_staff_slack_cannot_reach_and_refuses_staff(slack: Workspace) -> None:
-    """/unreachable is an ordinary command in Slack too; Slack tells the core whom it cannot reach (staff with no slack_id)."""
+    """/unreachable is an ordinary command in Slack too;
+    Slack tells the core whom it cannot reach (staff with no slack_id)."""
     from dataclasses import replace
 
     from adapters.slack.channel import TABLES, SlackChannel

@@ -43,7 +43,8 @@ def killable(folder: Path, **given: Any) -> tuple[Store, int]:
 
 
 class Burst:
-    """Requests arriving all the time: a checkpoint's thread waits `patience` seconds for a gap between each of its pieces."""
+    """Requests arriving all the time: a checkpoint's thread waits `patience` seconds
+    for a gap between each of its pieces."""
 
     in_flight = 1
     patience = 0.3
@@ -371,7 +372,8 @@ def test_live_json_is_written_as_json_dump_would_write_it(tmp_path: Path) -> Non
 
 
 async def test_a_checkpoint_opens_with_plain_tinydb_read_only_and_holds_every_table_and_record(tmp_path: Path) -> None:
-    """live.json is TinyDB's own format: the school's data opens with plain TinyDB, read-only (docs/store.md shows how)."""
+    """live.json is TinyDB's own format: the school's data opens with plain TinyDB, read-only
+    (docs/store.md shows how)."""
     s = Store(tmp_path / "data", tuning=StoreTuning(dump_chunk=2))  # written in pieces, as a large store is
     async with s.transaction() as tx:
         for i in range(5):
@@ -536,7 +538,8 @@ WRITER = textwrap.dedent(
     from bot.store import Store, StoreTuning
 
     async def main():
-        s = Store(sys.argv[1], tuning=StoreTuning(checkpoint_every=int(sys.argv[2])))  # small: checkpoints in flight when the kill lands
+        # small: checkpoints in flight when the kill lands
+        s = Store(sys.argv[1], tuning=StoreTuning(checkpoint_every=int(sys.argv[2])))
         numbers = itertools.count()
 
         async def writer():

@@ -1,4 +1,5 @@
-"""Every card policybot sends, as Teams shows it: valid, and every button on it can be pressed and means what it says."""
+"""Every card policybot sends, as Teams shows it: valid, and every button on it can be pressed
+and means what it says."""
 
 from __future__ import annotations
 

@@ -436,12 +436,14 @@ def test_a_slow_microsoft_login_holds_up_neither_slack_nor_healthz(
         assert max(took for _, took in acks) < 3.0, acks  # the bounds the report asks for
         assert max(took for _, took in health) < 0.5, health
         print(
-            f"during the stall: {len(acks)} Slack acks, slowest {max(t for _, t in acks):.3f} s; /healthz slowest {max(t for _, t in health):.3f} s"
+            f"during the stall: {len(acks)} Slack acks, slowest {max(t for _, t in acks):.3f} s; "
+            f"/healthz slowest {max(t for _, t in health):.3f} s"
         )
         assert identity.requests["token"] >= 1 and identity.requests["openid"] >= 1  # both were stalled meanwhile
 
         deadline = time.monotonic() + 30
-        owed = lambda: [c for c in connector.to(personal("eclarke")) if "Sent once Microsoft answers." in c.text()]  # noqa: E731
+        sent_once = "Sent once Microsoft answers."
+        owed = lambda: [c for c in connector.to(personal("eclarke")) if sent_once in c.text()]  # noqa: E731
         while not owed() and time.monotonic() < deadline:
             served.run(later())  # (the test's clock stands still otherwise: the outbox retries by it)
             time.sleep(0.1)

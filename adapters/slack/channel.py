@@ -39,7 +39,10 @@ DMS = "slack_dms"  # slack user id -> {"channel": DM channel id}
 CARDS = "slack_cards"  # "<key>|<channel>|<ts>" -> {"key", "channel", "ts"}
 FULL = "slack_full_texts"  # message id -> {"card": ..., "channels": [...]}: "Show the full text"
 TABLES = (DMS, CARDS, FULL)  # all the Slack front end keeps (Core.records)
-HOW_TO_REACH = "For Slack, add their Slack member ID (their Slack profile > ... > Copy member ID) as slack_id in their [[people]] entry."
+HOW_TO_REACH = (
+    "For Slack, add their Slack member ID "
+    "(their Slack profile > ... > Copy member ID) as slack_id in their [[people]] entry."
+)
 TEMPORARY_ERRORS = {
     "ratelimited",
     "rate_limited",

@@ -119,7 +119,8 @@ class Listeners:
                 lambda: self.work.notes.tell(
                     where(body),
                     user,
-                    "That button is from an older message and no longer works. Type /policybot help to see what I can do.",
+                    "That button is from an older message and no longer works. "
+                    "Type /policybot help to see what I can do.",
                 ),
             )
             return

@@ -1,4 +1,5 @@
-"""The Slack app manifest for this school's policybot: paste it at api.slack.com/apps > Create New App > From a manifest.
+"""The Slack app manifest for this school's policybot:
+paste it at api.slack.com/apps > Create New App > From a manifest.
 
 Every slash command in the registry is listed, plus `/policybot` (help, and a way to reach
 any command: `/policybot new-account`). With Socket Mode no public URL is needed; otherwise
@@ -57,7 +58,8 @@ def manifest(settings: Settings, registry: Registry, url: str = "") -> dict[str,
             "description": f"{school}'s social media policy, as conversations"[:140],
             "long_description": (
                 f"policybot runs {school}'s social media policy in Slack: applying for a new school account, "
-                "reporting abuse or a compromising image, journalist and pupil contact, monitoring the school's accounts, "
+                "reporting abuse or a compromising image, journalist and pupil contact, "
+                "monitoring the school's accounts, "
                 "and the Senior Leadership Team's decisions, each step on the record. Type /policybot to start."
             ),
             "background_color": "#1d4f91",

@@ -14,7 +14,11 @@ PRIVATE_WAIT = 10.0  # seconds a private note (not sent through the outbox) may 
 
 def sorry(ref: str) -> str:
     """What a person is told when something went wrong on policybot's side (the log has the details)."""
-    return f"Sorry, something went wrong on my side (reference {ref}). Please try again in a minute, and if it keeps happening tell the school's policybot administrator and quote the reference."
+    return (
+        f"Sorry, something went wrong on my side (reference {ref}). "
+        "Please try again in a minute, and if it keeps happening tell the school's policybot administrator "
+        "and quote the reference."
+    )
 
 
 class PrivateNotes:

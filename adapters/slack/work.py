@@ -94,7 +94,9 @@ class Work:
             await self.notes.tell(
                 channel,
                 event.user,
-                f"Sorry, something went wrong on my side (reference {ref}). Your last step may not have been saved: please try again, and tell your administrator if it keeps happening.",
+                f"Sorry, something went wrong on my side (reference {ref}). "
+                "Your last step may not have been saved: "
+                "please try again, and tell your administrator if it keeps happening.",
             )
 
     async def ask_in_modal(self, body: dict[str, Any], sent: list[Outbound]) -> None:
@@ -126,7 +128,8 @@ class Work:
         except NotRecognised:
             card = Card(
                 "Hello",
-                f"I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID to the staff list: {user}",
+                "I don't know you yet. Please ask the school's policybot administrator to add your Slack member ID "
+                f"to the staff list: {user}",
             )
         except PolicybotError as exc:  # someone who has left: refused, and the refusal recorded
             card = Card("Sorry", str(exc), tone="warning")

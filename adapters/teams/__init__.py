@@ -55,7 +55,8 @@ def check_host(settings: Settings, host: str) -> None:
         raise PolicybotError(
             f"{settings.source}: [teams] has no app_id, so anyone could send messages to the bot. "
             f"policybot will only listen on 127.0.0.1 like this, not on {host}. Set [teams] app_id and app_password "
-            "(or MicrosoftAppId and MicrosoftAppPassword) from your Azure bot registration, or use --host 127.0.0.1 for local testing."
+            "(or MicrosoftAppId and MicrosoftAppPassword) from your Azure bot registration, "
+            "or use --host 127.0.0.1 for local testing."
         )
 
 
@@ -84,7 +85,8 @@ async def mount(app: web.Application, core: Core, timeout: float = SEND_TIMEOUT)
     if not teams.app_id:
         log.warning(
             "!!! TEAMS AUTHENTICATION IS OFF: [teams] app_id is empty, so requests to %s are not checked. "
-            "This is only for local testing (Microsoft 365 Agents Playground) and policybot listens on loopback only. !!!",
+            "This is only for local testing (Microsoft 365 Agents Playground) "
+            "and policybot listens on loopback only. !!!",
             ROUTE,
         )
     adapter = CloudAdapter(build_authentication(teams, timeout))

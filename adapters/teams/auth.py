@@ -33,7 +33,9 @@ from msrest.authentication import Authentication
 
 log = logging.getLogger("policybot.teams")
 FETCH_TIMEOUT = 10.0  # seconds for one fetch of the bot's token or of the signing keys
-TOKEN_REUSE = 240.0  # seconds a token is used before MSAL is asked again, in the background (MSAL never hands out one with under 5 minutes left)
+# seconds a token is used before MSAL is asked again, in the background
+# (MSAL never hands out one with under 5 minutes left)
+TOKEN_REUSE = 240.0
 TOKEN_USABLE = 270.0  # seconds a token is used at most, while MSAL is being asked again
 TOKEN_WAIT = 1.0  # seconds a send waits for a token being fetched before it is put off (and retried shortly)
 KEYS_REUSE = 24 * 3600.0  # seconds signing keys are kept (as the SDK does)

@@ -59,7 +59,8 @@ def _wire(name: str) -> str:
 
 
 def _execute(title: str, verb: str, data: Mapping[str, Any], *, inputs: bool = False, **extra: Any) -> dict[str, Any]:
-    """An Action.Execute that sends `data` and, with `inputs`, the card's inputs (else none, so no input can block it)."""
+    """An Action.Execute that sends `data` and, with `inputs`, the card's inputs
+    (else none, so no input can block it)."""
     return {
         "type": "Action.Execute",
         "title": title,

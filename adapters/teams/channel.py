@@ -90,7 +90,8 @@ def classify(exc: BaseException) -> TemporaryFailure | PermanentFailure | Unreac
             # Our token was not accepted (expired, or the app's secret changed): kept and
             # retried, as MSAL fetches a new token, rather than given up.
             return TemporaryFailure(
-                "Teams did not accept the bot's token (401); check app_id, app_password and tenant_id in [teams] if this keeps happening"
+                "Teams did not accept the bot's token (401); "
+                "check app_id, app_password and tenant_id in [teams] if this keeps happening"
             )
         if exc.status in (403, 404):
             return Unreachable(f"Teams answered {exc.status}")
@@ -413,7 +414,8 @@ class TeamsChannel:
                 name = who.name if who else person_id
                 card = Card(
                     f"policybot cannot reach {name} in Teams yet",
-                    f"I have a message for {name} ('{msg.card.title}') but cannot reach them in Teams yet. {HOW_TO_REACH} "
+                    f"I have a message for {name} ('{msg.card.title}') but cannot reach them in Teams yet. "
+                    f"{HOW_TO_REACH} "
                     "I'll keep trying for a week. Type /unreachable to see everyone I cannot reach.",
                     tone="warning",
                 )

@@ -97,11 +97,13 @@ def manifest(
     teams = teams_settings(settings)
     if teams is None or not teams.app_id:
         raise PolicybotError(
-            f"{settings.source}: [teams] app_id is needed for the app package: it is the Microsoft App ID of your Azure bot registration."
+            f"{settings.source}: [teams] app_id is needed for the app package: "
+            "it is the Microsoft App ID of your Azure bot registration."
         )
     if not GUID.match(teams.app_id):
         raise PolicybotError(
-            f"{settings.source}: teams.app_id should look like 00000000-0000-0000-0000-000000000000 (the Microsoft App ID)."
+            f"{settings.source}: teams.app_id should look like 00000000-0000-0000-0000-000000000000 "
+            "(the Microsoft App ID)."
         )
     for name, url in (("--website", website), ("--privacy", privacy), ("--terms", terms)):
         if not url.startswith("https://"):
@@ -122,7 +124,8 @@ def manifest(
         "description": {
             "short": "Our social media policy as simple staff workflows."[:80],
             "full": (
-                f"policybot helps the staff of {school} follow the school's social media policy: apply for a new school account, "
+                f"policybot helps the staff of {school} follow the school's social media policy: "
+                "apply for a new school account, "
                 "report a concern, keep the account register and monitoring rota, and get reminders on time. "
                 "SLT approve applications from Teams."
             )[:4000],

@@ -27,7 +27,8 @@ SLT = "teams:slt"
 WAITING = "messages are waiting for them"
 HOW_TO_REACH = (
     "Please add the policybot app for them: in the Teams admin centre go to Teams apps > Manage apps > policybot > "
-    "Assign users (or use a setup policy to install it for all staff), or ask them to open Apps in Teams, find policybot and choose Add. "
+    "Assign users (or use a setup policy to install it for all staff), or ask them to open Apps in Teams, "
+    "find policybot and choose Add. "
     "Also check that their teams_id in the configuration is their Microsoft Entra object id."
 )
 

@@ -103,7 +103,8 @@ class Checkpoints:
         return self._task is not None and not self._task.done()
 
     def start(self, take: Callable[[], Awaitable[dict[str, Any] | None]]) -> None:
-        """Start a checkpoint in the background, unless one is running: `take` returns the snapshot (None: not due any more)."""
+        """Start a checkpoint in the background, unless one is running:
+        `take` returns the snapshot (None: not due any more)."""
         if not self.running:
             self._task = asyncio.create_task(self._in_background(take))
 

@@ -35,7 +35,8 @@ def lock_folder(path: Path) -> int:
     except BlockingIOError:
         os.close(fd)
         raise StoreLocked(
-            f"Another policybot is already using the data folder {path}. Stop that one first, or give this one a different [storage] path."
+            f"Another policybot is already using the data folder {path}. "
+            "Stop that one first, or give this one a different [storage] path."
         ) from None
     with contextlib.suppress(OSError):
         os.ftruncate(fd, 0)

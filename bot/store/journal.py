@@ -1,4 +1,5 @@
-"""The journal (``journal.jsonl``): every commit since the last checkpoint, one JSON line each, and the fsyncs they share.
+"""The journal (``journal.jsonl``): every commit since the last checkpoint, one JSON line each,
+and the fsyncs they share.
 
 A commit is on disk once its line is; opening the store replays the journal over live.json,
 so a commit costs the size of the change, not of the whole store. Each line is written at
@@ -254,7 +255,8 @@ class Journal:
             self._lost.append(self.undoing)
         self.failed = f"could not save to {self.folder}: {why}. Nothing is saved until the disk can be written again."
         log.error(
-            "the disk did not keep policybot's latest changes (%s); refusing every change until it can be written again",
+            "the disk did not keep policybot's latest changes (%s); "
+            "refusing every change until it can be written again",
             why,
         )
         self._refused(why)

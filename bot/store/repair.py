@@ -50,7 +50,8 @@ def check(folder: Path) -> Report:
         seq = data.get(META, {}).get("1", {}).get("seq", 0)
         tables = len(data) - (META in data)
         summary.append(
-            f"{LIVE}: {records:,} record{'s' * (records != 1)} in {tables} table{'s' * (tables != 1)}, as of change {seq:,}"
+            f"{LIVE}: {records:,} record{'s' * (records != 1)} in {tables} table{'s' * (tables != 1)}, "
+            f"as of change {seq:,}"
         )
     lines = {}
     for name, problem, noun in (
@@ -90,8 +91,10 @@ async def repair(folder: Path, now: datetime) -> list[SetAside]:
         live = [d for d in report.damage if d.file == LIVE]
         if live:
             raise PolicybotError(
-                f"{folder / LIVE} is damaged ({live[0].what}). It holds every record as of its last checkpoint and cannot be repaired "
-                "line by line, so nothing has been changed. Restore the data folder from your backup (see docs/reliability.md)."
+                f"{folder / LIVE} is damaged ({live[0].what}). "
+                "It holds every record as of its last checkpoint and cannot be repaired "
+                "line by line, so nothing has been changed. "
+                "Restore the data folder from your backup (see docs/reliability.md)."
             )
         done = [_set_aside(report.lines[name], now) for name in (PREVIOUS, JOURNAL, AUDIT) if report.lines[name].damage]
     except BaseException:
@@ -109,7 +112,10 @@ async def repair(folder: Path, now: datetime) -> list[SetAside]:
                         "data_repaired",
                         aside.file,
                         at=now,
-                        detail=f"damaged line{'s' if len(aside.lines) > 1 else ''} {where} set aside in {aside.into}; every other line kept",
+                        detail=(
+                            f"damaged line{'s' if len(aside.lines) > 1 else ''} {where} set aside in {aside.into}; "
+                            "every other line kept"
+                        ),
                     )
     finally:
         await store.close()

@@ -90,7 +90,8 @@ class Store:
     # ---- opening -------------------------------------------------------------
 
     def _read(self, path: Path) -> _Read:
-        """Read the folder back: live.json with the journal replayed over it. Raises DataDamaged, naming every damaged place."""
+        """Read the folder back: live.json with the journal replayed over it.
+        Raises DataDamaged, naming every damaged place."""
         (path / (LIVE + ".tmp")).unlink(missing_ok=True)  # an unfinished checkpoint: the old file stands
         live = path / LIVE
         data, broken = read_live(live)
@@ -160,7 +161,8 @@ class Store:
         return self.tables.where(table, everything)
 
     def find(self, table: str, **match: Any) -> list[dict[str, Any]]:
-        """Records whose fields equal every value given, oldest first (the first field given is indexed: put the most selective first)."""
+        """Records whose fields equal every value given, oldest first
+        (the first field given is indexed: put the most selective first)."""
         return self.tables.find(table, **match)
 
     def where(self, table: str, keep: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
@@ -198,7 +200,8 @@ class Store:
         return self.commit(tx)
 
     def commit(self, tx: Transaction) -> int:
-        """Apply a transaction and write its journal line (the caller holds `lock`); the seq to `sync` to (0: nothing written)."""
+        """Apply a transaction and write its journal line (the caller holds `lock`);
+        the seq to `sync` to (0: nothing written)."""
         seq = self._apply(tx)
         if self.checkpoint_due():
             self.checkpoints.start(self._snapshot_if_due)
@@ -257,7 +260,8 @@ class Store:
         return self.checkpoints.running
 
     async def wait_for_checkpoint(self) -> None:
-        """Until the checkpoint running in the background, if any, is written (or has failed, leaving the journal whole)."""
+        """Until the checkpoint running in the background, if any, is written
+        (or has failed, leaving the journal whole)."""
         await self.checkpoints.wait()
 
     async def _snapshot_if_due(self) -> dict[str, Any] | None:
@@ -298,7 +302,8 @@ class Store:
                 self.trouble(why)
 
     async def recover(self) -> None:
-        """If the store is refusing changes after a failed fsync, try the disk again now (the scheduler calls this on each tick)."""
+        """If the store is refusing changes after a failed fsync, try the disk again now
+        (the scheduler calls this on each tick)."""
         if not self.journal.failed:
             return
         with contextlib.suppress(StoreUnavailable):  # still failing: the log says so, and the next try comes
@@ -345,7 +350,8 @@ class Store:
             self.checkpoints.writing.release()
         undone = "" if hi < lo else f"{lo}" if lo == hi else f"{lo} to {hi}"
         log.warning(
-            "the disk can be written again: policybot is saving changes again (changes %s were not saved and are undone)",
+            "the disk can be written again: policybot is saving changes again "
+            "(changes %s were not saved and are undone)",
             undone or "none",
         )
         tx = Transaction(self)
@@ -354,7 +360,10 @@ class Store:
                 "policybot",
                 "not_saved",
                 str(e.get("record")),
-                detail=f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: the disk failed before it was saved",
+                detail=(
+                    f"{e.get('action')} by {e.get('actor')} (change {e.get('seq')}) did not happen: "
+                    "the disk failed before it was saved"
+                ),
             )
         tx.audit(
             "policybot",

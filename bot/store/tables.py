@@ -1,4 +1,5 @@
-"""Tables of records in memory, in TinyDB's layout (``{table: {doc id: record}}``), with a key index per table and field indexes.
+"""Tables of records in memory, in TinyDB's layout (``{table: {doc id: record}}``), with a key index per table
+and field indexes.
 
 Records are replaced, never changed in place, and every read returns a copy: so a checkpoint
 can write a snapshot of the tables while later commits go on.

@@ -1,4 +1,5 @@
-"""What a store is given from outside: its tuning (when to checkpoint, the fsync it uses) and the requests it gives way to."""
+"""What a store is given from outside:
+its tuning (when to checkpoint, the fsync it uses) and the requests it gives way to."""
 
 from __future__ import annotations
 

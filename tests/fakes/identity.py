@@ -5,8 +5,9 @@
 - POST /token                -> an access token for the bot, as Microsoft Entra's token endpoint gives
 
 `delay` makes every answer wait that many seconds (a slow Microsoft), `status` and
-`token_status` make the metadata or the token endpoint answer with that HTTP status instead. It runs in its own thread so
-that it keeps answering even while the code under test blocks its own event loop.
+`token_status` make the metadata or the token endpoint answer with that HTTP status instead.
+It runs in its own thread so that it keeps answering even while the code under test blocks
+its own event loop.
 `sign` makes tokens as the Bot Framework does, or forged ones.
 """
 
