@@ -15,6 +15,7 @@ from adapters.slack import SLACK, SlackFrontEnd, mount
 from bot.clock import Clock
 from bot.core import Core
 from bot.store import Store
+from bot.store.tuning import StoreTuning
 from tests.fakes.slack_api import FakeSlack, SlackSender, block_actions, dm_event, find_element
 from tests.harness import START
 
@@ -187,17 +188,18 @@ async def open_workspace(
     slt_channel: str = SLT_CHANNEL,
     clock: Clock | None = None,
     front_end: dict[str, Any] | None = None,
+    tuning: StoreTuning | None = None,
 ) -> Workspace:
     """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time).
 
     `front_end`: keyword arguments for `SlackFrontEnd` (its seams, such as accept_wait); without them, the server
-    `policybot serve` runs.
+    `policybot serve` runs. `tuning`: the store's (such as a slow disk's fsync).
     """
     from adapters.server import build_app
 
     settings = load_config(write_config(tmp, fake.base_url + "/api/", socket=socket, slt_channel=slt_channel))
     clock = clock or Clock(START)
-    core = Core(settings, Store(settings.storage_path), clock)
+    core = Core(settings, Store(settings.storage_path, tuning=tuning), clock)
     app = await build_app(core) if front_end is None else await slack_app(core, SlackFrontEnd(core, **front_end))
     client = await aiohttp_client(app)
     sender = None if socket else SlackSender(str(client.make_url("/slack/events")), SECRET)

@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
+from bot.store.tuning import StoreTuning
+from tests.disk import Disk
 from tests.fakes.slack_api import FakeSlack, sign
 from tests.harness import person_record, put_person, read_policy, ready_record
 from tests.slack_world import (
@@ -75,9 +77,11 @@ async def fake() -> AsyncIterator[FakeSlack]:
 @pytest.fixture
 async def slack(tmp_path: Path, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
     """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams
-    (SlackFrontEnd's keywords)."""
+    (SlackFrontEnd's keywords) and, under "tuning", the store's."""
     clients = Clients()
-    ws = await open_workspace(tmp_path, fake, clients, front_end=getattr(request, "param", None))
+    seams = dict(getattr(request, "param", None) or {})
+    tuning = seams.pop("tuning", None)
+    ws = await open_workspace(tmp_path, fake, clients, front_end=seams or None, tuning=tuning)
     yield ws
     if ws.sender is not None:
         await ws.sender.close()
@@ -483,28 +487,28 @@ async def test_the_command_is_acknowledged_while_the_store_is_busy(slack: Worksp
     assert slack.core.unhandled() == []  # saved late, then cleared by its turn: not handled again on restart
 
 
-@pytest.mark.parametrize("slack", [{"accept_wait": 0.2}], indirect=True, ids=["accept_wait=0.2"])
-async def test_the_command_is_acknowledged_while_the_disk_is_slow(
-    slack: Workspace, monkeypatch: pytest.MonkeyPatch
-) -> None:
+SLOW_DISK = Disk()  # the store's fsync in the next test: held until the test frees it
+
+
+@pytest.mark.parametrize(
+    "slack",
+    [{"accept_wait": 0.2, "tuning": StoreTuning(fsync=SLOW_DISK.fsync)}],
+    indirect=True,
+    ids=["accept_wait=0.2,slow disk"],
+)
+async def test_the_command_is_acknowledged_while_the_disk_is_slow(slack: Workspace) -> None:
     import asyncio
-    import os
-    import threading
 
     assert slack.sender is not None
-    real_fsync, disk_free = os.fsync, threading.Event()
-
-    def held_fsync(fd: int) -> None:  # the disk takes its time: nothing reaches it until released
-        disk_free.wait(10)
-        real_fsync(fd)
-
-    monkeypatch.setattr(os, "fsync", held_fsync)
+    SLOW_DISK.free.clear()  # the disk takes its time: nothing reaches it until freed
+    disk_free = SLOW_DISK.free
     try:
         resp = await asyncio.wait_for(slack.sender.command(EC, "/new-account", channel=dm(EC)), timeout=5)
         assert resp.status == 200  # answered in Slack's time although the disk had not finished
         assert slack.fake.ok("chat.postMessage") == []
     finally:
         disk_free.set()
+    assert SLOW_DISK.calls  # the store used the slow disk
     await slack.settle()
     assert "Which platform" in text_of(slack.fake.last(dm(EC)))
     assert len([m for m in slack.fake.posted(dm(EC)) if "Which platform" in text_of(m)]) == 1
