@@ -122,6 +122,12 @@ class Conversations:
                 out.tell(Card(wf.title, note))
             self._finish(convo, wf, ctx, out)
 
+    def _refuse_click(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str) -> None:
+        """Ask the current question again, headed by why the click did nothing: only the person who
+        clicked sees it, as a refusal of the click (a front end may answer the click with it in place)."""
+        self._ask(convo, wf, ctx, out, note=note)
+        out.messages[-1] = replace(out.messages[-1], ephemeral=True)
+
     def _ask(self, convo: dict[str, Any], wf: Workflow, ctx: Context, out: Outcome, note: str = "") -> None:
         if convo["step"] == SUMMARY:
             out.tell(summary_card(convo, wf, self.directory, self.tz, note, ctx))
@@ -195,16 +201,8 @@ class Conversations:
             self._edit(convo, wf, str(data.get("key", "")), ctx, out)
         else:
             if data.get("key") != convo["step"]:
-                self._ask(
-                    convo,
-                    wf,
-                    ctx,
-                    out,
-                    note="That question was already answered, so I ignored that click. Here is where you are now:",
-                )
-                out.messages[-1] = replace(
-                    out.messages[-1], ephemeral=True
-                )  # a refusal of the click (a front end may answer it in place)
+                note = "That question was already answered, so I ignored that click. Here is where you are now:"
+                self._refuse_click(convo, wf, ctx, out, note)
                 return
             value = data.get("value")
             # a picker there gives the platform's own ids
@@ -327,16 +325,8 @@ class Conversations:
     def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
         step = wf.step(key)
         if step is None:  # such as a card's Change pressed with nothing chosen in its list
-            self._ask(
-                convo,
-                wf,
-                ctx,
-                out,
-                note="Please choose which answer to change first, then press Change again. Nothing was changed.",
-            )
-            out.messages[-1] = replace(
-                out.messages[-1], ephemeral=True
-            )  # the click is refused (a front end may say so in place)
+            note = "Please choose which answer to change first, then press Change again. Nothing was changed."
+            self._refuse_click(convo, wf, ctx, out, note)
             return
         old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
         convo["answers"].pop(key, None)

@@ -137,14 +137,19 @@ def policy_card(ctx: Context, note: str = "") -> Card:
         "The school's social media policy",
         body,
         fields=SUMMARY,
-        buttons=(
-            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
-            Button(
-                action="policy_acknowledgement.ack",
-                label="I have read and understood it",
-                data={"version": version},
-                style="primary",
-            ),
+        buttons=_read_buttons(version),
+    )
+
+
+def _read_buttons(version: str) -> tuple[Button, ...]:
+    """Show the full policy, and confirm having read this version of it."""
+    return (
+        Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
+        Button(
+            action="policy_acknowledgement.ack",
+            label="I have read and understood it",
+            data={"version": version},
+            style="primary",
         ),
     )
 
@@ -154,15 +159,7 @@ def _ask_card(version: str, note: str) -> Card:
         "Please read the social media policy",
         f"{note}\n\nType /policy to read a short summary and the full text, "
         "then choose 'I have read and understood it'.",
-        buttons=(
-            Button(action="policy_acknowledgement.full", label="Show the full policy", data={"version": version}),
-            Button(
-                action="policy_acknowledgement.ack",
-                label="I have read and understood it",
-                data={"version": version},
-                style="primary",
-            ),
-        ),
+        buttons=_read_buttons(version),
     )
 
 
