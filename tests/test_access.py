@@ -288,6 +288,8 @@ DOOR = {
         "idle",
         "answering",
         "counts",
+        "health",
+        "link",
         "records",
     ),
     *("settings", "clock"),
