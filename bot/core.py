@@ -321,7 +321,7 @@ class Core:
         return {"outbox": self.delivery.waiting(), "unhandled": self.store.count(INBOX)}
 
     def link(self, name: str) -> Link:
-        """A connection a front end keeps open (Slack's Socket Mode), named for a person: the front end
+        """A connection a front end keeps open (a chat platform's WebSocket), named for a person: the front end
         calls its `up()` and `down()`, and `health` reports it broken when down longer than its limit."""
         return self._links.setdefault(name, Link(name, self.clock.now))
 

@@ -2,8 +2,8 @@
 
 Each part is judged from what the core already keeps in memory (no pass over the records):
 the store knows whether it refuses changes, the core when the scheduler last ran, the
-outbox its oldest message, and a front end that keeps a connection open (Slack's Socket
-Mode) reports it up and down through a `Link`. The limits are `HealthLimits`, given to
+outbox its oldest message, and a front end that keeps a connection open (a WebSocket)
+reports it up and down through a `Link`. The limits are `HealthLimits`, given to
 `Core` (a test gives its own).
 
 `waiting_in(folder)` counts what is waiting from a data folder's files, read only, without
@@ -31,7 +31,7 @@ class HealthLimits:
 
     tick: timedelta = timedelta(minutes=5)  # since the scheduler last ran (it runs every 30 seconds)
     outbox: timedelta = timedelta(minutes=15)  # the oldest message still waiting to be delivered
-    link: timedelta = timedelta(minutes=1)  # a connection a front end keeps open (Socket Mode), down
+    link: timedelta = timedelta(minutes=1)  # a connection a front end keeps open (a WebSocket), down
 
 
 class Link:

@@ -1,0 +1,223 @@
+"""/healthz tells the truth: 503 naming the broken part, for each thing a school relies on, and 200 once it works again."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from adapters.platforms import load_config
+from adapters.server import build_app
+from bot.clock import Clock
+from bot.core import Core
+from bot.delivery import Message, person_targets
+from bot.engine import queue
+from bot.errors import NotSaved, TemporaryFailure
+from bot.health import HealthLimits
+from bot.messages import Card, Inbound, Outbound, role
+from bot.people import Directory
+from bot.store import Store
+from bot.store.tuning import StoreTuning
+from tests.disk import Disk
+from tests.harness import START
+
+# The limits a school gets, given to the core here as a test would give any other.
+LIMITS = HealthLimits(tick=timedelta(minutes=5), outbox=timedelta(minutes=15), link=timedelta(minutes=1))
+
+
+@dataclass
+class FlakyChannel:
+    """A front end that reaches everyone, and fails for now while `down` is set."""
+
+    name: str = "flaky"
+    down: bool = True
+    sent: list[tuple[str, Message]] = field(default_factory=list)
+
+    def targets(self, msg: Message, directory: Directory) -> list[str]:
+        return person_targets(msg.to, directory)
+
+    async def send(self, target: str, msg: Message) -> None:
+        if self.down:
+            raise TemporaryFailure("the platform answered 503")
+        self.sent.append((target, msg))
+
+
+@dataclass
+class Running:
+    core: Core
+    clock: Clock
+    http: TestClient
+    disk: Disk
+
+    async def health(self) -> tuple[int, dict[str, Any]]:
+        resp = await self.http.get("/healthz")
+        return resp.status, await resp.json()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Running]:
+    disk = Disk()
+    clock = Clock(START)
+    store = Store(tmp_path / "data", tuning=StoreTuning(recover_every=0.0, fsync=disk.fsync))
+    core = Core(load_config(None), store, clock, limits=LIMITS)
+    http = TestClient(TestServer(await build_app(core)))
+    await http.start_server()
+    try:
+        yield Running(core, clock, http, disk)
+    finally:
+        await http.close()
+        disk.error = None
+        await core.close()
+
+
+async def test_all_well_is_200_and_names_each_part(running: Running) -> None:
+    status, body = await running.health()
+    assert status == 200
+    assert body["status"] == "ok" and body["broken"] == []
+    assert {name for name, part in body["parts"].items() if part["ok"]} == {"store", "scheduler", "delivery"}
+    assert body["parts"]["store"]["state"] == "saving changes"
+    assert body["outbox"] == 0 and body["unhandled"] == 0  # the counts policybot serve's callers read
+
+
+async def test_a_store_refusing_writes_is_503_until_the_disk_works_again(running: Running) -> None:
+    running.disk.error = OSError(5, "Input/output error")
+    with pytest.raises(NotSaved):
+        await running.core.accept(Inbound("test", "eclarke", "message", text="hello"))
+    status, body = await running.health()
+    assert status == 503
+    assert body["status"] == "broken" and body["broken"] == ["store"]
+    assert "refusing to save changes" in body["parts"]["store"]["state"]
+    assert "Input/output error" in body["parts"]["store"]["state"]
+    assert body["parts"]["scheduler"]["ok"] and body["parts"]["delivery"]["ok"]
+
+    running.disk.error = None
+    await running.core.store.recover()  # what the scheduler does on each tick
+    status, body = await running.health()
+    assert (status, body["broken"]) == (200, [])
+    assert body["parts"]["store"]["state"] == "saving changes"
+
+
+async def test_a_store_refusing_a_write_for_a_full_disk_is_503_too(running: Running, tmp_path: Path) -> None:
+    """Not only a failed fsync: a write the disk refuses (full, read-only) makes the store refuse changes."""
+    journal = tmp_path / "data" / "journal.jsonl"
+    assert not journal.exists()  # nothing written yet: the first change opens it
+    journal.mkdir()  # so that opening it to write fails, as a read-only or lost disk does
+    with pytest.raises(NotSaved):
+        await running.core.accept(Inbound("test", "eclarke", "message", text="hello"))
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["store"])
+    assert "Is a directory" in body["parts"]["store"]["state"]
+    journal.rmdir()
+    await running.core.accept(Inbound("test", "eclarke", "message", text="hello again"))
+    status, body = await running.health()
+    assert (status, body["broken"]) == (200, [])
+
+
+async def test_a_scheduler_that_has_not_run_for_over_5_minutes_is_503_until_it_runs(running: Running) -> None:
+    running.clock.advance(timedelta(minutes=5))
+    status, body = await running.health()
+    assert status == 200  # not over the limit yet
+    assert body["parts"]["scheduler"]["state"] == "has not run since policybot started 5 minutes ago"
+
+    running.clock.advance(timedelta(seconds=1))
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["scheduler"])
+
+    await running.core.tick()
+    status, body = await running.health()
+    assert (status, body["broken"]) == (200, [])
+    assert body["parts"]["scheduler"]["state"] == "last ran 0 seconds ago"
+
+    running.clock.advance(timedelta(minutes=7))
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["scheduler"])
+    assert body["parts"]["scheduler"]["state"] == "last ran 7 minutes ago"
+
+
+async def owe(core: Core, title: str) -> None:
+    async with core.store.transaction() as tx:
+        queue(tx, [Outbound(role("admins"), Card(title, "body"))], core.now())
+
+
+async def test_a_message_undelivered_for_over_15_minutes_is_503_until_it_is_delivered(running: Running) -> None:
+    core, clock = running.core, running.clock
+    channel = FlakyChannel()
+    core.add_channel(channel)
+    await owe(core, "Something to do")
+    await core.flush()  # the platform fails for now: retried later
+    assert channel.sent == []
+
+    clock.advance(timedelta(minutes=15))
+    await core.tick()  # the scheduler is well: only delivery is late
+    status, body = await running.health()
+    assert status == 200
+    assert body["outbox"] == 1
+
+    clock.advance(timedelta(minutes=1))
+    await core.tick()
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["delivery"])
+    assert body["parts"]["delivery"]["state"] == "1 message(s) waiting, the oldest for 16 minutes"
+
+    channel.down = False
+    await core.flush()
+    assert [t for t, _ in channel.sent]  # delivered to the administrators
+    status, body = await running.health()
+    assert (status, body["broken"], body["outbox"]) == (200, [], 0)
+    assert body["parts"]["delivery"]["state"] == "nothing waiting"
+
+
+async def test_a_message_for_nobody_reachable_yet_does_not_count_as_late(running: Running) -> None:
+    """Someone who has not added the app yet is a person to chase (/unreachable), not policybot broken."""
+    core, clock = running.core, running.clock
+    await owe(core, "For someone not on any platform yet")
+    await core.flush()  # no front end reaches them: kept for later
+    clock.advance(timedelta(hours=2))
+    await core.tick()
+    status, body = await running.health()
+    assert (status, body["broken"]) == (200, [])
+    assert body["outbox"] == 1
+    assert body["parts"]["delivery"]["state"] == "1 message(s) waiting"
+
+
+async def test_a_link_down_for_over_a_minute_is_503_until_it_is_up_again(running: Running) -> None:
+    core, clock = running.core, running.clock
+    link = core.link("slack_socket_mode")
+    status, body = await running.health()
+    assert status == 200  # connecting, for less than a minute
+    assert body["parts"]["slack_socket_mode"] == {"ok": True, "state": "not connected for 0 seconds"}
+
+    clock.advance(timedelta(seconds=61))
+    await core.tick()
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["slack_socket_mode"])
+
+    link.up()
+    status, body = await running.health()
+    assert (status, body["broken"]) == (200, [])
+    assert body["parts"]["slack_socket_mode"]["state"] == "connected for 0 seconds"
+
+    link.down()  # a reconnect of a few seconds is nothing to worry about
+    clock.advance(timedelta(seconds=60))
+    await core.tick()
+    assert (await running.health())[0] == 200
+    clock.advance(timedelta(seconds=1))
+    status, body = await running.health()
+    assert (status, body["broken"]) == (503, ["slack_socket_mode"])
+    assert body["parts"]["slack_socket_mode"]["state"] == "not connected for 61 seconds"
+
+    link.up()
+    assert (await running.health())[0] == 200
+
+
+async def test_several_broken_parts_are_all_named(running: Running) -> None:
+    core, clock = running.core, running.clock
+    core.link("slack_socket_mode")
+    clock.advance(timedelta(minutes=6))
+    status, body = await running.health()
+    assert (status, sorted(body["broken"])) == (503, ["scheduler", "slack_socket_mode"])
