@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.platforms import load_config
@@ -17,7 +20,7 @@ from bot.clock import Clock
 from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.engine import queue
-from bot.errors import NotSaved, TemporaryFailure
+from bot.errors import NotSaved, StoreLocked, TemporaryFailure
 from bot.health import HealthLimits
 from bot.messages import Card, Inbound, Outbound, role
 from bot.people import Directory
@@ -221,3 +224,117 @@ async def test_several_broken_parts_are_all_named(running: Running) -> None:
     clock.advance(timedelta(minutes=6))
     status, body = await running.health()
     assert (status, sorted(body["broken"])) == (503, ["scheduler", "slack_socket_mode"])
+
+
+# ---- policybot status: what /healthz knows and what is waiting, for a person at a terminal ----------
+
+SAMPLE = Path(__file__).resolve().parent.parent / "bot" / "sample_school.toml"
+
+
+def status_config(tmp_path: Path) -> Path:
+    """The sample school, its data in `tmp_path/data`, served on a free port of this computer."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    text = SAMPLE.read_text(encoding="utf-8").replace('path = "data"', f'path = "{tmp_path / "data"}"')
+    path = tmp_path / "school.toml"
+    path.write_text(text + f'\n[server]\nhost = "127.0.0.1"\nport = {port}\n', encoding="utf-8")
+    return path
+
+
+async def school_with_work(core: Core) -> None:
+    """Two applications to decide, one decided; an open item and a replied one; an open incident and a closed one."""
+    rows = {
+        "applications": {"APP-1": "submitted", "APP-2": "submitted", "APP-3": "approved"},
+        "items": {"ITEM-1": "open", "ITEM-2": "replied"},
+        "incidents": {"INC-1": "open", "INC-2": "closed"},
+    }
+    # Only what the scheduler's look at them needs besides: an owned incident is not chased, an item is due later.
+    extra = {"incidents": {"owner": "dokafor"}, "items": {"account": "ACC-1", "due_at": "2026-12-25T10:00:00+00:00"}}
+    async with core.store.transaction() as tx:
+        for table, statuses in rows.items():
+            for key, state in statuses.items():
+                tx.put(table, key, {"status": state, **extra.get(table, {})})
+    await owe(core, "For someone not on any platform yet")
+
+
+def status_of(config: Path) -> int:
+    from adapters.cli import main
+
+    return main(["status", "--config", str(config)])
+
+
+async def test_status_while_serve_runs_reads_the_data_folder_without_its_lock(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = status_config(tmp_path)
+    settings = load_config(config)
+    clock = Clock(START)
+    core = Core(settings, Store(settings.storage_path), clock, limits=LIMITS)
+    runner = web.AppRunner(await build_app(core), access_log=None)
+    try:
+        await school_with_work(core)
+        await runner.setup()
+        await web.TCPSite(runner, settings.server.host, settings.server.port).start()
+        with pytest.raises(StoreLocked):
+            Store(settings.storage_path)  # serve holds the folder: status must read it without the lock
+
+        assert await asyncio.to_thread(status_of, config) == 0
+        out = capsys.readouterr().out
+        assert f"policybot for {settings.school.name} is working." in out
+        assert "ok      Saving records: saving changes" in out
+        for line in (
+            "applications to decide: 2",
+            "open monitoring items: 1",
+            "open incidents: 1",
+            "undelivered messages: 1",
+        ):
+            assert f"  {line}\n" in out
+        assert "Traceback" not in out
+
+        clock.advance(timedelta(minutes=6))  # the scheduler has not run since
+        assert await asyncio.to_thread(status_of, config) == 1
+        out = capsys.readouterr().out
+        assert "is NOT WORKING: Reminders and deadlines." in out
+        assert "BROKEN  Reminders and deadlines: has not run since policybot started 6 minutes ago" in out
+        assert "restart policybot" in out
+        assert "applications to decide: 2" in out  # still counted
+
+        await core.tick()
+        assert await asyncio.to_thread(status_of, config) == 0
+    finally:
+        await runner.cleanup()
+        await core.close()
+
+
+async def test_status_when_serve_is_stopped_says_so_and_still_counts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = status_config(tmp_path)
+    settings = load_config(config)
+    core = Core(settings, Store(settings.storage_path), Clock(START), limits=LIMITS)
+    await school_with_work(core)
+    await core.close()
+
+    assert await asyncio.to_thread(status_of, config) == 1
+    out = capsys.readouterr().out
+    assert "policybot serve is not running" in out and "Start it again" in out
+    assert "  applications to decide: 2\n" in out and "  undelivered messages: 1\n" in out
+
+
+async def test_status_cannot_tell_when_something_else_answers_on_the_port(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = status_config(tmp_path)
+    settings = load_config(config)
+    runner = web.AppRunner(web.Application(), access_log=None)  # answers 404 to everything
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.server.host, settings.server.port).start()
+        assert await asyncio.to_thread(status_of, config) == 2
+    finally:
+        await runner.cleanup()
+    out = capsys.readouterr().out
+    assert "I can't tell whether policybot is working" in out and "not policybot" in out
+    assert "There is no data folder" in out
+    assert "Traceback" not in out

@@ -6,11 +6,11 @@ import asyncio
 import contextlib
 
 from aiohttp import web
-
-from bot.health import Link
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 from slack_bolt.app.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.health import Link
 
 
 class SocketMode:
