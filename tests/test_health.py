@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +15,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.platforms import load_config
-from adapters.server import build_app
+from adapters.server import FRONT_ENDS, build_app, healthz
+from adapters.slack import SlackFrontEnd
 from bot.clock import Clock
 from bot.core import Core
 from bot.delivery import Message, person_targets
@@ -27,7 +28,9 @@ from bot.people import Directory
 from bot.store import Store
 from bot.store.tuning import StoreTuning
 from tests.disk import Disk
+from tests.fakes.slack_api import FakeSlack
 from tests.harness import START
+from tests.slack_world import slack_app, write_config
 
 # The limits a school gets, given to the core here as a test would give any other.
 LIMITS = HealthLimits(tick=timedelta(minutes=5), outbox=timedelta(minutes=15), link=timedelta(minutes=1))
@@ -338,3 +341,65 @@ async def test_status_cannot_tell_when_something_else_answers_on_the_port(
     assert "I can't tell whether policybot is working" in out and "not policybot" in out
     assert "There is no data folder" in out
     assert "Traceback" not in out
+
+
+# ---- Socket Mode reports its connection ------------------------------------------------------------
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    server = TestServer(fake.app(), host="127.0.0.1", port=0)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+async def until(done: Callable[[], bool], limit: float = 15.0) -> None:
+    """Wait for `done` (at most `limit` seconds: a bound for a stuck test, not a measure)."""
+    for _ in range(int(limit / 0.02)):
+        if done():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("it did not happen")
+
+
+async def test_socket_mode_reports_connected_and_a_lost_connection_turns_healthz_503(
+    tmp_path: Path, fake: FakeSlack
+) -> None:
+    settings = load_config(write_config(tmp_path, fake.base_url + "/api/", socket=True))
+    clock = Clock(START)
+    core = Core(settings, Store(settings.storage_path), clock, limits=LIMITS)
+    front = SlackFrontEnd(core)
+    front.socket.look_every = 0.02  # how often it looks at the WebSocket (5 seconds in policybot serve)
+    app = await slack_app(core, front)
+    app[FRONT_ENDS] = ["slack"]
+    app.router.add_get("/healthz", healthz)
+    http = TestClient(TestServer(app))
+    await http.start_server()
+
+    async def part() -> tuple[int, dict[str, Any]]:
+        resp = await http.get("/healthz")
+        return resp.status, (await resp.json())["parts"]["slack_socket_mode"]
+
+    try:
+        await until(lambda: core.link("slack_socket_mode").connected)
+        status, state = await part()
+        assert (status, state) == (200, {"ok": True, "state": "connected for 0 seconds"})
+
+        fake.fail("apps.connections.open", 500, times=10_000)  # Slack unreachable: it cannot connect again
+        await fake.sockets[-1].close()
+        await until(lambda: not core.link("slack_socket_mode").connected)
+        clock.advance(timedelta(seconds=61))
+        await core.tick()
+        status, state = await part()
+        assert (status, state) == (503, {"ok": False, "state": "not connected for 61 seconds"})
+
+        fake.failures.clear()  # Slack back: slack_sdk connects again by itself, at its next look (10 s)
+        await until(lambda: core.link("slack_socket_mode").connected, limit=40)
+        status, state = await part()
+        assert (status, state["ok"]) == (200, True)
+    finally:
+        await http.close()
+        await core.close()
