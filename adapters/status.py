@@ -77,6 +77,11 @@ def _counts(folder: Path) -> list[str]:
         return [f"There is no data folder at {folder} yet, so nothing is waiting."]
     try:
         counts = waiting_in(folder)
+    except PermissionError:
+        return [
+            f"What is waiting could not be counted: you may not read {folder}. "
+            "Run this as the user policybot runs as (for example: sudo -u policybot policybot status ...)."
+        ]
     except (OSError, ValueError) as exc:
         return [f"What is waiting could not be counted from {folder}: {exc}."]
     return [f"Waiting (from the data folder {folder}):", *(f"  {words}: {n}" for words, n in counts.items())]
