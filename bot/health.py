@@ -140,7 +140,7 @@ def waiting_in(folder: Path, tries: int = 3) -> dict[str, int]:
     changed by a checkpoint while being read, `tries` times over.
     """
     for _ in range(tries):
-        tables = _read_folder(folder)
+        tables = read_folder(folder)
         if tables is not None:
             counts = {words: len(tables.find(table, **{key: value})) for words, table, key, value in WAITING}
             counts["undelivered messages"] = tables.count("outbox")
@@ -148,13 +148,16 @@ def waiting_in(folder: Path, tries: int = 3) -> dict[str, int]:
     raise ValueError(f"the data folder {folder} kept changing while it was being read")
 
 
-def _read_folder(folder: Path) -> Tables | None:
-    """The tables as the store would open them, or None when live.json was replaced (a checkpoint) meanwhile."""
-    before = _identity(folder / LIVE)
-    data, broken = read_live(folder / LIVE)
-    previous = read_lines(folder / PREVIOUS, journal_problem)
-    current = read_lines(folder / JOURNAL, journal_problem)
-    if _identity(folder / LIVE) != before:
+def read_folder(folder: Path) -> Tables | None:
+    """The tables as the store would open them, or None when a checkpoint moved the files meanwhile (read again)."""
+    before = _files(folder)
+    try:
+        data, broken = read_live(folder / LIVE)
+        previous = read_lines(folder / PREVIOUS, journal_problem)
+        current = read_lines(folder / JOURNAL, journal_problem)
+    except FileNotFoundError:  # set aside or deleted between looking and opening
+        return None
+    if _files(folder) != before:
         return None
     if broken or previous.damage or current.damage:
         raise ValueError(f"the data folder {folder} is damaged: run policybot check-data")
@@ -168,9 +171,15 @@ def _read_folder(folder: Path) -> Tables | None:
     return tables
 
 
-def _identity(file: Path) -> tuple[int, int] | None:
+def _files(folder: Path) -> tuple[Any, ...]:
+    """What a checkpoint changes: live.json and journal.prev.jsonl replaced or written, the journal moved aside.
+    (Lines appended to the journal meanwhile are later changes: reading them or not leaves no gap.)"""
+    return (*_identity(folder / LIVE), *_identity(folder / PREVIOUS), _identity(folder / JOURNAL)[0])
+
+
+def _identity(file: Path) -> tuple[int, int] | tuple[None, None]:
     try:
         st = file.stat()
     except FileNotFoundError:
-        return None
+        return None, None
     return st.st_ino, st.st_mtime_ns

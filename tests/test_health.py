@@ -22,7 +22,7 @@ from bot.core import Core
 from bot.delivery import Message, person_targets
 from bot.engine import queue
 from bot.errors import NotSaved, StoreLocked, TemporaryFailure
-from bot.health import HealthLimits
+from bot.health import HealthLimits, read_folder, waiting_in
 from bot.messages import Card, Inbound, Outbound, role
 from bot.people import Directory
 from bot.store import Store
@@ -403,3 +403,39 @@ async def test_socket_mode_reports_connected_and_a_lost_connection_turns_healthz
     finally:
         await http.close()
         await core.close()
+
+
+async def test_reading_the_data_folder_without_the_lock_during_checkpoints_never_misses_a_change(
+    tmp_path: Path,
+) -> None:
+    """While serve writes and checkpoints (live.json replaced, the journal set aside), each read of the folder by
+    `policybot status` holds every change up to some point and none after: never a gap."""
+    folder = tmp_path / "data"
+    store = Store(folder, tuning=StoreTuning(checkpoint_every=3, checkpoint_share=0.0))
+    total = 600
+    seen: list[list[str]] = []
+    writing = True
+
+    def read_while_writing() -> None:
+        while writing:
+            tables = read_folder(folder)
+            if tables is not None:  # None: a checkpoint replaced live.json meanwhile, and it reads again
+                seen.append(sorted(int(k.removeprefix("APP-")) for k in tables.keys("applications")))
+
+    reader = asyncio.create_task(asyncio.to_thread(read_while_writing))
+    try:
+        for i in range(total):
+            async with store.transaction() as tx:
+                tx.put("applications", f"APP-{i}", {"status": "submitted"})
+            await store.sync()
+            if i % 10 == 0:
+                await asyncio.sleep(0)  # let the checkpoints' threads and the reader run
+    finally:
+        writing = False
+        await reader
+    await store.wait_for_checkpoint()
+    assert any(s for s in seen)  # it read while changes were being written
+    for keys in seen:
+        assert keys == list(range(len(keys))), "a read missed a change"
+    assert waiting_in(folder)["applications to decide"] == total
+    await store.close()
