@@ -61,7 +61,9 @@ async def ask(host: str, port: int, within: float = ASK_WITHIN) -> tuple[str, di
             status = resp.status
     except aiohttp.ClientConnectorError:
         return "stopped", f"nothing answers on {url}"
-    except (aiohttp.ClientError, TimeoutError) as exc:
+    except TimeoutError:
+        return "unknown", f"{url} did not answer within {within:g} seconds (policybot may be stuck: look at its log)"
+    except aiohttp.ClientError as exc:
         return "unknown", f"{url} did not answer properly ({type(exc).__name__})"
     try:
         body = json.loads(text)
