@@ -22,6 +22,7 @@ from adapters.platforms import load_config
 from adapters.server import FRONT_ENDS, build_app
 from adapters.slack.manifest import manifest
 from adapters.slack.settings import slack_settings
+from adapters.status import status
 from adapters.teams import check_host
 from adapters.teams.package import write_package
 from bot import records
@@ -76,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
         help="log a line for every HTTP request (refused requests are always logged)",
     )
     sub.add_parser("check-config", parents=[common], help="check the configuration file and say what it sets up")
+    sub.add_parser("status", parents=[common], help="say whether policybot serve is working and what is waiting")
     sub.add_parser(
         "check-data",
         parents=[common],
@@ -145,6 +147,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_config(args.config)
         if command == "check-config":
             return _check(settings)
+        if command == "status":
+            return asyncio.run(status(settings))
         if command == "check-data":
             return _check_data(settings)
         if command == "repair-data":

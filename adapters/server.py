@@ -25,16 +25,15 @@ def mounts(core: Core) -> list[tuple[str, Mount]]:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 when every part a school relies on works, 503 naming the broken part(s) otherwise (docs/reliability.md).
+
+    Each part's state in words, and the counts of messages owed and not yet delivered (outbox) and requests
+    acknowledged and not yet handled (unhandled); from what the core keeps in memory, so it stays cheap.
+    """
     core = request.app[CORE]
-    return web.json_response(
-        {
-            "status": "ok",
-            "school": core.settings.school.name,
-            "front_ends": request.app[FRONT_ENDS],
-            # messages owed and not yet delivered (outbox), requests acknowledged and not yet handled (unhandled)
-            **core.counts(),
-        }
-    )
+    health = core.health()
+    body = {**health.to_dict(), "school": core.settings.school.name, "front_ends": request.app[FRONT_ENDS]}
+    return web.json_response(body, status=200 if health.ok else 503)
 
 
 @web.middleware

@@ -22,6 +22,7 @@ from bot.delivery import Channel, Delivery
 from bot.engine import INBOX, Engine, queue
 from bot.errors import NotRecognised, NotSaved, StoreUnavailable, reference
 from bot.front_end import OwnRecords
+from bot.health import Health, HealthLimits, Link, delivery_part, link_part, scheduler_part, store_part
 from bot.messages import Card, Inbound, Outbound, Recipient, role
 from bot.people import Directory
 from bot.priority import Backlog, Priority
@@ -105,8 +106,10 @@ class Core:
         registry: Registry | None = None,
         *,
         priority: Priority | None = None,
+        limits: HealthLimits | None = None,
     ) -> None:
-        """`priority`: the requests being answered, which `store` was opened to give way to (see `open`)."""
+        """`priority`: the requests being answered, which `store` was opened to give way to (see `open`);
+        `limits`: how far behind a part may be before `health` calls it broken."""
         self.settings = settings  # the school's settings, and each front end's own section (`Settings.platform`)
         self.store = store
         self.clock = clock or Clock()  # the core's clock (the terminal chat moves it on)
@@ -131,6 +134,11 @@ class Core:
         self._told_at: datetime | None = None
         self._alerts: set[asyncio.Task[None]] = set()
         store.trouble = self._store_trouble
+        # For `health`: when policybot started and the scheduler last ran, and the front ends' open connections.
+        self.limits = limits or HealthLimits()
+        self._started = self.clock.now()
+        self._ticked_at: datetime | None = None
+        self._links: dict[str, Link] = {}
 
     @classmethod
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
@@ -316,6 +324,27 @@ class Core:
         """For a health check: messages owed and not yet delivered, requests acknowledged and not yet handled."""
         return {"outbox": self.delivery.waiting(), "unhandled": self.store.count(INBOX)}
 
+    def link(self, name: str) -> Link:
+        """A connection a front end keeps open (a chat platform's WebSocket), named for a person: the front end
+        calls its `up()` and `down()`, and `health` reports it broken when down longer than its limit."""
+        return self._links.setdefault(name, Link(name, self.clock.now))
+
+    def health(self) -> Health:
+        """Each part a school relies on, working or broken, and what is waiting: for /healthz.
+
+        Judged from what is kept in memory, never a pass over the records: the store refusing
+        changes, the scheduler not run for `limits.tick`, the oldest message owed older than
+        `limits.outbox`, a front end's connection down longer than `limits.link`.
+        """
+        now = self.clock.now()
+        parts = [
+            store_part(self.store.refusing or self.store.journal.failed),
+            scheduler_part(now, self._ticked_at, self._started, self.limits.tick),
+            delivery_part(now, self.delivery.waiting(), self.delivery.oldest(), self.limits.outbox),
+            *(link_part(now, link, self.limits.link) for link in self._links.values()),
+        ]
+        return Health(parts, self.counts())
+
     def records(self, platform: str, tables: Iterable[str]) -> OwnRecords:
         """A front end's own records: `tables` only, plus who it cannot reach (see bot/front_end.py)."""
         return OwnRecords(platform, tables, self.store, self.clock.now)
@@ -323,6 +352,7 @@ class Core:
     async def tick(self) -> list[Outbound]:
         """Run the scheduler once (reminders, deadlines, expiries)."""
         sent = await self.engine.tick(self.clock.now())
+        self._ticked_at = self.clock.now()
         if sent:
             self.delivery.kick()
         return sent

@@ -51,6 +51,10 @@ class Table:
     # How a row of a list imported at the command line becomes a record:
     # (fields of the row, who imported it, when, ISO) -> (key, record).
     load: Callable[[tuple[str, ...], str, str], tuple[str, Record]] | None = None
+    # What `policybot status` counts as waiting for someone: the records whose `status` is
+    # `waiting_status`, named in `waiting` ("applications to decide"). "": not counted.
+    waiting: str = ""
+    waiting_status: str = ""
 
 
 @dataclass(frozen=True)

@@ -200,6 +200,19 @@ class Delivery:
         """How many messages are still waiting in the outbox."""
         return self.store.count("outbox")
 
+    def oldest(self) -> datetime | None:
+        """When the oldest message still owed was written (None: nothing owed), for health.
+
+        A message kept for someone nobody can reach yet (they have not added the app) is left
+        out: it waits on a person, not on policybot, and /unreachable lists them. A pass over
+        the outbox alone (its keys, copying nothing), which holds rows in the order written.
+        """
+        for key in self.store.keys("outbox", _owed):
+            row = self.store.get("outbox", key)
+            if row is not None:
+                return _written(row, self.now())
+        return None
+
     async def _deliver(self, row: dict[str, Any], now: datetime, directory: Directory) -> int:
         msg = _message(row)
         targets: list[str] | None = row.get("targets")
@@ -290,6 +303,11 @@ def _message(row: dict[str, Any]) -> Message:
         private=row.get("private", False),
         ephemeral=row.get("ephemeral", False),
     )
+
+
+def _owed(row: dict[str, Any]) -> bool:
+    """A message owed to someone reachable (planned, or not yet tried), not one waiting for nobody reachable."""
+    return bool(row.get("targets")) or not row.get("unreachable")
 
 
 def _written(row: dict[str, Any], now: datetime) -> datetime:

@@ -289,6 +289,8 @@ DOOR = {
         "idle",
         "answering",
         "counts",
+        "health",
+        "link",
         "records",
     ),
     *("settings", "clock"),

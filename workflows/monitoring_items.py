@@ -462,6 +462,8 @@ TABLES = (
         export=True,
         columns=("id", "account", "received_at", "due_at", "replied_at"),
         retention=_retention,
+        waiting="open monitoring items",
+        waiting_status="open",
         named_by="item",
     ),
 )

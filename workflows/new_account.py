@@ -432,6 +432,8 @@ TABLES = (
             "decided_at",
         ),
         retention=_application_retention,
+        waiting="applications to decide",
+        waiting_status="submitted",
         named_by="application",
     ),
 )

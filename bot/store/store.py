@@ -71,6 +71,7 @@ class Store:
         self.lock = asyncio.Lock()
         self.trouble = trouble
         self._troubled = False  # a commit was refused and none has been written since
+        self.refusing = ""  # why the last commit was refused, while none has been written since (for health)
         self._retry_at = 0.0  # (monotonic) when `_recover` may next try the disk
         self._lock_fd: int | None = None
         self.seq = 0
@@ -222,7 +223,7 @@ class Store:
             lines = [compact(e) for e in audits]
             self.journal.append(seq, seal(f'{{"seq":{seq},"writes":{compact(writes)},"audit":[{",".join(lines)}]}}'))
             if self._troubled:
-                self._troubled = False
+                self._troubled, self.refusing = False, ""
                 if self.trouble is not None:
                     self.trouble("")
         for table, key, doc in writes:
@@ -296,6 +297,7 @@ class Store:
     # ---- a disk that refused changes -------------------------------------------
 
     def _refused(self, why: str) -> None:
+        self.refusing = why or "the disk refused a change"
         if not self._troubled:
             self._troubled = True
             if self.trouble is not None:

@@ -314,6 +314,8 @@ TABLES = (
         export=True,
         columns=("id", "kind", "urgency", "status", "reported_at", "owner", "closed_at"),
         retention=_retention,
+        waiting="open incidents",
+        waiting_status="open",
         named_by="incident",
     ),
 )
