@@ -99,6 +99,8 @@ def _read_once(folder: Path, between: Callable[[str], None]) -> dict[str, bytes]
                 return None  # a failed checkpoint's journal had this one's added to it
     read[JOURNAL] = _whole_lines(read[PREVIOUS]) + _whole_lines(read[JOURNAL])
     del read[PREVIOUS]
+    if seen[LIVE] is None:
+        del read[LIVE]  # no checkpoint yet: every change is in the journal
     return read
 
 
@@ -115,7 +117,7 @@ def take(folder: Path, now: datetime, between: Callable[[str], None] = lambda na
     `between` is called after each file is read (tests use it to checkpoint at that instant).
     Raises BackupRefused if the folder is missing or damaged.
     """
-    if not (folder / LIVE).exists() and not (folder / JOURNAL).exists() and not (folder / AUDIT).exists():
+    if not any((folder / name).exists() for name in (LIVE, PREVIOUS, JOURNAL, AUDIT)):
         raise BackupRefused(f"There are no records in {folder} to back up. Check [storage] path in the configuration.")
     for attempt in range(TRIES):
         read = _read_once(folder, between)
@@ -132,10 +134,12 @@ def take(folder: Path, now: datetime, between: Callable[[str], None] = lambda na
     with tempfile.TemporaryDirectory(prefix="policybot-backup-") as tmp:
         staged = Path(tmp)
         for name in (LIVE, JOURNAL):
-            if read[name] or name == JOURNAL:
+            if name in read:
                 (staged / name).write_bytes(read[name])
         journal = read_lines(staged / JOURNAL, journal_problem).entries
-        data = json.loads(read[LIVE]) if read[LIVE] else {}  # check() below says if it cannot be read
+        data: Any = {}
+        with contextlib.suppress(ValueError):  # check() below says if it cannot be read
+            data = json.loads(read.get(LIVE, b"{}"))
         live_seq = data.get(META, {}).get("1", {}).get("seq", 0) if type(data) is dict else 0
         seq = max([live_seq if type(live_seq) is int else 0, *(line["seq"] for line in journal)])
         # The audit trail as of that change: later entries belong to changes this copy does not hold.
