@@ -250,7 +250,13 @@ def _backup(settings: Settings, out: Path) -> int:
     """Copy the data folder while policybot may be running, and say what was copied."""
     folder = settings.storage_path
     check_outside(out, folder)  # never into the data folder, never through a link into it
-    taken = backup.take(folder, datetime.now(UTC))
+    try:
+        taken = backup.take(folder, datetime.now(UTC))
+    except OSError as exc:
+        raise PolicybotError(
+            f"I couldn't read the data folder {folder}: {exc.strerror}. Run this as the user policybot runs as. "
+            "Nothing was written."
+        ) from None
     write_private(out, backup.archive(taken))
     m = taken.manifest
     print(f"Backed up the data folder {folder} to {out}:")

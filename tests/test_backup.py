@@ -6,6 +6,7 @@ import asyncio
 import io
 import os
 import stat
+import sys
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from adapters.cli import main
 from bot.store import JOURNAL, LIVE, PREVIOUS, Store, StoreTuning, backup
 from tests.test_records_cli import config, data_folder_bytes, school_with_records
 
+ROOT = Path(__file__).resolve().parent.parent
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 
 
@@ -77,6 +79,46 @@ async def test_a_backup_during_a_burst_restores_the_store_exactly_as_at_its_last
         assert await restored_state(tmp_path, copy, f"r{n}") == states[at], f"backup {n} (change {at})"
         assert copy.manifest["audit_entries"] == len(states[at][1])
         assert copy.manifest["records"] == sum(len(t) for t in states[at][0].values())
+
+
+async def test_the_backup_command_copies_a_store_another_process_is_writing(tmp_path: Path) -> None:
+    """`policybot backup` run as its own process (as from cron) while this one holds the lock and commits."""
+    cfg = config(tmp_path)
+    data = tmp_path / "data"
+    store = Store(data, tuning=StoreTuning(checkpoint_every=5, checkpoint_share=0.0))
+    await change(store, -1)
+    states: dict[int, tuple[dict, list]] = {store.seq: (state(store), store.audit())}
+    stop = asyncio.Event()
+
+    async def burst() -> None:
+        i = 0
+        while not stop.is_set():
+            await change(store, i)
+            states[store.seq] = (state(store), store.audit())
+            i += 1
+            await asyncio.sleep(0.002)
+
+    writer = asyncio.create_task(burst())
+    env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
+    try:
+        for n in range(2):
+            out = tmp_path / f"cli{n}.tar.gz"
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "adapters.cli", "backup", "--config", str(cfg), "--out", str(out),
+                cwd=ROOT, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            )  # fmt: skip
+            said, err = await proc.communicate()
+            assert proc.returncode == 0, err.decode()
+            assert b"records in" in said and b"audit entries" in said
+    finally:
+        stop.set()
+        await writer
+        await store.close()
+    assert len(states) > 20  # the store was being written all along
+    for n in range(2):
+        taken = backup.open_archive(tmp_path / f"cli{n}.tar.gz")
+        at = taken.manifest["change"]
+        assert await restored_state(tmp_path, taken, f"cli-restored{n}") == states[at], f"backup {n} (change {at})"
 
 
 @pytest.mark.parametrize("moment", [LIVE, PREVIOUS, JOURNAL])

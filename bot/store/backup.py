@@ -285,6 +285,7 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
     stamp = now.strftime("%Y%m%dT%H%M%SZ")
     staging: Path | None = None
     aside = None
+    after = " The data folder was not changed."  # what a failure from here leaves, for the message
     try:
         present = [p.name for p in folder.iterdir() if p.name != LOCK] if held is not None else []
         if present and not replace:
@@ -305,8 +306,11 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
         if present:
             aside = _free(folder.with_name(f"{folder.name}.before-restore-{stamp}"))
             folder.rename(aside)
+            after = f" The data folder that was there is now {aside}: move it back to {folder} to carry on as before."
             staging.rename(folder)
+            after = f" The data folder that was there is kept at {aside}."
         elif held is not None:  # an empty folder (or only its lock): fill it
+            after = f" {folder} may hold part of the backup: run this again with --replace."
             for name in backup.members:
                 (staging / name).rename(folder / name)
             staging.rmdir()
@@ -314,13 +318,19 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
             staging.rename(folder)
         staging = None
         fsync_dir(folder.parent)
+    except OSError as exc:
+        raise BackupRefused(
+            f"I couldn't restore into {folder}: {exc.strerror or exc}.{after} "
+            f"Check there is room on the disk and that you can write to {folder.parent}."
+        ) from None
     finally:
         if held is not None:
             release_folder(held)
         if staging is not None:  # our own half-made copy, never the school's data
-            for p in staging.iterdir():
-                p.unlink()
-            staging.rmdir()
+            with contextlib.suppress(OSError):
+                for p in staging.iterdir():
+                    p.unlink()
+                staging.rmdir()
     store = Store(folder)  # the store opens on it, as `serve` would
     try:
         counts = [store.count(t) for t in store.tables.names() if t != META]
