@@ -31,9 +31,10 @@ from bot.core import Core
 from bot.errors import PolicybotError, StoreLocked
 from bot.files import check_outside, write_private
 from bot.registry import default_registry
-from bot.store import Store, backup
+from bot.store import Store
+from bot.store.backup import archive, restore, take
 from bot.store.repair import check, repair
-from bot.timefmt import day
+from bot.timefmt import day, when
 
 log = logging.getLogger("policybot")
 GC_YOUNG = 10_000  # new objects between the cyclic collector's young-generation passes in `serve`
@@ -251,22 +252,22 @@ def _backup(settings: Settings, out: Path) -> int:
     folder = settings.storage_path
     check_outside(out, folder)  # never into the data folder, never through a link into it
     try:
-        taken = backup.take(folder, datetime.now(UTC))
+        taken = take(folder, datetime.now(UTC))
     except OSError as exc:
         raise PolicybotError(
             f"I couldn't read the data folder {folder}: {exc.strerror}. Run this as the user policybot runs as. "
             "Nothing was written."
         ) from None
-    write_private(out, backup.archive(taken))
+    write_private(out, archive(taken))
     m = taken.manifest
+    tables, entries = len(m["tables"]), m["audit_entries"]
+    last = when(m["last_change_at"], settings.school.tz) if m["last_change_at"] else "no time recorded"
     print(f"Backed up the data folder {folder} to {out}:")
     print(
-        f"  {m['records']:,} record{'s' * (m['records'] != 1)} in {len(m['tables'])} table{'s' * (len(m['tables']) != 1)}"
-        f" and {m['audit_entries']:,} audit entr{'ies' if m['audit_entries'] != 1 else 'y'},"
+        f"  {m['records']:,} record{'s' * (m['records'] != 1)} in {tables} table{'s' * (tables != 1)}"
+        f" and {entries:,} audit entr{'ies' if entries != 1 else 'y'},"
     )
-    print(
-        f"  everything saved up to change {m['change']:,} (the last change recorded at {m['last_change_at'] or 'no time'})."
-    )
+    print(f"  everything saved up to change {m['change']:,} (the last change recorded: {last}).")
     print("Only you can read the file. It holds personal information: keep it safe, and keep a copy off this server.")
     return 0
 
@@ -275,7 +276,7 @@ async def _restore(settings: Settings, source: Path, replace: bool) -> int:
     """Put a backup in place as the data folder, then check that the store opens and nothing is damaged."""
     folder = settings.storage_path
     try:
-        done = await backup.restore(source, folder, datetime.now(UTC), replace=replace)
+        done = await restore(source, folder, datetime.now(UTC), replace=replace)
     except StoreLocked:
         raise PolicybotError(
             f"policybot is running and using the data folder {folder}. Stop it first, then run this again. "
@@ -283,12 +284,13 @@ async def _restore(settings: Settings, source: Path, replace: bool) -> int:
         ) from None
     m = done.backup.manifest
     print(
-        f"Checked {source}: a backup made {m.get('made_at')} of {m.get('records')} records and "
+        f"Checked {source}: a backup made {when(m['made_at'], settings.school.tz)} of {m.get('records')} records and "
         f"{m.get('audit_entries')} audit entries, up to change {m.get('change')}; every file matches its checksum."
     )
     if done.aside is not None:
         print(
-            f"The data folder that was there is kept, moved aside to {done.aside}. Delete it once you no longer need it."
+            f"The data folder that was there is kept, moved aside to {done.aside}. "
+            "Delete it once you no longer need it."
         )
     print(
         f"Restored into {folder}. The store opens: {done.records:,} record{'s' * (done.records != 1)} in "

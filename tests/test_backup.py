@@ -1,4 +1,4 @@
-"""`policybot backup` while the store is being written, and `policybot restore`: consistent, verified, never destructive."""
+"""`policybot backup` while the store is being written, and `policybot restore`: consistent, verified, safe."""
 
 from __future__ import annotations
 

@@ -234,6 +234,7 @@ def open_archive(path: Path) -> Backup:
         manifest = json.loads(found.pop(MANIFEST))
         listed = manifest["members"]
         assert manifest.get("format") == FORMAT and type(listed) is dict
+        datetime.fromisoformat(manifest["made_at"])
     except (KeyError, ValueError, TypeError, AssertionError):
         raise _untrusted(path, "it has no readable manifest.json saying what it holds") from None
     for name in sorted(set(listed) | set(found)):
@@ -282,7 +283,7 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
     """
     backup = open_archive(source)  # nothing is touched before the archive is known to be whole
     held = lock_folder(folder) if folder.is_dir() else None
-    stamp = now.strftime("%Y%m%dT%H%M%SZ")
+    stamp_id = now.strftime("%Y%m%dT%H%M%SZ")  # a folder name, not a message
     staging: Path | None = None
     aside = None
     after = " The data folder was not changed."  # what a failure from here leaves, for the message
@@ -290,12 +291,13 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
         present = [p.name for p in folder.iterdir() if p.name != LOCK] if held is not None else []
         if present and not replace:
             raise BackupRefused(
-                f"The data folder {folder} already holds records ({', '.join(sorted(present)[:4])}), so nothing was changed. "
+                f"The data folder {folder} already holds records ({', '.join(sorted(present)[:4])}), "
+                "so nothing was changed. "
                 "To put the backup in their place, run this again with --replace: the folder is moved aside first, "
                 "not deleted."
             )
         folder.parent.mkdir(parents=True, exist_ok=True)
-        staging = _free(folder.with_name(f".{folder.name}.restoring-{stamp}"))
+        staging = _free(folder.with_name(f".{folder.name}.restoring-{stamp_id}"))
         staging.mkdir(mode=0o700)
         for name, data in backup.members.items():
             _write_new(staging / name, data)
@@ -304,7 +306,7 @@ async def restore(source: Path, folder: Path, now: datetime, replace: bool = Fal
         if staged.damage:
             raise _untrusted(source, f"its files are damaged ({'; '.join(map(str, staged.damage))})")
         if present:
-            aside = _free(folder.with_name(f"{folder.name}.before-restore-{stamp}"))
+            aside = _free(folder.with_name(f"{folder.name}.before-restore-{stamp_id}"))
             folder.rename(aside)
             after = f" The data folder that was there is now {aside}: move it back to {folder} to carry on as before."
             staging.rename(folder)
