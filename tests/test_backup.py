@@ -329,3 +329,19 @@ def test_backup_of_a_damaged_folder_is_refused(tmp_path: Path, capsys: pytest.Ca
     assert "is damaged" in err and "audit.jsonl line 2" in err and "check-data" in err, err
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
     assert not os.path.exists(tmp_path / "data" / "b.tar.gz")
+
+
+def test_lines_a_repair_set_aside_are_backed_up_and_restored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(school_with_records(tmp_path))
+    cfg = str(config(tmp_path))
+    aside = tmp_path / "data" / "audit.damaged-20261203T081500Z.jsonl"
+    aside.write_bytes(b"\x00\x01 what a repair set aside\n")
+    out = tmp_path / "b.tar.gz"
+    assert main(["backup", "--config", cfg, "--out", str(out)]) == 0
+    assert archive_members(out)[aside.name] == aside.read_bytes()
+    elsewhere = tmp_path / "new-server"
+    elsewhere.mkdir()
+    assert main(["restore", "--config", str(config(elsewhere)), "--from", str(out)]) == 0
+    assert (elsewhere / "data" / aside.name).read_bytes() == aside.read_bytes()
