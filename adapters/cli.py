@@ -33,8 +33,9 @@ from bot.errors import PolicybotError, StoreLocked
 from bot.files import check_outside, write_private
 from bot.registry import default_registry
 from bot.store import Store
+from bot.store.backup import archive, restore, take
 from bot.store.repair import check, repair
-from bot.timefmt import day
+from bot.timefmt import day, when
 
 log = logging.getLogger("policybot")
 GC_YOUNG = 10_000  # new objects between the cyclic collector's young-generation passes in `serve`
@@ -90,6 +91,23 @@ def _parser() -> argparse.ArgumentParser:
             "set damaged lines of the journal and audit trail aside in a file of their own, keep everything else "
             "(stop policybot first)"
         ),
+    )
+    bak = sub.add_parser(
+        "backup",
+        parents=[common],
+        help="copy the data folder and audit trail into one archive, safe while policybot runs",
+    )
+    bak.add_argument("--out", required=True, metavar="FILE.tar.gz", help="where to write the backup")
+    res = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="put a backup in place as the data folder (stop policybot first)",
+    )
+    res.add_argument("--from", dest="source", required=True, metavar="FILE.tar.gz", help="the backup to restore")
+    res.add_argument(
+        "--replace",
+        action="store_true",
+        help="move the data folder there now aside (kept, not deleted) and put the backup in its place",
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument(
@@ -153,6 +171,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_data(settings)
         if command == "repair-data":
             return asyncio.run(_repair_data(settings))
+        if command == "backup":
+            return _backup(settings, Path(args.out))
+        if command == "restore":
+            return asyncio.run(_restore(settings, Path(args.source), args.replace))
         if command in ("export", "dnp-import", "purge"):
             return asyncio.run(_records_command(settings, command, args))
         if command == "slack-manifest":
@@ -234,6 +256,67 @@ async def _repair_data(settings: Settings) -> int:
         "What the damaged lines held is not in policybot any more: "
         "look at the file(s) above to see whether anything needs doing again."
     )
+    return 0
+
+
+def _backup(settings: Settings, out: Path) -> int:
+    """Copy the data folder while policybot may be running, and say what was copied."""
+    folder = settings.storage_path
+    check_outside(out, folder)  # never into the data folder, never through a link into it
+    try:
+        taken = take(folder, datetime.now(UTC))
+    except OSError as exc:
+        raise PolicybotError(
+            f"I couldn't read the data folder {folder}: {exc.strerror}. Run this as the user policybot runs as. "
+            "Nothing was written."
+        ) from None
+    write_private(out, archive(taken))
+    m = taken.manifest
+    tables, entries = len(m["tables"]), m["audit_entries"]
+    last = when(m["last_change_at"], settings.school.tz) if m["last_change_at"] else "no time recorded"
+    print(f"Backed up the data folder {folder} to {out}:")
+    print(
+        f"  {m['records']:,} record{'s' * (m['records'] != 1)} in {tables} table{'s' * (tables != 1)}"
+        f" and {entries:,} audit entr{'ies' if entries != 1 else 'y'},"
+    )
+    print(f"  everything saved up to change {m['change']:,} (the last change recorded: {last}).")
+    print("Only you can read the file. It holds personal information: keep it safe, and keep a copy off this server.")
+    return 0
+
+
+async def _restore(settings: Settings, source: Path, replace: bool) -> int:
+    """Put a backup in place as the data folder, then check that the store opens and nothing is damaged."""
+    folder = settings.storage_path
+    try:
+        done = await restore(source, folder, datetime.now(UTC), replace=replace)
+    except StoreLocked:
+        raise PolicybotError(
+            f"policybot is running and using the data folder {folder}. Stop it first, then run this again. "
+            "Nothing was changed."
+        ) from None
+    m = done.backup.manifest
+    print(
+        f"Checked {source}: a backup made {when(m['made_at'], settings.school.tz)} of {m.get('records')} records and "
+        f"{m.get('audit_entries')} audit entries, up to change {m.get('change')}; every file matches its checksum."
+    )
+    if done.aside is not None:
+        print(
+            f"The data folder that was there is kept, moved aside to {done.aside}. "
+            "Delete it once you no longer need it."
+        )
+    print(
+        f"Restored into {folder}. The store opens: {done.records:,} record{'s' * (done.records != 1)} in "
+        f"{done.tables} table{'s' * (done.tables != 1)}, "
+        f"{done.audit_entries:,} audit entries."
+    )
+    for line in done.report.summary:
+        print(f"  {line}")
+    if done.report.damage:
+        print("But check-data finds damage:")
+        for damage in done.report.damage:
+            print(f"  {damage}")
+        return 1
+    print("check-data: nothing is damaged. You can start policybot again.")
     return 0
 
 

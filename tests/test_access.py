@@ -318,6 +318,7 @@ AROUND_THE_DOOR = re.compile(
 OFFLINE = {
     ("adapters/cli.py", "from bot.store import Store"),
     ("adapters/cli.py", "from bot.store.repair import check, repair"),
+    ("adapters/cli.py", "from bot.store.backup import archive, restore, take"),
 }
 
 

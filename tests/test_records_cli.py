@@ -312,6 +312,7 @@ WRITERS = {
         ["export", "--person", "Emma Clarke"],
     ],
     "teams-package": [["teams-package"]],
+    "backup": [["backup"]],
 }
 
 
