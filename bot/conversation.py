@@ -285,8 +285,10 @@ class Conversations:
                 if step.check:
                     value = step.check(value, convo["answers"], ctx)
         except Invalid as problem:
-            # The refused answer is not stored anywhere: it might be a password.
+            # The refused answer is not stored anywhere: it might be a password. The question is
+            # asked again as a warning: a front end answering a click in place shows why, not thanks.
             self._ask(convo, wf, ctx, out, note=str(problem))
+            out.messages[-1] = replace(out.messages[-1], card=replace(out.messages[-1].card, tone="warning"))
             return
         convo["answers"][step.key] = value
         convo["history"].append(step.key)

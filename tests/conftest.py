@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from dataclasses import replace
 
 import pytest
 from hypothesis import settings
 
+from adapters.platforms import load_config
 from tests.harness import TestBot
 
 # The suite must give the same answer on every run (a red CI does not land), so generated
@@ -21,5 +23,15 @@ settings.load_profile("explore" if os.environ.get("POLICYBOT_EXPLORE") else "fix
 @pytest.fixture
 async def bot() -> AsyncIterator[TestBot]:
     b = TestBot()
+    yield b
+    await b.close()
+
+
+@pytest.fixture
+async def strict() -> AsyncIterator[TestBot]:
+    """The sample school with the default rule: nobody untrained may run an account
+    (the sample school itself only warns)."""
+    sample = load_config(None)
+    b = TestBot(replace(sample, records=replace(sample.records, untrained_runner="block")))
     yield b
     await b.close()

@@ -100,7 +100,9 @@ async def test_two_slt_decisions_at_once_record_exactly_one(bot: TestBot) -> Non
     assert "already approved by" in bot.last(loser).body
 
 
-async def test_invalid_answers_are_reasked_and_back_and_edit_work(bot: TestBot) -> None:
+async def test_invalid_answers_are_reasked_and_back_and_edit_work(strict: TestBot) -> None:
+    bot = strict  # where an unread policy is refused, not only told ([records] untrained_runner = "block")
+    await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", "/new-account", "Facebook", "Year 6", "Aim of it", "Parents", "Newsletter")
     await bot.say("eclarke", "Emma Clarke")
     assert "at least two" in bot.last("eclarke").body
@@ -185,3 +187,22 @@ async def test_the_approval_card_shows_each_business_case_question_under_its_lab
         and len(shown["Run by"].splitlines()) == 2
     )
     assert shown["Open or private"] == "Private or closed (approved followers only)"
+
+
+async def test_a_school_that_chose_warn_takes_the_applicants_word_on_reading() -> None:
+    """With [records] untrained_runner = "warn" (such as a trial with one person), 'yes, everyone
+    has read it' is accepted although the records do not show it; SLT's card shows the records."""
+    from dataclasses import replace
+
+    from adapters.platforms import load_config
+
+    settings = load_config(None)
+    bot = TestBot(replace(settings, records=replace(settings.records, untrained_runner="warn")))
+    try:
+        await bot.answer_all("treid", *APPLICATION)
+        told = [c.body for c in bot.outbox.cards("treid")]
+        assert any("Our records show that Emma Clarke and you have not yet confirmed reading" in t for t in told)
+        await bot.say("treid", "submit")
+        assert [a["status"] for a in bot.store.all("applications")] == ["submitted"]
+    finally:
+        await bot.close()

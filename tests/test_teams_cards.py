@@ -329,3 +329,20 @@ def test_no_refused_click_anywhere_is_answered_with_a_thank_you() -> None:
         if any(word in told for word in REFUSED) and click_answer(who, sent) == THANKS:
             wrong.add(f"{button.action} ({button.label}): {told[:150]}")
     assert not wrong, sorted(wrong)
+
+
+async def test_an_answer_refused_by_its_question_is_not_thanked(teams: TeamsClient) -> None:
+    """Pressing Yes at 'has everyone named read the policy?' while the records say not: the
+    question is asked again as a warning, and the line under the clicked card says why."""
+    await teams.install("eclarke")
+    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter"):
+        await teams.say("eclarke", typed)
+    await teams.say("eclarke", "Emma Clarke, Tom Reid")
+    await teams.say("eclarke", "private")
+    me = personal("eclarke")
+    question = teams.last(me)
+    assert "read and understood" in question.text()
+    _, body = await teams.press("eclarke", question, "Yes")
+    said = shown_under_card(body)
+    assert "Thanks" not in said and "not yet confirmed reading" in said
+    assert teams.core.store.all("applications") == []

@@ -277,7 +277,8 @@ async def test_help_says_what_each_question_wants_with_an_example(bot: TestBot) 
     )  # names from the school's own list
 
 
-async def test_yes_everyone_has_read_the_policy_is_refused_when_the_records_say_not(bot: TestBot) -> None:
+async def test_yes_everyone_has_read_the_policy_is_refused_when_the_records_say_not(strict: TestBot) -> None:
+    bot = strict
     await bot.answer_all(
         "eclarke",
         "/new-account",

@@ -3,13 +3,8 @@
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator
-from dataclasses import replace
-
-import pytest
 
 from adapters.console import ConsoleChat
-from adapters.platforms import load_config
 from bot.messages import Card
 from tests.harness import (
     APPLICATION,
@@ -23,15 +18,6 @@ from tests.harness import (
 )
 
 TRAINED = ready_record()
-
-
-@pytest.fixture
-async def strict() -> AsyncIterator[TestBot]:
-    """The sample school with the default rule: nobody untrained may run an account."""
-    settings = load_config(None)
-    b = TestBot(replace(settings, records=replace(settings.records, untrained_runner="block")))
-    yield b
-    await b.close()
 
 
 async def approved(bot: TestBot) -> None:

@@ -59,24 +59,46 @@ def two_staff(value: list[str], _answers: Answers, ctx: Context) -> list[str]:
     return value
 
 
+def _unread(answers: Answers, ctx: Context) -> str:
+    """Who of the runners named the records do not show as having read the policy ("" when all have)."""
+    unread = [pid for pid in answers.get("runners", []) if not people.acknowledged(ctx, pid)]
+    names = [("you" if pid == ctx.actor.id else ctx.directory.name(pid)) for pid in unread]
+    if not names:
+        return ""
+    who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    verb = "have" if len(names) > 1 or names == ["you"] else "has"
+    return f"Our records show that {who} {verb} not yet confirmed reading the current social media policy."
+
+
 def everyone_read(value: bool, answers: Answers, ctx: Context) -> bool:
-    """Yes only when true: the records must not say someone named has not confirmed reading it."""
+    """Yes only when true: the records must not say someone named has not confirmed reading it
+    (a school that chose `untrained_runner = "warn"` is told instead, by `tell_unread`)."""
     if not value:
         raise Invalid(
             "Everyone running a school account must have read and understood the social media policy first. "
             "Please ask them to read it (type /policy), then answer yes here. Your answers so far are saved."
         )
-    unread = [pid for pid in answers.get("runners", []) if not people.acknowledged(ctx, pid)]
-    if unread:
-        names = [("you" if pid == ctx.actor.id else ctx.directory.name(pid)) for pid in unread]
-        who = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-        verb = "have" if len(names) > 1 or names == ["you"] else "has"
+    unread = _unread(answers, ctx)
+    if unread and ctx.settings.records.untrained_runner != "warn":
         raise Invalid(
-            f"Our records show that {who} {verb} not yet confirmed reading the current social media policy. "
-            "Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. "
+            f"{unread} Anyone who has not can read and confirm it by typing /policy. When they have, answer yes here. "
             "Your answers so far are saved."
         )
     return value
+
+
+def tell_unread(answers: Answers, ctx: Context, out: Outcome) -> None:
+    """With `untrained_runner = "warn"` a yes is kept although the records disagree: say so, at that question."""
+    unread = _unread(answers, ctx)
+    if unread:
+        out.tell(
+            Card(
+                title="Please check: the policy",
+                body=f"{unread} I have kept your answer, and SLT will see on the approval card who has confirmed "
+                "reading it. Anyone who has not can read and confirm it by typing /policy.",
+                tone="warning",
+            )
+        )
 
 
 STEPS = (
@@ -146,6 +168,7 @@ STEPS = (
         kind="yesno",
         label="Everyone named has read the policy",
         check=everyone_read,
+        then=tell_unread,
     ),
 )
 
