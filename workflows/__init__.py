@@ -12,6 +12,7 @@ from workflows import (
     account_handover,
     account_setup,
     accounts,
+    application_decision,
     dnp_keeping,
     home,
     leavers,
@@ -28,13 +29,15 @@ from workflows import (
     training,
     waiting,
 )
-from workflows.incidents import chasing, record, reporting, slt
+from workflows.incidents import chasing, lists, record, reporting, slt
 
 MODULES = (
     accounts,
     new_account,
+    application_decision,  # SLT approve or reject an application
     account_setup,  # an approved account is recorded in the register
     slt,  # SLT's handling of incidents
+    lists,  # /incidents and /my-reports
     record,  # the incident record (its table)
     chasing,  # incidents nobody owns
     reporting,  # a conversation for each report type in workflows/incidents/

@@ -9,6 +9,7 @@ satisfied that anyone running a social media account on behalf of The School has
 and understood this policy." The administrator then "creates the account following SLT
 approval" and "stores account details, including passwords, securely" -- so the bot
 records where the login is kept, never the password (that step is account_setup.py).
+SLT's decision, approve or reject, is application_decision.py.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from datetime import datetime
 from typing import Any
 
 from bot.declarations import Reader, Record, Table, first
-from bot.errors import AlreadyDecided, Expired
-from bot.messages import Button, Card, Choice, person, role
+from bot.messages import Button, Card, Choice, role
 from bot.timefmt import when
-from bot.workflow import Answers, Command, Context, FollowUp, Invalid, Outcome, Step, Workflow, filled
+from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
 from workflows import people
 from workflows.people_status import runner_line
 
@@ -255,131 +255,6 @@ def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
     )
 
 
-def _pending(ctx: Context, app_id: str) -> dict[str, Any]:
-    app = ctx.get("applications", app_id)
-    if app is None:
-        raise Expired("I can't find that application any more. It may have been removed under the retention rules.")
-    if app["status"] != "submitted":
-        raise AlreadyDecided(
-            f"Application {app_id} was already {app['status']} by {ctx.directory.name(app['decided_by'])} on "
-            f"{when(app['decided_at'], ctx.settings.school.tz)}, so nothing was changed."
-        )
-    return app
-
-
-def _decided_text(app: Mapping[str, Any], ctx: Context) -> str:
-    word = "Approved" if app["status"] == "approved" else "Rejected"
-    text = f"{word} by {ctx.directory.name(app['decided_by'])} on {when(app['decided_at'], ctx.settings.school.tz)}."
-    if app.get("reason"):
-        text += f"\nReason: {app['reason']}"
-    return text
-
-
-def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """SLT approve: the card shows it everywhere, the applicant hears, admins are asked to create it."""
-    ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, str(data.get("application", "")))
-    app.update(status="approved", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat())
-    out.put(
-        "applications",
-        app["id"],
-        app,
-        action="application_approved",
-        before="submitted",
-        after="approved",
-        expect_version=app["version"],
-    )
-    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
-    out.send(
-        person(app["applicant"]),
-        Card(
-            f"Application {app['id']} approved",
-            f"Good news: SLT approved your application for '{app['account_name']}'. "
-            "An administrator will now create the account and let you know.",
-            tone="success",
-        ),
-    )
-    out.send(role("admins"), create_card(app, ctx), key=f"create:{app['id']}")
-
-
-def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
-    """What administrators see for an approved application: create it, then record it."""
-    return Card(
-        f"Please create an account: {app['account_name']}",
-        f"SLT approved application {app['id']}. Please create the {platform_name(app)} account, "
-        "keep the login in the school's secure place, then choose 'Record the new account'.",
-        fields=(
-            ("Run by", ", ".join(ctx.directory.name(r) for r in app["runners"])),
-            ("Open or private", visibility_name(app)),
-        ),
-        buttons=(
-            Button(
-                action="new_account.create",
-                label="Record the new account",
-                data={"application": app["id"]},
-                style="primary",
-            ),
-        ),
-    )
-
-
-def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """The reason is given: the application is rejected, and the applicant is told why."""
-    ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, about["application"])
-    app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
-    out.put(
-        "applications",
-        app["id"],
-        app,
-        action="application_rejected",
-        before="submitted",
-        after="rejected",
-        expect_version=app["version"],
-    )
-    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
-    out.send(
-        person(app["applicant"]),
-        Card(
-            f"Application {app['id']} not approved",
-            f"SLT did not approve your application for '{app['account_name']}'.\nTheir reason: {app['reason']}\n"
-            "If you'd like to talk it through, please speak to a member of SLT. You can apply again with /new-account.",
-        ),
-    )
-    out.tell(
-        Card(
-            "Rejection recorded",
-            f"Application {app['id']} is rejected and the applicant has been told your reason.",
-            tone="success",
-        )
-    )
-
-
-# Asked when SLT choose Reject: the applicant will read the reason.
-REJECT_REASON = FollowUp(
-    name="new_account_reject",
-    title="Reject an application",
-    steps=(
-        Step(
-            key="reason",
-            prompt="Why is the application not approved? The applicant will see this.",
-            label="Reason",
-            check=not_blank,
-            example="We already have a Year 6 account; please share trip news there instead",
-        ),
-    ),
-    then=record_rejection,
-    role="slt",
-)
-
-
-def reject(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
-    """SLT reject: first ask the reason, which the applicant will see."""
-    ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, str(data.get("application", "")))
-    out.ask(REJECT_REASON, about={"application": app["id"]})
-
-
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
     mine = sorted(ctx.find("applications", applicant=ctx.actor.id), key=lambda a: a["number"])
     if not mine:
@@ -417,14 +292,7 @@ WORKFLOWS = (
     ),
 )
 
-FOLLOW_UPS = (REJECT_REASON,)
-
 COMMANDS = (Command("my-applications", "see your account applications and their status", my_applications),)
-
-ACTIONS = {
-    "new_account.approve": approve,
-    "new_account.reject": reject,
-}
 
 
 # ---- what the core needs from this module (collected by bot/registry.py) ---------------------

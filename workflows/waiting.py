@@ -17,10 +17,11 @@ from bot.timefmt import day, when
 from bot.workflow import Command, Context, Outcome
 from workflows.account_handover import handover_card, offer_card
 from workflows.accounts import active_accounts, every_account, get_account, label
+from workflows.application_decision import create_card
 from workflows.incidents import kind_label
 from workflows.incidents.cards import alert_card
 from workflows.monitoring_items import ITEMS, item_card, item_line
-from workflows.new_account import approval_card, create_card
+from workflows.new_account import approval_card
 from workflows.rota_swaps import SWAPS, swap_card
 
 # How many things /waiting sends as cards at once; the overview lists every one.

@@ -15,8 +15,8 @@ The package's rooms:
   questions, urgency, and when SLT are alerted before the report is finished;
 - reporting.py turns the declarations into conversations; record.py keeps the incident
   record and its timeline; cards.py is what SLT see;
-- slt.py is SLT's handling (details, ownership, assessment, notes, close, reopen,
-  /incidents, /my-reports); chasing.py reminds SLT of incidents nobody owns.
+- slt.py is SLT's handling (details, ownership, assessment, notes, close, reopen);
+  lists.py is /incidents and /my-reports; chasing.py reminds SLT of incidents nobody owns.
 
 A new report type is a new module here with its `REPORT`, added to `REPORTS` below.
 """
