@@ -23,8 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from adapters.cli import settle_memory
 from adapters.platforms import load_config
+from adapters.serve_command import settle_memory
 from bot.clock import Clock
 from bot.core import Core
 from bot.store import Store

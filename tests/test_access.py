@@ -316,9 +316,9 @@ AROUND_THE_DOOR = re.compile(
 # `policybot export`, `purge`, `dnp-import`, `check-data` and `repair-data` open the data folder
 # while the bot is stopped: there is no running core to go through.
 OFFLINE = {
-    ("adapters/cli.py", "from bot.store import Store"),
-    ("adapters/cli.py", "from bot.store.repair import check, repair"),
-    ("adapters/cli.py", "from bot.store.backup import archive, restore, take"),
+    ("adapters/data_commands.py", "from bot.store import Store"),
+    ("adapters/data_commands.py", "from bot.store.repair import check, repair"),
+    ("adapters/data_commands.py", "from bot.store.backup import archive, restore, take"),
 }
 
 
