@@ -8,7 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from adapters.console import ConsoleChat, render_card
+from adapters.console import ConsoleChat
+from adapters.console_channel import render_card
 from bot.messages import Card
 from tests.harness import TestBot, chat, read_policy
 

@@ -478,7 +478,7 @@ def test_no_card_sent_to_teams_is_over_the_size_teams_takes(
     title: str, body: str, fields: list[tuple[str, str]]
 ) -> None:
     from adapters.teams.cards import render_card
-    from adapters.teams.channel import ACTIVITY_MAX, card_activity, size
+    from adapters.teams.fitting import ACTIVITY_MAX, card_activity, size
     from bot.config import load_config
     from bot.messages import Card
     from bot.people import Directory
