@@ -2,42 +2,36 @@
 
 It starts a workflow, asks its questions in turn (bot/questions.py draws them), reads the
 answers (bot/answers.py), understands back, help, skip and cancel, shows the summary to
-check, and files the answers with the workflow's `on_complete`. It also knows what a
-conversation has already sent, so that cancelling, help and expiry can say so truthfully.
-A conversation is stored in the `conversations` table, one per person and workflow.
+check, and files the answers with the workflow's `on_complete`. It notes what a conversation
+has already sent, so that cancelling, help and expiry can say so truthfully (bot/drafts.py,
+which also nudges and expires unfinished ones). Clicks on a card's buttons and replies to the
+summary are bot/clicks.py. A conversation is stored in the `conversations` table, one per
+person and workflow.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
 from typing import Any
 
 from bot import answers
+from bot.clicks import Clicks
 from bot.config import Settings
+from bot.drafts import cancel_hint, conversation_key, reminders, sent_lines, sent_since
 from bot.errors import AlreadyDecided, Expired
 from bot.messages import Card, Outbound, person
 from bot.people import Directory, fold
 from bot.questions import SUMMARY, applicable, question_card, resolved, summary_card
 from bot.registry import Registry
-from bot.timefmt import when
 from bot.workflow import CONVERSATIONS, Context, Invalid, Outcome, Workflow
 
 HELP_WORDS = {"help", "?", "/help"}
 CANCEL_WORDS = {"cancel", "stop", "quit", "/cancel"}
 BACK_WORDS = {"back", "/back", "go back"}
 SKIP_WORDS = {"skip", "skip it"}
-SUBMIT_WORDS = {"submit", "send", "send it", "done"}
-ROLE_NAMES = {"slt": "the Senior Leadership Team", "admins": "the administrators", "staff": "all staff"}
-# The buttons of a question or summary card (`action`).
-ACTIONS = ("answer", "conversation.submit", "conversation.edit", "conversation.cancel", "conversation.resume")
 
 
-def conversation_key(person_id: str, workflow: str) -> str:
-    return f"{person_id}:{workflow}"
-
-
-class Conversations:
+class Conversations(Clicks):
     """Runs people's conversations; every change is written through the turn's `Outcome`."""
 
     def __init__(self, settings: Settings, registry: Registry, directory: Directory) -> None:
@@ -161,69 +155,14 @@ class Conversations:
                     else "This question is needed: it can't be skipped."
                 )
                 tip = f"Help with this question: {answers.explain(step, self.directory, ctx.actor.id)}\n{needed}\n\n"
+            hint = cancel_hint(convo, self.directory)
             self._ask(
-                convo,
-                wf,
-                ctx,
-                out,
-                note=f"{tip}You can type back to change your last answer, or {self._cancel_hint(convo)}.".strip(),
+                convo, wf, ctx, out, note=f"{tip}You can type back to change your last answer, or {hint}.".strip()
             )
         elif convo["step"] == SUMMARY:
             self._summary_reply(convo, wf, word, ctx, out)
         else:
             self._accept(convo, wf, text, ctx, out)
-
-    def action(self, action: str, data: dict[str, Any], ctx: Context, out: Outcome) -> None:
-        """A button of a question or summary card (one of `ACTIONS`)."""
-        name = str(data.get("workflow", ""))
-        convo = ctx.get(CONVERSATIONS, conversation_key(ctx.actor.id, name)) if name else self.active(ctx)
-        wf = self.registry.workflows.get(convo["workflow"]) if convo else None
-        if convo is None or wf is None:
-            out.tell(
-                Card(
-                    "Already done",
-                    "That question has already been answered or cancelled, so nothing was changed. "
-                    "Type /help to start something new.",
-                ),
-                ephemeral=True,
-            )
-            return
-        if action == "conversation.cancel":
-            self.cancel(convo, ctx, out)
-        elif action == "conversation.resume":  # "Carry on" from the list of what is waiting (/waiting)
-            self._ask(convo, wf, ctx, out, note="Carrying on where you left off.")
-        elif action == "conversation.submit":
-            if convo["step"] != SUMMARY:
-                self._ask(convo, wf, ctx, out, note="There are still questions to answer before you can submit.")
-            else:
-                self._finish(convo, wf, ctx, out)
-        elif action == "conversation.edit":
-            self._edit(convo, wf, str(data.get("key", "")), ctx, out)
-        else:
-            if data.get("key") != convo["step"]:
-                note = "That question was already answered, so I ignored that click. Here is where you are now:"
-                self._refuse_click(convo, wf, ctx, out, note)
-                return
-            value = data.get("value")
-            # a picker there gives the platform's own ids
-            picker = wf.step(convo["step"]).kind in ("person", "people")  # type: ignore[union-attr]
-            if picker and self.directory.names_by_identity(ctx.platform):
-                value = self._platform_people(value, ctx.platform)
-            self._accept(convo, wf, value, ctx, out)
-
-    def _platform_people(self, value: Any, platform: str) -> Any:
-        """Map a picker's platform user ids to the school's person ids."""
-        ids = value if isinstance(value, list) else [value]
-        mapped = []
-        for uid in ids:
-            p = self.directory.by_platform(platform, str(uid)) or self.directory.get(str(uid))
-            if p is None:
-                raise Invalid(
-                    "One of the people you picked is not on the school's staff list in policybot. "
-                    "Please pick someone else, or ask an administrator to add them."
-                )
-            mapped.append(p.id)
-        return mapped if isinstance(value, list) else mapped[0]
 
     def file(self, ctx: Context, out: Outcome) -> None:
         """A file the person sent: their conversation's `on_file` decides, else it is refused."""
@@ -240,25 +179,6 @@ class Conversations:
                 "Please delete the message with the file, and describe it in words instead.",
                 tone="warning",
             )
-        )
-
-    def _summary_reply(self, convo: dict[str, Any], wf: Workflow, word: str, ctx: Context, out: Outcome) -> None:
-        if word in SUBMIT_WORDS or word == fold(wf.submit_label):
-            self._finish(convo, wf, ctx, out)
-            return
-        steps = applicable(wf, convo["answers"])
-        target = word.removeprefix("edit ").removeprefix("change ").strip()
-        if target != word or target.isdigit():
-            for n, step in enumerate(steps, 1):
-                if target in (str(n), fold(step.title), step.key):
-                    self._edit(convo, wf, step.key, ctx, out)
-                    return
-        self._ask(
-            convo,
-            wf,
-            ctx,
-            out,
-            note="Type submit to send it, change and a number (like change 2) to change an answer, or cancel.",
         )
 
     def _accept(self, convo: dict[str, Any], wf: Workflow, raw: Any, ctx: Context, out: Outcome) -> None:
@@ -324,44 +244,14 @@ class Conversations:
         self._save(convo, ctx, out)
         self._ask(convo, wf, ctx, out)
 
-    def _edit(self, convo: dict[str, Any], wf: Workflow, key: str, ctx: Context, out: Outcome) -> None:
-        step = wf.step(key)
-        if step is None:  # such as a card's Change pressed with nothing chosen in its list
-            note = "Please choose which answer to change first, then press Change again. Nothing was changed."
-            self._refuse_click(convo, wf, ctx, out, note)
-            return
-        old = answers.show(step, convo["answers"].get(key), self.directory, self.tz)
-        convo["answers"].pop(key, None)
-        convo["step"] = key
-        self._save(convo, ctx, out)
-        self._ask(convo, wf, ctx, out, note=f"Your answer was: {old}")
-
     # ---- what was sent, cancelling, finishing ------------------------------------
 
     def _remember(self, convo: dict[str, Any], out: Outcome, since: int, ctx: Context) -> None:
         """Note on the conversation each message a workflow's own step sent to someone else
         (an alert to SLT), so that cancelling, help and expiry can say what was already sent."""
-        sent = _sent_since(out, since, ctx)
+        sent = sent_since(out, since, ctx)
         if sent:
             convo.setdefault("sent", []).extend(sent)
-
-    def _sent_lines(self, sent: list[dict[str, Any]]) -> list[str]:
-        """'- to the Senior Leadership Team, Wed 25 Nov 2026, 10:02: Incident INC-3 ...', one a message."""
-        return [f"- to {self._recipient(s['to'])}, {when(s['at'], self.tz)}: {s['title']}" for s in sent]
-
-    def _recipient(self, to: str) -> str:
-        kind, _, ident = to.partition(":")
-        if kind == "role":
-            return ROLE_NAMES.get(ident, ident)
-        return self.directory.name(ident)
-
-    def _cancel_hint(self, convo: dict[str, Any]) -> str:
-        """What typing cancel would do now, from what this conversation has already sent."""
-        sent = convo.get("sent") or []
-        if not sent:
-            return "cancel to stop (nothing will be sent)"
-        who = sorted({self._recipient(s["to"]) for s in sent})
-        return f"cancel to stop (nothing more will be sent; what already went to {' and '.join(who)} stays with them)"
 
     def cancel(self, convo: dict[str, Any], ctx: Context, out: Outcome) -> None:
         """End a conversation and say exactly what it had already sent, what stays, and what is removed."""
@@ -373,8 +263,8 @@ class Conversations:
         if wf is not None and wf.on_cancel:
             told = len(out.messages)
             kept = wf.on_cancel(convo["answers"], ctx, out)
-            now_lines = self._sent_lines(_sent_since(out, told, ctx))
-        before = self._sent_lines(convo.get("sent") or [])
+            now_lines = sent_lines(sent_since(out, told, ctx), self.directory, self.tz)
+        before = sent_lines(convo.get("sent") or [], self.directory, self.tz)
         if not before and not kept and not now_lines:
             out.tell(Card("Cancelled", f"{title}: cancelled. Nothing was sent and your answers have been removed."))
             return
@@ -441,57 +331,5 @@ class Conversations:
     # ---- reminders (a schedule the scheduler runs each tick) -----------------------
 
     def reminders(self, ctx: Context) -> list[tuple[str, Outcome]]:
-        """A nudge for a conversation left unfinished, and its expiry after `expire_after_days`."""
-        conf = self.settings.conversations
-        due = []
-        for convo in ctx.all(CONVERSATIONS):
-            updated = datetime.fromisoformat(convo["updated_at"])
-            wf = self.registry.workflows.get(convo["workflow"])
-            title = wf.title if wf else "Something you started"
-            key = conversation_key(convo["person"], convo["workflow"])
-            out = Outcome(actor=ctx.actor.id)
-            if ctx.now - updated >= timedelta(days=conf.expire_after_days):
-                out.delete(CONVERSATIONS, key, action="draft_expired")
-                again = f" Type /{wf.command} to start again." if wf and wf.command else ""
-                sent = self._sent_lines(convo.get("sent") or [])
-                told = (
-                    "Nothing was sent."
-                    if not sent
-                    else "\n".join(
-                        [
-                            "Nothing more will be sent from it. What was already sent stays with whoever received it:",
-                            *sent,
-                        ]
-                    )
-                )
-                out.send(
-                    person(convo["person"]),
-                    Card(
-                        "Your unfinished draft has expired",
-                        f"{title}: you didn't finish this, "
-                        f"so after {conf.expire_after_days:g} days I have removed your answers. {told}{again}",
-                    ),
-                )
-                due.append((f"expired:{key}:{convo['started_at']}", out))
-            elif ctx.now - updated >= timedelta(hours=conf.remind_after_hours) and not convo.get("reminded"):
-                out.put(CONVERSATIONS, key, {**convo, "reminded": True})
-                out.send(
-                    person(convo["person"]),
-                    Card(
-                        "A gentle reminder",
-                        f"{title}: you haven't finished this yet. "
-                        "Reply to carry on where you left off, or type cancel to throw it away.",
-                    ),
-                )
-                due.append((f"nudge:{key}:{convo['updated_at']}", out))
-        return due
-
-
-def _sent_since(out: Outcome, since: int, ctx: Context) -> list[dict[str, Any]]:
-    """The messages an outcome sent to someone other than the actor after its first `since` (updates of cards aside)."""
-    me = person(ctx.actor.id)
-    return [
-        {"to": str(m.to), "title": m.card.title, "at": ctx.now.isoformat()}
-        for m in out.messages[since:]
-        if m.to != me and not m.replace
-    ]
+        """A nudge for a conversation left unfinished, and its expiry after `expire_after_days` (bot/drafts.py)."""
+        return reminders(self.settings, self.registry, self.directory, ctx)

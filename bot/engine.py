@@ -13,8 +13,9 @@ import logging
 from datetime import datetime
 
 from bot import access, answers
+from bot.clicks import ACTIONS
 from bot.config import Person, Settings
-from bot.conversation import ACTIONS, HELP_WORDS, Conversations
+from bot.conversation import HELP_WORDS, Conversations
 from bot.errors import AlreadyDecided, Expired, NotAllowed, NotRecognised, PolicybotError, StoreUnavailable, reference
 from bot.messages import Button, Card, Inbound, Outbound, Recipient
 from bot.outbox import apply, queue
