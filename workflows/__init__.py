@@ -15,6 +15,7 @@ from workflows import (
     application_decision,
     dnp_keeping,
     home,
+    item_reminders,
     leavers,
     monitoring_items,
     monitoring_rota,
@@ -45,6 +46,7 @@ MODULES = (
     rota_swaps,  # /swap-duty
     rota_gaps,  # days with nobody on duty
     monitoring_items,
+    item_reminders,  # reminders and escalation for monitoring items
     policy_acknowledgement,
     training,
     people,  # a person's record (its table)

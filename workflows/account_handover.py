@@ -13,6 +13,7 @@ from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Context, FollowUp, Invalid, Outcome, Step
 from workflows import accounts, people
+from workflows.handover_cards import handover_card, offer_card
 from workflows.people_status import not_ready
 
 
@@ -28,32 +29,6 @@ def unsettled(ctx: Context, pid: str) -> list[dict[str, Any]]:
 def strip(doc: Mapping[str, Any]) -> dict[str, Any]:
     """A stored record without its id and version, ready to be written back."""
     return {k: v for k, v in doc.items() if k not in ("id", "version")}
-
-
-def handover_card(acc: Mapping[str, Any], ctx: Context, note: str = "") -> Card:
-    """What an administrator sees for an account a leaver leaves short of runners (also in /waiting)."""
-    h = acc["handover"]
-    remaining = [r for r in acc["runners"] if r != h["leaver"]]
-    who = ", ".join(ctx.directory.name(r) for r in remaining) or "nobody"
-    body = (
-        f"{ctx.directory.name(h['leaver'])} is leaving on {day(h['date'])}. "
-        f"{acc['platform_label']} {acc['handle']} would be left with {len(remaining)} runner(s) ({who}), "
-        "and the policy asks for at least two. Please transfer it to a new runner, or close it on the platform."
-    )
-    if h.get("state") == "offered":
-        body += f"\nWaiting for {ctx.directory.name(h['offered_to'])} to accept."
-    if note:
-        body = f"{note}\n\n{body}"
-    data = {"account": acc["id"]}
-    return Card(
-        f"Account to transfer or close: {acc['name']}",
-        body,
-        buttons=(
-            Button(action="leavers.transfer", label="Transfer to a new runner", data=data, style="primary"),
-            Button(action="leavers.close", label="It is closed on the platform", data=data, style="danger"),
-        ),
-        tone="warning",
-    )
 
 
 # The monitoring module's rota: one record per account, {"weekly": {"mon": person id or None,
@@ -166,23 +141,6 @@ def offer_transfer(answers: Answers, about: Mapping[str, Any], ctx: Context, out
         )
     )
     out.send(role("admins"), handover_card({**doc, "id": acc["id"]}, ctx), key=f"handover:{acc['id']}", replace=True)
-
-
-def offer_card(acc: Mapping[str, Any], ctx: Context) -> Card:
-    """What the person offered an account sees: accept it, or say they can't."""
-    h = acc["handover"]
-    data = {"account": acc["id"], "person": h["offered_to"]}
-    return Card(
-        f"Will you help run {acc['name']}?",
-        f"{ctx.directory.name(h['leaver'])} is leaving, and {ctx.directory.name(h['offered_by'])} would like you "
-        "to become one of the people running the school's "
-        f"{acc['platform_label']} account {acc['handle']}. "
-        "You would share monitoring and replies (within 24 hours) with the other runners.",
-        buttons=(
-            Button(action="leavers.accept", label="I accept", data=data, style="primary"),
-            Button(action="leavers.decline", label="I can't take this on", data=data),
-        ),
-    )
 
 
 def _offer(data: Mapping[str, Any], ctx: Context) -> dict[str, Any]:

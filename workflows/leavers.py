@@ -26,7 +26,8 @@ from bot.messages import Button, Card, person, role
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
 from workflows import accounts, people
-from workflows.account_handover import hand_over_rota, handover_card, strip, unsettled
+from workflows.account_handover import hand_over_rota, strip, unsettled
+from workflows.handover_cards import handover_card
 from workflows.policy_acknowledgement import daily_slot
 
 

@@ -15,9 +15,9 @@ from bot.messages import Button, Card
 from bot.people import fold
 from bot.timefmt import day, when
 from bot.workflow import Command, Context, Outcome
-from workflows.account_handover import handover_card, offer_card
 from workflows.accounts import active_accounts, every_account, get_account, label
 from workflows.application_decision import create_card
+from workflows.handover_cards import handover_card, offer_card
 from workflows.incidents import kind_label
 from workflows.incidents.cards import alert_card
 from workflows.monitoring_items import ITEMS, item_card, item_line
