@@ -38,18 +38,7 @@ def _decided_text(app: Mapping[str, Any], ctx: Context) -> str:
 def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """SLT approve: the card shows it everywhere, the applicant hears, admins are asked to create it."""
     ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, str(data.get("application", "")))
-    app.update(status="approved", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat())
-    out.put(
-        "applications",
-        app["id"],
-        app,
-        action="application_approved",
-        before="submitted",
-        after="approved",
-        expect_version=app["version"],
-    )
-    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
+    app = _decide(_pending(ctx, str(data.get("application", ""))), "approved", ctx, out)
     out.send(
         person(app["applicant"]),
         Card(
@@ -60,6 +49,22 @@ def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
         ),
     )
     out.send(role("admins"), create_card(app, ctx), key=f"create:{app['id']}")
+
+
+def _decide(app: dict[str, Any], status: str, ctx: Context, out: Outcome, **more: Any) -> dict[str, Any]:
+    """Record SLT's decision (`status`: "approved" or "rejected") and show it on every copy of the SLT card."""
+    app.update(status=status, decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), **more)
+    out.put(
+        "applications",
+        app["id"],
+        app,
+        action=f"application_{status}",
+        before="submitted",
+        after=status,
+        expect_version=app["version"],
+    )
+    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
+    return app
 
 
 def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
@@ -86,18 +91,7 @@ def create_card(app: Mapping[str, Any], ctx: Context) -> Card:
 def record_rejection(answers: Answers, about: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """The reason is given: the application is rejected, and the applicant is told why."""
     ctx.require("slt", "approve or reject applications")
-    app = _pending(ctx, about["application"])
-    app.update(status="rejected", decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), reason=answers["reason"])
-    out.put(
-        "applications",
-        app["id"],
-        app,
-        action="application_rejected",
-        before="submitted",
-        after="rejected",
-        expect_version=app["version"],
-    )
-    out.send(role("slt"), approval_card(app, ctx, _decided_text(app, ctx)), key=f"approval:{app['id']}", replace=True)
+    app = _decide(_pending(ctx, about["application"]), "rejected", ctx, out, reason=answers["reason"])
     out.send(
         person(app["applicant"]),
         Card(

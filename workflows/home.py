@@ -1,4 +1,4 @@
-"""A person's home page (Slack's App Home tab): what is waiting for them, in one place.
+"""A person's home page (a chat platform's home tab): what is waiting for them, in one place.
 
 Everyone: their applications, the accounts they monitor today, and what is waiting for them
 as /waiting lists it (workflows/waiting.py: unfinished forms, items waiting for a reply,
