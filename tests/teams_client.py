@@ -303,3 +303,17 @@ async def start_teams(
     client = TestClient(TestServer(app, host="127.0.0.1", port=0))
     await client.start_server()
     return TeamsClient(client, core, fake, str(fake_server.make_url("/")).rstrip("/") + "/"), fake_server, client, core
+
+
+# An application for a new account as typed in Teams, question by question (Emma and Tom run it).
+APPLICATION = (
+    "/new-account",
+    "facebook",
+    "Year 6 Trips",
+    "Trip news",
+    "Year 6 parents",
+    "Newsletter",
+    "Emma Clarke, Tom Reid",
+    "private",
+    "yes",
+)

@@ -11,7 +11,7 @@ import pytest
 from adapters.server import FRONT_ENDS
 from adapters.teams import TEAMS
 from tests.harness import put_person, read_policy, ready_record
-from tests.teams_client import SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
+from tests.teams_client import APPLICATION, SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
 @pytest.fixture(autouse=True)
@@ -183,18 +183,7 @@ async def test_unreachable_people_are_listed_to_admins_then_reached_on_install(t
     await teams.install("swhitfield")
     # No SLT channel yet: the approval card goes to each SLT member's personal chat.
     await read_policy(teams.core, "eclarke", "treid")
-    for typed in (
-        "/new-account",
-        "facebook",
-        "Year 6 Trips",
-        "Trip news",
-        "Year 6 parents",
-        "Newsletter",
-        "Emma Clarke, Tom Reid",
-        "private",
-        "yes",
-        "submit",
-    ):
+    for typed in (*APPLICATION, "submit"):
         await teams.say("eclarke", typed)
     assert "New account application" in teams.last(personal("swhitfield")).text()
     # David Okafor has never opened the app, and Teams refuses to open a chat with him.

@@ -15,7 +15,7 @@ from bot.people import Directory
 from tests.adaptive_schema import check_card
 from tests.card_tour import tour
 from tests.harness import TestBot, put_person, read_policy, ready_record
-from tests.teams_client import Blocked, TeamsClient, card_inputs, personal, start_teams, teams_sends
+from tests.teams_client import APPLICATION, Blocked, TeamsClient, card_inputs, personal, start_teams, teams_sends
 
 QUESTION_INPUTS = {ANSWER_ID, MANY_ID, TIME_ID}
 
@@ -147,17 +147,7 @@ async def teams(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 async def fill_in_new_account(teams: TeamsClient) -> None:
     await teams.install("eclarke")
     await read_policy(teams.core, "eclarke", "treid")  # so "everyone named has read the policy" is true
-    for typed in (
-        "/new-account",
-        "facebook",
-        "Year 6 Trips",
-        "Trip news",
-        "Year 6 parents",
-        "Newsletter",
-        "Emma Clarke, Tom Reid",
-        "private",
-        "yes",
-    ):
+    for typed in APPLICATION:
         await teams.say("eclarke", typed)
 
 
@@ -335,7 +325,7 @@ async def test_an_answer_refused_by_its_question_is_not_thanked(teams: TeamsClie
     """Pressing Yes at 'has everyone named read the policy?' while the records say not: the
     question is asked again as a warning, and the line under the clicked card says why."""
     await teams.install("eclarke")
-    for typed in ("/new-account", "facebook", "Year 6 Trips", "Trip news", "Year 6 parents", "Newsletter"):
+    for typed in APPLICATION[:6]:
         await teams.say("eclarke", typed)
     await teams.say("eclarke", "Emma Clarke, Tom Reid")
     await teams.say("eclarke", "private")
