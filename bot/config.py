@@ -10,6 +10,7 @@ import os
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from datetime import time as dt_time
 from importlib import resources
 from pathlib import Path
@@ -57,6 +58,8 @@ class School:
     nation: str = "ENG"
     policy_version: str = "1"
     headteacher: str = ""  # the person id of the headteacher ("" when none is named); one of SLT
+    policy_agreed: date | None = None  # when the governors/SLT agreed the current policy (None: not given)
+    policy_review_months: int = 12  # the policy is due for review this many months after it was agreed
 
     @property
     def tz(self) -> ZoneInfo:
@@ -84,12 +87,47 @@ class Monitoring:
     reminder_lead_hours: float = 3.0  # remind the on-duty monitor this long before a reply is due
     end_of_day: dt_time = dt_time(17, 0)  # replies to weekend and bank-holiday items are due by this time
     complaints_procedure: str = COMPLAINTS_PROCEDURE
+    # The weekly look-out for public posts about the school: who is reminded (roles "slt"/"admin" or person
+    # ids; empty turns it off), on which day, and the search terms they are given.
+    lookout: tuple[str, ...] = ("admin",)
+    lookout_day: str = "Monday"
+    search_terms: tuple[str, ...] = ()
+
+
+METRICS = ("loopback", "off", "public")
 
 
 @dataclass(frozen=True)
 class Server:
     host: str = "127.0.0.1"
     port: int = 3000
+    metrics: str = "loopback"  # who may read GET /metrics: "loopback" (this machine only), "off" or "public"
+
+
+@dataclass(frozen=True)
+class Backups:
+    """[storage] nightly backups made by `policybot serve`."""
+
+    folder: Path | None = None  # None: no automatic backups
+    keep: int = 14  # the newest this many are kept; older ones are removed
+    time: dt_time = dt_time(2, 30)  # local time of the nightly backup
+
+
+SECOND_CHECK = ("always", "pupils", "never")
+
+
+@dataclass(frozen=True)
+class Posting:
+    """[posting]: the before-you-post check (/post-check)."""
+
+    second_check: str = "pupils"  # when a second person must confirm a post: "always", "pupils" or "never"
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """[accounts]: applications for new accounts."""
+
+    decide_within_days: int = 3  # working days SLT have to decide an application before it is chased
 
 
 class PlatformSettings(Protocol):
@@ -124,7 +162,14 @@ class IncidentSettings:
 
 UNTRAINED_RUNNER = ("block", "warn")
 # Record kinds with a retention period, and their defaults in days (0 keeps them for ever).
-RETENTION_DEFAULTS = {"applications": 2190, "accounts": 2190, "incidents": 2190, "items": 730, "people": 2190, "dnp": 0}
+RETENTION_DEFAULTS = {
+    "applications": 2190,
+    "accounts": 2190,
+    "incidents": 2190,
+    "items": 730,
+    "people": 2190,
+    "dnp": 0,
+}
 
 
 @dataclass(frozen=True)
@@ -132,6 +177,9 @@ class Records:
     """[records]: people and records rules (training, retention)."""
 
     untrained_runner: str = "block"  # "block" or "warn" when a runner is not trained
+    training_valid_months: int = 24  # training counts for this many months (0: it never lapses)
+    disclaimer_every_months: int = 12  # staff confirm their personal-account disclaimer this often (0: only
+    # when the policy version changes)
     retention: Mapping[str, int] = field(default_factory=lambda: dict(RETENTION_DEFAULTS))
 
 
@@ -151,6 +199,9 @@ class Settings:
     records: Records = Records()
 
     incidents: IncidentSettings = IncidentSettings()
+    backups: Backups = Backups()
+    posting: Posting = Posting()
+    accounts: Accounts = Accounts()
 
     def secrets(self) -> list[str]:
         """Every configured secret, so tests and logs can check none leaks."""
@@ -241,6 +292,8 @@ def parse_config(
         nation=nation,
         policy_version=school_sec.str("policy_version", "1"),
         headteacher=school_sec.str("headteacher", "", blank=True).strip().lower(),
+        policy_agreed=school_sec.date("policy_agreed", None),
+        policy_review_months=school_sec.int("policy_review_months", 12, low=1, high=120),
     )
     school_sec.done()
 
@@ -248,6 +301,16 @@ def parse_config(
     path = Path(storage.str("path", "data"))
     if not path.is_absolute() and base is not None:
         path = base / path
+    backup_dir = storage.str("backup_dir", "", blank=True).strip()
+    backups = Backups(
+        folder=_folder(backup_dir, base) if backup_dir else None,
+        keep=storage.int("backup_keep", 14, low=1, high=3650),
+        time=storage.clock("backup_time", dt_time(2, 30)),
+    )
+    if backups.folder is not None and _inside(backups.folder, path):
+        raise ConfigError(
+            file, "storage.backup_dir", "must not be inside the data folder (storage.path); choose another folder"
+        )
     storage.done()
 
     conv = Section(file, "conversations", top._get("conversations", {}))
@@ -258,7 +321,11 @@ def parse_config(
     conv.done()
 
     srv = Section(file, "server", top._get("server", {}))
-    server = Server(host=srv.str("host", "127.0.0.1"), port=srv.int("port", 3000, low=0, high=65535))
+    server = Server(
+        host=srv.str("host", "127.0.0.1"),
+        port=srv.int("port", 3000, low=0, high=65535),
+        metrics=srv.choice("metrics", "loopback", METRICS),
+    )
     srv.done()
 
     mon = Section(file, "monitoring", top._get("monitoring", {}))
@@ -267,8 +334,19 @@ def parse_config(
         reminder_lead_hours=mon.number("reminder_lead_hours", 3.0),
         end_of_day=mon.clock("end_of_day", dt_time(17, 0)),
         complaints_procedure=mon.str("complaints_procedure", COMPLAINTS_PROCEDURE),
+        lookout=tuple(v.strip().lower() for v in mon.strings("lookout", ["admin"])),
+        lookout_day=_weekday(file, mon.str("lookout_day", "Monday")),
+        search_terms=tuple(t.strip() for t in mon.strings("search_terms", [school.name]) if t.strip()),
     )
     mon.done()
+
+    posting_sec = Section(file, "posting", top._get("posting", {}))
+    posting = Posting(second_check=posting_sec.choice("second_check", "pupils", SECOND_CHECK))
+    posting_sec.done()
+
+    acc = Section(file, "accounts", top._get("accounts", {}))
+    accounts = Accounts(decide_within_days=acc.int("decide_within_days", 3, low=1, high=60))
+    acc.done()
 
     front_ends = _platforms(file, top, platforms)
 
@@ -305,6 +383,14 @@ def parse_config(
                 f'{head.id!r} must also have roles = ["slt"]: '
                 "the headteacher is alerted with SLT, and incident details go only to SLT",
             )
+    ids = {p.id for p in people}
+    for who in monitoring.lookout:
+        if who not in ("slt", "admin") and who not in ids:
+            raise ConfigError(
+                file,
+                "monitoring.lookout",
+                f'{who!r} is neither "slt", "admin" nor the id of anyone in [[people]]',
+            )
     for name in raw:
         if name not in top.seen:
             raise ConfigError(file, name, "unknown section; check its spelling against config.example.toml")
@@ -319,19 +405,47 @@ def parse_config(
         platforms=front_ends,
         records=records,
         incidents=incidents,
+        backups=backups,
+        posting=posting,
+        accounts=accounts,
     )
+
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _weekday(file: str, value: str) -> str:
+    for name in WEEKDAYS:
+        if value.strip().lower() in (name.lower(), name[:3].lower()):
+            return name
+    raise ConfigError(file, "monitoring.lookout_day", 'expected a day of the week, like "Monday"')
+
+
+def _folder(value: str, base: Path | None) -> Path:
+    folder = Path(value).expanduser()
+    return base / folder if not folder.is_absolute() and base is not None else folder
+
+
+def _inside(folder: Path, data: Path) -> bool:
+    a, b = folder.resolve(), data.resolve()
+    return a == b or b in a.parents
 
 
 def _records(file: str, raw: Any) -> Records:
     sec = Section(file, "records", raw)
-    untrained = sec.str("untrained_runner", "block")
-    if untrained not in UNTRAINED_RUNNER:
-        raise ConfigError(file, "records.untrained_runner", 'expected "block" or "warn"')
+    untrained = sec.choice("untrained_runner", "block", UNTRAINED_RUNNER)
+    valid_months = sec.int("training_valid_months", 24, low=0, high=600)
+    disclaimer_months = sec.int("disclaimer_every_months", 12, low=0, high=600)
     ret = Section(file, "records.retention", sec._get("retention", {}))
     retention = {kind: ret.int(kind, days, low=0, high=36500) for kind, days in RETENTION_DEFAULTS.items()}
     ret.done()
     sec.done()
-    return Records(untrained_runner=untrained, retention=retention)
+    return Records(
+        untrained_runner=untrained,
+        training_valid_months=valid_months,
+        disclaimer_every_months=disclaimer_months,
+        retention=retention,
+    )
 
 
 def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[PlatformConfig] = ()) -> Settings:

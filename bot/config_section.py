@@ -6,6 +6,7 @@ The core reads its own sections with it, and each front end reads its section th
 from __future__ import annotations
 
 import os
+from datetime import date
 from datetime import time as dt_time
 from typing import Any
 
@@ -81,6 +82,25 @@ class Section:
             return dt_time(int(hours), int(minutes))
         except (ValueError, TypeError):
             raise ConfigError(self.file, self.key(name), 'expected a time of day in quotes, like "08:00"') from None
+
+    def date(self, name: str, default: Any = MISSING) -> date | None:
+        """A calendar date written as a TOML date (2025-09-01) or in quotes ("2025-09-01"); "" means none."""
+        value = self._get(name, default)
+        if value is None or value == "":
+            return None
+        if isinstance(value, date) and not hasattr(value, "hour"):
+            return value
+        try:
+            return date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ConfigError(self.file, self.key(name), "expected a date like 2025-09-01 (year-month-day)") from None
+
+    def choice(self, name: str, default: Any, options: tuple[str, ...]) -> str:
+        """One of `options`, written in quotes."""
+        value = self.str(name, default)
+        if value not in options:
+            raise ConfigError(self.file, self.key(name), "expected " + " or ".join(f'"{o}"' for o in options))
+        return value
 
     def done(self) -> None:
         """Refuse keys nobody reads: a typo should not be silently ignored."""

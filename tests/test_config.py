@@ -212,6 +212,73 @@ def test_monitoring_mistakes_name_the_key(key: str, value: object, expected: str
     assert f"monitoring.{key}" in str(caught.value) and expected in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("section", "key", "value", "expected"),
+    [
+        ("school", "policy_agreed", "1 September 2025", "a date like 2025-09-01"),
+        ("school", "policy_agreed", "2025-13-01", "a date like 2025-09-01"),
+        ("school", "policy_review_months", 0, "a whole number from 1 to 120"),
+        ("storage", "backup_keep", 0, "a whole number from 1 to 3650"),
+        ("storage", "backup_time", "half two", 'like "08:00"'),
+        ("storage", "backup_dir", "data/backups", "must not be inside the data folder"),
+        ("server", "metrics", "yes", '"loopback" or "off" or "public"'),
+        ("monitoring", "lookout", "admin", "a list of text"),
+        ("monitoring", "lookout", ["admins"], "neither"),
+        ("monitoring", "lookout_day", "Funday", "a day of the week"),
+        ("monitoring", "search_terms", "Pennington", "a list of text"),
+        ("posting", "second_check", "sometimes", '"always" or "pupils" or "never"'),
+        ("posting", "second_checks", "always", "unknown key"),
+        ("accounts", "decide_within_days", 0, "a whole number from 1 to 60"),
+        ("records", "training_valid_months", -1, "a whole number from 0 to 600"),
+        ("records", "disclaimer_every_months", "12", "a whole number from 0 to 600"),
+        ("records", "untrained_runner", "maybe", '"block" or "warn"'),
+    ],
+)
+def test_new_keys_mistakes_name_the_key(section: str, key: str, value: object, expected: str, tmp_path: Path) -> None:
+    raw = example()
+    del raw["slack"]
+    raw.setdefault(section, {})[key] = value
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "school.toml", tmp_path)
+    assert f"{section}.{key}" in str(caught.value) and expected in str(caught.value)
+
+
+def test_new_keys_have_their_defaults_when_left_out() -> None:
+    raw = example()
+    del raw["slack"]
+    for section, key in [
+        ("school", "policy_agreed"),
+        ("school", "policy_review_months"),
+        ("storage", "backup_dir"),
+        ("storage", "backup_keep"),
+        ("server", "metrics"),
+        ("monitoring", "lookout"),
+        ("monitoring", "search_terms"),
+        ("records", "training_valid_months"),
+        ("records", "disclaimer_every_months"),
+    ]:
+        del raw[section][key]
+    del raw["posting"], raw["accounts"]
+    s = parse_config(raw, "school.toml")
+    assert s.school.policy_agreed is None and s.school.policy_review_months == 12
+    assert s.backups.folder is None and s.backups.keep == 14
+    assert s.server.metrics == "loopback"
+    assert s.monitoring.lookout == ("admin",) and s.monitoring.search_terms == (s.school.name,)
+    assert s.records.training_valid_months == 24 and s.records.disclaimer_every_months == 12
+    assert s.posting.second_check == "pupils" and s.accounts.decide_within_days == 3
+
+
+def test_policy_agreed_reads_a_toml_date_or_text(tmp_path: Path) -> None:
+    raw = example()
+    del raw["slack"]
+    raw["school"]["policy_agreed"] = tomllib.loads("d = 2025-09-01")["d"]
+    assert str(parse_config(raw, "school.toml").school.policy_agreed) == "2025-09-01"
+    raw["school"]["policy_agreed"] = ""
+    assert parse_config(raw, "school.toml").school.policy_agreed is None
+    raw["storage"]["backup_dir"] = "backups"
+    assert parse_config(raw, "school.toml", tmp_path).backups.folder == tmp_path / "backups"
+
+
 # ---- a new platform: its own section and [[people]] key, declared by its front end ---------------
 
 
