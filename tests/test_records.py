@@ -167,6 +167,26 @@ async def test_slt_get_a_weekly_digest() -> None:
     await bot.close()
 
 
+async def test_a_workflow_module_adds_its_own_line_to_the_digest(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module declaring DIGEST puts its heading and text in the Monday digest; None leaves it out."""
+    import types
+
+    import workflows
+
+    extra = types.ModuleType("extra")
+    extra.DIGEST = (  # type: ignore[attr-defined]
+        lambda ctx, since: ("Checks before posting", f"3 since {since.date().isoformat()}"),
+        lambda ctx, since: None,
+    )
+    monkeypatch.setattr(workflows, "MODULES", (*workflows.MODULES, extra))
+    bot = await school(start=datetime(2026, 11, 30, 9, 0, tzinfo=UTC))  # Monday
+    await bot.tick()
+    digest = next(c for c in bot.outbox.cards("swhitfield") if c.title == "Weekly social media digest")
+    assert ("Checks before posting", "3 since 2026-11-23") in digest.fields
+    assert len(digest.fields) == 5
+    await bot.close()
+
+
 # ---- the command line -------------------------------------------------------------------
 
 

@@ -5,10 +5,14 @@ Process for creating new accounts: runners have read the policy and been trained
 Every Monday morning SLT get: comments, queries and complaints handled in the last week
 and how many were late, open incidents (numbers only), accounts with fewer than two
 trained runners, and staff who have not confirmed reading the current policy.
+
+Any other workflow module adds its own lines by declaring `DIGEST`: functions
+(ctx, since) -> (heading, text), or None when it has nothing to say this week.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,6 +23,23 @@ from workflows import accounts, people
 from workflows.policy_acknowledgement import not_acknowledged, weekly_slot
 
 CLOSED_INCIDENT = ("closed", "resolved")
+
+# A module's line in the digest: (ctx, start of the week) -> (heading, text), or None to leave it out.
+DigestLine = Callable[[Context, datetime], tuple[str, str] | None]
+
+
+def declared_lines(ctx: Context, since: datetime) -> list[tuple[str, str]]:
+    """The lines every workflow module declares in `DIGEST`, in the order of `workflows.MODULES`."""
+    import workflows  # here, not at the top: workflows/__init__.py imports this module
+
+    lines = []
+    for module in workflows.MODULES:
+        line: DigestLine
+        for line in getattr(module, "DIGEST", ()):
+            field = line(ctx, since)
+            if field is not None:
+                lines.append(field)
+    return lines
 
 
 def _time(record: dict[str, Any], *names: str) -> datetime | None:
@@ -106,6 +127,7 @@ def digest_card(ctx: Context) -> Card:
             "Not yet confirmed reading the policy",
             ", ".join(missing) if missing else "Everyone has confirmed the current version.",
         ),
+        *declared_lines(ctx, since),
     )
     return Card("Weekly social media digest", f"The week to {day(ctx.today)}.", fields=fields)
 
