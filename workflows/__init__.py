@@ -12,6 +12,7 @@ from workflows import (
     account_handover,
     account_setup,
     accounts,
+    application_chasing,
     application_decision,
     dnp_keeping,
     home,
@@ -37,6 +38,7 @@ MODULES = (
     new_account,
     application_decision,  # SLT approve or reject an application
     account_setup,  # an approved account is recorded in the register
+    application_chasing,  # applications waiting for SLT or an administrator
     slt,  # SLT's handling of incidents
     lists,  # /incidents and /my-reports
     record,  # the incident record (its table)

@@ -20,7 +20,7 @@ from typing import Any
 
 from bot.declarations import Reader, Record, Table, first
 from bot.messages import Button, Card, Choice, role
-from bot.timefmt import when
+from bot.timefmt import day, when
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow, filled
 from workflows import people
 from workflows.people_status import runner_line
@@ -206,9 +206,19 @@ def business_case(app: Mapping[str, Any], ctx: Context) -> tuple[tuple[str, str]
     return (("Applicant", ctx.directory.name(app["applicant"])), *rows)
 
 
+def history_lines(app: Mapping[str, Any], ctx: Context) -> str:
+    """The application's chases (workflows/application_chasing.py), one dated line each; "" for none."""
+    tz = ctx.settings.school.tz
+    return "\n".join(
+        f"{day(datetime.fromisoformat(h['at']).astimezone(tz).date())}: {h['note']}" for h in app.get("history", ())
+    )
+
+
 def approval_card(app: Mapping[str, Any], ctx: Context, outcome: str = "") -> Card:
-    """What SLT see: the business case and each runner's policy and training status."""
+    """What SLT see: the business case, each runner's policy and training status, and any reminders so far."""
     fields = business_case(app, ctx)
+    if history := history_lines(app, ctx):
+        fields = (*fields, ("Reminders", history))
     if outcome:
         return Card(
             f"Application {app['id']}: {app['account_name']}",
@@ -255,24 +265,56 @@ def submit(answers: Answers, ctx: Context, out: Outcome) -> None:
     )
 
 
+def where_it_is(app: Mapping[str, Any], ctx: Context) -> str:
+    """Where an application is, for its applicant: since when it waits, for whom, and how often they were reminded."""
+    tz = ctx.settings.school.tz
+
+    def on(stamp: str) -> str:
+        return day(datetime.fromisoformat(stamp).astimezone(tz).date())
+
+    def reminded(to: str) -> str:
+        times = [h for h in app.get("history", ()) if h.get("to") == to]
+        if not times:
+            return ""
+        n = "once" if len(times) == 1 else f"{len(times)} times"
+        return f" I have reminded them {n}, most recently on {on(times[-1]['at'])}."
+
+    status = app["status"]
+    decider = ctx.directory.name(app.get("decided_by") or "")
+    if status == "submitted":
+        text = f"Waiting for SLT to decide, since {on(app['submitted_at'])}.{reminded('slt')}"
+        head = [h for h in app.get("history", ()) if h.get("to") == "headteacher"]
+        if head:
+            text += f" It went to the headteacher, {ctx.directory.name(head[0]['who'])}, on {on(head[0]['at'])}."
+        return text
+    if status == "approved":
+        return (
+            f"Approved by {decider} on {on(app['decided_at'])}; waiting for an administrator to create it since "
+            f"then.{reminded('admins')}"
+        )
+    if status == "created":
+        account = ctx.get("accounts", str(app.get("account") or "")) or {}
+        made = f" on {on(account['created_at'])}" if account.get("created_at") else ""
+        return f"Account created: recorded in the register as {app.get('account', '')}{made}."
+    if status == "rejected":
+        text = f"Decided: not approved, by {decider} on {on(app['decided_at'])}."
+        return text + (f"\nReason: {app['reason']}" if app.get("reason") else "")
+    return str(status)
+
+
 def my_applications(_text: str, ctx: Context, out: Outcome) -> None:
     mine = sorted(ctx.find("applications", applicant=ctx.actor.id), key=lambda a: a["number"])
     if not mine:
         out.tell(Card("Your applications", "You haven't applied for an account yet. Type /new-account to start."))
         return
-    status = {
-        "submitted": "waiting for SLT",
-        "approved": "approved, waiting for an administrator to create it",
-        "rejected": "not approved",
-        "created": "account created",
-    }
-    fields = []
-    for app in mine:
-        text = f"{status.get(app['status'], app['status'])} (sent {when(app['submitted_at'], ctx.settings.school.tz)})"
-        if app["status"] == "rejected" and app.get("reason"):
-            text += f"\nReason: {app['reason']}"
-        fields.append((f"{app['id']}: {app['account_name']}", text))
-    out.tell(Card("Your applications", "", fields=tuple(fields)))
+    fields = tuple(
+        (
+            f"{app['id']}: {app['account_name']}",
+            f"{where_it_is(app, ctx)}\nSent {when(app['submitted_at'], ctx.settings.school.tz)}.",
+        )
+        for app in mine
+    )
+    out.tell(Card("Your applications", "", fields=fields))
 
 
 WORKFLOWS = (
