@@ -249,3 +249,23 @@ async def test_ticks_and_restarts_send_each_chase_once(tmp_path: Path) -> None:
     await tomorrow.tick()
     assert len(titled(tomorrow, "dokafor", STILL)) == 1 and len(titled(tomorrow, "pshah", CREATE)) == 1
     await tomorrow.close()
+
+
+async def test_the_weekly_digest_lists_applications_waiting_too_long(bot: TestBot) -> None:
+    late = await apply(bot, "Year 6 Trips")
+    approved = await apply(bot, "Choir News")
+    await bot.click("dokafor", button(titled(bot, "dokafor", f"New account application {approved}")[0], "Approve"))
+    await go_to(bot, moment("2026-11-30 09:00"))  # Monday: two working days, not yet late for SLT
+    await bot.tick()
+    digest = dict(titled(bot, "dokafor", "Weekly social media digest")[-1].fields)
+    assert digest["Applications waiting"] == (
+        f"Approved, not yet recorded by an administrator: {approved} Choir News (approved Wed 25 Nov 2026). "
+        "Type /waiting to decide or record them."
+    )
+    await go_to(bot, moment("2026-12-07 09:00"))
+    await bot.tick()
+    digest = dict(titled(bot, "dokafor", "Weekly social media digest")[-1].fields)
+    assert (
+        f"Waiting longer than 3 working days for SLT to decide: {late} Year 6 Trips (7 working days)."
+        in (digest["Applications waiting"])
+    )

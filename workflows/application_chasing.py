@@ -253,4 +253,29 @@ def chase_applications(ctx: Context) -> Iterable[tuple[str, Outcome]]:
             yield key, chase_admins(app, today, ctx)
 
 
+def waiting_line(ctx: Context, _since: datetime) -> tuple[str, str] | None:
+    """The weekly SLT digest's line: applications past their time for a decision, and approved ones not recorded."""
+    today, nation = ctx.today, ctx.settings.school.nation
+    limit = ctx.settings.accounts.decide_within_days
+    late = [
+        f"{a['id']} {a.get('account_name', '')} ({_days(n)})"
+        for a in sorted(ctx.find(TABLE, status="submitted"), key=lambda a: a.get("number", 0))
+        if (n := working_days_between(local_day(a["submitted_at"], ctx), today, nation)) >= limit
+    ]
+    unrecorded = [
+        f"{a['id']} {a.get('account_name', '')} (approved {day(local_day(a['decided_at'], ctx))})"
+        for a in sorted(ctx.find(TABLE, status="approved"), key=lambda a: a.get("number", 0))
+        if a.get("decided_at") and local_day(a["decided_at"], ctx) < today
+    ]
+    if not late and not unrecorded:
+        return None
+    parts = []
+    if late:
+        parts.append(f"Waiting longer than {_days(limit)} for SLT to decide: " + ", ".join(late) + ".")
+    if unrecorded:
+        parts.append("Approved, not yet recorded by an administrator: " + ", ".join(unrecorded) + ".")
+    return "Applications waiting", " ".join(parts) + " Type /waiting to decide or record them."
+
+
 SCHEDULES = (chase_applications,)
+DIGEST = (waiting_line,)
