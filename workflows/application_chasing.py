@@ -240,8 +240,8 @@ def chase_applications(ctx: Context) -> Iterable[tuple[str, Outcome]]:
     limit = ctx.settings.accounts.decide_within_days
     for app in sorted(ctx.find(TABLE, status="submitted"), key=lambda a: a.get("number", 0)):
         key = f"application-chase:{app['id']}:{today.isoformat()}"
-        if ctx.reminded(key):
-            continue
+        if ctx.reminded(key) or not app.get("submitted_at"):
+            continue  # (one without a time, as an import might leave it, cannot be counted)
         waited = working_days_between(local_day(app["submitted_at"], ctx), today, nation)
         if waited >= limit:
             yield key, chase_slt(app, waited, today, ctx)
