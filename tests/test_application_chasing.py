@@ -193,7 +193,7 @@ async def test_my_applications_says_where_each_one_is(bot: TestBot) -> None:
     await days(bot, "2026-12-01", "2026-12-02")
     await bot.say("eclarke", "/my-applications")
     fields = dict(bot.last("eclarke").fields)
-    assert "reminded them 2 times, most recently on Wed 2 Dec 2026" in fields[f"{waiting}: Year 6 Trips"]
+    assert "reminded them twice, most recently on Wed 2 Dec 2026" in fields[f"{waiting}: Year 6 Trips"]
     assert fields[f"{rejected}: Choir News"].startswith("Decided: not approved, by David Okafor on Wed 25 Nov 2026.")
     assert "Reason: The choir already shares news" in fields[f"{rejected}: Choir News"]
     assert not [c for c in bot.outbox.cards("dokafor") if rejected in c.title and c.title.startswith(STILL)]

@@ -52,7 +52,8 @@ def approve(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
 
 
 def _decide(app: dict[str, Any], status: str, ctx: Context, out: Outcome, **more: Any) -> dict[str, Any]:
-    """Record SLT's decision (`status`: "approved" or "rejected") and show it on every copy of the SLT card."""
+    """Record SLT's decision (`status`: "approved" or "rejected") and show it on every copy of the SLT card
+    (the daily reminders and the headteacher's copy of workflows/application_chasing.py share its key)."""
     app.update(status=status, decided_by=ctx.actor.id, decided_at=ctx.now.isoformat(), **more)
     out.put(
         "applications",

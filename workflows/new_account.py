@@ -276,7 +276,7 @@ def where_it_is(app: Mapping[str, Any], ctx: Context) -> str:
         times = [h for h in app.get("history", ()) if h.get("to") == to]
         if not times:
             return ""
-        n = "once" if len(times) == 1 else f"{len(times)} times"
+        n = {1: "once", 2: "twice"}.get(len(times), f"{len(times)} times")
         return f" I have reminded them {n}, most recently on {on(times[-1]['at'])}."
 
     status = app["status"]
