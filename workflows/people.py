@@ -13,7 +13,9 @@ record through these helpers, so the shape is written down once.
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from bot.declarations import Reader, Record, Table, moment
@@ -42,9 +44,46 @@ def training(ctx: Context, person_id: str) -> list[dict[str, Any]]:
     return record(ctx, person_id).get("training") or []
 
 
-def trained(ctx: Context, person_id: str) -> bool:
-    """True if an administrator has recorded training for the person."""
-    return bool(training(ctx, person_id))
+def months_after(d: date, months: int) -> date:
+    """The same day `months` later (or earlier, if negative); the month's last day when it is shorter."""
+    index = d.year * 12 + d.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class TrainingStanding:
+    """Where a person's training stands on a day (from `training_standing`)."""
+
+    last: dict[str, Any] | None  # their latest training on or before the day, or None: never trained
+    lapses: date | None  # the day that training stops counting; None when it never lapses (or there is none)
+    current: bool  # trained on the day: the one answer every workflow uses
+    lapsing: bool  # current, but lapses within a month of the day (people are reminded then)
+
+
+def training_standing(ctx: Context, person_id: str, on: date | None = None) -> TrainingStanding:
+    """Decide whether the person counts as trained `on` a day (today by default).
+
+    They do when they have a training dated within `[records] training_valid_months` before
+    the day (0: training never lapses); a later session renews it. This is the only place
+    that reads training dates to decide; everything else asks here (or `trained`).
+    """
+    on = on or ctx.today
+    valid = ctx.settings.records.training_valid_months
+    done = [t for t in training(ctx, person_id) if str(t.get("date", "")) <= on.isoformat()]
+    if not done:
+        return TrainingStanding(None, None, False, False)
+    last = max(done, key=lambda t: t["date"])
+    if not valid:
+        return TrainingStanding(last, None, True, False)
+    lapses = months_after(date.fromisoformat(last["date"]), valid)
+    current = on < lapses
+    return TrainingStanding(last, lapses, current, current and on >= months_after(lapses, -1))
+
+
+def trained(ctx: Context, person_id: str, on: date | None = None) -> bool:
+    """True if the person's training counts `on` a day (today by default): recorded and not lapsed."""
+    return training_standing(ctx, person_id, on).current
 
 
 def leaving(ctx: Context, person_id: str) -> dict[str, Any]:
