@@ -68,9 +68,12 @@ def training_standing(ctx: Context, person_id: str, on: date | None = None) -> T
     the day (0: training never lapses); a later session renews it. This is the only place
     that reads training dates to decide; everything else asks here (or `trained`).
     """
-    on = on or ctx.today
+    return _standing(ctx, training(ctx, person_id), on or ctx.today)
+
+
+def _standing(ctx: Context, trainings: list[dict[str, Any]], on: date) -> TrainingStanding:
     valid = ctx.settings.records.training_valid_months
-    done = [t for t in training(ctx, person_id) if str(t.get("date", "")) <= on.isoformat()]
+    done = [t for t in trainings if str(t.get("date", "")) <= on.isoformat()]
     if not done:
         return TrainingStanding(None, None, False, False)
     last = max(done, key=lambda t: t["date"])
@@ -145,12 +148,16 @@ def record_acknowledgement(ctx: Context, out: Outcome, person_id: str, version: 
     )
 
 
-def add_training(ctx: Context, out: Outcome, person_id: str, entry: dict[str, Any]) -> None:
-    """Add one training (from `training_entry`) to the person's record, keeping them in date order."""
+def add_training(ctx: Context, out: Outcome, person_id: str, entry: dict[str, Any]) -> TrainingStanding:
+    """Add one training (from `training_entry`) to the person's record, keeping them in date order.
+
+    Returns where their training stands today with it added (the record is written when the turn commits).
+    """
     trainings = sorted([*training(ctx, person_id), entry], key=lambda t: t["date"])
     _update(
         ctx, out, person_id, action="training_recorded", detail=f"{entry['date']}: {entry['what']}", training=trainings
     )
+    return _standing(ctx, trainings, ctx.today)
 
 
 def record_leaving(ctx: Context, out: Outcome, person_id: str, date: str) -> None:
