@@ -197,7 +197,7 @@ def home_line(ctx: Context) -> str | None:
 COMMANDS = (
     Command(
         "training-status",
-        "see who is trained until when, whose training has lapsed and who has never been trained (SLT, admins)",
+        "see who is trained until when, whose training has lapsed, who was never trained (SLT, admins)",
         training_status,
         role="slt,admin",
     ),
