@@ -5,7 +5,7 @@ SLT see lapsed runners in the digest and the register; /training-status; /traini
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from adapters.platforms import load_config
@@ -20,6 +20,7 @@ from tests.harness import (
     school,
     text,
 )
+from workflows.people import months_after
 
 SOON = "Your social media training lapses soon"
 LAPSED = "Your social media training has lapsed"
@@ -73,7 +74,6 @@ async def test_training_25_months_old_is_lapsed_on_the_approval_card_and_refused
     await bot.answer_all("pshah", "/training", "Tom Reid", "today", "Social media refresher", "Record it")
     reply = bot.last("pshah")
     assert "This renews the lapsed training of Tom Reid." in reply.body
-    assert "It counts until Sat 25 Nov 2028." in reply.body
     assert "It counts until Sat 25 Nov 2028." in bot.last("treid").body
 
     await bot.click("pshah", record)
@@ -265,4 +265,25 @@ async def test_with_valid_months_0_training_never_lapses() -> None:
     assert "Account runners whose training has lapsed or lapses soon" not in dict(digest.fields)
     await bot.say("pshah", "/training-status")
     assert bot.last("pshah").body.startswith("Training does not lapse at this school. 2 trained, 0 lapsed")
+    await bot.close()
+
+
+def test_months_after_keeps_the_day_or_takes_the_last_of_a_shorter_month() -> None:
+    assert months_after(date(2024, 10, 20), 24) == date(2026, 10, 20)
+    assert months_after(date(2024, 2, 29), 24) == date(2026, 2, 28)
+    assert months_after(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert months_after(date(2026, 12, 15), 1) == date(2027, 1, 15)
+
+
+async def test_training_counts_until_the_day_before_it_lapses_and_not_on_that_day() -> None:
+    bot = await school(start=datetime(2026, 2, 27, 12, 0, tzinfo=UTC))
+    async with bot.store.transaction() as tx:
+        put_person(tx, "treid", person_record(read="2025-1", trained="2024-02-29"))
+    await bot.say("swhitfield", "/accounts")
+    assert "trained on Thu 29 Feb 2024 (training lapses on Sat 28 Feb 2026)" in text(bot.last("swhitfield"))
+    move_to(bot, datetime(2026, 2, 28, 0, 1, tzinfo=UTC))
+    await bot.say("swhitfield", "/accounts")
+    assert "Tom Reid - read the policy on Fri 20 Nov 2026; training lapsed on Sat 28 Feb 2026" in text(
+        bot.last("swhitfield")
+    )
     await bot.close()

@@ -73,15 +73,23 @@ def training_standing(ctx: Context, person_id: str, on: date | None = None) -> T
 
 def _standing(ctx: Context, trainings: list[dict[str, Any]], on: date) -> TrainingStanding:
     valid = ctx.settings.records.training_valid_months
-    done = [t for t in trainings if str(t.get("date", "")) <= on.isoformat()]
-    if not done:
+    dated = [(d, t) for t in trainings if (d := _date(t.get("date"))) is not None and d <= on]
+    if not dated:
         return TrainingStanding(None, None, False, False)
-    last = max(done, key=lambda t: t["date"])
+    held, last = max(dated, key=lambda dt: dt[0])
     if not valid:
         return TrainingStanding(last, None, True, False)
-    lapses = months_after(date.fromisoformat(last["date"]), valid)
+    lapses = months_after(held, valid)
     current = on < lapses
     return TrainingStanding(last, lapses, current, current and on >= months_after(lapses, -1))
+
+
+def _date(value: Any) -> date | None:
+    """A training's ISO date; None for one that is not a date (such a record counts for nothing)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
 
 
 def trained(ctx: Context, person_id: str, on: date | None = None) -> bool:

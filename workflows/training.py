@@ -24,7 +24,6 @@ def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
     ctx.require("admin", "record training")
     entry = people.training_entry(answers["date"], answers["what"], ctx.actor.id)
     renewed, still_lapsed = [], []
-    counts_until = set()
     for pid in answers["people"]:
         before = people.training_standing(ctx, pid)
         after = people.add_training(ctx, out, pid, entry)
@@ -33,8 +32,6 @@ def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
         elif before.last is not None and not before.current:
             renewed.append(pid)
         until = f" It counts until {day(after.lapses)}." if after.current and after.lapses else ""
-        if after.current:
-            counts_until.add(until)
         if pid != ctx.actor.id:
             out.send(
                 person(pid),
@@ -54,8 +51,6 @@ def record_training(answers: Answers, ctx: Context, out: Outcome) -> None:
     body = f"{names}: {answers['what']} on {day(answers['date'])}."
     if renewed:
         body += " This renews the lapsed training of " + ", ".join(ctx.directory.name(p) for p in renewed) + "."
-    if len(counts_until) == 1:  # the same for everyone whose training counts now
-        body += counts_until.pop()
     if still_lapsed:
         months = ctx.settings.records.training_valid_months
         body += (
