@@ -7,6 +7,9 @@ what the school has recorded about them lives here, one record per person id:
      "training": [{"date": "2026-11-20", "what": "Induction", "by": "<person id>"}, ...],
      "leaving": {"date": "2026-12-18", "status": "open" | "finished", "recorded_by": ..., ...}}
 
+Training lapses after `[records] training_valid_months`: `training_standing` alone decides
+whether someone counts as trained on a day.
+
 This module owns the table's name and shape: every workflow reads and writes a person's
 record through these helpers, so the shape is written down once.
 """
