@@ -107,6 +107,7 @@ TABLE = [
     ("view the do-not-publish list", command("/dnp-list"), {"slt", "admin"}),
     ("change the do-not-publish list", command("/dnp-add"), {"slt", "admin"}),
     ("see who has not read the policy", command("/policy-status"), {"slt", "admin"}),
+    ("see training records", command("/training-status"), {"slt", "admin"}),
 ]
 PERSONAS = {"staff": "jbennett", "leaver (SLT who has left)": "dokafor", "SLT": "swhitfield", "administrator": "pshah"}
 ROLES = {"jbennett": set(), "dokafor": set(), "swhitfield": {"slt"}, "pshah": {"admin"}}

@@ -939,3 +939,21 @@ async def test_unreachable_in_slack_lists_staff_slack_cannot_reach_and_refuses_s
     shown = text_of(slack.fake.last(dm(SW)))
     assert "Jo Bennett" in shown and "Slack: no slack_id in the configuration" in shown and "Copy member ID" in shown
     assert "Gary Lowe" not in shown and "Emma Clarke" not in shown
+
+
+async def test_a_runner_whose_training_has_lapsed_is_shown_so_on_slts_card_in_slack(slack: Workspace) -> None:
+    """Issue 19 §3: training 25 months old counts as lapsed; SLT read it on the approval card, and
+    the administrator is refused "Record the new account" with the lapse named."""
+    async with slack.core.store.transaction() as tx:
+        put_person(tx, "eclarke", ready_record())
+        put_person(tx, "treid", person_record(trained="2024-10-20"))  # 25 months before 25 Nov 2026
+    await apply(slack)
+    card = text_of(slack.fake.last(SLT_CHANNEL))
+    assert "Tom Reid - read the policy on Wed 25 Nov 2026; training lapsed on Tue 20 Oct 2026" in card
+    assert "Emma Clarke - read the policy on Fri 20 Nov 2026; trained on Fri 20 Nov 2026" in card
+    await slack.act(SW, SLT_CHANNEL, "Approve")
+    await slack.act(PS, dm(PS), "Record the new account")
+    refused = text_of(slack.fake.last(dm(PS)))
+    assert "Not yet: training or policy reading needed" in refused
+    assert "Tom Reid (training lapsed on Tue 20 Oct 2026)" in refused
+    assert slack.core.store.all("accounts") == []

@@ -10,7 +10,7 @@ import pytest
 
 from adapters.server import FRONT_ENDS
 from adapters.teams import TEAMS
-from tests.harness import put_person, read_policy, ready_record
+from tests.harness import person_record, put_person, read_policy, ready_record
 from tests.teams_client import APPLICATION, SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
@@ -430,3 +430,18 @@ async def test_a_saved_message_that_cannot_be_handled_yet_is_not_asked_for_again
     await start_again(teams)
     assert teams.core.store.get("conversations", "eclarke:new_account")["answers"] == {"platform": "facebook"}
     assert teams.core.store.count("inbox") == 0
+
+
+async def test_a_runner_whose_training_has_lapsed_is_shown_so_on_slts_card_in_teams(teams: TeamsClient) -> None:
+    """Issue 19 §3: training 25 months old counts as lapsed, and SLT read it on the approval card in Teams."""
+    await teams.install("eclarke")
+    await teams.install_in_slt_team()
+    async with teams.core.store.transaction() as tx:
+        put_person(tx, "eclarke", ready_record())
+        put_person(tx, "treid", person_record(read="2025-1", trained="2024-10-20"))  # 25 months before 25 Nov 2026
+    for typed in APPLICATION:
+        await teams.say("eclarke", typed)
+    await teams.say("eclarke", "submit")
+    approval = teams.last(SLT_TEAM["id"]).text()
+    assert "Tom Reid - read the policy on Fri 20 Nov 2026; training lapsed on Tue 20 Oct 2026" in approval
+    assert "Emma Clarke - read the policy on Fri 20 Nov 2026; trained on Fri 20 Nov 2026" in approval

@@ -29,6 +29,7 @@ from workflows import (
     rota_swaps,
     slt_digest,
     training,
+    training_expiry,
     waiting,
 )
 from workflows.incidents import chasing, lists, record, reporting, slt
@@ -51,6 +52,7 @@ MODULES = (
     item_reminders,  # reminders and escalation for monitoring items
     policy_acknowledgement,
     training,
+    training_expiry,  # training that lapses: reminders, /training-status, the digest's line
     people,  # a person's record (its table)
     leavers,
     account_handover,  # a leaver's accounts: transfer or close

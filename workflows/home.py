@@ -14,6 +14,7 @@ from bot.timefmt import when
 from bot.workflow import Context
 from workflows.accounts import active_accounts, label
 from workflows.rota_records import on_duty
+from workflows.training_expiry import home_line
 from workflows.waiting import waiting
 
 
@@ -37,6 +38,9 @@ def home_card(ctx: Context) -> Card:
     today = ctx.today
     duty = [a for a in active_accounts(ctx) if on_duty(ctx, a, today) == me.id]
     fields.append(("Monitoring today", "\n".join(label(a) for a in duty) if duty else "You are not on the rota today."))
+    training = home_line(ctx)  # only when their own training lapses within the month or has lapsed
+    if training:
+        fields.append(("Your training", training))
     if me.is_slt:  # SLT always see these two, "None." included
         sections.setdefault("Applications to decide", [])
         sections.setdefault("Open incidents", [])

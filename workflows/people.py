@@ -7,13 +7,18 @@ what the school has recorded about them lives here, one record per person id:
      "training": [{"date": "2026-11-20", "what": "Induction", "by": "<person id>"}, ...],
      "leaving": {"date": "2026-12-18", "status": "open" | "finished", "recorded_by": ..., ...}}
 
+Training lapses after `[records] training_valid_months`: `training_standing` alone decides
+whether someone counts as trained on a day.
+
 This module owns the table's name and shape: every workflow reads and writes a person's
 record through these helpers, so the shape is written down once.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from bot.declarations import Reader, Record, Table, moment
@@ -42,9 +47,57 @@ def training(ctx: Context, person_id: str) -> list[dict[str, Any]]:
     return record(ctx, person_id).get("training") or []
 
 
-def trained(ctx: Context, person_id: str) -> bool:
-    """True if an administrator has recorded training for the person."""
-    return bool(training(ctx, person_id))
+def months_after(d: date, months: int) -> date:
+    """The same day `months` later (or earlier, if negative); the month's last day when it is shorter."""
+    index = d.year * 12 + d.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
+
+
+@dataclass(frozen=True)
+class TrainingStanding:
+    """Where a person's training stands on a day (from `training_standing`)."""
+
+    last: dict[str, Any] | None  # their latest training on or before the day, or None: never trained
+    lapses: date | None  # the day that training stops counting; None when it never lapses (or there is none)
+    current: bool  # trained on the day: the one answer every workflow uses
+    lapsing: bool  # current, but lapses within a month of the day (people are reminded then)
+
+
+def training_standing(ctx: Context, person_id: str, on: date | None = None) -> TrainingStanding:
+    """Decide whether the person counts as trained `on` a day (today by default).
+
+    They do when they have a training dated within `[records] training_valid_months` before
+    the day (0: training never lapses); a later session renews it. This is the only place
+    that reads training dates to decide; everything else asks here (or `trained`).
+    """
+    return _standing(ctx, training(ctx, person_id), on or ctx.today)
+
+
+def _standing(ctx: Context, trainings: list[dict[str, Any]], on: date) -> TrainingStanding:
+    valid = ctx.settings.records.training_valid_months
+    dated = [(d, t) for t in trainings if (d := _date(t.get("date"))) is not None and d <= on]
+    if not dated:
+        return TrainingStanding(None, None, False, False)
+    held, last = max(dated, key=lambda dt: dt[0])
+    if not valid:
+        return TrainingStanding(last, None, True, False)
+    lapses = months_after(held, valid)
+    current = on < lapses
+    return TrainingStanding(last, lapses, current, current and on >= months_after(lapses, -1))
+
+
+def _date(value: Any) -> date | None:
+    """A training's ISO date; None for one that is not a date (such a record counts for nothing)."""
+    try:
+        return date.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+
+
+def trained(ctx: Context, person_id: str, on: date | None = None) -> bool:
+    """True if the person's training counts `on` a day (today by default): recorded and not lapsed."""
+    return training_standing(ctx, person_id, on).current
 
 
 def leaving(ctx: Context, person_id: str) -> dict[str, Any]:
@@ -106,12 +159,16 @@ def record_acknowledgement(ctx: Context, out: Outcome, person_id: str, version: 
     )
 
 
-def add_training(ctx: Context, out: Outcome, person_id: str, entry: dict[str, Any]) -> None:
-    """Add one training (from `training_entry`) to the person's record, keeping them in date order."""
+def add_training(ctx: Context, out: Outcome, person_id: str, entry: dict[str, Any]) -> TrainingStanding:
+    """Add one training (from `training_entry`) to the person's record, keeping them in date order.
+
+    Returns where their training stands today with it added (the record is written when the turn commits).
+    """
     trainings = sorted([*training(ctx, person_id), entry], key=lambda t: t["date"])
     _update(
         ctx, out, person_id, action="training_recorded", detail=f"{entry['date']}: {entry['what']}", training=trainings
     )
+    return _standing(ctx, trainings, ctx.today)
 
 
 def record_leaving(ctx: Context, out: Outcome, person_id: str, date: str) -> None:

@@ -18,9 +18,21 @@ def runner_line(ctx: Context, person_id: str) -> str:
         read = f"read the policy on {day(ack['at'][:10])}"
     else:
         read = "has not confirmed reading the current policy"
-    training = people.training(ctx, person_id)
-    trained = f"trained on {day(training[-1]['date'])}" if training else "training not recorded"
-    return f"{name} - {read}; {trained}"
+    return f"{name} - {read}; {training_words(ctx, person_id)}"
+
+
+def training_words(ctx: Context, person_id: str) -> str:
+    """'trained on Mon 2 Dec 2024', '... (training lapses on Wed 2 Dec 2026)' within its last month,
+    'training lapsed on Wed 2 Dec 2026' or 'training not recorded' (people.training_standing decides)."""
+    standing = people.training_standing(ctx, person_id)
+    if standing.last is None:
+        return "training not recorded"
+    if not standing.current and standing.lapses is not None:
+        return f"training lapsed on {day(standing.lapses)}"
+    words = f"trained on {day(standing.last['date'])}"
+    if standing.lapsing and standing.lapses is not None:
+        words += f" (training lapses on {day(standing.lapses)})"
+    return words
 
 
 def not_ready(ctx: Context, person_ids: list[str]) -> list[str]:
@@ -31,7 +43,7 @@ def not_ready(ctx: Context, person_ids: list[str]) -> list[str]:
         if not people.acknowledged(ctx, pid):
             missing.append("has not confirmed reading the current policy")
         if not people.trained(ctx, pid):
-            missing.append("training not recorded")
+            missing.append(training_words(ctx, pid))
         if missing:
             problems.append(f"{ctx.directory.name(pid)} ({' and '.join(missing)})")
     return problems
