@@ -30,6 +30,7 @@ from workflows.post_rules import (
     KEY_WORDS,
     check_pupils,
     missing,
+    people_shown,
     pupil_checks,
     rules_card,
     shown_name,
