@@ -21,7 +21,7 @@ from bot.messages import Button, Card, person
 from bot.people import fold
 from bot.timefmt import when
 from bot.workflow import Answers, Command, Context, FollowUp, Outcome, Step, filled
-from workflows.accounts import active_accounts, every_account, get_account, label
+from workflows.accounts import every_account, get_account, label
 
 TABLE = "posts"
 WAITING = "waiting"  # a post's status while it waits for a second check
@@ -289,24 +289,22 @@ def second_checks(ctx: Context) -> list[tuple[str, Card, str]]:
 
 
 def digest_line(ctx: Context, since: datetime) -> tuple[str, str] | None:
-    """The weekly digest's count of checks and "not yet"s, account by account."""
+    """The weekly digest's count of the week's checks and "not yet"s; None in a week with no post checked or waiting."""
     checked = [p for p in ctx.all(TABLE) if (first(p, "checked_at") or since) >= since]
-    second_no = [
+    second_no = [p for p in checked if p.get("second_check") == "not_yet"]
+    second_no += [
         p
-        for p in ctx.all(TABLE)
-        if p.get("second_check") == "not_yet" and (first(p, "second_checked_at") or since) >= since
+        for p in ctx.find(TABLE, second_check="not_yet")
+        if p not in second_no and (first(p, "second_checked_at") or since) >= since
     ]
     waiting = ctx.find(TABLE, status=WAITING)
-    if not checked and not second_no and not waiting and not active_accounts(ctx):
+    if not checked and not second_no and not waiting:
         return None
-    if not checked:
-        text = "No posts were checked with /post-check in the last 7 days."
-    else:
-        not_yet_count = sum(1 for p in checked if p["outcome"] == "not_yet")
-        text = f"{len(checked)} checked in the last 7 days, {not_yet_count} of them 'not yet' when checked"
-        text += f"; {len(second_no)} 'not yet' at the second check." if second_no else "."
+    not_yet_count = sum(1 for p in checked if p["outcome"] == "not_yet")
+    text = f"{len(checked)} checked in the last 7 days; {not_yet_count} 'not yet' when checked"
+    text += f", {len(second_no)} 'not yet' at the second check." if second_no else "."
     if waiting:
-        text += f" {len(waiting)} waiting for a second check now."
+        text += f" {len(waiting)} waiting for a second check now (/waiting shows them to whoever can confirm)."
     return "Posts checked before publishing", text
 
 
