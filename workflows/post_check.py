@@ -186,7 +186,7 @@ def file_check(answers: Answers, ctx: Context, out: Outcome) -> None:
             {"name": n, "class": k, "shown": shown_name(n, k), "answer": found.words, "verdict": found.verdict}
             for n, k, found in checks
         ],
-        "shown": shown_rows(answers, ctx),
+        "shown": [list(row) for row in shown_rows(answers, ctx)],
         "missing": [list(m) for m in gaps],
         "outcome": status,
         "status": status,
