@@ -373,3 +373,37 @@ async def test_with_one_account_to_post_on_it_is_chosen_already() -> None:
     assert "Which account" not in bot.last("eclarke").body  # the only account is chosen for them
     assert bot.last("eclarke").body.startswith("I'll ask what the policy asks")
     await bot.close()
+
+
+def test_the_post_log_exports_as_stored_and_reads_in_a_spreadsheet(tmp_path: Path) -> None:
+    import asyncio
+    import json
+
+    from adapters.cli import main
+    from tests.test_records_cli import config, read_csv, stored
+
+    cfg = config(tmp_path)
+    out = tmp_path / "posts.csv"
+    assert main(["export", "--config", str(cfg), "--what", "posts", "--out", str(out)]) == 0
+    header = out.read_bytes().decode("utf-8-sig").splitlines()[0]
+    assert header.startswith("id,account,description,outcome,status,missing,checked_by,checked_at,second_check")
+
+    async def checked() -> None:
+        bot = TestBot(load_config(cfg), path=tmp_path / "data")
+        await add_account(bot)
+        await check(bot, **GOOD)
+        await bot.click("treid", button(bot.last("treid"), "Confirm"))
+        await check(bot, **{**NO_PUPILS, "description": "=HYPERLINK('x') our new library", "tone": "no"})
+        await bot.close()
+
+    asyncio.run(checked())
+    assert main(["export", "--config", str(cfg), "--what", "posts", "--format", "json", "--out", str(out)]) == 0
+    assert json.loads(out.read_text(encoding="utf-8")) == stored(tmp_path, "posts")
+    assert main(["export", "--config", str(cfg), "--what", "posts", "--out", str(out)]) == 0
+    rows = read_csv(out)
+    assert [(r["id"], r["outcome"], r["status"], r["checked_by"], r["second_check_by"]) for r in rows] == [
+        ("P-1", "waiting", "ready", "eclarke", "treid"),
+        ("P-2", "not_yet", "not_yet", "eclarke", ""),
+    ]
+    assert rows[1]["description"].startswith("'=HYPERLINK")  # never run as a formula
+    assert rows[0]["checked_at"] == "2026-11-25 10:00"
