@@ -407,3 +407,16 @@ def test_the_post_log_exports_as_stored_and_reads_in_a_spreadsheet(tmp_path: Pat
     ]
     assert rows[1]["description"].startswith("'=HYPERLINK")  # never run as a formula
     assert rows[0]["checked_at"] == "2026-11-25 10:00"
+
+
+async def test_slt_may_confirm_from_waiting_and_that_copy_shows_it_too() -> None:
+    bot = await bot_with()
+    await second_checked(bot)
+    await bot.say("swhitfield", "/waiting P-1")
+    await bot.click("swhitfield", button(bot.last("swhitfield"), "Confirm"))
+    assert only_post(bot)["second_check_by"] == "swhitfield"
+    for pid in ("treid", "pshah", "swhitfield"):
+        card = bot.last(pid)
+        assert not card.buttons and "Confirmed: ready to post, by Sarah Whitfield" in card.body
+    assert bot.last("eclarke").title == "Post P-1: ready to post"
+    await bot.close()

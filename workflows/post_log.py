@@ -151,7 +151,8 @@ def _answered(post: dict[str, Any], answer: str, ctx: Context, out: Outcome, rea
     shown = f"{word}, by {ctx.directory.name(ctx.actor.id)} on {when(ctx.now, ctx.settings.school.tz)}."
     if reason:
         shown += f"\nWhy: {reason}"
-    for pid in post.get("asked", ()):
+    # Every copy sent, and the one the person answered on (SLT may answer one from /waiting).
+    for pid in dict.fromkeys([*post.get("asked", ()), ctx.actor.id]):
         out.send(person(pid), second_check_card(post, ctx, shown), key=card_key(post["id"], pid), replace=True)
 
 
@@ -169,8 +170,6 @@ def confirm(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
             tone="success",
         ),
     )
-    if ctx.actor.id not in post.get("asked", ()):
-        out.tell(Card("Second check recorded", f"Post {post['id']} is confirmed and the checker has been told."))
 
 
 def not_yet(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
