@@ -19,6 +19,7 @@ from adapters.slack.manifest import manifest
 from adapters.slack.settings import slack_settings
 from adapters.status import status
 from adapters.teams.package import write_package
+from bot import records
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Core
@@ -81,9 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         help="move the data folder there now aside (kept, not deleted) and put the backup in its place",
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
-    exp.add_argument(
-        "--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records"
-    )
+    # Every table a workflow module declares for export (bot/declarations.py), and the audit trail.
+    exp.add_argument("--what", choices=records.exports(), help="which records")
     exp.add_argument(
         "--person",
         metavar="NAME",

@@ -159,6 +159,13 @@ async def tour(bot: TestBot, clicks: list[tuple[str, Button, list[Outbound]]] | 
     await t.finish(STAFF)
     await bot.answer_all(SLT, "/dnp-remove", "Mohammed Khan")
     await t.finish(SLT)
+    # A post's second check answered "not yet" (the generic clicks confirm each post first).
+    await bot.say(STAFF, "/post-check")
+    await t.finish(STAFF)
+    not_yet = next(b for c in reversed(bot.outbox.cards("treid")) for b in c.buttons if b.action == "post_log.not_yet")
+    t.clicked.add(("treid", not_yet.action, tuple(sorted(not_yet.data.items()))))
+    await bot.click("treid", not_yet)
+    await t.finish("treid")
     await t.click_everything()
     # A draft left unfinished, then the scheduler's days: reminders, chasers, expiries.
     await bot.say(STAFF, "/new-account")

@@ -78,7 +78,10 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     async with bot.store.transaction() as tx:
         put_person(tx, "dokafor", person_record(leaving="2026-11-24"))
     app = bot.store.all("applications")[0]["id"]
-    return bot, {"application": app, "incident": incident}
+    await bot.answer_all("eclarke", "/post-check", "Sports day", "yes", "Zoe Amos, Year 4", "no", "1", "1")
+    await bot.answer_all("eclarke", *["yes"] * 2, "1", *["yes"] * 3, "submit")
+    assert bot.store.get("posts", "P-1")["status"] == "waiting"  # for a second check
+    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1"}
 
 
 async def school_accounts(bot: TestBot) -> None:
@@ -108,6 +111,9 @@ TABLE = [
     ("change the do-not-publish list", command("/dnp-add"), {"slt", "admin"}),
     ("see who has not read the policy", command("/policy-status"), {"slt", "admin"}),
     ("see training records", command("/training-status"), {"slt", "admin"}),
+    # Emma Clarke and Tom Reid run the account: Tom (and no staff member who runs nothing) could too.
+    ("confirm a post", action("post_log.confirm", post="post"), {"slt", "admin"}),
+    ("see a post log", action("post_log.show", account="account"), {"slt", "admin"}),
 ]
 PERSONAS = {"staff": "jbennett", "leaver (SLT who has left)": "dokafor", "SLT": "swhitfield", "administrator": "pshah"}
 ROLES = {"jbennett": set(), "dokafor": set(), "swhitfield": {"slt"}, "pshah": {"admin"}}

@@ -24,6 +24,8 @@ from workflows import (
     people,
     photo_check,
     policy_acknowledgement,
+    post_check,
+    post_log,
     reachability,
     rota_gaps,
     rota_swaps,
@@ -58,6 +60,8 @@ MODULES = (
     account_handover,  # a leaver's accounts: transfer or close
     photo_check,
     dnp_keeping,  # /dnp-add, /dnp-remove, /dnp-list
+    post_check,  # /post-check before a post goes out
+    post_log,  # the post log (its table), second checks, /post-log
     slt_digest,
     waiting,
     reachability,

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.declarations import Reader, Record, Table, first
-from bot.messages import Card
+from bot.messages import Button, Card
 from bot.workflow import Command, Context, Outcome
 from workflows.people_status import runner_line
 
@@ -63,7 +63,13 @@ def list_accounts(_text: str, ctx: Context, out: Outcome) -> None:
         if trusted:
             lines.append(f"Login kept: {acc['credentials_location']}")
         fields.append((f"{acc['id']}: {acc['name']}", "\n".join(lines)))
-    out.tell(Card("School account register", f"{len(accounts)} account(s).", fields=tuple(fields)))
+    # SLT and administrators open an account's post log (workflows/post_log.py) from here.
+    logs = tuple(
+        Button(action="post_log.show", label=f"Post log {acc['id']}", data={"account": acc["id"]})
+        for acc in accounts[:20]
+        if trusted
+    )
+    out.tell(Card("School account register", f"{len(accounts)} account(s).", fields=tuple(fields), buttons=logs))
 
 
 COMMANDS = (Command(name="accounts", summary="see the school's account register", run=list_accounts),)

@@ -22,6 +22,7 @@ from workflows.incidents import kind_label
 from workflows.incidents.cards import alert_card
 from workflows.monitoring_items import ITEMS, item_card, item_line
 from workflows.new_account import approval_card
+from workflows.post_log import second_checks
 from workflows.rota_swaps import SWAPS, swap_card
 
 # How many things /waiting sends as cards at once; the overview lists every one.
@@ -76,6 +77,8 @@ def waiting(ctx: Context) -> list[Waiting]:
             out.append(
                 Waiting("Accounts you were asked to help run", label(a), offer_card(a, ctx), f"offer:{a['id']}:{me.id}")
             )
+    for line, card, key in second_checks(ctx):
+        out.append(Waiting("Posts waiting for a second check", line, card, key))
     if me.is_slt:
         for app in sorted(ctx.find("applications", status="submitted"), key=lambda a: a.get("number", 0)):
             out.append(
