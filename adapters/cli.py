@@ -19,6 +19,7 @@ from adapters.slack.manifest import manifest
 from adapters.slack.settings import slack_settings
 from adapters.status import status
 from adapters.teams.package import write_package
+from bot import records
 from bot.clock import Clock
 from bot.config import Settings
 from bot.core import Core
@@ -82,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument(
-        "--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records"
+        "--what", choices=records.exports(), help="which records"  # every table a workflow declares for export
     )
     exp.add_argument(
         "--person",

@@ -17,6 +17,8 @@ from workflows import (
     home,
     item_reminders,
     leavers,
+    lookout,
+    mentions,
     monitoring_items,
     monitoring_rota,
     new_account,
@@ -47,6 +49,8 @@ MODULES = (
     rota_gaps,  # days with nobody on duty
     monitoring_items,
     item_reminders,  # reminders and escalation for monitoring items
+    mentions,  # /log-post: posts about the school found elsewhere
+    lookout,  # the weekly look-out for posts about the school
     policy_acknowledgement,
     training,
     people,  # a person's record (its table)
