@@ -83,7 +83,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
     exp.add_argument(
-        "--what", choices=records.exports(), help="which records"  # every table a workflow declares for export
+        "--what",
+        choices=records.exports(),
+        help="which records",  # every table a workflow declares for export
     )
     exp.add_argument(
         "--person",

@@ -33,7 +33,8 @@ async def test_a_question_suggests_answering_through_the_school_account() -> Non
     bot = await school()
     await log_post(bot, "eclarke", "question", about="Someone asking on X when the Christmas fair starts")
     told = bot.last("eclarke").body
-    assert "through the school's own account" in told and "The school's accounts: Pennington PTA (@PenningtonPTA)." in told
+    assert "through the school's own account" in told
+    assert "The school's accounts: Pennington PTA (@PenningtonPTA)." in told
     assert "don't answer from a personal account" in told
     assert bot.store.get("mentions", "M-1")["status"] == "recorded"
     await bot.close()

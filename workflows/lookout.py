@@ -29,8 +29,8 @@ from workflows.leavers import gone
 
 LOOKOUTS = "lookouts"  # one record per week that was done, keyed by the week's look-out day ("2026-11-30")
 WHERE_TO_LOOK = (
-    "a web search (news and reviews), local Facebook pages and groups, X, Instagram, TikTok, "
-    "local news websites and parents' forums"
+    "A web search (news and reviews), local Facebook pages and groups, X, Instagram, TikTok, "
+    "local news websites and parents' forums."
 )
 
 
@@ -67,16 +67,16 @@ def result_text(record: Mapping[str, Any], ctx: Context) -> str:
     return f"by {ctx.directory.name(record['done_by'])}, {when(record['done_at'], ctx.settings.school.tz)}: {what}"
 
 
-def lookout_card(week: date | str, ctx: Context, note: str = "") -> Card:
-    """The week's reminder: the search terms, where to look, and its two buttons while it is not done."""
+def lookout_card(week: date | str, ctx: Context, note: str = "", record: Mapping[str, Any] | None = None) -> Card:
+    """The week's reminder: the search terms, where to look, and its two buttons; once the week is
+    done (`record`, its record in `lookouts`), who did it and what they found instead of the buttons."""
     week = date.fromisoformat(str(week))
     terms = ctx.settings.monitoring.search_terms
     fields = (
         ("Search for", "; ".join(f'"{t}"' for t in terms) if terms else f'"{ctx.settings.school.name}"'),
-        ("Where to look", WHERE_TO_LOOK.capitalize() + "."),
+        ("Where to look", WHERE_TO_LOOK),
         ("Week", f"from {day(week)}"),
     )
-    record = ctx.get(LOOKOUTS, week.isoformat())
     if record is not None:
         return Card(
             "This week's look-out: done",
@@ -154,7 +154,7 @@ def _done(record: dict[str, Any], ctx: Context, out: Outcome, *, before: str | N
         expect_version=record.get("version"),
     )
     for pid in {*lookout_people(ctx), ctx.actor.id}:
-        out.send(person(pid), lookout_card(record["id"], ctx), key=key(record["id"], pid), replace=True)
+        out.send(person(pid), lookout_card(record["id"], ctx, record=record), key=key(record["id"], pid), replace=True)
 
 
 def _new(week: date, ctx: Context) -> dict[str, Any]:
@@ -168,11 +168,9 @@ def nothing(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     if record is not None:
         raise AlreadyDecided(f"This week's look-out was already recorded {result_text(record, ctx)}. Thank you.")
     record = {**_new(week, ctx), "mentions": []}
-    # The look-out card is updated in place; the reply is the same card (written before the others').
     _done(record, ctx, out, before=None)
-    out.tell(
-        Card("Look-out recorded", "Thank you: nothing found this week is recorded, and SLT will see it.", tone="success")
-    )
+    told = "Thank you: nothing found this week is recorded, and SLT will see it in their weekly digest."
+    out.tell(Card("Look-out recorded", told, tone="success"))
 
 
 def found(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
@@ -200,7 +198,8 @@ def waiting(ctx: Context) -> list[tuple[str, str, Card, str]]:
     k = key(week, ctx.actor.id)
     if not ctx.reminded(k) or ctx.get(LOOKOUTS, week.isoformat()) is not None:
         return []
-    return [("Weekly look-out", f"look-out for posts about the school, week from {day(week)}", lookout_card(week, ctx), k)]
+    line = f"look-out for posts about the school, week from {day(week)}"
+    return [("Weekly look-out", line, lookout_card(week, ctx), k)]
 
 
 def digest_line(ctx: Context, since: datetime) -> tuple[str, str] | None:
