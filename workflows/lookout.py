@@ -212,7 +212,8 @@ def digest_line(ctx: Context, since: datetime) -> tuple[str, str] | None:
         return None  # the school turned the look-out off
     heading = "Look-out for posts about the school"
     if record is None:
-        return heading, f"Week from {day(week)}: not done."
+        sent = any(ctx.reminded(key(week, pid)) for pid in lookout_people(ctx))
+        return heading, f"Week from {day(week)}: not done" + ("." if sent else " (nobody was reminded that week).")
     return heading, f"Week from {day(week)}: done {result_text(record, ctx)}."
 
 
