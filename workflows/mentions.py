@@ -42,6 +42,9 @@ WHERE = (
     Choice("other", "Somewhere else"),
     Choice(SCHOOL, "One of the school's own accounts"),
 )
+# How a place reads in a sentence or on a card: "Facebook", "X (Twitter)", "a news website".
+WHERE_NAMES = {c.value: c.label if c.value == "x" else c.label.split(" (")[0] for c in WHERE}
+WHERE_NAMES.update(news="a news website", forum="a parents' forum or review site")
 KINDS = (
     Choice("praise", "Praise"),
     Choice("question", "A question"),
@@ -80,7 +83,7 @@ def where_text(m: Mapping[str, Any]) -> str:
     """'Facebook', or what they typed for somewhere else."""
     if m.get("where") == "other":
         return str(m.get("where_other", "somewhere else"))
-    return next((c.label.split(" (")[0] for c in WHERE if c.value == m.get("where")), str(m.get("where")))
+    return WHERE_NAMES.get(str(m.get("where")), str(m.get("where")))
 
 
 # ---- /log-post --------------------------------------------------------------------------
