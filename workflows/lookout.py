@@ -153,7 +153,7 @@ def _done(record: dict[str, Any], ctx: Context, out: Outcome, *, before: str | N
         detail=f"{len(record['mentions'])} logged",
         expect_version=record.get("version"),
     )
-    for pid in {*lookout_people(ctx), ctx.actor.id}:
+    for pid in sorted(p for p in {*lookout_people(ctx), ctx.actor.id} if ctx.reminded(key(record["id"], p))):
         out.send(person(pid), lookout_card(record["id"], ctx, record=record), key=key(record["id"], pid), replace=True)
 
 
