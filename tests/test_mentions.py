@@ -72,7 +72,9 @@ async def test_an_abusive_post_starts_report_abuse_with_what_was_said_filled_in(
     # Danger, kind, targets, poster, done: where, the evidence and the link are filled in already.
     await bot.answer_all("eclarke", "no", "offensive", "2", "public", "nothing")
     summary = text(bot.last("eclarke"))
-    assert "Somewhere else" in summary or "X (Twitter)" in summary
+    assert "Where (not a school account) X (Twitter)" in summary
+    assert "What was seen A post on X (Twitter): https://x.example/status/9 calling Mr Reid names" in summary
+    assert "Links https://x.example/status/9" in summary
     await bot.say("eclarke", "submit")
     incident = bot.store.find("incidents", reporter="eclarke")[-1]
     shown = str(incident)
