@@ -55,11 +55,7 @@ KINDS = (
 )
 KIND_NAMES = {c.value: c.label.removeprefix("A ").split(" (")[0].lower() for c in KINDS}
 TO_SLT = ("concern", "misleading")
-DECISIONS = {
-    "respond": "Respond through the school account",
-    "leave": "Leave it",
-    "escalate": "Escalate",
-}
+DECISIONS = {"respond": "Respond through the school account", "leave": "Leave it", "escalate": "Escalate"}
 
 not_blank = filled("Please write a few words, so the record makes sense to whoever reads it later.")
 
