@@ -160,7 +160,7 @@ async def records_command(settings: Settings, command: str, args: argparse.Names
             raise PolicybotError(f"{path}: {exc} Nothing was imported.") from None
     if command == "export" and bool(args.what) == bool(args.person):
         raise PolicybotError(
-            "Say what to export: --what accounts|applications|incidents|items|audit|people, "
+            f"Say what to export: --what {'|'.join(records.exports())}, "
             "or --person NAME for everything about one person."
         )
     if command == "export":

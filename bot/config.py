@@ -167,6 +167,7 @@ RETENTION_DEFAULTS = {
     "accounts": 2190,
     "incidents": 2190,
     "items": 730,
+    "mentions": 730,
     "people": 2190,
     "dnp": 0,
     "posts": 2190,

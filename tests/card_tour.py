@@ -166,12 +166,22 @@ async def tour(bot: TestBot, clicks: list[tuple[str, Button, list[Outbound]]] | 
     t.clicked.add(("treid", not_yet.action, tuple(sorted(not_yet.data.items()))))
     await bot.click("treid", not_yet)
     await t.finish("treid")
+    await bot.answer_all(STAFF, "/log-post", "facebook", "A post saying the school is closing", "misleading")
+    await t.finish(STAFF)
+    escalate = next(b for b in bot.last(SLT).buttons if b.action == "mentions.escalate")
+    t.clicked.add((SLT, escalate.action, tuple(sorted(escalate.data.items()))))
+    await bot.click(SLT, escalate)
+    await t.finish(SLT)
+    await bot.answer_all(STAFF, "/log-post", "facebook", "A worried thread about the crossing", "concern")
+    await t.finish(STAFF)
     await t.click_everything()
     # A draft left unfinished, then the scheduler's days: reminders, chasers, expiries.
     await bot.say(STAFF, "/new-account")
     for _ in range(8):
         bot.clock.advance(timedelta(hours=13))
         await bot.tick()
+    bot.clock.advance(timedelta(hours=15))  # Monday 09:00: the weekly look-out and the digest
+    await bot.tick()
     await t.click_everything()
     # Details of an incident opened again after it was closed offer to reopen it.
     t.clicked = {c for c in t.clicked if c[1] != "incidents.show"}

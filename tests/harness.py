@@ -236,3 +236,13 @@ def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
         env=env,
         timeout=120,
     )
+
+
+async def log_post(
+    bot: TestBot, who: str, kind: str, *, about: str = "A post about the school", where: str = "facebook"
+) -> str:
+    """`who` logs a public post about the school found elsewhere (/log-post); returns its number.
+    An abusive one leaves /report-abuse started for them."""
+    before = len(bot.store.all("mentions"))
+    await bot.answer_all(who, "/log-post", where, about, kind, "submit")
+    return f"M-{before + 1}"

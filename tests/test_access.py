@@ -24,7 +24,7 @@ from bot.engine import NotRecognised
 from bot.errors import NotAllowed
 from bot.messages import Inbound, role
 from bot.store import iter_tables
-from tests.harness import TestBot, add_account, person_record, put_person, read_policy, report_abuse
+from tests.harness import TestBot, add_account, log_post, person_record, put_person, read_policy, report_abuse
 
 SLACK = {
     "swhitfield": "U0SW",
@@ -74,6 +74,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
         await bot.say("eclarke", "yes")
     await bot.say("eclarke", "submit")
     incident = await report_abuse(bot, "treid")
+    mention = await log_post(bot, "treid", "concern")  # a post found elsewhere, waiting for SLT's choice
     # David Okafor (SLT in the configuration) left yesterday.
     async with bot.store.transaction() as tx:
         put_person(tx, "dokafor", person_record(leaving="2026-11-24"))
@@ -81,7 +82,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     await bot.answer_all("eclarke", "/post-check", "Sports day", "yes", "Zoe Amos, Year 4", "no", "1", "1")
     await bot.answer_all("eclarke", *["yes"] * 2, "1", *["yes"] * 3, "submit")
     assert bot.store.get("posts", "P-1")["status"] == "waiting"  # for a second check
-    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1"}
+    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1", "mention": mention}
 
 
 async def school_accounts(bot: TestBot) -> None:
@@ -104,6 +105,9 @@ TABLE = [
     ("take an incident", action("incidents.own", incident="incident"), {"slt"}),
     ("close an incident", action("incidents.close", incident="incident"), {"slt"}),
     ("list incidents", command("/incidents"), {"slt"}),
+    ("respond to a post found elsewhere", action("mentions.respond", mention="mention"), {"slt"}),
+    ("leave a post found elsewhere", action("mentions.leave", mention="mention"), {"slt"}),
+    ("escalate a post found elsewhere", action("mentions.escalate", mention="mention"), {"slt"}),
     ("edit the rota", command("/rota-set"), {"admin"}),
     ("record training", command("/training"), {"admin"}),
     ("record a leaver", command("/leaver"), {"slt", "admin"}),

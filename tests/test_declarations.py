@@ -136,6 +136,8 @@ def test_the_shipped_modules_declare_every_table_the_records_tools_handle() -> N
         "applications",
         "incidents",
         "items",
+        "mentions",
+        "lookouts",
         "people",
         "posts",
         "audit",

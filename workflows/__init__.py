@@ -18,6 +18,8 @@ from workflows import (
     home,
     item_reminders,
     leavers,
+    lookout,
+    mentions,
     monitoring_items,
     monitoring_rota,
     new_account,
@@ -52,6 +54,8 @@ MODULES = (
     rota_gaps,  # days with nobody on duty
     monitoring_items,
     item_reminders,  # reminders and escalation for monitoring items
+    mentions,  # /log-post: posts about the school found elsewhere
+    lookout,  # the weekly look-out for posts about the school
     policy_acknowledgement,
     training,
     training_expiry,  # training that lapses: reminders, /training-status, the digest's line

@@ -15,6 +15,7 @@ from bot.messages import Button, Card
 from bot.people import fold
 from bot.timefmt import day, when
 from bot.workflow import Command, Context, Outcome
+from workflows import lookout, mentions
 from workflows.accounts import active_accounts, every_account, get_account, label
 from workflows.application_decision import create_card
 from workflows.handover_cards import handover_card, offer_card
@@ -109,6 +110,7 @@ def waiting(ctx: Context) -> list[Waiting]:
                 out.append(
                     Waiting("Accounts to transfer or close", label(a), handover_card(a, ctx), f"handover:{a['id']}")
                 )
+    out += [Waiting(*w) for w in (*lookout.waiting(ctx), *mentions.waiting(ctx))]  # the weekly look-out, /log-post
     return out
 
 
