@@ -150,6 +150,14 @@ async def read_policy(core: Core, *people: str) -> None:
         )
 
 
+async def answer_disclaimer(core: Core, *people: str, answer: str = "none") -> None:
+    """Each person answers /disclaimer ("none": no personal account of theirs names the school)."""
+    version = core.settings.school.policy_version
+    for pid in people:
+        data = {"disclaimer": pid, "answer": answer, "policy_version": version}
+        await core.handle(Inbound("test", pid, "action", action="disclaimer.answer", data=data))
+
+
 # When the sample school's staff read the policy and were trained, in the records made by hand below.
 READ_AT = "2026-11-20T09:00:00+00:00"
 

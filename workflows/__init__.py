@@ -13,6 +13,7 @@ from workflows import (
     account_setup,
     accounts,
     application_decision,
+    disclaimer,
     dnp_keeping,
     home,
     item_reminders,
@@ -23,6 +24,7 @@ from workflows import (
     people,
     photo_check,
     policy_acknowledgement,
+    policy_review,
     reachability,
     rota_gaps,
     rota_swaps,
@@ -48,6 +50,8 @@ MODULES = (
     monitoring_items,
     item_reminders,  # reminders and escalation for monitoring items
     policy_acknowledgement,
+    policy_review,  # the policy's own review: /policy's dates, SLT's reminders
+    disclaimer,  # /disclaimer: personal accounts that name the school
     training,
     people,  # a person's record (its table)
     leavers,
