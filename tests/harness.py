@@ -177,6 +177,12 @@ def person_record(
     return doc
 
 
+def put_disclaimer(tx: Any, pid: str, answer: str = "none", version: str = "2025-1", on: str = READ_AT) -> None:
+    """Write a person's /disclaimer answer (workflows/disclaimer.py) given at `on` (UTC ISO) inside an open
+    transaction, for tests about something else that tick past the day everyone is first asked."""
+    tx.put("disclaimers", pid, {"answer": answer, "policy_version": version, "at": on, "date": on[:10]})
+
+
 def ready_record(version: str = "2025-1") -> dict[str, Any]:
     """The record of someone ready to run an account: read the current policy and trained."""
     return person_record(read=version, trained=READ_AT[:10])
