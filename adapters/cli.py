@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.core import Core
 from bot.errors import PolicybotError
 from bot.files import check_outside, write_private
+from bot.records import exports
 from bot.registry import default_registry
 
 
@@ -81,9 +82,7 @@ def _parser() -> argparse.ArgumentParser:
         help="move the data folder there now aside (kept, not deleted) and put the backup in its place",
     )
     exp = sub.add_parser("export", parents=[common], help="write records to a file for SLT, governors or an inspection")
-    exp.add_argument(
-        "--what", choices=("accounts", "applications", "incidents", "items", "audit", "people"), help="which records"
-    )
+    exp.add_argument("--what", choices=exports(), help="which records")  # every table a workflow declares for export
     exp.add_argument(
         "--person",
         metavar="NAME",

@@ -370,10 +370,9 @@ def join(ctx: Context, pid: str, card: Card) -> Card:
     if found is None:
         return card
     mine = found[1]
-    also = "Also: has the disclaimer been added?" if mine.title == CONFIRM_TITLE else "Also, about personal accounts:"
     return Card(
         card.title,
-        f"{card.body}\n\n{also}\n\n{mine.body}",
+        f"{card.body}\n\nAlso, about personal social media accounts:\n\n{mine.body}",
         fields=(*card.fields, *mine.fields),
         buttons=(*card.buttons, *mine.buttons),
         tone=card.tone,
