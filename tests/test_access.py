@@ -78,7 +78,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     async with bot.store.transaction() as tx:
         put_person(tx, "dokafor", person_record(leaving="2026-11-24"))
     app = bot.store.all("applications")[0]["id"]
-    return bot, {"application": app, "incident": incident}
+    return bot, {"application": app, "incident": incident, "emma": "eclarke"}
 
 
 async def school_accounts(bot: TestBot) -> None:
@@ -107,6 +107,8 @@ TABLE = [
     ("view the do-not-publish list", command("/dnp-list"), {"slt", "admin"}),
     ("change the do-not-publish list", command("/dnp-add"), {"slt", "admin"}),
     ("see who has not read the policy", command("/policy-status"), {"slt", "admin"}),
+    # A person's /disclaimer answer is theirs alone: a click naming Emma is refused to everyone else, SLT included.
+    ("answer someone else's disclaimer question", action("disclaimer.answer", disclaimer="emma"), set()),
 ]
 PERSONAS = {"staff": "jbennett", "leaver (SLT who has left)": "dokafor", "SLT": "swhitfield", "administrator": "pshah"}
 ROLES = {"jbennett": set(), "dokafor": set(), "swhitfield": {"slt"}, "pshah": {"admin"}}

@@ -216,14 +216,14 @@ def answer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:
     """A click on one of the answers: recorded for the person it was asked of, if that is who clicked."""
     pid = str(data.get("disclaimer", ""))
     value = str(data.get("answer", ""))
-    if not pid or value not in ANSWERS:
-        raise Expired("That button is from an older message and no longer works. Type /disclaimer to answer.")
-    if pid != ctx.actor.id:
+    if pid and pid != ctx.actor.id:
         raise NotAllowed(
             "That question was asked of someone else: only they can answer for their own personal accounts. "
             "Type /disclaimer to give your own answer.",
             why=f"answer for {pid}",
         )
+    if not pid or value not in ANSWERS:
+        raise Expired("That button is from an older message and no longer works. Type /disclaimer to answer.")
     version = ctx.settings.school.policy_version
     if str(data.get("policy_version", "")) != version:
         note = (
