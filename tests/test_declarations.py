@@ -131,7 +131,15 @@ def test_a_table_has_one_owner() -> None:
 
 def test_the_shipped_modules_declare_every_table_the_records_tools_handle() -> None:
     registry = default_registry()
-    assert set(records.exports(registry)) == {"accounts", "applications", "incidents", "items", "people", "disclaimers", "audit"}
+    assert set(records.exports(registry)) == {
+        "accounts",
+        "applications",
+        "incidents",
+        "items",
+        "people",
+        "disclaimers",
+        "audit",
+    }
     # Every kind the configuration gives a retention period is a declared table that says when it starts.
     assert {name for name, t in registry.tables.items() if t.retention is not None} == set(RETENTION_DEFAULTS)
     assert [g.name for g in registry.guards] == ["left the school"]

@@ -196,7 +196,10 @@ async def test_mondays_remind_once_and_ride_on_the_policy_reminder(tmp_path: Pat
     # Tom has not read the policy either: one card on Monday carries both, with both sets of buttons.
     assert [c.title for c in new["treid"]] == ["Please read the social media policy"]
     both = new["treid"][0]
-    assert "Also, about personal social media accounts:" in both.body and ("Suggested wording to copy", WORDING) in both.fields
+    assert (
+        "Also, about personal social media accounts:" in both.body
+        and ("Suggested wording to copy", WORDING) in both.fields
+    )
     assert [b.label for b in both.buttons] == [
         "Show the full policy",
         "I have read and understood it",

@@ -87,7 +87,7 @@ async def test_slt_are_reminded_a_month_before_on_the_day_and_weekly_after_each_
     await again.tick()
     assert review_cards(again) == [TODAY]
     await again.say("eclarke", "/policy")
-    assert "was due for review on Mon 21 Dec 2026" in again.last("eclarke").body
+    assert "is due for review today, Mon 21 Dec 2026" in again.last("eclarke").body
     for week in (1, 2):
         again.clock.advance(timedelta(days=3))
         await again.tick()
@@ -96,6 +96,8 @@ async def test_slt_are_reminded_a_month_before_on_the_day_and_weekly_after_each_
         await again.tick()
         await again.tick()
         assert review_cards(again).count(OVERDUE) == week
+    await again.say("eclarke", "/policy")
+    assert "was due for review on Mon 21 Dec 2026" in again.last("eclarke").body
     overdue = [c for c in again.outbox.cards("swhitfield") if c.title == OVERDUE]
     assert "That was 1 week ago" in overdue[0].body and "That was 2 weeks ago" in overdue[1].body
     await again.close()

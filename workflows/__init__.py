@@ -14,6 +14,7 @@ from workflows import (
     accounts,
     application_decision,
     disclaimer,
+    disclaimer_reminders,
     dnp_keeping,
     home,
     item_reminders,
@@ -52,6 +53,7 @@ MODULES = (
     policy_acknowledgement,
     policy_review,  # the policy's own review: /policy's dates, SLT's reminders
     disclaimer,  # /disclaimer: personal accounts that name the school
+    disclaimer_reminders,  # its asks and Monday reminders
     training,
     people,  # a person's record (its table)
     leavers,

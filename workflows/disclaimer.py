@@ -16,8 +16,7 @@ to confirm (or on Monday, if that comes first) and each Monday after, and counte
 Everyone employed by the school with no leaving recorded is asked by a card on a working day
 from 08:00: once, again when `[school] policy_version` changes, and again
 `[records] disclaimer_every_months` after their last answer (0: only on a version change).
-Anyone not done is reminded on Mondays; someone the policy's Monday reminder also goes to
-gets one card with both (`join`). At most one of these cards a day reaches a person.
+Anyone not done is reminded on Mondays (the reminders: workflows/disclaimer_reminders.py).
 /policy-status, the weekly digest and `policybot export --what disclaimers` show the answers.
 """
 
@@ -27,14 +26,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.calendar import is_working_day, next_working_day
+from bot.calendar import next_working_day
 from bot.declarations import Reader, Record, Table, moment
 from bot.errors import Expired, NotAllowed
-from bot.messages import Button, Card, person
+from bot.messages import Button, Card
 from bot.timefmt import day
-from bot.workflow import REMINDERS, Command, Context, Outcome
+from bot.workflow import Command, Context, Outcome
 from workflows import people
-from workflows.policy_acknowledgement import monday_card_due, weekly_slot
 from workflows.policy_review import add_months
 
 TABLE = "disclaimers"
@@ -164,14 +162,14 @@ def confirm_card(ctx: Context, pid: str, note: str = "") -> Card:
     )
 
 
-def _card_for(ctx: Context, pid: str, note: str = "") -> Card:
+def card_for(ctx: Context, pid: str, note: str = "") -> Card:
     """The question the person needs now: the three answers, or the confirmation after "will add"."""
     if why_ask(ctx, pid) is None and answer_of(ctx, pid).get("answer") == WILL_ADD:
         return confirm_card(ctx, pid, note)
     return ask_card(ctx, pid, note)
 
 
-def _ask_note(ctx: Context, pid: str, why: str) -> str:
+def ask_note(ctx: Context, pid: str, why: str) -> str:
     record = answer_of(ctx, pid)
     version = ctx.settings.school.policy_version
     if why == "first":
@@ -297,86 +295,7 @@ def show(_text: str, ctx: Context, out: Outcome) -> None:
         )
         out.tell(ask_card(ctx, me, note))
         return
-    out.tell(_card_for(ctx, me))
-
-
-# ---- reminders --------------------------------------------------------------------------------
-
-
-def _asking_time(ctx: Context) -> bool:
-    """From 08:00 on a working day, or on a Monday (when the weekly reminders go)."""
-    today = ctx.today
-    return ctx.local_now.hour >= 8 and (is_working_day(today, ctx.settings.school.nation) or today.weekday() == 0)
-
-
-def _sent_today(ctx: Context, key: str) -> bool:
-    sent = moment((ctx.get(REMINDERS, key) or {}).get("at"))
-    return sent is not None and sent.astimezone(ctx.settings.school.tz).date() == ctx.today
-
-
-def _due(ctx: Context, pid: str) -> tuple[str, Card] | None:
-    """The one card (with its reminder key) due for the person now, or None: at most one a day."""
-    if not asked(ctx, pid) or not _asking_time(ctx):
-        return None
-    version = ctx.settings.school.policy_version
-    record = answer_of(ctx, pid)
-    why = why_ask(ctx, pid)
-    ask = f"disclaimer-ask:{version}:{why}:{pid}"
-    confirm = f"disclaimer-confirm:{pid}:{record.get('at')}"
-    keys = []
-    if why is not None:
-        keys.append(ask)
-    elif record.get("answer") != WILL_ADD:
-        return None  # answered, and an all-clear
-    elif confirm_day(date.fromisoformat(record["date"]), ctx.settings.school.nation) == ctx.today:
-        keys.append(confirm)
-    slot = weekly_slot(ctx)
-    if slot is not None and record.get("date") != ctx.today.isoformat():
-        keys.append(f"disclaimer-remind:{slot}:{version}:{pid}")
-    if any(_sent_today(ctx, key) for key in keys):
-        return None
-    key = next((k for k in keys if not ctx.reminded(k)), None)
-    if key is None:
-        return None
-    if key == ask:
-        return key, ask_card(ctx, pid, _ask_note(ctx, pid, str(why)))
-    if key == confirm:
-        return key, confirm_card(ctx, pid, "A reminder.")
-    if why is None:
-        return key, confirm_card(ctx, pid, "A weekly reminder.")
-    return key, ask_card(ctx, pid, "A weekly reminder: you have not yet answered this question.")
-
-
-def reminders(ctx: Context) -> list[tuple[str, Outcome]]:
-    """The first ask, the ask again (new version, or months after), the confirmation, and Monday's reminder."""
-    due = []
-    for pid in staff(ctx):
-        found = _due(ctx, pid)
-        if found is None:
-            continue
-        key, card = found
-        out = Outcome(actor="policybot")
-        if not monday_card_due(ctx, pid):
-            out.send(person(pid), card)
-        # else: the policy's Monday reminder goes to them in this same tick and carries this card (`join`).
-        due.append((key, out))
-    return due
-
-
-def join(ctx: Context, pid: str, card: Card) -> Card:
-    """The policy's Monday reminder `card` for `pid`, with this question added when one is due for them,
-    so one card carries both."""
-    found = _due(ctx, pid)
-    if found is None:
-        return card
-    mine = found[1]
-    return Card(
-        card.title,
-        f"{card.body}\n\nAlso, about personal social media accounts:\n\n{mine.body}",
-        fields=(*card.fields, *mine.fields),
-        buttons=(*card.buttons, *mine.buttons),
-        tone=card.tone,
-    )
+    out.tell(card_for(ctx, me))
 
 
 # ---- for SLT and for the person ----------------------------------------------------------------
@@ -438,7 +357,6 @@ COMMANDS = (
 
 ACTIONS = {ACTION: answer}
 
-SCHEDULES = (reminders,)
 DIGEST = (digest_line,)
 
 TABLES = (

@@ -19,7 +19,7 @@ from typing import Any
 from bot.messages import Button, Card, person
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
-from workflows import people, policy_review
+from workflows import disclaimer, people, policy_review
 from workflows.people_status import runner_line
 
 HEADINGS = (
@@ -252,8 +252,6 @@ def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
         )
     else:
         body = f"Everyone has confirmed reading version {version}."
-    from workflows import disclaimer  # here, not at the top: disclaimer imports this module
-
     body += f"\n\nDisclaimers on personal accounts (/disclaimer): {disclaimer.status_text(ctx)}"
     fields = tuple((p.describe(), runner_line(ctx, p.id).split(" - ", 1)[1]) for p in ctx.directory.people)
     out.tell(Card("Policy and training records", body, fields=fields), private=True)
@@ -303,14 +301,14 @@ def _weekly_key(ctx: Context, pid: str) -> str | None:
 
 
 def monday_card_due(ctx: Context, pid: str) -> bool:
-    """True when this tick sends `pid` the Monday reminder (workflows/disclaimer.py adds its question to it)."""
+    """True when this tick sends `pid` the Monday reminder (workflows/disclaimer_reminders.py adds its question)."""
     key = _weekly_key(ctx, pid)
     return key is not None and not ctx.reminded(key)
 
 
 def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     """Each Monday, a reminder to everyone who has not confirmed the current version."""
-    from workflows import disclaimer  # here, not at the top: disclaimer imports this module
+    from workflows.disclaimer_reminders import join  # here, not at the top: it imports this module
 
     if weekly_slot(ctx) is None:
         return []
@@ -326,7 +324,7 @@ def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
             "A weekly reminder: you have not yet confirmed that you have read the school's social media "
             f"policy (version {version}).",
         )
-        out.send(person(pid), disclaimer.join(ctx, pid, card))
+        out.send(person(pid), join(ctx, pid, card))
         due.append((key, out))
     return due
 

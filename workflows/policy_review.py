@@ -104,7 +104,9 @@ def review_line(ctx: Context) -> str:
     c = cycle(ctx)
     if c is None:
         return ""
-    if ctx.today >= c.due:
+    if ctx.today == c.due:
+        return f"This version {_began(c)} and is due for review today, {day(c.due)}."
+    if ctx.today > c.due:
         return f"This version {_began(c)} and was due for review on {day(c.due)}."
     return f"This version {_began(c)} and is next due for review on {day(c.due)}."
 
