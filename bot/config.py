@@ -169,6 +169,7 @@ RETENTION_DEFAULTS = {
     "items": 730,
     "mentions": 730,
     "people": 2190,
+    "disclaimers": 2190,
     "dnp": 0,
     "posts": 2190,
 }

@@ -150,6 +150,14 @@ async def read_policy(core: Core, *people: str) -> None:
         )
 
 
+async def answer_disclaimer(core: Core, *people: str, answer: str = "none") -> None:
+    """Each person answers /disclaimer ("none": no personal account of theirs names the school)."""
+    version = core.settings.school.policy_version
+    for pid in people:
+        data = {"disclaimer": pid, "answer": answer, "policy_version": version}
+        await core.handle(Inbound("test", pid, "action", action="disclaimer.answer", data=data))
+
+
 # When the sample school's staff read the policy and were trained, in the records made by hand below.
 READ_AT = "2026-11-20T09:00:00+00:00"
 
@@ -167,6 +175,12 @@ def person_record(
     if leaving:
         doc["leaving"] = {"date": leaving, "status": leaving_status}
     return doc
+
+
+def put_disclaimer(tx: Any, pid: str, answer: str = "none", version: str = "2025-1", on: str = READ_AT) -> None:
+    """Write a person's /disclaimer answer (workflows/disclaimer.py) given at `on` (UTC ISO) inside an open
+    transaction, for tests about something else that tick past the day everyone is first asked."""
+    tx.put("disclaimers", pid, {"answer": answer, "policy_version": version, "at": on, "date": on[:10]})
 
 
 def ready_record(version: str = "2025-1") -> dict[str, Any]:

@@ -82,7 +82,7 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     await bot.answer_all("eclarke", "/post-check", "Sports day", "yes", "Zoe Amos, Year 4", "no", "1", "1")
     await bot.answer_all("eclarke", *["yes"] * 2, "1", *["yes"] * 3, "submit")
     assert bot.store.get("posts", "P-1")["status"] == "waiting"  # for a second check
-    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1", "mention": mention}
+    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1", "mention": mention, "emma": "eclarke"}
 
 
 async def school_accounts(bot: TestBot) -> None:
@@ -118,6 +118,8 @@ TABLE = [
     # Emma Clarke and Tom Reid run the account: Tom (and no staff member who runs nothing) could too.
     ("confirm a post", action("post_log.confirm", post="post"), {"slt", "admin"}),
     ("see a post log", action("post_log.show", account="account"), {"slt", "admin"}),
+    # A person's /disclaimer answer is theirs alone: a click naming Emma is refused to everyone else, SLT included.
+    ("answer someone else's disclaimer question", action("disclaimer.answer", disclaimer="emma"), set()),
 ]
 PERSONAS = {"staff": "jbennett", "leaver (SLT who has left)": "dokafor", "SLT": "swhitfield", "administrator": "pshah"}
 ROLES = {"jbennett": set(), "dokafor": set(), "swhitfield": {"slt"}, "pshah": {"admin"}}

@@ -358,3 +358,15 @@ def test_secrets_cover_every_front_ends_section(monkeypatch: pytest.MonkeyPatch)
         "xapp-made-up",
         "made-up-password",
     }
+
+
+def test_the_disclaimer_answers_retention_is_read_and_a_mistake_names_the_key(tmp_path: Path) -> None:
+    raw = example()
+    del raw["slack"]
+    assert parse_config(raw, "school.toml", tmp_path).records.retention["disclaimers"] == 2190
+    raw["records"]["retention"]["disclaimers"] = -1
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw, "school.toml", tmp_path)
+    assert "records.retention.disclaimers" in str(caught.value) and "a whole number from 0 to 36500" in str(
+        caught.value
+    )

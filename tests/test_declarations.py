@@ -140,6 +140,7 @@ def test_the_shipped_modules_declare_every_table_the_records_tools_handle() -> N
         "lookouts",
         "people",
         "posts",
+        "disclaimers",
         "audit",
     }
     # Every kind the configuration gives a retention period is a declared table that says when it starts.

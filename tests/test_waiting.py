@@ -10,6 +10,7 @@ from tests.harness import (
     APPLICATION,
     TestBot,
     add_account,
+    answer_disclaimer,
     button,
     person_record,
     put_person,
@@ -40,6 +41,7 @@ def titled(cards: list[Card], start: str) -> Card:
 
 async def test_the_administrator_refused_until_runners_are_trained_finds_the_button_again(strict: TestBot) -> None:
     bot = strict
+    await answer_disclaimer(bot.core, "pshah")  # nothing else waits for her
     await approved(bot)
     await bot.click("pshah", button(bot.last("pshah"), "Record the new account"))
     assert bot.last("pshah").title == "Not yet: training or policy reading needed"
@@ -64,6 +66,7 @@ async def test_the_administrator_refused_until_runners_are_trained_finds_the_but
 
 async def test_each_person_sees_what_waits_for_them_with_its_buttons(bot: TestBot) -> None:
     await add_account(bot)
+    await answer_disclaimer(bot.core, "jbennett")
     await read_policy(bot.core, "eclarke", "treid")
     await bot.answer_all("eclarke", *APPLICATION, "submit")  # A-1 for SLT to decide
     await bot.answer_all("treid", "/report-abuse")  # an unfinished form, and SLT alerted if urgent
@@ -127,6 +130,7 @@ async def test_waiting_in_the_terminal_chat(strict: TestBot) -> None:
 async def test_one_thing_among_many_is_brought_back_on_its_own(strict: TestBot) -> None:
     """In the terminal chat only the last card's buttons are numbered: /waiting A-1 brings that one back last."""
     bot = strict
+    await answer_disclaimer(bot.core, "pshah")
     await approved(bot)
     await bot.answer_all(
         "treid",

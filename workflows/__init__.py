@@ -14,6 +14,8 @@ from workflows import (
     accounts,
     application_chasing,
     application_decision,
+    disclaimer,
+    disclaimer_reminders,
     dnp_keeping,
     home,
     item_reminders,
@@ -28,6 +30,7 @@ from workflows import (
     policy_acknowledgement,
     post_check,
     post_log,
+    policy_review,
     reachability,
     rota_gaps,
     rota_swaps,
@@ -57,6 +60,9 @@ MODULES = (
     mentions,  # /log-post: posts about the school found elsewhere
     lookout,  # the weekly look-out for posts about the school
     policy_acknowledgement,
+    policy_review,  # the policy's own review: /policy's dates, SLT's reminders
+    disclaimer,  # /disclaimer: personal accounts that name the school
+    disclaimer_reminders,  # its asks and Monday reminders
     training,
     training_expiry,  # training that lapses: reminders, /training-status, the digest's line
     people,  # a person's record (its table)

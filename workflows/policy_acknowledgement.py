@@ -19,7 +19,7 @@ from typing import Any
 from bot.messages import Button, Card, person
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
-from workflows import people
+from workflows import disclaimer, people, policy_review
 from workflows.people_status import runner_line
 
 HEADINGS = (
@@ -133,6 +133,8 @@ def policy_card(ctx: Context, note: str = "") -> Card:
         f"Here is a short summary of {ctx.settings.school.name}'s social media policy (version {version}). "
         "Please read the full text too, then confirm."
     )
+    if review := policy_review.review_line(ctx):
+        body += f" {review}"
     return Card(
         "The school's social media policy",
         body,
@@ -250,6 +252,7 @@ def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
         )
     else:
         body = f"Everyone has confirmed reading version {version}."
+    body += f"\n\nDisclaimers on personal accounts (/disclaimer): {disclaimer.status_text(ctx)}"
     fields = tuple((p.describe(), runner_line(ctx, p.id).split(" - ", 1)[1]) for p in ctx.directory.people)
     out.tell(Card("Policy and training records", body, fields=fields), private=True)
 
@@ -286,27 +289,43 @@ def reask_on_change(ctx: Context) -> list[tuple[str, Outcome]]:
     return due
 
 
+def _weekly_key(ctx: Context, pid: str) -> str | None:
+    """The key of this week's reminder to `pid`, or None when none is due (not Monday, read, or left)."""
+    slot = weekly_slot(ctx)
+    if slot is None or people.acknowledged(ctx, pid):
+        return None
+    leaving = people.leaving(ctx, pid)
+    if leaving and leaving.get("date", "9999") <= ctx.today.isoformat():
+        return None  # someone who has left is not asked any more
+    return f"policy-remind:{slot}:{ctx.settings.school.policy_version}:{pid}"
+
+
+def monday_card_due(ctx: Context, pid: str) -> bool:
+    """True when this tick sends `pid` the Monday reminder (workflows/disclaimer_reminders.py adds its question)."""
+    key = _weekly_key(ctx, pid)
+    return key is not None and not ctx.reminded(key)
+
+
 def weekly_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     """Each Monday, a reminder to everyone who has not confirmed the current version."""
-    slot = weekly_slot(ctx)
-    if slot is None:
+    from workflows.disclaimer_reminders import join  # here, not at the top: it imports this module
+
+    if weekly_slot(ctx) is None:
         return []
     version = ctx.settings.school.policy_version
     due = []
     for pid in not_acknowledged(ctx):
-        leaving = people.leaving(ctx, pid)
-        if leaving and leaving.get("date", "9999") <= ctx.today.isoformat():
-            continue  # someone who has left is not asked any more
+        key = _weekly_key(ctx, pid)
+        if key is None or ctx.reminded(key):
+            continue
         out = Outcome(actor="policybot")
-        out.send(
-            person(pid),
-            _ask_card(
-                version,
-                "A weekly reminder: you have not yet confirmed that you have read the school's social media "
-                f"policy (version {version}).",
-            ),
+        card = _ask_card(
+            version,
+            "A weekly reminder: you have not yet confirmed that you have read the school's social media "
+            f"policy (version {version}).",
         )
-        due.append((f"policy-remind:{slot}:{version}:{pid}", out))
+        out.send(person(pid), join(ctx, pid, card))
+        due.append((key, out))
     return due
 
 

@@ -18,6 +18,7 @@ from bot.workflow import Command, Context, Outcome
 from workflows import lookout, mentions
 from workflows.accounts import active_accounts, every_account, get_account, label
 from workflows.application_decision import create_card
+from workflows.disclaimer import waiting_for
 from workflows.handover_cards import handover_card, offer_card
 from workflows.incidents import kind_label
 from workflows.incidents.cards import alert_card
@@ -58,6 +59,8 @@ def waiting(ctx: Context) -> list[Waiting]:
             ),
         )
         out.append(Waiting("Unfinished", f"{name} - last touched {when(d['updated_at'], tz)}", card))
+    if (question := waiting_for(ctx)) is not None:
+        out.append(Waiting("Personal social media", *question))
     runs = {a["id"] for a in active_accounts(ctx) if me.id in a.get("runners", ())}
     for i in sorted((i for i in ctx.find(ITEMS, status="open") if i["account"] in runs), key=lambda i: i["due_at"]):
         card = item_card(
