@@ -82,7 +82,8 @@ async def world() -> tuple[TestBot, dict[str, str]]:
     await bot.answer_all("eclarke", "/post-check", "Sports day", "yes", "Zoe Amos, Year 4", "no", "1", "1")
     await bot.answer_all("eclarke", *["yes"] * 2, "1", *["yes"] * 3, "submit")
     assert bot.store.get("posts", "P-1")["status"] == "waiting"  # for a second check
-    return bot, {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1", "mention": mention, "emma": "eclarke"}
+    ids = {"application": app, "incident": incident, "post": "P-1", "account": "ACC-1", "mention": mention}
+    return bot, {**ids, "emma": "eclarke"}
 
 
 async def school_accounts(bot: TestBot) -> None:
