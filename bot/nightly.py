@@ -235,17 +235,7 @@ class Nightly:
 
     def summary(self) -> dict[str, Any] | None:
         """For /healthz and `policybot status` (None when nightly backups are off)."""
-        if not self.on:
-            return None
-        s = self.state
-        return {
-            "folder": str(self.folder),
-            "last": s.get("last_at"),
-            "last_file": s.get("last_file"),
-            "failed": bool(s.get("failed_at")),
-            "failed_at": s.get("failed_at"),
-            "why": s.get("why", ""),
-        }
+        return summarise(self.folder, self.state) if self.on else None
 
     async def run_forever(self) -> None:
         """Look every minute; anything unexpected is logged and tried again later."""
@@ -263,6 +253,18 @@ class Nightly:
         if self.current is not None:
             with contextlib.suppress(Exception):
                 await self.current
+
+
+def summarise(folder: Path | None, s: dict[str, Any]) -> dict[str, Any]:
+    """What /healthz says of the nightly backups, from what was recorded last (`scheduler/backups`)."""
+    return {
+        "folder": str(folder),
+        "last": s.get("last_at"),
+        "last_file": s.get("last_file"),
+        "failed": bool(s.get("failed_at")),
+        "failed_at": s.get("failed_at"),
+        "why": s.get("why", ""),
+    }
 
 
 def last_words(summary: dict[str, Any], settings: Settings) -> list[str]:

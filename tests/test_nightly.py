@@ -9,11 +9,18 @@ import threading
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 
+import pytest
+from aiohttp import web
+
 from adapters.platforms import load_config
+from adapters.server import build_app
+from bot.clock import Clock
 from bot.config import Backups
+from bot.core import Core
 from bot.nightly import file_name
 from bot.store import Store, backup
-from tests.harness import TestBot, add_account, text
+from tests.harness import RecordingChannel, TestBot, add_account, text
+from tests.test_health import status_config, status_of
 
 # Thursday 3 December 2026, 01:00 in London (GMT): before the 02:30 backup.
 EVENING = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
@@ -222,3 +229,41 @@ async def test_a_stop_while_a_backup_is_written_waits_for_it_and_records_it(tmp_
         assert (store.get("scheduler", "backups") or {}).get("last_file") == "policybot-2026-12-03.tar.gz"
     finally:
         await store.close()
+
+
+async def test_status_and_healthz_show_the_last_backup_and_a_failure_running_or_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = status_config(tmp_path)
+    folder = tmp_path / "backups"
+    text_ = config.read_text(encoding="utf-8").replace("[storage]\n", f'[storage]\nbackup_dir = "{folder}"\n', 1)
+    config.write_text(text_, encoding="utf-8")
+    settings = load_config(config)
+    clock = Clock(EVENING + timedelta(hours=2))
+    core = Core(settings, Store(settings.storage_path), clock)
+    core.add_channel(RecordingChannel())
+    runner = web.AppRunner(await build_app(core), access_log=None)
+    try:
+        await runner.setup()
+        await web.TCPSite(runner, settings.server.host, settings.server.port).start()
+        await core.tick()
+        await core.nightly.look()  # the folder is missing
+        await core.flush()
+        assert await asyncio.to_thread(status_of, config) == 0  # staff can use policybot: working
+        out = capsys.readouterr().out
+        assert f"Nightly backups into {folder}: none made yet." in out
+        assert "The last one FAILED (Thu 3 Dec 2026, 03:00): the folder" in out and "does not exist" in out
+        folder.mkdir()
+        clock.advance(timedelta(hours=1))
+        await core.tick()
+        await core.nightly.look()
+        await core.flush()
+        assert await asyncio.to_thread(status_of, config) == 0
+        out = capsys.readouterr().out
+        assert "last made Thu 3 Dec 2026, 04:00 (policybot-2026-12-03.tar.gz)." in out and "FAILED" not in out
+    finally:
+        await runner.cleanup()
+        await core.close()
+    assert await asyncio.to_thread(status_of, config) == 1  # stopped: still says when the last backup was made
+    out = capsys.readouterr().out
+    assert "policybot serve is not running" in out and "(policybot-2026-12-03.tar.gz)." in out
