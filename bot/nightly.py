@@ -54,7 +54,8 @@ LOOK_EVERY = 60.0  # seconds between looks at the clock
 
 def file_name(night: date) -> str:
     """The name of the backup made on `night` (the school's date)."""
-    return f"policybot-{night.isoformat()}.tar.gz"
+    date_id = night.isoformat()  # a file name, not a message
+    return f"policybot-{date_id}.tar.gz"
 
 
 def write_backup(data: Path, folder: Path, night: date, now: datetime) -> tuple[Path, dict[str, Any]]:
