@@ -200,23 +200,23 @@ class Nightly:
         started = self.now()
         try:
             path, manifest = await asyncio.to_thread(self.write, self.store.path, self.folder, night, started)
-            removed = await asyncio.to_thread(prune, self.folder, self.settings.backups.keep)
-        except (OSError, PolicybotError) as exc:
+        except Exception as exc:  # whatever it was, the administrators hear of it once, and it is tried again
             self._tried = started
             reason = why(exc, self.folder)
-            log.error("the nightly backup into %s failed: %s", self.folder, reason)
+            unexpected = not isinstance(exc, OSError | PolicybotError)
+            log.error("the nightly backup into %s failed: %s", self.folder, reason, exc_info=unexpected)
             told = self.state.get("told") == night.isoformat()
             state = {**self.state, "failed_at": started.isoformat(), "why": reason, "told": night.isoformat()}
             card = None if told else failed_card(self.settings, self.folder, started, reason)
             await self._record(state, card)
             return
         self._tried = None
-        log.info(
-            "nightly backup written to %s (change %s)%s",
-            path,
-            manifest["change"],
-            f"; removed {removed}" * bool(removed),
-        )
+        try:
+            removed = await asyncio.to_thread(prune, self.folder, self.settings.backups.keep)
+        except OSError as exc:  # tonight's backup is made; the old ones are tried again tomorrow
+            log.warning("nightly backup written to %s, but old ones could not be removed: %s", path, exc)
+        else:
+            log.info("nightly backup written to %s (change %s); removed: %s", path, manifest["change"], removed)
         card = working_card(self.settings, path.name, started) if self.state.get("failed_at") else None
         await self._record({"last_at": started.isoformat(), "last_file": path.name, "change": manifest["change"]}, card)
 

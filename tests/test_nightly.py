@@ -267,3 +267,38 @@ async def test_status_and_healthz_show_the_last_backup_and_a_failure_running_or_
     assert await asyncio.to_thread(status_of, config) == 1  # stopped: still says when the last backup was made
     out = capsys.readouterr().out
     assert "policybot serve is not running" in out and "(policybot-2026-12-03.tar.gz)." in out
+
+
+async def test_an_unexpected_error_is_told_too_and_a_file_that_cannot_be_removed_does_not_count_as_a_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "backups"
+    folder.mkdir()
+
+    def broken(data: Path, into: Path, night: object, now: datetime) -> tuple[Path, dict]:
+        raise ValueError("something nobody expected")
+
+    bot = await backed_up(tmp_path, keep=1)
+    bot.core.nightly.write = broken
+    bot.clock.advance(timedelta(hours=2))
+    await bot.core.nightly.look()
+    await bot.core.flush()
+    [card] = told(bot)
+    assert "could not be made: an unexpected error (ValueError)" in card.body
+    assert "Traceback" not in card.body and "nobody expected" not in card.body  # the details are in the log
+    await bot.close()
+
+    def cannot_remove(self: Path) -> None:
+        raise PermissionError(13, "Permission denied", str(self))
+
+    (folder / "policybot-2026-12-01.tar.gz").write_bytes(b"an old one")
+    again = await backed_up(tmp_path, keep=1)
+    again.clock.advance(timedelta(days=1, hours=2))
+    monkeypatch.setattr(Path, "unlink", cannot_remove)
+    await again.core.nightly.look()
+    monkeypatch.undo()
+    await again.core.flush()
+    assert files(folder) == ["policybot-2026-12-01.tar.gz", "policybot-2026-12-04.tar.gz"]
+    assert [c.title for c in told(again)] == ["policybot's nightly backups work again"]  # made: that is what counts
+    assert again.core.health().to_dict()["backups"]["failed"] is False
+    await again.close()
