@@ -18,6 +18,9 @@ from bot.errors import PolicybotError
 
 log = logging.getLogger("policybot")
 GC_YOUNG = 10_000  # new objects between the cyclic collector's young-generation passes in `serve`
+# On a stop, requests being received are given this long to finish (Slack waits 3 s at most), so a client that
+# never finishes sending cannot hold the stop past a service manager's patience (docs/deploy.md: exit within 10 s).
+STOP_WAIT = 5.0
 
 
 def settle_memory() -> None:
@@ -76,7 +79,8 @@ async def serve(settings: Settings, host: str | None, port: int | None, access_l
             )
         core.start_background()
         # A line per request costs more than acknowledging it; refusals are logged by the handlers.
-        runner = web.AppRunner(app) if access_log else web.AppRunner(app, access_log=None)
+        quiet = {} if access_log else {"access_log": None}
+        runner = web.AppRunner(app, shutdown_timeout=STOP_WAIT, **quiet)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()

@@ -15,7 +15,8 @@ from typing import Any
 import aiohttp
 
 from bot.config import Settings
-from bot.health import waiting_in
+from bot.health import read_folder, waiting_in
+from bot.nightly import STATE, last_words, summarise
 from bot.registry import default_registry
 
 WORKING, BROKEN, UNKNOWN = 0, 1, 2
@@ -90,6 +91,21 @@ def _counts(folder: Path) -> list[str]:
     return [f"Waiting (from the data folder {folder}):", *(f"  {words}: {n}" for words, n in counts.items())]
 
 
+def _backups(settings: Settings, health: Any) -> list[str]:
+    """The nightly backups: from /healthz while serve runs, else from what the data folder last recorded."""
+    folder = settings.backups.folder
+    if folder is None:
+        return ["  Nightly backups: off ([storage] backup_dir is empty); see docs/deploy.md, Nightly backups."]
+    summary = health.get("backups") if isinstance(health, dict) else None
+    if not isinstance(summary, dict):
+        try:
+            tables = read_folder(settings.storage_path) if settings.storage_path.is_dir() else None
+        except (OSError, ValueError):
+            tables = None
+        summary = summarise(folder, (tables.get(*STATE) if tables is not None else None) or {})
+    return last_words(summary, settings)
+
+
 async def status(settings: Settings, within: float = ASK_WITHIN) -> int:
     """Print the state of each part and what is waiting; return WORKING, BROKEN or UNKNOWN."""
     host, port = settings.server.host, settings.server.port
@@ -121,6 +137,7 @@ async def status(settings: Settings, within: float = ASK_WITHIN) -> int:
             lines.append(f"  {'ok     ' if ok else 'BROKEN '} {label}: {what}")
             if not ok and todo:
                 lines.append(f"          {todo}")
+    lines += _backups(settings, found if state == "running" else None)
     lines += _counts(settings.storage_path)
     print("\n".join(lines))
     return code

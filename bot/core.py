@@ -24,6 +24,7 @@ from bot.errors import NotRecognised, NotSaved, StoreUnavailable, reference
 from bot.front_end import OwnRecords
 from bot.health import Health, HealthLimits, Link, delivery_part, link_part, scheduler_part, store_part
 from bot.messages import Card, Inbound, Outbound, Recipient, role
+from bot.nightly import Nightly
 from bot.people import Directory
 from bot.priority import Backlog, Priority
 from bot.registry import Registry, default_registry
@@ -139,6 +140,7 @@ class Core:
         self._started = self.clock.now()
         self._ticked_at: datetime | None = None
         self._links: dict[str, Link] = {}
+        self.nightly = Nightly(settings, store, self.clock.now, self.delivery.kick, self.priority.give_way)
 
     @classmethod
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
@@ -343,7 +345,7 @@ class Core:
             delivery_part(now, self.delivery.waiting(), self.delivery.oldest(), self.limits.outbox),
             *(link_part(now, link, self.limits.link) for link in self._links.values()),
         ]
-        return Health(parts, self.counts())
+        return Health(parts, self.counts(), self.nightly.summary())
 
     def records(self, platform: str, tables: Iterable[str]) -> OwnRecords:
         """A front end's own records: `tables` only, plus who it cannot reach (see bot/front_end.py)."""
@@ -373,6 +375,8 @@ class Core:
         """Start the delivery loop and the scheduler (for `policybot serve`)."""
         self._tasks.append(asyncio.create_task(self.delivery.run()))
         self._tasks.append(asyncio.create_task(self._tick_forever(tick_interval)))
+        if self.nightly.on:
+            self._tasks.append(asyncio.create_task(self.nightly.run_forever()))
 
     async def close(self) -> None:
         """Finish the work acknowledged and the alerts under way, stop the background tasks, close the store."""
@@ -386,4 +390,5 @@ class Core:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        await self.nightly.finish()
         await self.store.close()

@@ -70,6 +70,7 @@ class Health:
 
     parts: list[Part]
     counts: dict[str, int] = field(default_factory=dict)
+    backups: dict[str, Any] | None = None  # the nightly backups (bot/nightly.py); a failed one is not broken
 
     @property
     def ok(self) -> bool:
@@ -82,6 +83,7 @@ class Health:
             "broken": [p.name for p in self.parts if not p.ok],
             "parts": {p.name: {"ok": p.ok, "state": p.state} for p in self.parts},
             **self.counts,
+            **({"backups": self.backups} if self.backups is not None else {}),
         }
 
 

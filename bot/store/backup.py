@@ -25,12 +25,11 @@ import re
 import tarfile
 import tempfile
 import time
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.errors import PolicybotError
 from bot.store.audit import missing
@@ -40,6 +39,9 @@ from bot.store.lines import compact, read_lines, seal
 from bot.store.repair import Report, check
 from bot.store.store import Store
 from bot.store.tables import META, Tables
+
+if TYPE_CHECKING:
+    from bot.store.unpack import Limits
 
 MANIFEST = "manifest.json"
 FORMAT = "policybot-backup"
@@ -206,45 +208,11 @@ def _untrusted(path: Path, why: str) -> BackupRefused:
     )
 
 
-def open_archive(path: Path) -> Backup:
-    """Read and verify an archive: only the files a backup holds, plain files, each matching the manifest."""
-    found: dict[str, bytes] = {}
-    try:
-        with tarfile.open(path, mode="r:gz") as tar:
-            for member in tar:
-                name = member.name
-                if not (name == MANIFEST or _allowed(name)):
-                    raise _untrusted(path, f"it holds {name!r}, which policybot's backups never hold")
-                if not member.isfile():
-                    raise _untrusted(path, f"{name} in it is a link or a folder, not a file")
-                if name in found:
-                    raise _untrusted(path, f"it holds {name} twice")
-                fh = tar.extractfile(member)
-                assert fh is not None  # a plain file
-                found[name] = fh.read()
-    except BackupRefused:
-        raise
-    except FileNotFoundError:
-        raise BackupRefused(f"I can't find {path}. Check the file name and folder.") from None
-    except (tarfile.TarError, EOFError, OSError, ValueError, zlib.error):
-        raise _untrusted(
-            path, "it cannot be read as a .tar.gz file (damaged, cut short, or another kind of file)"
-        ) from None
-    try:
-        manifest = json.loads(found.pop(MANIFEST))
-        listed = manifest["members"]
-        assert manifest.get("format") == FORMAT and type(listed) is dict
-        datetime.fromisoformat(manifest["made_at"])
-    except (KeyError, ValueError, TypeError, AssertionError):
-        raise _untrusted(path, "it has no readable manifest.json saying what it holds") from None
-    for name in sorted(set(listed) | set(found)):
-        if name not in found:
-            raise _untrusted(path, f"{name} is listed in its manifest but missing")
-        if name not in listed:
-            raise _untrusted(path, f"it holds {name}, which its manifest does not list")
-        if type(listed[name]) is not dict or listed[name].get("sha256") != hashlib.sha256(found[name]).hexdigest():
-            raise _untrusted(path, f"{name} does not match the checksum in its manifest (changed or damaged)")
-    return Backup(found, manifest)
+def open_archive(path: Path, limits: Limits | None = None) -> Backup:
+    """Read and verify an archive (bot/store/unpack.py): only the files a backup holds, each matching the manifest."""
+    from bot.store.unpack import Limits, read_archive  # it builds on this module's Backup and refusals
+
+    return read_archive(path, limits or Limits())
 
 
 @dataclass
