@@ -75,13 +75,16 @@ employed = false
 """
 
 
-def write_config(tmp: Path, api_url: str, *, socket: bool = False, slt_channel: str = SLT_CHANNEL) -> Path:
-    """A small school configuration whose [slack] points at the fake."""
+def write_config(
+    tmp: Path, api_url: str, *, socket: bool = False, slt_channel: str = SLT_CHANNEL, agreed: str = "2026-09-01"
+) -> Path:
+    """A small school configuration whose [slack] points at the fake (`agreed`: the policy's date, "" for none)."""
     secret = f'app_token = "{APP_TOKEN}"' if socket else f'signing_secret = "{SECRET}"'
     text = f"""
 [school]
 name = "Pennington C of E Primary School"
 policy_version = "2025-1"
+policy_agreed = "{agreed}"
 
 [storage]
 path = "{tmp / "data"}"
@@ -189,6 +192,7 @@ async def open_workspace(
     clock: Clock | None = None,
     front_end: dict[str, Any] | None = None,
     tuning: StoreTuning | None = None,
+    agreed: str = "2026-09-01",
 ) -> Workspace:
     """The workspace, with policybot's clock stopped at START (or `clock`, such as Clock() for real time).
 
@@ -197,7 +201,9 @@ async def open_workspace(
     """
     from adapters.server import build_app
 
-    settings = load_config(write_config(tmp, fake.base_url + "/api/", socket=socket, slt_channel=slt_channel))
+    settings = load_config(
+        write_config(tmp, fake.base_url + "/api/", socket=socket, slt_channel=slt_channel, agreed=agreed)
+    )
     clock = clock or Clock(START)
     core = Core(settings, Store(settings.storage_path, tuning=tuning), clock)
     app = await build_app(core) if front_end is None else await slack_app(core, SlackFrontEnd(core, **front_end))

@@ -36,6 +36,7 @@ CONFIG = """
 [school]
 name = "Pennington C of E Primary School"
 policy_version = "2025-1"
+policy_agreed = "2026-09-01"
 
 [storage]
 path = "data"

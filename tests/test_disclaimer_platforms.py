@@ -50,7 +50,7 @@ async def test_disclaimer_buttons_in_slack(tmp_path: Path, fake: FakeSlack) -> N
         opened.append(c)
         return c
 
-    ws = await open_workspace(tmp_path, fake, client)
+    ws = await open_workspace(tmp_path, fake, client, agreed="")  # no policy_agreed
     try:
         await ws.core.tick()  # Wednesday 10:00: everyone on the staff list is asked
         await ws.core.flush()

@@ -12,7 +12,7 @@ import pytest
 from adapters.platforms import load_config
 from bot.config import Posting
 from bot.messages import Button, Inbound
-from tests.harness import TestBot, add_account, button, school, text
+from tests.harness import TestBot, add_account, button, put_disclaimer, school, text
 
 # The answers of a post that is in order, question by question, after the account (the only one, so chosen).
 DESCRIPTION = "Year 4 relay team at sports day, caption 'Well run, Year 4!' https://example.org/sports"
@@ -42,6 +42,9 @@ async def bot_with(second_check: str = "pupils", path: Path | None = None) -> Te
     bot = TestBot(settings(second_check), path=path)  # type: ignore[arg-type]
     if bot.store.get("accounts", "ACC-1") is None:
         await add_account(bot)
+        async with bot.store.transaction() as tx:  # /disclaimer answered: /waiting shows only what is tested here
+            for p in bot.settings.people:
+                put_disclaimer(tx, p.id)
     return bot
 
 
