@@ -290,7 +290,9 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
         person = slack_person(i)
         # The "New school social media account" button of the help card, as policybot renders it.
         value = button_value(
-            Button("conversation.start", "New school social media account", {"workflow": "new_account"})
+            Button(
+                action="conversation.start", label="New school social media account", data={"workflow": "new_account"}
+            )
         )
         element = {
             "type": "button",

@@ -31,8 +31,10 @@ class CountingHandler(AsyncSocketModeHandler):
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
         start = time.perf_counter()
         response = await run_async_bolt_app(self.app, req)
-        await send_async_response(client, req, response, start)
-        self.front.answered(time.perf_counter() - start, response.status)
+        try:
+            await send_async_response(client, req, response, start)
+        finally:  # counted even when the connection was lost before the ack went (Slack sends it again)
+            self.front.answered(time.perf_counter() - start, response.status)
 
 
 class SocketMode:
