@@ -79,12 +79,16 @@ def slack_person(i: int) -> int:
     return 5 + 2 * (i % ((STAFF - 5) // 2))
 
 
-def write_config(folder: Path, api_url: str, slack: bool) -> Path:
+def write_config(folder: Path, api_url: str, slack: bool, *, variant: str = "", metrics: str = "loopback") -> Path:
+    """The school's configuration; `variant` names another data folder and file (a second policybot beside the
+    first), `metrics` is its [server] metrics."""
     lines = [
         "[school]",
         'name = "Benchmark Primary School"',
+        "[server]",
+        f'metrics = "{metrics}"',
         "[storage]",
-        f"path = {json.dumps(str(folder / 'data'))}",
+        f"path = {json.dumps(str(folder / ('data' + variant)))}",
         "[teams]",
         'app_id = ""',
     ]
@@ -95,7 +99,7 @@ def write_config(folder: Path, api_url: str, slack: bool) -> Path:
         lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}"]
         lines += [f'teams_id = "{teams_id(i)}"'] if on_teams(i) else []
         lines += [f'slack_id = "{slack_id(i)}"'] if on_slack(i) else []
-    path = folder / "bench.toml"
+    path = folder / f"bench{variant}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -146,27 +150,26 @@ ROUNDS = 3
 
 async def in_turns(
     session: aiohttp.ClientSession,
-    base: str,
-    ours: tuple[str, Request],
-    bare: tuple[str, Request],
+    contestants: list[tuple[str, Request, str | None]],
     total: int,
     concurrency: int,
-) -> tuple[Result, Result]:
-    """`total` requests to each of policybot and a bare app, in ROUNDS alternating rounds.
+) -> list[Result]:
+    """`total` requests to each contestant (name, request, the base URL of a policybot to drain, or None for a
+    bare app), in ROUNDS rounds, each contestant taking its turn in every round.
 
-    Each round of policybot's is followed by waiting until it has handled every request
-    and delivered every reply (so none of its work is left to slow the bare app's round).
+    Each round of a policybot's is followed by waiting until it has handled every request
+    and delivered every reply (so none of its work is left to slow the next one's round).
     The results add the rounds up: requests over the seconds spent sending them.
     """
-    mine: list[Result] = []
-    theirs: list[Result] = []
+    rounds: list[list[Result]] = [[] for _ in contestants]
     for n in range(ROUNDS):
         share = total // ROUNDS + (1 if n < total % ROUNDS else 0)
-        r = await closed_loop(ours[0], session, ours[1], share, concurrency)
-        r.drained = await drain(session, base)
-        mine.append(r)
-        theirs.append(await closed_loop(bare[0], session, bare[1], share, concurrency))
-    return combined(mine), combined(theirs)
+        for mine, (name, request, base) in zip(rounds, contestants, strict=True):
+            r = await closed_loop(name, session, request, share, concurrency)
+            if base is not None:
+                r.drained = await drain(session, base)
+            mine.append(r)
+    return [combined(r) for r in rounds]
 
 
 def combined(results: list[Result]) -> Result:
@@ -347,6 +350,7 @@ async def run(quick: bool) -> None:
 
         fake_slack: Any = FakeSlack(check_blocks=False)  # tests check the blocks; here it would slow the load
         slack_runner, slack_url = await start_fake(fake_slack.app())
+        fake_slack.base_url = slack_url  # for the Socket Mode URL it hands out
         api_url = slack_url + "/api/"
     except ImportError:
         fake_slack = slack_runner = None
@@ -358,6 +362,7 @@ async def run(quick: bool) -> None:
     env.update(SLACK_SIGNING_SECRET=secret, SLACK_BOT_TOKEN="xoxb-bench-" + secrets.token_hex(8), NO_PROXY="127.0.0.1")
     config = write_config(folder, api_url, fake_slack is not None)
     rows: list[str] = []
+    scraped = ""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
         # policybot serve
         port = free_port()
@@ -388,32 +393,60 @@ async def run(quick: bool) -> None:
                     f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total
                 )
                 await drain(session, base)
-                # The bare bolt app runs alongside, and the two take turns in rounds (policybot,
-                # its replies, then bolt; three times over), so both meet the machine as it is
-                # then: its speed drifts by a fifth from one minute to the next.
+                # The bare bolt app runs alongside, and they take turns in rounds (policybot, its
+                # replies, policybot with metrics off, its replies, then bolt; three times over), so all
+                # meet the machine as it is then: its speed drifts by a fifth from one minute to the next.
+                off_port = free_port()
+                off_config = write_config(folder, api_url, True, variant="-metrics-off", metrics="off")
+                off = Server(
+                    [*("-m", "adapters.cli", "serve", "--config", str(off_config)), "--port", str(off_port)],
+                    off_port,
+                    env,
+                    folder / "serve-metrics-off.log",
+                )
+                off_base = f"http://127.0.0.1:{off_port}"
                 bolt_port = free_port()
                 bolt = Server(
                     ["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log"
                 )
                 try:
+                    await off.ready(session, "/healthz")
                     await bolt.ready(session, "/slack/events")
+                    off_command, off_click = slack_requests(off_base, secret)
+                    await closed_loop("warm-up", session, off_command, 100, 8)
+                    await drain(session, off_base)
                     bare_command, bare_click = slack_requests(f"http://127.0.0.1:{bolt_port}", secret)
                     await closed_loop("warm-up", session, bare_command, 100, 8)
-                    for kind, mine, theirs, what in (
-                        ("slack_cmd", command, bare_command, "slash commands"),
-                        ("slack_click", click, bare_click, "button clicks"),
+                    for kind, mine, without, theirs, what in (
+                        ("slack_cmd", command, off_command, bare_command, "slash commands"),
+                        ("slack_click", click, off_click, bare_click, "button clicks"),
                     ):
-                        ours[kind], bare[kind] = await in_turns(
+                        ours[kind], ours[kind + "_off"], bare[kind] = await in_turns(
                             session,
-                            base,
-                            (f"Slack {what} (policybot)", mine),
-                            (f"Slack {what} (bare slack-bolt)", theirs),
+                            [
+                                (f"Slack {what} (policybot)", mine, base),
+                                (f"Slack {what} (policybot, metrics off)", without, off_base),
+                                (f"Slack {what} (bare slack-bolt)", theirs, None),
+                            ],
                             total,
                             concurrency,
                         )
                     bare_slack_rss = bolt.rss_mb()
+                    async with session.get(f"{off_base}/metrics") as resp:
+                        assert resp.status == 404, "metrics are off there"
                 finally:
                     bolt.stop()
+                    off.stop()
+                async with session.get(f"{base}/metrics") as resp:
+                    scraped = await resp.text()
+                # Socket Mode: the same requests as envelopes over the fake's WebSocket, policybot (a
+                # second `policybot serve`, connected with an app-level token) and a bare bolt
+                # AsyncSocketModeHandler app taking turns, as above.
+                ours_socket, bare_socket, socket_rss = await socket_mode_runs(
+                    session, folder, api_url, env, fake_slack, total, concurrency
+                )
+                ours.update(ours_socket)
+                bare.update(bare_socket)
             rss = bot.rss_mb()
         finally:
             bot.stop()
@@ -452,10 +485,16 @@ async def run(quick: bool) -> None:
     rows.append(row(bare["teams"], rss=bare_teams_rss))
     if "slack_cmd" in ours:
         rows.append(row(ours["slack_cmd"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_cmd_off"], bare["slack_cmd"]))
         rows.append(row(ours["slack_click"], bare["slack_click"]))
+        rows.append(row(ours["slack_click_off"], bare["slack_click"]))
         rows.append(row(ours["slack_paced"]))
         rows.append(row(bare["slack_cmd"], rss=bare_slack_rss))
         rows.append(row(bare["slack_click"]))
+        rows.append(row(ours["socket_cmd"], bare["socket_cmd"], socket_rss[0]))
+        rows.append(row(ours["socket_click"], bare["socket_click"]))
+        rows.append(row(bare["socket_cmd"], rss=socket_rss[1]))
+        rows.append(row(bare["socket_click"]))
     print("\n".join(rows))
     print(
         "\n'requests/s' counts acknowledgements (what Slack and Teams wait for); "
@@ -466,6 +505,123 @@ async def run(quick: bool) -> None:
         f"The fake connector received {len([c for c in connector.calls if c.method == 'POST'])} Teams messages, "
         f"the fake Slack {len(fake_slack.calls) if fake_slack is not None else 0} Web API calls."
     )
+    if fake_slack is not None:
+        counted = [
+            line
+            for line in scraped.splitlines()
+            if line.startswith(("policybot_requests_total", "policybot_turns_total"))
+        ]
+        print("policybot's own GET /metrics at the end (metrics on):\n    " + "\n    ".join(counted))
+    print(f"Load average at the end: {Path('/proc/loadavg').read_text().strip()}")
+
+
+def socket_requests(fake: Any, app: str) -> tuple[Request, Request]:
+    """The same slash command and click as `slack_requests`, as envelopes down `app`'s Socket Mode connection;
+    answered when the fake has the app's acknowledgement."""
+    from tests.fakes.slack_api import block_actions, command_form
+
+    async def acked(kind: str, payload: dict[str, Any]) -> int:
+        envelope = await fake.send_envelope(kind, payload, app=app)
+        await asyncio.wait_for(asyncio.shield(envelope.acked), timeout=30)
+        return 200
+
+    async def command(_session: aiohttp.ClientSession, i: int) -> int:
+        return await acked("slash_commands", command_form(slack_id(slack_person(i)), "/new-account"))
+
+    async def click(_session: aiohttp.ClientSession, i: int) -> int:
+        person = slack_id(slack_person(i))
+        message, block, element = _new_account_button()
+        return await acked("interactive", block_actions(person, "D0BENCH", message, block, element))
+
+    return command, click
+
+
+def _new_account_button() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """A message with the help card's "New school social media account" button, as policybot renders it."""
+    from adapters.slack.blocks import BUTTON, button_value
+    from bot.messages import Button
+
+    value = button_value(
+        Button(action="conversation.start", label="New school social media account", data={"workflow": "new_account"})
+    )
+    element = {
+        "type": "button",
+        "action_id": f"{BUTTON}.0",
+        "value": value,
+        "text": {"type": "plain_text", "text": "New account"},
+    }
+    message = {"ts": "1700000000.000100", "blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}
+    return message, message["blocks"][0], element
+
+
+async def connected(fake: Any, token: str, server: Server) -> str:
+    """The fake's name for the app with app-level `token`, once it holds a Socket Mode connection open."""
+    for _ in range(300):
+        if server.proc.poll() is not None:
+            raise SystemExit(f"the server stopped at start-up; see {server.log.name}")
+        app = fake._apps.get(token)
+        if app is not None and fake.open_socket(app) is not None:
+            return app
+        await asyncio.sleep(0.1)
+    raise SystemExit(f"{server.log.name}: no Socket Mode connection")
+
+
+async def socket_mode_runs(
+    session: aiohttp.ClientSession,
+    folder: Path,
+    api_url: str,
+    env: dict[str, str],
+    fake: Any,
+    total: int,
+    concurrency: int,
+) -> tuple[dict[str, Result], dict[str, Result], tuple[float, float]]:
+    """policybot serve in Socket Mode and a bare bolt AsyncSocketModeHandler app, on the same fake, in turns."""
+    ours_token, bare_token = "xapp-bench-" + secrets.token_hex(8), "xapp-bare-" + secrets.token_hex(8)
+    config = write_config(folder, api_url, True, variant="-socket")
+    port = free_port()
+    # Socket Mode only: no signing secret, so no /slack/events (it still answers /healthz and /metrics).
+    socket_env = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"} | {"SLACK_APP_TOKEN": ours_token}
+    bot = Server(
+        ["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        port,
+        socket_env,
+        folder / "serve-socket.log",
+    )
+    base = f"http://127.0.0.1:{port}"
+    bolt = Server(
+        ["bench/bare.py", "slack-socket", "0", api_url],
+        0,
+        socket_env | {"SLACK_APP_TOKEN": bare_token},
+        folder / "bare-slack-socket.log",
+    )
+    try:
+        await bot.ready(session, "/healthz")
+        ours_app = await connected(fake, ours_token, bot)
+        bare_app = await connected(fake, bare_token, bolt)
+        command, click = socket_requests(fake, ours_app)
+        bare_command, bare_click = socket_requests(fake, bare_app)
+        await closed_loop("warm-up", session, command, 100, 8)
+        await drain(session, base)
+        await closed_loop("warm-up", session, bare_command, 100, 8)
+        ours: dict[str, Result] = {}
+        bare: dict[str, Result] = {}
+        for kind, mine, theirs, what in (
+            ("socket_cmd", command, bare_command, "slash commands"),
+            ("socket_click", click, bare_click, "button clicks"),
+        ):
+            ours[kind], bare[kind] = await in_turns(
+                session,
+                [
+                    (f"Slack {what} over Socket Mode (policybot)", mine, base),
+                    (f"Slack {what} over Socket Mode (bare slack-bolt)", theirs, None),
+                ],
+                total,
+                concurrency,
+            )
+        return ours, bare, (bot.rss_mb(), bolt.rss_mb())
+    finally:
+        bolt.stop()
+        bot.stop()
 
 
 async def drain(session: aiohttp.ClientSession, base: str, limit: float = 120.0) -> float:
