@@ -153,9 +153,12 @@ async def in_turns(
     contestants: list[tuple[str, Request, str | None]],
     total: int,
     concurrency: int,
+    *,
+    rotate: bool = False,
 ) -> list[Result]:
     """`total` requests to each contestant (name, request, the base URL of a policybot to drain, or None for a
-    bare app), in ROUNDS rounds, each contestant taking its turn in every round.
+    bare app), in ROUNDS rounds, each contestant taking its turn in every round (with `rotate`, starting with
+    the next contestant each round).
 
     Each round of a policybot's is followed by waiting until it has handled every request
     and delivered every reply (so none of its work is left to slow the next one's round).
@@ -164,7 +167,10 @@ async def in_turns(
     rounds: list[list[Result]] = [[] for _ in contestants]
     for n in range(ROUNDS):
         share = total // ROUNDS + (1 if n < total % ROUNDS else 0)
-        for mine, (name, request, base) in zip(rounds, contestants, strict=True):
+        order = list(zip(rounds, contestants, strict=True))
+        if rotate:  # who goes first changes from round to round
+            order = order[n % len(order) :] + order[: n % len(order)]
+        for mine, (name, request, base) in order:
             r = await closed_loop(name, session, request, share, concurrency)
             if base is not None:
                 r.drained = await drain(session, base)
@@ -393,49 +399,46 @@ async def run(quick: bool) -> None:
                     f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total
                 )
                 await drain(session, base)
-                # The bare bolt app runs alongside, and they take turns in rounds (policybot, its
-                # replies, policybot with metrics off, its replies, then bolt; three times over), so all
-                # meet the machine as it is then: its speed drifts by a fifth from one minute to the next.
-                off_port = free_port()
-                off_config = write_config(folder, api_url, True, variant="-metrics-off", metrics="off")
-                off = Server(
-                    [*("-m", "adapters.cli", "serve", "--config", str(off_config)), "--port", str(off_port)],
-                    off_port,
-                    env,
-                    folder / "serve-metrics-off.log",
-                )
-                off_base = f"http://127.0.0.1:{off_port}"
+                # The bare bolt app runs alongside, and they take turns in rounds (each policybot followed by
+                # its replies, then the next; three times over, the order turned round each time), so all meet
+                # the machine as it is then: its speed drifts by a fifth from one minute to the next. Metrics
+                # on and off are compared on two more policybot serve processes, both started now with an
+                # empty store (the first one has the Teams runs' history in its store).
+                on, on_base = policybot(folder, api_url, env, "-metrics-on", "loopback")
+                off, off_base = policybot(folder, api_url, env, "-metrics-off", "off")
                 bolt_port = free_port()
                 bolt = Server(
                     ["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log"
                 )
                 try:
-                    await off.ready(session, "/healthz")
                     await bolt.ready(session, "/slack/events")
-                    off_command, off_click = slack_requests(off_base, secret)
-                    await closed_loop("warm-up", session, off_command, 100, 8)
-                    await drain(session, off_base)
                     bare_command, bare_click = slack_requests(f"http://127.0.0.1:{bolt_port}", secret)
                     await closed_loop("warm-up", session, bare_command, 100, 8)
-                    for kind, mine, without, theirs, what in (
-                        ("slack_cmd", command, off_command, bare_command, "slash commands"),
-                        ("slack_click", click, off_click, bare_click, "button clicks"),
-                    ):
-                        ours[kind], ours[kind + "_off"], bare[kind] = await in_turns(
+                    fresh = {}
+                    for server, url in ((on, on_base), (off, off_base)):
+                        await server.ready(session, "/healthz")
+                        fresh[url] = slack_requests(url, secret)
+                        await closed_loop("warm-up", session, fresh[url][0], 100, 8)
+                        await drain(session, url)
+                    for kind, n, what in (("slack_cmd", 0, "slash commands"), ("slack_click", 1, "button clicks")):
+                        ours[kind], ours[kind + "_on"], ours[kind + "_off"], bare[kind] = await in_turns(
                             session,
                             [
-                                (f"Slack {what} (policybot)", mine, base),
-                                (f"Slack {what} (policybot, metrics off)", without, off_base),
-                                (f"Slack {what} (bare slack-bolt)", theirs, None),
+                                (f"Slack {what} (policybot)", (command, click)[n], base),
+                                (f"Slack {what} (policybot, new store, metrics on)", fresh[on_base][n], on_base),
+                                (f"Slack {what} (policybot, new store, metrics off)", fresh[off_base][n], off_base),
+                                (f"Slack {what} (bare slack-bolt)", (bare_command, bare_click)[n], None),
                             ],
                             total,
                             concurrency,
+                            rotate=True,
                         )
                     bare_slack_rss = bolt.rss_mb()
                     async with session.get(f"{off_base}/metrics") as resp:
                         assert resp.status == 404, "metrics are off there"
                 finally:
                     bolt.stop()
+                    on.stop()
                     off.stop()
                 async with session.get(f"{base}/metrics") as resp:
                     scraped = await resp.text()
@@ -485,8 +488,10 @@ async def run(quick: bool) -> None:
     rows.append(row(bare["teams"], rss=bare_teams_rss))
     if "slack_cmd" in ours:
         rows.append(row(ours["slack_cmd"], bare["slack_cmd"]))
-        rows.append(row(ours["slack_cmd_off"], bare["slack_cmd"]))
         rows.append(row(ours["slack_click"], bare["slack_click"]))
+        rows.append(row(ours["slack_cmd_on"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_cmd_off"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_click_on"], bare["slack_click"]))
         rows.append(row(ours["slack_click_off"], bare["slack_click"]))
         rows.append(row(ours["slack_paced"]))
         rows.append(row(bare["slack_cmd"], rss=bare_slack_rss))
@@ -513,6 +518,19 @@ async def run(quick: bool) -> None:
         ]
         print("policybot's own GET /metrics at the end (metrics on):\n    " + "\n    ".join(counted))
     print(f"Load average at the end: {Path('/proc/loadavg').read_text().strip()}")
+
+
+def policybot(folder: Path, api_url: str, env: dict[str, str], variant: str, metrics: str) -> tuple[Server, str]:
+    """Another `policybot serve` of the same school, with its own (empty) data folder and [server] metrics."""
+    port = free_port()
+    config = write_config(folder, api_url, True, variant=variant, metrics=metrics)
+    server = Server(
+        ["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        port,
+        env,
+        folder / f"serve{variant}.log",
+    )
+    return server, f"http://127.0.0.1:{port}"
 
 
 def socket_requests(fake: Any, app: str) -> tuple[Request, Request]:
