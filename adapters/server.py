@@ -50,9 +50,12 @@ def from_this_machine(request: web.Request) -> bool:
     """
     peer = request.transport.get_extra_info("peername") if request.transport is not None else None
     try:
-        loopback = ipaddress.ip_address(str(peer[0]).split("%")[0]).is_loopback if peer else False
+        address = ipaddress.ip_address(str(peer[0]).split("%")[0]) if peer else None
     except ValueError:
-        loopback = False
+        address = None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # an IPv4 peer of a server listening on "::"
+    loopback = address is not None and address.is_loopback
     return loopback and not any(h in request.headers for h in PROXY_HEADERS)
 
 

@@ -206,9 +206,9 @@ async def test_loopback_answers_this_machine_only_and_never_through_a_proxy(scho
     assert status == 403 and text == 'Metrics are for this machine only ([server] metrics = "loopback").'
     assert (await school.read(Forwarded="for=198.51.100.4"))[0] == 403
     app = school.http.server.app
-    for address in ("::1", "127.0.0.1"):
+    for address in ("::1", "127.0.0.1", "::ffff:127.0.0.1"):
         assert (await metrics(peer(app, address))).status == 200
-    for address in ("192.168.1.20", "10.0.0.5", "2001:db8::1"):
+    for address in ("192.168.1.20", "10.0.0.5", "2001:db8::1", "::ffff:10.0.0.5"):
         with pytest.raises(web.HTTPForbidden):
             await metrics(peer(app, address))
 
