@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
@@ -21,31 +20,21 @@ from bot.metrics import FrontEnd
 PING_INTERVAL = 10.0  # seconds: slack_sdk's ping, and its wait between tries when Slack cannot be reached
 
 
-class Handler(AsyncSocketModeHandler):
-    """bolt's Socket Mode handler, each envelope answered as an HTTP request is: deferrable work gives way while
-    it is (`answering`, the core's request priority), and it is counted (its answer's status and the time until
-    the ack was sent) when metrics are on."""
+class CountingHandler(AsyncSocketModeHandler):
+    """bolt's Socket Mode handler, each envelope counted (its answer's status, and the time until the ack was
+    sent) as a front end's request is."""
 
-    def __init__(
-        self,
-        *args: object,
-        front: FrontEnd | None,
-        answering: Callable[[], contextlib.AbstractContextManager[None]],
-        **kwargs: object,
-    ) -> None:
+    def __init__(self, *args: object, front: FrontEnd, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.front = front
-        self.answering = answering
 
     async def handle(self, client: SocketModeClient, req: SocketModeRequest) -> None:  # type: ignore[override]
-        with self.answering():
-            start = time.perf_counter()
-            response = await run_async_bolt_app(self.app, req)
-            try:
-                await send_async_response(client, req, response, start)
-            finally:  # counted even when the connection was lost before the ack went (Slack sends it again)
-                if self.front is not None:
-                    self.front.answered(time.perf_counter() - start, response.status)
+        start = time.perf_counter()
+        response = await run_async_bolt_app(self.app, req)
+        try:
+            await send_async_response(client, req, response, start)
+        finally:  # counted even when the connection was lost before the ack went (Slack sends it again)
+            self.front.answered(time.perf_counter() - start, response.status)
 
 
 class SocketMode:
@@ -60,19 +49,17 @@ class SocketMode:
         *,
         look_every: float = 5.0,
         front: FrontEnd | None = None,
-        answering: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext,
         ping_interval: float = PING_INTERVAL,
     ) -> None:
         """`link`: where the connection is reported up or down (`Core.link`, for /healthz), looked at every
-        `look_every` seconds; `front`: where each envelope is counted (None: metrics are off); `answering`:
-        around each envelope (`Core.answering`); `ping_interval`: slack_sdk's (see PING_INTERVAL)."""
+        `look_every` seconds; `front`: where each envelope is counted (None: metrics are off);
+        `ping_interval`: slack_sdk's (see PING_INTERVAL)."""
         self.bolt = bolt
         self.app_token = app_token
         self.client = client
         self.link = link
         self.look_every = look_every
         self.front = front
-        self.answering = answering
         self.ping_interval = ping_interval
         self.handler: AsyncSocketModeHandler | None = None
         self._task: asyncio.Task[None] | None = None
@@ -80,14 +67,14 @@ class SocketMode:
 
     async def start(self, _app: web.Application | None = None) -> None:
         """Connect to Slack over a WebSocket, in the background so /healthz answers meanwhile."""
-        self.handler = Handler(
-            self.bolt,
-            self.app_token,
-            web_client=self.client,
-            ping_interval=self.ping_interval,
-            front=self.front,
-            answering=self.answering,
-        )
+        if self.front is None:
+            self.handler = AsyncSocketModeHandler(
+                self.bolt, self.app_token, web_client=self.client, ping_interval=self.ping_interval
+            )
+        else:
+            self.handler = CountingHandler(
+                self.bolt, self.app_token, web_client=self.client, ping_interval=self.ping_interval, front=self.front
+            )
         self._task = asyncio.create_task(self.handler.connect_async())
         if self.link is not None:
             self._watch = asyncio.create_task(self._report(self.handler, self.link))
