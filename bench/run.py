@@ -1,6 +1,6 @@
 """End-to-end benchmark: `policybot serve` against local fakes of Slack and the Bot Framework.
 
-Run by hand from the repository root (takes two or three minutes, then stops by itself):
+Run by hand from the repository root (takes about four minutes, then stops by itself):
 
     python bench/run.py            # the full table
     python bench/run.py --quick    # fewer requests, for a smoke run
@@ -12,8 +12,12 @@ on 127.0.0.1, and drives it with a fixed number of requests at a fixed concurren
 signed Slack slash commands and button clicks, and Teams message activities. The same
 load then goes to a bare slack-bolt app and a bare CloudAdapter echo bot (bench/bare.py),
 so the ratios are from one run on one machine (the bare slack-bolt app takes turns with
-policybot, round by round). The store and scheduler figures come from
-bench/store.py and bench/tick.py. Nothing here contacts a host other than 127.0.0.1.
+policybot, round by round). Two more `policybot serve` processes with empty stores, one with
+`[server] metrics = "off"`, take the same Slack requests in turns, for the cost of metrics; and
+the same requests go over Socket Mode to a third and to a bare bolt Socket Mode app
+(bench/socket_mode.py). bench/load.py holds the loads, the rounds and the server subprocess.
+The store and scheduler figures come from bench/store.py and bench/tick.py. Nothing here
+contacts a host other than 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,33 +28,34 @@ import json
 import os
 import platform
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import (  # noqa: E402
+    Request,
+    Result,
+    Server,
+    closed_loop,
+    drain,
+    free_port,
+    in_turns,
+    paced,
+    row,
+    start_fake,
+)
+from bench.socket_mode import socket_mode_runs  # noqa: E402
 from tests.fakes.bf_connector import FakeConnector  # noqa: E402
 
 STAFF = 200
 TENANT = "9d1e2f3a-0000-4000-8000-00000000beef"  # made up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def teams_id(i: int) -> str:
@@ -102,155 +107,6 @@ def write_config(folder: Path, api_url: str, slack: bool, *, variant: str = "", 
     path = folder / f"bench{variant}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-@dataclass
-class Result:
-    name: str
-    count: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-    drained: float | None = None  # seconds after the last acknowledgement until all was handled and replied to
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds
-
-    def pct(self, p: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000 if len(self.latencies) > 1 else float("nan")
-
-
-Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
-
-
-async def closed_loop(
-    name: str, session: aiohttp.ClientSession, request: Request, total: int, concurrency: int
-) -> Result:
-    """`total` requests, `concurrency` at a time, as fast as the server answers."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-
-    async def worker() -> None:
-        nonlocal errors
-        for i in counter:
-            t = time.perf_counter()
-            status = await request(session, i)
-            latencies.append(time.perf_counter() - t)
-            errors += status >= 300
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, total, errors, time.perf_counter() - start, latencies)
-
-
-ROUNDS = 3
-
-
-async def in_turns(
-    session: aiohttp.ClientSession,
-    contestants: list[tuple[str, Request, str | None]],
-    total: int,
-    concurrency: int,
-    *,
-    rotate: bool = False,
-) -> list[Result]:
-    """`total` requests to each contestant (name, request, the base URL of a policybot to drain, or None for a
-    bare app), in ROUNDS rounds, each contestant taking its turn in every round (with `rotate`, starting with
-    the next contestant each round).
-
-    Each round of a policybot's is followed by waiting until it has handled every request
-    and delivered every reply (so none of its work is left to slow the next one's round).
-    The results add the rounds up: requests over the seconds spent sending them.
-    """
-    rounds: list[list[Result]] = [[] for _ in contestants]
-    for n in range(ROUNDS):
-        share = total // ROUNDS + (1 if n < total % ROUNDS else 0)
-        order = list(zip(rounds, contestants, strict=True))
-        if rotate:  # who goes first changes from round to round
-            order = order[n % len(order) :] + order[: n % len(order)]
-        for mine, (name, request, base) in order:
-            r = await closed_loop(name, session, request, share, concurrency)
-            if base is not None:
-                r.drained = await drain(session, base)
-            mine.append(r)
-    return [combined(r) for r in rounds]
-
-
-def combined(results: list[Result]) -> Result:
-    drained = [r.drained for r in results if r.drained is not None]
-    return Result(
-        results[0].name,
-        sum(r.count for r in results),
-        sum(r.errors for r in results),
-        sum(r.seconds for r in results),
-        [x for r in results for x in r.latencies],
-        sum(drained) if drained else None,
-    )
-
-
-async def paced(name: str, session: aiohttp.ClientSession, request: Request, rate: float, total: int) -> Result:
-    """`total` requests started at a steady `rate` per second, however long each takes."""
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(i: int) -> None:
-        nonlocal errors
-        t = time.perf_counter()
-        status = await request(session, i)
-        latencies.append(time.perf_counter() - t)
-        errors += status >= 300
-
-    start = time.perf_counter()
-    tasks = []
-    for i in range(total):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    return Result(name, total, errors, time.perf_counter() - start, latencies)
-
-
-class Server:
-    """A subprocess serving HTTP on 127.0.0.1, stopped on exit."""
-
-    def __init__(self, args: list[str], port: int, env: dict[str, str], log: Path) -> None:
-        self.port = port
-        self.log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    async def ready(self, session: aiohttp.ClientSession, path: str) -> None:
-        for _ in range(200):
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server stopped at start-up; see {self.log.name}")
-            try:
-                async with session.request(
-                    "GET" if path == "/healthz" else "POST", f"http://127.0.0.1:{self.port}{path}"
-                ) as resp:
-                    await resp.read()
-                    return
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-        raise SystemExit(f"the server did not start; see {self.log.name}")
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def teams_request(base: str, service_url: str, text: str) -> Request:
@@ -325,24 +181,6 @@ def _form(fields: dict[str, str]) -> str:
     from urllib.parse import urlencode
 
     return urlencode(fields)
-
-
-async def start_fake(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
-def row(r: Result, base: Result | None = None, rss: float | None = None) -> str:
-    ratio = f"{r.rate / base.rate:.0%}" if base else ""
-    mem = f"{rss:.0f}" if rss is not None else ""
-    done = f"{r.seconds + r.drained:.1f} ({r.count / (r.seconds + r.drained):,.0f}/s)" if r.drained is not None else ""
-    return (
-        f"| {r.name} | {r.count} | {r.errors} | {r.rate:,.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} "
-        f"| {ratio} | {done} | {mem} |"
-    )
 
 
 async def run(quick: bool) -> None:
@@ -446,7 +284,15 @@ async def run(quick: bool) -> None:
                 # second `policybot serve`, connected with an app-level token) and a bare bolt
                 # AsyncSocketModeHandler app taking turns, as above.
                 ours_socket, bare_socket, socket_rss = await socket_mode_runs(
-                    session, folder, api_url, env, fake_slack, total, concurrency
+                    session,
+                    folder,
+                    write_config(folder, api_url, True, variant="-socket"),
+                    api_url,
+                    env,
+                    fake_slack,
+                    lambda i: slack_id(slack_person(i)),
+                    total,
+                    concurrency,
                 )
                 ours.update(ours_socket)
                 bare.update(bare_socket)
@@ -531,127 +377,6 @@ def policybot(folder: Path, api_url: str, env: dict[str, str], variant: str, met
         folder / f"serve{variant}.log",
     )
     return server, f"http://127.0.0.1:{port}"
-
-
-def socket_requests(fake: Any, app: str) -> tuple[Request, Request]:
-    """The same slash command and click as `slack_requests`, as envelopes down `app`'s Socket Mode connection;
-    answered when the fake has the app's acknowledgement."""
-    from tests.fakes.slack_api import block_actions, command_form
-
-    async def acked(kind: str, payload: dict[str, Any]) -> int:
-        envelope = await fake.send_envelope(kind, payload, app=app)
-        await asyncio.wait_for(asyncio.shield(envelope.acked), timeout=30)
-        return 200
-
-    async def command(_session: aiohttp.ClientSession, i: int) -> int:
-        return await acked("slash_commands", command_form(slack_id(slack_person(i)), "/new-account"))
-
-    async def click(_session: aiohttp.ClientSession, i: int) -> int:
-        person = slack_id(slack_person(i))
-        message, block, element = _new_account_button()
-        return await acked("interactive", block_actions(person, "D0BENCH", message, block, element))
-
-    return command, click
-
-
-def _new_account_button() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """A message with the help card's "New school social media account" button, as policybot renders it."""
-    from adapters.slack.blocks import BUTTON, button_value
-    from bot.messages import Button
-
-    value = button_value(
-        Button(action="conversation.start", label="New school social media account", data={"workflow": "new_account"})
-    )
-    element = {
-        "type": "button",
-        "action_id": f"{BUTTON}.0",
-        "value": value,
-        "text": {"type": "plain_text", "text": "New account"},
-    }
-    message = {"ts": "1700000000.000100", "blocks": [{"type": "actions", "block_id": "b", "elements": [element]}]}
-    return message, message["blocks"][0], element
-
-
-async def connected(fake: Any, token: str, server: Server) -> str:
-    """The fake's name for the app with app-level `token`, once it holds a Socket Mode connection open."""
-    for _ in range(300):
-        if server.proc.poll() is not None:
-            raise SystemExit(f"the server stopped at start-up; see {server.log.name}")
-        app = fake._apps.get(token)
-        if app is not None and fake.open_socket(app) is not None:
-            return app
-        await asyncio.sleep(0.1)
-    raise SystemExit(f"{server.log.name}: no Socket Mode connection")
-
-
-async def socket_mode_runs(
-    session: aiohttp.ClientSession,
-    folder: Path,
-    api_url: str,
-    env: dict[str, str],
-    fake: Any,
-    total: int,
-    concurrency: int,
-) -> tuple[dict[str, Result], dict[str, Result], tuple[float, float]]:
-    """policybot serve in Socket Mode and a bare bolt AsyncSocketModeHandler app, on the same fake, in turns."""
-    ours_token, bare_token = "xapp-bench-" + secrets.token_hex(8), "xapp-bare-" + secrets.token_hex(8)
-    config = write_config(folder, api_url, True, variant="-socket")
-    port = free_port()
-    # Socket Mode only: no signing secret, so no /slack/events (it still answers /healthz and /metrics).
-    socket_env = {k: v for k, v in env.items() if k != "SLACK_SIGNING_SECRET"} | {"SLACK_APP_TOKEN": ours_token}
-    bot = Server(
-        ["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
-        port,
-        socket_env,
-        folder / "serve-socket.log",
-    )
-    base = f"http://127.0.0.1:{port}"
-    bolt = Server(
-        ["bench/bare.py", "slack-socket", "0", api_url],
-        0,
-        socket_env | {"SLACK_APP_TOKEN": bare_token},
-        folder / "bare-slack-socket.log",
-    )
-    try:
-        await bot.ready(session, "/healthz")
-        ours_app = await connected(fake, ours_token, bot)
-        bare_app = await connected(fake, bare_token, bolt)
-        command, click = socket_requests(fake, ours_app)
-        bare_command, bare_click = socket_requests(fake, bare_app)
-        await closed_loop("warm-up", session, command, 100, 8)
-        await drain(session, base)
-        await closed_loop("warm-up", session, bare_command, 100, 8)
-        ours: dict[str, Result] = {}
-        bare: dict[str, Result] = {}
-        for kind, mine, theirs, what in (
-            ("socket_cmd", command, bare_command, "slash commands"),
-            ("socket_click", click, bare_click, "button clicks"),
-        ):
-            ours[kind], bare[kind] = await in_turns(
-                session,
-                [
-                    (f"Slack {what} over Socket Mode (policybot)", mine, base),
-                    (f"Slack {what} over Socket Mode (bare slack-bolt)", theirs, None),
-                ],
-                total,
-                concurrency,
-            )
-        return ours, bare, (bot.rss_mb(), bolt.rss_mb())
-    finally:
-        bolt.stop()
-        bot.stop()
-
-
-async def drain(session: aiohttp.ClientSession, base: str, limit: float = 120.0) -> float:
-    """Seconds until every request is handled and every reply it owes delivered (bounded)."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < limit:
-        async with session.get(f"{base}/healthz") as resp:
-            health = await resp.json()
-            if health["outbox"] == 0 and health["unhandled"] == 0:
-                break
-        await asyncio.sleep(0.05)
-    return time.perf_counter() - start
 
 
 def main() -> None:
