@@ -1,13 +1,15 @@
 """The baselines bench/run.py compares policybot with: apps that only acknowledge.
 
-    python bench/bare.py slack PORT API_URL   a bare slack-bolt AsyncApp that acks every command and action
-    python bench/bare.py teams PORT           a bare CloudAdapter echo bot, as the Bot Framework samples write it
+    python bench/bare.py slack PORT API_URL          a bare slack-bolt AsyncApp that acks every command and action
+    python bench/bare.py slack-socket 0 API_URL      the same app over Socket Mode (bolt's AsyncSocketModeHandler)
+    python bench/bare.py teams PORT                  a bare CloudAdapter echo bot, as the Bot Framework samples write it
 
-Secrets come from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN), as bench/run.py sets them.
+Secrets come from the environment (SLACK_SIGNING_SECRET, SLACK_BOT_TOKEN, SLACK_APP_TOKEN), as bench/run.py sets them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import sys
@@ -16,12 +18,13 @@ from types import SimpleNamespace
 from aiohttp import web
 
 
-def slack_app(api_url: str) -> web.Application:
+def slack_bolt(api_url: str, signing_secret: str | None) -> object:
+    """A bolt AsyncApp whose listeners only acknowledge."""
     from slack_bolt.async_app import AsyncApp
     from slack_sdk.web.async_client import AsyncWebClient
 
     bolt = AsyncApp(
-        signing_secret=os.environ["SLACK_SIGNING_SECRET"],
+        signing_secret=signing_secret,
         client=AsyncWebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=api_url),
     )
 
@@ -33,7 +36,19 @@ def slack_app(api_url: str) -> web.Application:
     async def click(ack):  # type: ignore[no-untyped-def]
         await ack()
 
-    return bolt.web_app(path="/slack/events")
+    return bolt
+
+
+def slack_app(api_url: str) -> web.Application:
+    return slack_bolt(api_url, os.environ["SLACK_SIGNING_SECRET"]).web_app(path="/slack/events")  # type: ignore[attr-defined]
+
+
+async def slack_socket(api_url: str) -> None:
+    """The bare app over Socket Mode, as bolt's documentation starts one, until stopped."""
+    from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(slack_bolt(api_url, None), os.environ["SLACK_APP_TOKEN"])  # type: ignore[arg-type]
+    await handler.start_async()
 
 
 def teams_app() -> web.Application:
@@ -61,6 +76,9 @@ def teams_app() -> web.Application:
 
 def main() -> None:
     kind, port = sys.argv[1], int(sys.argv[2])
+    if kind == "slack-socket":
+        asyncio.run(slack_socket(sys.argv[3]))
+        return
     app = slack_app(sys.argv[3]) if kind == "slack" else teams_app()
     web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
 

@@ -1,6 +1,6 @@
 """End-to-end benchmark: `policybot serve` against local fakes of Slack and the Bot Framework.
 
-Run by hand from the repository root (takes two or three minutes, then stops by itself):
+Run by hand from the repository root (takes about four minutes, then stops by itself):
 
     python bench/run.py            # the full table
     python bench/run.py --quick    # fewer requests, for a smoke run
@@ -12,8 +12,12 @@ on 127.0.0.1, and drives it with a fixed number of requests at a fixed concurren
 signed Slack slash commands and button clicks, and Teams message activities. The same
 load then goes to a bare slack-bolt app and a bare CloudAdapter echo bot (bench/bare.py),
 so the ratios are from one run on one machine (the bare slack-bolt app takes turns with
-policybot, round by round). The store and scheduler figures come from
-bench/store.py and bench/tick.py. Nothing here contacts a host other than 127.0.0.1.
+policybot, round by round). Two more `policybot serve` processes with empty stores, one with
+`[server] metrics = "off"`, take the same Slack requests in turns, for the cost of metrics; and
+the same requests go over Socket Mode to a third and to a bare bolt Socket Mode app
+(bench/socket_mode.py). bench/load.py holds the loads, the rounds and the server subprocess.
+The store and scheduler figures come from bench/store.py and bench/tick.py. Nothing here
+contacts a host other than 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -24,33 +28,34 @@ import json
 import os
 import platform
 import secrets
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.load import (  # noqa: E402
+    Request,
+    Result,
+    Server,
+    closed_loop,
+    drain,
+    free_port,
+    in_turns,
+    paced,
+    row,
+    start_fake,
+)
+from bench.socket_mode import socket_mode_runs  # noqa: E402
 from tests.fakes.bf_connector import FakeConnector  # noqa: E402
 
 STAFF = 200
 TENANT = "9d1e2f3a-0000-4000-8000-00000000beef"  # made up
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def teams_id(i: int) -> str:
@@ -79,12 +84,16 @@ def slack_person(i: int) -> int:
     return 5 + 2 * (i % ((STAFF - 5) // 2))
 
 
-def write_config(folder: Path, api_url: str, slack: bool) -> Path:
+def write_config(folder: Path, api_url: str, slack: bool, *, variant: str = "", metrics: str = "loopback") -> Path:
+    """The school's configuration; `variant` names another data folder and file (a second policybot beside the
+    first), `metrics` is its [server] metrics."""
     lines = [
         "[school]",
         'name = "Benchmark Primary School"',
+        "[server]",
+        f'metrics = "{metrics}"',
         "[storage]",
-        f"path = {json.dumps(str(folder / 'data'))}",
+        f"path = {json.dumps(str(folder / ('data' + variant)))}",
         "[teams]",
         'app_id = ""',
     ]
@@ -95,153 +104,9 @@ def write_config(folder: Path, api_url: str, slack: bool) -> Path:
         lines += ["[[people]]", f'id = "p{i}"', f'name = "Person {i} Example"', f"roles = {roles}"]
         lines += [f'teams_id = "{teams_id(i)}"'] if on_teams(i) else []
         lines += [f'slack_id = "{slack_id(i)}"'] if on_slack(i) else []
-    path = folder / "bench.toml"
+    path = folder / f"bench{variant}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
-
-
-@dataclass
-class Result:
-    name: str
-    count: int
-    errors: int
-    seconds: float
-    latencies: list[float]
-    drained: float | None = None  # seconds after the last acknowledgement until all was handled and replied to
-
-    @property
-    def rate(self) -> float:
-        return self.count / self.seconds
-
-    def pct(self, p: int) -> float:
-        return statistics.quantiles(self.latencies, n=100)[p - 1] * 1000 if len(self.latencies) > 1 else float("nan")
-
-
-Request = Callable[[aiohttp.ClientSession, int], Awaitable[int]]
-
-
-async def closed_loop(
-    name: str, session: aiohttp.ClientSession, request: Request, total: int, concurrency: int
-) -> Result:
-    """`total` requests, `concurrency` at a time, as fast as the server answers."""
-    latencies: list[float] = []
-    errors = 0
-    counter = iter(range(total))
-
-    async def worker() -> None:
-        nonlocal errors
-        for i in counter:
-            t = time.perf_counter()
-            status = await request(session, i)
-            latencies.append(time.perf_counter() - t)
-            errors += status >= 300
-
-    start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return Result(name, total, errors, time.perf_counter() - start, latencies)
-
-
-ROUNDS = 3
-
-
-async def in_turns(
-    session: aiohttp.ClientSession,
-    base: str,
-    ours: tuple[str, Request],
-    bare: tuple[str, Request],
-    total: int,
-    concurrency: int,
-) -> tuple[Result, Result]:
-    """`total` requests to each of policybot and a bare app, in ROUNDS alternating rounds.
-
-    Each round of policybot's is followed by waiting until it has handled every request
-    and delivered every reply (so none of its work is left to slow the bare app's round).
-    The results add the rounds up: requests over the seconds spent sending them.
-    """
-    mine: list[Result] = []
-    theirs: list[Result] = []
-    for n in range(ROUNDS):
-        share = total // ROUNDS + (1 if n < total % ROUNDS else 0)
-        r = await closed_loop(ours[0], session, ours[1], share, concurrency)
-        r.drained = await drain(session, base)
-        mine.append(r)
-        theirs.append(await closed_loop(bare[0], session, bare[1], share, concurrency))
-    return combined(mine), combined(theirs)
-
-
-def combined(results: list[Result]) -> Result:
-    drained = [r.drained for r in results if r.drained is not None]
-    return Result(
-        results[0].name,
-        sum(r.count for r in results),
-        sum(r.errors for r in results),
-        sum(r.seconds for r in results),
-        [x for r in results for x in r.latencies],
-        sum(drained) if drained else None,
-    )
-
-
-async def paced(name: str, session: aiohttp.ClientSession, request: Request, rate: float, total: int) -> Result:
-    """`total` requests started at a steady `rate` per second, however long each takes."""
-    latencies: list[float] = []
-    errors = 0
-
-    async def one(i: int) -> None:
-        nonlocal errors
-        t = time.perf_counter()
-        status = await request(session, i)
-        latencies.append(time.perf_counter() - t)
-        errors += status >= 300
-
-    start = time.perf_counter()
-    tasks = []
-    for i in range(total):
-        delay = start + i / rate - time.perf_counter()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        tasks.append(asyncio.create_task(one(i)))
-    await asyncio.gather(*tasks)
-    return Result(name, total, errors, time.perf_counter() - start, latencies)
-
-
-class Server:
-    """A subprocess serving HTTP on 127.0.0.1, stopped on exit."""
-
-    def __init__(self, args: list[str], port: int, env: dict[str, str], log: Path) -> None:
-        self.port = port
-        self.log = log.open("wb")
-        self.proc = subprocess.Popen(
-            [sys.executable, *args], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
-        )
-
-    async def ready(self, session: aiohttp.ClientSession, path: str) -> None:
-        for _ in range(200):
-            if self.proc.poll() is not None:
-                raise SystemExit(f"the server stopped at start-up; see {self.log.name}")
-            try:
-                async with session.request(
-                    "GET" if path == "/healthz" else "POST", f"http://127.0.0.1:{self.port}{path}"
-                ) as resp:
-                    await resp.read()
-                    return
-            except aiohttp.ClientConnectionError:
-                await asyncio.sleep(0.1)
-        raise SystemExit(f"the server did not start; see {self.log.name}")
-
-    def rss_mb(self) -> float:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-        return float("nan")
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
 
 
 def teams_request(base: str, service_url: str, text: str) -> Request:
@@ -290,7 +155,9 @@ def slack_requests(base: str, secret: str) -> tuple[Request, Request]:
         person = slack_person(i)
         # The "New school social media account" button of the help card, as policybot renders it.
         value = button_value(
-            Button("conversation.start", "New school social media account", {"workflow": "new_account"})
+            Button(
+                action="conversation.start", label="New school social media account", data={"workflow": "new_account"}
+            )
         )
         element = {
             "type": "button",
@@ -316,24 +183,6 @@ def _form(fields: dict[str, str]) -> str:
     return urlencode(fields)
 
 
-async def start_fake(app: web.Application) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, "127.0.0.1", port).start()
-    return runner, f"http://127.0.0.1:{port}"
-
-
-def row(r: Result, base: Result | None = None, rss: float | None = None) -> str:
-    ratio = f"{r.rate / base.rate:.0%}" if base else ""
-    mem = f"{rss:.0f}" if rss is not None else ""
-    done = f"{r.seconds + r.drained:.1f} ({r.count / (r.seconds + r.drained):,.0f}/s)" if r.drained is not None else ""
-    return (
-        f"| {r.name} | {r.count} | {r.errors} | {r.rate:,.0f} | {r.pct(50):.1f} | {r.pct(99):.1f} "
-        f"| {ratio} | {done} | {mem} |"
-    )
-
-
 async def run(quick: bool) -> None:
     total, concurrency, pace, paced_total = (400, 16, 200, 400) if quick else (3000, 32, 200, 2000)
     folder = Path(tempfile.mkdtemp(prefix="policybot-bench-"))
@@ -345,6 +194,7 @@ async def run(quick: bool) -> None:
 
         fake_slack: Any = FakeSlack(check_blocks=False)  # tests check the blocks; here it would slow the load
         slack_runner, slack_url = await start_fake(fake_slack.app())
+        fake_slack.base_url = slack_url  # for the Socket Mode URL it hands out
         api_url = slack_url + "/api/"
     except ImportError:
         fake_slack = slack_runner = None
@@ -356,6 +206,7 @@ async def run(quick: bool) -> None:
     env.update(SLACK_SIGNING_SECRET=secret, SLACK_BOT_TOKEN="xoxb-bench-" + secrets.token_hex(8), NO_PROXY="127.0.0.1")
     config = write_config(folder, api_url, fake_slack is not None)
     rows: list[str] = []
+    scraped = ""
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=256)) as session:
         # policybot serve
         port = free_port()
@@ -386,9 +237,13 @@ async def run(quick: bool) -> None:
                     f"Slack commands at {pace}/s (policybot)", session, command, pace, paced_total
                 )
                 await drain(session, base)
-                # The bare bolt app runs alongside, and the two take turns in rounds (policybot,
-                # its replies, then bolt; three times over), so both meet the machine as it is
-                # then: its speed drifts by a fifth from one minute to the next.
+                # The bare bolt app runs alongside, and they take turns in rounds (each policybot followed by
+                # its replies, then the next; three times over, the order turned round each time), so all meet
+                # the machine as it is then: its speed drifts by a fifth from one minute to the next. Metrics
+                # on and off are compared on two more policybot serve processes, both started now with an
+                # empty store (the first one has the Teams runs' history in its store).
+                on, on_base = policybot(folder, api_url, env, "-metrics-on", "loopback")
+                off, off_base = policybot(folder, api_url, env, "-metrics-off", "off")
                 bolt_port = free_port()
                 bolt = Server(
                     ["bench/bare.py", "slack", str(bolt_port), api_url], bolt_port, env, folder / "bare-slack.log"
@@ -397,21 +252,50 @@ async def run(quick: bool) -> None:
                     await bolt.ready(session, "/slack/events")
                     bare_command, bare_click = slack_requests(f"http://127.0.0.1:{bolt_port}", secret)
                     await closed_loop("warm-up", session, bare_command, 100, 8)
-                    for kind, mine, theirs, what in (
-                        ("slack_cmd", command, bare_command, "slash commands"),
-                        ("slack_click", click, bare_click, "button clicks"),
-                    ):
-                        ours[kind], bare[kind] = await in_turns(
+                    fresh = {}
+                    for server, url in ((on, on_base), (off, off_base)):
+                        await server.ready(session, "/healthz")
+                        fresh[url] = slack_requests(url, secret)
+                        await closed_loop("warm-up", session, fresh[url][0], 100, 8)
+                        await drain(session, url)
+                    for kind, n, what in (("slack_cmd", 0, "slash commands"), ("slack_click", 1, "button clicks")):
+                        ours[kind], ours[kind + "_on"], ours[kind + "_off"], bare[kind] = await in_turns(
                             session,
-                            base,
-                            (f"Slack {what} (policybot)", mine),
-                            (f"Slack {what} (bare slack-bolt)", theirs),
+                            [
+                                (f"Slack {what} (policybot)", (command, click)[n], base),
+                                (f"Slack {what} (policybot, new store, metrics on)", fresh[on_base][n], on_base),
+                                (f"Slack {what} (policybot, new store, metrics off)", fresh[off_base][n], off_base),
+                                (f"Slack {what} (bare slack-bolt)", (bare_command, bare_click)[n], None),
+                            ],
                             total,
                             concurrency,
+                            rotate=True,
                         )
                     bare_slack_rss = bolt.rss_mb()
+                    async with session.get(f"{off_base}/metrics") as resp:
+                        assert resp.status == 404, "metrics are off there"
                 finally:
                     bolt.stop()
+                    on.stop()
+                    off.stop()
+                async with session.get(f"{base}/metrics") as resp:
+                    scraped = await resp.text()
+                # Socket Mode: the same requests as envelopes over the fake's WebSocket, policybot (a
+                # second `policybot serve`, connected with an app-level token) and a bare bolt
+                # AsyncSocketModeHandler app taking turns, as above.
+                ours_socket, bare_socket, socket_rss = await socket_mode_runs(
+                    session,
+                    folder,
+                    write_config(folder, api_url, True, variant="-socket"),
+                    api_url,
+                    env,
+                    fake_slack,
+                    lambda i: slack_id(slack_person(i)),
+                    total,
+                    concurrency,
+                )
+                ours.update(ours_socket)
+                bare.update(bare_socket)
             rss = bot.rss_mb()
         finally:
             bot.stop()
@@ -451,9 +335,17 @@ async def run(quick: bool) -> None:
     if "slack_cmd" in ours:
         rows.append(row(ours["slack_cmd"], bare["slack_cmd"]))
         rows.append(row(ours["slack_click"], bare["slack_click"]))
+        rows.append(row(ours["slack_cmd_on"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_cmd_off"], bare["slack_cmd"]))
+        rows.append(row(ours["slack_click_on"], bare["slack_click"]))
+        rows.append(row(ours["slack_click_off"], bare["slack_click"]))
         rows.append(row(ours["slack_paced"]))
         rows.append(row(bare["slack_cmd"], rss=bare_slack_rss))
         rows.append(row(bare["slack_click"]))
+        rows.append(row(ours["socket_cmd"], bare["socket_cmd"], socket_rss[0]))
+        rows.append(row(ours["socket_click"], bare["socket_click"]))
+        rows.append(row(bare["socket_cmd"], rss=socket_rss[1]))
+        rows.append(row(bare["socket_click"]))
     print("\n".join(rows))
     print(
         "\n'requests/s' counts acknowledgements (what Slack and Teams wait for); "
@@ -464,18 +356,27 @@ async def run(quick: bool) -> None:
         f"The fake connector received {len([c for c in connector.calls if c.method == 'POST'])} Teams messages, "
         f"the fake Slack {len(fake_slack.calls) if fake_slack is not None else 0} Web API calls."
     )
+    if fake_slack is not None:
+        counted = [
+            line
+            for line in scraped.splitlines()
+            if line.startswith(("policybot_requests_total", "policybot_turns_total"))
+        ]
+        print("policybot's own GET /metrics at the end (metrics on):\n    " + "\n    ".join(counted))
+    print(f"Load average at the end: {Path('/proc/loadavg').read_text().strip()}")
 
 
-async def drain(session: aiohttp.ClientSession, base: str, limit: float = 120.0) -> float:
-    """Seconds until every request is handled and every reply it owes delivered (bounded)."""
-    start = time.perf_counter()
-    while time.perf_counter() - start < limit:
-        async with session.get(f"{base}/healthz") as resp:
-            health = await resp.json()
-            if health["outbox"] == 0 and health["unhandled"] == 0:
-                break
-        await asyncio.sleep(0.05)
-    return time.perf_counter() - start
+def policybot(folder: Path, api_url: str, env: dict[str, str], variant: str, metrics: str) -> tuple[Server, str]:
+    """Another `policybot serve` of the same school, with its own (empty) data folder and [server] metrics."""
+    port = free_port()
+    config = write_config(folder, api_url, True, variant=variant, metrics=metrics)
+    server = Server(
+        ["-m", "adapters.cli", "serve", "--config", str(config), "--host", "127.0.0.1", "--port", str(port)],
+        port,
+        env,
+        folder / f"serve{variant}.log",
+    )
+    return server, f"http://127.0.0.1:{port}"
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from bot.errors import NotRecognised, NotSaved, StoreUnavailable, reference
 from bot.front_end import OwnRecords
 from bot.health import Health, HealthLimits, Link, delivery_part, link_part, scheduler_part, store_part
 from bot.messages import Card, Inbound, Outbound, Recipient, role
+from bot.metrics import Metrics
 from bot.nightly import Nightly
 from bot.people import Directory
 from bot.priority import Backlog, Priority
@@ -137,10 +138,11 @@ class Core:
         store.trouble = self._store_trouble
         # For `health`: when policybot started and the scheduler last ran, and the front ends' open connections.
         self.limits = limits or HealthLimits()
-        self._started = self.clock.now()
-        self._ticked_at: datetime | None = None
+        self.started = self.clock.now()
+        self.ticked_at: datetime | None = None
         self._links: dict[str, Link] = {}
         self.nightly = Nightly(settings, store, self.clock.now, self.delivery.kick, self.priority.give_way)
+        self.metrics = Metrics(self, enabled=settings.server.metrics != "off")  # GET /metrics; front ends count too
 
     @classmethod
     def open(cls, settings: Settings, *, memory: bool = False, clock: Clock | None = None) -> Core:
@@ -221,14 +223,18 @@ class Core:
         try:
             sent = await self.engine.handle(event, self.clock.now(), inbox_key)
         except StoreUnavailable as exc:
+            self.metrics.turn(event.platform, "not_saved")
             raise not_saved(exc, f"a {event.kind} from {event.platform} {event.user}", kept=bool(inbox_key)) from None
         except NotRecognised:
+            self.metrics.turn(event.platform, "refused")
             raise  # the request left the inbox with the record of the refusal
         except Exception:
+            self.metrics.turn(event.platform, "failed")
             if inbox_key:
                 with contextlib.suppress(Exception):
                     await self.forget(inbox_key)
             raise
+        self.metrics.turn(event.platform, "done")
         if sent:
             self.delivery.kick()
         return sent
@@ -341,7 +347,7 @@ class Core:
         now = self.clock.now()
         parts = [
             store_part(self.store.refusing or self.store.journal.failed),
-            scheduler_part(now, self._ticked_at, self._started, self.limits.tick),
+            scheduler_part(now, self.ticked_at, self.started, self.limits.tick),
             delivery_part(now, self.delivery.waiting(), self.delivery.oldest(), self.limits.outbox),
             *(link_part(now, link, self.limits.link) for link in self._links.values()),
         ]
@@ -354,7 +360,7 @@ class Core:
     async def tick(self) -> list[Outbound]:
         """Run the scheduler once (reminders, deadlines, expiries)."""
         sent = await self.engine.tick(self.clock.now())
-        self._ticked_at = self.clock.now()
+        self.ticked_at = self.clock.now()
         if sent:
             self.delivery.kick()
         return sent

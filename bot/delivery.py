@@ -86,6 +86,8 @@ class Delivery:
         self.channels: dict[str, Channel] = {}
         self._wake = asyncio.Event()
         self._flushing = asyncio.Lock()
+        # Told each target's send, by front end: "sent", "failed", "given_up", "retry", "rate_limited" (metrics).
+        self.counted: Callable[[str, str], None] = lambda _channel, _status: None
 
     def add(self, channel: Channel) -> None:
         self.channels[channel.name] = channel
@@ -234,8 +236,10 @@ class Delivery:
                 continue  # that front end is not running in this process; keep it for later
             try:
                 await channel.send(address, msg)
+                self.counted(channel_name, "sent")
             except TemporaryFailure as exc:
                 if now - _written(row, now) < GIVE_UP_AFTER:
+                    self.counted(channel_name, "rate_limited" if exc.retry_after else "retry")
                     attempts = row.get("attempts", 0) + 1
                     wait = (
                         timedelta(seconds=exc.retry_after)
@@ -255,9 +259,11 @@ class Delivery:
                     return done
                 # A day of failures: given up and recorded, so it holds back nothing more.
                 log.error("message %s to %s given up after a day of failures: %s", msg.id, target, exc)
+                self.counted(channel_name, "given_up")
                 await self._record_failure(msg, target, f"still failing a day after it was written: {exc}")
             except PermanentFailure as exc:
                 log.error("message %s to %s could not be delivered: %s", msg.id, target, exc)
+                self.counted(channel_name, "failed")
                 await self._record_failure(msg, target, str(exc))
             remaining.remove(target)
             done += 1

@@ -50,10 +50,12 @@ class Scheduler:
         self.directory = directory
         self.schedules = schedules
         self.begin = begin
+        self.reminded = 0  # reminders sent since this process started (for metrics)
 
     async def tick(self, now: datetime) -> list[Outbound]:
         """Send whatever is due now, each reminder once only (keys in `reminders`)."""
         sent: list[Outbound] = []
+        keys = 0
         async with self.store.transaction() as tx:
             ctx = Context(SYSTEM, now, self.settings, self.directory, tx, "scheduler")
             self._forget_old_reminders(ctx)  # first, so one whose cause still stands goes again at once
@@ -64,6 +66,7 @@ class Scheduler:
                 if ctx.reminded(key):
                     continue
                 tx.put(REMINDERS, key, {"at": now.isoformat()})
+                keys += 1
                 sent.extend(outbox.apply(out, tx, ctx, self.begin))
             outbox.queue(tx, sent, now)
             old = now - EVENTS_KEEP
@@ -72,6 +75,7 @@ class Scheduler:
             last = (tx.get(SCHEDULER, "last_tick") or {}).get("at")
             if last is None or datetime.fromisoformat(last) < now:
                 tx.put(SCHEDULER, "last_tick", {"at": now.isoformat()})
+        self.reminded += keys  # once committed
         return sent
 
     def _forget_old_reminders(self, ctx: Context) -> None:

@@ -286,7 +286,7 @@ def test_every_way_into_the_core_is_in_the_access_matrix() -> None:
 
 # Core's door for front ends (bot/core.py): the entry points above, and what a front end needs
 # besides: its settings and clock, people to look up, its delivery channel, the outbox, work
-# for later, its own records.
+# for later, its own records; its metrics (bot/metrics.py: a front end counts its requests there).
 DOOR = {
     *ENTRY_POINTS,
     *NOT_READS,
@@ -307,9 +307,9 @@ DOOR = {
         "link",
         "records",
     ),
-    *("settings", "clock"),
+    *("settings", "clock", "metrics"),
 }
-INSTANCE_DOOR = {"settings", "clock"}  # set in Core.__init__, documented there
+INSTANCE_DOOR = {"settings", "clock", "metrics"}  # set in Core.__init__, documented there
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -59,7 +59,8 @@ class SlackFrontEnd:
         self.bolt = Listeners(core, self.client, settings.signing_secret, self.work, accept_wait=accept_wait).bolt
         self.route = Route(self.bolt, settings.signing_secret, wall_time=wall_time)
         link = core.link("slack_socket_mode") if settings.socket_mode else None  # its state, for /healthz
-        self.socket = SocketMode(self.bolt, settings.app_token, self.client, link)
+        front = core.metrics.front_end("slack_socket_mode") if settings.socket_mode else None  # its counts
+        self.socket = SocketMode(self.bolt, settings.app_token, self.client, link, front=front)
 
     async def idle(self) -> None:
         """Wait until every acknowledged request has been handled and what it sent delivered."""

@@ -82,6 +82,7 @@ class Checkpoints:
         self.live_seq = -1  # the state live.json holds
         self.writing = threading.Lock()  # one writer of live.json at a time, and never an older state over a newer
         self._task: asyncio.Task[None] | None = None
+        self.written: Callable[[float], None] = lambda _seconds: None  # told each live.json's seconds (metrics)
 
     def opened(self, seq: int, size: int) -> None:
         """live.json, as the folder was read: the state it holds (-1: no file) and its size."""
@@ -140,8 +141,10 @@ class Checkpoints:
             seq = snapshot[META]["1"]["seq"]
             if seq <= self.live_seq:
                 return
+            start = time.perf_counter()
             self._write_file(snapshot, pause)
             self.live_seq = seq
+            self.written(time.perf_counter() - start)
 
     def _write_file(self, snapshot: dict[str, Any], pause: Callable[[], None]) -> None:
         assert self.folder is not None

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,10 @@ def journal_problem(entry: Any) -> str:
     return ""
 
 
+def _ignore(_seconds: float) -> None:
+    pass
+
+
 class Journal:
     """The journal of one data folder (or, with `folder=None`, of a memory store: every commit is kept at once)."""
 
@@ -71,6 +76,7 @@ class Journal:
         self.failed = ""  # why the disk cannot be trusted any more (a failed fsync), until it is cut back
         self._lost: list[tuple[int, int]] = []  # ranges of commits undone after a failed fsync: never reported saved
         self.undoing: tuple[int, int] | None = None  # the range the failure now being recovered from undoes
+        self.fsynced: Callable[[float], None] = _ignore  # told each shared fsync's seconds (bot/metrics.py)
 
     @property
     def file(self) -> Path:
@@ -226,10 +232,12 @@ class Journal:
             if self._fh is not None:
                 # A copy of the descriptor: a checkpoint may close the journal meanwhile.
                 fd = os.dup(self._fh.fileno())
+                start = time.perf_counter()
                 try:
                     await asyncio.to_thread(self._fsync, fd)
                 finally:
                     os.close(fd)
+                self.fsynced(time.perf_counter() - start)
             # (No journal open: the checkpoint that closed it made it durable first.)
             if self.failed:
                 return  # failed meanwhile: a later "success" proves nothing

@@ -75,6 +75,7 @@ class Store:
         self._retry_at = 0.0  # (monotonic) when `_recover` may next try the disk
         self._lock_fd: int | None = None
         self.seq = 0
+        self.commits = 0  # committed since this process opened the store (for metrics)
         self.tables = Tables()
         self.journal = Journal(self.path, self.tuning.fsync, self._refused)
         self.checkpoints = Checkpoints(self.path, self.tuning, gaps)
@@ -234,6 +235,7 @@ class Store:
         if audits:
             self.trail.append(audits, lines)
         self.checkpoints.since += 1
+        self.commits += 1
         return seq
 
     async def sync(self, upto: int | None = None, within: float | None = None) -> bool:

@@ -51,6 +51,17 @@ class Failure:
 
 
 @dataclass
+class Envelope:
+    """One Socket Mode envelope: where it was last sent, how often, and its acknowledgement once it comes."""
+
+    app: str
+    body: dict[str, Any]
+    on: web.WebSocketResponse | None = None  # the socket it was last sent on (None: not sent yet)
+    sent: int = 0  # times sent (more than once: redelivered after a lost connection)
+    acked: asyncio.Future[dict[str, Any]] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+
+@dataclass
 class FakeSlack:
     """The Slack Web API and Socket Mode endpoint, on 127.0.0.1."""
 
@@ -62,8 +73,12 @@ class FakeSlack:
     socket_acks: dict[str, dict[str, Any]] = field(default_factory=dict)
     connected: asyncio.Event = field(default_factory=asyncio.Event)
     check_blocks: bool = True  # refuse Block Kit Slack would refuse (bench/ turns it off: it is slow)
+    # Socket Mode, per app (one app-level token each): its sockets, and the envelopes not acknowledged yet.
+    app_sockets: dict[str, list[web.WebSocketResponse]] = field(default_factory=dict)
+    envelopes: dict[str, Envelope] = field(default_factory=dict)
+    _apps: dict[str, str] = field(default_factory=dict)  # app-level token -> app name in the socket's URL
+    lose_acks: bool = False  # acknowledgements lost on the way (the envelopes stay unacknowledged)
     _ts: itertools.count = field(default_factory=lambda: itertools.count(1))
-    _acked: asyncio.Condition = field(default_factory=asyncio.Condition)
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -139,6 +154,7 @@ class FakeSlack:
         if method == "apps.connections.open":
             if not token.startswith("xapp-"):
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+            return web.json_response(self._apps_connections_open({"token": token}))
         elif not token.startswith("xoxb-"):
             return web.json_response({"ok": False, "error": "not_authed"})
         if handler is None:
@@ -201,15 +217,21 @@ class FakeSlack:
     def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "view": {"id": "V0HOME", **(args.get("view") or {})}}
 
-    def _apps_connections_open(self, _args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": self.base_url.replace("http://", "ws://") + "/socket"}
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        app = self._apps.setdefault(str(args.get("token", "")), f"app{len(self._apps) + 1}")
+        return {"ok": True, "url": self.base_url.replace("http://", "ws://") + f"/socket?app={app}"}
 
     # ---- Socket Mode --------------------------------------------------------------
+    # As Slack does (https://docs.slack.dev/apis/events-api/using-socket-mode): a "hello" on each new
+    # connection; an envelope the app has not acknowledged when its connection is lost is sent again, with its
+    # retry_attempt counted, on the app's next connection; "disconnect" asks the app to connect anew.
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse()
         await ws.prepare(request)
+        app = request.query.get("app", "")
         self.sockets.append(ws)
+        self.app_sockets.setdefault(app, []).append(ws)
         await ws.send_json(
             {
                 "type": "hello",
@@ -219,33 +241,85 @@ class FakeSlack:
             }
         )
         self.connected.set()
-        async for msg in ws:
-            if msg.type == aiohttp.WSMsgType.TEXT:
-                data = json.loads(msg.data)
-                async with self._acked:
-                    self.socket_acks[str(data.get("envelope_id"))] = data
-                    self._acked.notify_all()
+        for envelope in list(self.envelopes.values()):  # what was lost with an earlier connection
+            if envelope.app == app and (envelope.on is None or envelope.on.closed):
+                await self._send(envelope, ws)
+        try:
+            async for msg in ws:
+                if msg.type == aiohttp.WSMsgType.TEXT:
+                    self._ack(json.loads(msg.data))
+        finally:
+            if not any(not s.closed for s in self.sockets):
+                self.connected.clear()
+            # Sent on this connection and never acknowledged: again on another of the app's, if one is open.
+            other = self.open_socket(app)
+            for envelope in list(self.envelopes.values()):
+                if envelope.on is ws and other is not None:
+                    await self._send(envelope, other)
         return ws
 
+    def _ack(self, data: dict[str, Any]) -> None:
+        if self.lose_acks:
+            return
+        envelope_id = str(data.get("envelope_id"))
+        self.socket_acks[envelope_id] = data
+        envelope = self.envelopes.pop(envelope_id, None)
+        if envelope is not None and not envelope.acked.done():
+            envelope.acked.set_result(data)
+
+    def open_socket(self, app: str | None = None) -> web.WebSocketResponse | None:
+        """The app's newest open connection (any app's when None)."""
+        for ws in reversed(self.sockets if app is None else self.app_sockets.get(app, [])):
+            if not ws.closed:
+                return ws
+        return None
+
+    async def _send(self, envelope: Envelope, ws: web.WebSocketResponse) -> None:
+        body = {**envelope.body, "retry_attempt": envelope.sent, "retry_reason": "timeout" if envelope.sent else ""}
+        envelope.on = ws
+        envelope.sent += 1
+        try:
+            await ws.send_json(body)
+        except (ConnectionError, RuntimeError):
+            envelope.on = None  # lost with the connection: sent again when the app connects anew
+
+    async def send_envelope(
+        self, kind: str, payload: dict[str, Any], *, app: str | None = None, accepts_response_payload: bool = False
+    ) -> Envelope:
+        """Send an envelope down the app's socket (or keep it until the app connects); its `acked` is the ack."""
+        app = app if app is not None else self.app_of(self.open_socket())
+        envelope_id = f"env-{next(self._ts)}"
+        body = {"envelope_id": envelope_id, "type": kind, "payload": payload}
+        envelope = Envelope(app, {**body, "accepts_response_payload": accepts_response_payload})
+        self.envelopes[envelope_id] = envelope
+        ws = self.open_socket(app)
+        if ws is not None:
+            await self._send(envelope, ws)
+        return envelope
+
     async def push(
-        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False
+        self, kind: str, payload: dict[str, Any], *, accepts_response_payload: bool = False, app: str | None = None
     ) -> dict[str, Any]:
         """Send an envelope down the socket as Slack does; return the app's acknowledgement."""
         await asyncio.wait_for(self.connected.wait(), timeout=5)
-        envelope_id = f"env-{next(self._ts)}"
-        await self.sockets[-1].send_json(
-            {
-                "envelope_id": envelope_id,
-                "type": kind,
-                "payload": payload,
-                "accepts_response_payload": accepts_response_payload,
-                "retry_attempt": 0,
-                "retry_reason": "",
-            }
-        )
-        async with self._acked:
-            await asyncio.wait_for(self._acked.wait_for(lambda: envelope_id in self.socket_acks), timeout=5)
-        return self.socket_acks[envelope_id]
+        envelope = await self.send_envelope(kind, payload, app=app, accepts_response_payload=accepts_response_payload)
+        return await asyncio.wait_for(asyncio.shield(envelope.acked), timeout=5)
+
+    async def disconnect(self, app: str | None = None, reason: str = "refresh_requested") -> None:
+        """Slack's "disconnect" envelope: the app should open a new connection (this one is closed later)."""
+        ws = self.open_socket(app)
+        assert ws is not None, "no open Socket Mode connection"
+        await ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake"}})
+
+    async def drop(self, app: str | None = None) -> None:
+        """Close the app's connection from Slack's side, as a network failure or a Slack restart would."""
+        ws = self.open_socket(app)
+        assert ws is not None, "no open Socket Mode connection"
+        await ws.close()
+
+    def app_of(self, ws: web.WebSocketResponse | None) -> str:
+        """The app a connection belongs to."""
+        return next((app for app, sockets in self.app_sockets.items() if ws in sockets), "")
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
