@@ -148,9 +148,9 @@ async def test_metrics_count_what_slack_and_teams_sent_and_what_policybot_did(sc
     assert value(found, "policybot_turns_total", front_end="teams", outcome="refused") == 1
     slack_sent = len(school.slack.ok("chat.postMessage")) + len(school.slack.ok("chat.update"))
     assert value(found, "policybot_deliveries_total", platform="slack", status="sent") == slack_sent >= 3
-    # Emma is on both: every reply to her went to Teams too.
+    # Emma is on both: every reply to her went to Teams too (and the morning tick's /disclaimer question).
     to_emma = [c for c in school.connector.calls if c.conversation == f"a:personal-{EMMA_TEAMS}"]
-    assert value(found, "policybot_deliveries_total", platform="teams", status="sent") == len(to_emma) == 3
+    assert value(found, "policybot_deliveries_total", platform="teams", status="sent") == len(to_emma) >= 3
     assert value(found, "policybot_delivery_retries_total", platform="slack", why="rate_limited") == 1
     assert value(found, "policybot_store_commits_total") == before > 0
     assert value(found, "policybot_store_fsync_seconds_count") > 0
@@ -172,7 +172,10 @@ async def test_reminders_checkpoints_and_people_unreachable_are_counted(school: 
     await school.settle()
     school.core.store.checkpoint()
     found = samples((await school.read())[1])
-    assert value(found, "policybot_reminders_total") == 1
+    # Each reminder key the scheduler recorded (the nudge, and the morning's /disclaimer questions) counted once.
+    keys = school.core.store.all("reminders")
+    assert value(found, "policybot_reminders_total") == len(keys) >= 1
+    assert sum(1 for r in keys if "nudge" in str(r) or "draft" in str(r)) == 1
     assert value(found, "policybot_store_checkpoint_seconds_count") == 1
     # Teams cannot reach the five staff with no teams_id, nor Emma until she opens a chat with the bot there;
     # Slack reaches everyone. (So Emma's Teams copy of her first card was given up a day after it was written.)
