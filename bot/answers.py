@@ -79,7 +79,7 @@ def parse(step: Step, raw: Any, directory: Directory, tz: ZoneInfo, now: datetim
 def _choice(step: Step, text: str) -> str:
     want = fold(text)
     for n, c in enumerate(step.choices, start=1):
-        if want in (str(n), fold(c.value), fold(c.label)):
+        if want in (str(n), fold(c.value), fold(c.label), *map(fold, c.typed)):
             return c.value
     starts = [c for c in step.choices if fold(c.label).startswith(want)]
     if len(starts) == 1:

@@ -15,10 +15,12 @@ QuestionKind = Literal["text", "choice", "multi", "person", "people", "date", "d
 
 @dataclass(frozen=True)
 class Choice:
-    """One option of a question: `value` is stored, `label` is shown."""
+    """One option of a question: `value` is stored, `label` is shown; `typed` are other words a person may type
+    for it (such as "no" for "Nobody has asked", when the question reads as a yes/no question)."""
 
     value: str
     label: str
+    typed: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ async def check(bot: TestBot, who: str = "eclarke", **answers: str) -> None:
     raise AssertionError("the check never finished")
 
 
+@pytest.mark.parametrize(("typed", "stored"), [("no", "nobody"), ("No one", "nobody"), ("yes", "someone")])
+async def test_yes_or_no_typed_to_has_anyone_asked_not_to_be_photographed_is_read(typed: str, stored: str) -> None:
+    """The question reads as a yes/no question: "no" means nobody has asked, "yes" that someone has."""
+    bot = await bot_with("never")
+    await check(bot, **{**GOOD, "asked_not": typed})
+    assert only_post(bot)["answers"]["asked_not"] == stored
+    await bot.close()
+
+
 def only_post(bot: TestBot) -> dict:
     posts = bot.store.all("posts")
     assert len(posts) == 1

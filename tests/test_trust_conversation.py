@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from adapters.console import ConsoleChat
+from adapters.platforms import load_config
+from bot.answers import parse
+from bot.people import Directory
+from bot.registry import default_registry
+from bot.workflow import Invalid
 from tests.harness import TestBot, button, chat, read_policy
 
 
@@ -379,3 +386,37 @@ async def test_a_form_that_comes_too_late_is_closed_not_left_refusing_every_answ
     assert bot.store.get("conversations", "swhitfield:new_account_reject") is None
     await bot.say("swhitfield", "hello")
     assert "already approved" not in bot.last("swhitfield").body
+
+
+# ---- a choice question that reads as a yes/no question understands yes and no --------------------------------
+
+AUXILIARIES = ("has", "have", "is", "are", "does", "do", "did", "was", "were", "can", "should", "will")
+# Where "no" is deliberately not guessed: "Have you deleted it?" answered "no" could mean "not yet" or "I can't",
+# and "I can't" alerts SLT; the person is shown the two answers instead.
+NOT_GUESSED = {("compromising_image", "deleted"), ("compromising_image", "recently_deleted")}
+
+
+def test_a_choice_question_asked_as_yes_or_no_reads_typed_yes_and_no() -> None:
+    """A teacher answers "Has anyone asked not to be photographed?" with "no": it is read as the one answer that
+    means no, never refused as unknown and never taken as another answer."""
+
+    settings = load_config(None)
+    directory = Directory(settings.people)
+    checked = 0
+    for wf in default_registry().workflows.values():
+        for step in wf.steps:
+            if step.kind != "choice" or not isinstance(step.prompt, str) or (wf.name, step.key) in NOT_GUESSED:
+                continue
+            question = step.prompt.rsplit("?", 1)[0].replace("!", ".").split(".")[-1].split()
+            if not question or question[0].lower() not in AUXILIARIES or ", or " in " ".join(question):
+                continue  # not a yes/no question ("Will the account be open, or private/closed?")
+            checked += 1
+            for typed in ("yes", "no"):
+                try:
+                    value = parse(step, typed, directory, ZoneInfo("Europe/London"), datetime(2026, 12, 3, tzinfo=UTC))
+                except Invalid:
+                    raise AssertionError(f"{wf.name}.{step.key}: {typed!r} is refused at {step.prompt!r}") from None
+                label = next(c.label for c in step.choices if c.value == value).lower()
+                negative = label.split()[0].strip(",") in ("no", "not", "nobody", "none")
+                assert negative == (typed == "no"), f"{wf.name}.{step.key}: {typed!r} read as {label!r}"
+    assert checked >= 3

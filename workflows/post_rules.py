@@ -26,8 +26,8 @@ KEY_WORDS = (
 )
 CONSENT = (Choice("yes", "Yes, for everyone"), Choice("no", "No"), Choice("not_sure", "Not sure"))
 ASKED_NOT = (
-    Choice("nobody", "Nobody has asked"),
-    Choice("someone", "Someone has asked"),
+    Choice("nobody", "Nobody has asked", typed=("no", "n", "none", "nobody", "no one")),
+    Choice("someone", "Someone has asked", typed=("yes", "y")),
     Choice("not_sure", "Not sure"),
 )
 COPYRIGHT = (

@@ -53,7 +53,7 @@ DONE = (
 )
 TOLD = (
     Choice("yes", "Yes, I've told them"),
-    Choice("not_yet", "Not yet"),
+    Choice("not_yet", "Not yet", typed=("no", "n")),
     Choice("not_needed", "Not needed (nobody else could see it)"),
 )
 
