@@ -9,6 +9,7 @@ runs every day; only the reply deadline looks at working days.
 
 from __future__ import annotations
 
+import calendar
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -16,6 +17,16 @@ from zoneinfo import ZoneInfo
 import holidays
 
 NATIONS = ("ENG", "NIR", "SCT", "WLS")
+
+
+def months_after(d: date, months: int) -> date:
+    """The same day `months` later (or earlier, if negative); the month's last day when it is shorter
+    (31 Jan + 1 month is 28 Feb). Training that lapses, the disclaimer's interval and the policy's review use it."""
+    index = d.year * 12 + d.month - 1 + months
+    year, month = divmod(index, 12)
+    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
+
+
 REPLY_WITHIN = timedelta(hours=24)
 
 

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from adapters.platforms import load_config
+from bot.calendar import months_after
 from bot.config import Settings
 from tests.harness import SLT, TestBot, put_disclaimer
-from workflows.policy_review import add_months
 
 SOON = "The social media policy is due for review next month"
 TODAY = "The social media policy is due for review today"
@@ -38,10 +38,10 @@ async def quiet(bot: TestBot) -> None:
 
 
 def test_months_are_calendar_months_kept_within_the_month() -> None:
-    assert add_months(date(2026, 9, 1), 12) == date(2027, 9, 1)
-    assert add_months(date(2027, 1, 31), 1) == date(2027, 2, 28)
-    assert add_months(date(2026, 12, 20), -1) == date(2026, 11, 20)
-    assert add_months(date(2026, 3, 31), -1) == date(2026, 2, 28)
+    assert months_after(date(2026, 9, 1), 12) == date(2027, 9, 1)
+    assert months_after(date(2027, 1, 31), 1) == date(2027, 2, 28)
+    assert months_after(date(2026, 12, 20), -1) == date(2026, 11, 20)
+    assert months_after(date(2026, 3, 31), -1) == date(2026, 2, 28)
 
 
 async def test_policy_shows_when_it_was_agreed_and_is_next_due_for_review() -> None:

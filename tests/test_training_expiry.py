@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from adapters.platforms import load_config
+from bot.calendar import months_after
 from bot.config import Settings
 from tests.harness import (
     APPLICATION,
@@ -20,7 +21,6 @@ from tests.harness import (
     school,
     text,
 )
-from workflows.people import months_after
 
 SOON = "Your social media training lapses soon"
 LAPSED = "Your social media training has lapsed"

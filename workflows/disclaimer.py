@@ -26,14 +26,13 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from bot.calendar import next_working_day
+from bot.calendar import months_after, next_working_day
 from bot.declarations import Reader, Record, Table, moment
 from bot.errors import Expired, NotAllowed
 from bot.messages import Button, Card
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
 from workflows import people
-from workflows.policy_review import add_months
 
 TABLE = "disclaimers"
 NONE, HAS, WILL_ADD = "none", "has", "will_add"
@@ -84,7 +83,7 @@ def asked_again_on(ctx: Context, record: dict[str, Any]) -> date | None:
     months = ctx.settings.records.disclaimer_every_months
     if not months or not record.get("date"):
         return None
-    return add_months(date.fromisoformat(record["date"]), months)
+    return months_after(date.fromisoformat(record["date"]), months)
 
 
 def why_ask(ctx: Context, pid: str) -> str | None:
@@ -207,7 +206,7 @@ def _again(ctx: Context) -> str:
     months = ctx.settings.records.disclaimer_every_months
     if not months:
         return "I will ask again when the policy changes."
-    return f"I will ask again on {day(add_months(ctx.today, months))}, or sooner if the policy changes."
+    return f"I will ask again on {day(months_after(ctx.today, months))}, or sooner if the policy changes."
 
 
 def answer(data: Mapping[str, Any], ctx: Context, out: Outcome) -> None:

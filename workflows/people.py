@@ -16,11 +16,11 @@ record through these helpers, so the shape is written down once.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.calendar import months_after
 from bot.declarations import Reader, Record, Table, moment
 from bot.workflow import Context, Outcome
 
@@ -45,13 +45,6 @@ def acknowledged(ctx: Context, person_id: str) -> bool:
 def training(ctx: Context, person_id: str) -> list[dict[str, Any]]:
     """The person's training, oldest first: [{"date", "what", "by"}, ...]."""
     return record(ctx, person_id).get("training") or []
-
-
-def months_after(d: date, months: int) -> date:
-    """The same day `months` later (or earlier, if negative); the month's last day when it is shorter."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)

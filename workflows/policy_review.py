@@ -20,11 +20,11 @@ sent once however often the scheduler ticks or policybot restarts.
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from bot.calendar import months_after
 from bot.config import SAMPLE
 from bot.declarations import Table
 from bot.messages import Card, role
@@ -34,13 +34,6 @@ from bot.workflow import Context, Outcome
 TABLE = "policy_review"
 CURRENT = "current"
 SINCE_EIGHT = 8  # reminders go from 08:00 school time
-
-
-def add_months(d: date, months: int) -> date:
-    """`d` moved by whole calendar months (negative: back), kept within the month: 31 Jan + 1 month is 28 Feb."""
-    index = d.year * 12 + d.month - 1 + months
-    year, month = divmod(index, 12)
-    return date(year, month + 1, min(d.day, calendar.monthrange(year, month + 1)[1]))
 
 
 @dataclass(frozen=True)
@@ -54,7 +47,7 @@ class Cycle:
 
     @property
     def month_before(self) -> date:
-        return add_months(self.due, -1)
+        return months_after(self.due, -1)
 
 
 def config_file(ctx: Context) -> str:
@@ -91,7 +84,7 @@ def cycle(ctx: Context) -> Cycle | None:
     if not now["start"]:
         return None
     start = date.fromisoformat(now["start"])
-    due = add_months(start, ctx.settings.school.policy_review_months)
+    due = months_after(start, ctx.settings.school.policy_review_months)
     return Cycle(now["policy_version"], start, due, agreed=now["start"] == now["agreed"])
 
 
