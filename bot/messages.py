@@ -20,7 +20,8 @@ class Choice:
 
     value: str
     label: str
-    typed: tuple[str, ...] = ()
+    # Read by bot/answers.py only; not part of a card a front end shows, so not stored with it nor compared.
+    typed: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
 
 @dataclass(frozen=True)
