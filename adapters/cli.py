@@ -123,6 +123,11 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands that read and write the data folder but never talk to Slack or Teams: the platforms' secrets (kept in
+# the service's secrets file) are not needed to run them.
+OFFLINE = ("status", "check-data", "repair-data", "backup", "restore", "export", "dnp-import", "purge")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `policybot` console script."""
     args = _parser().parse_args(argv)
@@ -133,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        settings = load_config(args.config)
+        settings = load_config(args.config, offline=command in OFFLINE)
         if command == "check-config":
             return _check(settings)
         if command == "status":

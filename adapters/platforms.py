@@ -30,9 +30,12 @@ Mount = Callable[[web.Application, Core], Awaitable[None]]
 MOUNTS: dict[str, Mount] = {SLACK.name: slack.mount, TEAMS.name: teams.mount}
 
 
-def load_config(path: str | os.PathLike[str] | None = None) -> Settings:
-    """`bot.config.load_config` with every front end's section and [[people]] key."""
-    return config.load_config(path, PLATFORMS)
+def load_config(path: str | os.PathLike[str] | None = None, *, offline: bool = False) -> Settings:
+    """`bot.config.load_config` with every front end's section and [[people]] key.
+
+    `offline`: for a command that never talks to Slack or Teams (backup, status, export...), whose secrets may
+    then be left out (they live in the server's secrets file, which only the service reads)."""
+    return config.load_config(path, PLATFORMS, offline=offline)
 
 
 def parse_config(raw: Mapping[str, Any], file: str, base: Path | None = None) -> Settings:

@@ -115,20 +115,28 @@ def _identities(sec: Section, platforms: Sequence[PlatformConfig]) -> dict[str, 
     return {name: value for name, value in found.items() if value}
 
 
-def _platforms(file: str, top: Section, platforms: Sequence[PlatformConfig]) -> dict[str, PlatformSettings | None]:
+def _platforms(
+    file: str, top: Section, platforms: Sequence[PlatformConfig], offline: bool = False
+) -> dict[str, PlatformSettings | None]:
     """Each front end's own section, read by the front end (None when the file has none)."""
     out: dict[str, PlatformSettings | None] = {}
     for platform in platforms:
         out[platform.name] = None
         if platform.name in top.table:
             sec = Section(file, platform.name, top._get(platform.name, {}))
+            sec.offline = offline
             out[platform.name] = platform.read(sec)
             sec.done()
     return out
 
 
 def parse_config(
-    raw: Mapping[str, Any], file: str, base: Path | None = None, platforms: Sequence[PlatformConfig] = ()
+    raw: Mapping[str, Any],
+    file: str,
+    base: Path | None = None,
+    platforms: Sequence[PlatformConfig] = (),
+    *,
+    offline: bool = False,
 ) -> Settings:
     """Turn parsed TOML into settings, or raise `ConfigError` naming the key.
 
@@ -209,7 +217,7 @@ def parse_config(
     accounts = Accounts(decide_within_days=acc.int("decide_within_days", 3, low=1, high=60))
     acc.done()
 
-    front_ends = _platforms(file, top, platforms)
+    front_ends = _platforms(file, top, platforms, offline)
 
     records = _records(file, top._get("records", {}))
 
@@ -309,7 +317,9 @@ def _records(file: str, raw: Any) -> Records:
     )
 
 
-def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[PlatformConfig] = ()) -> Settings:
+def load_config(
+    path: str | os.PathLike[str] | None = None, platforms: Sequence[PlatformConfig] = (), *, offline: bool = False
+) -> Settings:
     """Load settings from `path`, `$POLICYBOT_CONFIG`, or the built-in sample school.
 
     `platforms` as for `parse_config` (adapters.platforms.load_config passes every front end's).
@@ -317,7 +327,7 @@ def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[
     chosen = path or os.environ.get("POLICYBOT_CONFIG") or None
     if chosen is None:
         text = resources.files("bot").joinpath("sample_school.toml").read_text(encoding="utf-8")
-        return parse_config(tomllib.loads(text), SAMPLE, Path.cwd(), platforms)
+        return parse_config(tomllib.loads(text), SAMPLE, Path.cwd(), platforms, offline=offline)
     file = Path(chosen)
     try:
         text = file.read_text(encoding="utf-8")
@@ -333,4 +343,4 @@ def load_config(path: str | os.PathLike[str] | None = None, platforms: Sequence[
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(str(file), "(syntax)", f"not valid TOML: {exc}") from None
-    return parse_config(raw, str(file), Path.cwd(), platforms)
+    return parse_config(raw, str(file), Path.cwd(), platforms, offline=offline)

@@ -24,6 +24,9 @@ class Section:
             raise ConfigError(file, prefix or "(top level)", "expected a table")
         self.table: dict[str, Any] = table
         self.seen: set[str] = set()
+        # True for a command that never talks to a chat platform (backup, status, export...): a front end's
+        # section may then leave out its secrets, which the server's own secrets file holds.
+        self.offline = False
 
     def key(self, name: str) -> str:
         return f"{self.prefix}.{name}" if self.prefix else name

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import os
 import re
@@ -370,3 +371,43 @@ def test_the_disclaimer_answers_retention_is_read_and_a_mistake_names_the_key(tm
     assert "records.retention.disclaimers" in str(caught.value) and "a whole number from 0 to 36500" in str(
         caught.value
     )
+
+
+def test_commands_that_never_talk_to_slack_or_teams_run_without_their_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The IT person's `policybot backup`, `status`, `check-data` and `export` with the school's file as copied from
+    the example (secrets empty, kept in the service's root-only secrets file): they run. `check-config` and `serve`,
+    which talk to Slack and Teams, still say which secret is missing."""
+    from adapters.cli import main
+
+    for name in (*SECRETS, "SLACK_APP_TOKEN", "MicrosoftAppPassword", "MicrosoftAppTenantId", "POLICYBOT_CONFIG"):
+        monkeypatch.delenv(name, raising=False)
+    text = EXAMPLE.read_text(encoding="utf-8").replace('path = "data"', f'path = "{tmp_path / "data"}"')
+    text = text.replace('app_id = ""', 'app_id = "11111111-2222-3333-4444-555555555555"')  # Teams registered too
+    school = tmp_path / "school.toml"
+    school.write_text(text, encoding="utf-8")
+    config = str(school)
+
+    async def one_record() -> None:  # what a running school has: something to back up
+        from bot.store import Store
+
+        store = Store(tmp_path / "data")
+        async with store.transaction() as tx:
+            tx.put("accounts", "ACC-1", {"name": "Pennington PTA", "status": "active"})
+        await store.close()
+
+    asyncio.run(one_record())
+    assert main(["check-data", "--config", config]) == 0
+    assert main(["backup", "--config", config, "--out", str(tmp_path / "b.tar.gz")]) == 0
+    assert main(["export", "--config", config, "--what", "accounts", "--out", str(tmp_path / "a.csv")]) == 0
+    assert main(["status", "--config", config]) in (0, 1)  # serve is not running: said, not an error of the file
+    capsys.readouterr()
+    assert main(["check-config", "--config", config]) == 2
+    assert "slack.bot_token: expected the bot token" in capsys.readouterr().err
+    assert main(["serve", "--config", config]) == 2
+    assert "slack.bot_token" in capsys.readouterr().err
+    # A secret that is given is still checked for its shape, whatever the command.
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "not-a-bot-token")
+    assert main(["backup", "--config", config, "--out", str(tmp_path / "c.tar.gz")]) == 2
+    assert "starting xoxb-" in capsys.readouterr().err

@@ -34,13 +34,13 @@ def read(tm: Section) -> TeamsSettings:
     )
     if teams.app_type not in APP_TYPES:
         raise ConfigError(tm.file, "teams.app_type", "expected SingleTenant, MultiTenant or UserAssignedMSI")
-    if teams.app_id and not teams.app_password and teams.app_type != "UserAssignedMSI":
+    if teams.app_id and not teams.app_password and teams.app_type != "UserAssignedMSI" and not tm.offline:
         raise ConfigError(
             tm.file,
             "teams.app_password",
             "expected the client secret of the Azure bot registration, or set MicrosoftAppPassword",
         )
-    if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id:
+    if teams.app_id and teams.app_type == "SingleTenant" and not teams.tenant_id and not tm.offline:
         raise ConfigError(
             tm.file,
             "teams.tenant_id",
