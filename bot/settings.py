@@ -163,6 +163,7 @@ RETENTION_DEFAULTS = {
     "incidents": 2190,
     "items": 730,
     "mentions": 730,
+    "lookouts": 730,
     "people": 2190,
     "disclaimers": 2190,
     "dnp": 0,

@@ -108,6 +108,14 @@ async def test_done_by_one_person_clears_everyone_elses_card_and_waiting() -> No
     await bot.say("swhitfield", "/waiting")
     assert "look-out" not in text(bot.last("swhitfield"))
     assert len(bot.store.audit(action="lookout_done")) == 1
+    # Kept [records.retention] lookouts = 730 days after it was done, then purged like any finished record.
+    from bot import records
+
+    def due(days: int) -> list[tuple[str, str]]:
+        later = bot.clock.now() + timedelta(days=days)
+        return [(e.table, e.key) for e in records.past_retention(bot.store, bot.settings, later, bot.core.registry)]
+
+    assert ("lookouts", "2026-11-30") not in due(729) and ("lookouts", "2026-11-30") in due(731)
     await bot.close()
 
 

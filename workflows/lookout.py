@@ -19,7 +19,7 @@ from typing import Any
 
 from bot.calendar import at_local
 from bot.config import WEEKDAYS
-from bot.declarations import Table
+from bot.declarations import Reader, Record, Table, moment
 from bot.errors import AlreadyDecided, Expired, NotAllowed
 from bot.messages import Button, Card, person
 from bot.scheduler import last_tick, late_note, missed
@@ -220,4 +220,19 @@ def digest_line(ctx: Context, since: datetime) -> tuple[str, str] | None:
 ACTIONS = {"lookout.nothing": nothing, "lookout.found": found}
 SCHEDULES = (reminders,)
 DIGEST = (digest_line,)
-TABLES = (Table(LOOKOUTS, export=True, columns=("id", "status", "done_by", "done_at", "mentions"), named_by="week"),)
+
+
+def _retention(record: Record, _records: Reader) -> datetime | None:
+    """Kept from when the look-out was done."""
+    return moment(record.get("done_at"))
+
+
+TABLES = (
+    Table(
+        LOOKOUTS,
+        export=True,
+        columns=("id", "status", "done_by", "done_at", "mentions"),
+        retention=_retention,
+        named_by="week",
+    ),
+)
