@@ -65,6 +65,7 @@ def test_teams_package_has_manifest_commands_and_icons(
     # Teams allows ten suggestions: everyone's commands come first, SLT- and admin-only ones after.
     assert titles[:2] == ["help", "new-account"] and len(titles) == 10
     assert {"report-abuse", "compromising-image", "media-enquiry", "pupil-contact"} <= set(titles)
+    assert {"post-check", "log-comment", "log-post", "waiting"} <= set(titles)  # the everyday ones
     from bot.registry import default_registry
 
     role_only = {name for name, _summary, role in default_registry().menu() if role}

@@ -28,6 +28,21 @@ GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}
 Pixel = tuple[int, int, int, int]
 
 
+# The commands Teams suggests first (after help), in this order: a new account, the reports a teacher may need in a
+# hurry, then the everyday ones. Only commands everyone may use; any not in the registry is passed over.
+SUGGESTED = (
+    "new-account",
+    "report-abuse",
+    "compromising-image",
+    "pupil-contact",
+    "media-enquiry",
+    "post-check",
+    "log-comment",
+    "log-post",
+    "waiting",
+)
+
+
 def png(width: int, height: int, pixel: Callable[[int, int], Pixel]) -> bytes:
     """An RGBA PNG image of `pixel(x, y)`."""
     rows = b"".join(b"\x00" + b"".join(struct.pack("4B", *pixel(x, y)) for x in range(width)) for y in range(height))
@@ -108,9 +123,12 @@ def manifest(
     for name, url in (("--website", website), ("--privacy", privacy), ("--terms", terms)):
         if not url.startswith("https://"):
             raise PolicybotError(f"{name} must be an https:// address; Teams refuses packages without one.")
-    # Teams shows at most 10 suggestions: everyone's commands first, then SLT's and administrators'.
-    # The help card lists every command, so nothing is out of reach.
-    menu = sorted(registry.menu(), key=lambda row: bool(row[2]))
+    # Teams shows at most 10 suggestions: help, then what a member of staff needs most (SUGGESTED), then everyone's
+    # other commands, then SLT's and administrators'. The help card lists every command, so nothing is out of reach.
+    menu = sorted(
+        registry.menu(),
+        key=lambda row: (bool(row[2]), SUGGESTED.index(row[0]) if row[0] in SUGGESTED else len(SUGGESTED)),
+    )
     commands = [{"title": "help", "description": "See what policybot can do for you"}]
     commands += [{"title": command[:32], "description": summary[:128]} for command, summary, _role in menu]
     school = settings.school.name
