@@ -90,6 +90,7 @@ def write_config(folder: Path, api_url: str, slack: bool, *, variant: str = "", 
     lines = [
         "[school]",
         'name = "Benchmark Primary School"',
+        'policy_agreed = "2026-09-01"',
         "[server]",
         f'metrics = "{metrics}"',
         "[storage]",
@@ -106,7 +107,30 @@ def write_config(folder: Path, api_url: str, slack: bool, *, variant: str = "", 
         lines += [f'slack_id = "{slack_id(i)}"'] if on_slack(i) else []
     path = folder / f"bench{variant}.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    answered(path)
     return path
+
+
+def answered(config: Path) -> None:
+    """Everyone has answered /disclaimer already, as in a school that has run policybot for a while: otherwise the
+    first tick asks all the staff at once, and those Teams cannot reach yet keep the outbox from ever draining."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adapters.platforms import load_config
+    from bot.store import Store
+    from tests.harness import put_disclaimer
+
+    settings = load_config(config, offline=True)
+
+    async def put() -> None:
+        store = Store(settings.storage_path)
+        async with store.transaction() as tx:
+            for p in settings.people:
+                put_disclaimer(tx, p.id, version=settings.school.policy_version)
+        await store.close()
+
+    with ThreadPoolExecutor(1) as worker:  # its own event loop: this is called from inside the bench's
+        worker.submit(asyncio.run, put()).result()
 
 
 def teams_request(base: str, service_url: str, text: str) -> Request:
