@@ -35,3 +35,29 @@ async def strict() -> AsyncIterator[TestBot]:
     b = TestBot(replace(sample, records=replace(sample.records, untrained_runner="block")))
     yield b
     await b.close()
+
+
+# Whatever the machine running the tests has set: no platform secret, no configuration file and no proxy reaches a
+# test (a test that needs one sets it itself, with monkeypatch). Cleared once, before any fixture of any scope runs,
+# in every worker. Tests talk only to 127.0.0.1.
+HERMETIC = (
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "MicrosoftAppId",
+    "MicrosoftAppPassword",
+    "MicrosoftAppTenantId",
+    "MicrosoftAppType",
+    "POLICYBOT_CONFIG",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "ALL_PROXY",
+    "all_proxy",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for name in HERMETIC:
+        os.environ.pop(name, None)

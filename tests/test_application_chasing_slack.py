@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from tests.fakes.slack_api import FakeSlack
 from tests.slack_world import EC, SLT_CHANNEL, SW, Workspace, has_buttons, text_of
-from tests.test_slack import apply, dm, fake, no_env, slack  # noqa: F401 (the fixtures, shared)
+from tests.test_slack import apply, dm, fake, slack  # noqa: F401 (the fixtures, shared)
 
 
 async def test_approve_pressed_on_the_chased_copy_updates_every_copy(slack: Workspace, fake: FakeSlack) -> None:  # noqa: F811

@@ -19,14 +19,6 @@ from tests.teams_client import action, personal, start_teams
 WORDING = "Views are my own and not those of Pennington C of E Primary School."
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "POLICYBOT_CONFIG", "MicrosoftAppId"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def fake() -> AsyncIterator[FakeSlack]:
     fake = FakeSlack()

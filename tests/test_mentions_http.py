@@ -16,27 +16,6 @@ from tests.slack_world import EC, SLT_CHANNEL, SW, TR, Workspace, has_buttons, o
 from tests.teams_client import SLT_TEAM, TeamsClient, action, personal, start_teams
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "SLACK_BOT_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_APP_TOKEN",
-        "MicrosoftAppId",
-        "MicrosoftAppPassword",
-        "MicrosoftAppTenantId",
-        "MicrosoftAppType",
-        "POLICYBOT_CONFIG",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def slack(tmp_path: Path) -> AsyncIterator[Workspace]:
     fake = FakeSlack()

@@ -20,25 +20,6 @@ ANSWERS = ("Sports day relay photo, caption 'Well run!'", "yes", "Zoe Amos, Year
 MORE = ("yes", "yes", "1", "yes", "yes", "yes")
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "SLACK_BOT_TOKEN",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_APP_TOKEN",
-        "MicrosoftAppId",
-        "MicrosoftAppPassword",
-        "MicrosoftAppTenantId",
-        "MicrosoftAppType",
-        "POLICYBOT_CONFIG",
-        "HTTP_PROXY",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "https_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-
-
 class Clients:
     """Starts aiohttp apps on 127.0.0.1 and closes them at the end of a test."""
 

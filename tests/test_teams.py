@@ -14,20 +14,6 @@ from tests.harness import person_record, put_person, read_policy, ready_record
 from tests.teams_client import APPLICATION, SLT_TEAM, TENANT, TeamsClient, action, inputs, personal, start_teams
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "MicrosoftAppId",
-        "MicrosoftAppPassword",
-        "MicrosoftAppTenantId",
-        "MicrosoftAppType",
-        "POLICYBOT_CONFIG",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
     tc, fake_server, client, core = await start_teams(tmp_path)

@@ -24,20 +24,6 @@ from tests.fakes.identity import FakeIdentity, new_key
 from tests.teams_client import BOT, TENANT, TeamsClient, personal, start_teams
 
 
-@pytest.fixture(autouse=True)
-def no_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "MicrosoftAppId",
-        "MicrosoftAppPassword",
-        "MicrosoftAppTenantId",
-        "MicrosoftAppType",
-        "POLICYBOT_CONFIG",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 async def teams(tmp_path: Path) -> AsyncIterator[TeamsClient]:
     tc, fake_server, client, core = await start_teams(tmp_path)
