@@ -155,13 +155,13 @@ def show_waiting(text: str, ctx: Context, out: Outcome) -> None:
         sections.setdefault(w.section, []).append(w.line)
     shown = things[:MAX_CARDS]
     body = (
-        "1 thing needs you. It follows with its buttons."
+        "1 thing needs you: it is below, with its buttons."
         if len(things) == 1
-        else f"{len(things)} things need you. Each one follows with its buttons."
+        else f"{len(things)} things need you: each is below, with its buttons."
     )
     if len(things) > len(shown):
         body = (
-            f"{len(things)} things need you. The first {len(shown)} follow with their buttons; "
+            f"{len(things)} things need you. The first {len(shown)} are below, with their buttons; "
             "type /waiting again when you have dealt with them to see the rest."
         )
     if len(things) > 1:
