@@ -226,9 +226,7 @@ async def _chat(settings: Settings, as_person: str) -> int:
     core = Core.open(settings, clock=Clock(offset=load_clock(clock_file)))
     try:
         chat = ConsoleChat(core, clock_file=clock_file)
-        if as_person:
-            chat.channel.active = as_person
-        await chat.run()
+        await chat.run(as_person=as_person)
     finally:
         await core.close()
     return 0

@@ -216,8 +216,9 @@ class ConsoleChat:
             return Inbound("console", me, "command", command=name, text=rest)
         return Inbound("console", me, "text", text=text)
 
-    async def run(self, stream: TextIO = sys.stdin) -> None:
-        """Chat until the end of input, /quit or Ctrl-C (which ends it cleanly, nothing lost)."""
+    async def run(self, stream: TextIO = sys.stdin, as_person: str = "") -> None:
+        """Chat until the end of input, /quit or Ctrl-C (which ends it cleanly, nothing lost), starting as
+        `as_person` (`policybot chat --as NAME`) or else the first member of staff."""
         self.echo = not stream.isatty()
         loop = asyncio.get_running_loop()
         lines = Lines(stream, loop)
@@ -228,7 +229,7 @@ class ConsoleChat:
             loop.add_signal_handler(signal.SIGINT, lines.interrupt)
             interruptible = True
         try:
-            await self.start()
+            await self.start(as_person)
             while True:
                 if stream.isatty():
                     print(f"{self.core.people.name(self.channel.active)}> ", end="", file=self.out, flush=True)

@@ -238,11 +238,11 @@ async def report_abuse(bot: TestBot, who: str = "eclarke", danger: str = "no") -
     return bot.store.find("incidents", reporter=who)[-1]["id"]
 
 
-def chat(cwd: Path, script: str) -> subprocess.CompletedProcess[str]:
-    """Run the terminal chat (`policybot chat`) in `cwd` with `script` typed in, as a person would."""
+def chat(cwd: Path, script: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """Run the terminal chat (`policybot chat OPTIONS`) in `cwd` with `script` typed in, as a person would."""
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
     return subprocess.run(
-        [sys.executable, "-m", "adapters.cli", "chat"],
+        [sys.executable, "-m", "adapters.cli", "chat", *options],
         input=script,
         capture_output=True,
         text=True,

@@ -61,6 +61,19 @@ def test_piped_session_from_application_to_register(tmp_path: Path) -> None:
     assert "ACC-1" in again.stdout
 
 
+def test_chat_as_someone_starts_as_them(tmp_path: Path) -> None:
+    """`policybot chat --as swhitfield` starts as the headteacher, as README and --help say; a name nobody has is
+    said, and the chat starts as nobody until /as names someone."""
+    run = chat(tmp_path, "/training-status\n", "--as", "swhitfield")
+    assert run.returncode == 0, run.stderr
+    assert "You are now Sarah Whitfield (Headteacher) [SLT]" in run.stdout
+    assert "You are now Emma Clarke" not in run.stdout
+    assert "Only the Senior Leadership Team" not in run.stdout  # /training-status answered for SLT
+    run = chat(tmp_path, "/as treid\n/whoami\n", "--as", "nobody-here")
+    assert "Nobody called 'nobody-here'" in run.stdout and "You are now Tom Reid" in run.stdout
+    assert "Traceback" not in run.stdout + run.stderr
+
+
 def test_second_chat_on_the_same_data_is_refused_clearly(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "POLICYBOT_CONFIG"}
     first = subprocess.Popen(
