@@ -210,3 +210,27 @@ async def open_workspace(
     client = await aiohttp_client(app)
     sender = None if socket else SlackSender(str(client.make_url("/slack/events")), SECRET)
     return Workspace(fake, core, app[SLACK], sender, clock)
+
+
+class Clients:
+    """Starts aiohttp apps on 127.0.0.1 and closes them at the end of a test."""
+
+    def __init__(self) -> None:
+        self.open: list[Any] = []
+
+    async def __call__(self, app: Any) -> Any:
+        from aiohttp.test_utils import TestClient, TestServer
+
+        client = TestClient(TestServer(app, host="127.0.0.1", port=0))
+        await client.start_server()
+        self.open.append(client)
+        return client
+
+    async def close(self) -> None:
+        for c in reversed(self.open):
+            await c.close()
+
+
+def dm(user: str) -> str:
+    """The fake's direct-message channel with a Slack user ("U0EC" -> "D0EC")."""
+    return "D" + user[1:]

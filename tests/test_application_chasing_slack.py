@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.fakes.slack_api import FakeSlack
-from tests.slack_world import EC, SLT_CHANNEL, SW, Workspace, has_buttons, text_of
-from tests.test_slack import apply, dm, fake, slack  # noqa: F401 (the fixtures, shared)
+from tests.slack_world import EC, SLT_CHANNEL, SW, Workspace, dm, has_buttons, text_of
+from tests.test_slack import apply
 
 
-async def test_approve_pressed_on_the_chased_copy_updates_every_copy(slack: Workspace, fake: FakeSlack) -> None:  # noqa: F811
+async def test_approve_pressed_on_the_chased_copy_updates_every_copy(slack: Workspace, fake: FakeSlack) -> None:
     await apply(slack)  # Wednesday 25 November
     first = fake.last(SLT_CHANNEL)
     assert has_buttons(first)

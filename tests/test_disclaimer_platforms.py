@@ -3,34 +3,18 @@ Bot Framework connector)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from tests.fakes.slack_api import FakeSlack
 from tests.harness import read_policy
-from tests.slack_world import EC, JB, SLT_CHANNEL, open_workspace, text_of
+from tests.slack_world import EC, JB, SLT_CHANNEL, dm, open_workspace, text_of
 from tests.teams_client import action, personal, start_teams
 
 WORDING = "Views are my own and not those of Pennington C of E Primary School."
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    yield fake
-    await server.close()
-
-
-def dm(user: str) -> str:
-    return "D" + user[1:]
 
 
 async def test_disclaimer_buttons_in_slack(tmp_path: Path, fake: FakeSlack) -> None:

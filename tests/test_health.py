@@ -357,16 +357,6 @@ async def test_status_cannot_tell_when_something_else_answers_on_the_port(
 # ---- Socket Mode reports its connection ------------------------------------------------------------
 
 
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    yield fake
-    await server.close()
-
-
 async def until(done: Callable[[], bool], limit: float = 15.0) -> None:
     """Wait for `done` (at most `limit` seconds: a bound for a stuck test, not a measure)."""
     for _ in range(int(limit / 0.02)):

@@ -6,38 +6,11 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from tests.fakes.slack_api import FakeSlack
-from tests.slack_world import EC, SLT_CHANNEL, SW, TR, Workspace, has_buttons, open_workspace, text_of
+from tests.slack_world import EC, SLT_CHANNEL, SW, TR, Workspace, has_buttons, text_of
 from tests.teams_client import SLT_TEAM, TeamsClient, action, personal, start_teams
-
-
-@pytest.fixture
-async def slack(tmp_path: Path) -> AsyncIterator[Workspace]:
-    fake = FakeSlack()
-    server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    clients: list[TestClient] = []
-
-    async def client(app: Any) -> TestClient:
-        c = TestClient(TestServer(app, host="127.0.0.1", port=0))
-        await c.start_server()
-        clients.append(c)
-        return c
-
-    ws = await open_workspace(tmp_path, fake, client)
-    yield ws
-    if ws.sender is not None:
-        await ws.sender.close()
-    for c in clients:
-        await c.close()
-    await ws.core.close()
-    await server.close()
 
 
 @pytest.fixture

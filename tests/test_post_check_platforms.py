@@ -5,56 +5,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from tests.fakes.slack_api import FakeSlack
 from tests.harness import PTA_ACCOUNT
-from tests.slack_world import EC, JB, PS, TR, Workspace, has_buttons, open_workspace, text_of
+from tests.slack_world import EC, JB, PS, TR, Workspace, dm, has_buttons, text_of
 from tests.teams_client import TeamsClient, personal, start_teams
 
 # A post showing one pupil, in order: it needs a second check (the default, "pupils").
 ANSWERS = ("Sports day relay photo, caption 'Well run!'", "yes", "Zoe Amos, Year 4", "no", "1", "1")
 MORE = ("yes", "yes", "1", "yes", "yes", "yes")
-
-
-class Clients:
-    """Starts aiohttp apps on 127.0.0.1 and closes them at the end of a test."""
-
-    def __init__(self) -> None:
-        self.open: list[TestClient] = []
-
-    async def __call__(self, app: Any) -> TestClient:
-        client = TestClient(TestServer(app, host="127.0.0.1", port=0))
-        await client.start_server()
-        self.open.append(client)
-        return client
-
-    async def close(self) -> None:
-        for c in reversed(self.open):
-            await c.close()
-
-
-@pytest.fixture
-async def slack(tmp_path: Path) -> AsyncIterator[Workspace]:
-    fake = FakeSlack()
-    server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    clients = Clients()
-    ws = await open_workspace(tmp_path, fake, clients)
-    yield ws
-    if ws.sender is not None:
-        await ws.sender.close()
-    await clients.close()
-    await ws.core.close()
-    await server.close()
-
-
-def dm(user: str) -> str:
-    return "D" + user[1:]
 
 
 async def test_post_check_and_its_second_check_in_slack(slack: Workspace) -> None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 import copy
 import json
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot.store.tuning import StoreTuning
 from tests.disk import Disk
@@ -25,57 +23,13 @@ from tests.slack_world import (
     SLT_CHANNEL,
     SW,
     TR,
+    Clients,
     Workspace,
+    dm,
     has_buttons,
     open_workspace,
     text_of,
 )
-
-
-class Clients:
-    """Starts aiohttp apps on 127.0.0.1 and closes them at the end of a test."""
-
-    def __init__(self) -> None:
-        self.open: list[Any] = []
-
-    async def __call__(self, app: Any) -> TestClient:
-        client = TestClient(TestServer(app, host="127.0.0.1", port=0))
-        await client.start_server()
-        self.open.append(client)
-        return client
-
-    async def close(self) -> None:
-        for c in reversed(self.open):
-            await c.close()
-
-
-@pytest.fixture
-async def fake() -> AsyncIterator[FakeSlack]:
-    fake = FakeSlack()
-    server = TestServer(fake.app(), host="127.0.0.1", port=0)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    yield fake
-    await server.close()
-
-
-@pytest.fixture
-async def slack(tmp_path: Path, fake: FakeSlack, request: pytest.FixtureRequest) -> AsyncIterator[Workspace]:
-    """A Slack workspace; a test parametrized indirectly on `slack` gives the front end's seams
-    (SlackFrontEnd's keywords) and, under "tuning", the store's."""
-    clients = Clients()
-    seams = dict(getattr(request, "param", None) or {})
-    tuning = seams.pop("tuning", None)
-    ws = await open_workspace(tmp_path, fake, clients, front_end=seams or None, tuning=tuning)
-    yield ws
-    if ws.sender is not None:
-        await ws.sender.close()
-    await clients.close()
-    await ws.core.close()
-
-
-def dm(user: str) -> str:
-    return "D" + user[1:]
 
 
 async def apply(ws: Workspace, user: str = EC) -> None:

@@ -30,14 +30,10 @@ from bot.messages import Button
 from bot.store import Store
 from tests.fakes.slack_api import Envelope, FakeSlack, block_actions, command_form
 from tests.harness import START
-from tests.slack_world import DO, EC, JB, PS, SW, TR, slack_app, write_config
+from tests.slack_world import DO, EC, JB, PS, SW, TR, dm, slack_app, write_config
 
 USERS = (SW, DO, PS, EC, TR, JB)
 BURST = 60  # envelopes: commands and clicks, in thirds (before the drop, while down, after a "disconnect")
-
-
-def dm(user: str) -> str:
-    return "D" + user[1:]
 
 
 def request(n: int) -> tuple[str, dict[str, Any], str]:
