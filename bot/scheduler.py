@@ -89,6 +89,21 @@ class Scheduler:
         tx.put(SCHEDULER, "reminders_forgotten", {"day": today})
 
 
+def weekly_slot(ctx: Context) -> str | None:
+    """'2026-W49' on Mondays from 08:00 school time, else None (weekly reminders go then)."""
+    now = ctx.local_now
+    if now.weekday() != 0 or now.hour < 8:
+        return None
+    year, week, _ = now.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def daily_slot(ctx: Context) -> str | None:
+    """'2026-11-26' from 08:00 school time each day, else None (daily reminders go then)."""
+    now = ctx.local_now
+    return now.date().isoformat() if now.hour >= 8 else None
+
+
 def last_tick(ctx: Context) -> datetime | None:
     """When the scheduler last ran; during a tick, the tick before it. None for a new store."""
     last = (ctx.get(SCHEDULER, "last_tick") or {}).get("at")

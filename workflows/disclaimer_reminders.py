@@ -15,6 +15,7 @@ from datetime import date
 from bot.calendar import is_working_day
 from bot.declarations import moment
 from bot.messages import Card, person
+from bot.scheduler import daily_slot, weekly_slot
 from bot.workflow import REMINDERS, Context, Outcome
 from workflows.disclaimer import (
     WILL_ADD,
@@ -27,13 +28,13 @@ from workflows.disclaimer import (
     staff,
     why_ask,
 )
-from workflows.policy_acknowledgement import monday_card_due, weekly_slot
+from workflows.policy_acknowledgement import monday_card_due
 
 
 def _asking_time(ctx: Context) -> bool:
     """From 08:00 on a working day, or on a Monday (when the weekly reminders go)."""
     today = ctx.today
-    return ctx.local_now.hour >= 8 and (is_working_day(today, ctx.settings.school.nation) or today.weekday() == 0)
+    return daily_slot(ctx) is not None and (is_working_day(today, ctx.settings.school.nation) or today.weekday() == 0)
 
 
 def _sent_today(ctx: Context, key: str) -> bool:

@@ -23,12 +23,12 @@ from bot.config import Person
 from bot.declarations import Guard, Reader, Record
 from bot.errors import Expired, NotAllowed
 from bot.messages import Button, Card, person, role
+from bot.scheduler import daily_slot
 from bot.timefmt import day
 from bot.workflow import Answers, Command, Context, Invalid, Outcome, Step, Workflow
 from workflows import accounts, people
 from workflows.account_handover import hand_over_rota, strip, unsettled
 from workflows.handover_cards import handover_card
-from workflows.policy_acknowledgement import daily_slot
 
 
 def _open_leaver(ctx: Context, pid: str) -> None:

@@ -17,6 +17,7 @@ from importlib import resources
 from typing import Any
 
 from bot.messages import Button, Card, person
+from bot.scheduler import weekly_slot
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
 from workflows import disclaimer, people, policy_review
@@ -255,21 +256,6 @@ def policy_status(_text: str, ctx: Context, out: Outcome) -> None:
     body += f"\n\nDisclaimers on personal accounts (/disclaimer): {disclaimer.status_text(ctx)}"
     fields = tuple((p.describe(), runner_line(ctx, p.id).split(" - ", 1)[1]) for p in ctx.directory.people)
     out.tell(Card("Policy and training records", body, fields=fields), private=True)
-
-
-def weekly_slot(ctx: Context) -> str | None:
-    """'2026-W49' on Mondays from 08:00 school time, else None (weekly reminders go then)."""
-    now = ctx.local_now
-    if now.weekday() != 0 or now.hour < 8:
-        return None
-    year, week, _ = now.isocalendar()
-    return f"{year}-W{week:02d}"
-
-
-def daily_slot(ctx: Context) -> str | None:
-    """'2026-11-26' from 08:00 school time each day, else None (daily reminders go then)."""
-    now = ctx.local_now
-    return now.date().isoformat() if now.hour >= 8 else None
 
 
 def reask_on_change(ctx: Context) -> list[tuple[str, Outcome]]:

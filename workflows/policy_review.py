@@ -28,12 +28,12 @@ from bot.calendar import months_after
 from bot.config import SAMPLE
 from bot.declarations import Table
 from bot.messages import Card, role
+from bot.scheduler import daily_slot
 from bot.timefmt import day
 from bot.workflow import Context, Outcome
 
 TABLE = "policy_review"
 CURRENT = "current"
-SINCE_EIGHT = 8  # reminders go from 08:00 school time
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def note_version(ctx: Context) -> list[tuple[str, Outcome]]:
 
 def review_reminders(ctx: Context) -> list[tuple[str, Outcome]]:
     """SLT: set policy_agreed (once), or the review is near, due or overdue (once per stage)."""
-    if ctx.local_now.hour < SINCE_EIGHT:
+    if daily_slot(ctx) is None:  # reminders go from 08:00 school time, as the policy's own
         return []
     version = ctx.settings.school.policy_version
     c = cycle(ctx)

@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.messages import Card, role
+from bot.scheduler import weekly_slot
 from bot.timefmt import day
 from bot.workflow import Context, Outcome
 from workflows import accounts, people
-from workflows.policy_acknowledgement import not_acknowledged, weekly_slot
+from workflows.policy_acknowledgement import not_acknowledged
 
 CLOSED_INCIDENT = ("closed", "resolved")
 

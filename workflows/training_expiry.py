@@ -21,10 +21,10 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.messages import Card, person, role
+from bot.scheduler import daily_slot
 from bot.timefmt import day
 from bot.workflow import Command, Context, Outcome
 from workflows import accounts, people
-from workflows.policy_acknowledgement import daily_slot
 
 # A lapse reminder missed while policybot was down is still sent this long after the day
 # (well inside the scheduler's 90 days of remembered keys, so it is never sent twice).
